@@ -1,0 +1,55 @@
+//! EEG file formats for neuroloop: XDF read/write, EDF/EDF+/BDF read, and the CSV/NPY layouts of public data sets.
+//!
+//! Every reader parses from a byte slice (`parse`) or a path (`read`) and returns a
+//! format-specific struct that keeps everything the file says; each of those converts into the
+//! common [`Recording`] (channels with labels, units and rates, per-channel samples,
+//! annotations, start time). Damaged input produces an error naming the file, the byte offset
+//! and the problem; no input makes a reader panic or allocate more than the input's size
+//! justifies.
+
+pub mod annotation_csv;
+pub mod dreams;
+pub mod edf;
+pub mod error;
+pub mod muse;
+pub mod npy;
+pub mod recording;
+pub mod sample_events;
+mod text;
+pub mod xdf;
+
+pub use error::{
+    EdfError, EdfProblem, Error, IN_MEMORY, NpyError, NpyProblem, TextError, TextProblem, XdfError,
+    XdfProblem, XdfWriteError,
+};
+pub use recording::{Annotation, ChannelInfo, Recording, StartTime};
+
+use std::path::Path;
+
+/// Reads any supported file into a [`Recording`], choosing the reader by extension:
+/// `.xdf` (the EEG stream, else the largest numeric stream, with string streams as
+/// annotations), `.edf`/`.bdf` (all ordinary signals with annotations) and `.npy` (rows are
+/// samples, columns channels; the rate is unknown and set to 0). Layouts that need more
+/// context (DREAMS text, Muse CSV, event tables) have their own readers.
+pub fn read_recording(path: impl AsRef<Path>) -> Result<Recording, Error> {
+    let path = path.as_ref();
+    let extension = path
+        .extension()
+        .and_then(|extension| extension.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match extension.as_str() {
+        "xdf" => xdf::read(path)?
+            .to_default_recording()
+            .ok_or_else(|| Error::Unsupported {
+                file: error::file_name(path),
+                problem: "the file has no numeric stream".to_owned(),
+            }),
+        "edf" | "bdf" => Ok(edf::read(path)?.to_recording()),
+        "npy" => Ok(npy::read(path)?.to_recording(0.0, &[], "")),
+        other => Err(Error::Unsupported {
+            file: error::file_name(path),
+            problem: format!("no reader for extension {other:?}"),
+        }),
+    }
+}
