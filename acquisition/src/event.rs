@@ -1,0 +1,121 @@
+//! Events that travel beside the samples: stream health (gaps, loss, reconnection) and the
+//! simulator's ground truth.
+//!
+//! Every event is `Copy` and fixed-size so that it can cross the lock-free ring between the
+//! acquisition thread and the worker without allocating.
+
+/// Which motor-imagery class a simulated (or cued) trial asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MiClass {
+    /// Imagined left-hand movement: event-related desynchronisation over C4.
+    LeftHand,
+    /// Imagined right-hand movement: event-related desynchronisation over C3.
+    RightHand,
+    /// Imagined feet movement: desynchronisation over Cz.
+    Feet,
+    /// No imagery.
+    Rest,
+}
+
+impl MiClass {
+    /// All classes in their canonical order (the index used in decisions).
+    pub const ALL: [MiClass; 4] = [
+        MiClass::LeftHand,
+        MiClass::RightHand,
+        MiClass::Feet,
+        MiClass::Rest,
+    ];
+
+    /// Short lower-case name used in markers and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            MiClass::LeftHand => "left_hand",
+            MiClass::RightHand => "right_hand",
+            MiClass::Feet => "feet",
+            MiClass::Rest => "rest",
+        }
+    }
+
+    /// Parses [`MiClass::name`] back.
+    pub fn from_name(name: &str) -> Option<MiClass> {
+        MiClass::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+/// What happened, according to the simulator (the ground truth decoders are scored against).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TruthKind {
+    /// An SSVEP trial: the user attends target `index` flickering at `freq_hz`.
+    SsvepTarget {
+        /// Index of the target in the scenario's target list.
+        index: u16,
+        /// Flicker frequency of the attended target.
+        freq_hz: f32,
+    },
+    /// A motor-imagery trial of the given class.
+    MotorImagery {
+        /// The imagined movement.
+        class: MiClass,
+    },
+    /// A sleep spindle burst.
+    Spindle {
+        /// Oscillation frequency of the burst.
+        freq_hz: f32,
+        /// Peak amplitude on the strongest channel.
+        amplitude_uv: f32,
+    },
+    /// One slow oscillation: a down-state followed by an up-state.
+    SlowOscillation {
+        /// Frequency of the oscillation (one period lasts `1 / freq_hz`).
+        freq_hz: f32,
+        /// LSL time of the up-state peak (phase 0 of the cosine convention).
+        up_state_peak: f64,
+    },
+}
+
+/// A ground-truth interval: `kind` was present from `onset` for `duration_secs`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TruthEvent {
+    /// LSL time of the first sample of the interval.
+    pub onset: f64,
+    /// Length of the interval.
+    pub duration_secs: f64,
+    /// What the interval contains.
+    pub kind: TruthKind,
+}
+
+/// An event produced by a source alongside its samples.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SourceEvent {
+    /// Samples are missing before the sample stamped `at` (the stream paused or dropped data).
+    Gap {
+        /// LSL time of the first sample after the gap.
+        at: f64,
+        /// How long the hole is, in seconds.
+        missing_secs: f64,
+    },
+    /// No sample arrived for longer than the stall timeout: the stream is considered lost.
+    StreamLost {
+        /// LSL time at which the loss was declared.
+        at: f64,
+    },
+    /// Samples flow again after [`SourceEvent::StreamLost`].
+    Reconnected {
+        /// LSL time of the first sample after the reconnection.
+        at: f64,
+    },
+    /// Ground truth from the simulator.
+    Truth(TruthEvent),
+}
+
+impl SourceEvent {
+    /// The LSL time the event refers to.
+    pub fn time(&self) -> f64 {
+        match *self {
+            SourceEvent::Gap { at, .. }
+            | SourceEvent::StreamLost { at }
+            | SourceEvent::Reconnected { at } => at,
+            SourceEvent::Truth(t) => t.onset,
+        }
+    }
+}

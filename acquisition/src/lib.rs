@@ -1,0 +1,18 @@
+//! EEG sources for neuroloop: LSL inlets and outlets, recorded files and the built-in simulator,
+//! feeding a lock-free sample ring.
+//!
+//! A source runs on the acquisition thread and hands chunks of interleaved `f32` frames, each
+//! frame stamped in LSL time ([`clock::local_clock`]), to the worker through a
+//! [`ring::sample_ring`]. Nothing in this crate's hot paths allocates after start-up.
+
+pub mod clock;
+pub mod event;
+pub mod lsl_io;
+pub mod meta;
+pub mod ring;
+pub mod sim;
+pub mod source;
+
+pub use event::{MiClass, SourceEvent, TruthEvent, TruthKind};
+pub use meta::StreamMeta;
+pub use source::{Pacing, ReadStatus, Source, SourceError};

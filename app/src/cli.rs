@@ -1,0 +1,502 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use neuroloop_acquisition::Pacing;
+use neuroloop_acquisition::lsl_io::{
+    LslInletConfig, VirtualAmplifier, list_streams, run_virtual_amplifier,
+};
+use neuroloop_acquisition::sim::{
+    MiScenario, Scenario, SimConfig, SleepScenario, SsvepScenario, SsvepTarget,
+};
+use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
+
+use crate::outputs::{DecoderInfo, OutputConfig, TruthMapping};
+use crate::pipeline::FrontEnd;
+use crate::report::SessionReport;
+use crate::session::{Session, SessionConfig, SourceSpec};
+
+/// neuroloop: real-time brain-computer interfaces on Lab Streaming Layer.
+#[derive(Debug, Parser)]
+#[command(name = "neuroloop", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole loop on the built-in simulator (no hardware needed): SSVEP trials are
+    /// simulated, filtered, decoded by CCA and published as LSL markers. Opens a live window
+    /// when a display is available, otherwise prints a summary.
+    Demo(DemoArgs),
+    /// Decode a live LSL EEG stream and publish the decisions as LSL markers.
+    Run(RunArgs),
+    /// Publish the simulator as an LSL EEG stream (a virtual amplifier), with its ground truth
+    /// on a `<name>-truth` marker stream.
+    Simulate(SimulateArgs),
+    /// List the LSL streams visible from this machine.
+    Streams {
+        /// Seconds to wait for streams to answer.
+        #[arg(long, default_value_t = 1.0)]
+        wait_secs: f64,
+    },
+    /// Check the installation: LSL, ONNX Runtime, display.
+    Doctor,
+}
+
+/// How the session is shown.
+#[derive(Debug, Clone, Args)]
+pub struct ViewArgs {
+    /// Print a textual summary instead of opening a window (automatic without a display).
+    #[arg(long)]
+    pub headless: bool,
+    /// Stop after this many seconds (headless default: 10 for the demo, until Ctrl-C for live).
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Name of the LSL marker stream for decisions; `none` disables it.
+    #[arg(long, default_value = "neuroloop-markers")]
+    pub markers: String,
+}
+
+/// SSVEP decoder options.
+#[derive(Debug, Clone, Args)]
+pub struct SsvepArgs {
+    /// Target frequencies in Hz, comma separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [7.0, 8.5, 12.0, 15.0])]
+    pub targets: Vec<f64>,
+    /// Analysis window.
+    #[arg(long, default_value_t = 2.0)]
+    pub window_secs: f64,
+    /// Time between decisions.
+    #[arg(long, default_value_t = 0.2)]
+    pub step_secs: f64,
+    /// Harmonics in the references.
+    #[arg(long, default_value_t = 3)]
+    pub harmonics: usize,
+    /// Channels to decode from, by label (default: parietal and occipital channels).
+    #[arg(long = "decode-channels", value_delimiter = ',')]
+    pub decode_channels: Vec<String>,
+}
+
+/// Front-end filter options.
+#[derive(Debug, Clone, Args)]
+pub struct FrontEndArgs {
+    /// Power-line frequency to notch (with harmonics); 0 disables.
+    #[arg(long, default_value_t = 50.0)]
+    pub notch_hz: f64,
+    /// High-pass cutoff; 0 disables.
+    #[arg(long, default_value_t = 1.0)]
+    pub highpass_hz: f64,
+    /// Re-reference to the common average.
+    #[arg(long)]
+    pub car: bool,
+}
+
+impl FrontEndArgs {
+    fn front_end(&self) -> FrontEnd {
+        FrontEnd {
+            highpass_hz: (self.highpass_hz > 0.0).then_some(self.highpass_hz),
+            notch_hz: (self.notch_hz > 0.0).then_some(self.notch_hz),
+            common_average: self.car,
+        }
+    }
+}
+
+/// Options of `neuroloop demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    view: ViewArgs,
+    /// Simulated channels (8: a standard cap; up to 64 use 10-10 labels).
+    #[arg(long, default_value_t = 8)]
+    channels: usize,
+    /// Simulated sampling rate.
+    #[arg(long, default_value_t = 250.0)]
+    rate_hz: f64,
+    /// Simulator seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Delivery speed: 1 (real time), N (N times faster) or max.
+    #[arg(long, default_value = "1")]
+    speed: String,
+    #[command(flatten)]
+    ssvep: SsvepArgs,
+    #[command(flatten)]
+    front_end: FrontEndArgs,
+}
+
+/// Options of `neuroloop run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    view: ViewArgs,
+    /// Name of the LSL stream to read (default: the first stream of the given type).
+    #[arg(long)]
+    stream: Option<String>,
+    /// Type of the LSL stream to read.
+    #[arg(long = "type", default_value = "EEG")]
+    content_type: String,
+    /// Seconds to wait for the stream at start-up.
+    #[arg(long, default_value_t = 10.0)]
+    resolve_timeout_secs: f64,
+    #[command(flatten)]
+    ssvep: SsvepArgs,
+    #[command(flatten)]
+    front_end: FrontEndArgs,
+}
+
+/// Simulated paradigms.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ScenarioArg {
+    /// Eyes-closed rest.
+    Rest,
+    /// Cued SSVEP trials.
+    Ssvep,
+    /// Cued left/right-hand motor imagery.
+    Mi,
+    /// Sleep with spindles and slow oscillations.
+    Sleep,
+}
+
+/// Options of `neuroloop simulate`.
+#[derive(Debug, Clone, Args)]
+pub struct SimulateArgs {
+    /// Publish on LSL (the output of this command).
+    #[arg(long)]
+    lsl: bool,
+    /// Name of the EEG outlet.
+    #[arg(long, default_value = "neuroloop-sim")]
+    name: String,
+    /// What the simulated subject does.
+    #[arg(long, value_enum, default_value_t = ScenarioArg::Ssvep)]
+    scenario: ScenarioArg,
+    /// Channels.
+    #[arg(long, default_value_t = 8)]
+    channels: usize,
+    /// Sampling rate.
+    #[arg(long, default_value_t = 250.0)]
+    rate_hz: f64,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Stop after this many seconds (default: until Ctrl-C).
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// SSVEP target frequencies in Hz (ssvep scenario).
+    #[arg(long, value_delimiter = ',', default_values_t = [7.0, 8.5, 12.0, 15.0])]
+    targets: Vec<f64>,
+}
+
+/// Whether a window can be opened here.
+pub fn display_available() -> bool {
+    std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
+        || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
+}
+
+fn install_interrupt(stop: &Arc<AtomicBool>) {
+    let flag = Arc::clone(stop);
+    // A second handler cannot be installed; the first one keeps working, so ignore that case.
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Release));
+}
+
+fn ssvep_scenario(targets: &[f64]) -> SsvepScenario {
+    SsvepScenario {
+        targets: targets
+            .iter()
+            .enumerate()
+            .map(|(i, &f)| SsvepTarget {
+                freq_hz: f,
+                phase_rad: (i as f64 * std::f64::consts::FRAC_PI_2) % std::f64::consts::TAU,
+            })
+            .collect(),
+        ..SsvepScenario::default()
+    }
+}
+
+fn ssvep_decoder(
+    args: &SsvepArgs,
+    scored: bool,
+) -> (Box<dyn neuroloop_decoders::Decoder>, DecoderInfo) {
+    let decoder = SsvepCcaDecoder::new(SsvepCcaConfig {
+        targets_hz: args.targets.clone(),
+        harmonics: args.harmonics,
+        window_secs: args.window_secs,
+        step_secs: args.step_secs,
+        channels: args.decode_channels.clone(),
+        ..SsvepCcaConfig::default()
+    });
+    use neuroloop_decoders::Decoder as _;
+    let info = DecoderInfo {
+        name: decoder.name().to_string(),
+        class_names: decoder.class_names().to_vec(),
+        truth: if scored {
+            TruthMapping::SsvepTargetIndex
+        } else {
+            TruthMapping::None
+        },
+    };
+    (Box::new(decoder), info)
+}
+
+fn markers(view: &ViewArgs) -> OutputConfig {
+    OutputConfig {
+        marker_stream: (!view.markers.eq_ignore_ascii_case("none")).then(|| view.markers.clone()),
+    }
+}
+
+/// Runs a session to its end: in a window, or headless until the source ends, the duration
+/// elapses or Ctrl-C; then prints the report.
+fn drive(
+    cfg: SessionConfig,
+    view: &ViewArgs,
+    label: &str,
+    default_secs: Option<f64>,
+) -> anyhow::Result<SessionReport> {
+    let clocked = cfg.source.is_clocked();
+    let headless = view.headless || !display_available();
+    let cfg = SessionConfig {
+        with_scope: !headless,
+        ..cfg
+    };
+    let session = Session::start(cfg)?;
+    if headless {
+        let stop = Arc::new(AtomicBool::new(false));
+        install_interrupt(&stop);
+        let limit = view.seconds.or(default_secs);
+        while !stop.load(Ordering::Acquire) && !session.source_finished() {
+            if limit.is_some_and(|l| session.elapsed_secs() >= l) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut session = session;
+        let outcome = session.stop_in_place();
+        return Ok(SessionReport::build(&session, &outcome, label, clocked));
+    }
+    let sink = Arc::new(Mutex::new(None));
+    let view_app =
+        crate::gui::LiveView::new(session, label.to_string(), clocked, Arc::clone(&sink));
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(format!("neuroloop — {label}"))
+            .with_inner_size([1200.0, 720.0]),
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "neuroloop",
+        options,
+        Box::new(move |_cc| Ok(Box::new(view_app))),
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "the window failed: {e}; use --headless on machines without a working display"
+        )
+    })?;
+    let report = sink
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+        .context("the window closed before the session reported")?;
+    Ok(report)
+}
+
+fn print_report(report: &SessionReport, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    Ok(())
+}
+
+fn demo(args: &DemoArgs) -> anyhow::Result<()> {
+    let Some(pacing) = Pacing::parse(&args.speed) else {
+        bail!(
+            "--speed {}: use 1 (real time), a factor such as 10, or max",
+            args.speed
+        );
+    };
+    if args.channels == 0 {
+        bail!("--channels must be at least 1");
+    }
+    let sim = SimConfig {
+        sample_rate_hz: args.rate_hz,
+        channel_labels: SimConfig::labels_for(args.channels),
+        seed: args.seed,
+        scenario: Scenario::Ssvep(ssvep_scenario(&args.ssvep.targets)),
+        ..SimConfig::default()
+    };
+    let label = format!(
+        "simulator ({} ch @ {} Hz, SSVEP targets {:?} Hz, seed {}, speed {})",
+        args.channels, args.rate_hz, args.ssvep.targets, args.seed, args.speed
+    );
+    let headless = args.view.headless || !display_available();
+    let duration = if headless {
+        args.view.seconds.or(Some(10.0))
+    } else {
+        args.view.seconds
+    };
+    // Duration is counted in simulated time so that max-speed runs stop at the same data.
+    let cfg = SessionConfig {
+        source: SourceSpec::Simulator {
+            config: sim,
+            pacing,
+            chunk_frames: 0,
+            duration_secs: duration,
+            time_origin: None,
+        },
+        front_end: args.front_end.front_end(),
+        decoders: vec![ssvep_decoder(&args.ssvep, true)],
+        outputs: markers(&args.view),
+        ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
+        with_scope: false,
+    };
+    let view = ViewArgs {
+        seconds: None,
+        ..args.view.clone()
+    };
+    let report = drive(cfg, &view, &label, None)?;
+    print_report(&report, args.view.json)
+}
+
+fn run(args: &RunArgs) -> anyhow::Result<()> {
+    let inlet = LslInletConfig {
+        name: args.stream.clone(),
+        content_type: Some(args.content_type.clone()),
+        resolve_timeout_secs: args.resolve_timeout_secs,
+        ..LslInletConfig::default()
+    };
+    let label = format!(
+        "LSL stream {} (type {})",
+        args.stream.as_deref().unwrap_or("(any)"),
+        args.content_type
+    );
+    let cfg = SessionConfig {
+        source: SourceSpec::Lsl(inlet),
+        front_end: args.front_end.front_end(),
+        decoders: vec![ssvep_decoder(&args.ssvep, false)],
+        outputs: markers(&args.view),
+        ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
+        with_scope: false,
+    };
+    let report = drive(cfg, &args.view, &label, None)?;
+    print_report(&report, args.view.json)
+}
+
+fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
+    if !args.lsl {
+        bail!("choose where the simulated stream goes: --lsl publishes it as an LSL outlet");
+    }
+    let scenario = match args.scenario {
+        ScenarioArg::Rest => Scenario::Rest,
+        ScenarioArg::Ssvep => Scenario::Ssvep(ssvep_scenario(&args.targets)),
+        ScenarioArg::Mi => Scenario::MotorImagery(MiScenario::default()),
+        ScenarioArg::Sleep => Scenario::Sleep(SleepScenario::default()),
+    };
+    let amp = VirtualAmplifier {
+        sim: SimConfig {
+            sample_rate_hz: args.rate_hz,
+            channel_labels: SimConfig::labels_for(args.channels),
+            seed: args.seed,
+            scenario,
+            ..SimConfig::default()
+        },
+        name: args.name.clone(),
+        chunk_frames: 0,
+        duration_secs: args.seconds,
+        pacing: Pacing::REAL_TIME,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    install_interrupt(&stop);
+    eprintln!(
+        "publishing `{}` (type EEG, {} ch @ {} Hz) and `{}-truth` (Markers); Ctrl-C stops",
+        args.name, args.channels, args.rate_hz, args.name
+    );
+    let summary = run_virtual_amplifier(&amp, &stop, |_, _, _| {})?;
+    println!(
+        "published {} frames and {} ground-truth markers",
+        summary.frames, summary.truth_markers
+    );
+    Ok(())
+}
+
+fn streams(wait_secs: f64) -> anyhow::Result<()> {
+    let list = list_streams(wait_secs)?;
+    if list.is_empty() {
+        println!("no LSL streams visible (waited {wait_secs} s)");
+    }
+    for s in list {
+        println!(
+            "{:<28} type={:<10} {:>3} ch  {:>8} Hz  host={}  source_id={}",
+            s.name, s.content_type, s.channels, s.sample_rate_hz, s.hostname, s.source_id
+        );
+    }
+    Ok(())
+}
+
+fn doctor() -> anyhow::Result<()> {
+    println!(
+        "LSL            liblsl {} (protocol {})",
+        lsl::library_version(),
+        lsl::protocol_version()
+    );
+    match std::env::var_os("LSLAPICFG") {
+        Some(p) => println!(
+            "               configuration {}",
+            PathBuf::from(p).display()
+        ),
+        None => {
+            println!("               configuration: liblsl defaults (set LSLAPICFG to use another)")
+        }
+    }
+    match neuroloop_decoders::onnx::init() {
+        Ok(info) => println!(
+            "ONNX Runtime   {} ({})",
+            info.path.display(),
+            info.build_info
+        ),
+        Err(e) => println!("ONNX Runtime   NOT AVAILABLE: {e}"),
+    }
+    println!(
+        "display        {}",
+        if display_available() {
+            "available (the demo opens a window)"
+        } else {
+            "none (the demo runs headless; use Xvfb for a virtual display)"
+        }
+    );
+    Ok(())
+}
+
+/// Parses the command line, runs it, prints errors with their causes and maps them to an
+/// exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Demo(a) => demo(a),
+        Command::Run(a) => run(a),
+        Command::Simulate(a) => simulate(a),
+        Command::Streams { wait_secs } => streams(*wait_secs),
+        Command::Doctor => doctor(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("neuroloop: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

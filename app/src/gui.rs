@@ -1,0 +1,317 @@
+//! The live window: scrolling traces, decoder output and pipeline health.
+//!
+//! The view only reads what the pipeline publishes (atomics, the display ring, the output log
+//! under a briefly held mutex that the output thread only `try_lock`s), so a slow frame never
+//! delays acquisition or decoding.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use egui::{Color32, RichText};
+use egui_plot::{Legend, Line, Plot, PlotPoints};
+use neuroloop_acquisition::{SourceEvent, TruthKind};
+use ringbuf::traits::{Consumer, Observer};
+
+use crate::report::SessionReport;
+use crate::session::Session;
+
+/// Seconds of signal kept on screen.
+pub const TRACE_SECS: f64 = 5.0;
+
+/// Recent display samples per channel.
+pub struct TraceHistory {
+    /// Channel labels.
+    pub labels: Vec<String>,
+    /// Samples per channel, oldest first.
+    pub channels: Vec<VecDeque<f32>>,
+    /// Display rate.
+    pub rate_hz: f64,
+    capacity: usize,
+    frame: Vec<f32>,
+}
+
+impl TraceHistory {
+    /// An empty history for these channels at `rate_hz`.
+    pub fn new(labels: Vec<String>, rate_hz: f64) -> Self {
+        let capacity = (TRACE_SECS * rate_hz).ceil() as usize;
+        TraceHistory {
+            channels: (0..labels.len())
+                .map(|_| VecDeque::with_capacity(capacity))
+                .collect(),
+            frame: vec![0.0; labels.len()],
+            labels,
+            rate_hz,
+            capacity,
+        }
+    }
+
+    /// Appends one interleaved frame.
+    pub fn push_frame(&mut self, frame: &[f32]) {
+        for (ch, &v) in self.channels.iter_mut().zip(frame) {
+            if ch.len() == self.capacity {
+                ch.pop_front();
+            }
+            ch.push_back(v);
+        }
+    }
+
+    /// Robust amplitude of the traces (median of per-channel standard deviations), used to
+    /// space them on screen.
+    pub fn typical_amplitude(&self) -> f32 {
+        let mut sds: Vec<f32> = self
+            .channels
+            .iter()
+            .filter(|c| c.len() > 1)
+            .map(|c| {
+                let n = c.len() as f32;
+                let mean = c.iter().sum::<f32>() / n;
+                (c.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n).sqrt()
+            })
+            .filter(|s| s.is_finite())
+            .collect();
+        if sds.is_empty() {
+            return 10.0;
+        }
+        sds.sort_by(f32::total_cmp);
+        sds[sds.len() / 2].max(1e-3)
+    }
+}
+
+/// The live view of a running session.
+pub struct LiveView {
+    session: Option<Session>,
+    source_label: String,
+    clocked: bool,
+    traces: TraceHistory,
+    report_sink: Arc<Mutex<Option<SessionReport>>>,
+    stopped_report: Option<SessionReport>,
+}
+
+impl LiveView {
+    /// Wraps a started session. The final report is written to `report_sink` when the view
+    /// stops the session (window closed or source ended).
+    pub fn new(
+        session: Session,
+        source_label: String,
+        clocked: bool,
+        report_sink: Arc<Mutex<Option<SessionReport>>>,
+    ) -> Self {
+        let rate = session.scope.as_ref().map_or(250.0, |s| s.rate_hz);
+        let traces = TraceHistory::new(session.meta.channel_labels.clone(), rate);
+        LiveView {
+            session: Some(session),
+            source_label,
+            clocked,
+            traces,
+            report_sink,
+            stopped_report: None,
+        }
+    }
+
+    fn drain_scope(&mut self) {
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        let Some(scope) = session.scope.as_mut() else {
+            return;
+        };
+        let n = scope.channels;
+        while scope.consumer.occupied_len() >= n {
+            let got = scope.consumer.pop_slice(&mut self.traces.frame);
+            if got < n {
+                break;
+            }
+            let frame = std::mem::take(&mut self.traces.frame);
+            self.traces.push_frame(&frame);
+            self.traces.frame = frame;
+        }
+    }
+
+    fn status_ui(&self, ui: &mut egui::Ui, session: &Session) {
+        let s = &session.stats;
+        let lat = s.latency_from_sample.summary();
+        let arr = s.latency_from_arrival.summary();
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new(&self.source_label).strong());
+            ui.separator();
+            ui.label(format!(
+                "{} ch @ {} Hz",
+                session.meta.channels(),
+                session.meta.sample_rate_hz
+            ));
+            ui.separator();
+            ui.label(format!(
+                "frames {}",
+                s.frames_processed.load(Ordering::Relaxed)
+            ));
+            let dropped = s.ring.frames_dropped.load(Ordering::Relaxed);
+            ui.label(
+                RichText::new(format!("dropped {dropped}")).color(if dropped > 0 {
+                    Color32::RED
+                } else {
+                    ui.visuals().text_color()
+                }),
+            );
+            ui.separator();
+            ui.label(format!("decisions {}", s.decisions.load(Ordering::Relaxed)));
+            ui.separator();
+            if self.clocked {
+                ui.label(format!(
+                    "latency sample -> decision p50 {:.3} ms · p99 {:.3} ms",
+                    lat.p50_ms, lat.p99_ms
+                ));
+            }
+            ui.label(format!(
+                "arrival -> decision p50 {:.3} ms · p99 {:.3} ms",
+                arr.p50_ms, arr.p99_ms
+            ));
+            if s.stream_lost.load(Ordering::Relaxed) {
+                ui.label(
+                    RichText::new("stream lost: waiting for it to return").color(Color32::RED),
+                );
+            }
+        });
+        ui.label(RichText::new(format!("front end: {}", session.front_end)).weak());
+    }
+
+    fn traces_ui(&self, ui: &mut egui::Ui) {
+        let spacing = 6.0 * f64::from(self.traces.typical_amplitude());
+        let rate = self.traces.rate_hz;
+        Plot::new("traces")
+            .legend(Legend::default())
+            .show_y(false)
+            .allow_scroll(false)
+            .x_axis_label("seconds")
+            .show(ui, |plot| {
+                for (i, (label, ch)) in self
+                    .traces
+                    .labels
+                    .iter()
+                    .zip(&self.traces.channels)
+                    .enumerate()
+                {
+                    let offset = -(i as f64) * spacing;
+                    let len = ch.len();
+                    let points: PlotPoints<'_> = ch
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &v)| [(k as f64 - len as f64) / rate, f64::from(v) + offset])
+                        .collect();
+                    plot.line(Line::new(label.clone(), points));
+                }
+            });
+    }
+
+    fn decisions_ui(ui: &mut egui::Ui, session: &Session) {
+        let log = session.log.lock().unwrap_or_else(|p| p.into_inner());
+        for e in &log.errors {
+            ui.label(RichText::new(e).color(Color32::RED));
+        }
+        let truth = log.events.iter().rev().find_map(|e| match e {
+            SourceEvent::Truth(t) => Some(*t),
+            _ => None,
+        });
+        let last = log.recent.back();
+        for (d, info) in session.decoders.iter().enumerate() {
+            ui.heading(&info.name);
+            let chosen = last
+                .filter(|l| usize::from(l.record.decoder) == d)
+                .map(|l| l.record.decision);
+            ui.horizontal_wrapped(|ui| {
+                for (c, name) in info.class_names.iter().enumerate() {
+                    let is_chosen = chosen.is_some_and(|x| usize::from(x.class) == c);
+                    let is_truth = truth.is_some_and(|t| match t.kind {
+                        TruthKind::SsvepTarget { index, .. } => usize::from(index) == c,
+                        _ => false,
+                    });
+                    let mut text = RichText::new(name).size(20.0);
+                    if is_chosen {
+                        let confident = chosen.is_some_and(|x| x.confident);
+                        text = text.background_color(if confident {
+                            Color32::from_rgb(40, 140, 60)
+                        } else {
+                            Color32::from_rgb(140, 120, 30)
+                        });
+                    }
+                    if is_truth {
+                        text = text.underline();
+                    }
+                    ui.label(text);
+                }
+            });
+            if let Some(score) = log.scores.get(d).filter(|s| s.scored > 0) {
+                ui.label(format!(
+                    "accuracy vs ground truth: {}/{} = {:.1} %",
+                    score.correct,
+                    score.scored,
+                    100.0 * score.accuracy()
+                ));
+            }
+        }
+        ui.separator();
+        ui.label(RichText::new("recent decisions").strong());
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            for l in log.recent.iter().rev().take(30) {
+                let r = &l.record;
+                let name = session
+                    .decoders
+                    .get(usize::from(r.decoder))
+                    .and_then(|i| i.class_names.get(usize::from(r.decision.class)))
+                    .map_or("?", String::as_str);
+                let mark = match l.correct {
+                    Some(true) => "hit ",
+                    Some(false) => "miss",
+                    None => "    ",
+                };
+                ui.monospace(format!(
+                    "{mark} {name:>7} ρ={:.3} margin={:.2} {:.3} ms",
+                    r.decision.score,
+                    r.decision.confidence,
+                    (r.decided_at - r.decision.sample_time) * 1e3
+                ));
+            }
+        });
+    }
+}
+
+impl eframe::App for LiveView {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.drain_scope();
+        if self.session.as_ref().is_some_and(|s| s.source_finished()) {
+            self.finish();
+        }
+        let Some(session) = self.session.as_ref() else {
+            egui::CentralPanel::default().show(ui, |ui| {
+                ui.heading("session finished");
+                if let Some(r) = &self.stopped_report {
+                    ui.monospace(r.to_text());
+                }
+            });
+            return;
+        };
+        egui::Panel::top("status").show(ui, |ui| self.status_ui(ui, session));
+        egui::Panel::right("decoders")
+            .default_size(320.0)
+            .show(ui, |ui| Self::decisions_ui(ui, session));
+        egui::CentralPanel::default().show(ui, |ui| self.traces_ui(ui));
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(30));
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.finish();
+    }
+}
+
+impl LiveView {
+    /// Stops the session (if still running) and records its report for the caller.
+    pub fn finish(&mut self) {
+        if let Some(mut session) = self.session.take() {
+            let outcome = session.stop_in_place();
+            let report = SessionReport::build(&session, &outcome, &self.source_label, self.clocked);
+            *self.report_sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(report.clone());
+            self.stopped_report = Some(report);
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! The output thread: publishes decisions as LSL markers, scores them against ground truth
+//! when the source provides it, and keeps a log for the GUI and the final report.
+//!
+//! It is fed by the worker through a lock-free ring and never makes the worker wait. The GUI
+//! reads the log through a mutex that this thread only ever `try_lock`s, so a slow frame on
+//! screen cannot delay a marker.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use neuroloop_acquisition::lsl_io::MarkerOutlet;
+use neuroloop_acquisition::{SourceEvent, TruthEvent, TruthKind};
+use ringbuf::HeapCons;
+use ringbuf::traits::Consumer;
+
+use crate::pipeline::{DecisionRecord, OutputEvent};
+
+/// Decisions kept for display.
+pub const LOG_CAPACITY: usize = 200;
+/// Ground-truth intervals remembered for scoring late decisions.
+const TRUTH_MEMORY: usize = 64;
+
+/// What a decoder's classes mean, for markers and scoring.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecoderInfo {
+    /// Decoder name.
+    pub name: String,
+    /// Class names, indexed by `Decision::class`.
+    pub class_names: Vec<String>,
+    /// How its classes map onto the simulator's ground truth, if they do.
+    pub truth: TruthMapping,
+}
+
+/// How decisions are compared with ground truth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TruthMapping {
+    /// Not scored.
+    None,
+    /// Class `i` is SSVEP target `i` of the scenario.
+    SsvepTargetIndex,
+}
+
+/// Accuracy against ground truth.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Score {
+    /// Decisions whose window lay inside a ground-truth trial.
+    pub scored: u64,
+    /// Of those, how many matched the truth.
+    pub correct: u64,
+}
+
+impl Score {
+    /// Fraction correct (0 when nothing was scored).
+    pub fn accuracy(&self) -> f64 {
+        if self.scored == 0 {
+            0.0
+        } else {
+            self.correct as f64 / self.scored as f64
+        }
+    }
+}
+
+/// One logged decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedDecision {
+    /// The record from the worker.
+    pub record: DecisionRecord,
+    /// Whether it matched ground truth (`None`: not scorable).
+    pub correct: Option<bool>,
+}
+
+/// State shared with the GUI and the final report.
+#[derive(Debug, Default)]
+pub struct OutputLog {
+    /// Most recent decisions, oldest first.
+    pub recent: VecDeque<LoggedDecision>,
+    /// Most recent source events (gaps, losses, truth), oldest first.
+    pub events: VecDeque<SourceEvent>,
+    /// Per decoder accuracy.
+    pub scores: Vec<Score>,
+    /// Markers published.
+    pub markers_sent: u64,
+    /// Errors from the outlets (the pipeline keeps running without them).
+    pub errors: Vec<String>,
+}
+
+/// Settings of the output thread.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputConfig {
+    /// Publish decisions on an LSL marker stream of this name (`None`: no LSL output).
+    pub marker_stream: Option<String>,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig {
+            marker_stream: Some("neuroloop-markers".into()),
+        }
+    }
+}
+
+/// Marker text of a decision, e.g.
+/// `ssvep-cca class=12Hz index=2 score=0.5312 confidence=0.412 selected=1 latency_ms=0.214`.
+pub fn format_decision(out: &mut String, info: &DecoderInfo, r: &DecisionRecord) {
+    out.clear();
+    let d = &r.decision;
+    let class = info
+        .class_names
+        .get(usize::from(d.class))
+        .map_or("?", String::as_str);
+    let _ = write!(
+        out,
+        "{} class={} index={} score={:.4} confidence={:.3} selected={} latency_ms={:.3}",
+        info.name,
+        class,
+        d.class,
+        d.score,
+        d.confidence,
+        u8::from(d.confident),
+        (r.decided_at - d.sample_time) * 1e3
+    );
+}
+
+struct Scorer {
+    truths: VecDeque<TruthEvent>,
+}
+
+impl Scorer {
+    fn judge(&self, mapping: TruthMapping, r: &DecisionRecord) -> Option<bool> {
+        if mapping == TruthMapping::None {
+            return None;
+        }
+        let end = r.decision.sample_time;
+        let start = end - f64::from(r.decision.window_secs);
+        self.truths.iter().rev().find_map(|t| {
+            let inside = start >= t.onset - 1e-9 && end <= t.onset + t.duration_secs + 1e-9;
+            match (mapping, t.kind) {
+                (TruthMapping::SsvepTargetIndex, TruthKind::SsvepTarget { index, .. })
+                    if inside =>
+                {
+                    Some(index == r.decision.class)
+                }
+                _ => None,
+            }
+        })
+    }
+}
+
+/// Runs the output thread until `done` is set and the ring is empty. Creates its LSL outlet
+/// itself (LSL handles are not `Send`) and reports a failure to create it in the log.
+pub fn run_outputs(
+    mut rx: HeapCons<OutputEvent>,
+    cfg: &OutputConfig,
+    decoders: &[DecoderInfo],
+    log: &Mutex<OutputLog>,
+    done: &AtomicBool,
+) {
+    let mut outlet = match &cfg.marker_stream {
+        Some(name) => match MarkerOutlet::new(name, &format!("{name}-{}", std::process::id())) {
+            Ok(o) => Some(o),
+            Err(e) => {
+                push_error(
+                    log,
+                    format!("marker outlet unavailable, decisions are not published on LSL: {e}"),
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    let mut scorer = Scorer {
+        truths: VecDeque::with_capacity(TRUTH_MEMORY),
+    };
+    let mut text = String::with_capacity(256);
+    // Entries not yet handed to the GUI because it held the lock.
+    let mut pending: Vec<LoggedDecision> = Vec::with_capacity(LOG_CAPACITY);
+    let mut pending_events: Vec<SourceEvent> = Vec::with_capacity(64);
+    let mut scores = vec![Score::default(); decoders.len()];
+    let mut markers_sent = 0u64;
+    let mut errors: Vec<String> = Vec::new();
+    loop {
+        let finishing = done.load(Ordering::Acquire);
+        let mut got = 0;
+        while let Some(event) = rx.try_pop() {
+            got += 1;
+            match event {
+                OutputEvent::Decision(r) => {
+                    let Some(info) = decoders.get(usize::from(r.decoder)) else {
+                        continue;
+                    };
+                    if let Some(o) = outlet.as_mut() {
+                        format_decision(&mut text, info, &r);
+                        match o.push(&text, r.decision.sample_time) {
+                            Ok(()) => markers_sent += 1,
+                            Err(e) => errors.push(format!("publishing a marker failed: {e}")),
+                        }
+                    }
+                    let correct = scorer.judge(info.truth, &r);
+                    if let Some(c) = correct {
+                        let s = &mut scores[usize::from(r.decoder)];
+                        s.scored += 1;
+                        s.correct += u64::from(c);
+                    }
+                    if pending.len() == LOG_CAPACITY {
+                        pending.remove(0);
+                    }
+                    pending.push(LoggedDecision { record: r, correct });
+                }
+                OutputEvent::Source(e) => {
+                    if let SourceEvent::Truth(t) = e {
+                        if scorer.truths.len() == TRUTH_MEMORY {
+                            scorer.truths.pop_front();
+                        }
+                        scorer.truths.push_back(t);
+                    }
+                    if pending_events.len() == 64 {
+                        pending_events.remove(0);
+                    }
+                    pending_events.push(e);
+                }
+            }
+        }
+        if let Ok(mut shared) = log.try_lock() {
+            for d in pending.drain(..) {
+                if shared.recent.len() == LOG_CAPACITY {
+                    shared.recent.pop_front();
+                }
+                shared.recent.push_back(d);
+            }
+            for e in pending_events.drain(..) {
+                if shared.events.len() == 64 {
+                    shared.events.pop_front();
+                }
+                shared.events.push_back(e);
+            }
+            shared.scores.clone_from(&scores);
+            shared.markers_sent = markers_sent;
+            shared.errors.append(&mut errors);
+        }
+        if finishing && got == 0 {
+            break;
+        }
+        if got == 0 {
+            // The worker unparks this thread when it pushes; the timeout bounds shutdown.
+            std::thread::park_timeout(Duration::from_millis(50));
+        }
+    }
+    // Final hand-over, waiting for the lock this once: the session is over.
+    let mut shared = log.lock().unwrap_or_else(|p| p.into_inner());
+    for d in pending.drain(..) {
+        if shared.recent.len() == LOG_CAPACITY {
+            shared.recent.pop_front();
+        }
+        shared.recent.push_back(d);
+    }
+    shared.events.extend(pending_events.drain(..));
+    shared.scores = scores;
+    shared.markers_sent = markers_sent;
+    shared.errors.append(&mut errors);
+}
+
+fn push_error(log: &Mutex<OutputLog>, message: String) {
+    let mut l = log.lock().unwrap_or_else(|p| p.into_inner());
+    l.errors.push(message);
+}
+
+/// Shared handle to the output log.
+pub type SharedLog = Arc<Mutex<OutputLog>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use neuroloop_decoders::Decision;
+
+    fn record(class: u16, sample_time: f64) -> DecisionRecord {
+        DecisionRecord {
+            decoder: 0,
+            decision: Decision {
+                class,
+                score: 0.5,
+                confidence: 0.25,
+                confident: true,
+                sample_time,
+                window_secs: 2.0,
+            },
+            decided_at: sample_time + 0.0005,
+            arrival: sample_time + 0.0001,
+        }
+    }
+
+    #[test]
+    fn decision_markers_are_readable() {
+        let info = DecoderInfo {
+            name: "ssvep-cca".into(),
+            class_names: vec!["8Hz".into(), "12Hz".into()],
+            truth: TruthMapping::SsvepTargetIndex,
+        };
+        let mut s = String::new();
+        format_decision(&mut s, &info, &record(1, 10.0));
+        assert_eq!(
+            s,
+            "ssvep-cca class=12Hz index=1 score=0.5000 confidence=0.250 selected=1 latency_ms=0.500"
+        );
+    }
+
+    #[test]
+    fn decisions_are_scored_only_when_their_window_is_inside_a_trial() {
+        let mut scorer = Scorer {
+            truths: VecDeque::new(),
+        };
+        scorer.truths.push_back(TruthEvent {
+            onset: 10.0,
+            duration_secs: 4.0,
+            kind: TruthKind::SsvepTarget {
+                index: 1,
+                freq_hz: 12.0,
+            },
+        });
+        let m = TruthMapping::SsvepTargetIndex;
+        assert_eq!(scorer.judge(m, &record(1, 12.0)), Some(true));
+        assert_eq!(scorer.judge(m, &record(0, 13.5)), Some(false));
+        // Window starts before the trial.
+        assert_eq!(scorer.judge(m, &record(1, 11.0)), None);
+        // Window ends after it.
+        assert_eq!(scorer.judge(m, &record(1, 14.5)), None);
+        assert_eq!(scorer.judge(TruthMapping::None, &record(1, 12.0)), None);
+    }
+}

@@ -1,0 +1,417 @@
+//! The worker: pops chunks from the sample ring, filters them, runs the decoders and hands
+//! decisions to the output thread.
+//!
+//! Everything is allocated in [`Worker::new`]; [`Worker::step`] (the hot loop) allocates
+//! nothing and never blocks: rings are lock-free, statistics are atomics, and a full output
+//! ring drops (and counts) instead of waiting.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::Thread;
+use std::time::Duration;
+
+use neuroloop_acquisition::clock::local_clock;
+use neuroloop_acquisition::ring::{RingStats, SampleReader};
+use neuroloop_acquisition::{SourceEvent, StreamMeta};
+use neuroloop_decoders::{Decision, DecisionBuffer, Decoder, DecoderContext, DecoderError};
+use neuroloop_dsp::filter::{FilterChain, FilterKind, FilterSpec};
+use ringbuf::traits::{Producer, Split};
+use ringbuf::{HeapCons, HeapProd, HeapRb};
+
+use crate::latency::LatencyHistogram;
+
+/// Capacity of the worker → output ring, in events. At one decision per decoder every few
+/// tens of milliseconds this is minutes of slack.
+pub const OUTPUT_RING_CAPACITY: usize = 4096;
+
+/// Capacity of the worker → GUI display ring, in samples.
+pub const SCOPE_RING_SECS: f64 = 2.0;
+
+/// The filters every block goes through before the decoders, which add their own band-pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrontEnd {
+    /// High-pass cutoff removing electrode drift (`None`: off).
+    pub highpass_hz: Option<f64>,
+    /// Power-line frequency to notch out, with its harmonics below Nyquist (`None`: off).
+    pub notch_hz: Option<f64>,
+    /// Re-reference to the common average after filtering.
+    pub common_average: bool,
+}
+
+impl Default for FrontEnd {
+    fn default() -> Self {
+        FrontEnd {
+            highpass_hz: Some(1.0),
+            notch_hz: Some(50.0),
+            common_average: false,
+        }
+    }
+}
+
+impl FrontEnd {
+    /// The filter specifications this front end applies at `sample_rate_hz`.
+    pub fn specs(&self, sample_rate_hz: f64) -> Vec<FilterSpec> {
+        let mut specs = Vec::new();
+        if let Some(f) = self.notch_hz.filter(|&f| f < sample_rate_hz / 2.0) {
+            let harmonics = ((sample_rate_hz / 2.0 - 1.0) / f).floor().max(1.0) as usize;
+            specs.push(FilterSpec {
+                kind: FilterKind::Notch {
+                    freq_hz: f,
+                    quality: 30.0,
+                    harmonics,
+                },
+                order: 2,
+            });
+        }
+        if let Some(f) = self.highpass_hz {
+            specs.push(FilterSpec {
+                kind: FilterKind::HighPass { cutoff_hz: f },
+                order: 2,
+            });
+        }
+        specs
+    }
+}
+
+/// What happened in the pipeline, sent from the worker to the output thread.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OutputEvent {
+    /// A decoder decided.
+    Decision(DecisionRecord),
+    /// An event from the source (gap, loss, ground truth).
+    Source(SourceEvent),
+}
+
+/// A decision with the times needed to measure latency.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DecisionRecord {
+    /// Index of the decoder in the session's list.
+    pub decoder: u16,
+    /// The decision itself.
+    pub decision: Decision,
+    /// LSL time at which the worker finished the decision.
+    pub decided_at: f64,
+    /// LSL time at which the chunk that completed the window reached the acquisition thread.
+    pub arrival: f64,
+}
+
+/// Counters of the pipeline, shared with every thread (all atomics).
+pub struct PipelineStats {
+    /// Counters of the sample ring (frames in, dropped).
+    pub ring: Arc<RingStats>,
+    /// Frames through the worker.
+    pub frames_processed: AtomicU64,
+    /// Chunks through the worker.
+    pub chunks_processed: AtomicU64,
+    /// Decisions made.
+    pub decisions: AtomicU64,
+    /// Decisions made, per decoder (in session order).
+    pub decisions_per_decoder: Vec<AtomicU64>,
+    /// Decisions lost because the output ring or decision buffer was full.
+    pub decisions_dropped: AtomicU64,
+    /// Source events lost because the output ring was full.
+    pub events_dropped: AtomicU64,
+    /// Non-finite input samples replaced by the filters.
+    pub non_finite_samples: AtomicU64,
+    /// Gaps reported by the source.
+    pub gaps: AtomicU64,
+    /// Whether the source is currently lost.
+    pub stream_lost: AtomicBool,
+    /// Latency from the stamp of the sample that completed a window to its decision.
+    pub latency_from_sample: LatencyHistogram,
+    /// Latency from the arrival of that sample's chunk to the decision (pure processing and
+    /// queueing inside neuroloop).
+    pub latency_from_arrival: LatencyHistogram,
+    /// Display samples dropped because the GUI did not keep up (not data loss).
+    pub scope_dropped: AtomicU64,
+}
+
+impl PipelineStats {
+    /// Fresh counters around a ring's statistics, for `decoders` decoders.
+    pub fn new(ring: Arc<RingStats>, decoders: usize) -> Self {
+        PipelineStats {
+            ring,
+            decisions_per_decoder: (0..decoders).map(|_| AtomicU64::new(0)).collect(),
+            frames_processed: AtomicU64::new(0),
+            chunks_processed: AtomicU64::new(0),
+            decisions: AtomicU64::new(0),
+            decisions_dropped: AtomicU64::new(0),
+            events_dropped: AtomicU64::new(0),
+            non_finite_samples: AtomicU64::new(0),
+            gaps: AtomicU64::new(0),
+            stream_lost: AtomicBool::new(false),
+            latency_from_sample: LatencyHistogram::new(),
+            latency_from_arrival: LatencyHistogram::new(),
+            scope_dropped: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Display feed for the GUI: filtered frames, decimated to about [`ScopeFeed::TARGET_RATE_HZ`].
+pub struct ScopeFeed {
+    producer: HeapProd<f32>,
+    every: usize,
+    phase: usize,
+}
+
+/// Consumer end of the display feed.
+pub struct ScopeReceiver {
+    /// Interleaved display frames.
+    pub consumer: HeapCons<f32>,
+    /// Frame width.
+    pub channels: usize,
+    /// Rate of the display frames.
+    pub rate_hz: f64,
+}
+
+impl ScopeFeed {
+    /// Display rate: enough for traces on screen, far below any EEG rate.
+    pub const TARGET_RATE_HZ: f64 = 250.0;
+
+    /// Creates the pair for a stream (allocates).
+    pub fn new(channels: usize, sample_rate_hz: f64) -> (ScopeFeed, ScopeReceiver) {
+        let every = (sample_rate_hz / Self::TARGET_RATE_HZ).round().max(1.0) as usize;
+        let rate_hz = sample_rate_hz / every as f64;
+        let capacity = ((SCOPE_RING_SECS * rate_hz) as usize).max(16) * channels;
+        let (producer, consumer) = HeapRb::<f32>::new(capacity).split();
+        (
+            ScopeFeed {
+                producer,
+                every,
+                phase: 0,
+            },
+            ScopeReceiver {
+                consumer,
+                channels,
+                rate_hz,
+            },
+        )
+    }
+}
+
+/// Errors setting up the worker.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// A decoder could not be prepared for this stream.
+    #[error("decoder `{name}` cannot run on this stream: {source}")]
+    Decoder {
+        /// Decoder name.
+        name: String,
+        /// Why.
+        source: DecoderError,
+    },
+    /// The front-end filters could not be designed for this stream.
+    #[error("the front-end filters cannot run on this stream: {0}")]
+    FrontEnd(#[from] neuroloop_dsp::DspError),
+}
+
+/// The worker. See the module documentation.
+pub struct Worker {
+    reader: SampleReader,
+    channels: usize,
+    front_end: FilterChain,
+    common_average: bool,
+    decoders: Vec<Box<dyn Decoder>>,
+    values: Vec<f32>,
+    stamps: Vec<f64>,
+    decisions: DecisionBuffer,
+    buffer_drops_reported: u64,
+    output: HeapProd<OutputEvent>,
+    output_waker: Option<Thread>,
+    scope: Option<ScopeFeed>,
+    stats: Arc<PipelineStats>,
+}
+
+impl Worker {
+    /// Prepares filters and decoders for `meta` and allocates every buffer. Returns the worker
+    /// and the consumer end of its output ring.
+    pub fn new(
+        reader: SampleReader,
+        meta: &StreamMeta,
+        front_end: &FrontEnd,
+        mut decoders: Vec<Box<dyn Decoder>>,
+        stats: Arc<PipelineStats>,
+        scope: Option<ScopeFeed>,
+    ) -> Result<(Worker, HeapCons<OutputEvent>), PipelineError> {
+        let shape = reader.shape();
+        let channels = shape.channels;
+        let fs = meta.sample_rate_hz;
+        let mut chain = FilterChain::new(front_end.specs(fs));
+        chain.prepare(fs, channels, shape.max_chunk_frames)?;
+        let ctx = DecoderContext {
+            sample_rate_hz: fs,
+            channel_labels: meta.channel_labels.clone(),
+            max_block_frames: shape.max_chunk_frames,
+        };
+        for d in &mut decoders {
+            d.prepare(&ctx).map_err(|source| PipelineError::Decoder {
+                name: d.name().to_string(),
+                source,
+            })?;
+        }
+        let (output, output_rx) = HeapRb::<OutputEvent>::new(OUTPUT_RING_CAPACITY).split();
+        Ok((
+            Worker {
+                reader,
+                channels,
+                front_end: chain,
+                common_average: front_end.common_average,
+                decoders,
+                values: vec![0.0; shape.max_chunk_frames * channels],
+                stamps: vec![0.0; shape.max_chunk_frames],
+                decisions: DecisionBuffer::with_capacity(DecisionBuffer::DEFAULT_CAPACITY),
+                buffer_drops_reported: 0,
+                output,
+                output_waker: None,
+                scope,
+                stats,
+            },
+            output_rx,
+        ))
+    }
+
+    /// Registers the thread consuming the output ring, to be unparked when events are pushed.
+    pub fn set_output_thread(&mut self, thread: Thread) {
+        self.output_waker = Some(thread);
+    }
+
+    /// Human-readable description of the front-end chain actually applied.
+    pub fn describe_front_end(&self) -> String {
+        let mut s = self.front_end.describe();
+        if self.common_average {
+            s.push_str(" + common average reference");
+        }
+        s
+    }
+
+    /// Acts on one source event and forwards it to the output thread; returns whether it was
+    /// forwarded.
+    fn handle_event(&mut self, event: SourceEvent) -> bool {
+        match event {
+            SourceEvent::Gap { .. } => {
+                self.stats.gaps.fetch_add(1, Ordering::Relaxed);
+                // Windows spanning a hole would mix unrelated data: start afresh.
+                for d in &mut self.decoders {
+                    d.reset();
+                }
+                self.front_end.reset();
+            }
+            SourceEvent::StreamLost { .. } => {
+                self.stats.stream_lost.store(true, Ordering::Relaxed);
+            }
+            SourceEvent::Reconnected { .. } => {
+                self.stats.stream_lost.store(false, Ordering::Relaxed);
+            }
+            SourceEvent::Truth(_) => {}
+        }
+        if self.output.try_push(OutputEvent::Source(event)).is_ok() {
+            true
+        } else {
+            self.stats.events_dropped.fetch_add(1, Ordering::Relaxed);
+            false
+        }
+    }
+
+    /// Processes every complete chunk and event waiting in the ring; returns the number of
+    /// chunks processed.
+    ///
+    /// Real-time safe: no allocation, no blocking; called on the worker thread.
+    pub fn step(&mut self) -> usize {
+        let mut chunks = 0;
+        let mut pushed_output = false;
+        let channels = self.channels;
+        while let Some(header) = self.reader.pop_chunk(&mut self.values, &mut self.stamps) {
+            chunks += 1;
+            let n = header.frames;
+            // Events that belong before or inside this chunk (ground truth, gaps) first, so a
+            // backlog of chunks sees them in order.
+            while let Some(event) = self.reader.pop_event_until(self.stamps[n - 1]) {
+                pushed_output |= self.handle_event(event);
+            }
+            let block = &mut self.values[..n * channels];
+            let stamps = &self.stamps[..n];
+            let report = self.front_end.process_interleaved(block);
+            if report.non_finite > 0 {
+                self.stats
+                    .non_finite_samples
+                    .fetch_add(report.non_finite as u64, Ordering::Relaxed);
+            }
+            if self.common_average {
+                neuroloop_dsp::reref::common_average_interleaved(block, channels);
+            }
+            for (i, d) in self.decoders.iter_mut().enumerate() {
+                self.decisions.set_decoder(i as u16);
+                d.process(block, stamps, &mut self.decisions);
+            }
+            let decided_at = local_clock();
+            for &(decoder, decision) in self.decisions.items() {
+                self.stats
+                    .latency_from_sample
+                    .record_secs(decided_at - decision.sample_time);
+                self.stats
+                    .latency_from_arrival
+                    .record_secs(decided_at - header.arrival);
+                self.stats.decisions.fetch_add(1, Ordering::Relaxed);
+                if let Some(c) = self.stats.decisions_per_decoder.get(usize::from(decoder)) {
+                    c.fetch_add(1, Ordering::Relaxed);
+                }
+                let record = DecisionRecord {
+                    decoder,
+                    decision,
+                    decided_at,
+                    arrival: header.arrival,
+                };
+                if self.output.try_push(OutputEvent::Decision(record)).is_ok() {
+                    pushed_output = true;
+                } else {
+                    self.stats.decisions_dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            self.decisions.clear();
+            if let Some(scope) = &mut self.scope {
+                for frame in block.chunks_exact(channels) {
+                    if scope.phase == 0 && scope.producer.push_slice(frame) < channels {
+                        self.stats.scope_dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                    scope.phase = (scope.phase + 1) % scope.every;
+                }
+            }
+            self.stats
+                .frames_processed
+                .fetch_add(n as u64, Ordering::Relaxed);
+            self.stats.chunks_processed.fetch_add(1, Ordering::Relaxed);
+        }
+        while let Some(event) = self.reader.pop_event() {
+            pushed_output |= self.handle_event(event);
+        }
+        if pushed_output && let Some(t) = &self.output_waker {
+            t.unpark();
+        }
+        // Decision-buffer overflow is folded into the shared counter once per step.
+        let buffer_drops = self.decisions.dropped();
+        if buffer_drops > self.buffer_drops_reported {
+            self.stats
+                .decisions_dropped
+                .fetch_add(buffer_drops - self.buffer_drops_reported, Ordering::Relaxed);
+            self.buffer_drops_reported = buffer_drops;
+        }
+        chunks
+    }
+
+    /// Runs [`Worker::step`] until `stop` is set and the ring is drained, sleeping (parked)
+    /// while no data is waiting; the acquisition thread unparks it on every chunk.
+    pub fn run(mut self, stop: &AtomicBool) {
+        self.reader.register_current_thread();
+        loop {
+            let stopping = stop.load(Ordering::Acquire);
+            let processed = self.step();
+            if stopping && processed == 0 {
+                break;
+            }
+            if processed == 0 {
+                // The timeout only bounds how late a stop request is noticed.
+                std::thread::park_timeout(Duration::from_millis(50));
+            }
+        }
+    }
+}

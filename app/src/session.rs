@@ -1,0 +1,316 @@
+//! A running session: the acquisition, worker and output threads and what they share.
+//!
+//! Start-up is the only phase that allocates or waits: the acquisition thread opens its
+//! source (LSL handles must live on the thread that uses them) and reports the stream's
+//! description; the ring, filters and decoders are then sized for it, and the worker and
+//! output threads start. After that, data flows through lock-free rings only.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use anyhow::{Context, anyhow};
+use neuroloop_acquisition::lsl_io::{LslInletConfig, LslSource};
+use neuroloop_acquisition::ring::{self, RingShape};
+use neuroloop_acquisition::sim::SimConfig;
+use neuroloop_acquisition::source::{AcquisitionSummary, SimSource, run_acquisition};
+use neuroloop_acquisition::{Pacing, Source, SourceError, StreamMeta};
+use neuroloop_decoders::Decoder;
+
+use crate::outputs::{DecoderInfo, OutputConfig, OutputLog, SharedLog, run_outputs};
+use crate::pipeline::{FrontEnd, PipelineStats, ScopeFeed, ScopeReceiver, Worker};
+
+/// Where samples come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceSpec {
+    /// The built-in simulator.
+    Simulator {
+        /// What to simulate.
+        config: SimConfig,
+        /// Delivery speed.
+        pacing: Pacing,
+        /// Frames per chunk (0: 10 ms).
+        chunk_frames: usize,
+        /// Stop after this much simulated time (`None`: until stopped).
+        duration_secs: Option<f64>,
+        /// Fixed LSL time of the first frame (`None`: the clock at start). Fixing it makes
+        /// max-speed runs reproducible down to their timestamps.
+        time_origin: Option<f64>,
+    },
+    /// An LSL stream.
+    Lsl(LslInletConfig),
+}
+
+impl SourceSpec {
+    fn open(&self) -> Result<Box<dyn Source>, SourceError> {
+        match self {
+            SourceSpec::Simulator {
+                config,
+                pacing,
+                chunk_frames,
+                duration_secs,
+                time_origin,
+            } => {
+                let mut s = SimSource::new(config.clone(), *pacing, *chunk_frames)?;
+                if let Some(d) = duration_secs {
+                    s = s.with_duration(*d);
+                }
+                if let Some(t) = time_origin {
+                    s = s.with_time_origin(*t);
+                }
+                Ok(Box::new(s))
+            }
+            SourceSpec::Lsl(cfg) => Ok(Box::new(LslSource::open(cfg.clone())?)),
+        }
+    }
+
+    /// Whether timestamps follow the wall clock (so latency from the sample stamp means
+    /// something).
+    pub fn is_clocked(&self) -> bool {
+        match self {
+            SourceSpec::Simulator { pacing, .. } => *pacing == Pacing::REAL_TIME,
+            SourceSpec::Lsl(_) => true,
+        }
+    }
+}
+
+/// Everything a session needs.
+pub struct SessionConfig {
+    /// The source.
+    pub source: SourceSpec,
+    /// Filters applied before the decoders.
+    pub front_end: FrontEnd,
+    /// Decoders, each with what its classes mean.
+    pub decoders: Vec<(Box<dyn Decoder>, DecoderInfo)>,
+    /// Outputs.
+    pub outputs: OutputConfig,
+    /// Sample ring length in seconds of data.
+    pub ring_secs: f64,
+    /// Whether a GUI will read the display feed.
+    pub with_scope: bool,
+}
+
+/// Handle to a running session.
+pub struct Session {
+    /// Description of the stream being processed.
+    pub meta: StreamMeta,
+    /// Description of the front-end filter chain actually applied.
+    pub front_end: String,
+    /// Shared counters.
+    pub stats: Arc<PipelineStats>,
+    /// Decision log (try-locked by the output thread; lock it briefly).
+    pub log: SharedLog,
+    /// Display feed, if requested.
+    pub scope: Option<ScopeReceiver>,
+    /// Decoder descriptions, in decision `decoder` index order.
+    pub decoders: Vec<DecoderInfo>,
+    stop: Arc<AtomicBool>,
+    worker_stop: Arc<AtomicBool>,
+    outputs_done: Arc<AtomicBool>,
+    acquisition: Option<JoinHandle<Result<AcquisitionSummary, SourceError>>>,
+    worker: Option<JoinHandle<()>>,
+    outputs: Option<JoinHandle<()>>,
+    source_finished: Arc<AtomicBool>,
+    acquisition_error: Arc<Mutex<Option<String>>>,
+    started_at: f64,
+}
+
+/// Totals of a finished session.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOutcome {
+    /// What the acquisition thread saw.
+    pub acquisition: AcquisitionSummary,
+    /// The error that ended acquisition, if any.
+    pub acquisition_error: Option<String>,
+    /// Wall-clock duration of the session.
+    pub wall_secs: f64,
+}
+
+impl Session {
+    /// Starts the threads. Returns once the source is open and the pipeline is prepared, or
+    /// with the error that prevented it.
+    pub fn start(cfg: SessionConfig) -> anyhow::Result<Session> {
+        let started_at = neuroloop_acquisition::clock::local_clock();
+        let stop = Arc::new(AtomicBool::new(false));
+        let source_finished = Arc::new(AtomicBool::new(false));
+        let (meta_tx, meta_rx) = mpsc::channel::<Result<(StreamMeta, usize), SourceError>>();
+        let (writer_tx, writer_rx) = mpsc::channel::<ring::SampleWriter>();
+        let source_spec = cfg.source.clone();
+        let acq_stop = Arc::clone(&stop);
+        let acq_finished = Arc::clone(&source_finished);
+        let acquisition_error = Arc::new(Mutex::new(None));
+        let acq_error = Arc::clone(&acquisition_error);
+        let acquisition = std::thread::Builder::new()
+            .name("neuroloop-acquisition".into())
+            .spawn(move || {
+                let result = (|| {
+                    let mut source = match source_spec.open() {
+                        Ok(s) => s,
+                        Err(e) => {
+                            // Reported through the start-up channel; nothing more to do here.
+                            let _ = meta_tx.send(Err(e));
+                            return Ok(AcquisitionSummary::default());
+                        }
+                    };
+                    let _ = meta_tx.send(Ok((source.meta().clone(), source.max_chunk_frames())));
+                    // Start-up hand-shake: the main thread sizes the ring for this stream.
+                    let Ok(mut writer) = writer_rx.recv() else {
+                        return Ok(AcquisitionSummary::default());
+                    };
+                    run_acquisition(source.as_mut(), &mut writer, &acq_stop)
+                })();
+                if let Err(e) = &result {
+                    *acq_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                }
+                acq_finished.store(true, Ordering::Release);
+                result
+            })
+            .context("starting the acquisition thread")?;
+        let (meta, max_chunk) = match meta_rx.recv() {
+            Ok(Ok(m)) => m,
+            Ok(Err(e)) => {
+                let _ = acquisition.join();
+                return Err(anyhow!(e)).context("opening the source");
+            }
+            Err(_) => {
+                let _ = acquisition.join();
+                return Err(anyhow!("the acquisition thread stopped during start-up"));
+            }
+        };
+        let capacity_frames = ((cfg.ring_secs * meta.sample_rate_hz) as usize).max(4 * max_chunk);
+        let (writer, reader) = ring::sample_ring(RingShape {
+            channels: meta.channels(),
+            capacity_frames,
+            max_chunk_frames: max_chunk,
+        });
+        let stats = Arc::new(PipelineStats::new(
+            Arc::clone(writer.stats()),
+            cfg.decoders.len(),
+        ));
+        let (scope_feed, scope_rx) = if cfg.with_scope {
+            let (f, r) = ScopeFeed::new(meta.channels(), meta.sample_rate_hz);
+            (Some(f), Some(r))
+        } else {
+            (None, None)
+        };
+        let (decoders, infos): (Vec<_>, Vec<_>) = cfg.decoders.into_iter().unzip();
+        let worker_result = Worker::new(
+            reader,
+            &meta,
+            &cfg.front_end,
+            decoders,
+            Arc::clone(&stats),
+            scope_feed,
+        );
+        let (mut worker, output_rx) = match worker_result {
+            Ok(w) => w,
+            Err(e) => {
+                stop.store(true, Ordering::Release);
+                drop(writer_tx);
+                let _ = acquisition.join();
+                return Err(anyhow!(e)).context("preparing the pipeline");
+            }
+        };
+        let front_end = worker.describe_front_end();
+        let log: SharedLog = Arc::new(Mutex::new(OutputLog {
+            scores: vec![Default::default(); infos.len()],
+            ..Default::default()
+        }));
+        let outputs_done = Arc::new(AtomicBool::new(false));
+        let out_log = Arc::clone(&log);
+        let out_done = Arc::clone(&outputs_done);
+        let out_cfg = cfg.outputs.clone();
+        let out_infos = infos.clone();
+        let outputs = std::thread::Builder::new()
+            .name("neuroloop-outputs".into())
+            .spawn(move || run_outputs(output_rx, &out_cfg, &out_infos, &out_log, &out_done))
+            .context("starting the output thread")?;
+        worker.set_output_thread(outputs.thread().clone());
+        let worker_stop = Arc::new(AtomicBool::new(false));
+        let w_stop = Arc::clone(&worker_stop);
+        let worker = std::thread::Builder::new()
+            .name("neuroloop-worker".into())
+            .spawn(move || worker.run(&w_stop))
+            .context("starting the worker thread")?;
+        if writer_tx.send(writer).is_err() {
+            return Err(anyhow!("the acquisition thread stopped during start-up"));
+        }
+        Ok(Session {
+            meta,
+            front_end,
+            stats,
+            log,
+            scope: scope_rx,
+            decoders: infos,
+            stop,
+            worker_stop,
+            outputs_done,
+            acquisition: Some(acquisition),
+            worker: Some(worker),
+            outputs: Some(outputs),
+            source_finished,
+            acquisition_error,
+            started_at,
+        })
+    }
+
+    /// Whether the source has ended (end of a simulated duration or file) or failed.
+    pub fn source_finished(&self) -> bool {
+        self.source_finished.load(Ordering::Acquire)
+    }
+
+    /// The error that stopped acquisition, if it failed (the GUI shows it).
+    pub fn acquisition_error(&self) -> Option<String> {
+        self.acquisition_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Seconds since start.
+    pub fn elapsed_secs(&self) -> f64 {
+        neuroloop_acquisition::clock::local_clock() - self.started_at
+    }
+
+    /// Stops acquisition, lets the worker and outputs drain, and joins every thread.
+    pub fn stop(mut self) -> SessionOutcome {
+        self.stop_in_place()
+    }
+
+    /// Like [`Session::stop`], but keeps the handle so its counters and log can still be read.
+    pub fn stop_in_place(&mut self) -> SessionOutcome {
+        let mut outcome = SessionOutcome::default();
+        self.stop.store(true, Ordering::Release);
+        if let Some(h) = self.acquisition.take() {
+            match h.join() {
+                Ok(Ok(s)) => outcome.acquisition = s,
+                Ok(Err(e)) => outcome.acquisition_error = Some(e.to_string()),
+                Err(_) => {
+                    outcome.acquisition_error = Some("the acquisition thread panicked".into())
+                }
+            }
+        }
+        // The worker drains what is left in the ring before it exits.
+        self.worker_stop.store(true, Ordering::Release);
+        if let Some(h) = self.worker.take() {
+            h.thread().unpark();
+            let _ = h.join();
+        }
+        self.outputs_done.store(true, Ordering::Release);
+        if let Some(h) = self.outputs.take() {
+            h.thread().unpark();
+            let _ = h.join();
+        }
+        outcome.wall_secs = self.elapsed_secs();
+        outcome
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.acquisition.is_some() || self.worker.is_some() || self.outputs.is_some() {
+            self.stop_in_place();
+        }
+    }
+}

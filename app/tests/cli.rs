@@ -1,0 +1,117 @@
+//! The `neuroloop` binary as a user runs it.
+
+use std::process::Command;
+
+fn neuroloop() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_neuroloop"));
+    if std::env::var_os("LSLAPICFG").is_none() {
+        c.env(
+            "LSLAPICFG",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../config/lsl_api.cfg"),
+        );
+    }
+    c
+}
+
+/// The newcomer's command: ten seconds of the simulator through the whole loop in real time,
+/// headless, with a summary of counts, drops and latency.
+#[test]
+fn headless_demo_reports_counts_drops_and_latency() {
+    let out = neuroloop()
+        .args(["demo", "--headless", "--seconds", "10", "--json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "demo failed: {stderr}");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["channels"], 8);
+    assert_eq!(r["frames_read"], 2500, "10 s at 250 Hz");
+    assert_eq!(r["frames_processed"], 2500);
+    assert_eq!(r["samples_processed"], 20000);
+    assert_eq!(r["frames_dropped"], 0);
+    assert_eq!(r["decisions_dropped"], 0);
+    // A 2 s window every 0.2 s over 10 s of data: at 2.0, 2.2, ..., 10.0 s.
+    assert_eq!(r["decisions"], 41);
+    let lat = &r["latency_from_sample"];
+    assert_eq!(lat["count"], 41);
+    assert!(lat["p50_ms"].as_f64().unwrap() > 0.0);
+    assert!(lat["p99_ms"].as_f64().unwrap() >= lat["p50_ms"].as_f64().unwrap());
+    let d = &r["decoders"][0];
+    assert_eq!(d["name"], "ssvep-cca");
+    let (scored, correct) = (
+        d["scored"].as_u64().unwrap(),
+        d["correct"].as_u64().unwrap(),
+    );
+    assert!(scored >= 10, "{scored} decisions inside trials");
+    // Chance is 25 %; the plain 2-s CCA scores about 65-75 % on the simulator.
+    assert!(correct as f64 >= 0.5 * scored as f64, "{correct}/{scored}");
+}
+
+/// Max speed is deterministic and far faster than real time.
+#[test]
+fn max_speed_demo_is_reproducible() {
+    let run = || {
+        let out = neuroloop()
+            .args([
+                "demo",
+                "--headless",
+                "--seconds",
+                "60",
+                "--speed",
+                "max",
+                "--json",
+                "--markers",
+                "none",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let (a, b) = (run(), run());
+    assert_eq!(a["frames_processed"], 15000);
+    assert_eq!(a["decisions"], b["decisions"]);
+    assert_eq!(a["decoders"], b["decoders"]);
+    assert!(
+        a["latency_from_sample"].is_null(),
+        "virtual stamps are not latencies"
+    );
+    assert!(a["real_time_factor"].as_f64().unwrap() > 5.0);
+}
+
+#[test]
+fn bad_arguments_get_a_clear_error() {
+    let out = neuroloop()
+        .args(["demo", "--headless", "--speed", "fast"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--speed fast"), "{err}");
+    let out = neuroloop().args(["simulate"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--lsl"));
+}
+
+#[test]
+fn missing_lsl_stream_is_named_in_the_error() {
+    let out = neuroloop()
+        .args([
+            "run",
+            "--stream",
+            "no-such-amplifier",
+            "--resolve-timeout-secs",
+            "1",
+            "--headless",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no-such-amplifier"), "{err}");
+    assert!(err.contains("neuroloop simulate --lsl"), "{err}");
+}

@@ -1,0 +1,76 @@
+//! The live window, driven headless by egui_kittest on a simulator session.
+
+use std::sync::{Arc, Mutex};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use neuroloop::gui::LiveView;
+use neuroloop::outputs::{DecoderInfo, OutputConfig, TruthMapping};
+use neuroloop::pipeline::FrontEnd;
+use neuroloop::session::{Session, SessionConfig, SourceSpec};
+use neuroloop_acquisition::Pacing;
+use neuroloop_acquisition::sim::{Scenario, SimConfig, SsvepScenario};
+use neuroloop_decoders::Decoder;
+use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
+
+fn session(seconds: f64) -> Session {
+    let decoder = SsvepCcaDecoder::new(SsvepCcaConfig::default());
+    let info = DecoderInfo {
+        name: decoder.name().into(),
+        class_names: decoder.class_names().to_vec(),
+        truth: TruthMapping::SsvepTargetIndex,
+    };
+    Session::start(SessionConfig {
+        source: SourceSpec::Simulator {
+            config: SimConfig {
+                scenario: Scenario::Ssvep(SsvepScenario::default()),
+                ..SimConfig::default()
+            },
+            pacing: Pacing::Speed(20.0),
+            chunk_frames: 0,
+            duration_secs: Some(seconds),
+            time_origin: None,
+        },
+        front_end: FrontEnd::default(),
+        decoders: vec![(Box::new(decoder), info)],
+        outputs: OutputConfig {
+            marker_stream: None,
+        },
+        ring_secs: 4.0,
+        with_scope: true,
+    })
+    .unwrap()
+}
+
+#[test]
+fn live_view_shows_status_targets_and_decisions_then_the_report() {
+    let sink = Arc::new(Mutex::new(None));
+    let view = LiveView::new(session(20.0), "simulator".into(), false, Arc::clone(&sink));
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1200.0, 700.0))
+        .build_eframe(|_| view);
+    // While running: the status line, the decoder panel with its four targets.
+    harness.run_steps(5);
+    harness.get_by_label("simulator");
+    harness.get_by_label("ssvep-cca");
+    for target in ["7Hz", "8.5Hz", "12Hz", "15Hz"] {
+        harness.get_by_label(target);
+    }
+    harness.get_by_label_contains("front end: ");
+    // 20 s of data at 20x real time: about a second; step the UI until the session ends.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sink.lock().unwrap().is_none() && std::time::Instant::now() < deadline {
+        harness.run_steps(1);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    harness.run_steps(2);
+    harness.get_by_label("session finished");
+    let report = sink
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("the view reports when the source ends");
+    assert_eq!(report.frames_processed, 5000);
+    assert_eq!(report.frames_dropped, 0);
+    assert!(report.decisions >= 80, "{} decisions", report.decisions);
+}
