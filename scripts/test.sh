@@ -25,6 +25,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
+step "fuzz targets build (stable toolchain, no sanitizer; see formats/README.md to run them)"
+cargo build --manifest-path fuzz/Cargo.toml --locked
+
 step "cargo test"
 # GUI tests and the demo need a display: run everything under a virtual X server.
 if [[ -z "${DISPLAY:-}" ]] && command -v xvfb-run >/dev/null; then

@@ -106,6 +106,14 @@ pub enum SourceEvent {
     },
     /// Ground truth from the simulator.
     Truth(TruthEvent),
+    /// An annotation or marker stored in a replayed file, at the sample stamped `at`. The text
+    /// is entry `index` of the source's [`crate::Source::annotation_texts`].
+    Annotation {
+        /// LSL time of the annotation's onset.
+        at: f64,
+        /// Index into the source's annotation texts.
+        index: u32,
+    },
 }
 
 impl SourceEvent {
@@ -114,7 +122,8 @@ impl SourceEvent {
         match *self {
             SourceEvent::Gap { at, .. }
             | SourceEvent::StreamLost { at }
-            | SourceEvent::Reconnected { at } => at,
+            | SourceEvent::Reconnected { at }
+            | SourceEvent::Annotation { at, .. } => at,
             SourceEvent::Truth(t) => t.onset,
         }
     }

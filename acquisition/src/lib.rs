@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod event;
+pub mod file;
 pub mod lsl_io;
 pub mod meta;
 pub mod ring;
@@ -14,5 +15,6 @@ pub mod sim;
 pub mod source;
 
 pub use event::{MiClass, SourceEvent, TruthEvent, TruthKind};
+pub use file::FileSource;
 pub use meta::StreamMeta;
 pub use source::{Pacing, ReadStatus, Source, SourceError};

@@ -583,6 +583,64 @@ pub fn run_virtual_amplifier(
     Ok(summary)
 }
 
+/// A source whose chunks are also published on an LSL outlet as they are read: a replayed file
+/// then looks like a live amplifier to LabRecorder and other LSL tools. Meant for paced replay,
+/// where the stamps follow the clock.
+pub struct Republish {
+    inner: Box<dyn Source>,
+    outlet: SignalOutlet,
+}
+
+impl Republish {
+    /// Wraps `inner`; the outlet is named `name` and carries the inner stream's channel labels.
+    /// Create it on the acquisition thread (LSL handles are not `Send`).
+    pub fn new(inner: Box<dyn Source>, name: &str) -> Result<Self, SourceError> {
+        let mut meta = inner.meta().clone();
+        meta.name = name.to_string();
+        meta.source_id = format!("neuroloop-republish-{name}");
+        let outlet = SignalOutlet::new(&meta, inner.max_chunk_frames())?;
+        Ok(Republish { inner, outlet })
+    }
+}
+
+impl Source for Republish {
+    fn meta(&self) -> &StreamMeta {
+        self.inner.meta()
+    }
+
+    fn max_chunk_frames(&self) -> usize {
+        self.inner.max_chunk_frames()
+    }
+
+    fn read(
+        &mut self,
+        values: &mut [f32],
+        stamps: &mut [f64],
+        events: &mut dyn FnMut(SourceEvent),
+        max_wait: Duration,
+    ) -> Result<ReadStatus, SourceError> {
+        let status = self.inner.read(values, stamps, events, max_wait)?;
+        if let ReadStatus::Frames(n) = status {
+            let channels = self.inner.meta().channels();
+            self.outlet
+                .push_chunk(&values[..n * channels], &stamps[..n])?;
+        }
+        Ok(status)
+    }
+
+    fn paced_by_consumer(&self) -> bool {
+        self.inner.paced_by_consumer()
+    }
+
+    fn total_frames(&self) -> Option<u64> {
+        self.inner.total_frames()
+    }
+
+    fn annotation_texts(&self) -> &[String] {
+        self.inner.annotation_texts()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

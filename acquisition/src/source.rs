@@ -55,6 +55,9 @@ pub enum SourceError {
     /// The simulator configuration is invalid.
     #[error(transparent)]
     Sim(#[from] SimError),
+    /// A recording could not be read (the message names the file, offset and problem).
+    #[error(transparent)]
+    Recording(#[from] neuroloop_formats::Error),
     /// No LSL stream matched within the resolve timeout.
     #[error(
         "no LSL stream matching `{query}` appeared within {timeout_secs} s (streams visible: {visible}); \
@@ -113,6 +116,16 @@ pub trait Source {
     /// not wait, so a full ring drops (and counts) whole chunks.
     fn paced_by_consumer(&self) -> bool {
         false
+    }
+
+    /// Total frames the source will deliver, when known in advance (files).
+    fn total_frames(&self) -> Option<u64> {
+        None
+    }
+
+    /// Texts of the annotations this source emits as [`SourceEvent::Annotation`] (files).
+    fn annotation_texts(&self) -> &[String] {
+        &[]
     }
 }
 

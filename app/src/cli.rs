@@ -40,6 +40,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Decode a live LSL EEG stream and publish the decisions as LSL markers.
     Run(RunArgs),
+    /// Replay a recorded file (XDF, EDF/BDF) through the same pipeline as live data.
+    Replay(ReplayArgs),
     /// Publish the simulator as an LSL EEG stream (a virtual amplifier), with its ground truth
     /// on a `<name>-truth` marker stream.
     Simulate(SimulateArgs),
@@ -68,6 +70,10 @@ pub struct ViewArgs {
     /// Name of the LSL marker stream for decisions; `none` disables it.
     #[arg(long, default_value = "neuroloop-markers")]
     pub markers: String,
+    /// Record the session to this XDF file: the raw EEG as received, every decision and every
+    /// source event (written as it happens; a crash loses at most the last second).
+    #[arg(long, value_name = "OUT.xdf")]
+    pub record: Option<PathBuf>,
 }
 
 /// SSVEP decoder options.
@@ -151,6 +157,30 @@ pub struct RunArgs {
     /// Seconds to wait for the stream at start-up.
     #[arg(long, default_value_t = 10.0)]
     resolve_timeout_secs: f64,
+    #[command(flatten)]
+    ssvep: SsvepArgs,
+    #[command(flatten)]
+    front_end: FrontEndArgs,
+}
+
+/// Options of `neuroloop replay`.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// The recording: .xdf (its EEG stream), .edf or .bdf.
+    pub file: PathBuf,
+    #[command(flatten)]
+    view: ViewArgs,
+    /// Delivery speed: 1 (real time, timestamps on the live clock), N (N times faster) or max
+    /// (as fast as the pipeline goes, timestamps in file time; bit-reproducible).
+    #[arg(long, default_value = "1")]
+    speed: String,
+    /// Channels to replay, by label (default: every channel at the file's main sampling rate).
+    #[arg(long, value_delimiter = ',')]
+    channels: Vec<String>,
+    /// Also publish the replayed EEG as an LSL stream (default name `neuroloop-replay`), so
+    /// other LSL tools see the file as a live amplifier; use with a paced --speed.
+    #[arg(long, num_args = 0..=1, default_missing_value = "neuroloop-replay", value_name = "NAME")]
+    lsl_outlet: Option<String>,
     #[command(flatten)]
     ssvep: SsvepArgs,
     #[command(flatten)]
@@ -253,6 +283,8 @@ fn ssvep_decoder(
 fn markers(view: &ViewArgs) -> OutputConfig {
     OutputConfig {
         marker_stream: (!view.markers.eq_ignore_ascii_case("none")).then(|| view.markers.clone()),
+        record: view.record.clone(),
+        ..OutputConfig::default()
     }
 }
 
@@ -275,12 +307,15 @@ fn drive(
         let stop = Arc::new(AtomicBool::new(false));
         install_interrupt(&stop);
         let limit = view.seconds.or(default_secs);
+        let mut progress = Progress::new(session.total_frames, session.meta.sample_rate_hz);
         while !stop.load(Ordering::Acquire) && !session.source_finished() {
             if limit.is_some_and(|l| session.elapsed_secs() >= l) {
                 break;
             }
+            progress.show(session.stats.ring.frames_in.load(Ordering::Relaxed));
             std::thread::sleep(Duration::from_millis(20));
         }
+        progress.finish();
         let mut session = session;
         let outcome = session.stop_in_place();
         return Ok(SessionReport::build(&session, &outcome, label, clocked));
@@ -311,6 +346,76 @@ fn drive(
         .take()
         .context("the window closed before the session reported")?;
     Ok(report)
+}
+
+/// Progress of a file replay on stderr: a bar redrawn in place on a terminal, a line every
+/// 10 % otherwise. Silent for sources of unknown length and for short files.
+struct Progress {
+    total: u64,
+    rate_hz: f64,
+    terminal: bool,
+    last_decile: u64,
+    last_draw: std::time::Instant,
+    drawn: bool,
+}
+
+impl Progress {
+    fn new(total_frames: Option<u64>, rate_hz: f64) -> Progress {
+        use std::io::IsTerminal as _;
+        // Files under a minute of data finish before a bar is worth reading.
+        let total = total_frames
+            .filter(|&t| t as f64 / rate_hz >= 60.0)
+            .unwrap_or(0);
+        Progress {
+            total,
+            rate_hz,
+            terminal: std::io::stderr().is_terminal(),
+            last_decile: 0,
+            last_draw: std::time::Instant::now(),
+            drawn: false,
+        }
+    }
+
+    fn show(&mut self, frames: u64) {
+        if self.total == 0 {
+            return;
+        }
+        let frac = (frames as f64 / self.total as f64).min(1.0);
+        let minutes = |f: u64| f as f64 / self.rate_hz / 60.0;
+        if self.terminal {
+            if self.last_draw.elapsed() < Duration::from_millis(200) {
+                return;
+            }
+            self.last_draw = std::time::Instant::now();
+            let filled = (frac * 30.0) as usize;
+            eprint!(
+                "\rreplay [{}{}] {:5.1} % ({:.1} of {:.1} min)",
+                "#".repeat(filled),
+                " ".repeat(30 - filled),
+                100.0 * frac,
+                minutes(frames),
+                minutes(self.total)
+            );
+            self.drawn = true;
+        } else {
+            let decile = (frac * 10.0) as u64;
+            if decile > self.last_decile {
+                self.last_decile = decile;
+                eprintln!(
+                    "replay {:3} % ({:.1} of {:.1} min)",
+                    decile * 10,
+                    minutes(frames),
+                    minutes(self.total)
+                );
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.drawn {
+            eprintln!();
+        }
+    }
 }
 
 fn print_report(report: &SessionReport, json: bool) -> anyhow::Result<()> {
@@ -386,6 +491,31 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
     );
     let cfg = SessionConfig {
         source: SourceSpec::Lsl(inlet),
+        front_end: args.front_end.front_end(),
+        decoders: vec![ssvep_decoder(&args.ssvep, false)],
+        outputs: markers(&args.view),
+        ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
+        with_scope: false,
+    };
+    let report = drive(cfg, &args.view, &label, None)?;
+    print_report(&report, args.view.json)
+}
+
+fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
+    let Some(pacing) = Pacing::parse(&args.speed) else {
+        bail!(
+            "--speed {}: use 1 (real time), a factor such as 10, or max",
+            args.speed
+        );
+    };
+    let label = format!("{} (speed {})", args.file.display(), args.speed);
+    let cfg = SessionConfig {
+        source: SourceSpec::File {
+            path: args.file.clone(),
+            channels: args.channels.clone(),
+            pacing,
+            lsl_outlet: args.lsl_outlet.clone(),
+        },
         front_end: args.front_end.front_end(),
         decoders: vec![ssvep_decoder(&args.ssvep, false)],
         outputs: markers(&args.view),
@@ -488,6 +618,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Demo(a) => demo(a),
         Command::Run(a) => run(a),
+        Command::Replay(a) => replay(a),
         Command::Simulate(a) => simulate(a),
         Command::Streams { wait_secs } => streams(*wait_secs),
         Command::Doctor => doctor(),

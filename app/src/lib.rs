@@ -13,5 +13,6 @@ pub mod gui;
 pub mod latency;
 pub mod outputs;
 pub mod pipeline;
+pub mod record;
 pub mod report;
 pub mod session;

@@ -7,6 +7,7 @@
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,6 +18,7 @@ use ringbuf::HeapCons;
 use ringbuf::traits::Consumer;
 
 use crate::pipeline::{DecisionRecord, OutputEvent};
+use crate::record::SessionRecorder;
 
 /// Decisions kept for display.
 pub const LOG_CAPACITY: usize = 200;
@@ -85,6 +87,8 @@ pub struct OutputLog {
     pub markers_sent: u64,
     /// Errors from the outlets (the pipeline keeps running without them).
     pub errors: Vec<String>,
+    /// EEG frames written to the session recording.
+    pub recorded_frames: u64,
 }
 
 /// Settings of the output thread.
@@ -92,19 +96,27 @@ pub struct OutputLog {
 pub struct OutputConfig {
     /// Publish decisions on an LSL marker stream of this name (`None`: no LSL output).
     pub marker_stream: Option<String>,
+    /// Record the session (raw EEG, decisions, events) to this XDF file.
+    pub record: Option<PathBuf>,
+    /// Whether sample stamps follow the wall clock, so that markers can carry a latency
+    /// (not at maximum speed, where stamps are virtual). Set by the session.
+    pub clocked: bool,
 }
 
 impl Default for OutputConfig {
     fn default() -> Self {
         OutputConfig {
             marker_stream: Some("neuroloop-markers".into()),
+            record: None,
+            clocked: true,
         }
     }
 }
 
 /// Marker text of a decision, e.g.
 /// `ssvep-cca class=12Hz index=2 score=0.5312 confidence=0.412 selected=1 latency_ms=0.214`.
-pub fn format_decision(out: &mut String, info: &DecoderInfo, r: &DecisionRecord) {
+/// The latency is left out when `clocked` is false (virtual stamps at maximum speed).
+pub fn format_decision(out: &mut String, info: &DecoderInfo, r: &DecisionRecord, clocked: bool) {
     out.clear();
     let d = &r.decision;
     let class = info
@@ -113,15 +125,21 @@ pub fn format_decision(out: &mut String, info: &DecoderInfo, r: &DecisionRecord)
         .map_or("?", String::as_str);
     let _ = write!(
         out,
-        "{} class={} index={} score={:.4} confidence={:.3} selected={} latency_ms={:.3}",
+        "{} class={} index={} score={:.4} confidence={:.3} selected={}",
         info.name,
         class,
         d.class,
         d.score,
         d.confidence,
         u8::from(d.confident),
-        (r.decided_at - d.sample_time) * 1e3
     );
+    if clocked {
+        let _ = write!(
+            out,
+            " latency_ms={:.3}",
+            (r.decided_at - d.sample_time) * 1e3
+        );
+    }
 }
 
 struct Scorer {
@@ -149,14 +167,25 @@ impl Scorer {
     }
 }
 
+/// What the output thread needs to know about the session.
+pub struct OutputContext<'a> {
+    /// Decoder descriptions, in decision `decoder` index order.
+    pub decoders: &'a [DecoderInfo],
+    /// Name of the input stream (annotations are republished as `<name>-annotations`).
+    pub stream_name: &'a str,
+    /// Texts of the source's annotations (replayed files).
+    pub annotation_texts: &'a [String],
+}
+
 /// Runs the output thread until `done` is set and the ring is empty. Creates its LSL outlet
 /// itself (LSL handles are not `Send`) and reports a failure to create it in the log.
 pub fn run_outputs(
     mut rx: HeapCons<OutputEvent>,
     cfg: &OutputConfig,
-    decoders: &[DecoderInfo],
+    ctx: &OutputContext<'_>,
     log: &Mutex<OutputLog>,
     done: &AtomicBool,
+    mut recorder: Option<SessionRecorder>,
 ) {
     let mut outlet = match &cfg.marker_stream {
         Some(name) => match MarkerOutlet::new(name, &format!("{name}-{}", std::process::id())) {
@@ -171,6 +200,21 @@ pub fn run_outputs(
         },
         None => None,
     };
+    // A replayed file's annotations go out as their own marker stream, stamped at their onset.
+    let mut annotation_outlet = match &cfg.marker_stream {
+        Some(_) if !ctx.annotation_texts.is_empty() => {
+            let name = format!("{}-annotations", ctx.stream_name);
+            match MarkerOutlet::new(&name, &format!("{name}-{}", std::process::id())) {
+                Ok(o) => Some(o),
+                Err(e) => {
+                    push_error(log, format!("annotation outlet unavailable: {e}"));
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    let decoders = ctx.decoders;
     let mut scorer = Scorer {
         truths: VecDeque::with_capacity(TRUTH_MEMORY),
     };
@@ -191,12 +235,19 @@ pub fn run_outputs(
                     let Some(info) = decoders.get(usize::from(r.decoder)) else {
                         continue;
                     };
+                    if outlet.is_some() || recorder.is_some() {
+                        format_decision(&mut text, info, &r, cfg.clocked);
+                    }
                     if let Some(o) = outlet.as_mut() {
-                        format_decision(&mut text, info, &r);
                         match o.push(&text, r.decision.sample_time) {
                             Ok(()) => markers_sent += 1,
                             Err(e) => errors.push(format!("publishing a marker failed: {e}")),
                         }
+                    }
+                    if let Some(rec) = recorder.as_mut()
+                        && let Err(e) = rec.decision(&text, r.decision.sample_time)
+                    {
+                        stop_recording(&mut recorder, &mut errors, &e);
                     }
                     let correct = scorer.judge(info.truth, &r);
                     if let Some(c) = correct {
@@ -210,6 +261,19 @@ pub fn run_outputs(
                     pending.push(LoggedDecision { record: r, correct });
                 }
                 OutputEvent::Source(e) => {
+                    if let (SourceEvent::Annotation { at, index }, Some(o)) =
+                        (e, annotation_outlet.as_mut())
+                    {
+                        let text = ctx.annotation_texts.get(index as usize);
+                        if let Err(err) = o.push(text.map_or("annotation", String::as_str), at) {
+                            errors.push(format!("publishing an annotation failed: {err}"));
+                        }
+                    }
+                    if let Some(rec) = recorder.as_mut()
+                        && let Err(err) = rec.event(&e)
+                    {
+                        stop_recording(&mut recorder, &mut errors, &err);
+                    }
                     if let SourceEvent::Truth(t) = e {
                         if scorer.truths.len() == TRUTH_MEMORY {
                             scorer.truths.pop_front();
@@ -223,7 +287,16 @@ pub fn run_outputs(
                 }
             }
         }
+        if let Some(rec) = recorder.as_mut()
+            && let Err(e) = rec
+                .drain_samples()
+                .and_then(|()| rec.tick(neuroloop_acquisition::clock::local_clock()))
+        {
+            stop_recording(&mut recorder, &mut errors, &e);
+        }
+        let recorded_frames = recorder.as_ref().map_or(0, SessionRecorder::frames);
         if let Ok(mut shared) = log.try_lock() {
+            shared.recorded_frames = shared.recorded_frames.max(recorded_frames);
             for d in pending.drain(..) {
                 if shared.recent.len() == LOG_CAPACITY {
                     shared.recent.pop_front();
@@ -248,8 +321,23 @@ pub fn run_outputs(
             std::thread::park_timeout(Duration::from_millis(50));
         }
     }
+    // The worker has stopped: the recording gets the rest of the feed and its footers.
+    let mut final_frames = None;
+    if let Some(rec) = recorder.take() {
+        let path = rec.path();
+        match rec.finish() {
+            Ok(frames) => final_frames = Some(frames),
+            Err(e) => errors.push(format!(
+                "finishing the recording {} failed: {e}; everything written before is readable",
+                path.display()
+            )),
+        }
+    }
     // Final hand-over, waiting for the lock this once: the session is over.
     let mut shared = log.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(frames) = final_frames {
+        shared.recorded_frames = frames;
+    }
     for d in pending.drain(..) {
         if shared.recent.len() == LOG_CAPACITY {
             shared.recent.pop_front();
@@ -260,6 +348,22 @@ pub fn run_outputs(
     shared.scores = scores;
     shared.markers_sent = markers_sent;
     shared.errors.append(&mut errors);
+}
+
+/// A recording that fails (disk full, device gone) is closed: what was written stays a valid
+/// file, the session goes on, and the error is reported.
+fn stop_recording(
+    recorder: &mut Option<SessionRecorder>,
+    errors: &mut Vec<String>,
+    e: &neuroloop_formats::XdfWriteError,
+) {
+    if let Some(rec) = recorder.take() {
+        errors.push(format!(
+            "recording to {} stopped: {e}; the file holds everything up to this point (free \
+             disk space or choose another --record path for the next session)",
+            rec.path().display()
+        ));
+    }
 }
 
 fn push_error(log: &Mutex<OutputLog>, message: String) {
@@ -299,7 +403,7 @@ mod tests {
             truth: TruthMapping::SsvepTargetIndex,
         };
         let mut s = String::new();
-        format_decision(&mut s, &info, &record(1, 10.0));
+        format_decision(&mut s, &info, &record(1, 10.0), true);
         assert_eq!(
             s,
             "ssvep-cca class=12Hz index=1 score=0.5000 confidence=0.250 selected=1 latency_ms=0.500"

@@ -15,10 +15,11 @@ use neuroloop_acquisition::ring::{RingStats, SampleReader};
 use neuroloop_acquisition::{SourceEvent, StreamMeta};
 use neuroloop_decoders::{Decision, DecisionBuffer, Decoder, DecoderContext, DecoderError};
 use neuroloop_dsp::filter::{FilterChain, FilterKind, FilterSpec};
-use ringbuf::traits::{Producer, Split};
+use ringbuf::traits::{Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 use crate::latency::LatencyHistogram;
+use crate::record::RecordFeed;
 
 /// Capacity of the worker → output ring, in events. At one decision per decoder every few
 /// tens of milliseconds this is minutes of slack.
@@ -124,6 +125,8 @@ pub struct PipelineStats {
     pub latency_from_arrival: LatencyHistogram,
     /// Display samples dropped because the GUI did not keep up (not data loss).
     pub scope_dropped: AtomicU64,
+    /// Frames that could not be handed to the session recorder (its ring was full).
+    pub record_dropped: AtomicU64,
 }
 
 impl PipelineStats {
@@ -143,6 +146,7 @@ impl PipelineStats {
             latency_from_sample: LatencyHistogram::new(),
             latency_from_arrival: LatencyHistogram::new(),
             scope_dropped: AtomicU64::new(0),
+            record_dropped: AtomicU64::new(0),
         }
     }
 }
@@ -205,6 +209,17 @@ pub enum PipelineError {
     FrontEnd(#[from] neuroloop_dsp::DspError),
 }
 
+/// Waits until `ready` holds, waking the output thread meanwhile. Only for lossless
+/// (maximum-speed) runs: a live worker never waits.
+fn wait_for_room(ready: impl Fn() -> bool, output_thread: Option<&Thread>) {
+    while !ready() {
+        if let Some(t) = output_thread {
+            t.unpark();
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
 /// The worker. See the module documentation.
 pub struct Worker {
     reader: SampleReader,
@@ -219,6 +234,8 @@ pub struct Worker {
     output: HeapProd<OutputEvent>,
     output_waker: Option<Thread>,
     scope: Option<ScopeFeed>,
+    record: Option<RecordFeed>,
+    lossless: bool,
     stats: Arc<PipelineStats>,
 }
 
@@ -264,10 +281,25 @@ impl Worker {
                 output,
                 output_waker: None,
                 scope,
+                record: None,
+                lossless: false,
                 stats,
             },
             output_rx,
         ))
+    }
+
+    /// For sources without a clock of their own (maximum-speed simulation or replay): the
+    /// worker then waits for room in the recording and output rings instead of dropping, as
+    /// the acquisition loop does for the sample ring. Never set for live sources, where the
+    /// worker must not wait on anything.
+    pub fn set_lossless(&mut self, lossless: bool) {
+        self.lossless = lossless;
+    }
+
+    /// Copies every raw chunk (before any filtering) to a session recorder.
+    pub fn set_record_feed(&mut self, feed: RecordFeed) {
+        self.record = Some(feed);
     }
 
     /// Registers the thread consuming the output ring, to be unparked when events are pushed.
@@ -302,7 +334,7 @@ impl Worker {
             SourceEvent::Reconnected { .. } => {
                 self.stats.stream_lost.store(false, Ordering::Relaxed);
             }
-            SourceEvent::Truth(_) => {}
+            SourceEvent::Truth(_) | SourceEvent::Annotation { .. } => {}
         }
         if self.output.try_push(OutputEvent::Source(event)).is_ok() {
             true
@@ -327,6 +359,17 @@ impl Worker {
             // backlog of chunks sees them in order.
             while let Some(event) = self.reader.pop_event_until(self.stamps[n - 1]) {
                 pushed_output |= self.handle_event(event);
+            }
+            if let Some(rec) = &mut self.record {
+                let (values, stamps) = (&self.values[..n * channels], &self.stamps[..n]);
+                if self.lossless {
+                    wait_for_room(|| rec.has_room(n), self.output_waker.as_ref());
+                }
+                if !rec.push(values, stamps) {
+                    self.stats
+                        .record_dropped
+                        .fetch_add(n as u64, Ordering::Relaxed);
+                }
             }
             let block = &mut self.values[..n * channels];
             let stamps = &self.stamps[..n];
@@ -361,6 +404,9 @@ impl Worker {
                     decided_at,
                     arrival: header.arrival,
                 };
+                if self.lossless {
+                    wait_for_room(|| self.output.vacant_len() > 0, self.output_waker.as_ref());
+                }
                 if self.output.try_push(OutputEvent::Decision(record)).is_ok() {
                     pushed_output = true;
                 } else {

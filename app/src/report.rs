@@ -90,8 +90,21 @@ pub struct SessionReport {
     pub latency_from_arrival: LatencyReport,
     /// Throughput in multiples of real time.
     pub real_time_factor: f64,
+    /// The session recording, if one was made.
+    pub recording: Option<RecordingReport>,
     /// Errors reported during the session.
     pub errors: Vec<String>,
+}
+
+/// What went into the session recording.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RecordingReport {
+    /// The XDF file.
+    pub path: String,
+    /// EEG frames written.
+    pub frames: u64,
+    /// Frames the recorder could not take (its ring was full); 0 unless the disk stalled.
+    pub frames_dropped: u64,
 }
 
 impl SessionReport {
@@ -152,6 +165,11 @@ impl SessionReport {
             } else {
                 0.0
             },
+            recording: session.record_path.as_ref().map(|p| RecordingReport {
+                path: p.display().to_string(),
+                frames: log.recorded_frames,
+                frames_dropped: s.record_dropped.load(Ordering::Relaxed),
+            }),
             errors,
         }
     }
@@ -229,6 +247,13 @@ impl SessionReport {
                 &self.latency_from_arrival
             )
         );
+        if let Some(r) = &self.recording {
+            let _ = writeln!(
+                t,
+                "recording     {} ({} frames, {} dropped)",
+                r.path, r.frames, r.frames_dropped
+            );
+        }
         for e in &self.errors {
             let _ = writeln!(t, "error         {e}");
         }

@@ -11,15 +11,16 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use anyhow::{Context, anyhow};
-use neuroloop_acquisition::lsl_io::{LslInletConfig, LslSource};
+use neuroloop_acquisition::lsl_io::{LslInletConfig, LslSource, Republish};
 use neuroloop_acquisition::ring::{self, RingShape};
 use neuroloop_acquisition::sim::SimConfig;
 use neuroloop_acquisition::source::{AcquisitionSummary, SimSource, run_acquisition};
-use neuroloop_acquisition::{Pacing, Source, SourceError, StreamMeta};
+use neuroloop_acquisition::{FileSource, Pacing, Source, SourceError, StreamMeta};
 use neuroloop_decoders::Decoder;
 
-use crate::outputs::{DecoderInfo, OutputConfig, OutputLog, SharedLog, run_outputs};
+use crate::outputs::{DecoderInfo, OutputConfig, OutputContext, OutputLog, SharedLog, run_outputs};
 use crate::pipeline::{FrontEnd, PipelineStats, ScopeFeed, ScopeReceiver, Worker};
+use crate::record::{SessionRecorder, record_feed};
 
 /// Where samples come from.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +41,17 @@ pub enum SourceSpec {
     },
     /// An LSL stream.
     Lsl(LslInletConfig),
+    /// A recorded file, replayed.
+    File {
+        /// The recording (XDF, EDF/BDF).
+        path: std::path::PathBuf,
+        /// Channels to replay, by label (empty: all at the main rate).
+        channels: Vec<String>,
+        /// Delivery speed.
+        pacing: Pacing,
+        /// Also publish the replayed samples on an LSL outlet of this name.
+        lsl_outlet: Option<String>,
+    },
 }
 
 impl SourceSpec {
@@ -62,6 +74,43 @@ impl SourceSpec {
                 Ok(Box::new(s))
             }
             SourceSpec::Lsl(cfg) => Ok(Box::new(LslSource::open(cfg.clone())?)),
+            SourceSpec::File {
+                path,
+                channels,
+                pacing,
+                lsl_outlet,
+            } => {
+                let file = Box::new(FileSource::open(path, channels, *pacing, 0)?);
+                match lsl_outlet {
+                    Some(name) => Ok(Box::new(Republish::new(file, name)?)),
+                    None => Ok(file),
+                }
+            }
+        }
+    }
+
+    /// How many times faster than real time the source delivers (1 for live streams; maximum
+    /// speed counts as 1 because the pipeline then waits for its consumers).
+    pub fn speed(&self) -> f64 {
+        match self {
+            SourceSpec::Simulator { pacing, .. } | SourceSpec::File { pacing, .. } => {
+                match pacing {
+                    Pacing::Speed(f) => *f,
+                    Pacing::Max => 1.0,
+                }
+            }
+            SourceSpec::Lsl(_) => 1.0,
+        }
+    }
+
+    /// Whether the source has no clock of its own (maximum speed), so the whole pipeline may
+    /// wait for its consumers instead of dropping.
+    pub fn is_consumer_paced(&self) -> bool {
+        match self {
+            SourceSpec::Simulator { pacing, .. } | SourceSpec::File { pacing, .. } => {
+                *pacing == Pacing::Max
+            }
+            SourceSpec::Lsl(_) => false,
         }
     }
 
@@ -71,8 +120,18 @@ impl SourceSpec {
         match self {
             SourceSpec::Simulator { pacing, .. } => *pacing == Pacing::REAL_TIME,
             SourceSpec::Lsl(_) => true,
+            // File stamps are scaled onto the clock at any finite speed.
+            SourceSpec::File { pacing, .. } => matches!(pacing, Pacing::Speed(_)),
         }
     }
+}
+
+/// What the acquisition thread reports once its source is open.
+struct StartInfo {
+    meta: StreamMeta,
+    max_chunk: usize,
+    total_frames: Option<u64>,
+    annotation_texts: Vec<String>,
 }
 
 /// Everything a session needs.
@@ -105,6 +164,10 @@ pub struct Session {
     pub scope: Option<ScopeReceiver>,
     /// Decoder descriptions, in decision `decoder` index order.
     pub decoders: Vec<DecoderInfo>,
+    /// The session recording, if one is being made.
+    pub record_path: Option<std::path::PathBuf>,
+    /// Frames the source will deliver, when known (files).
+    pub total_frames: Option<u64>,
     stop: Arc<AtomicBool>,
     worker_stop: Arc<AtomicBool>,
     outputs_done: Arc<AtomicBool>,
@@ -134,7 +197,7 @@ impl Session {
         let started_at = neuroloop_acquisition::clock::local_clock();
         let stop = Arc::new(AtomicBool::new(false));
         let source_finished = Arc::new(AtomicBool::new(false));
-        let (meta_tx, meta_rx) = mpsc::channel::<Result<(StreamMeta, usize), SourceError>>();
+        let (meta_tx, meta_rx) = mpsc::channel::<Result<StartInfo, SourceError>>();
         let (writer_tx, writer_rx) = mpsc::channel::<ring::SampleWriter>();
         let source_spec = cfg.source.clone();
         let acq_stop = Arc::clone(&stop);
@@ -153,7 +216,12 @@ impl Session {
                             return Ok(AcquisitionSummary::default());
                         }
                     };
-                    let _ = meta_tx.send(Ok((source.meta().clone(), source.max_chunk_frames())));
+                    let _ = meta_tx.send(Ok(StartInfo {
+                        meta: source.meta().clone(),
+                        max_chunk: source.max_chunk_frames(),
+                        total_frames: source.total_frames(),
+                        annotation_texts: source.annotation_texts().to_vec(),
+                    }));
                     // Start-up hand-shake: the main thread sizes the ring for this stream.
                     let Ok(mut writer) = writer_rx.recv() else {
                         return Ok(AcquisitionSummary::default());
@@ -167,7 +235,12 @@ impl Session {
                 result
             })
             .context("starting the acquisition thread")?;
-        let (meta, max_chunk) = match meta_rx.recv() {
+        let StartInfo {
+            meta,
+            max_chunk,
+            total_frames,
+            annotation_texts,
+        } = match meta_rx.recv() {
             Ok(Ok(m)) => m,
             Ok(Err(e)) => {
                 let _ = acquisition.join();
@@ -212,6 +285,30 @@ impl Session {
                 return Err(anyhow!(e)).context("preparing the pipeline");
             }
         };
+        worker.set_lossless(cfg.source.is_consumer_paced());
+        // The recording file is created before any sample flows, so a bad path fails here.
+        let recorder = match &cfg.outputs.record {
+            Some(path) => {
+                let (feed, rx) =
+                    record_feed(meta.channels(), meta.sample_rate_hz, cfg.source.speed());
+                match SessionRecorder::create(path, &meta, rx, annotation_texts.clone()) {
+                    Ok(r) => {
+                        worker.set_record_feed(feed);
+                        Some(r)
+                    }
+                    Err(e) => {
+                        stop.store(true, Ordering::Release);
+                        drop(writer_tx);
+                        let _ = acquisition.join();
+                        return Err(anyhow!(e.to_string())).context(format!(
+                            "creating the recording {}; choose a writable --record path",
+                            path.display()
+                        ));
+                    }
+                }
+            }
+            None => None,
+        };
         let front_end = worker.describe_front_end();
         let log: SharedLog = Arc::new(Mutex::new(OutputLog {
             scores: vec![Default::default(); infos.len()],
@@ -220,11 +317,22 @@ impl Session {
         let outputs_done = Arc::new(AtomicBool::new(false));
         let out_log = Arc::clone(&log);
         let out_done = Arc::clone(&outputs_done);
-        let out_cfg = cfg.outputs.clone();
+        let out_cfg = OutputConfig {
+            clocked: cfg.source.is_clocked(),
+            ..cfg.outputs.clone()
+        };
         let out_infos = infos.clone();
+        let out_stream = meta.name.clone();
         let outputs = std::thread::Builder::new()
             .name("neuroloop-outputs".into())
-            .spawn(move || run_outputs(output_rx, &out_cfg, &out_infos, &out_log, &out_done))
+            .spawn(move || {
+                let ctx = OutputContext {
+                    decoders: &out_infos,
+                    stream_name: &out_stream,
+                    annotation_texts: &annotation_texts,
+                };
+                run_outputs(output_rx, &out_cfg, &ctx, &out_log, &out_done, recorder);
+            })
             .context("starting the output thread")?;
         worker.set_output_thread(outputs.thread().clone());
         let worker_stop = Arc::new(AtomicBool::new(false));
@@ -243,6 +351,8 @@ impl Session {
             log,
             scope: scope_rx,
             decoders: infos,
+            record_path: cfg.outputs.record.clone(),
+            total_frames,
             stop,
             worker_stop,
             outputs_done,

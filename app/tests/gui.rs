@@ -35,6 +35,8 @@ fn session(seconds: f64) -> Session {
         decoders: vec![(Box::new(decoder), info)],
         outputs: OutputConfig {
             marker_stream: None,
+            record: None,
+            clocked: true,
         },
         ring_secs: 4.0,
         with_scope: true,

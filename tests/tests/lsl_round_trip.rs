@@ -92,6 +92,8 @@ fn decisions_return_over_lsl_stamped_with_their_samples() {
         decoders: vec![(Box::new(decoder), info)],
         outputs: OutputConfig {
             marker_stream: Some(marker_name.clone()),
+            record: None,
+            clocked: true,
         },
         ring_secs: 4.0,
         with_scope: false,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use neuroloop::pipeline::{FrontEnd, PipelineStats, ScopeFeed, Worker};
+use neuroloop::record::record_feed;
 use neuroloop_acquisition::ring::{RingShape, sample_ring};
 use neuroloop_acquisition::sim::{Scenario, SimConfig, SsvepScenario};
 use neuroloop_acquisition::source::SimSource;
@@ -63,6 +64,10 @@ fn acquisition_and_worker_hot_loop_allocate_nothing() {
         Some(scope),
     )
     .unwrap();
+    // A session recording is fed from the same loop (the recorder itself runs elsewhere).
+    let (record, mut record_rx) = record_feed(channels, meta.sample_rate_hz, 1.0);
+    worker.set_record_feed(record);
+    let mut recorded = 0usize;
     let mut values = vec![0.0f32; 10 * channels];
     let mut stamps = vec![0.0f64; 10];
     let mut events = Vec::with_capacity(64);
@@ -92,8 +97,10 @@ fn acquisition_and_worker_hot_loop_allocate_nothing() {
                 }
                 *outputs += 1;
             }
-            // The GUI side drains the display ring.
+            // The GUI side drains the display ring, the recorder the record ring.
             scope_rx.consumer.clear();
+            recorded += record_rx.frames_waiting();
+            record_rx.discard();
         }
     };
     // Warm-up: first windows fill, lazily initialised library state settles.
@@ -107,6 +114,17 @@ fn acquisition_and_worker_hot_loop_allocate_nothing() {
     let decisions = stats.decisions.load(std::sync::atomic::Ordering::Relaxed);
     assert!(decisions >= 600, "{decisions} decisions");
     assert!(outputs >= 600);
+    assert_eq!(
+        recorded,
+        1800 * 10,
+        "every raw frame reached the record ring"
+    );
+    assert_eq!(
+        stats
+            .record_dropped
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
     assert_eq!(
         stats
             .ring

@@ -1,0 +1,483 @@
+//! Recorded files as a source: XDF, EDF/BDF or NPY replayed through the live pipeline.
+//!
+//! The whole recording is decoded and converted to interleaved `f32` frames when the source is
+//! built (start-up); `read` then only copies slices, like an amplifier handing over chunks.
+//! Timestamps are the file's own (XDF) or nominal sample times (EDF, NPY), moved onto the LSL
+//! clock: at real-time pacing the first frame is stamped with the clock at the first read, so
+//! latencies mean the same as with a live stream; at maximum speed the stamps are the file's
+//! time since its first sample (or a given origin), so runs are bit-reproducible.
+
+use std::path::Path;
+use std::time::Duration;
+
+use neuroloop_formats::Recording;
+
+use crate::clock::local_clock;
+use crate::event::SourceEvent;
+use crate::meta::StreamMeta;
+use crate::source::{Pacing, ReadStatus, Source, SourceError};
+
+/// A recording replayed as a stream.
+pub struct FileSource {
+    meta: StreamMeta,
+    /// Interleaved frames, `frames × channels`.
+    values: Vec<f32>,
+    /// File time of each frame, seconds, starting at 0.
+    times: Vec<f64>,
+    pacing: Pacing,
+    chunk_frames: usize,
+    next: usize,
+    /// LSL time of file time 0 (set at the first read unless given).
+    origin: Option<f64>,
+    gap_threshold_secs: f64,
+    gaps: u64,
+    /// Annotation onsets in file time (sorted) with their text index.
+    annotations: Vec<(f64, u32)>,
+    annotation_texts: Vec<String>,
+    next_annotation: usize,
+}
+
+impl FileSource {
+    /// Default chunk: 10 ms of data, as from an amplifier.
+    pub const DEFAULT_CHUNK_SECS: f64 = 0.01;
+
+    /// Reads `path` (any format [`neuroloop_formats::read_recording`] knows) and prepares it
+    /// for replay. `channels` selects channels by label (empty: every channel at the
+    /// recording's main sampling rate). `chunk_frames = 0` picks 10 ms.
+    pub fn open(
+        path: impl AsRef<Path>,
+        channels: &[String],
+        pacing: Pacing,
+        chunk_frames: usize,
+    ) -> Result<Self, SourceError> {
+        let path = path.as_ref();
+        let recording = neuroloop_formats::read_recording(path)?;
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Self::from_recording(&recording, &name, channels, pacing, chunk_frames)
+    }
+
+    /// Prepares an in-memory recording for replay; `name` names the stream (the file name).
+    pub fn from_recording(
+        recording: &Recording,
+        name: &str,
+        channels: &[String],
+        pacing: Pacing,
+        chunk_frames: usize,
+    ) -> Result<Self, SourceError> {
+        let unusable = |reason: String| SourceError::Unusable {
+            name: name.to_string(),
+            reason,
+        };
+        let selected = select_channels(recording, channels).map_err(unusable)?;
+        let fs = recording.channels[selected[0]].sample_rate_hz;
+        let frames = selected
+            .iter()
+            .map(|&c| recording.data[c].len())
+            .min()
+            .unwrap_or(0);
+        if frames == 0 {
+            return Err(unusable(
+                "the selected channels hold no samples; choose another file or stream".into(),
+            ));
+        }
+        let mut values = Vec::with_capacity(frames * selected.len());
+        for i in 0..frames {
+            values.extend(selected.iter().map(|&c| recording.data[c][i] as f32));
+        }
+        let times = match &recording.timestamps_s {
+            Some(ts) if ts.len() >= frames => {
+                let t0 = ts[0];
+                if ts[..frames].iter().any(|t| !t.is_finite())
+                    || ts[..frames].windows(2).any(|w| w[1] < w[0])
+                {
+                    return Err(unusable(
+                        "its timestamps go backwards or are not numbers; re-export the file \
+                         with monotonic timestamps (e.g. dejittered)"
+                            .into(),
+                    ));
+                }
+                ts[..frames].iter().map(|t| t - t0).collect()
+            }
+            _ => (0..frames).map(|i| i as f64 / fs).collect(),
+        };
+        let chunk_frames = if chunk_frames == 0 {
+            ((fs * Self::DEFAULT_CHUNK_SECS).round() as usize).max(1)
+        } else {
+            chunk_frames
+        };
+        let meta = StreamMeta {
+            name: name.to_string(),
+            content_type: "EEG".into(),
+            channel_labels: selected
+                .iter()
+                .map(|&c| recording.channels[c].label.trim().to_string())
+                .collect(),
+            sample_rate_hz: fs,
+            source_id: format!("file:{name}"),
+            hostname: String::new(),
+        };
+        let mut annotation_texts: Vec<String> = Vec::new();
+        let mut annotations: Vec<(f64, u32)> = Vec::new();
+        for a in &recording.annotations {
+            let index = match annotation_texts.iter().position(|t| *t == a.label) {
+                Some(i) => i,
+                None => {
+                    annotation_texts.push(a.label.clone());
+                    annotation_texts.len() - 1
+                }
+            };
+            if a.onset_s.is_finite() {
+                annotations.push((a.onset_s, u32::try_from(index).unwrap_or(u32::MAX)));
+            }
+        }
+        annotations.sort_by(|a, b| a.0.total_cmp(&b.0));
+        Ok(FileSource {
+            annotations,
+            annotation_texts,
+            next_annotation: 0,
+            meta,
+            values,
+            times,
+            pacing,
+            chunk_frames,
+            next: 0,
+            origin: None,
+            gap_threshold_secs: (5.0 / fs).max(0.05),
+            gaps: 0,
+        })
+    }
+
+    /// Stamps file time 0 as `origin` (LSL time) instead of the clock at the first read (real
+    /// time) or 0 (maximum speed).
+    pub fn with_time_origin(mut self, origin: f64) -> Self {
+        self.origin = Some(origin);
+        self
+    }
+
+    /// Number of frames in the recording.
+    pub fn frames(&self) -> usize {
+        self.times.len()
+    }
+
+    /// Span of the recording in seconds (last stamp + one sample period).
+    pub fn duration_secs(&self) -> f64 {
+        self.times.last().copied().unwrap_or(0.0) + 1.0 / self.meta.sample_rate_hz
+    }
+
+    /// Frames handed out so far.
+    pub fn position(&self) -> usize {
+        self.next
+    }
+
+    /// Holes found in the file's timestamps so far.
+    pub fn gaps(&self) -> u64 {
+        self.gaps
+    }
+}
+
+/// Picks the channels to replay: the named ones (which must share a rate), or all channels at
+/// the rate most channels have (EDF files often mix EEG with slower signals).
+fn select_channels(recording: &Recording, wanted: &[String]) -> Result<Vec<usize>, String> {
+    if recording.channels.is_empty() {
+        return Err("it has no channels".into());
+    }
+    let selected: Vec<usize> = if wanted.is_empty() {
+        let mut rates: Vec<(f64, usize)> = Vec::new();
+        for ch in &recording.channels {
+            match rates.iter_mut().find(|(r, _)| *r == ch.sample_rate_hz) {
+                Some((_, n)) => *n += 1,
+                None => rates.push((ch.sample_rate_hz, 1)),
+            }
+        }
+        // Most channels first; among equals the higher rate (EEG rather than respiration).
+        let (rate, _) = rates
+            .iter()
+            .copied()
+            .max_by(|a, b| a.1.cmp(&b.1).then(a.0.total_cmp(&b.0)))
+            .unwrap_or((0.0, 0));
+        (0..recording.channels.len())
+            .filter(|&c| recording.channels[c].sample_rate_hz == rate)
+            .collect()
+    } else {
+        let mut out = Vec::with_capacity(wanted.len());
+        for label in wanted {
+            match recording.channel_index(label) {
+                Some(c) => out.push(c),
+                None => {
+                    let have: Vec<&str> =
+                        recording.channels.iter().map(|c| c.label.trim()).collect();
+                    return Err(format!(
+                        "it has no channel `{label}`; its channels are {}",
+                        have.join(", ")
+                    ));
+                }
+            }
+        }
+        let rate = recording.channels[out[0]].sample_rate_hz;
+        if let Some(&c) = out
+            .iter()
+            .find(|&&c| recording.channels[c].sample_rate_hz != rate)
+        {
+            return Err(format!(
+                "channel `{}` is sampled at {} Hz but `{}` at {rate} Hz; choose channels with \
+                 one sampling rate",
+                recording.channels[c].label.trim(),
+                recording.channels[c].sample_rate_hz,
+                recording.channels[out[0]].label.trim()
+            ));
+        }
+        out
+    };
+    let rate = recording.channels[selected[0]].sample_rate_hz;
+    if !(rate.is_finite() && rate > 0.0) {
+        return Err(format!(
+            "its sampling rate is {rate} Hz (unknown or irregular); a replay needs a regular \
+             rate. NPY arrays carry no rate: convert them to EDF or XDF with the rate set"
+        ));
+    }
+    Ok(selected)
+}
+
+impl Source for FileSource {
+    fn meta(&self) -> &StreamMeta {
+        &self.meta
+    }
+
+    fn max_chunk_frames(&self) -> usize {
+        self.chunk_frames
+    }
+
+    fn read(
+        &mut self,
+        values: &mut [f32],
+        stamps: &mut [f64],
+        events: &mut dyn FnMut(SourceEvent),
+        max_wait: Duration,
+    ) -> Result<ReadStatus, SourceError> {
+        let total = self.times.len();
+        if self.next >= total {
+            return Ok(ReadStatus::Ended);
+        }
+        let origin = match (self.origin, self.pacing) {
+            (Some(o), _) => o,
+            (None, Pacing::Max) => *self.origin.insert(0.0),
+            (None, Pacing::Speed(_)) => *self.origin.insert(local_clock()),
+        };
+        let start = self.next;
+        let end = (start + self.chunk_frames).min(total);
+        if let Pacing::Speed(factor) = self.pacing {
+            // The chunk is released when its last sample would have been measured.
+            let due = origin + self.times[end - 1] / factor;
+            let now = local_clock();
+            if now < due {
+                let wait = due - now;
+                if wait > max_wait.as_secs_f64() {
+                    std::thread::sleep(max_wait);
+                    return Ok(ReadStatus::Idle);
+                }
+                std::thread::sleep(Duration::from_secs_f64(wait));
+            }
+        }
+        let channels = self.meta.channels();
+        let n = end - start;
+        values[..n * channels].copy_from_slice(&self.values[start * channels..end * channels]);
+        let scale = match self.pacing {
+            // At a speed-up the stamps follow the clock, so latencies stay meaningful.
+            Pacing::Speed(factor) => 1.0 / factor,
+            Pacing::Max => 1.0,
+        };
+        for (i, s) in stamps[..n].iter_mut().enumerate() {
+            let t = self.times[start + i];
+            if start + i > 0 {
+                let prev = self.times[start + i - 1];
+                if t - prev > self.gap_threshold_secs {
+                    self.gaps += 1;
+                    events(SourceEvent::Gap {
+                        at: origin + t * scale,
+                        missing_secs: t - prev - 1.0 / self.meta.sample_rate_hz,
+                    });
+                }
+            }
+            *s = origin + t * scale;
+        }
+        // Annotations whose onset falls before the end of this chunk, stamped at their onset.
+        let chunk_end = self.times[end - 1];
+        while let Some(&(onset, index)) = self.annotations.get(self.next_annotation) {
+            if onset > chunk_end {
+                break;
+            }
+            events(SourceEvent::Annotation {
+                at: origin + onset * scale,
+                index,
+            });
+            self.next_annotation += 1;
+        }
+        self.next = end;
+        Ok(ReadStatus::Frames(n))
+    }
+
+    fn paced_by_consumer(&self) -> bool {
+        self.pacing == Pacing::Max
+    }
+
+    fn total_frames(&self) -> Option<u64> {
+        Some(self.times.len() as u64)
+    }
+
+    fn annotation_texts(&self) -> &[String] {
+        &self.annotation_texts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use neuroloop_formats::ChannelInfo;
+
+    fn recording(rates: &[f64], seconds: f64) -> Recording {
+        Recording {
+            channels: rates
+                .iter()
+                .enumerate()
+                .map(|(i, &r)| ChannelInfo {
+                    label: format!("C{i}"),
+                    unit: "uV".into(),
+                    sample_rate_hz: r,
+                })
+                .collect(),
+            data: rates
+                .iter()
+                .enumerate()
+                .map(|(c, &r)| {
+                    (0..(r * seconds) as usize)
+                        .map(|i| (c * 1000 + i) as f64)
+                        .collect()
+                })
+                .collect(),
+            ..Recording::default()
+        }
+    }
+
+    fn drain(src: &mut FileSource) -> (Vec<f32>, Vec<f64>, Vec<SourceEvent>) {
+        let ch = src.meta().channels();
+        let (mut v, mut s) = (
+            vec![0.0; src.max_chunk_frames() * ch],
+            vec![0.0; src.max_chunk_frames()],
+        );
+        let (mut values, mut stamps, mut events) = (Vec::new(), Vec::new(), Vec::new());
+        loop {
+            match src
+                .read(
+                    &mut v,
+                    &mut s,
+                    &mut |e| events.push(e),
+                    Duration::from_millis(50),
+                )
+                .unwrap()
+            {
+                ReadStatus::Frames(n) => {
+                    values.extend_from_slice(&v[..n * ch]);
+                    stamps.extend_from_slice(&s[..n]);
+                }
+                ReadStatus::Idle => {}
+                ReadStatus::Ended => return (values, stamps, events),
+            }
+        }
+    }
+
+    #[test]
+    fn replays_every_frame_interleaved_with_file_time_stamps() {
+        let rec = recording(&[100.0, 100.0, 10.0], 2.0);
+        let mut src = FileSource::from_recording(&rec, "x.edf", &[], Pacing::Max, 7).unwrap();
+        // The slow channel is left out: two channels at the main rate remain.
+        assert_eq!(src.meta().channel_labels, ["C0", "C1"]);
+        let (values, stamps, events) = drain(&mut src);
+        assert_eq!(stamps.len(), 200);
+        assert!(events.is_empty());
+        for i in 0..200 {
+            assert_eq!(values[2 * i], i as f32);
+            assert_eq!(values[2 * i + 1], (1000 + i) as f32);
+            assert!((stamps[i] - i as f64 / 100.0).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn holes_in_file_timestamps_are_marked_as_gaps() {
+        let mut rec = recording(&[100.0], 1.0);
+        let mut ts: Vec<f64> = (0..100).map(|i| 50.0 + i as f64 / 100.0).collect();
+        for t in &mut ts[60..] {
+            *t += 2.0;
+        }
+        rec.timestamps_s = Some(ts);
+        let mut src = FileSource::from_recording(&rec, "x.xdf", &[], Pacing::Max, 0)
+            .unwrap()
+            .with_time_origin(10.0);
+        let (_, stamps, events) = drain(&mut src);
+        assert!((stamps[0] - 10.0).abs() < 1e-12);
+        assert!((stamps[60] - 12.6).abs() < 1e-9);
+        assert_eq!(events.len(), 1);
+        let SourceEvent::Gap { at, missing_secs } = events[0] else {
+            panic!("{events:?}")
+        };
+        assert!((at - 12.6).abs() < 1e-9 && (missing_secs - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn annotations_are_emitted_with_the_chunk_that_reaches_them() {
+        let mut rec = recording(&[100.0], 2.0);
+        for (onset, label) in [(1.5, "spindle"), (0.25, "lights off"), (1.0, "spindle")] {
+            rec.annotations.push(neuroloop_formats::Annotation {
+                onset_s: onset,
+                duration_s: 0.5,
+                label: label.into(),
+            });
+        }
+        let mut src = FileSource::from_recording(&rec, "x.edf", &[], Pacing::Max, 10).unwrap();
+        assert_eq!(src.annotation_texts(), ["spindle", "lights off"]);
+        let (_, _, events) = drain(&mut src);
+        let got: Vec<(f64, u32)> = events
+            .iter()
+            .map(|e| match *e {
+                SourceEvent::Annotation { at, index } => (at, index),
+                ref other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(got, [(0.25, 1), (1.0, 0), (1.5, 0)]);
+    }
+
+    #[test]
+    fn bad_selections_name_the_problem() {
+        let rec = recording(&[100.0, 10.0], 1.0);
+        let err = |chs: &[&str]| {
+            let chs: Vec<String> = chs.iter().map(|s| s.to_string()).collect();
+            FileSource::from_recording(&rec, "x.edf", &chs, Pacing::Max, 0)
+                .err()
+                .unwrap()
+                .to_string()
+        };
+        assert!(err(&["Cz"]).contains("no channel `Cz`; its channels are C0, C1"));
+        assert!(err(&["C0", "C1"]).contains("10 Hz"));
+        let npy = recording(&[0.0], 0.0);
+        let e = FileSource::from_recording(&npy, "x.npy", &[], Pacing::Max, 0)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("regular rate"), "{e}");
+    }
+
+    #[test]
+    fn real_time_replay_follows_the_file_clock() {
+        let rec = recording(&[200.0], 0.5);
+        let mut src = FileSource::from_recording(&rec, "x.edf", &[], Pacing::REAL_TIME, 0).unwrap();
+        let t0 = local_clock();
+        let (_, stamps, _) = drain(&mut src);
+        let elapsed = local_clock() - t0;
+        assert_eq!(stamps.len(), 100);
+        // Stamps are the clock at the first read plus file time.
+        assert!((stamps[99] - stamps[0] - 0.495).abs() < 1e-9);
+        assert!(elapsed > 0.45 && elapsed < 2.0, "elapsed {elapsed}");
+    }
+}

@@ -1,0 +1,306 @@
+//! `neuroloop replay`: recorded files through the live pipeline.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use neuroloop_acquisition::sim::{Scenario, SimConfig, Simulator, SsvepScenario};
+use neuroloop_formats::xdf::{ChannelFormat, StreamHeader, XdfWriter};
+
+fn neuroloop() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_neuroloop"));
+    if std::env::var_os("LSLAPICFG").is_none() {
+        c.env(
+            "LSLAPICFG",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../config/lsl_api.cfg"),
+        );
+    }
+    c
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("neuroloop-replay-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Thirty seconds of simulated SSVEP trials written as an XDF file, stamped from 1000 s with
+/// a little clock jitter, as LabRecorder would store them.
+fn write_fixture(path: &Path) {
+    let cfg = SimConfig {
+        scenario: Scenario::Ssvep(SsvepScenario::default()),
+        seed: 11,
+        ..SimConfig::default()
+    };
+    let labels = cfg.channel_labels.clone();
+    let mut sim = Simulator::new(cfg).unwrap();
+    let mut w = XdfWriter::create(path).unwrap();
+    let id = w
+        .add_stream(
+            &StreamHeader::new(
+                "sim-eeg",
+                "EEG",
+                labels.len() as u32,
+                250.0,
+                ChannelFormat::Float32,
+            )
+            .with_channel_labels(&labels),
+        )
+        .unwrap();
+    let mut frame = vec![0.0f32; 25 * labels.len()];
+    for chunk in 0..300 {
+        sim.generate(&mut frame);
+        let stamps: Vec<f64> = (0..25)
+            .map(|i| 1000.0 + (chunk * 25 + i) as f64 / 250.0 + ((i * 7) % 5) as f64 * 1e-5)
+            .collect();
+        w.write_samples(id, &frame, &stamps).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+fn replay_json(file: &Path, extra: &[&str]) -> serde_json::Value {
+    let out = neuroloop()
+        .arg("replay")
+        .arg(file)
+        .args(["--headless", "--json", "--markers", "none"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "replay failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn max_speed_replay_is_lossless_and_bit_reproducible() {
+    let dir = temp_dir("det");
+    let file = dir.join("session.xdf");
+    write_fixture(&file);
+    let a = replay_json(&file, &["--speed", "max"]);
+    let b = replay_json(&file, &["--speed", "max"]);
+    assert_eq!(a["frames_read"], 7500);
+    assert_eq!(a["frames_processed"], 7500);
+    assert_eq!(a["frames_dropped"], 0);
+    assert_eq!(a["channels"], 8);
+    // 2-s windows every 0.2 s over 30 s: (30 - 2) / 0.2 + 1 decisions.
+    assert_eq!(a["decisions"], 141);
+    assert_eq!(a["decoders"], b["decoders"]);
+    assert_eq!(a["decisions"], b["decisions"]);
+    assert!(a["real_time_factor"].as_f64().unwrap() > 5.0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn paced_replay_makes_the_same_decisions_and_measures_latency() {
+    // The pipeline sees the same samples in the same windows whatever the pacing.
+    let dir = temp_dir("speed");
+    let file = dir.join("session.xdf");
+    write_fixture(&file);
+    let fast = replay_json(&file, &["--speed", "max"]);
+    let paced = replay_json(&file, &["--speed", "20"]);
+    assert_eq!(paced["frames_processed"], 7500);
+    assert_eq!(paced["frames_dropped"], 0);
+    assert_eq!(paced["decisions"], fast["decisions"]);
+    // Paced replays stamp samples on the live clock, so latency is measured.
+    assert!(paced["latency_from_sample"]["count"].as_u64().unwrap() > 100);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_files_get_an_error_naming_the_file_and_the_problem() {
+    let dir = temp_dir("bad");
+    let missing = dir.join("nope.xdf");
+    let out = neuroloop()
+        .arg("replay")
+        .arg(&missing)
+        .args(["--headless"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nope.xdf"), "{err}");
+
+    let garbage = dir.join("garbage.edf");
+    std::fs::write(&garbage, b"0       this is not an EDF header").unwrap();
+    let out = neuroloop()
+        .arg("replay")
+        .arg(&garbage)
+        .args(["--headless"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("garbage.edf"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let file = dir.join("session.xdf");
+    write_fixture(&file);
+    let out = neuroloop()
+        .arg("replay")
+        .arg(&file)
+        .args(["--headless", "--channels", "Oz,Xx"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no channel `Xx`"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The DREAMS spindle excerpt (30 min of PSG at 50 Hz) through the pipeline at maximum speed.
+#[test]
+fn dreams_excerpt_replays_at_many_times_real_time() {
+    let Some(dir) = neuroloop_tests_data("spindles_dreams") else {
+        return;
+    };
+    let r = replay_json(&dir.join("excerpt3.edf"), &["--speed", "max"]);
+    assert_eq!(r["sample_rate_hz"], 50.0);
+    assert_eq!(r["frames_processed"], 90_000, "30 min at 50 Hz");
+    assert_eq!(r["frames_dropped"], 0);
+    let factor = r["real_time_factor"].as_f64().unwrap();
+    println!("DREAMS excerpt 3 (15 ch, 30 min): {factor:.0}x real time");
+    assert!(factor > 20.0, "{factor}");
+}
+
+fn neuroloop_tests_data(what: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("NEUROLOOP_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
+    let path = dir.join(what);
+    if path.exists() {
+        Some(path)
+    } else {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED: data `{}` not found; set NEUROLOOP_DATA_DIR to the shared data folder ***\n",
+            path.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn recording_holds_the_raw_samples_decisions_and_events() {
+    let dir = temp_dir("rec");
+    let file = dir.join("session.xdf");
+    let out = dir.join("recorded.xdf");
+    write_fixture(&file);
+    let report = replay_json(
+        &file,
+        &["--speed", "max", "--record", out.to_str().unwrap()],
+    );
+    assert_eq!(report["recording"]["frames"], 7500);
+    assert_eq!(report["recording"]["frames_dropped"], 0);
+    let original = neuroloop_formats::xdf::read(&file).unwrap();
+    let recorded = neuroloop_formats::xdf::read(&out).unwrap();
+    let src = &original.streams[0];
+    let eeg = recorded
+        .stream_by_name("session.xdf")
+        .expect("EEG stream named after the file");
+    assert_eq!(eeg.sample_count(), 7500);
+    assert_eq!(eeg.channel_count(), 8);
+    for c in 0..8 {
+        assert_eq!(
+            eeg.channel_f64(c),
+            src.channel_f64(c),
+            "channel {c} recorded bit for bit"
+        );
+    }
+    let decisions = recorded.stream_by_name("neuroloop-decisions").unwrap();
+    assert_eq!(
+        decisions.sample_count() as u64,
+        report["decisions"].as_u64().unwrap()
+    );
+    assert!(
+        decisions
+            .value_str(0, 0)
+            .unwrap()
+            .starts_with("ssvep-cca class=")
+    );
+    assert!(recorded.stream_by_name("neuroloop-events").is_some());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A session killed while it records leaves a readable file missing at most the last second.
+#[test]
+fn killed_session_leaves_a_readable_recording() {
+    let dir = temp_dir("kill");
+    let out = dir.join("killed.xdf");
+    let mut child = neuroloop()
+        .args([
+            "demo",
+            "--headless",
+            "--seconds",
+            "60",
+            "--markers",
+            "none",
+            "--record",
+        ])
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let recorded = neuroloop_formats::xdf::read(&out).expect("the file is valid without footers");
+    let eeg = recorded.stream_by_name("neuroloop-sim").unwrap();
+    // Three seconds ran (minus start-up); at most the last second may be missing.
+    let secs = eeg.sample_count() as f64 / 250.0;
+    assert!(secs >= 1.0, "only {secs} s survived");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `--lsl-outlet`: another process sees the replayed file as a live LSL amplifier.
+#[test]
+fn replay_republishes_the_file_on_lsl() {
+    let dir = temp_dir("lsl");
+    let file = dir.join("session.xdf");
+    write_fixture(&file);
+    let name = format!("nl-replay-{}", std::process::id());
+    let mut player = neuroloop()
+        .arg("replay")
+        .arg(&file)
+        .args([
+            "--headless",
+            "--seconds",
+            "12",
+            "--markers",
+            "none",
+            "--lsl-outlet",
+            &name,
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = neuroloop()
+        .args([
+            "run",
+            "--stream",
+            &name,
+            "--headless",
+            "--seconds",
+            "4",
+            "--json",
+        ])
+        .args(["--markers", "none", "--resolve-timeout-secs", "10"])
+        .output()
+        .unwrap();
+    let _ = player.kill();
+    let _ = player.wait();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["channels"], 8);
+    assert_eq!(r["frames_dropped"], 0);
+    // Four seconds at 250 Hz, less resolution and connection time.
+    assert!(r["frames_read"].as_u64().unwrap() > 500, "{r}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
