@@ -15,7 +15,7 @@ use neuroloop_formats::Recording;
 use crate::clock::local_clock;
 use crate::event::SourceEvent;
 use crate::meta::StreamMeta;
-use crate::source::{Pacing, ReadStatus, Source, SourceError};
+use crate::source::{Pacing, ReadStatus, Source, SourceError, wait_until_due};
 
 /// A recording replayed as a stream.
 pub struct FileSource {
@@ -271,14 +271,8 @@ impl Source for FileSource {
         if let Pacing::Speed(factor) = self.pacing {
             // The chunk is released when its last sample would have been measured.
             let due = origin + self.times[end - 1] / factor;
-            let now = local_clock();
-            if now < due {
-                let wait = due - now;
-                if wait > max_wait.as_secs_f64() {
-                    std::thread::sleep(max_wait);
-                    return Ok(ReadStatus::Idle);
-                }
-                std::thread::sleep(Duration::from_secs_f64(wait));
+            if !wait_until_due(due, max_wait) {
+                return Ok(ReadStatus::Idle);
             }
         }
         let channels = self.meta.channels();

@@ -194,6 +194,22 @@ pub fn run_acquisition(
     Ok(summary)
 }
 
+/// Sleeps until LSL time `due` if that is within `max_wait` and returns `true`; otherwise
+/// sleeps `max_wait` and returns `false` (the caller reports [`ReadStatus::Idle`], so the
+/// acquisition loop can notice a stop request).
+pub(crate) fn wait_until_due(due: f64, max_wait: Duration) -> bool {
+    let wait = due - local_clock();
+    if wait <= 0.0 {
+        return true;
+    }
+    if wait > max_wait.as_secs_f64() {
+        std::thread::sleep(max_wait);
+        return false;
+    }
+    std::thread::sleep(Duration::from_secs_f64(wait));
+    true
+}
+
 /// The simulator as a source, paced against the clock or as fast as possible.
 pub struct SimSource {
     sim: Simulator,
@@ -281,14 +297,8 @@ impl Source for SimSource {
         if let Pacing::Speed(factor) = self.pacing {
             // The chunk is released when its last sample would have been measured.
             let due = origin + ((done + frames) as f64 / fs - 1.0 / fs) / factor;
-            let now = local_clock();
-            if now < due {
-                let wait = due - now;
-                if wait > max_wait.as_secs_f64() {
-                    std::thread::sleep(max_wait);
-                    return Ok(ReadStatus::Idle);
-                }
-                std::thread::sleep(Duration::from_secs_f64(wait));
+            if !wait_until_due(due, max_wait) {
+                return Ok(ReadStatus::Idle);
             }
         }
         let n = frames as usize;

@@ -428,12 +428,7 @@ fn print_report(report: &SessionReport, json: bool) -> anyhow::Result<()> {
 }
 
 fn demo(args: &DemoArgs) -> anyhow::Result<()> {
-    let Some(pacing) = Pacing::parse(&args.speed) else {
-        bail!(
-            "--speed {}: use 1 (real time), a factor such as 10, or max",
-            args.speed
-        );
-    };
+    let pacing = parse_speed(&args.speed)?;
     if args.channels == 0 {
         bail!("--channels must be at least 1");
     }
@@ -489,41 +484,48 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         args.stream.as_deref().unwrap_or("(any)"),
         args.content_type
     );
+    let source = SourceSpec::Lsl(inlet);
+    decode_unscored(source, &args.ssvep, &args.front_end, &args.view, &label)
+}
+
+/// Runs the SSVEP decoder on a source without ground truth (a live stream, a file) to its end
+/// and prints the report.
+fn decode_unscored(
+    source: SourceSpec,
+    ssvep: &SsvepArgs,
+    front_end: &FrontEndArgs,
+    view: &ViewArgs,
+    label: &str,
+) -> anyhow::Result<()> {
     let cfg = SessionConfig {
-        source: SourceSpec::Lsl(inlet),
-        front_end: args.front_end.front_end(),
-        decoders: vec![ssvep_decoder(&args.ssvep, false)],
-        outputs: markers(&args.view),
+        source,
+        front_end: front_end.front_end(),
+        decoders: vec![ssvep_decoder(ssvep, false)],
+        outputs: markers(view),
         ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
         with_scope: false,
     };
-    let report = drive(cfg, &args.view, &label, None)?;
-    print_report(&report, args.view.json)
+    let report = drive(cfg, view, label, None)?;
+    print_report(&report, view.json)
+}
+
+fn parse_speed(speed: &str) -> anyhow::Result<Pacing> {
+    match Pacing::parse(speed) {
+        Some(p) => Ok(p),
+        None => bail!("--speed {speed}: use 1 (real time), a factor such as 10, or max"),
+    }
 }
 
 fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
-    let Some(pacing) = Pacing::parse(&args.speed) else {
-        bail!(
-            "--speed {}: use 1 (real time), a factor such as 10, or max",
-            args.speed
-        );
-    };
+    let pacing = parse_speed(&args.speed)?;
     let label = format!("{} (speed {})", args.file.display(), args.speed);
-    let cfg = SessionConfig {
-        source: SourceSpec::File {
-            path: args.file.clone(),
-            channels: args.channels.clone(),
-            pacing,
-            lsl_outlet: args.lsl_outlet.clone(),
-        },
-        front_end: args.front_end.front_end(),
-        decoders: vec![ssvep_decoder(&args.ssvep, false)],
-        outputs: markers(&args.view),
-        ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
-        with_scope: false,
+    let source = SourceSpec::File {
+        path: args.file.clone(),
+        channels: args.channels.clone(),
+        pacing,
+        lsl_outlet: args.lsl_outlet.clone(),
     };
-    let report = drive(cfg, &args.view, &label, None)?;
-    print_report(&report, args.view.json)
+    decode_unscored(source, &args.ssvep, &args.front_end, &args.view, &label)
 }
 
 fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {

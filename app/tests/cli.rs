@@ -1,17 +1,7 @@
 //! The `neuroloop` binary as a user runs it.
 
-use std::process::Command;
-
-fn neuroloop() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_neuroloop"));
-    if std::env::var_os("LSLAPICFG").is_none() {
-        c.env(
-            "LSLAPICFG",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../config/lsl_api.cfg"),
-        );
-    }
-    c
-}
+mod common;
+use common::neuroloop;
 
 /// The newcomer's command: ten seconds of the simulator through the whole loop in real time,
 /// headless, with a summary of counts, drops and latency.

@@ -1,21 +1,12 @@
 //! `neuroloop replay`: recorded files through the live pipeline.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use neuroloop_acquisition::sim::{Scenario, SimConfig, Simulator, SsvepScenario};
 use neuroloop_formats::xdf::{ChannelFormat, StreamHeader, XdfWriter};
 
-fn neuroloop() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_neuroloop"));
-    if std::env::var_os("LSLAPICFG").is_none() {
-        c.env(
-            "LSLAPICFG",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../config/lsl_api.cfg"),
-        );
-    }
-    c
-}
+mod common;
+use common::neuroloop;
 
 fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("neuroloop-replay-{tag}-{}", std::process::id()));
