@@ -123,6 +123,9 @@ pub struct PipelineStats {
     /// Latency from the arrival of that sample's chunk to the decision (pure processing and
     /// queueing inside neuroloop).
     pub latency_from_arrival: LatencyHistogram,
+    /// Delivery lag of each chunk: from the stamp of its last sample to its arrival in
+    /// neuroloop. Transport delay for a live stream; pacing accuracy for a paced replay.
+    pub delivery_lag: LatencyHistogram,
     /// Display samples dropped because the GUI did not keep up (not data loss).
     pub scope_dropped: AtomicU64,
     /// Frames that could not be handed to the session recorder (its ring was full).
@@ -145,6 +148,7 @@ impl PipelineStats {
             stream_lost: AtomicBool::new(false),
             latency_from_sample: LatencyHistogram::new(),
             latency_from_arrival: LatencyHistogram::new(),
+            delivery_lag: LatencyHistogram::new(),
             scope_dropped: AtomicU64::new(0),
             record_dropped: AtomicU64::new(0),
         }
@@ -360,6 +364,9 @@ impl Worker {
             while let Some(event) = self.reader.pop_event_until(self.stamps[n - 1]) {
                 pushed_output |= self.handle_event(event);
             }
+            self.stats
+                .delivery_lag
+                .record_secs(header.arrival - self.stamps[n - 1]);
             if let Some(rec) = &mut self.record {
                 let (values, stamps) = (&self.values[..n * channels], &self.stamps[..n]);
                 if self.lossless {

@@ -88,6 +88,9 @@ pub struct SessionReport {
     pub latency_from_sample: Option<LatencyReport>,
     /// Latency from that chunk's arrival in neuroloop to the decision.
     pub latency_from_arrival: LatencyReport,
+    /// From the stamp of each chunk's last sample to the chunk's arrival (transport delay of a
+    /// live stream, pacing accuracy of a replay; `None` when stamps are virtual).
+    pub delivery_lag: Option<LatencyReport>,
     /// Throughput in multiples of real time.
     pub real_time_factor: f64,
     /// The session recording, if one was made.
@@ -160,6 +163,7 @@ impl SessionReport {
             decoders,
             latency_from_sample: clocked.then(|| s.latency_from_sample.summary().into()),
             latency_from_arrival: s.latency_from_arrival.summary().into(),
+            delivery_lag: clocked.then(|| s.delivery_lag.summary().into()),
             real_time_factor: if outcome.wall_secs > 0.0 {
                 data_secs / outcome.wall_secs
             } else {
@@ -247,6 +251,13 @@ impl SessionReport {
                 &self.latency_from_arrival
             )
         );
+        if let Some(l) = &self.delivery_lag {
+            let _ = writeln!(
+                t,
+                "{}",
+                line("delivery      sample stamp -> chunk arrival: ", l)
+            );
+        }
         if let Some(r) = &self.recording {
             let _ = writeln!(
                 t,

@@ -96,6 +96,13 @@ fn paced_replay_makes_the_same_decisions_and_measures_latency() {
     assert_eq!(paced["decisions"], fast["decisions"]);
     // Paced replays stamp samples on the live clock, so latency is measured.
     assert!(paced["latency_from_sample"]["count"].as_u64().unwrap() > 100);
+    // Every chunk's release was timed against the file clock (10 ms at 250 Hz rounds to
+    // 3-frame chunks: 2500 of them).
+    assert_eq!(paced["delivery_lag"]["count"], 2500);
+    assert!(
+        fast["delivery_lag"].is_null(),
+        "virtual stamps at max speed"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
