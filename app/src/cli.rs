@@ -17,6 +17,7 @@ use neuroloop_acquisition::sim::{
 };
 use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
 
+use crate::eval::{SsvepMethod, evaluate_ssvep, load_kalunga, reference_mean_accuracy};
 use crate::outputs::{DecoderInfo, OutputConfig, TruthMapping};
 use crate::pipeline::FrontEnd;
 use crate::report::SessionReport;
@@ -42,6 +43,9 @@ pub enum Command {
     Run(RunArgs),
     /// Replay a recorded file (XDF, EDF/BDF) through the same pipeline as live data.
     Replay(ReplayArgs),
+    /// Evaluate decoders offline on a recorded data set, beside reference numbers.
+    #[command(subcommand)]
+    Eval(EvalCommand),
     /// Publish the simulator as an LSL EEG stream (a virtual amplifier), with its ground truth
     /// on a `<name>-truth` marker stream.
     Simulate(SimulateArgs),
@@ -185,6 +189,31 @@ pub struct ReplayArgs {
     ssvep: SsvepArgs,
     #[command(flatten)]
     front_end: FrontEndArgs,
+}
+
+/// Data sets `neuroloop eval` knows.
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Training-free SSVEP decoders on the Kalunga SSVEP exoskeleton data set: accuracy and
+    /// ITR per window length, beside numpy/scipy reference numbers on the same protocol.
+    Ssvep(EvalSsvepArgs),
+}
+
+/// Options of `neuroloop eval ssvep`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalSsvepArgs {
+    /// The data set's `npy` folder (`SESSION.npy` with `SESSION_events.csv`).
+    #[arg(long, value_name = "DIR")]
+    kalunga: PathBuf,
+    /// Methods to evaluate.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [SsvepMethod::Cca, SsvepMethod::Fbcca])]
+    method: Vec<SsvepMethod>,
+    /// Window lengths in seconds.
+    #[arg(long, value_delimiter = ',', default_values_t = [1.0, 2.0, 3.0, 4.0])]
+    window_secs: Vec<f64>,
+    /// Print the results as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Simulated paradigms.
@@ -509,6 +538,38 @@ fn decode_unscored(
     print_report(&report, view.json)
 }
 
+fn eval_ssvep(args: &EvalSsvepArgs) -> anyhow::Result<()> {
+    let sessions = load_kalunga(&args.kalunga)?;
+    let trials: usize = sessions.iter().map(|s| s.trials.len()).sum();
+    let mut results = Vec::new();
+    for &method in &args.method {
+        for &w in &args.window_secs {
+            results.push(evaluate_ssvep(&sessions, method, w)?);
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+        return Ok(());
+    }
+    println!(
+        "Kalunga SSVEP: {} sessions, {trials} trials (13/17/21 Hz, chance 33.3 %); ITR: Wolpaw, T = W + 0.5 s",
+        sessions.len()
+    );
+    println!("method  window   accuracy   ITR (bits/min)   reference (numpy/scipy)");
+    for r in &results {
+        let reference = reference_mean_accuracy(r.method, r.window_secs)
+            .map_or_else(|| "-".to_string(), |a| format!("{:.1} %", 100.0 * a));
+        println!(
+            "{:<7} {:>4.1} s   {:>6.1} %   {:>10.2}       {reference}",
+            r.method.name(),
+            r.window_secs,
+            100.0 * r.mean_accuracy,
+            r.mean_itr_bits_per_min
+        );
+    }
+    Ok(())
+}
+
 fn parse_speed(speed: &str) -> anyhow::Result<Pacing> {
     match Pacing::parse(speed) {
         Some(p) => Ok(p),
@@ -621,6 +682,7 @@ pub fn main() -> ExitCode {
         Command::Demo(a) => demo(a),
         Command::Run(a) => run(a),
         Command::Replay(a) => replay(a),
+        Command::Eval(EvalCommand::Ssvep(a)) => eval_ssvep(a),
         Command::Simulate(a) => simulate(a),
         Command::Streams { wait_secs } => streams(*wait_secs),
         Command::Doctor => doctor(),

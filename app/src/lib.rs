@@ -9,6 +9,7 @@
 //! shared state.
 
 pub mod cli;
+pub mod eval;
 pub mod gui;
 pub mod latency;
 pub mod outputs;

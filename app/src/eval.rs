@@ -1,0 +1,322 @@
+//! Offline evaluation of decoders on recorded data sets, with the field's metrics.
+//!
+//! `neuroloop eval ssvep --kalunga DIR` scores training-free SSVEP methods on the SSVEP
+//! exoskeleton data set (Kalunga et al.; 8 occipital channels at 256 Hz, LEDs at 13, 17 and
+//! 21 Hz) and prints them beside the reference numbers that `scripts/reference/ssvep_kalunga.py`
+//! computes with numpy/scipy on the same protocol:
+//!
+//! - every `<session>.npy` with its `<session>_events.csv`, except the sessions the data set's
+//!   authors excluded; trials are the stimulation onsets (32779) labelled by the preceding
+//!   label code (33025 = 13 Hz, 33027 = 17 Hz, 33026 = 21 Hz); rest trials are left out, so
+//!   chance is 1/3;
+//! - the continuous session is filtered causally (as online), then the window
+//!   `[onset, onset + W)` is classified;
+//! - `cca`: Butterworth band-pass 5-45 Hz (order 4), references at 2 harmonics; `fbcca`: five
+//!   sub-bands `[8k, 88]` Hz (order 4), references at 3 harmonics, score
+//!   `sum_k (k^-1.25 + 0.25) rho_k^2` (Chen et al. 2015);
+//! - accuracy per subject (sessions pooled), mean over subjects, and Wolpaw ITR with
+//!   `T = W + 0.5 s` for the gaze shift.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use neuroloop_decoders::ssvep::cca::CcaScorer;
+use neuroloop_dsp::filter::{FilterChain, FilterSpec};
+use neuroloop_dsp::filterbank::{FilterBank, fbcca_weights};
+use serde::Serialize;
+
+/// Sampling rate of the Kalunga recordings.
+pub const KALUNGA_RATE_HZ: f64 = 256.0;
+/// Stimulation frequencies, in class order.
+pub const KALUNGA_FREQS_HZ: [f64; 3] = [13.0, 17.0, 21.0];
+/// Channels per recording (Oz, O1, O2, PO3, POz, PO7, PO8, PO4).
+pub const KALUNGA_CHANNELS: usize = 8;
+/// Sessions the data set's authors excluded for protocol problems.
+const EXCLUDED: [&str; 5] = [
+    "s08_2013.04.06-16.22.32",
+    "s10_2014.02.26-15.10.48",
+    "s10_2014.02.26-15.50.09",
+    "s11_2014.02.24-17.56.37",
+    "s11_2014.02.24-18.02.40",
+];
+/// The reference accuracies computed by `scripts/reference/ssvep_kalunga.py`.
+pub const KALUNGA_REFERENCE_JSON: &str =
+    include_str!("../tests/golden/ssvep_kalunga_reference.json");
+
+/// One recording session: interleaved frames and its labelled trials.
+pub struct SsvepSession {
+    /// File stem, e.g. `s01_2012.07.06-19.02.16`.
+    pub name: String,
+    /// Subject id, e.g. `s01`.
+    pub subject: String,
+    /// Interleaved frames (`frames × channels`).
+    pub data: Vec<f32>,
+    /// Trials: onset sample and class index.
+    pub trials: Vec<(usize, usize)>,
+}
+
+/// Training-free SSVEP methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SsvepMethod {
+    /// Canonical correlation analysis on one band.
+    Cca,
+    /// Filter-bank CCA (Chen et al. 2015).
+    Fbcca,
+}
+
+impl SsvepMethod {
+    /// Name used on the command line and in the reference file.
+    pub fn name(self) -> &'static str {
+        match self {
+            SsvepMethod::Cca => "cca",
+            SsvepMethod::Fbcca => "fbcca",
+        }
+    }
+}
+
+/// Result of one subject.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct SubjectScore {
+    /// Correct trials.
+    pub correct: usize,
+    /// Trials.
+    pub trials: usize,
+}
+
+/// Result of one method at one window length.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SsvepEval {
+    /// Method.
+    pub method: SsvepMethod,
+    /// Window length in seconds.
+    pub window_secs: f64,
+    /// Per subject.
+    pub subjects: BTreeMap<String, SubjectScore>,
+    /// Mean over subjects of the per-subject accuracy.
+    pub mean_accuracy: f64,
+    /// Mean over subjects of the Wolpaw ITR (bits/min, `T = W + 0.5 s`).
+    pub mean_itr_bits_per_min: f64,
+}
+
+/// Loads every usable session of the Kalunga data set's `npy` folder.
+pub fn load_kalunga(dir: &Path) -> anyhow::Result<Vec<SsvepSession>> {
+    let mut stems: Vec<String> = std::fs::read_dir(dir)
+        .with_context(|| {
+            format!(
+                "reading {}; point --kalunga at the data set's npy folder",
+                dir.display()
+            )
+        })?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".npy").map(str::to_string)
+        })
+        .filter(|s| !EXCLUDED.contains(&s.as_str()))
+        .collect();
+    stems.sort();
+    if stems.is_empty() {
+        bail!("no <session>.npy files in {}", dir.display());
+    }
+    let mut sessions = Vec::with_capacity(stems.len());
+    for stem in stems {
+        let array = neuroloop_formats::npy::read(dir.join(format!("{stem}.npy")))?;
+        if array.columns() != KALUNGA_CHANNELS {
+            bail!(
+                "{stem}.npy has {} columns; the Kalunga layout has {KALUNGA_CHANNELS} channels",
+                array.columns()
+            );
+        }
+        let mut data = Vec::with_capacity(array.rows() * KALUNGA_CHANNELS);
+        for r in 0..array.rows() {
+            for c in 0..KALUNGA_CHANNELS {
+                data.push(array.get(r, c).unwrap_or(f64::NAN) as f32);
+            }
+        }
+        let events =
+            neuroloop_formats::sample_events::read(dir.join(format!("{stem}_events.csv")))?;
+        let mut trials = Vec::new();
+        let mut label = None;
+        for e in &events {
+            match e.code {
+                33025 => label = Some(0),
+                33027 => label = Some(1),
+                33026 => label = Some(2),
+                33024 => label = None,
+                32779 => {
+                    if let Some(l) = label.take() {
+                        trials.push((e.sample_index as usize, l));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let subject = stem.split('_').next().unwrap_or(&stem).to_string();
+        sessions.push(SsvepSession {
+            name: stem,
+            subject,
+            data,
+            trials,
+        });
+    }
+    Ok(sessions)
+}
+
+/// Wolpaw information transfer rate in bits per minute for `n` classes, accuracy `p` and
+/// `secs` per selection.
+pub fn wolpaw_itr(p: f64, n: usize, secs: f64) -> f64 {
+    let n_f = n as f64;
+    let bits = if p >= 1.0 {
+        n_f.log2()
+    } else if p <= 1.0 / n_f {
+        0.0
+    } else {
+        n_f.log2() + p * p.log2() + (1.0 - p) * ((1.0 - p) / (n_f - 1.0)).log2()
+    };
+    bits * 60.0 / secs
+}
+
+/// Causally filtered copies of a session: one interleaved array per band.
+fn filtered_bands(method: SsvepMethod, data: &[f32]) -> anyhow::Result<Vec<Vec<f32>>> {
+    const BLOCK: usize = 256;
+    let ch = KALUNGA_CHANNELS;
+    match method {
+        SsvepMethod::Cca => {
+            let mut chain = FilterChain::new(vec![FilterSpec::bandpass(5.0, 45.0, 4)]);
+            chain.prepare(KALUNGA_RATE_HZ, ch, BLOCK)?;
+            let mut out = data.to_vec();
+            for block in out.chunks_mut(BLOCK * ch) {
+                chain.process_interleaved(block);
+            }
+            Ok(vec![out])
+        }
+        SsvepMethod::Fbcca => {
+            let mut bank = FilterBank::fbcca(5, 4);
+            bank.prepare(KALUNGA_RATE_HZ, ch, BLOCK)?;
+            let mut out: Vec<Vec<f32>> = (0..5).map(|_| Vec::with_capacity(data.len())).collect();
+            for block in data.chunks(BLOCK * ch) {
+                bank.process_interleaved(block)?;
+                for (b, o) in out.iter_mut().enumerate() {
+                    o.extend_from_slice(bank.band_output(b));
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Scores `method` with windows of `window_secs` on every trial of `sessions`.
+pub fn evaluate_ssvep(
+    sessions: &[SsvepSession],
+    method: SsvepMethod,
+    window_secs: f64,
+) -> anyhow::Result<SsvepEval> {
+    let ch = KALUNGA_CHANNELS;
+    let n = (window_secs * KALUNGA_RATE_HZ).round() as usize;
+    let harmonics = match method {
+        SsvepMethod::Cca => 2,
+        SsvepMethod::Fbcca => 3,
+    };
+    let mut scorer = CcaScorer::new(ch, n, KALUNGA_RATE_HZ, &KALUNGA_FREQS_HZ, harmonics)?;
+    let weights = fbcca_weights(5, 1.25, 0.25);
+    let mut window = vec![0.0f32; ch * n];
+    let mut rho = [0.0f64; 3];
+    let mut subjects: BTreeMap<String, SubjectScore> = BTreeMap::new();
+    for session in sessions {
+        let bands = filtered_bands(method, &session.data)?;
+        let frames = session.data.len() / ch;
+        let score = subjects
+            .entry(session.subject.clone())
+            .or_insert(SubjectScore {
+                correct: 0,
+                trials: 0,
+            });
+        for &(onset, label) in &session.trials {
+            if onset + n > frames {
+                continue;
+            }
+            let mut total = [0.0f64; 3];
+            for (b, band) in bands.iter().enumerate() {
+                for c in 0..ch {
+                    for i in 0..n {
+                        window[c * n + i] = band[(onset + i) * ch + c];
+                    }
+                }
+                scorer.score(&window, &mut rho);
+                for (t, r) in total.iter_mut().zip(&rho) {
+                    *t += match method {
+                        SsvepMethod::Cca => *r,
+                        SsvepMethod::Fbcca => weights[b] * r * r,
+                    };
+                }
+            }
+            let best = (0..3)
+                .max_by(|&a, &b| total[a].total_cmp(&total[b]))
+                .unwrap_or(0);
+            score.correct += usize::from(best == label);
+            score.trials += 1;
+        }
+    }
+    let accs: Vec<f64> = subjects
+        .values()
+        .map(|s| s.correct as f64 / s.trials.max(1) as f64)
+        .collect();
+    let count = accs.len().max(1) as f64;
+    Ok(SsvepEval {
+        method,
+        window_secs,
+        mean_accuracy: accs.iter().sum::<f64>() / count,
+        mean_itr_bits_per_min: accs
+            .iter()
+            .map(|&a| wolpaw_itr(a, 3, window_secs + 0.5))
+            .sum::<f64>()
+            / count,
+        subjects,
+    })
+}
+
+/// The reference mean accuracy for `method` at `window_secs`, if the reference file has it.
+pub fn reference_mean_accuracy(method: SsvepMethod, window_secs: f64) -> Option<f64> {
+    let v: serde_json::Value = serde_json::from_str(KALUNGA_REFERENCE_JSON).ok()?;
+    v["results"][method.name()][format!("{window_secs}")]["mean_accuracy"].as_f64()
+}
+
+/// The reference per-subject result for `method` at `window_secs`.
+pub fn reference_subject(
+    method: SsvepMethod,
+    window_secs: f64,
+    subject: &str,
+) -> Option<SubjectScore> {
+    let v: serde_json::Value = serde_json::from_str(KALUNGA_REFERENCE_JSON).ok()?;
+    let s = &v["results"][method.name()][format!("{window_secs}")]["subjects"][subject];
+    Some(SubjectScore {
+        correct: usize::try_from(s["correct"].as_u64()?).ok()?,
+        trials: usize::try_from(s["trials"].as_u64()?).ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn itr_matches_the_wolpaw_formula() {
+        // Perfect accuracy: log2(3) bits per 2.5 s.
+        assert!((wolpaw_itr(1.0, 3, 2.5) - 3f64.log2() * 24.0).abs() < 1e-12);
+        assert_eq!(wolpaw_itr(1.0 / 3.0, 3, 2.5), 0.0);
+        // p = 0.8, N = 3: 1.585 + 0.8 log2 0.8 + 0.2 log2 0.1 = 0.6122 bits.
+        assert!((wolpaw_itr(0.8, 3, 1.0) - 0.612_197 * 60.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn reference_file_has_every_method_and_window() {
+        for m in [SsvepMethod::Cca, SsvepMethod::Fbcca] {
+            for w in [1.0, 2.0, 3.0, 4.0] {
+                let a = reference_mean_accuracy(m, w).unwrap();
+                assert!((0.3..=1.0).contains(&a), "{m:?} {w}: {a}");
+            }
+        }
+    }
+}

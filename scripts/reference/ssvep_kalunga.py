@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Reference SSVEP accuracies on the Kalunga (SSVEP exoskeleton) sessions, computed with numpy
+and scipy alone, on exactly the protocol of `neuroloop eval ssvep`:
+
+- sessions: every <session>.npy with its <session>_events.csv under the given folder, except
+  those the dataset's authors excluded; 256 Hz, 8 channels (Oz, O1, O2, PO3, POz, PO7, PO8, PO4);
+- trials: each VisualStimulationStart (32779) labelled by the Label code just before it:
+  33025 = 13 Hz, 33027 = 17 Hz, 33026 = 21 Hz (rest trials, 33024, are left out: chance 1/3);
+- preprocessing: causal filtering of the continuous session (scipy.signal.sosfilt), then the
+  window [onset, onset + W);
+- cca: Butterworth band-pass 5-45 Hz (order 4), references sin/cos at 2 harmonics, class =
+  argmax of the largest canonical correlation;
+- fbcca: sub-bands [8k, 88] Hz for k = 1..5 (Butterworth order 4), references at 3 harmonics,
+  score = sum_k (k^-1.25 + 0.25) rho_k^2 (Chen et al. 2015);
+- ITR (Wolpaw) with N = 3 and T = W + 0.5 s (gaze shift).
+
+Writes app/tests/golden/ssvep_kalunga_reference.json (small: per subject accuracies).
+Usage: .venv/bin/python scripts/reference/ssvep_kalunga.py [DATA_DIR]
+"""
+import json
+import math
+import pathlib
+import sys
+
+import numpy as np
+from scipy import signal
+
+FS = 256.0
+FREQS = [13.0, 17.0, 21.0]
+LABELS = {33025: 0, 33027: 1, 33026: 2}
+EXCLUDED = {
+    "s08_2013.04.06-16.22.32",
+    "s10_2014.02.26-15.10.48",
+    "s10_2014.02.26-15.50.09",
+    "s11_2014.02.24-17.56.37",
+    "s11_2014.02.24-18.02.40",
+}
+WINDOWS = [1.0, 2.0, 3.0, 4.0]
+
+
+def trials(events):
+    out = []
+    label = None
+    for sample, code in events:
+        if code in LABELS or code == 33024:
+            label = LABELS.get(code)
+        elif code == 32779:
+            if label is not None:
+                out.append((sample, label))
+            label = None
+    return out
+
+
+def references(n, harmonics):
+    t = np.arange(n) / FS
+    refs = []
+    for f in FREQS:
+        cols = []
+        for h in range(1, harmonics + 1):
+            cols += [np.sin(2 * np.pi * f * h * t), np.cos(2 * np.pi * f * h * t)]
+        refs.append(np.array(cols))
+    return refs
+
+
+def cca_rho(x, y):
+    x = x - x.mean(axis=1, keepdims=True)
+    y = y - y.mean(axis=1, keepdims=True)
+    qx, _ = np.linalg.qr(x.T)
+    qy, _ = np.linalg.qr(y.T)
+    return np.linalg.svd(qx.T @ qy, compute_uv=False)[0]
+
+
+def itr(p, n, t):
+    if p >= 1.0:
+        bits = math.log2(n)
+    elif p <= 1.0 / n:
+        bits = 0.0
+    else:
+        bits = math.log2(n) + p * math.log2(p) + (1 - p) * math.log2((1 - p) / (n - 1))
+    return bits * 60.0 / t
+
+
+def main():
+    here = pathlib.Path(__file__).resolve().parents[2]
+    data = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else here.parent / "shared/data"
+    folder = data / "ssvep_exoskeleton_kalunga2016/npy"
+    sessions = sorted(p.stem for p in folder.glob("*.npy") if p.stem not in EXCLUDED)
+    cca_sos = signal.butter(4, [5, 45], btype="bandpass", fs=FS, output="sos")
+    bank = [signal.butter(4, [8 * k, 88], btype="bandpass", fs=FS, output="sos") for k in range(1, 6)]
+    weights = np.array([k ** -1.25 + 0.25 for k in range(1, 6)])
+    results = {}
+    for method in ["cca", "fbcca"]:
+        per_window = {}
+        for w in WINDOWS:
+            n = int(round(w * FS))
+            subjects = {}
+            for s in sessions:
+                x = np.load(folder / f"{s}.npy").astype(np.float64)  # (samples, channels)
+                ev = np.loadtxt(folder / f"{s}_events.csv", delimiter=",", skiprows=1, dtype=np.int64)
+                if method == "cca":
+                    bands = [signal.sosfilt(cca_sos, x, axis=0)]
+                    refs = references(n, 2)
+                else:
+                    bands = [signal.sosfilt(sos, x, axis=0) for sos in bank]
+                    refs = references(n, 3)
+                subject = s.split("_")[0]
+                c, t = subjects.get(subject, (0, 0))
+                for onset, label in trials(ev):
+                    if onset + n > x.shape[0]:
+                        continue
+                    scores = []
+                    for y in refs:
+                        rhos = [cca_rho(b[onset:onset + n].T, y) for b in bands]
+                        if method == "cca":
+                            scores.append(rhos[0])
+                        else:
+                            scores.append(float(np.dot(weights, np.square(rhos))))
+                    c += int(int(np.argmax(scores)) == label)
+                    t += 1
+                subjects[subject] = (c, t)
+            accs = {k: v[0] / v[1] for k, v in sorted(subjects.items())}
+            mean = float(np.mean(list(accs.values())))
+            per_window[f"{w:g}"] = {
+                "subjects": {k: {"correct": subjects[k][0], "trials": subjects[k][1]} for k in accs},
+                "mean_accuracy": mean,
+                "mean_itr_bits_per_min": float(np.mean([itr(a, 3, w + 0.5) for a in accs.values()])),
+            }
+            print(f"{method:6} {w:g} s: mean accuracy {100 * mean:.1f} %")
+        results[method] = per_window
+    out = here / "app/tests/golden/ssvep_kalunga_reference.json"
+    out.write_text(json.dumps({
+        "protocol": "see scripts/reference/ssvep_kalunga.py",
+        "numpy": np.__version__,
+        "scipy": __import__("scipy").__version__,
+        "sessions": sessions,
+        "results": results,
+    }, indent=1) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
