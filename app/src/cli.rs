@@ -95,6 +95,12 @@ pub struct SsvepArgs {
     /// Harmonics in the references.
     #[arg(long, default_value_t = 3)]
     pub harmonics: usize,
+    /// Decoding method: fbcca (filter-bank CCA, Chen et al. 2015) or cca (one band).
+    #[arg(long = "ssvep-method", value_enum, default_value_t = SsvepMethod::Fbcca)]
+    pub ssvep_method: SsvepMethod,
+    /// Sub-bands of FBCCA.
+    #[arg(long, default_value_t = 5)]
+    pub sub_bands: usize,
     /// Channels to decode from, by label (default: parietal and occipital channels).
     #[arg(long = "decode-channels", value_delimiter = ',')]
     pub decode_channels: Vec<String>,
@@ -294,6 +300,10 @@ fn ssvep_decoder(
         window_secs: args.window_secs,
         step_secs: args.step_secs,
         channels: args.decode_channels.clone(),
+        sub_bands: match args.ssvep_method {
+            SsvepMethod::Cca => 0,
+            SsvepMethod::Fbcca => args.sub_bands,
+        },
         ..SsvepCcaConfig::default()
     });
     use neuroloop_decoders::Decoder as _;
@@ -676,6 +686,23 @@ fn doctor() -> anyhow::Result<()> {
 
 /// Parses the command line, runs it, prints errors with their causes and maps them to an
 /// exit code.
+/// The error and its causes on one line, leaving out a cause whose text the message before it
+/// already contains (library errors often include their source in their own message).
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+    }
+    text
+}
+
+/// Entry point of the `neuroloop` binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
@@ -690,7 +717,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("neuroloop: {e:#}");
+            eprintln!("neuroloop: {}", error_text(&e));
             ExitCode::FAILURE
         }
     }

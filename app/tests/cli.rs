@@ -27,14 +27,52 @@ fn headless_demo_reports_counts_drops_and_latency() {
     assert!(lat["p50_ms"].as_f64().unwrap() > 0.0);
     assert!(lat["p99_ms"].as_f64().unwrap() >= lat["p50_ms"].as_f64().unwrap());
     let d = &r["decoders"][0];
-    assert_eq!(d["name"], "ssvep-cca");
+    assert_eq!(d["name"], "ssvep-fbcca");
     let (scored, correct) = (
         d["scored"].as_u64().unwrap(),
         d["correct"].as_u64().unwrap(),
     );
     assert!(scored >= 10, "{scored} decisions inside trials");
-    // Chance is 25 %; the plain 2-s CCA scores about 65-75 % on the simulator.
+    // Chance is 25 %; ten seconds hold only a few trials (accuracy is checked below).
     assert!(correct as f64 >= 0.5 * scored as f64, "{correct}/{scored}");
+}
+
+/// Ten simulated minutes of SSVEP trials: filter-bank CCA clearly beats plain CCA.
+#[test]
+fn fbcca_beats_cca_on_ten_simulated_minutes() {
+    let accuracy = |method: &str| {
+        let out = neuroloop()
+            .args([
+                "demo",
+                "--headless",
+                "--seconds",
+                "600",
+                "--speed",
+                "max",
+                "--json",
+            ])
+            .args(["--markers", "none", "--ssvep-method", method])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let d = &r["decoders"][0];
+        let scored = d["scored"].as_u64().unwrap();
+        assert_eq!(scored, 1200, "120 trials, 10 windows each inside the trial");
+        d["correct"].as_u64().unwrap() as f64 / scored as f64
+    };
+    let (cca, fbcca) = (accuracy("cca"), accuracy("fbcca"));
+    println!(
+        "simulator, 2-s windows: CCA {:.1} %, FBCCA {:.1} %",
+        100.0 * cca,
+        100.0 * fbcca
+    );
+    assert!(fbcca >= 0.8, "FBCCA {fbcca}");
+    assert!(fbcca > cca + 0.1, "FBCCA {fbcca} vs CCA {cca}");
 }
 
 /// Max speed is deterministic and far faster than real time.

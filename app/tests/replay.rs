@@ -216,7 +216,7 @@ fn recording_holds_the_raw_samples_decisions_and_events() {
         decisions
             .value_str(0, 0)
             .unwrap()
-            .starts_with("ssvep-cca class=")
+            .starts_with("ssvep-fbcca class=")
     );
     assert!(recorded.stream_by_name("neuroloop-events").is_some());
     std::fs::remove_dir_all(&dir).unwrap();

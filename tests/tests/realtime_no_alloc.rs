@@ -44,12 +44,19 @@ fn acquisition_and_worker_hot_loop_allocate_nothing() {
         capacity_frames: 2500,
         max_chunk_frames: 10,
     });
-    let stats = Arc::new(PipelineStats::new(Arc::clone(writer.stats()), 1));
-    let decoder: Box<dyn Decoder> = Box::new(SsvepCcaDecoder::new(SsvepCcaConfig {
-        window_secs: 1.0,
-        step_secs: 0.1,
-        ..SsvepCcaConfig::default()
-    }));
+    let stats = Arc::new(PipelineStats::new(Arc::clone(writer.stats()), 2));
+    // Plain CCA and filter-bank CCA: both code paths run in the measured loop.
+    let decoders: Vec<Box<dyn Decoder>> = [0, 5]
+        .into_iter()
+        .map(|sub_bands| {
+            Box::new(SsvepCcaDecoder::new(SsvepCcaConfig {
+                window_secs: 1.0,
+                step_secs: 0.1,
+                sub_bands,
+                ..SsvepCcaConfig::default()
+            })) as Box<dyn Decoder>
+        })
+        .collect();
     let (scope, mut scope_rx) = ScopeFeed::new(channels, meta.sample_rate_hz);
     let front_end = FrontEnd {
         common_average: true,
@@ -59,7 +66,7 @@ fn acquisition_and_worker_hot_loop_allocate_nothing() {
         reader,
         &meta,
         &front_end,
-        vec![decoder],
+        decoders,
         Arc::clone(&stats),
         Some(scope),
     )
@@ -112,8 +119,8 @@ fn acquisition_and_worker_hot_loop_allocate_nothing() {
     );
     // The loop really did the work: decisions every 0.1 s and ground-truth events.
     let decisions = stats.decisions.load(std::sync::atomic::Ordering::Relaxed);
-    assert!(decisions >= 600, "{decisions} decisions");
-    assert!(outputs >= 600);
+    assert!(decisions >= 1200, "{decisions} decisions");
+    assert!(outputs >= 1200);
     assert_eq!(
         recorded,
         1800 * 10,

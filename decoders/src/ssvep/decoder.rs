@@ -1,6 +1,7 @@
 //! The streaming SSVEP decoder: band-pass, sliding window, CCA against every target.
 
 use neuroloop_dsp::filter::{FilterChain, FilterKind, FilterSpec};
+use neuroloop_dsp::filterbank::{FilterBank, fbcca_weights};
 use neuroloop_dsp::window::RingWindow;
 
 use super::cca::CcaScorer;
@@ -26,6 +27,12 @@ pub struct SsvepCcaConfig {
     pub filter_order: usize,
     /// A decision is a selection when `(ρ₁ − ρ₂) / ρ₁` reaches this margin.
     pub min_margin: f64,
+    /// Filter-bank CCA (Chen et al. 2015) with this many sub-bands; 0 runs plain CCA on
+    /// `band_hz`. Sub-band `k` spans `[k·f₀, 88]` Hz with `f₀ = min(8, lowest target − 1)`
+    /// (Chen's `[8k, 88]` Hz for targets from 8 Hz up; the upper edge is kept below 0.45 of
+    /// the sampling rate and sub-bands that no longer fit are left out), and the score is
+    /// `Σ_k (k^-1.25 + 0.25) ρ_k²`.
+    pub sub_bands: usize,
 }
 
 impl Default for SsvepCcaConfig {
@@ -39,6 +46,7 @@ impl Default for SsvepCcaConfig {
             band_hz: (6.0, 45.0),
             filter_order: 4,
             min_margin: 0.15,
+            sub_bands: 0,
         }
     }
 }
@@ -49,13 +57,18 @@ fn is_posterior(label: &str) -> bool {
     l.starts_with('P') || l.starts_with('O') || l == "IZ"
 }
 
-/// CCA SSVEP decoder (Lin et al. 2006) on a sliding window.
+/// CCA (Lin et al. 2006) or filter-bank CCA (Chen et al. 2015) SSVEP decoder on a sliding
+/// window.
 pub struct SsvepCcaDecoder {
     cfg: SsvepCcaConfig,
     class_names: Vec<String>,
     picks: Vec<usize>,
     filter: FilterChain,
-    window: Option<RingWindow>,
+    bank: Option<FilterBank>,
+    /// One window per band (one for plain CCA).
+    windows: Vec<RingWindow>,
+    weights: Vec<f64>,
+    combined: Vec<f64>,
     scorer: Option<CcaScorer>,
     scratch: Vec<f32>,
     window_buf: Vec<f32>,
@@ -74,7 +87,10 @@ impl SsvepCcaDecoder {
             class_names,
             picks: Vec::new(),
             filter: FilterChain::new(Vec::new()),
-            window: None,
+            bank: None,
+            windows: Vec::new(),
+            weights: Vec::new(),
+            combined: Vec::new(),
             scorer: None,
             scratch: Vec::new(),
             window_buf: Vec::new(),
@@ -98,26 +114,42 @@ impl SsvepCcaDecoder {
     }
 
     fn decide(&mut self, stamp: f64, out: &mut DecisionBuffer) {
-        let (Some(window), Some(scorer)) = (self.window.as_ref(), self.scorer.as_mut()) else {
+        let Some(scorer) = self.scorer.as_mut() else {
             return;
         };
-        if window.len() < self.window_frames {
+        if self
+            .windows
+            .first()
+            .is_none_or(|w| w.len() < self.window_frames)
+        {
             return;
         }
-        window.latest_channel_major(self.window_frames, &mut self.window_buf);
-        scorer.score(&self.window_buf, &mut self.scores);
+        let fbcca = self.bank.is_some();
+        self.combined.fill(0.0);
+        for (b, window) in self.windows.iter().enumerate() {
+            window.latest_channel_major(self.window_frames, &mut self.window_buf);
+            scorer.score(&self.window_buf, &mut self.scores);
+            for (c, &rho) in self.combined.iter_mut().zip(&self.scores) {
+                *c += if fbcca {
+                    self.weights[b] * rho * rho
+                } else {
+                    rho
+                };
+            }
+        }
+        let scores = &self.combined;
         let (mut best, mut second) = (0usize, None::<usize>);
-        for i in 1..self.scores.len() {
-            if self.scores[i] > self.scores[best] {
+        for i in 1..scores.len() {
+            if scores[i] > scores[best] {
                 second = Some(best);
                 best = i;
-            } else if second.is_none_or(|s| self.scores[i] > self.scores[s]) {
+            } else if second.is_none_or(|s| scores[i] > scores[s]) {
                 second = Some(i);
             }
         }
-        let rho = self.scores[best];
+        let rho = scores[best];
         let margin = match second {
-            Some(s) if rho > 0.0 => (rho - self.scores[s]) / rho,
+            Some(s) if rho > 0.0 => (rho - scores[s]) / rho,
             Some(_) => 0.0,
             None => 1.0,
         };
@@ -134,7 +166,11 @@ impl SsvepCcaDecoder {
 
 impl Decoder for SsvepCcaDecoder {
     fn name(&self) -> &str {
-        "ssvep-cca"
+        if self.cfg.sub_bands > 0 {
+            "ssvep-fbcca"
+        } else {
+            "ssvep-cca"
+        }
     }
 
     fn class_names(&self) -> &[String] {
@@ -183,15 +219,48 @@ impl Decoder for SsvepCcaDecoder {
         self.step_frames = ((self.cfg.step_secs * fs).round() as usize).max(1);
         self.until_decision = self.step_frames;
         self.sample_rate_hz = fs;
-        let high = self.cfg.band_hz.1.min(0.45 * fs);
-        self.filter = FilterChain::new(vec![FilterSpec {
-            kind: FilterKind::BandPass {
-                low_hz: self.cfg.band_hz.0,
-                high_hz: high,
-            },
-            order: self.cfg.filter_order,
-        }]);
-        self.filter.prepare(fs, n, ctx.max_block_frames)?;
+        let bands = if self.cfg.sub_bands > 0 {
+            let lowest = self
+                .cfg
+                .targets_hz
+                .iter()
+                .copied()
+                .fold(f64::INFINITY, f64::min);
+            let f0 = (lowest - 1.0).min(8.0);
+            let upper = 88.0f64.min(0.45 * fs);
+            // Sub-bands whose lower edge does not fit below the upper edge (low sampling
+            // rates) are left out.
+            let bands: Vec<(f64, f64)> = (1..=self.cfg.sub_bands)
+                .map(|k| (k as f64 * f0, upper))
+                .take_while(|&(lo, hi)| lo + 2.0 <= hi)
+                .collect();
+            if f0 <= 0.0 || bands.is_empty() {
+                return Err(DecoderError::BadSetting {
+                    name: "sub_bands",
+                    value: self.cfg.sub_bands as f64,
+                    hint: "no sub-band fits: FBCCA needs targets above 1 Hz and a sampling rate \
+                           well above twice the lowest target; use plain CCA",
+                });
+            }
+            let used = bands.len();
+            let mut bank = FilterBank::new(bands, self.cfg.filter_order);
+            bank.prepare(fs, n, ctx.max_block_frames)?;
+            self.bank = Some(bank);
+            self.weights = fbcca_weights(used, 1.25, 0.25);
+            used
+        } else {
+            let high = self.cfg.band_hz.1.min(0.45 * fs);
+            self.filter = FilterChain::new(vec![FilterSpec {
+                kind: FilterKind::BandPass {
+                    low_hz: self.cfg.band_hz.0,
+                    high_hz: high,
+                },
+                order: self.cfg.filter_order,
+            }]);
+            self.filter.prepare(fs, n, ctx.max_block_frames)?;
+            self.bank = None;
+            1
+        };
         self.scorer = Some(CcaScorer::new(
             n,
             self.window_frames,
@@ -199,7 +268,10 @@ impl Decoder for SsvepCcaDecoder {
             &self.cfg.targets_hz,
             self.cfg.harmonics,
         )?);
-        self.window = Some(RingWindow::new(n, self.window_frames));
+        self.windows = (0..bands)
+            .map(|_| RingWindow::new(n, self.window_frames))
+            .collect();
+        self.combined = vec![0.0; self.cfg.targets_hz.len()];
         self.scratch = vec![0.0; ctx.max_block_frames * n];
         self.window_buf = vec![0.0; self.window_frames * n];
         self.scores = vec![0.0; self.cfg.targets_hz.len()];
@@ -220,9 +292,21 @@ impl Decoder for SsvepCcaDecoder {
                     scratch[f * n + k] = frame[c];
                 }
             }
-            self.filter.process_interleaved(scratch);
-            if let Some(w) = self.window.as_mut() {
-                w.push_interleaved(scratch);
+            match self.bank.as_mut() {
+                Some(bank) => {
+                    // Blocks never exceed the prepared length, so the bank cannot fail here.
+                    if bank.process_interleaved(&*scratch).is_ok() {
+                        for (b, w) in self.windows.iter_mut().enumerate() {
+                            w.push_interleaved(bank.band_output(b));
+                        }
+                    }
+                }
+                None => {
+                    self.filter.process_interleaved(scratch);
+                    if let Some(w) = self.windows.first_mut() {
+                        w.push_interleaved(scratch);
+                    }
+                }
             }
             self.until_decision -= take;
             start += take;
@@ -235,9 +319,110 @@ impl Decoder for SsvepCcaDecoder {
 
     fn reset(&mut self) {
         self.filter.reset();
-        if let Some(w) = self.window.as_mut() {
+        if let Some(bank) = self.bank.as_mut() {
+            bank.reset();
+        }
+        for w in &mut self.windows {
             w.clear();
         }
         self.until_decision = self.step_frames;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(fs: f64) -> DecoderContext {
+        DecoderContext {
+            sample_rate_hz: fs,
+            channel_labels: ["O1", "Oz", "O2"].map(String::from).to_vec(),
+            max_block_frames: 32,
+        }
+    }
+
+    /// Three occipital channels carrying `freq` (with a second harmonic) in noise.
+    fn stream(freq: f64, fs: f64, secs: f64) -> (Vec<f32>, Vec<f64>) {
+        let n = (secs * fs) as usize;
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut noise = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let mut values = Vec::with_capacity(3 * n);
+        for i in 0..n {
+            let t = i as f64 / fs;
+            let s = (std::f64::consts::TAU * freq * t).sin()
+                + 0.5 * (std::f64::consts::TAU * 2.0 * freq * t).sin();
+            for c in 0..3 {
+                values.push((0.6 * s + 4.0 * noise() + c as f64 * 0.1) as f32);
+            }
+        }
+        (values, (0..n).map(|i| i as f64 / fs).collect())
+    }
+
+    fn decide_all(cfg: SsvepCcaConfig, freq: f64) -> Vec<Decision> {
+        let fs = 250.0;
+        let mut d = SsvepCcaDecoder::new(cfg);
+        d.prepare(&ctx(fs)).unwrap();
+        let (values, stamps) = stream(freq, fs, 12.0);
+        let mut out = DecisionBuffer::with_capacity(64);
+        let mut all = Vec::new();
+        for (v, s) in values.chunks(3 * 10).zip(stamps.chunks(10)) {
+            d.process(v, s, &mut out);
+            all.extend(out.items().iter().map(|&(_, x)| x));
+            out.clear();
+        }
+        all
+    }
+
+    #[test]
+    fn both_methods_find_the_attended_target_and_fbcca_is_named() {
+        for sub_bands in [0, 5] {
+            let cfg = SsvepCcaConfig {
+                targets_hz: vec![8.0, 10.0, 12.0, 15.0],
+                sub_bands,
+                ..SsvepCcaConfig::default()
+            };
+            let name = SsvepCcaDecoder::new(cfg.clone()).name().to_string();
+            assert_eq!(
+                name,
+                if sub_bands > 0 {
+                    "ssvep-fbcca"
+                } else {
+                    "ssvep-cca"
+                }
+            );
+            let decisions = decide_all(cfg, 12.0);
+            // 12 s, 2-s windows every 0.2 s: the first at 2 s, then every step.
+            assert_eq!(decisions.len(), 51, "{name}");
+            let hits = decisions.iter().filter(|d| d.class == 2).count();
+            assert!(
+                hits * 10 >= decisions.len() * 9,
+                "{name}: {hits}/{}",
+                decisions.len()
+            );
+        }
+    }
+
+    #[test]
+    fn sub_bands_that_do_not_fit_a_low_rate_are_left_out() {
+        let mut d = SsvepCcaDecoder::new(SsvepCcaConfig {
+            targets_hz: vec![7.0, 9.0],
+            sub_bands: 5,
+            ..SsvepCcaConfig::default()
+        });
+        // At 50 Hz the upper edge is 22.5 Hz: bands [6, 22.5], [12, 22.5], [18, 22.5] fit.
+        d.prepare(&ctx(50.0)).unwrap();
+        assert_eq!(d.windows.len(), 3);
+        let mut none_fit = SsvepCcaDecoder::new(SsvepCcaConfig {
+            targets_hz: vec![0.5],
+            sub_bands: 3,
+            ..SsvepCcaConfig::default()
+        });
+        let err = none_fit.prepare(&ctx(50.0)).unwrap_err().to_string();
+        assert!(err.contains("use plain CCA"), "{err}");
     }
 }
