@@ -36,4 +36,7 @@ else
   cargo test --workspace --locked
 fi
 
+step "neuroloop bench --quick (figures printed, nothing asserted)"
+cargo run --quiet --locked -p neuroloop -- bench --quick --out target/bench
+
 step "all checks passed"

@@ -43,6 +43,16 @@ pub enum Command {
     Run(RunArgs),
     /// Replay a recorded file (XDF, EDF/BDF) through the same pipeline as live data.
     Replay(ReplayArgs),
+    /// Measure pipeline latency and throughput on this machine (figures printed and written
+    /// as JSON and SVG; build with --release for representative numbers).
+    Bench {
+        /// Short runs (10 s of data per configuration instead of 60 s).
+        #[arg(long)]
+        quick: bool,
+        /// Folder for bench.json and latency.svg.
+        #[arg(long, default_value = "out/bench")]
+        out: PathBuf,
+    },
     /// Evaluate decoders offline on a recorded data set, beside reference numbers.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -580,6 +590,22 @@ fn eval_ssvep(args: &EvalSsvepArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn bench(quick: bool, out: &std::path::Path) -> anyhow::Result<()> {
+    let report = crate::bench::run(quick)?;
+    if let Some(rss) = report.peak_rss_mib {
+        println!("peak RSS {rss:.1} MiB");
+    }
+    let (json, plot) = crate::bench::write(&report, out)?;
+    println!(
+        "{} build on {}; wrote {} and {}",
+        report.build,
+        report.machine,
+        json.display(),
+        plot.display()
+    );
+    Ok(())
+}
+
 fn parse_speed(speed: &str) -> anyhow::Result<Pacing> {
     match Pacing::parse(speed) {
         Some(p) => Ok(p),
@@ -710,6 +736,7 @@ pub fn main() -> ExitCode {
         Command::Run(a) => run(a),
         Command::Replay(a) => replay(a),
         Command::Eval(EvalCommand::Ssvep(a)) => eval_ssvep(a),
+        Command::Bench { quick, out } => bench(*quick, out),
         Command::Simulate(a) => simulate(a),
         Command::Streams { wait_secs } => streams(*wait_secs),
         Command::Doctor => doctor(),

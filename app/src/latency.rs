@@ -121,6 +121,18 @@ impl LatencyHistogram {
         self.max_ns.load(Ordering::Relaxed) as f64 / 1e6
     }
 
+    /// Non-empty buckets as `(midpoint in ms, count)`, in increasing order (for plots).
+    pub fn nonzero_buckets_ms(&self) -> Vec<(f64, u64)> {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let n = c.load(Ordering::Relaxed);
+                (n > 0).then(|| (bucket_value(i) / 1e6, n))
+            })
+            .collect()
+    }
+
     /// Count, mean, p50/p99/p99.9 and max.
     pub fn summary(&self) -> LatencySummary {
         let count = self.count();

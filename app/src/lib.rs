@@ -8,6 +8,7 @@
 //! thread ([`outputs`]) publishes decisions; the GUI ([`gui`]) or the headless loop only reads
 //! shared state.
 
+pub mod bench;
 pub mod cli;
 pub mod eval;
 pub mod gui;

@@ -1,0 +1,363 @@
+//! `neuroloop bench`: latency and throughput of the real pipeline, measured on this machine.
+//!
+//! Every figure comes from a complete session (acquisition, worker and output threads) on the
+//! simulator, so it includes thread hand-offs and wake-ups, not only the arithmetic:
+//!
+//! - **latency**: the simulator is paced at 10× real time (chunks of 10 ms of data every 1 ms)
+//!   and the worker's histogram of chunk arrival → decision is read for each channel count,
+//!   sampling rate and decoder. This is the time neuroloop adds between a chunk reaching the
+//!   process and the decision it completes.
+//! - **throughput**: the same configuration at maximum speed (consumer-paced, lossless), in
+//!   multiples of real time.
+//! - **peak RSS** of the process after all runs.
+//!
+//! Results are printed, written as JSON and drawn as an SVG (p50 to p99.9 per configuration).
+//! Nothing is asserted: timings on a shared machine are reported, not tested.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::Context;
+use neuroloop_acquisition::Pacing;
+use neuroloop_acquisition::sim::{Scenario, SimConfig, SsvepScenario};
+use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
+use neuroloop_decoders::{Decoder as _, DecoderContext};
+use serde::Serialize;
+
+use crate::outputs::{DecoderInfo, OutputConfig, TruthMapping};
+use crate::pipeline::FrontEnd;
+use crate::session::{Session, SessionConfig, SourceSpec};
+
+/// Pacing of the latency runs.
+const LATENCY_SPEED: f64 = 10.0;
+
+/// One configuration's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineFigures {
+    /// Channels.
+    pub channels: usize,
+    /// Sampling rate.
+    pub rate_hz: f64,
+    /// Decoder.
+    pub decoder: String,
+    /// Channels the decoder reads (the parietal and occipital ones of the montage).
+    pub decoded_channels: usize,
+    /// Decisions measured.
+    pub decisions: u64,
+    /// Chunk arrival → decision, median (ms).
+    pub p50_ms: f64,
+    /// 99th percentile (ms).
+    pub p99_ms: f64,
+    /// 99.9th percentile (ms).
+    pub p999_ms: f64,
+    /// Largest (ms).
+    pub max_ms: f64,
+    /// Frames dropped in the latency run (0 unless the worker fell behind).
+    pub frames_dropped: u64,
+    /// Maximum-speed throughput in multiples of real time.
+    pub throughput_x_real_time: f64,
+    /// Latency histogram: `(bucket midpoint ms, count)`.
+    #[serde(skip)]
+    pub histogram: Vec<(f64, u64)>,
+}
+
+/// Everything one `neuroloop bench` run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// CPU model and logical CPU count.
+    pub machine: String,
+    /// `release` or `debug` (debug builds are several times slower).
+    pub build: &'static str,
+    /// Simulated seconds per latency run.
+    pub latency_data_secs: f64,
+    /// Simulated seconds per throughput run.
+    pub throughput_data_secs: f64,
+    /// Per configuration.
+    pub pipeline: Vec<PipelineFigures>,
+    /// Peak resident set size of the process (MiB), if the OS reports it.
+    pub peak_rss_mib: Option<f64>,
+}
+
+fn machine() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{model}, {cpus} logical CPUs, {}", std::env::consts::OS)
+}
+
+/// Peak resident set size from `/proc/self/status` (Linux).
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn decoder_config(fbcca: bool) -> SsvepCcaConfig {
+    SsvepCcaConfig {
+        sub_bands: if fbcca { 5 } else { 0 },
+        ..SsvepCcaConfig::default()
+    }
+}
+
+/// How many of the montage's channels the SSVEP decoder reads.
+fn decoded_channels(channels: usize, rate_hz: f64, fbcca: bool) -> anyhow::Result<usize> {
+    let mut probe = SsvepCcaDecoder::new(decoder_config(fbcca));
+    probe.prepare(&DecoderContext {
+        sample_rate_hz: rate_hz,
+        channel_labels: SimConfig::labels_for(channels),
+        max_block_frames: 16,
+    })?;
+    Ok(probe.picked_channels().len())
+}
+
+fn session(
+    channels: usize,
+    rate_hz: f64,
+    fbcca: bool,
+    pacing: Pacing,
+    secs: f64,
+) -> anyhow::Result<Session> {
+    let decoder = SsvepCcaDecoder::new(decoder_config(fbcca));
+    let info = DecoderInfo {
+        name: decoder.name().to_string(),
+        class_names: decoder.class_names().to_vec(),
+        truth: TruthMapping::SsvepTargetIndex,
+    };
+    Session::start(SessionConfig {
+        source: SourceSpec::Simulator {
+            config: SimConfig {
+                sample_rate_hz: rate_hz,
+                channel_labels: SimConfig::labels_for(channels),
+                scenario: Scenario::Ssvep(SsvepScenario::default()),
+                ..SimConfig::default()
+            },
+            pacing,
+            chunk_frames: 0,
+            duration_secs: Some(secs),
+            time_origin: None,
+        },
+        front_end: FrontEnd::default(),
+        decoders: vec![(Box::new(decoder), info)],
+        outputs: OutputConfig {
+            marker_stream: None,
+            ..OutputConfig::default()
+        },
+        ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
+        with_scope: false,
+    })
+}
+
+fn run_to_end(mut s: Session) -> (Session, f64) {
+    while !s.source_finished() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let outcome = s.stop_in_place();
+    (s, outcome.wall_secs)
+}
+
+/// Runs every configuration. `quick` shortens the runs (CI).
+pub fn run(quick: bool) -> anyhow::Result<BenchReport> {
+    let (latency_secs, throughput_secs) = if quick { (10.0, 10.0) } else { (60.0, 60.0) };
+    let mut pipeline = Vec::new();
+    for channels in [8, 32, 64] {
+        for rate_hz in [250.0, 500.0, 1000.0] {
+            for fbcca in [false, true] {
+                let s = session(
+                    channels,
+                    rate_hz,
+                    fbcca,
+                    Pacing::Speed(LATENCY_SPEED),
+                    latency_secs,
+                )?;
+                let name = s.decoders[0].name.clone();
+                let (s, _) = run_to_end(s);
+                let lat = s.stats.latency_from_arrival.summary();
+                let histogram = s.stats.latency_from_arrival.nonzero_buckets_ms();
+                let frames_dropped = s.stats.ring.frames_dropped.load(Ordering::Relaxed);
+                drop(s);
+                let t = session(channels, rate_hz, fbcca, Pacing::Max, throughput_secs)?;
+                let (t, wall) = run_to_end(t);
+                let frames = t.stats.frames_processed.load(Ordering::Relaxed) as f64;
+                let throughput = frames / rate_hz / wall.max(1e-9);
+                let fig = PipelineFigures {
+                    channels,
+                    rate_hz,
+                    decoder: name,
+                    decoded_channels: decoded_channels(channels, rate_hz, fbcca)?,
+                    decisions: lat.count,
+                    p50_ms: lat.p50_ms,
+                    p99_ms: lat.p99_ms,
+                    p999_ms: lat.p999_ms,
+                    max_ms: lat.max_ms,
+                    frames_dropped,
+                    throughput_x_real_time: throughput,
+                    histogram,
+                };
+                println!(
+                    "{:>3} ch ({:>2} decoded) {:>5} Hz {:<12} n={:<5} arrival -> decision p50 {:>7.3} ms  p99 {:>7.3} ms  p99.9 {:>7.3} ms  drops {}  throughput {:>8.0}x",
+                    fig.channels,
+                    fig.decoded_channels,
+                    fig.rate_hz,
+                    fig.decoder,
+                    fig.decisions,
+                    fig.p50_ms,
+                    fig.p99_ms,
+                    fig.p999_ms,
+                    fig.frames_dropped,
+                    fig.throughput_x_real_time
+                );
+                pipeline.push(fig);
+            }
+        }
+    }
+    Ok(BenchReport {
+        machine: machine(),
+        build: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+        latency_data_secs: latency_secs,
+        throughput_data_secs: throughput_secs,
+        pipeline,
+        peak_rss_mib: peak_rss_mib(),
+    })
+}
+
+/// An SVG of the latency distributions: one row per configuration, a bar from p50 to p99.9 on
+/// a logarithmic axis, ticks at p99, dots for every histogram bucket shaded by its count.
+pub fn svg(report: &BenchReport) -> String {
+    let (w, row, left, top) = (900.0, 18.0, 210.0, 40.0);
+    let h = top + row * report.pipeline.len() as f64 + 40.0;
+    let (lo, hi) = (1e-3f64, 100.0f64); // 1 µs .. 100 ms
+    let x =
+        |ms: f64| left + (w - left - 20.0) * ((ms.clamp(lo, hi) / lo).log10() / (hi / lo).log10());
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="10" y="18" font-size="13">neuroloop pipeline latency, chunk arrival to decision ({} build, {})</text>"#,
+        report.build,
+        escape(&report.machine)
+    );
+    for (i, ms) in [0.001, 0.01, 0.1, 1.0, 10.0, 100.0].iter().enumerate() {
+        let label = ["1 µs", "10 µs", "100 µs", "1 ms", "10 ms", "100 ms"][i];
+        let _ = writeln!(
+            s,
+            r##"<line x1="{0:.1}" y1="{top}" x2="{0:.1}" y2="{1:.1}" stroke="#ddd"/><text x="{0:.1}" y="{2:.1}" text-anchor="middle">{label}</text>"##,
+            x(*ms),
+            h - 30.0,
+            h - 16.0
+        );
+    }
+    for (i, f) in report.pipeline.iter().enumerate() {
+        let y = top + row * i as f64 + row / 2.0;
+        let _ = writeln!(
+            s,
+            r#"<text x="10" y="{:.1}">{} ch ({} decoded), {} Hz, {}</text>"#,
+            y + 4.0,
+            f.channels,
+            f.decoded_channels,
+            f.rate_hz,
+            escape(&f.decoder)
+        );
+        let peak = f.histogram.iter().map(|b| b.1).max().unwrap_or(1) as f64;
+        for &(ms, n) in &f.histogram {
+            let _ = writeln!(
+                s,
+                r##"<circle cx="{:.1}" cy="{y:.1}" r="2" fill="#1f77b4" fill-opacity="{:.2}"/>"##,
+                x(ms),
+                0.15 + 0.85 * n as f64 / peak
+            );
+        }
+        let _ = writeln!(
+            s,
+            r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#d62728" stroke-width="2"/><line x1="{2:.1}" y1="{3:.1}" x2="{2:.1}" y2="{4:.1}" stroke="#d62728" stroke-width="2"/>"##,
+            x(f.p50_ms),
+            x(f.p999_ms),
+            x(f.p99_ms),
+            y - 5.0,
+            y + 5.0
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Writes `bench.json` and `latency.svg` into `dir` and returns their paths.
+pub fn write(report: &BenchReport, dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let json = dir.join("bench.json");
+    std::fs::write(&json, serde_json::to_string_pretty(report)? + "\n")
+        .with_context(|| format!("writing {}", json.display()))?;
+    let plot = dir.join("latency.svg");
+    std::fs::write(&plot, svg(report)).with_context(|| format!("writing {}", plot.display()))?;
+    Ok((json, plot))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_is_written_as_json_and_svg() {
+        let fig = PipelineFigures {
+            channels: 8,
+            rate_hz: 250.0,
+            decoder: "ssvep-cca".into(),
+            decoded_channels: 5,
+            decisions: 3,
+            p50_ms: 0.1,
+            p99_ms: 0.2,
+            p999_ms: 0.3,
+            max_ms: 0.3,
+            frames_dropped: 0,
+            throughput_x_real_time: 1000.0,
+            histogram: vec![(0.1, 2), (0.3, 1)],
+        };
+        let report = BenchReport {
+            machine: "test <cpu>".into(),
+            build: "debug",
+            latency_data_secs: 1.0,
+            throughput_data_secs: 1.0,
+            pipeline: vec![fig.clone(), fig],
+            peak_rss_mib: Some(10.0),
+        };
+        let dir = std::env::temp_dir().join(format!("neuroloop-bench-{}", std::process::id()));
+        let (json, plot) = write(&report, &dir).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+        assert_eq!(v["pipeline"][1]["p99_ms"], 0.2);
+        let svg = std::fs::read_to_string(plot).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert_eq!(svg.matches("<circle").count(), 4);
+        assert!(svg.contains("test &lt;cpu&gt;"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn peak_rss_is_read_on_linux() {
+        if cfg!(target_os = "linux") {
+            assert!(peak_rss_mib().unwrap() > 1.0);
+        }
+    }
+}
