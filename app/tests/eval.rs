@@ -7,22 +7,10 @@ use neuroloop::eval::{
     SsvepMethod, evaluate_ssvep, load_kalunga, reference_mean_accuracy, reference_subject,
 };
 
+mod common;
+
 fn kalunga_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("NEUROLOOP_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")))
-        .join("ssvep_exoskeleton_kalunga2016/npy");
-    if dir.exists() {
-        Some(dir)
-    } else {
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIPPED: {} not found; set NEUROLOOP_DATA_DIR to the shared data folder ***\n",
-            dir.display()
-        );
-        None
-    }
+    common::data_dir("ssvep_exoskeleton_kalunga2016/npy")
 }
 
 #[test]

@@ -150,7 +150,7 @@ fn bad_files_get_an_error_naming_the_file_and_the_problem() {
 /// The DREAMS spindle excerpt (30 min of PSG at 50 Hz) through the pipeline at maximum speed.
 #[test]
 fn dreams_excerpt_replays_at_many_times_real_time() {
-    let Some(dir) = neuroloop_tests_data("spindles_dreams") else {
+    let Some(dir) = common::data_dir("spindles_dreams") else {
         return;
     };
     let r = replay_json(&dir.join("excerpt3.edf"), &["--speed", "max"]);
@@ -160,24 +160,6 @@ fn dreams_excerpt_replays_at_many_times_real_time() {
     let factor = r["real_time_factor"].as_f64().unwrap();
     println!("DREAMS excerpt 3 (15 ch, 30 min): {factor:.0}x real time");
     assert!(factor > 20.0, "{factor}");
-}
-
-fn neuroloop_tests_data(what: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("NEUROLOOP_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    let path = dir.join(what);
-    if path.exists() {
-        Some(path)
-    } else {
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIPPED: data `{}` not found; set NEUROLOOP_DATA_DIR to the shared data folder ***\n",
-            path.display()
-        );
-        None
-    }
 }
 
 #[test]

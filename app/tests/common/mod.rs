@@ -4,6 +4,7 @@ use std::process::Command;
 
 /// The `neuroloop` binary under test, with the single-machine LSL configuration unless the
 /// caller set one.
+#[allow(dead_code)] // not every test binary runs the binary
 pub fn neuroloop() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_neuroloop"));
     if std::env::var_os("LSLAPICFG").is_none() {
@@ -13,4 +14,27 @@ pub fn neuroloop() -> Command {
         );
     }
     c
+}
+
+/// A folder of the shared data (`NEUROLOOP_DATA_DIR`, default `../shared/data` beside the
+/// repository), or `None` after saying loudly that the test is skipped.
+#[allow(dead_code)] // not every test binary reads shared data
+pub fn data_dir(what: &str) -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("NEUROLOOP_DATA_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data")
+        });
+    let path = dir.join(what);
+    if path.exists() {
+        Some(path)
+    } else {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED: data `{}` not found; set NEUROLOOP_DATA_DIR to the shared data folder ***\n",
+            path.display()
+        );
+        None
+    }
 }
