@@ -17,6 +17,12 @@ fn temp_dir(tag: &str) -> PathBuf {
 /// Thirty seconds of simulated SSVEP trials written as an XDF file, stamped from 1000 s with
 /// a little clock jitter, as LabRecorder would store them.
 fn write_fixture(path: &Path) {
+    write_fixture_with(path, |_, _| {});
+}
+
+/// As [`write_fixture`], letting `damage(chunk, frames)` alter each 25-frame chunk before it is
+/// written.
+fn write_fixture_with(path: &Path, damage: impl Fn(usize, &mut [f32])) {
     let cfg = SimConfig {
         scenario: Scenario::Ssvep(SsvepScenario::default()),
         seed: 11,
@@ -40,6 +46,7 @@ fn write_fixture(path: &Path) {
     let mut frame = vec![0.0f32; 25 * labels.len()];
     for chunk in 0..300 {
         sim.generate(&mut frame);
+        damage(chunk, &mut frame);
         let stamps: Vec<f64> = (0..25)
             .map(|i| 1000.0 + (chunk * 25 + i) as f64 / 250.0 + ((i * 7) % 5) as f64 * 1e-5)
             .collect();
@@ -282,5 +289,93 @@ fn replay_republishes_the_file_on_lsl() {
     assert_eq!(r["frames_dropped"], 0);
     // Four seconds at 250 Hz, less resolution and connection time.
     assert!(r["frames_read"].as_u64().unwrap() > 500, "{r}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// SIGTERM or Ctrl-C during a recording: the session stops in order, the report is printed
+/// and the file is complete (stream footers written), not just readable.
+#[test]
+fn interrupted_session_closes_its_recording() {
+    for signal in ["-TERM", "-INT"] {
+        let dir = temp_dir(&format!("sig{}", signal.trim_start_matches('-')));
+        let out = dir.join("interrupted.xdf");
+        let child = neuroloop()
+            .args([
+                "demo",
+                "--headless",
+                "--seconds",
+                "60",
+                "--markers",
+                "none",
+                "--json",
+            ])
+            .arg("--record")
+            .arg(&out)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        let sent = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let result = child.wait_with_output().unwrap();
+        assert!(
+            result.status.success(),
+            "{signal}: {}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+        let frames = report["recording"]["frames"].as_u64().unwrap();
+        assert_eq!(report["frames_processed"].as_u64().unwrap(), frames);
+        let recorded = neuroloop_formats::xdf::read(&out).unwrap();
+        let eeg = recorded.stream_by_name("neuroloop-sim").unwrap();
+        assert_eq!(eeg.sample_count() as u64, frames, "{signal}");
+        assert!(frames >= 250, "{signal}: {frames} frames in 2 s");
+        assert!(
+            recorded.streams.iter().all(|s| s.footer.is_some()),
+            "{signal}: every stream has its footer"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// NaN, infinite and flat-lined samples in a file: counted, replaced by the filters, never
+/// propagated into decisions, and recorded as they were.
+#[test]
+fn bad_samples_are_counted_and_do_not_poison_decisions() {
+    let dir = temp_dir("nan");
+    let file = dir.join("damaged.xdf");
+    let out = dir.join("recorded.xdf");
+    write_fixture_with(&file, |chunk, frames| match chunk {
+        // One second in: channel 3 goes NaN for a whole chunk, channel 5 spikes to infinity.
+        10 => {
+            for f in 0..25 {
+                frames[f * 8 + 3] = f32::NAN;
+            }
+            frames[7 * 8 + 5] = f32::INFINITY;
+        }
+        // Later, every channel is flat for two seconds (an unplugged amplifier).
+        100..=119 => frames.fill(0.0),
+        _ => {}
+    });
+    let r = replay_json(
+        &file,
+        &["--speed", "max", "--record", out.to_str().unwrap()],
+    );
+    assert_eq!(r["frames_processed"], 7500);
+    assert_eq!(r["non_finite_samples"], 26);
+    assert_eq!(r["decisions"], 141);
+    let recorded = neuroloop_formats::xdf::read(&out).unwrap();
+    let decisions = recorded.stream_by_name("neuroloop-decisions").unwrap();
+    for i in 0..decisions.sample_count() {
+        let text = decisions.value_str(i, 0).unwrap();
+        assert!(!text.contains("NaN") && !text.contains("inf"), "{text}");
+    }
+    // The recording keeps the raw input, damage included.
+    let eeg = recorded.stream_by_name("damaged.xdf").unwrap();
+    assert!(eeg.value_f64(250, 3).unwrap().is_nan());
     std::fs::remove_dir_all(&dir).unwrap();
 }
