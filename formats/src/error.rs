@@ -14,6 +14,92 @@ pub(crate) fn file_name(path: &Path) -> String {
     path.display().to_string()
 }
 
+/// The problem type of a binary file format; names the format in error messages.
+pub trait FormatProblem: std::error::Error + 'static {
+    /// The format's name as shown in messages, e.g. `XDF`.
+    const FORMAT: &'static str;
+}
+
+impl FormatProblem for XdfProblem {
+    const FORMAT: &'static str = "XDF";
+}
+
+impl FormatProblem for EdfProblem {
+    const FORMAT: &'static str = "EDF/BDF";
+}
+
+impl FormatProblem for NpyProblem {
+    const FORMAT: &'static str = "NPY";
+}
+
+/// Errors from reading a binary file format ([`XdfError`], [`EdfError`], [`NpyError`]): the
+/// file could not be read, or its contents are invalid at a byte offset.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FileError<P: FormatProblem> {
+    /// The file could not be read.
+    #[error("{file}: cannot read {} file: {source}", P::FORMAT)]
+    Io {
+        /// The file name.
+        file: String,
+        /// The operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file contents are not valid in this format.
+    #[error("{file}: {} byte offset {offset}: {problem}", P::FORMAT)]
+    Malformed {
+        /// The file name, or [`IN_MEMORY`].
+        file: String,
+        /// Byte offset of the problem from the start of the file.
+        offset: u64,
+        /// What is wrong.
+        problem: P,
+    },
+}
+
+impl<P: FormatProblem> FileError<P> {
+    pub(crate) fn at(offset: u64, problem: P) -> Self {
+        Self::Malformed {
+            file: IN_MEMORY.to_owned(),
+            offset,
+            problem,
+        }
+    }
+
+    pub(crate) fn in_file(self, path: &Path) -> Self {
+        match self {
+            Self::Malformed {
+                offset, problem, ..
+            } => Self::Malformed {
+                file: file_name(path),
+                offset,
+                problem,
+            },
+            Self::Io { source, .. } => Self::Io {
+                file: file_name(path),
+                source,
+            },
+        }
+    }
+
+    /// The byte offset of the problem, if the error is about file contents.
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            Self::Malformed { offset, .. } => Some(*offset),
+            Self::Io { .. } => None,
+        }
+    }
+
+    /// The problem in the file contents, if the error is about them.
+    pub fn problem(&self) -> Option<&P> {
+        match self {
+            Self::Malformed { problem, .. } => Some(problem),
+            Self::Io { .. } => None,
+        }
+    }
+}
+
 /// A problem found in the contents of an XDF file.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -116,71 +202,7 @@ pub enum XdfProblem {
 }
 
 /// Errors from reading XDF files.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum XdfError {
-    /// The file could not be read.
-    #[error("{file}: cannot read XDF file: {source}")]
-    Io {
-        /// The file name.
-        file: String,
-        /// The operating-system error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file contents are not valid XDF.
-    #[error("{file}: XDF byte offset {offset}: {problem}")]
-    Malformed {
-        /// The file name, or [`IN_MEMORY`].
-        file: String,
-        /// Byte offset of the problem from the start of the file.
-        offset: u64,
-        /// What is wrong.
-        problem: XdfProblem,
-    },
-}
-
-impl XdfError {
-    pub(crate) fn at(offset: u64, problem: XdfProblem) -> Self {
-        Self::Malformed {
-            file: IN_MEMORY.to_owned(),
-            offset,
-            problem,
-        }
-    }
-
-    pub(crate) fn in_file(self, path: &Path) -> Self {
-        match self {
-            Self::Malformed {
-                offset, problem, ..
-            } => Self::Malformed {
-                file: file_name(path),
-                offset,
-                problem,
-            },
-            Self::Io { source, .. } => Self::Io {
-                file: file_name(path),
-                source,
-            },
-        }
-    }
-
-    /// The byte offset of the problem, if the error is about file contents.
-    pub fn offset(&self) -> Option<u64> {
-        match self {
-            Self::Malformed { offset, .. } => Some(*offset),
-            Self::Io { .. } => None,
-        }
-    }
-
-    /// The problem in the file contents, if the error is about them.
-    pub fn problem(&self) -> Option<&XdfProblem> {
-        match self {
-            Self::Malformed { problem, .. } => Some(problem),
-            Self::Io { .. } => None,
-        }
-    }
-}
+pub type XdfError = FileError<XdfProblem>;
 
 /// Errors from writing XDF files.
 #[derive(Debug, thiserror::Error)]
@@ -303,71 +325,7 @@ fn signal_suffix(signal: Option<usize>) -> String {
 }
 
 /// Errors from reading EDF, EDF+, BDF and BDF+ files.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum EdfError {
-    /// The file could not be read.
-    #[error("{file}: cannot read EDF/BDF file: {source}")]
-    Io {
-        /// The file name.
-        file: String,
-        /// The operating-system error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file contents are not valid EDF/BDF.
-    #[error("{file}: EDF/BDF byte offset {offset}: {problem}")]
-    Malformed {
-        /// The file name, or [`IN_MEMORY`].
-        file: String,
-        /// Byte offset of the problem from the start of the file.
-        offset: u64,
-        /// What is wrong.
-        problem: EdfProblem,
-    },
-}
-
-impl EdfError {
-    pub(crate) fn at(offset: u64, problem: EdfProblem) -> Self {
-        Self::Malformed {
-            file: IN_MEMORY.to_owned(),
-            offset,
-            problem,
-        }
-    }
-
-    pub(crate) fn in_file(self, path: &Path) -> Self {
-        match self {
-            Self::Malformed {
-                offset, problem, ..
-            } => Self::Malformed {
-                file: file_name(path),
-                offset,
-                problem,
-            },
-            Self::Io { source, .. } => Self::Io {
-                file: file_name(path),
-                source,
-            },
-        }
-    }
-
-    /// The byte offset of the problem, if the error is about file contents.
-    pub fn offset(&self) -> Option<u64> {
-        match self {
-            Self::Malformed { offset, .. } => Some(*offset),
-            Self::Io { .. } => None,
-        }
-    }
-
-    /// The problem in the file contents, if the error is about them.
-    pub fn problem(&self) -> Option<&EdfProblem> {
-        match self {
-            Self::Malformed { problem, .. } => Some(problem),
-            Self::Io { .. } => None,
-        }
-    }
-}
+pub type EdfError = FileError<EdfProblem>;
 
 /// A problem found in the contents of an NPY file.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -426,55 +384,7 @@ pub enum NpyProblem {
 }
 
 /// Errors from reading NPY files.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum NpyError {
-    /// The file could not be read.
-    #[error("{file}: cannot read NPY file: {source}")]
-    Io {
-        /// The file name.
-        file: String,
-        /// The operating-system error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file contents are not a supported NPY array.
-    #[error("{file}: NPY byte offset {offset}: {problem}")]
-    Malformed {
-        /// The file name, or [`IN_MEMORY`].
-        file: String,
-        /// Byte offset of the problem from the start of the file.
-        offset: u64,
-        /// What is wrong.
-        problem: NpyProblem,
-    },
-}
-
-impl NpyError {
-    pub(crate) fn at(offset: u64, problem: NpyProblem) -> Self {
-        Self::Malformed {
-            file: IN_MEMORY.to_owned(),
-            offset,
-            problem,
-        }
-    }
-
-    pub(crate) fn in_file(self, path: &Path) -> Self {
-        match self {
-            Self::Malformed {
-                offset, problem, ..
-            } => Self::Malformed {
-                file: file_name(path),
-                offset,
-                problem,
-            },
-            Self::Io { source, .. } => Self::Io {
-                file: file_name(path),
-                source,
-            },
-        }
-    }
-}
+pub type NpyError = FileError<NpyProblem>;
 
 /// A problem found in a text (CSV or DREAMS) file.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -19,8 +19,8 @@ mod text;
 pub mod xdf;
 
 pub use error::{
-    EdfError, EdfProblem, Error, IN_MEMORY, NpyError, NpyProblem, TextError, TextProblem, XdfError,
-    XdfProblem, XdfWriteError,
+    EdfError, EdfProblem, Error, FileError, FormatProblem, IN_MEMORY, NpyError, NpyProblem,
+    TextError, TextProblem, XdfError, XdfProblem, XdfWriteError,
 };
 pub use recording::{Annotation, ChannelInfo, Recording, StartTime};
 
