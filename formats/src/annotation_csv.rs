@@ -13,19 +13,7 @@ pub const HEADER: &str = "onset_s,duration_s,label";
 
 /// Parses annotation CSV bytes. Blank lines are skipped.
 pub fn parse(bytes: &[u8]) -> Result<Vec<Annotation>, TextError> {
-    let text = text::as_text(bytes)?;
-    let mut lines = text::lines(text);
-    let Some(header) = lines.next() else {
-        return Err(TextError::at(
-            1,
-            0,
-            TextProblem::Missing {
-                what: "header line",
-            },
-        ));
-    };
-    let header_fields = csv_fields(header.text).map_err(|problem| header.error(problem))?;
-    let names: Vec<&str> = header_fields.iter().map(|field| field.trim()).collect();
+    let (header, names, lines) = text::csv_header(bytes)?;
     if names != ["onset_s", "duration_s", "label"] {
         return Err(header.error(TextProblem::BadHeader {
             found: header.text.to_owned(),
@@ -34,9 +22,6 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Annotation>, TextError> {
     }
     let mut annotations = Vec::new();
     for line in lines {
-        if line.text.trim().is_empty() {
-            continue;
-        }
         let fields = csv_fields(line.text).map_err(|problem| line.error(problem))?;
         if fields.len() != 3 {
             return Err(line.error(TextProblem::WrongFieldCount {

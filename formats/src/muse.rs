@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::error::{TextError, TextProblem};
 use crate::recording::{Annotation, ChannelInfo, Recording};
-use crate::text::{self, csv_fields};
+use crate::text;
 
 /// Nominal sampling rate of the Muse 2016 headband.
 pub const MUSE_SAMPLE_RATE_HZ: f64 = 256.0;
@@ -64,19 +64,7 @@ impl MuseCsv {
 
 /// Parses Muse CSV bytes. Blank lines are skipped.
 pub fn parse(bytes: &[u8]) -> Result<MuseCsv, TextError> {
-    let text = text::as_text(bytes)?;
-    let mut lines = text::lines(text);
-    let Some(header) = lines.next() else {
-        return Err(TextError::at(
-            1,
-            0,
-            TextProblem::Missing {
-                what: "header line",
-            },
-        ));
-    };
-    let names = csv_fields(header.text).map_err(|problem| header.error(problem))?;
-    let names: Vec<String> = names.iter().map(|name| name.trim().to_owned()).collect();
+    let (header, names, lines) = text::csv_header(bytes)?;
     if names.first().map(String::as_str) != Some("timestamps") || names.len() < 2 {
         return Err(header.error(TextProblem::BadHeader {
             found: header.text.to_owned(),
@@ -102,9 +90,6 @@ pub fn parse(bytes: &[u8]) -> Result<MuseCsv, TextError> {
         }
     }
     for line in lines {
-        if line.text.trim().is_empty() {
-            continue;
-        }
         let fields: Vec<&str> = line.text.split(',').collect();
         if fields.len() != names.len() {
             return Err(line.error(TextProblem::WrongFieldCount {

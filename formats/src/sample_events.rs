@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::error::{TextError, TextProblem};
 use crate::recording::Annotation;
-use crate::text::{self, csv_fields};
+use crate::text;
 
 /// Channel order of the SSVEP exoskeleton recordings (g.Mobilab+, 8 channels, 256 Hz).
 pub const SSVEP_EXO_CHANNELS: [&str; 8] = ["Oz", "O1", "O2", "PO3", "POz", "PO7", "PO8", "PO4"];
@@ -25,19 +25,8 @@ pub struct SampleEvent {
 
 /// Parses `sample,code` CSV bytes. Blank lines are skipped.
 pub fn parse(bytes: &[u8]) -> Result<Vec<SampleEvent>, TextError> {
-    let text = text::as_text(bytes)?;
-    let mut lines = text::lines(text);
-    let Some(header) = lines.next() else {
-        return Err(TextError::at(
-            1,
-            0,
-            TextProblem::Missing {
-                what: "header line",
-            },
-        ));
-    };
-    let names = csv_fields(header.text).map_err(|problem| header.error(problem))?;
-    if names.iter().map(|name| name.trim()).ne(["sample", "code"]) {
+    let (header, names, lines) = text::csv_header(bytes)?;
+    if names != ["sample", "code"] {
         return Err(header.error(TextProblem::BadHeader {
             found: header.text.to_owned(),
             expected: "sample,code",
@@ -45,9 +34,6 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<SampleEvent>, TextError> {
     }
     let mut events = Vec::new();
     for line in lines {
-        if line.text.trim().is_empty() {
-            continue;
-        }
         let fields: Vec<&str> = line.text.split(',').collect();
         if fields.len() != 2 {
             return Err(line.error(TextProblem::WrongFieldCount {

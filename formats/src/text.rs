@@ -68,6 +68,31 @@ pub(crate) fn lines(text: &str) -> impl Iterator<Item = Line<'_>> {
         })
 }
 
+/// The header of a CSV text: its line, its field names (trimmed), and the data lines after it
+/// with blank lines skipped. A text without any line is an error naming the missing header.
+pub(crate) fn csv_header(
+    bytes: &[u8],
+) -> Result<(Line<'_>, Vec<String>, impl Iterator<Item = Line<'_>>), TextError> {
+    let text = as_text(bytes)?;
+    let mut lines = lines(text);
+    let Some(header) = lines.next() else {
+        return Err(TextError::at(
+            1,
+            0,
+            TextProblem::Missing {
+                what: "header line",
+            },
+        ));
+    };
+    let names = csv_fields(header.text)
+        .map_err(|problem| header.error(problem))?
+        .iter()
+        .map(|name| name.trim().to_owned())
+        .collect();
+    let data = lines.filter(|line| !line.text.trim().is_empty());
+    Ok((header, names, data))
+}
+
 /// Splits one CSV line into fields, honouring double quotes (with `""` for a quote inside).
 pub(crate) fn csv_fields(line: &str) -> Result<Vec<String>, TextProblem> {
     let mut fields = Vec::new();
