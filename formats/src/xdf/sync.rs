@@ -44,6 +44,15 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// A stream's clock offsets as two series: collection times and offsets.
+fn offset_series(stream: &XdfStream) -> (Vec<f64>, Vec<f64>) {
+    stream
+        .clock_offsets
+        .iter()
+        .map(|offset| (offset.collection_time_s, offset.offset_s))
+        .unzip()
+}
+
 fn differences(values: &[f64]) -> Vec<f64> {
     values.windows(2).map(|pair| pair[1] - pair[0]).collect()
 }
@@ -65,16 +74,7 @@ fn truncate_corrupted_offsets(stream: &mut XdfStream) {
     if stream.timestamps_s.len() <= footer_count || stream.clock_offsets.len() < 3 {
         return;
     }
-    let times: Vec<f64> = stream
-        .clock_offsets
-        .iter()
-        .map(|offset| offset.collection_time_s)
-        .collect();
-    let values: Vec<f64> = stream
-        .clock_offsets
-        .iter()
-        .map(|offset| offset.offset_s)
-        .collect();
+    let (times, values) = offset_series(stream);
     let intervals = differences(&times);
     let (Some((&last_interval, earlier_intervals)), Some((&last_value, earlier_values))) =
         (intervals.split_last(), values.split_last())
@@ -247,16 +247,7 @@ fn synchronize(stream: &mut XdfStream, options: &ReadOptions) {
     if stream.timestamps_s.is_empty() || stream.clock_offsets.is_empty() {
         return;
     }
-    let times: Vec<f64> = stream
-        .clock_offsets
-        .iter()
-        .map(|offset| offset.collection_time_s)
-        .collect();
-    let values: Vec<f64> = stream
-        .clock_offsets
-        .iter()
-        .map(|offset| offset.offset_s)
-        .collect();
+    let (times, values) = offset_series(stream);
     let ranges = if options.handle_clock_resets && times.len() > 1 {
         clock_reset_ranges(&times, &values, options)
     } else {
