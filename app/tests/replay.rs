@@ -71,6 +71,23 @@ fn replay_json(file: &Path, extra: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Runs a replay that must fail and returns what it printed on stderr.
+fn replay_error(file: &Path, extra: &[&str]) -> String {
+    let out = neuroloop()
+        .arg("replay")
+        .arg(file)
+        .arg("--headless")
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "replay of {} should fail",
+        file.display()
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn max_speed_replay_is_lossless_and_bit_reproducible() {
     let dir = temp_dir("det");
@@ -117,39 +134,18 @@ fn paced_replay_makes_the_same_decisions_and_measures_latency() {
 fn bad_files_get_an_error_naming_the_file_and_the_problem() {
     let dir = temp_dir("bad");
     let missing = dir.join("nope.xdf");
-    let out = neuroloop()
-        .arg("replay")
-        .arg(&missing)
-        .args(["--headless"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = replay_error(&missing, &[]);
     assert!(err.contains("nope.xdf"), "{err}");
 
     let garbage = dir.join("garbage.edf");
     std::fs::write(&garbage, b"0       this is not an EDF header").unwrap();
-    let out = neuroloop()
-        .arg("replay")
-        .arg(&garbage)
-        .args(["--headless"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = replay_error(&garbage, &[]);
     assert!(err.contains("garbage.edf"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 
     let file = dir.join("session.xdf");
     write_fixture(&file);
-    let out = neuroloop()
-        .arg("replay")
-        .arg(&file)
-        .args(["--headless", "--channels", "Oz,Xx"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = replay_error(&file, &["--channels", "Oz,Xx"]);
     assert!(err.contains("no channel `Xx`"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
