@@ -563,9 +563,7 @@ fn eval_ssvep(args: &EvalSsvepArgs) -> anyhow::Result<()> {
     let trials: usize = sessions.iter().map(|s| s.trials.len()).sum();
     let mut results = Vec::new();
     for &method in &args.method {
-        for &w in &args.window_secs {
-            results.push(evaluate_ssvep(&sessions, method, w)?);
-        }
+        results.extend(evaluate_ssvep(&sessions, method, &args.window_secs)?);
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&results)?);

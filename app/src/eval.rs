@@ -207,80 +207,116 @@ fn filtered_bands(method: SsvepMethod, data: &[f32]) -> anyhow::Result<Vec<Vec<f
     }
 }
 
-/// Scores `method` with windows of `window_secs` on every trial of `sessions`.
+/// Scores `method` on every trial of `sessions`, once per window length in `windows_secs`.
+/// Each session is filtered once and shared by all window lengths.
 pub fn evaluate_ssvep(
     sessions: &[SsvepSession],
     method: SsvepMethod,
-    window_secs: f64,
-) -> anyhow::Result<SsvepEval> {
+    windows_secs: &[f64],
+) -> anyhow::Result<Vec<SsvepEval>> {
     let ch = KALUNGA_CHANNELS;
-    let n = (window_secs * KALUNGA_RATE_HZ).round() as usize;
     let harmonics = match method {
         SsvepMethod::Cca => 2,
         SsvepMethod::Fbcca => 3,
     };
-    let mut scorer = CcaScorer::new(ch, n, KALUNGA_RATE_HZ, &KALUNGA_FREQS_HZ, harmonics)?;
     let weights = fbcca_weights(5, 1.25, 0.25);
-    let mut window = vec![0.0f32; ch * n];
+    /// Scorer, window buffer and tallies of one window length.
+    struct Tally {
+        n: usize,
+        scorer: CcaScorer,
+        window: Vec<f32>,
+        subjects: BTreeMap<String, SubjectScore>,
+    }
+    let mut tallies = windows_secs
+        .iter()
+        .map(|&secs| {
+            let n = (secs * KALUNGA_RATE_HZ).round() as usize;
+            Ok(Tally {
+                n,
+                scorer: CcaScorer::new(ch, n, KALUNGA_RATE_HZ, &KALUNGA_FREQS_HZ, harmonics)?,
+                window: vec![0.0f32; ch * n],
+                subjects: BTreeMap::new(),
+            })
+        })
+        .collect::<anyhow::Result<Vec<Tally>>>()?;
     let mut rho = [0.0f64; 3];
-    let mut subjects: BTreeMap<String, SubjectScore> = BTreeMap::new();
     for session in sessions {
         let bands = filtered_bands(method, &session.data)?;
         let frames = session.data.len() / ch;
-        let score = subjects
-            .entry(session.subject.clone())
-            .or_insert(SubjectScore {
-                correct: 0,
-                trials: 0,
-            });
-        for &(onset, label) in &session.trials {
-            if onset + n > frames {
-                continue;
-            }
-            let mut total = [0.0f64; 3];
-            for (b, band) in bands.iter().enumerate() {
-                for c in 0..ch {
-                    for i in 0..n {
-                        window[c * n + i] = band[(onset + i) * ch + c];
+        for tally in &mut tallies {
+            let n = tally.n;
+            let score = tally
+                .subjects
+                .entry(session.subject.clone())
+                .or_insert(SubjectScore {
+                    correct: 0,
+                    trials: 0,
+                });
+            for &(onset, label) in &session.trials {
+                if onset + n > frames {
+                    continue;
+                }
+                let mut total = [0.0f64; 3];
+                for (b, band) in bands.iter().enumerate() {
+                    for c in 0..ch {
+                        for i in 0..n {
+                            tally.window[c * n + i] = band[(onset + i) * ch + c];
+                        }
+                    }
+                    tally.scorer.score(&tally.window, &mut rho);
+                    for (t, r) in total.iter_mut().zip(&rho) {
+                        *t += match method {
+                            SsvepMethod::Cca => *r,
+                            SsvepMethod::Fbcca => weights[b] * r * r,
+                        };
                     }
                 }
-                scorer.score(&window, &mut rho);
-                for (t, r) in total.iter_mut().zip(&rho) {
-                    *t += match method {
-                        SsvepMethod::Cca => *r,
-                        SsvepMethod::Fbcca => weights[b] * r * r,
-                    };
-                }
+                let best = (0..3)
+                    .max_by(|&a, &b| total[a].total_cmp(&total[b]))
+                    .unwrap_or(0);
+                score.correct += usize::from(best == label);
+                score.trials += 1;
             }
-            let best = (0..3)
-                .max_by(|&a, &b| total[a].total_cmp(&total[b]))
-                .unwrap_or(0);
-            score.correct += usize::from(best == label);
-            score.trials += 1;
         }
     }
-    let accs: Vec<f64> = subjects
-        .values()
-        .map(|s| s.correct as f64 / s.trials.max(1) as f64)
-        .collect();
-    let count = accs.len().max(1) as f64;
-    Ok(SsvepEval {
-        method,
-        window_secs,
-        mean_accuracy: accs.iter().sum::<f64>() / count,
-        mean_itr_bits_per_min: accs
-            .iter()
-            .map(|&a| wolpaw_itr(a, 3, window_secs + 0.5))
-            .sum::<f64>()
-            / count,
-        subjects,
-    })
+    Ok(windows_secs
+        .iter()
+        .zip(tallies)
+        .map(|(&window_secs, tally)| {
+            let accs: Vec<f64> = tally
+                .subjects
+                .values()
+                .map(|s| s.correct as f64 / s.trials.max(1) as f64)
+                .collect();
+            let count = accs.len().max(1) as f64;
+            SsvepEval {
+                method,
+                window_secs,
+                mean_accuracy: accs.iter().sum::<f64>() / count,
+                mean_itr_bits_per_min: accs
+                    .iter()
+                    .map(|&a| wolpaw_itr(a, 3, window_secs + 0.5))
+                    .sum::<f64>()
+                    / count,
+                subjects: tally.subjects,
+            }
+        })
+        .collect())
+}
+
+/// The reference results of `method` at `window_secs` in the committed reference file
+/// (parsed once).
+fn reference_entry(method: SsvepMethod, window_secs: f64) -> Option<&'static serde_json::Value> {
+    static REFERENCE: std::sync::OnceLock<Option<serde_json::Value>> = std::sync::OnceLock::new();
+    let v = REFERENCE
+        .get_or_init(|| serde_json::from_str(KALUNGA_REFERENCE_JSON).ok())
+        .as_ref()?;
+    Some(&v["results"][method.name()][format!("{window_secs}")])
 }
 
 /// The reference mean accuracy for `method` at `window_secs`, if the reference file has it.
 pub fn reference_mean_accuracy(method: SsvepMethod, window_secs: f64) -> Option<f64> {
-    let v: serde_json::Value = serde_json::from_str(KALUNGA_REFERENCE_JSON).ok()?;
-    v["results"][method.name()][format!("{window_secs}")]["mean_accuracy"].as_f64()
+    reference_entry(method, window_secs)?["mean_accuracy"].as_f64()
 }
 
 /// The reference per-subject result for `method` at `window_secs`.
@@ -289,8 +325,7 @@ pub fn reference_subject(
     window_secs: f64,
     subject: &str,
 ) -> Option<SubjectScore> {
-    let v: serde_json::Value = serde_json::from_str(KALUNGA_REFERENCE_JSON).ok()?;
-    let s = &v["results"][method.name()][format!("{window_secs}")]["subjects"][subject];
+    let s = &reference_entry(method, window_secs)?["subjects"][subject];
     Some(SubjectScore {
         correct: usize::try_from(s["correct"].as_u64()?).ok()?,
         trials: usize::try_from(s["trials"].as_u64()?).ok()?,

@@ -19,8 +19,8 @@ fn cca_and_fbcca_match_the_reference_subject_by_subject() {
     let sessions = load_kalunga(&dir).unwrap();
     assert_eq!(sessions.len(), 17);
     for method in [SsvepMethod::Cca, SsvepMethod::Fbcca] {
-        for w in [1.0, 2.0, 3.0, 4.0] {
-            let r = evaluate_ssvep(&sessions, method, w).unwrap();
+        for r in evaluate_ssvep(&sessions, method, &[1.0, 2.0, 3.0, 4.0]).unwrap() {
+            let w = r.window_secs;
             let reference = reference_mean_accuracy(method, w).unwrap();
             println!(
                 "{} {w} s: {:.1} % (reference {:.1} %), ITR {:.2} bits/min",
@@ -50,7 +50,9 @@ fn cca_and_fbcca_match_the_reference_subject_by_subject() {
 fn the_best_method_at_two_seconds_beats_the_reference_baseline() {
     let Some(dir) = kalunga_dir() else { return };
     let sessions = load_kalunga(&dir).unwrap();
-    let fbcca = evaluate_ssvep(&sessions, SsvepMethod::Fbcca, 2.0).unwrap();
+    let fbcca = evaluate_ssvep(&sessions, SsvepMethod::Fbcca, &[2.0])
+        .unwrap()
+        .remove(0);
     let cca_reference = reference_mean_accuracy(SsvepMethod::Cca, 2.0).unwrap();
     let fbcca_reference = reference_mean_accuracy(SsvepMethod::Fbcca, 2.0).unwrap();
     assert!(
