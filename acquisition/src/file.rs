@@ -30,7 +30,6 @@ pub struct FileSource {
     /// LSL time of file time 0 (set at the first read unless given).
     origin: Option<f64>,
     gap_threshold_secs: f64,
-    gaps: u64,
     /// Annotation onsets in file time (sorted) with their text index.
     annotations: Vec<(f64, u32)>,
     annotation_texts: Vec<String>,
@@ -146,7 +145,6 @@ impl FileSource {
             next: 0,
             origin: None,
             gap_threshold_secs: (5.0 / fs).max(0.05),
-            gaps: 0,
         })
     }
 
@@ -155,26 +153,6 @@ impl FileSource {
     pub fn with_time_origin(mut self, origin: f64) -> Self {
         self.origin = Some(origin);
         self
-    }
-
-    /// Number of frames in the recording.
-    pub fn frames(&self) -> usize {
-        self.times.len()
-    }
-
-    /// Span of the recording in seconds (last stamp + one sample period).
-    pub fn duration_secs(&self) -> f64 {
-        self.times.last().copied().unwrap_or(0.0) + 1.0 / self.meta.sample_rate_hz
-    }
-
-    /// Frames handed out so far.
-    pub fn position(&self) -> usize {
-        self.next
-    }
-
-    /// Holes found in the file's timestamps so far.
-    pub fn gaps(&self) -> u64 {
-        self.gaps
     }
 }
 
@@ -288,7 +266,6 @@ impl Source for FileSource {
             if start + i > 0 {
                 let prev = self.times[start + i - 1];
                 if t - prev > self.gap_threshold_secs {
-                    self.gaps += 1;
                     events(SourceEvent::Gap {
                         at: origin + t * scale,
                         missing_secs: t - prev - 1.0 / self.meta.sample_rate_hz,
