@@ -17,11 +17,15 @@ use neuroloop_acquisition::sim::{
 };
 use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
 
+use crate::eval::mi::{
+    CUE_OFFSET_SECS, evaluate_mi, fit_all, load_eegmmidb, reference as mi_reference,
+};
 use crate::eval::{SsvepMethod, evaluate_ssvep, load_kalunga, reference_mean_accuracy};
 use crate::outputs::{DecoderInfo, OutputConfig, TruthMapping};
 use crate::pipeline::FrontEnd;
 use crate::report::SessionReport;
 use crate::session::{Session, SessionConfig, SourceSpec};
+use neuroloop_decoders::mi::MiMethod;
 
 /// neuroloop: real-time brain-computer interfaces on Lab Streaming Layer.
 #[derive(Debug, Parser)]
@@ -213,6 +217,48 @@ pub enum EvalCommand {
     /// Training-free SSVEP decoders on the Kalunga SSVEP exoskeleton data set: accuracy and
     /// ITR per window length, beside numpy/scipy reference numbers on the same protocol.
     Ssvep(EvalSsvepArgs),
+    /// Motor-imagery decoders on EEGMMIDB (imagined left vs right fist, runs 4, 8, 12):
+    /// cross-validated accuracy and kappa, beside pyRiemann/scikit-learn on the same folds.
+    Mi(EvalMiArgs),
+}
+
+/// Motor-imagery methods, as named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MiMethodArg {
+    /// Common spatial patterns + shrinkage LDA.
+    CspLda,
+    /// Riemannian tangent space + logistic regression.
+    TsLr,
+    /// Minimum distance to Riemannian class means.
+    Mdm,
+}
+
+impl From<MiMethodArg> for MiMethod {
+    fn from(m: MiMethodArg) -> MiMethod {
+        match m {
+            MiMethodArg::CspLda => MiMethod::CspLda,
+            MiMethodArg::TsLr => MiMethod::TsLr,
+            MiMethodArg::Mdm => MiMethod::Mdm,
+        }
+    }
+}
+
+/// Options of `neuroloop eval mi`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalMiArgs {
+    /// One subject's folder of EEGMMIDB EDF files (S001R04.edf, S001R08.edf, S001R12.edf).
+    #[arg(long, value_name = "DIR")]
+    eegmmidb: PathBuf,
+    /// Methods to evaluate.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [MiMethodArg::CspLda, MiMethodArg::TsLr, MiMethodArg::Mdm])]
+    method: Vec<MiMethodArg>,
+    /// Also fit the best evaluated method on every trial and save it (a model file for
+    /// `--mi-model`).
+    #[arg(long, value_name = "MODEL.json")]
+    save_model: Option<PathBuf>,
+    /// Print the results as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Options of `neuroloop eval ssvep`.
@@ -588,6 +634,79 @@ fn eval_ssvep(args: &EvalSsvepArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn eval_mi(args: &EvalMiArgs) -> anyhow::Result<()> {
+    let data = load_eegmmidb(&args.eegmmidb)?;
+    let mut results = Vec::new();
+    for &m in &args.method {
+        results.push(evaluate_mi(&data, m.into())?);
+    }
+    let best = results
+        .iter()
+        .max_by(|a, b| a.accuracy.total_cmp(&b.accuracy))
+        .map(|r| (r.method, r.accuracy));
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    } else {
+        let left = data.labels.iter().filter(|&&y| y == 0).count();
+        println!(
+            "EEGMMIDB imagined left vs right fist ({}): {} trials ({left} left, {} right; chance 50 %), \
+             {} channels, {}-{} Hz, window {}-{} s after the cue, {} stratified folds",
+            data.source,
+            data.labels.len(),
+            data.labels.len() - left,
+            data.protocol.channels.len(),
+            data.protocol.band_hz.0,
+            data.protocol.band_hz.1,
+            CUE_OFFSET_SECS,
+            CUE_OFFSET_SECS + data.protocol.window_secs,
+            crate::eval::mi::FOLDS,
+        );
+        println!(
+            "method    accuracy   kappa   | reference (pyRiemann + scikit-learn)   same prediction"
+        );
+        for r in &results {
+            let reference = mi_reference(r.method).filter(|(labels, _)| *labels == data.labels);
+            let (ref_text, agree) = match &reference {
+                Some((_, rf)) => (
+                    format!("{:>6.1} %   {:>6.3}", 100.0 * rf.accuracy, rf.kappa),
+                    format!(
+                        "{}/{}",
+                        rf.predictions
+                            .iter()
+                            .zip(&r.predictions)
+                            .filter(|(a, b)| a == b)
+                            .count(),
+                        r.predictions.len()
+                    ),
+                ),
+                None => ("-".into(), "-".into()),
+            };
+            println!(
+                "{:<8} {:>6.1} %   {:>6.3}  | {ref_text:<38} {agree}",
+                r.method.name(),
+                100.0 * r.accuracy,
+                r.kappa
+            );
+        }
+    }
+    if let Some(path) = &args.save_model {
+        let Some((method, accuracy)) = best else {
+            bail!("--save-model needs at least one --method");
+        };
+        let model = fit_all(&data, method, Some(accuracy))?;
+        model.save(path)?;
+        if !args.json {
+            println!(
+                "saved {} fitted on all {} trials to {}",
+                method.name(),
+                data.labels.len(),
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 fn bench(quick: bool, out: &std::path::Path) -> anyhow::Result<()> {
     let report = crate::bench::run(quick)?;
     if let Some(rss) = report.peak_rss_mib {
@@ -734,6 +853,7 @@ pub fn main() -> ExitCode {
         Command::Run(a) => run(a),
         Command::Replay(a) => replay(a),
         Command::Eval(EvalCommand::Ssvep(a)) => eval_ssvep(a),
+        Command::Eval(EvalCommand::Mi(a)) => eval_mi(a),
         Command::Bench { quick, out } => bench(*quick, out),
         Command::Simulate(a) => simulate(a),
         Command::Streams { wait_secs } => streams(*wait_secs),

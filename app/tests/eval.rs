@@ -61,3 +61,77 @@ fn the_best_method_at_two_seconds_beats_the_reference_baseline() {
     );
     assert!(fbcca.mean_accuracy >= fbcca_reference - 1e-9);
 }
+
+fn eegmmidb_dir() -> Option<PathBuf> {
+    common::data_dir("mi_eegmmidb_S001")
+}
+
+/// `neuroloop eval mi` on EEGMMIDB S001 against the pyRiemann/scikit-learn reference of
+/// `scripts/reference/mi_eegmmidb.py` (same trials, same folds, predictions committed).
+#[test]
+fn motor_imagery_methods_match_the_reference_trial_by_trial() {
+    use neuroloop::eval::mi::{evaluate_mi, load_eegmmidb, reference};
+    use neuroloop_decoders::mi::MiMethod;
+    let Some(dir) = eegmmidb_dir() else { return };
+    let data = load_eegmmidb(&dir).unwrap();
+    assert_eq!(data.labels.len(), 45);
+    let mut best = (0.0, 0.0);
+    for method in MiMethod::ALL {
+        let r = evaluate_mi(&data, method).unwrap();
+        let (labels, rf) = reference(method).unwrap();
+        assert_eq!(labels, data.labels, "same trials in the same order");
+        let same = r
+            .predictions
+            .iter()
+            .zip(&rf.predictions)
+            .filter(|(a, b)| a == b)
+            .count();
+        println!(
+            "{}: {:.1} % kappa {:.3} (reference {:.1} % kappa {:.3}), {same}/45 identical predictions",
+            method.name(),
+            100.0 * r.accuracy,
+            r.kappa,
+            100.0 * rf.accuracy,
+            rf.kappa
+        );
+        // f32 filtering against scipy's f64 may flip a trial on a knife edge.
+        assert!(same >= 44, "{}: {same}/45", method.name());
+        assert_eq!(r.folds.iter().map(|f| f.trials).sum::<usize>(), 45);
+        if r.accuracy > best.0 {
+            best = (r.accuracy, rf.accuracy);
+        }
+        assert!(r.accuracy > 0.6, "well above chance (50 %)");
+    }
+    // The acceptance bar: the best method is at least as accurate as the reference's.
+    let best_reference = MiMethod::ALL
+        .iter()
+        .map(|&m| reference(m).unwrap().1.accuracy)
+        .fold(0.0, f64::max);
+    assert!(best.0 >= best_reference, "{} vs {best_reference}", best.0);
+}
+
+#[test]
+fn eval_mi_prints_the_table_and_saves_a_loadable_model() {
+    let Some(dir) = eegmmidb_dir() else { return };
+    let tmp = std::env::temp_dir().join(format!("neuroloop-eval-mi-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let model = tmp.join("s001.json");
+    let out = common::neuroloop()
+        .args(["eval", "mi", "--eegmmidb"])
+        .arg(&dir)
+        .arg("--save-model")
+        .arg(&model)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("csp-lda") && text.contains("45/45"), "{text}");
+    let m = neuroloop_decoders::mi::MiModel::load(&model).unwrap();
+    assert_eq!(m.training.trials_per_class, vec![23, 22]);
+    assert!(m.training.cross_validated_accuracy.unwrap() > 0.6);
+    std::fs::remove_dir_all(&tmp).ok();
+}

@@ -7,6 +7,7 @@
 //! [`DecisionBuffer`].
 
 pub mod decision;
+pub mod mi;
 pub mod onnx;
 pub mod ssvep;
 

@@ -1,5 +1,4 @@
-//! Offline evaluation of decoders on recorded data sets, with the field's metrics.
-//!
+//! SSVEP evaluation on the Kalunga data set.
 //! `neuroloop eval ssvep --kalunga DIR` scores training-free SSVEP methods on the SSVEP
 //! exoskeleton data set (Kalunga et al.; 8 occipital channels at 256 Hz, LEDs at 13, 17 and
 //! 21 Hz) and prints them beside the reference numbers that `scripts/reference/ssvep_kalunga.py`
@@ -42,7 +41,7 @@ const EXCLUDED: [&str; 5] = [
 ];
 /// The reference accuracies computed by `scripts/reference/ssvep_kalunga.py`.
 pub const KALUNGA_REFERENCE_JSON: &str =
-    include_str!("../tests/golden/ssvep_kalunga_reference.json");
+    include_str!("../../tests/golden/ssvep_kalunga_reference.json");
 
 /// One recording session: interleaved frames and its labelled trials.
 pub struct SsvepSession {

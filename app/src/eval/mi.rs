@@ -1,0 +1,375 @@
+//! Motor-imagery evaluation on EEGMMIDB (PhysioNet EEG Motor Movement/Imagery Database).
+//!
+//! `neuroloop eval mi --eegmmidb DIR` cross-validates the motor-imagery methods on one
+//! subject's imagined left- versus right-fist runs and prints them beside the numbers that
+//! `scripts/reference/mi_eegmmidb.py` computes with MNE, pyRiemann and scikit-learn on the
+//! same protocol:
+//!
+//! - runs R04, R08 and R12 (`*R04.edf`, ... in DIR), 160 Hz; trials are the T1 (left) and T2
+//!   (right) annotations in file order; T0 (rest) is left out, so chance is 1/2;
+//! - the 21 sensorimotor channels FC5..FC6, C5..C6, CP5..CP6;
+//! - each continuous run is band-passed causally (Butterworth 8-30 Hz, order 4; the same
+//!   filter the online decoder runs), then the window `[cue + 0.5 s, cue + 2.5 s)` is cut;
+//! - 5 stratified folds, deterministic: the i-th trial of each class goes to fold i mod 5;
+//! - accuracy over all held-out predictions and Cohen's kappa of the pooled confusion.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use neuroloop_decoders::mi::decoder::{pick_channels, protocol_filter};
+use neuroloop_decoders::mi::model::{MiProtocol, TrainingInfo};
+use neuroloop_decoders::mi::{MiMethod, MiModel, MiPredictor};
+use neuroloop_formats::Recording;
+use serde::Serialize;
+
+/// The imagined left/right fist runs.
+pub const EEGMMIDB_RUNS: [&str; 3] = ["R04", "R08", "R12"];
+/// Sampling rate of EEGMMIDB.
+pub const EEGMMIDB_RATE_HZ: f64 = 160.0;
+/// The sensorimotor channels the protocol uses.
+pub const SENSORIMOTOR_CHANNELS: [&str; 21] = [
+    "FC5", "FC3", "FC1", "FCz", "FC2", "FC4", "FC6", "C5", "C3", "C1", "Cz", "C2", "C4", "C6",
+    "CP5", "CP3", "CP1", "CPz", "CP2", "CP4", "CP6",
+];
+/// Where windows start after the cue.
+pub const CUE_OFFSET_SECS: f64 = 0.5;
+/// Cross-validation folds.
+pub const FOLDS: usize = 5;
+/// The reference results computed by `scripts/reference/mi_eegmmidb.py`.
+pub const EEGMMIDB_REFERENCE_JSON: &str =
+    include_str!("../../tests/golden/mi_eegmmidb_reference.json");
+
+/// Labelled trials cut from recordings, ready to fit or evaluate.
+#[derive(Debug, Clone)]
+pub struct MiTrials {
+    /// Preprocessing the trials went through (and a fitted model will apply online).
+    pub protocol: MiProtocol,
+    /// Class names, in label order.
+    pub class_names: Vec<String>,
+    /// Channel-major windows (`channels × window_frames`).
+    pub trials: Vec<Vec<f32>>,
+    /// Class index of each trial.
+    pub labels: Vec<usize>,
+    /// Where they came from.
+    pub source: String,
+}
+
+/// Cuts trials from a continuous recording: picks `protocol`'s channels, band-passes them
+/// causally with the decoder's own filter (after converting to `f32`, as a replay does),
+/// and takes `[cue + offset, cue + offset + window)` after every annotation whose text is in
+/// `cues` (the class is its index there). Cues too close to the end are skipped.
+pub fn cut_trials(
+    recording: &Recording,
+    protocol: &MiProtocol,
+    cues: &[String],
+    cue_offset_secs: f64,
+    out: &mut MiTrials,
+) -> anyhow::Result<()> {
+    let labels: Vec<String> = recording.channels.iter().map(|c| c.label.clone()).collect();
+    let picks = pick_channels(&protocol.channels, &labels)?;
+    let fs = recording.channels[picks[0]].sample_rate_hz;
+    if (fs - protocol.sample_rate_hz).abs() > 1e-6 * fs {
+        bail!(
+            "the recording is sampled at {fs} Hz but the protocol expects {} Hz",
+            protocol.sample_rate_hz
+        );
+    }
+    let frames = picks
+        .iter()
+        .map(|&c| recording.data[c].len())
+        .min()
+        .unwrap_or(0);
+    let n = picks.len();
+    let mut data = Vec::with_capacity(frames * n);
+    for i in 0..frames {
+        data.extend(picks.iter().map(|&c| recording.data[c][i] as f32));
+    }
+    let mut filter = protocol_filter(protocol);
+    const BLOCK: usize = 256;
+    filter.prepare(fs, n, BLOCK)?;
+    for block in data.chunks_mut(BLOCK * n) {
+        filter.process_interleaved(block);
+    }
+    let len = protocol.window_frames();
+    let offset = (cue_offset_secs * fs).round() as usize;
+    for a in &recording.annotations {
+        let Some(class) = cues.iter().position(|c| *c == a.label) else {
+            continue;
+        };
+        let start = (a.onset_s * fs).round() as usize + offset;
+        if start + len > frames {
+            continue;
+        }
+        let mut w = vec![0.0f32; n * len];
+        for c in 0..n {
+            for i in 0..len {
+                w[c * len + i] = data[(start + i) * n + c];
+            }
+        }
+        out.trials.push(w);
+        out.labels.push(class);
+    }
+    Ok(())
+}
+
+/// Finds the file of `run` (e.g. `R04`) in `dir`: `S001R04.edf` or any `*R04.edf`.
+fn run_file(dir: &Path, run: &str) -> anyhow::Result<PathBuf> {
+    let entries = std::fs::read_dir(dir).with_context(|| {
+        format!(
+            "cannot list {}: pass the folder holding S001R04.edf etc.",
+            dir.display()
+        )
+    })?;
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.to_ascii_uppercase().ends_with(&format!("{run}.EDF")))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().next().with_context(|| {
+        format!(
+            "no EDF file of run {run} (such as S001{run}.edf) in {}: pass the EEGMMIDB subject folder",
+            dir.display()
+        )
+    })
+}
+
+/// Loads the imagined left/right fist trials of one EEGMMIDB subject with the protocol in
+/// the module documentation.
+pub fn load_eegmmidb(dir: &Path) -> anyhow::Result<MiTrials> {
+    let protocol = MiProtocol::new(
+        SENSORIMOTOR_CHANNELS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        EEGMMIDB_RATE_HZ,
+    );
+    let mut out = MiTrials {
+        protocol,
+        class_names: vec!["left fist".into(), "right fist".into()],
+        trials: Vec::new(),
+        labels: Vec::new(),
+        source: String::new(),
+    };
+    let cues = ["T1".to_string(), "T2".to_string()];
+    let mut names = Vec::new();
+    for run in EEGMMIDB_RUNS {
+        let path = run_file(dir, run)?;
+        let recording = neuroloop_formats::read_recording(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let protocol = out.protocol.clone();
+        cut_trials(&recording, &protocol, &cues, CUE_OFFSET_SECS, &mut out)
+            .with_context(|| format!("cutting trials from {}", path.display()))?;
+        names.push(
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+    }
+    out.source = format!("EEGMMIDB {}", names.join(", "));
+    Ok(out)
+}
+
+/// Fold of every trial: the i-th trial of each class goes to fold `i mod folds`.
+pub fn stratified_folds(labels: &[usize], folds: usize) -> Vec<usize> {
+    let classes = labels.iter().copied().max().map_or(0, |m| m + 1);
+    let mut seen = vec![0usize; classes];
+    labels
+        .iter()
+        .map(|&y| {
+            let f = seen[y] % folds;
+            seen[y] += 1;
+            f
+        })
+        .collect()
+}
+
+/// Cohen's kappa of predictions against labels.
+pub fn cohen_kappa(labels: &[usize], predictions: &[usize]) -> f64 {
+    let k = labels
+        .iter()
+        .chain(predictions)
+        .copied()
+        .max()
+        .map_or(0, |m| m + 1);
+    let mut m = vec![vec![0.0f64; k]; k];
+    for (&a, &b) in labels.iter().zip(predictions) {
+        m[a][b] += 1.0;
+    }
+    let n = labels.len() as f64;
+    let po = (0..k).map(|i| m[i][i]).sum::<f64>() / n;
+    let pe = (0..k)
+        .map(|i| m[i].iter().sum::<f64>() * (0..k).map(|j| m[j][i]).sum::<f64>())
+        .sum::<f64>()
+        / (n * n);
+    if pe >= 1.0 {
+        0.0
+    } else {
+        (po - pe) / (1.0 - pe)
+    }
+}
+
+/// Held-out score of one fold.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct FoldScore {
+    /// Correct predictions.
+    pub correct: usize,
+    /// Held-out trials.
+    pub trials: usize,
+}
+
+/// Cross-validated result of one method.
+#[derive(Debug, Clone, Serialize)]
+pub struct MiEval {
+    /// The method.
+    pub method: MiMethod,
+    /// Fraction of held-out trials classified correctly.
+    pub accuracy: f64,
+    /// Cohen's kappa of the pooled held-out predictions.
+    pub kappa: f64,
+    /// Per-fold scores.
+    pub folds: Vec<FoldScore>,
+    /// Held-out prediction of every trial.
+    pub predictions: Vec<usize>,
+}
+
+/// Cross-validates `method` on `data` with [`FOLDS`] stratified folds: fit on the other
+/// folds, predict the held-out one with the same allocation-free predictor as online.
+pub fn evaluate_mi(data: &MiTrials, method: MiMethod) -> anyhow::Result<MiEval> {
+    let fold = stratified_folds(&data.labels, FOLDS);
+    let mut predictions = vec![0usize; data.labels.len()];
+    let mut folds = Vec::with_capacity(FOLDS);
+    let mut proba = vec![0.0; data.class_names.len()];
+    for f in 0..FOLDS {
+        let train: Vec<usize> = (0..fold.len()).filter(|&i| fold[i] != f).collect();
+        let trials: Vec<Vec<f32>> = train.iter().map(|&i| data.trials[i].clone()).collect();
+        let labels: Vec<usize> = train.iter().map(|&i| data.labels[i]).collect();
+        let model = MiModel::fit(
+            method,
+            data.protocol.clone(),
+            data.class_names.clone(),
+            &trials,
+            &labels,
+            TrainingInfo::default(),
+        )
+        .with_context(|| format!("fitting {} on fold {f}", method.name()))?;
+        let mut predictor = MiPredictor::new(model)?;
+        let mut score = FoldScore {
+            correct: 0,
+            trials: 0,
+        };
+        for i in (0..fold.len()).filter(|&i| fold[i] == f) {
+            if !predictor.predict(&data.trials[i], &mut proba) {
+                bail!("trial {i} could not be classified: it is flat or holds non-finite samples");
+            }
+            let best = (0..proba.len())
+                .max_by(|&a, &b| proba[a].total_cmp(&proba[b]))
+                .unwrap_or(0);
+            predictions[i] = best;
+            score.correct += usize::from(best == data.labels[i]);
+            score.trials += 1;
+        }
+        folds.push(score);
+    }
+    let correct = predictions
+        .iter()
+        .zip(&data.labels)
+        .filter(|(p, y)| p == y)
+        .count();
+    Ok(MiEval {
+        method,
+        accuracy: correct as f64 / data.labels.len().max(1) as f64,
+        kappa: cohen_kappa(&data.labels, &predictions),
+        folds,
+        predictions,
+    })
+}
+
+/// The reference result of one method, from the committed reference file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MiReference {
+    /// Accuracy.
+    pub accuracy: f64,
+    /// Kappa.
+    pub kappa: f64,
+    /// Held-out prediction of every trial.
+    pub predictions: Vec<usize>,
+}
+
+/// The reference file's labels (trial order) and its result for `method`.
+pub fn reference(method: MiMethod) -> Option<(Vec<usize>, MiReference)> {
+    static REFERENCE: std::sync::OnceLock<Option<serde_json::Value>> = std::sync::OnceLock::new();
+    let v = REFERENCE
+        .get_or_init(|| serde_json::from_str(EEGMMIDB_REFERENCE_JSON).ok())
+        .as_ref()?;
+    let list = |v: &serde_json::Value| -> Option<Vec<usize>> {
+        v.as_array()?
+            .iter()
+            .map(|x| x.as_u64().and_then(|x| usize::try_from(x).ok()))
+            .collect()
+    };
+    let r = &v["results"][method.name()];
+    Some((
+        list(&v["labels"])?,
+        MiReference {
+            accuracy: r["accuracy"].as_f64()?,
+            kappa: r["kappa"].as_f64()?,
+            predictions: list(&r["predictions"])?,
+        },
+    ))
+}
+
+/// Fits `method` on every trial and fills in its provenance (with `cv_accuracy` when known).
+pub fn fit_all(
+    data: &MiTrials,
+    method: MiMethod,
+    cv_accuracy: Option<f64>,
+) -> anyhow::Result<MiModel> {
+    Ok(MiModel::fit(
+        method,
+        data.protocol.clone(),
+        data.class_names.clone(),
+        &data.trials,
+        &data.labels,
+        TrainingInfo {
+            source: data.source.clone(),
+            cue_offset_secs: CUE_OFFSET_SECS,
+            cross_validated_accuracy: cv_accuracy,
+            ..TrainingInfo::default()
+        },
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_are_stratified_and_deterministic() {
+        let labels = [0, 1, 0, 0, 1, 1, 0, 1, 0, 1, 0, 0];
+        let f = stratified_folds(&labels, 5);
+        assert_eq!(f, vec![0, 0, 1, 2, 1, 2, 3, 3, 4, 4, 0, 1]);
+    }
+
+    #[test]
+    fn kappa_of_perfect_chance_and_known_case() {
+        assert!((cohen_kappa(&[0, 1, 0, 1], &[0, 1, 0, 1]) - 1.0).abs() < 1e-12);
+        // po = 0.5, pe = 0.5 → 0.
+        assert!(cohen_kappa(&[0, 1, 0, 1], &[0, 0, 1, 1]).abs() < 1e-12);
+        // Confusion [[2,1],[0,3]]: po = 5/6, pe = (3·2 + 3·4)/36 = 0.5 → 2/3.
+        let k = cohen_kappa(&[0, 0, 0, 1, 1, 1], &[0, 0, 1, 1, 1, 1]);
+        assert!((k - 2.0 / 3.0).abs() < 1e-12, "{k}");
+    }
+
+    #[test]
+    fn reference_file_has_every_method() {
+        for m in MiMethod::ALL {
+            let (labels, r) = reference(m).unwrap();
+            assert_eq!(labels.len(), r.predictions.len());
+            assert!((0.5..=1.0).contains(&r.accuracy), "{m:?}: {}", r.accuracy);
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Offline evaluation of decoders on recorded data sets, with the field's metrics, beside
+//! reference implementations' numbers on the same protocol:
+//!
+//! - [`ssvep`]: `neuroloop eval ssvep --kalunga DIR`, training-free SSVEP (CCA, FBCCA);
+//! - [`mi`]: `neuroloop eval mi --eegmmidb DIR`, motor imagery (CSP-LDA, TS-LR, MDM).
+
+pub mod mi;
+pub mod ssvep;
+
+pub use ssvep::*;

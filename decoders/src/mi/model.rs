@@ -1,0 +1,554 @@
+//! Fitted motor-imagery models: fitting, saving and loading with metadata, and scoring
+//! windows without allocating.
+
+use std::path::Path;
+
+use faer::diag::Diag;
+use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
+use faer::linalg::evd::{ComputeEigenvectors, self_adjoint_evd, self_adjoint_evd_scratch};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, Par};
+use serde::{Deserialize, Serialize};
+
+use super::MiError;
+use super::covariance::CovEstimator;
+use super::fit::{Linear, csp_filters, lda, logistic_regression, softmax};
+use super::spd::{inv_sqrtm, mean_euclid, mean_riemann, tangent_dim, tangent_vector, upper_into};
+
+/// Identifies model files.
+pub const MODEL_FORMAT: &str = "neuroloop-mi-model";
+/// Version of the model file layout this build reads and writes.
+pub const MODEL_VERSION: u32 = 1;
+
+/// The motor-imagery methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MiMethod {
+    /// Common spatial patterns + shrinkage LDA.
+    CspLda,
+    /// Tangent space at the Riemannian mean + logistic regression.
+    TsLr,
+    /// Minimum distance to the Riemannian class means.
+    Mdm,
+}
+
+impl MiMethod {
+    /// Every method, in the order reports list them.
+    pub const ALL: [MiMethod; 3] = [MiMethod::CspLda, MiMethod::TsLr, MiMethod::Mdm];
+
+    /// Name used on the command line, in files and in the reference numbers.
+    pub fn name(self) -> &'static str {
+        match self {
+            MiMethod::CspLda => "csp-lda",
+            MiMethod::TsLr => "ts-lr",
+            MiMethod::Mdm => "mdm",
+        }
+    }
+}
+
+/// Preprocessing shared by fitting and online use: which channels, at what rate, which
+/// band, how long a window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MiProtocol {
+    /// Channel labels, in the order the model's matrices index them.
+    pub channels: Vec<String>,
+    /// Sampling rate the model was fitted at.
+    pub sample_rate_hz: f64,
+    /// Causal Butterworth band-pass applied to the continuous signal.
+    pub band_hz: (f64, f64),
+    /// Order of that band-pass.
+    pub filter_order: usize,
+    /// Length of the window a decision is based on.
+    pub window_secs: f64,
+}
+
+impl MiProtocol {
+    /// The sensorimotor defaults: 8-30 Hz, order 4, 2 s windows.
+    pub fn new(channels: Vec<String>, sample_rate_hz: f64) -> Self {
+        MiProtocol {
+            channels,
+            sample_rate_hz,
+            band_hz: (8.0, 30.0),
+            filter_order: 4,
+            window_secs: 2.0,
+        }
+    }
+
+    /// Samples per window.
+    pub fn window_frames(&self) -> usize {
+        (self.window_secs * self.sample_rate_hz).round() as usize
+    }
+}
+
+/// A method's fitted parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Fitted {
+    /// CSP filters (row-major, `filters × channels`) and the LDA on their log-variances.
+    CspLda {
+        /// Spatial filters.
+        filters: Vec<f64>,
+        /// Classifier.
+        lda: Linear,
+    },
+    /// Inverse square root of the reference point (row-major `channels²`) and the
+    /// logistic regression on tangent vectors.
+    TsLr {
+        /// `P^-1/2` of the Riemannian mean of the training covariances.
+        reference_isqrt: Vec<f64>,
+        /// Classifier.
+        lr: Linear,
+    },
+    /// Inverse square roots of the class means (row-major `channels²` each).
+    Mdm {
+        /// One per class.
+        class_mean_isqrt: Vec<Vec<f64>>,
+    },
+}
+
+/// How a model was trained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct TrainingInfo {
+    /// The calibration data (file names or a description).
+    pub source: String,
+    /// Trials per class.
+    pub trials_per_class: Vec<usize>,
+    /// Where windows start after the cue.
+    pub cue_offset_secs: f64,
+    /// Cross-validated accuracy on the training data, when measured.
+    pub cross_validated_accuracy: Option<f64>,
+}
+
+/// A fitted decoder with everything needed to apply it to a stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MiModel {
+    /// Always [`MODEL_FORMAT`].
+    pub format: String,
+    /// Layout version ([`MODEL_VERSION`]).
+    pub version: u32,
+    /// The method.
+    pub method: MiMethod,
+    /// Class names, in decision-class order.
+    pub class_names: Vec<String>,
+    /// Preprocessing.
+    pub protocol: MiProtocol,
+    /// Parameters.
+    pub fitted: Fitted,
+    /// Provenance.
+    pub training: TrainingInfo,
+}
+
+/// Minimum trials per class for fitting.
+pub const MIN_TRIALS_PER_CLASS: usize = 3;
+
+/// Covariances of every trial (channel-major windows of `protocol`'s shape).
+pub fn trial_covariances(
+    channels: usize,
+    samples: usize,
+    trials: &[Vec<f32>],
+) -> Result<Vec<Mat<f64>>, MiError> {
+    let mut est = CovEstimator::new(channels, samples);
+    trials
+        .iter()
+        .enumerate()
+        .map(|(index, t)| {
+            if t.len() != channels * samples {
+                return Err(MiError::TrialShape {
+                    index,
+                    len: t.len(),
+                    expected: channels * samples,
+                });
+            }
+            est.estimate_owned(t).ok_or(MiError::NotPositiveDefinite {
+                what: "a trial covariance (the trial is flat or holds non-finite samples)",
+            })
+        })
+        .collect()
+}
+
+fn flat(m: &Mat<f64>) -> Vec<f64> {
+    (0..m.nrows())
+        .flat_map(|i| (0..m.ncols()).map(move |j| (i, j)))
+        .map(|(i, j)| m[(i, j)])
+        .collect()
+}
+
+fn unflat(v: &[f64], n: usize) -> Mat<f64> {
+    Mat::from_fn(n, n, |i, j| v[i * n + j])
+}
+
+impl MiModel {
+    /// Fits `method` on `trials` (channel-major windows, `channels × window_frames`, already
+    /// band-passed as `protocol` says) labelled by class index into `class_names`.
+    ///
+    /// Allocates; offline or on a setup thread.
+    pub fn fit(
+        method: MiMethod,
+        protocol: MiProtocol,
+        class_names: Vec<String>,
+        trials: &[Vec<f32>],
+        labels: &[usize],
+        training: TrainingInfo,
+    ) -> Result<MiModel, MiError> {
+        let classes = class_names.len();
+        let channels = protocol.channels.len();
+        let counts: Vec<usize> = (0..classes)
+            .map(|k| labels.iter().filter(|&&y| y == k).count())
+            .collect();
+        let present = counts.iter().filter(|&&c| c > 0).count();
+        if present < 2 {
+            return Err(MiError::TooFewClasses { classes: present });
+        }
+        if let Some(k) = (0..classes).find(|&k| counts[k] < MIN_TRIALS_PER_CLASS) {
+            return Err(MiError::TooFewTrials {
+                class: class_names[k].clone(),
+                trials: counts[k],
+                needed: MIN_TRIALS_PER_CLASS,
+            });
+        }
+        let covs = trial_covariances(channels, protocol.window_frames(), trials)?;
+        let of_class = |k: usize| -> Vec<Mat<f64>> {
+            covs.iter()
+                .zip(labels)
+                .filter(|&(_, &y)| y == k)
+                .map(|(c, _)| c.clone())
+                .collect()
+        };
+        let fitted = match method {
+            MiMethod::CspLda => {
+                let means: Vec<Mat<f64>> =
+                    (0..classes).map(|k| mean_euclid(&of_class(k))).collect();
+                let filters = csp_filters(&means, 6)?;
+                let rows = filters.len() / channels;
+                let features: Vec<Vec<f64>> = covs
+                    .iter()
+                    .map(|c| csp_features(&filters, rows, c))
+                    .collect();
+                Fitted::CspLda {
+                    lda: lda(&features, labels, classes)?,
+                    filters,
+                }
+            }
+            MiMethod::TsLr => {
+                let reference = mean_riemann(&covs)?;
+                let p = inv_sqrtm(reference.as_ref(), "the Riemannian mean of the trials")?;
+                let features = covs
+                    .iter()
+                    .map(|c| tangent_vector(p.as_ref(), c.as_ref()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Fitted::TsLr {
+                    lr: logistic_regression(&features, labels, classes, 1.0)?,
+                    reference_isqrt: flat(&p),
+                }
+            }
+            MiMethod::Mdm => Fitted::Mdm {
+                class_mean_isqrt: (0..classes)
+                    .map(|k| {
+                        let m = mean_riemann(&of_class(k))?;
+                        inv_sqrtm(m.as_ref(), "a class's Riemannian mean").map(|p| flat(&p))
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
+        };
+        Ok(MiModel {
+            format: MODEL_FORMAT.into(),
+            version: MODEL_VERSION,
+            method,
+            class_names,
+            protocol,
+            fitted,
+            training: TrainingInfo {
+                trials_per_class: counts,
+                ..training
+            },
+        })
+    }
+
+    /// Checks that the parameters fit together (a loaded file may have been edited).
+    pub fn validate(&self) -> Result<(), MiError> {
+        let bad = |detail: String| Err(MiError::BadModel { detail });
+        if self.format != MODEL_FORMAT {
+            return bad(format!(
+                "format is `{}`, expected `{MODEL_FORMAT}`",
+                self.format
+            ));
+        }
+        if self.version != MODEL_VERSION {
+            return bad(format!(
+                "layout version {} but this build reads version {MODEL_VERSION}",
+                self.version
+            ));
+        }
+        let (n, k) = (self.protocol.channels.len(), self.class_names.len());
+        if n == 0 || k < 2 {
+            return bad(format!("{n} channels and {k} classes"));
+        }
+        let p = &self.protocol;
+        let usable_band = p.sample_rate_hz > 0.0
+            && p.band_hz.0 > 0.0
+            && p.band_hz.0 < p.band_hz.1
+            && p.band_hz.1 < p.sample_rate_hz / 2.0;
+        if !usable_band
+            || p.window_frames() <= n
+            || p.filter_order == 0
+        {
+            return bad(format!(
+                "protocol {} Hz, band {:?} Hz, order {}, window {} s does not describe a usable band and window for {n} channels",
+                p.sample_rate_hz, p.band_hz, p.filter_order, p.window_secs
+            ));
+        }
+        let linear_ok = |l: &Linear, features: usize| {
+            l.features == features
+                && l.intercepts.len() == k
+                && l.weights.len() == k * features
+                && l.weights.iter().chain(&l.intercepts).all(|v| v.is_finite())
+        };
+        let ok = match &self.fitted {
+            Fitted::CspLda { filters, lda } => {
+                !filters.is_empty()
+                    && filters.len().is_multiple_of(n)
+                    && filters.iter().all(|v| v.is_finite())
+                    && linear_ok(lda, filters.len() / n)
+            }
+            Fitted::TsLr {
+                reference_isqrt,
+                lr,
+            } => reference_isqrt.len() == n * n && linear_ok(lr, tangent_dim(n)),
+            Fitted::Mdm { class_mean_isqrt } => {
+                class_mean_isqrt.len() == k && class_mean_isqrt.iter().all(|m| m.len() == n * n)
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            bad(format!(
+                "the {} parameters do not match {n} channels and {k} classes",
+                self.method.name()
+            ))
+        }
+    }
+
+    /// Writes the model as JSON.
+    pub fn save(&self, path: &Path) -> Result<(), MiError> {
+        let err = |reason: String| MiError::ModelFile {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let text = serde_json::to_string_pretty(self).map_err(|e| err(e.to_string()))?;
+        std::fs::write(path, text + "\n")
+            .map_err(|e| err(format!("cannot write it ({e}): choose a writable location")))
+    }
+
+    /// Reads and validates a model written by [`MiModel::save`].
+    pub fn load(path: &Path) -> Result<MiModel, MiError> {
+        let err = |reason: String| MiError::ModelFile {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| err(format!("cannot read it ({e}): check the path")))?;
+        let model: MiModel = serde_json::from_str(&text).map_err(|e| {
+            err(format!(
+                "is not a motor-imagery model ({e}): pass a file written by `neuroloop mi fit` or `neuroloop eval mi --save-model`"
+            ))
+        })?;
+        model.validate()?;
+        Ok(model)
+    }
+}
+
+fn csp_features(filters: &[f64], rows: usize, cov: &Mat<f64>) -> Vec<f64> {
+    let n = cov.nrows();
+    (0..rows)
+        .map(|r| {
+            let f = &filters[r * n..(r + 1) * n];
+            let mut v = 0.0;
+            for i in 0..n {
+                for j in 0..n {
+                    v += f[i] * cov[(i, j)] * f[j];
+                }
+            }
+            v.ln()
+        })
+        .collect()
+}
+
+/// Scores windows with a fitted model; every buffer is allocated by [`MiPredictor::new`].
+pub struct MiPredictor {
+    model: MiModel,
+    /// The final linear classifier (CSP-LDA and TS-LR).
+    linear: Option<Linear>,
+    est: CovEstimator,
+    cov: Mat<f64>,
+    /// CSP filters (`filters × channels`), or the reference / class-mean inverse roots.
+    mats: Vec<Mat<f64>>,
+    tmp: Mat<f64>,
+    inner: Mat<f64>,
+    vectors: Mat<f64>,
+    values: Diag<f64>,
+    features: Vec<f64>,
+    scratch: MemBuffer,
+}
+
+impl MiPredictor {
+    /// Prepares `model` (validated first) for scoring.
+    pub fn new(model: MiModel) -> Result<Self, MiError> {
+        model.validate()?;
+        let n = model.protocol.channels.len();
+        let (mats, features) = match &model.fitted {
+            Fitted::CspLda { filters, .. } => {
+                let rows = filters.len() / n;
+                (
+                    vec![Mat::from_fn(rows, n, |r, c| filters[r * n + c])],
+                    vec![0.0; rows],
+                )
+            }
+            Fitted::TsLr {
+                reference_isqrt, ..
+            } => (vec![unflat(reference_isqrt, n)], vec![0.0; tangent_dim(n)]),
+            Fitted::Mdm { class_mean_isqrt } => (
+                class_mean_isqrt.iter().map(|m| unflat(m, n)).collect(),
+                Vec::new(),
+            ),
+        };
+        let req = self_adjoint_evd_scratch::<f64>(
+            n,
+            ComputeEigenvectors::Yes,
+            Par::Seq,
+            Default::default(),
+        );
+        let linear = match &model.fitted {
+            Fitted::CspLda { lda, .. } => Some(lda.clone()),
+            Fitted::TsLr { lr, .. } => Some(lr.clone()),
+            Fitted::Mdm { .. } => None,
+        };
+        Ok(MiPredictor {
+            linear,
+            est: CovEstimator::new(n, model.protocol.window_frames()),
+            cov: Mat::zeros(n, n),
+            tmp: Mat::zeros(n, n),
+            inner: Mat::zeros(n, n),
+            vectors: Mat::zeros(n, n),
+            values: Diag::zeros(n),
+            scratch: MemBuffer::new(StackReq::any_of(&[req])),
+            mats,
+            features,
+            model,
+        })
+    }
+
+    /// The model applied.
+    pub fn model(&self) -> &MiModel {
+        &self.model
+    }
+
+    /// Class probabilities of `window` (channel-major, the model's channels ×
+    /// `window_frames`) into `proba` (one per class). Returns `false`, leaving `proba`
+    /// unspecified, when the window is flat, non-finite or numerically unusable.
+    ///
+    /// Real-time safe: no allocation.
+    ///
+    /// # Panics
+    /// Panics on a window or output of the wrong shape (a programming error).
+    pub fn predict(&mut self, window: &[f32], proba: &mut [f64]) -> bool {
+        assert_eq!(
+            proba.len(),
+            self.model.class_names.len(),
+            "one output per class"
+        );
+        if self.est.estimate(window, self.cov.as_mut()).is_none() {
+            return false;
+        }
+        let n = self.cov.nrows();
+        match (self.model.method, &self.linear) {
+            (MiMethod::CspLda, Some(lda)) => {
+                let f = &self.mats[0];
+                let rows = f.nrows();
+                let mut tmp = self.tmp.as_mut().subcols_mut(0, rows);
+                matmul(
+                    tmp.as_mut(),
+                    Accum::Replace,
+                    self.cov.as_ref(),
+                    f.as_ref().transpose(),
+                    1.0,
+                    Par::Seq,
+                );
+                for r in 0..rows {
+                    let v: f64 = (0..n).map(|c| f[(r, c)] * tmp[(c, r)]).sum();
+                    if v.is_nan() || v <= 0.0 {
+                        return false;
+                    }
+                    self.features[r] = v.ln();
+                }
+                lda.scores(&self.features, proba);
+            }
+            (MiMethod::TsLr, Some(_)) => {
+                if !self.congruence(0, true) {
+                    return false;
+                }
+                // L = U diag(log λ) Uᵀ, in `inner`.
+                for k in 0..n {
+                    let l = self.values[k].ln();
+                    for i in 0..n {
+                        self.tmp[(i, k)] = self.vectors[(i, k)] * l;
+                    }
+                }
+                matmul(
+                    self.inner.as_mut(),
+                    Accum::Replace,
+                    self.tmp.as_ref(),
+                    self.vectors.as_ref().transpose(),
+                    1.0,
+                    Par::Seq,
+                );
+                upper_into(self.inner.as_ref(), &mut self.features);
+                if let Some(lr) = &self.linear {
+                    lr.scores(&self.features, proba);
+                }
+            }
+            _ => {
+                for (k, p) in proba.iter_mut().enumerate() {
+                    if !self.congruence(k, false) {
+                        return false;
+                    }
+                    *p = -(0..n).map(|i| self.values[i].ln().powi(2)).sum::<f64>();
+                }
+            }
+        }
+        softmax(proba);
+        proba.iter().all(|p| p.is_finite())
+    }
+
+    /// Eigen-decomposes `P cov P` for `P = mats[m]`; false if it is not positive definite.
+    fn congruence(&mut self, m: usize, vectors: bool) -> bool {
+        let p = &self.mats[m];
+        matmul(
+            self.tmp.as_mut(),
+            Accum::Replace,
+            p.as_ref(),
+            self.cov.as_ref(),
+            1.0,
+            Par::Seq,
+        );
+        matmul(
+            self.inner.as_mut(),
+            Accum::Replace,
+            self.tmp.as_ref(),
+            p.as_ref(),
+            1.0,
+            Par::Seq,
+        );
+        let stack = MemStack::new(&mut self.scratch);
+        let u = vectors.then_some(self.vectors.as_mut());
+        let ok = self_adjoint_evd(
+            self.inner.as_ref(),
+            self.values.as_mut(),
+            u,
+            Par::Seq,
+            stack,
+            Default::default(),
+        )
+        .is_ok();
+        ok && (0..self.values.dim()).all(|i| self.values[i] > 0.0)
+    }
+}
