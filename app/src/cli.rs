@@ -21,11 +21,12 @@ use crate::eval::mi::{
     CUE_OFFSET_SECS, evaluate_mi, fit_all, load_eegmmidb, reference as mi_reference,
 };
 use crate::eval::{SsvepMethod, evaluate_ssvep, load_kalunga, reference_mean_accuracy};
+use crate::mi::{CalibrationCut, load_calibration};
 use crate::outputs::{DecoderInfo, OutputConfig, TruthMapping};
 use crate::pipeline::FrontEnd;
 use crate::report::SessionReport;
 use crate::session::{Session, SessionConfig, SourceSpec};
-use neuroloop_decoders::mi::MiMethod;
+use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiMethod, MiModel};
 
 /// neuroloop: real-time brain-computer interfaces on Lab Streaming Layer.
 #[derive(Debug, Parser)]
@@ -47,6 +48,9 @@ pub enum Command {
     Run(RunArgs),
     /// Replay a recorded file (XDF, EDF/BDF) through the same pipeline as live data.
     Replay(ReplayArgs),
+    /// Motor imagery: fit a decoder from calibration recordings.
+    #[command(subcommand)]
+    Mi(MiCommand),
     /// Measure pipeline latency and throughput on this machine (figures printed and written
     /// as JSON and SVG; build with --release for representative numbers).
     Bench {
@@ -120,6 +124,53 @@ pub struct SsvepArgs {
     pub decode_channels: Vec<String>,
 }
 
+/// Motor-imagery decoder options.
+#[derive(Debug, Clone, Args)]
+pub struct MiArgs {
+    /// Decode motor imagery with this fitted model (written by `neuroloop mi fit` or
+    /// `neuroloop eval mi --save-model`) instead of SSVEP.
+    #[arg(long, value_name = "MODEL.json")]
+    pub mi_model: Option<PathBuf>,
+    /// Time between motor-imagery decisions.
+    #[arg(long, default_value_t = 0.25)]
+    pub mi_step_secs: f64,
+}
+
+/// `neuroloop mi` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum MiCommand {
+    /// Fit a motor-imagery decoder from calibration recordings (XDF/EDF with
+    /// `<prefix>/mi class=NAME` cue markers, e.g. a `--record`ed simulator session), report
+    /// its cross-validated accuracy and save it.
+    Fit(MiFitArgs),
+}
+
+/// Options of `neuroloop mi fit`.
+#[derive(Debug, Clone, Args)]
+pub struct MiFitArgs {
+    /// Calibration recordings.
+    #[arg(required = true)]
+    recordings: Vec<PathBuf>,
+    /// Where to save the model.
+    #[arg(long, value_name = "MODEL.json")]
+    out: PathBuf,
+    /// Methods to cross-validate; the most accurate is saved.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [MiMethodArg::CspLda, MiMethodArg::TsLr, MiMethodArg::Mdm])]
+    method: Vec<MiMethodArg>,
+    /// Channels to use, by label (default: every channel of the first recording).
+    #[arg(long = "decode-channels", value_delimiter = ',')]
+    channels: Vec<String>,
+    /// Band-pass, low and high edge in Hz.
+    #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = [8.0, 30.0])]
+    band_hz: Vec<f64>,
+    /// Window length (also the online decision window).
+    #[arg(long, default_value_t = 2.0)]
+    window_secs: f64,
+    /// Window start after each cue.
+    #[arg(long, default_value_t = 0.5)]
+    cue_offset_secs: f64,
+}
+
 /// Front-end filter options.
 #[derive(Debug, Clone, Args)]
 pub struct FrontEndArgs {
@@ -161,8 +212,14 @@ pub struct DemoArgs {
     /// Delivery speed: 1 (real time), N (N times faster) or max.
     #[arg(long, default_value = "1")]
     speed: String,
+    /// What the simulated subject does: ssvep (default) or mi (cued left/right-hand imagery;
+    /// the default with --mi-model). Record an mi session to calibrate with `neuroloop mi fit`.
+    #[arg(long, value_enum)]
+    scenario: Option<ScenarioArg>,
     #[command(flatten)]
     ssvep: SsvepArgs,
+    #[command(flatten)]
+    mi: MiArgs,
     #[command(flatten)]
     front_end: FrontEndArgs,
 }
@@ -183,6 +240,8 @@ pub struct RunArgs {
     resolve_timeout_secs: f64,
     #[command(flatten)]
     ssvep: SsvepArgs,
+    #[command(flatten)]
+    mi: MiArgs,
     #[command(flatten)]
     front_end: FrontEndArgs,
 }
@@ -207,6 +266,8 @@ pub struct ReplayArgs {
     lsl_outlet: Option<String>,
     #[command(flatten)]
     ssvep: SsvepArgs,
+    #[command(flatten)]
+    mi: MiArgs,
     #[command(flatten)]
     front_end: FrontEndArgs,
 }
@@ -375,6 +436,45 @@ fn ssvep_decoder(
     (Box::new(decoder), info)
 }
 
+/// The motor-imagery decoder of `--mi-model`.
+fn mi_decoder(
+    args: &MiArgs,
+    path: &std::path::Path,
+    scored: bool,
+) -> anyhow::Result<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> {
+    use neuroloop_decoders::Decoder as _;
+    let model = MiModel::load(path)?;
+    let decoder = MiDecoder::new(
+        model,
+        MiDecoderConfig {
+            step_secs: args.mi_step_secs,
+            ..MiDecoderConfig::default()
+        },
+    )?;
+    let info = DecoderInfo {
+        name: decoder.name().to_string(),
+        class_names: decoder.class_names().to_vec(),
+        truth: if scored {
+            TruthMapping::MiClassName
+        } else {
+            TruthMapping::None
+        },
+    };
+    Ok((Box::new(decoder), info))
+}
+
+/// The session's decoder: motor imagery with `--mi-model`, SSVEP otherwise.
+fn session_decoder(
+    ssvep: &SsvepArgs,
+    mi: &MiArgs,
+    scored: bool,
+) -> anyhow::Result<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> {
+    match &mi.mi_model {
+        Some(path) => mi_decoder(mi, path, scored),
+        None => Ok(ssvep_decoder(ssvep, scored)),
+    }
+}
+
 fn markers(view: &ViewArgs) -> OutputConfig {
     OutputConfig {
         marker_stream: (!view.markers.eq_ignore_ascii_case("none")).then(|| view.markers.clone()),
@@ -527,17 +627,44 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     if args.channels == 0 {
         bail!("--channels must be at least 1");
     }
+    let mi = args.mi.mi_model.is_some();
+    let scenario_arg = args.scenario.unwrap_or(if mi {
+        ScenarioArg::Mi
+    } else {
+        ScenarioArg::Ssvep
+    });
+    let (scenario, what) = match scenario_arg {
+        ScenarioArg::Ssvep => (
+            Scenario::Ssvep(ssvep_scenario(&args.ssvep.targets)),
+            format!("SSVEP targets {:?} Hz", args.ssvep.targets),
+        ),
+        ScenarioArg::Mi => (
+            Scenario::MotorImagery(MiScenario::default()),
+            "left/right-hand motor imagery".to_string(),
+        ),
+        ScenarioArg::Rest => (Scenario::Rest, "rest".to_string()),
+        ScenarioArg::Sleep => (
+            Scenario::Sleep(SleepScenario::default()),
+            "sleep".to_string(),
+        ),
+    };
     let sim = SimConfig {
         sample_rate_hz: args.rate_hz,
         channel_labels: SimConfig::labels_for(args.channels),
         seed: args.seed,
-        scenario: Scenario::Ssvep(ssvep_scenario(&args.ssvep.targets)),
+        scenario,
         ..SimConfig::default()
     };
     let label = format!(
-        "simulator ({} ch @ {} Hz, SSVEP targets {:?} Hz, seed {}, speed {})",
-        args.channels, args.rate_hz, args.ssvep.targets, args.seed, args.speed
+        "simulator ({} ch @ {} Hz, {what}, seed {}, speed {})",
+        args.channels, args.rate_hz, args.seed, args.speed
     );
+    // Decisions are scored against the simulator's truth when decoder and scenario match.
+    let scored = match scenario_arg {
+        ScenarioArg::Ssvep => !mi,
+        ScenarioArg::Mi => mi,
+        _ => false,
+    };
     let headless = args.view.headless || !display_available();
     let duration = if headless {
         args.view.seconds.or(Some(10.0))
@@ -554,7 +681,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
             time_origin: None,
         },
         front_end: args.front_end.front_end(),
-        decoders: vec![ssvep_decoder(&args.ssvep, true)],
+        decoders: vec![session_decoder(&args.ssvep, &args.mi, scored)?],
         outputs: markers(&args.view),
         ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
         with_scope: false,
@@ -580,14 +707,22 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         args.content_type
     );
     let source = SourceSpec::Lsl(inlet);
-    decode_unscored(source, &args.ssvep, &args.front_end, &args.view, &label)
+    decode_unscored(
+        source,
+        &args.ssvep,
+        &args.mi,
+        &args.front_end,
+        &args.view,
+        &label,
+    )
 }
 
-/// Runs the SSVEP decoder on a source without ground truth (a live stream, a file) to its end
-/// and prints the report.
+/// Runs the session's decoder on a source without ground truth (a live stream, a file) to
+/// its end and prints the report.
 fn decode_unscored(
     source: SourceSpec,
     ssvep: &SsvepArgs,
+    mi: &MiArgs,
     front_end: &FrontEndArgs,
     view: &ViewArgs,
     label: &str,
@@ -595,7 +730,7 @@ fn decode_unscored(
     let cfg = SessionConfig {
         source,
         front_end: front_end.front_end(),
-        decoders: vec![ssvep_decoder(ssvep, false)],
+        decoders: vec![session_decoder(ssvep, mi, false)?],
         outputs: markers(view),
         ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
         with_scope: false,
@@ -707,6 +842,60 @@ fn eval_mi(args: &EvalMiArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn mi_fit(args: &MiFitArgs) -> anyhow::Result<()> {
+    let cut = CalibrationCut {
+        channels: args.channels.clone(),
+        band_hz: (args.band_hz[0], args.band_hz[1]),
+        window_secs: args.window_secs,
+        cue_offset_secs: args.cue_offset_secs,
+    };
+    let data = load_calibration(&args.recordings, &cut)?;
+    let counts: Vec<String> = data
+        .class_names
+        .iter()
+        .enumerate()
+        .map(|(k, n)| format!("{} {n}", data.labels.iter().filter(|&&y| y == k).count()))
+        .collect();
+    println!(
+        "{} trials ({}) from {}; {} channels at {} Hz, {}-{} Hz, window {}-{} s after the cue",
+        data.labels.len(),
+        counts.join(", "),
+        data.source,
+        data.protocol.channels.len(),
+        data.protocol.sample_rate_hz,
+        cut.band_hz.0,
+        cut.band_hz.1,
+        cut.cue_offset_secs,
+        cut.cue_offset_secs + cut.window_secs
+    );
+    let mut best: Option<(MiMethod, f64)> = None;
+    for &m in &args.method {
+        let r = evaluate_mi(&data, m.into())?;
+        println!(
+            "{:<8} cross-validated accuracy {:>5.1} %  kappa {:.3}",
+            r.method.name(),
+            100.0 * r.accuracy,
+            r.kappa
+        );
+        if best.is_none_or(|(_, a)| r.accuracy > a) {
+            best = Some((r.method, r.accuracy));
+        }
+    }
+    let Some((method, accuracy)) = best else {
+        bail!("give at least one --method");
+    };
+    let mut model = fit_all(&data, method, Some(accuracy))?;
+    model.training.cue_offset_secs = cut.cue_offset_secs;
+    model.save(&args.out)?;
+    println!(
+        "saved {} fitted on all {} trials to {}",
+        method.name(),
+        data.labels.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
 fn bench(quick: bool, out: &std::path::Path) -> anyhow::Result<()> {
     let report = crate::bench::run(quick)?;
     if let Some(rss) = report.peak_rss_mib {
@@ -739,7 +928,14 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
         pacing,
         lsl_outlet: args.lsl_outlet.clone(),
     };
-    decode_unscored(source, &args.ssvep, &args.front_end, &args.view, &label)
+    decode_unscored(
+        source,
+        &args.ssvep,
+        &args.mi,
+        &args.front_end,
+        &args.view,
+        &label,
+    )
 }
 
 fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
@@ -854,6 +1050,7 @@ pub fn main() -> ExitCode {
         Command::Replay(a) => replay(a),
         Command::Eval(EvalCommand::Ssvep(a)) => eval_ssvep(a),
         Command::Eval(EvalCommand::Mi(a)) => eval_mi(a),
+        Command::Mi(MiCommand::Fit(a)) => mi_fit(a),
         Command::Bench { quick, out } => bench(*quick, out),
         Command::Simulate(a) => simulate(a),
         Command::Streams { wait_secs } => streams(*wait_secs),

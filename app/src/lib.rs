@@ -13,6 +13,7 @@ pub mod cli;
 pub mod eval;
 pub mod gui;
 pub mod latency;
+pub mod mi;
 pub mod outputs;
 pub mod pipeline;
 pub mod record;

@@ -43,6 +43,8 @@ pub enum TruthMapping {
     None,
     /// Class `i` is SSVEP target `i` of the scenario.
     SsvepTargetIndex,
+    /// Class names are motor-imagery class names (`left_hand`, ...) of the scenario.
+    MiClassName,
 }
 
 /// Accuracy against ground truth.
@@ -147,7 +149,8 @@ struct Scorer {
 }
 
 impl Scorer {
-    fn judge(&self, mapping: TruthMapping, r: &DecisionRecord) -> Option<bool> {
+    fn judge(&self, info: &DecoderInfo, r: &DecisionRecord) -> Option<bool> {
+        let mapping = info.truth;
         if mapping == TruthMapping::None {
             return None;
         }
@@ -160,6 +163,10 @@ impl Scorer {
                     if inside =>
                 {
                     Some(index == r.decision.class)
+                }
+                (TruthMapping::MiClassName, TruthKind::MotorImagery { class }) if inside => {
+                    let decided = info.class_names.get(usize::from(r.decision.class))?;
+                    Some(decided == class.name())
                 }
                 _ => None,
             }
@@ -249,7 +256,7 @@ pub fn run_outputs(
                     {
                         stop_recording(&mut recorder, &mut errors, &e);
                     }
-                    let correct = scorer.judge(info.truth, &r);
+                    let correct = scorer.judge(info, &r);
                     if let Some(c) = correct {
                         let s = &mut scores[usize::from(r.decoder)];
                         s.scored += 1;
@@ -423,13 +430,40 @@ mod tests {
                 freq_hz: 12.0,
             },
         });
-        let m = TruthMapping::SsvepTargetIndex;
-        assert_eq!(scorer.judge(m, &record(1, 12.0)), Some(true));
-        assert_eq!(scorer.judge(m, &record(0, 13.5)), Some(false));
+        let mut m = DecoderInfo {
+            name: "ssvep-cca".into(),
+            class_names: vec!["8Hz".into(), "12Hz".into()],
+            truth: TruthMapping::SsvepTargetIndex,
+        };
+        assert_eq!(scorer.judge(&m, &record(1, 12.0)), Some(true));
+        assert_eq!(scorer.judge(&m, &record(0, 13.5)), Some(false));
         // Window starts before the trial.
-        assert_eq!(scorer.judge(m, &record(1, 11.0)), None);
+        assert_eq!(scorer.judge(&m, &record(1, 11.0)), None);
         // Window ends after it.
-        assert_eq!(scorer.judge(m, &record(1, 14.5)), None);
-        assert_eq!(scorer.judge(TruthMapping::None, &record(1, 12.0)), None);
+        assert_eq!(scorer.judge(&m, &record(1, 14.5)), None);
+        m.truth = TruthMapping::None;
+        assert_eq!(scorer.judge(&m, &record(1, 12.0)), None);
+    }
+
+    #[test]
+    fn motor_imagery_decisions_are_scored_by_class_name() {
+        let mut scorer = Scorer {
+            truths: VecDeque::new(),
+        };
+        scorer.truths.push_back(TruthEvent {
+            onset: 10.0,
+            duration_secs: 4.0,
+            kind: TruthKind::MotorImagery {
+                class: neuroloop_acquisition::event::MiClass::RightHand,
+            },
+        });
+        let m = DecoderInfo {
+            name: "mi-csp-lda".into(),
+            class_names: vec!["left_hand".into(), "right_hand".into()],
+            truth: TruthMapping::MiClassName,
+        };
+        assert_eq!(scorer.judge(&m, &record(1, 12.0)), Some(true));
+        assert_eq!(scorer.judge(&m, &record(0, 12.0)), Some(false));
+        assert_eq!(scorer.judge(&m, &record(1, 15.0)), None);
     }
 }

@@ -132,6 +132,7 @@ fn eval_mi_prints_the_table_and_saves_a_loadable_model() {
     assert!(text.contains("csp-lda") && text.contains("45/45"), "{text}");
     let m = neuroloop_decoders::mi::MiModel::load(&model).unwrap();
     assert_eq!(m.training.trials_per_class, vec![23, 22]);
+    assert_eq!(m.class_names, ["left_hand", "right_hand"]);
     assert!(m.training.cross_validated_accuracy.unwrap() > 0.6);
     std::fs::remove_dir_all(&tmp).ok();
 }

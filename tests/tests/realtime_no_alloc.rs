@@ -12,6 +12,8 @@ use neuroloop_acquisition::sim::{Scenario, SimConfig, SsvepScenario};
 use neuroloop_acquisition::source::SimSource;
 use neuroloop_acquisition::{Pacing, ReadStatus, Source};
 use neuroloop_decoders::Decoder;
+use neuroloop_decoders::mi::model::{MiProtocol, TrainingInfo};
+use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiMethod, MiModel};
 use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
 use neuroloop_tests::alloc_counter::{CountingAllocator, count_allocations};
 use ringbuf::traits::Consumer;
@@ -24,6 +26,41 @@ fn counter_sees_allocations() {
     let (v, n) = count_allocations(|| vec![1u8; 100]);
     assert_eq!(v.len(), 100);
     assert!(n >= 1, "the counter must notice an allocation");
+}
+
+/// A motor-imagery model fitted on noise trials whose classes differ in channel variance:
+/// enough to exercise the decoder's arithmetic.
+fn mi_model(method: MiMethod, labels: &[String], rate: f64) -> MiModel {
+    let protocol = MiProtocol {
+        window_secs: 1.0,
+        ..MiProtocol::new(labels.to_vec(), rate)
+    };
+    let (n, len) = (labels.len(), protocol.window_frames());
+    let mut state = 1u64;
+    let mut noise = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) as f32
+    };
+    let labels_of: Vec<usize> = (0..20).map(|i| i % 2).collect();
+    let trials: Vec<Vec<f32>> = labels_of
+        .iter()
+        .map(|&y| {
+            (0..n * len)
+                .map(|i| noise() * if i / len == 1 + 2 * y { 3.0 } else { 1.0 })
+                .collect()
+        })
+        .collect();
+    MiModel::fit(
+        method,
+        protocol,
+        vec!["left_hand".into(), "right_hand".into()],
+        &trials,
+        &labels_of,
+        TrainingInfo::default(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -44,9 +81,10 @@ fn acquisition_and_worker_hot_loop_allocate_nothing() {
         capacity_frames: 2500,
         max_chunk_frames: 10,
     });
-    let stats = Arc::new(PipelineStats::new(Arc::clone(writer.stats()), 2));
-    // Plain CCA and filter-bank CCA: both code paths run in the measured loop.
-    let decoders: Vec<Box<dyn Decoder>> = [0, 5]
+    let stats = Arc::new(PipelineStats::new(Arc::clone(writer.stats()), 5));
+    // Plain CCA and filter-bank CCA, and every motor-imagery method: all code paths run in
+    // the measured loop.
+    let mut decoders: Vec<Box<dyn Decoder>> = [0, 5]
         .into_iter()
         .map(|sub_bands| {
             Box::new(SsvepCcaDecoder::new(SsvepCcaConfig {
@@ -57,6 +95,18 @@ fn acquisition_and_worker_hot_loop_allocate_nothing() {
             })) as Box<dyn Decoder>
         })
         .collect();
+    for method in MiMethod::ALL {
+        decoders.push(Box::new(
+            MiDecoder::new(
+                mi_model(method, &meta.channel_labels, meta.sample_rate_hz),
+                MiDecoderConfig {
+                    step_secs: 0.1,
+                    ..MiDecoderConfig::default()
+                },
+            )
+            .unwrap(),
+        ));
+    }
     let (scope, mut scope_rx) = ScopeFeed::new(channels, meta.sample_rate_hz);
     let front_end = FrontEnd {
         common_average: true,
@@ -119,7 +169,11 @@ fn acquisition_and_worker_hot_loop_allocate_nothing() {
     );
     // The loop really did the work: decisions every 0.1 s and ground-truth events.
     let decisions = stats.decisions.load(std::sync::atomic::Ordering::Relaxed);
-    assert!(decisions >= 1200, "{decisions} decisions");
+    assert!(decisions >= 5 * 580, "{decisions} decisions");
+    for (d, count) in stats.decisions_per_decoder.iter().enumerate() {
+        let count = count.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(count >= 580, "decoder {d}: {count} decisions");
+    }
     assert!(outputs >= 1200);
     assert_eq!(
         recorded,

@@ -56,12 +56,12 @@ pub struct MiTrials {
 
 /// Cuts trials from a continuous recording: picks `protocol`'s channels, band-passes them
 /// causally with the decoder's own filter (after converting to `f32`, as a replay does),
-/// and takes `[cue + offset, cue + offset + window)` after every annotation whose text is in
-/// `cues` (the class is its index there). Cues too close to the end are skipped.
+/// and takes `[cue + offset, cue + offset + window)` after every annotation that `cue_class`
+/// maps to a class index. Cues too close to the end are skipped.
 pub fn cut_trials(
     recording: &Recording,
     protocol: &MiProtocol,
-    cues: &[String],
+    cue_class: &dyn Fn(&str) -> Option<usize>,
     cue_offset_secs: f64,
     out: &mut MiTrials,
 ) -> anyhow::Result<()> {
@@ -93,7 +93,7 @@ pub fn cut_trials(
     let len = protocol.window_frames();
     let offset = (cue_offset_secs * fs).round() as usize;
     for a in &recording.annotations {
-        let Some(class) = cues.iter().position(|c| *c == a.label) else {
+        let Some(class) = cue_class(&a.label) else {
             continue;
         };
         let start = (a.onset_s * fs).round() as usize + offset;
@@ -140,6 +140,11 @@ fn run_file(dir: &Path, run: &str) -> anyhow::Result<PathBuf> {
 /// Loads the imagined left/right fist trials of one EEGMMIDB subject with the protocol in
 /// the module documentation.
 pub fn load_eegmmidb(dir: &Path) -> anyhow::Result<MiTrials> {
+    load_eegmmidb_runs(dir, &EEGMMIDB_RUNS)
+}
+
+/// [`load_eegmmidb`] restricted to some of the runs (e.g. `["R04", "R08"]`).
+pub fn load_eegmmidb_runs(dir: &Path, runs: &[&str]) -> anyhow::Result<MiTrials> {
     let protocol = MiProtocol::new(
         SENSORIMOTOR_CHANNELS
             .iter()
@@ -149,19 +154,23 @@ pub fn load_eegmmidb(dir: &Path) -> anyhow::Result<MiTrials> {
     );
     let mut out = MiTrials {
         protocol,
-        class_names: vec!["left fist".into(), "right fist".into()],
+        class_names: vec!["left_hand".into(), "right_hand".into()],
         trials: Vec::new(),
         labels: Vec::new(),
         source: String::new(),
     };
-    let cues = ["T1".to_string(), "T2".to_string()];
+    let cue_class = |label: &str| match label {
+        "T1" => Some(0),
+        "T2" => Some(1),
+        _ => None,
+    };
     let mut names = Vec::new();
-    for run in EEGMMIDB_RUNS {
+    for &run in runs {
         let path = run_file(dir, run)?;
         let recording = neuroloop_formats::read_recording(&path)
             .with_context(|| format!("reading {}", path.display()))?;
         let protocol = out.protocol.clone();
-        cut_trials(&recording, &protocol, &cues, CUE_OFFSET_SECS, &mut out)
+        cut_trials(&recording, &protocol, &cue_class, CUE_OFFSET_SECS, &mut out)
             .with_context(|| format!("cutting trials from {}", path.display()))?;
         names.push(
             path.file_name()

@@ -288,10 +288,7 @@ impl MiModel {
             && p.band_hz.0 > 0.0
             && p.band_hz.0 < p.band_hz.1
             && p.band_hz.1 < p.sample_rate_hz / 2.0;
-        if !usable_band
-            || p.window_frames() <= n
-            || p.filter_order == 0
-        {
+        if !usable_band || p.window_frames() <= n || p.filter_order == 0 {
             return bad(format!(
                 "protocol {} Hz, band {:?} Hz, order {}, window {} s does not describe a usable band and window for {n} channels",
                 p.sample_rate_hz, p.band_hz, p.filter_order, p.window_secs

@@ -1,0 +1,291 @@
+//! Motor imagery through the application: calibrate on the simulator, fit, decode online;
+//! replaying a recorded run reproduces the offline decisions; bad models are refused with a
+//! clear error.
+
+use std::path::{Path, PathBuf};
+
+use neuroloop::eval::mi::{fit_all, load_eegmmidb_runs};
+use neuroloop_decoders::mi::decoder::{pick_channels, protocol_filter};
+use neuroloop_decoders::mi::{MiModel, MiPredictor};
+
+mod common;
+use common::neuroloop;
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("neuroloop-mi-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let out = neuroloop().args(args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "neuroloop {args:?} failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+fn run_err(args: &[&str]) -> String {
+    let out = neuroloop().args(args).output().unwrap();
+    assert!(!out.status.success(), "neuroloop {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Calibration (a recorded simulator session with cued left/right-hand imagery) → fit →
+/// online decoding of a new simulated session, scored against the simulator's truth.
+#[test]
+fn calibrate_fit_and_decode_online_on_the_simulator() {
+    let dir = temp_dir("flow");
+    let cal = dir.join("calibration.xdf");
+    let model = dir.join("model.json");
+    let p = |p: &Path| p.to_str().unwrap().to_string();
+    run_ok(&[
+        "demo",
+        "--headless",
+        "--scenario",
+        "mi",
+        "--speed",
+        "max",
+        "--seconds",
+        "240",
+        "--markers",
+        "none",
+        "--record",
+        &p(&cal),
+    ]);
+    let fit = run_ok(&["mi", "fit", &p(&cal), "--out", &p(&model)]);
+    assert!(
+        fit.contains("40 trials (20 left_hand, 20 right_hand)"),
+        "{fit}"
+    );
+    let m = MiModel::load(&model).unwrap();
+    assert!(m.training.cross_validated_accuracy.unwrap() > 0.8, "{fit}");
+    // A different subject-session: another seed.
+    let report = run_ok(&[
+        "demo",
+        "--headless",
+        "--mi-model",
+        &p(&model),
+        "--speed",
+        "max",
+        "--seconds",
+        "120",
+        "--seed",
+        "7",
+        "--markers",
+        "none",
+        "--json",
+    ]);
+    let r: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let d = &r["decoders"][0];
+    let (scored, correct) = (
+        d["scored"].as_u64().unwrap(),
+        d["correct"].as_u64().unwrap(),
+    );
+    let accuracy = correct as f64 / scored as f64;
+    println!("online: {correct}/{scored} = {:.1} %", 100.0 * accuracy);
+    assert!(scored > 100, "{report}");
+    assert!(accuracy > 0.8, "well above chance (50 %): {accuracy}");
+    assert_eq!(r["frames_dropped"], 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A model fitted on runs 4 and 8 of EEGMMIDB S001; replaying run 12 through the live
+/// pipeline gives, at every decision, the class and probability that the offline predictor
+/// computes on the same window of the same causally filtered signal.
+#[test]
+fn replaying_a_run_reproduces_the_offline_decisions() {
+    let Some(data) = common::data_dir("mi_eegmmidb_S001") else {
+        return;
+    };
+    let dir = temp_dir("replay");
+    let trials = load_eegmmidb_runs(&data, &["R04", "R08"]).unwrap();
+    let model = fit_all(&trials, neuroloop_decoders::mi::MiMethod::CspLda, None).unwrap();
+    let model_path = dir.join("s001.json");
+    model.save(&model_path).unwrap();
+    let run = data.join("S001R12.edf");
+    let rec = dir.join("replayed.xdf");
+    run_ok(&[
+        "replay",
+        run.to_str().unwrap(),
+        "--headless",
+        "--speed",
+        "max",
+        "--markers",
+        "none",
+        "--notch-hz",
+        "0",
+        "--highpass-hz",
+        "0",
+        "--mi-model",
+        model_path.to_str().unwrap(),
+        "--record",
+        rec.to_str().unwrap(),
+    ]);
+    // Offline: the same channels, converted to f32 and band-passed from the first sample.
+    let recording = neuroloop_formats::read_recording(&run).unwrap();
+    let labels: Vec<String> = recording.channels.iter().map(|c| c.label.clone()).collect();
+    let picks = pick_channels(&model.protocol.channels, &labels).unwrap();
+    let n = picks.len();
+    let frames = recording.data[picks[0]].len();
+    let mut x: Vec<f32> = (0..frames)
+        .flat_map(|i| picks.iter().map(move |&c| (c, i)))
+        .map(|(c, i)| recording.data[c][i] as f32)
+        .collect();
+    let mut filter = protocol_filter(&model.protocol);
+    filter.prepare(160.0, n, 64).unwrap();
+    for block in x.chunks_mut(64 * n) {
+        filter.process_interleaved(block);
+    }
+    let len = model.protocol.window_frames();
+    let mut predictor = MiPredictor::new(model.clone()).unwrap();
+    let mut proba = vec![0.0; 2];
+    let xdf = neuroloop_formats::xdf::read(&rec).unwrap();
+    let decisions = xdf.stream_by_name("neuroloop-decisions").unwrap();
+    // 125 s at a decision every 0.25 s once the first 2-s window is full.
+    assert!(
+        decisions.sample_count() > 480,
+        "{}",
+        decisions.sample_count()
+    );
+    let mut window = vec![0.0f32; n * len];
+    for i in 0..decisions.sample_count() {
+        let text = decisions.value_str(i, 0).unwrap();
+        let field = |k: &str| {
+            text.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(k))
+                .unwrap()
+                .to_string()
+        };
+        let class: usize = field("index=").parse().unwrap();
+        let score: f64 = field("score=").parse().unwrap();
+        let last = (decisions.timestamps_s[i] * 160.0).round() as usize;
+        let first = last + 1 - len;
+        for c in 0..n {
+            for k in 0..len {
+                window[c * len + k] = x[(first + k) * n + c];
+            }
+        }
+        assert!(predictor.predict(&window, &mut proba));
+        let offline = if proba[1] > proba[0] { 1 } else { 0 };
+        assert_eq!(class, offline, "decision {i} ({text})");
+        assert!((score - proba[class]).abs() < 1e-4, "{text} vs {proba:?}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn unusable_models_are_refused_with_the_fix() {
+    let dir = temp_dir("bad");
+    let p = |p: &Path| p.to_str().unwrap().to_string();
+    let cal = dir.join("calibration.xdf");
+    let model = dir.join("model.json");
+    run_ok(&[
+        "demo",
+        "--headless",
+        "--scenario",
+        "mi",
+        "--speed",
+        "max",
+        "--seconds",
+        "60",
+        "--markers",
+        "none",
+        "--record",
+        &p(&cal),
+    ]);
+    run_ok(&[
+        "mi",
+        "fit",
+        &p(&cal),
+        "--out",
+        &p(&model),
+        "--method",
+        "mdm",
+    ]);
+    // A stream without the model's channels.
+    let err = run_err(&[
+        "demo",
+        "--headless",
+        "--mi-model",
+        &p(&model),
+        "--speed",
+        "max",
+        "--seconds",
+        "5",
+        "--channels",
+        "2",
+        "--markers",
+        "none",
+    ]);
+    assert!(err.contains("channel `Cz` is not in the stream"), "{err}");
+    // Another sampling rate.
+    let err = run_err(&[
+        "demo",
+        "--headless",
+        "--mi-model",
+        &p(&model),
+        "--speed",
+        "max",
+        "--seconds",
+        "5",
+        "--rate-hz",
+        "500",
+        "--markers",
+        "none",
+    ]);
+    assert!(err.contains("calibrate and fit again"), "{err}");
+    // A damaged file: one class mean removed.
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    v["fitted"]["class_mean_isqrt"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    std::fs::write(&model, v.to_string()).unwrap();
+    let err = run_err(&[
+        "demo",
+        "--headless",
+        "--mi-model",
+        &p(&model),
+        "--seconds",
+        "1",
+    ]);
+    assert!(
+        err.contains("inconsistent") && err.contains("refit"),
+        "{err}"
+    );
+    // Not a model at all.
+    std::fs::write(&model, "{}").unwrap();
+    let err = run_err(&[
+        "demo",
+        "--headless",
+        "--mi-model",
+        &p(&model),
+        "--seconds",
+        "1",
+    ]);
+    assert!(err.contains("is not a motor-imagery model"), "{err}");
+    // Calibration without cues.
+    let rest = dir.join("rest.xdf");
+    run_ok(&[
+        "demo",
+        "--headless",
+        "--scenario",
+        "rest",
+        "--speed",
+        "max",
+        "--seconds",
+        "5",
+        "--markers",
+        "none",
+        "--record",
+        &p(&rest),
+    ]);
+    let err = run_err(&["mi", "fit", &p(&rest), "--out", &p(&model)]);
+    assert!(err.contains("at least two"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
