@@ -21,9 +21,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use neuroloop_acquisition::Pacing;
-use neuroloop_acquisition::sim::{Scenario, SimConfig, SsvepScenario};
+use neuroloop_acquisition::sim::{MiScenario, Scenario, SimConfig, SsvepScenario};
+use neuroloop_decoders::mi::model::{MiProtocol, TrainingInfo};
+use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiMethod, MiModel};
 use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
-use neuroloop_decoders::{Decoder as _, DecoderContext};
+use neuroloop_decoders::{Decoder, DecoderContext};
 use serde::Serialize;
 
 use crate::outputs::{DecoderInfo, OutputConfig, TruthMapping};
@@ -102,6 +104,23 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// The decoders benchmarked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum BenchDecoder {
+    /// SSVEP, plain CCA (`false`) or FBCCA (`true`).
+    Ssvep(bool),
+    /// Motor imagery on every channel of the montage, a decision every 0.25 s.
+    Mi(MiMethod),
+}
+
+const DECODERS: [BenchDecoder; 5] = [
+    BenchDecoder::Ssvep(false),
+    BenchDecoder::Ssvep(true),
+    BenchDecoder::Mi(MiMethod::CspLda),
+    BenchDecoder::Mi(MiMethod::TsLr),
+    BenchDecoder::Mi(MiMethod::Mdm),
+];
+
 fn decoder_config(fbcca: bool) -> SsvepCcaConfig {
     SsvepCcaConfig {
         sub_bands: if fbcca { 5 } else { 0 },
@@ -109,36 +128,96 @@ fn decoder_config(fbcca: bool) -> SsvepCcaConfig {
     }
 }
 
-/// How many of the montage's channels the SSVEP decoder reads.
-fn decoded_channels(channels: usize, rate_hz: f64, fbcca: bool) -> anyhow::Result<usize> {
-    let mut probe = SsvepCcaDecoder::new(decoder_config(fbcca));
-    probe.prepare(&DecoderContext {
-        sample_rate_hz: rate_hz,
-        channel_labels: SimConfig::labels_for(channels),
-        max_block_frames: 16,
-    })?;
-    Ok(probe.picked_channels().len())
+/// A motor-imagery model fitted on 20 noise trials whose two classes differ in the variance
+/// of one channel: it exercises every step of the method at the stream's size (the bench and
+/// the allocation test measure cost, not accuracy).
+pub fn synthetic_mi_model(
+    method: MiMethod,
+    labels: &[String],
+    rate_hz: f64,
+    window_secs: f64,
+) -> anyhow::Result<MiModel> {
+    let protocol = MiProtocol {
+        window_secs,
+        ..MiProtocol::new(labels.to_vec(), rate_hz)
+    };
+    let (n, len) = (labels.len(), protocol.window_frames());
+    let mut state = 1u64;
+    let mut noise = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) as f32
+    };
+    let classes: Vec<usize> = (0..20).map(|i| i % 2).collect();
+    let trials: Vec<Vec<f32>> = classes
+        .iter()
+        .map(|&y| {
+            (0..n * len)
+                .map(|i| noise() * if i / len == (1 + 2 * y) % n { 3.0 } else { 1.0 })
+                .collect()
+        })
+        .collect();
+    Ok(MiModel::fit(
+        method,
+        protocol,
+        vec!["left_hand".into(), "right_hand".into()],
+        &trials,
+        &classes,
+        TrainingInfo::default(),
+    )?)
+}
+
+/// How many of the montage's channels the decoder reads.
+fn decoded_channels(channels: usize, rate_hz: f64, which: BenchDecoder) -> anyhow::Result<usize> {
+    match which {
+        BenchDecoder::Ssvep(fbcca) => {
+            let mut probe = SsvepCcaDecoder::new(decoder_config(fbcca));
+            probe.prepare(&DecoderContext {
+                sample_rate_hz: rate_hz,
+                channel_labels: SimConfig::labels_for(channels),
+                max_block_frames: 16,
+            })?;
+            Ok(probe.picked_channels().len())
+        }
+        BenchDecoder::Mi(_) => Ok(channels),
+    }
 }
 
 fn session(
     channels: usize,
     rate_hz: f64,
-    fbcca: bool,
+    which: BenchDecoder,
     pacing: Pacing,
     secs: f64,
 ) -> anyhow::Result<Session> {
-    let decoder = SsvepCcaDecoder::new(decoder_config(fbcca));
+    let labels = SimConfig::labels_for(channels);
+    let (decoder, truth, scenario): (Box<dyn Decoder>, _, _) = match which {
+        BenchDecoder::Ssvep(fbcca) => (
+            Box::new(SsvepCcaDecoder::new(decoder_config(fbcca))),
+            TruthMapping::SsvepTargetIndex,
+            Scenario::Ssvep(SsvepScenario::default()),
+        ),
+        BenchDecoder::Mi(method) => (
+            Box::new(MiDecoder::new(
+                synthetic_mi_model(method, &labels, rate_hz, 2.0)?,
+                MiDecoderConfig::default(),
+            )?),
+            TruthMapping::None,
+            Scenario::MotorImagery(MiScenario::default()),
+        ),
+    };
     let info = DecoderInfo {
         name: decoder.name().to_string(),
         class_names: decoder.class_names().to_vec(),
-        truth: TruthMapping::SsvepTargetIndex,
+        truth,
     };
     Session::start(SessionConfig {
         source: SourceSpec::Simulator {
             config: SimConfig {
                 sample_rate_hz: rate_hz,
-                channel_labels: SimConfig::labels_for(channels),
-                scenario: Scenario::Ssvep(SsvepScenario::default()),
+                channel_labels: labels,
+                scenario,
                 ..SimConfig::default()
             },
             pacing,
@@ -147,7 +226,7 @@ fn session(
             time_origin: None,
         },
         front_end: FrontEnd::default(),
-        decoders: vec![(Box::new(decoder), info)],
+        decoders: vec![(decoder, info)],
         outputs: OutputConfig {
             marker_stream: None,
             ..OutputConfig::default()
@@ -171,11 +250,11 @@ pub fn run(quick: bool) -> anyhow::Result<BenchReport> {
     let mut pipeline = Vec::new();
     for channels in [8, 32, 64] {
         for rate_hz in [250.0, 500.0, 1000.0] {
-            for fbcca in [false, true] {
+            for which in DECODERS {
                 let s = session(
                     channels,
                     rate_hz,
-                    fbcca,
+                    which,
                     Pacing::Speed(LATENCY_SPEED),
                     latency_secs,
                 )?;
@@ -185,7 +264,7 @@ pub fn run(quick: bool) -> anyhow::Result<BenchReport> {
                 let histogram = s.stats.latency_from_arrival.nonzero_buckets_ms();
                 let frames_dropped = s.stats.ring.frames_dropped.load(Ordering::Relaxed);
                 drop(s);
-                let t = session(channels, rate_hz, fbcca, Pacing::Max, throughput_secs)?;
+                let t = session(channels, rate_hz, which, Pacing::Max, throughput_secs)?;
                 let (t, wall) = run_to_end(t);
                 let frames = t.stats.frames_processed.load(Ordering::Relaxed) as f64;
                 let throughput = frames / rate_hz / wall.max(1e-9);
@@ -193,7 +272,7 @@ pub fn run(quick: bool) -> anyhow::Result<BenchReport> {
                     channels,
                     rate_hz,
                     decoder: name,
-                    decoded_channels: decoded_channels(channels, rate_hz, fbcca)?,
+                    decoded_channels: decoded_channels(channels, rate_hz, which)?,
                     decisions: lat.count,
                     p50_ms: lat.p50_ms,
                     p99_ms: lat.p99_ms,

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use neuroloop::bench::synthetic_mi_model;
 use neuroloop::pipeline::{FrontEnd, PipelineStats, ScopeFeed, Worker};
 use neuroloop::record::record_feed;
 use neuroloop_acquisition::ring::{RingShape, sample_ring};
@@ -12,8 +13,7 @@ use neuroloop_acquisition::sim::{Scenario, SimConfig, SsvepScenario};
 use neuroloop_acquisition::source::SimSource;
 use neuroloop_acquisition::{Pacing, ReadStatus, Source};
 use neuroloop_decoders::Decoder;
-use neuroloop_decoders::mi::model::{MiProtocol, TrainingInfo};
-use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiMethod, MiModel};
+use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiMethod};
 use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
 use neuroloop_tests::alloc_counter::{CountingAllocator, count_allocations};
 use ringbuf::traits::Consumer;
@@ -26,41 +26,6 @@ fn counter_sees_allocations() {
     let (v, n) = count_allocations(|| vec![1u8; 100]);
     assert_eq!(v.len(), 100);
     assert!(n >= 1, "the counter must notice an allocation");
-}
-
-/// A motor-imagery model fitted on noise trials whose classes differ in channel variance:
-/// enough to exercise the decoder's arithmetic.
-fn mi_model(method: MiMethod, labels: &[String], rate: f64) -> MiModel {
-    let protocol = MiProtocol {
-        window_secs: 1.0,
-        ..MiProtocol::new(labels.to_vec(), rate)
-    };
-    let (n, len) = (labels.len(), protocol.window_frames());
-    let mut state = 1u64;
-    let mut noise = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) as f32
-    };
-    let labels_of: Vec<usize> = (0..20).map(|i| i % 2).collect();
-    let trials: Vec<Vec<f32>> = labels_of
-        .iter()
-        .map(|&y| {
-            (0..n * len)
-                .map(|i| noise() * if i / len == 1 + 2 * y { 3.0 } else { 1.0 })
-                .collect()
-        })
-        .collect();
-    MiModel::fit(
-        method,
-        protocol,
-        vec!["left_hand".into(), "right_hand".into()],
-        &trials,
-        &labels_of,
-        TrainingInfo::default(),
-    )
-    .unwrap()
 }
 
 #[test]
@@ -98,7 +63,7 @@ fn acquisition_and_worker_hot_loop_allocate_nothing() {
     for method in MiMethod::ALL {
         decoders.push(Box::new(
             MiDecoder::new(
-                mi_model(method, &meta.channel_labels, meta.sample_rate_hz),
+                synthetic_mi_model(method, &meta.channel_labels, meta.sample_rate_hz, 1.0).unwrap(),
                 MiDecoderConfig {
                     step_secs: 0.1,
                     ..MiDecoderConfig::default()
