@@ -380,6 +380,8 @@ pub struct MiPredictor {
     /// CSP filters (`filters × channels`), or the reference / class-mean inverse roots.
     mats: Vec<Mat<f64>>,
     tmp: Mat<f64>,
+    /// `cov · Fᵀ` for CSP (`channels × filters`; more filters than channels with one-vs-rest).
+    projected: Mat<f64>,
     inner: Mat<f64>,
     vectors: Mat<f64>,
     values: Diag<f64>,
@@ -424,6 +426,7 @@ impl MiPredictor {
             est: CovEstimator::new(n, model.protocol.window_frames()),
             cov: Mat::zeros(n, n),
             tmp: Mat::zeros(n, n),
+            projected: Mat::zeros(n, mats[0].nrows()),
             inner: Mat::zeros(n, n),
             vectors: Mat::zeros(n, n),
             values: Diag::zeros(n),
@@ -461,7 +464,7 @@ impl MiPredictor {
             (MiMethod::CspLda, Some(lda)) => {
                 let f = &self.mats[0];
                 let rows = f.nrows();
-                let mut tmp = self.tmp.as_mut().subcols_mut(0, rows);
+                let tmp = &mut self.projected;
                 matmul(
                     tmp.as_mut(),
                     Accum::Replace,
@@ -547,5 +550,117 @@ impl MiPredictor {
         )
         .is_ok();
         ok && (0..self.values.dim()).all(|i| self.values[i] > 0.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Trials of `classes` classes over 6 channels: class k raises the variance of channel
+    /// k (a stand-in for the contralateral power change of imagery).
+    fn trials(classes: usize, per_class: usize, seed: u64) -> (Vec<Vec<f32>>, Vec<usize>) {
+        let (n, len) = (6, 200);
+        let mut s = seed;
+        let mut noise = move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) as f32
+        };
+        let mut xs = Vec::new();
+        let mut ys = Vec::new();
+        for i in 0..classes * per_class {
+            let y = i % classes;
+            let mixed: Vec<f32> = (0..n * len)
+                .map(|j| noise() * if j / len == y { 2.0 } else { 1.0 })
+                .collect();
+            // Mix channels a little so that the classes are not axis-aligned.
+            let mut w = mixed.clone();
+            for c in 1..n {
+                for t in 0..len {
+                    w[c * len + t] += 0.3 * mixed[(c - 1) * len + t];
+                }
+            }
+            xs.push(w);
+            ys.push(y);
+        }
+        (xs, ys)
+    }
+
+    fn protocol() -> MiProtocol {
+        MiProtocol {
+            window_secs: 1.0,
+            ..MiProtocol::new((0..6).map(|c| format!("E{c}")).collect(), 200.0)
+        }
+    }
+
+    #[test]
+    fn every_method_separates_three_classes_and_survives_a_save_load_round_trip() {
+        let names: Vec<String> = ["left_hand", "right_hand", "feet"].map(String::from).into();
+        let (train, ytrain) = trials(3, 20, 1);
+        let (test, ytest) = trials(3, 20, 2);
+        let dir = std::env::temp_dir().join(format!("neuroloop-mi-model-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for method in MiMethod::ALL {
+            let model = MiModel::fit(
+                method,
+                protocol(),
+                names.clone(),
+                &train,
+                &ytrain,
+                TrainingInfo::default(),
+            )
+            .unwrap();
+            let path = dir.join(format!("{}.json", method.name()));
+            model.save(&path).unwrap();
+            let loaded = MiModel::load(&path).unwrap();
+            assert_eq!(loaded, model);
+            let mut p = MiPredictor::new(loaded).unwrap();
+            let mut proba = vec![0.0; 3];
+            let mut hits = 0;
+            for (x, &y) in test.iter().zip(&ytest) {
+                assert!(p.predict(x, &mut proba));
+                assert!((proba.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+                let best = (0..3)
+                    .max_by(|&a, &b| proba[a].total_cmp(&proba[b]))
+                    .unwrap();
+                hits += usize::from(best == y);
+            }
+            let acc = hits as f64 / ytest.len() as f64;
+            assert!(acc > 0.85, "{}: {acc}", method.name());
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn too_little_calibration_is_named() {
+        let names: Vec<String> = ["left_hand", "right_hand"].map(String::from).into();
+        let (x, _) = trials(2, 4, 3);
+        let one_class = vec![0; x.len()];
+        let err = MiModel::fit(
+            MiMethod::Mdm,
+            protocol(),
+            names.clone(),
+            &x,
+            &one_class,
+            TrainingInfo::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("at least two"), "{err}");
+        let err = MiModel::fit(
+            MiMethod::Mdm,
+            protocol(),
+            names,
+            &x[..4],
+            &[0, 0, 0, 1],
+            TrainingInfo::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("class `right_hand` has 1 training trial"),
+            "{err}"
+        );
     }
 }
