@@ -4,8 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use neuroloop::eval::mi::{fit_all, load_eegmmidb_runs};
-use neuroloop_decoders::mi::decoder::{pick_channels, protocol_filter};
+use neuroloop::eval::mi::{fit_all, load_eegmmidb_runs, protocol_signal};
 use neuroloop_decoders::mi::{MiModel, MiPredictor};
 
 mod common;
@@ -127,19 +126,8 @@ fn replaying_a_run_reproduces_the_offline_decisions() {
     ]);
     // Offline: the same channels, converted to f32 and band-passed from the first sample.
     let recording = neuroloop_formats::read_recording(&run).unwrap();
-    let labels: Vec<String> = recording.channels.iter().map(|c| c.label.clone()).collect();
-    let picks = pick_channels(&model.protocol.channels, &labels).unwrap();
-    let n = picks.len();
-    let frames = recording.data[picks[0]].len();
-    let mut x: Vec<f32> = (0..frames)
-        .flat_map(|i| picks.iter().map(move |&c| (c, i)))
-        .map(|(c, i)| recording.data[c][i] as f32)
-        .collect();
-    let mut filter = protocol_filter(&model.protocol);
-    filter.prepare(160.0, n, 64).unwrap();
-    for block in x.chunks_mut(64 * n) {
-        filter.process_interleaved(block);
-    }
+    let x = protocol_signal(&recording, &model.protocol).unwrap();
+    let n = model.protocol.channels.len();
     let len = model.protocol.window_frames();
     let mut predictor = MiPredictor::new(model.clone()).unwrap();
     let mut proba = vec![0.0; 2];

@@ -54,17 +54,10 @@ pub struct MiTrials {
     pub source: String,
 }
 
-/// Cuts trials from a continuous recording: picks `protocol`'s channels, band-passes them
-/// causally with the decoder's own filter (after converting to `f32`, as a replay does),
-/// and takes `[cue + offset, cue + offset + window)` after every annotation that `cue_class`
-/// maps to a class index. Cues too close to the end are skipped.
-pub fn cut_trials(
-    recording: &Recording,
-    protocol: &MiProtocol,
-    cue_class: &dyn Fn(&str) -> Option<usize>,
-    cue_offset_secs: f64,
-    out: &mut MiTrials,
-) -> anyhow::Result<()> {
+/// The continuous signal a model sees: `protocol`'s channels picked from `recording`,
+/// converted to `f32` as a replay does, and band-passed causally from the first sample with
+/// the decoder's own filter. Returns interleaved frames.
+pub fn protocol_signal(recording: &Recording, protocol: &MiProtocol) -> anyhow::Result<Vec<f32>> {
     let labels: Vec<String> = recording.channels.iter().map(|c| c.label.clone()).collect();
     let picks = pick_channels(&protocol.channels, &labels)?;
     let fs = recording.channels[picks[0]].sample_rate_hz;
@@ -90,6 +83,23 @@ pub fn cut_trials(
     for block in data.chunks_mut(BLOCK * n) {
         filter.process_interleaved(block);
     }
+    Ok(data)
+}
+
+/// Cuts trials from a continuous recording ([`protocol_signal`]): the window
+/// `[cue + offset, cue + offset + window)` after every annotation that `cue_class` maps to a
+/// class index. Cues too close to the end are skipped.
+pub fn cut_trials(
+    recording: &Recording,
+    protocol: &MiProtocol,
+    cue_class: &dyn Fn(&str) -> Option<usize>,
+    cue_offset_secs: f64,
+    out: &mut MiTrials,
+) -> anyhow::Result<()> {
+    let data = protocol_signal(recording, protocol)?;
+    let n = protocol.channels.len();
+    let frames = data.len() / n;
+    let fs = protocol.sample_rate_hz;
     let len = protocol.window_frames();
     let offset = (cue_offset_secs * fs).round() as usize;
     for a in &recording.annotations {
