@@ -13,6 +13,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoints};
 use neuroloop_acquisition::{SourceEvent, TruthKind};
 use ringbuf::traits::{Consumer, Observer};
 
+use crate::outputs::{DecoderInfo, OutputLog};
 use crate::report::SessionReport;
 use crate::session::Session;
 
@@ -223,6 +224,7 @@ impl LiveView {
                     let is_chosen = chosen.is_some_and(|x| usize::from(x.class) == c);
                     let is_truth = truth.is_some_and(|t| match t.kind {
                         TruthKind::SsvepTarget { index, .. } => usize::from(index) == c,
+                        TruthKind::MotorImagery { class } => class.name() == name,
                         _ => false,
                     });
                     let mut text = RichText::new(name).size(20.0);
@@ -240,6 +242,9 @@ impl LiveView {
                     ui.label(text);
                 }
             });
+            if info.name.starts_with("mi-") && info.class_names.len() == 2 {
+                Self::feedback_bar(ui, info, &log, d);
+            }
             if let Some(score) = log.scores.get(d).filter(|s| s.scored > 0) {
                 ui.label(format!(
                     "accuracy vs ground truth: {}/{} = {:.1} %",
@@ -265,13 +270,54 @@ impl LiveView {
                     None => "    ",
                 };
                 ui.monospace(format!(
-                    "{mark} {name:>7} ρ={:.3} margin={:.2} {:.3} ms",
+                    "{mark} {name:>10} score={:.3} confidence={:.2} {:.3} ms",
                     r.decision.score,
                     r.decision.confidence,
                     (r.decided_at - r.decision.sample_time) * 1e3
                 ));
             }
         });
+    }
+}
+
+impl LiveView {
+    /// Decisions averaged into the feedback cursor (2 s at one decision every 0.25 s).
+    const FEEDBACK_DECISIONS: usize = 8;
+
+    /// Motor-imagery feedback for two classes: a cursor between the first class (left) and
+    /// the second (right) at the mean of `p(second) − p(first)` over the latest decisions,
+    /// so that it moves smoothly rather than jumping with every window.
+    fn feedback_bar(ui: &mut egui::Ui, info: &DecoderInfo, log: &OutputLog, decoder: usize) {
+        let mut sum = 0.0f32;
+        let mut n = 0usize;
+        for l in log
+            .recent
+            .iter()
+            .rev()
+            .filter(|l| usize::from(l.record.decoder) == decoder)
+            .take(Self::FEEDBACK_DECISIONS)
+        {
+            let d = l.record.decision;
+            let p_second = if d.class == 1 { d.score } else { 1.0 - d.score };
+            sum += 2.0 * p_second - 1.0;
+            n += 1;
+        }
+        let value = if n == 0 { 0.0 } else { sum / n as f32 };
+        ui.horizontal(|ui| {
+            ui.label(&info.class_names[0]);
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(360.0, 22.0), egui::Sense::hover());
+            let painter = ui.painter_at(rect);
+            painter.rect_filled(rect, 3.0, Color32::from_gray(50));
+            let mid = rect.center().x;
+            let end = mid + value.clamp(-1.0, 1.0) * rect.width() / 2.0;
+            let bar = egui::Rect::from_x_y_ranges(mid.min(end)..=mid.max(end), rect.y_range());
+            painter.rect_filled(bar, 3.0, Color32::from_rgb(60, 130, 200));
+            painter.vline(mid, rect.y_range(), (1.0, Color32::from_gray(200)));
+            ui.label(&info.class_names[1]);
+        });
+        ui.label(format!(
+            "feedback {value:+.2} (mean of the last {n} decisions)"
+        ));
     }
 }
 

@@ -20,10 +20,24 @@ fn session(seconds: f64) -> Session {
         class_names: decoder.class_names().to_vec(),
         truth: TruthMapping::SsvepTargetIndex,
     };
+    session_with(
+        Box::new(decoder),
+        info,
+        Scenario::Ssvep(SsvepScenario::default()),
+        seconds,
+    )
+}
+
+fn session_with(
+    decoder: Box<dyn Decoder>,
+    info: DecoderInfo,
+    scenario: Scenario,
+    seconds: f64,
+) -> Session {
     Session::start(SessionConfig {
         source: SourceSpec::Simulator {
             config: SimConfig {
-                scenario: Scenario::Ssvep(SsvepScenario::default()),
+                scenario,
                 ..SimConfig::default()
             },
             pacing: Pacing::Speed(20.0),
@@ -32,7 +46,7 @@ fn session(seconds: f64) -> Session {
             time_origin: None,
         },
         front_end: FrontEnd::default(),
-        decoders: vec![(Box::new(decoder), info)],
+        decoders: vec![(decoder, info)],
         outputs: OutputConfig {
             marker_stream: None,
             record: None,
@@ -75,4 +89,58 @@ fn live_view_shows_status_targets_and_decisions_then_the_report() {
     assert_eq!(report.frames_processed, 5000);
     assert_eq!(report.frames_dropped, 0);
     assert!(report.decisions >= 80, "{} decisions", report.decisions);
+}
+
+/// Motor imagery in the live window: the two classes, the feedback cursor between them, and
+/// decisions scored against the simulator's cues.
+#[test]
+fn motor_imagery_view_shows_classes_and_the_feedback_cursor() {
+    use neuroloop_acquisition::sim::MiScenario;
+    use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiMethod};
+    let labels = SimConfig::default().channel_labels;
+    let model =
+        neuroloop::bench::synthetic_mi_model(MiMethod::CspLda, &labels, 250.0, 2.0).unwrap();
+    let decoder = MiDecoder::new(model, MiDecoderConfig::default()).unwrap();
+    let info = DecoderInfo {
+        name: decoder.name().into(),
+        class_names: decoder.class_names().to_vec(),
+        truth: TruthMapping::MiClassName,
+    };
+    let s = session_with(
+        Box::new(decoder),
+        info,
+        Scenario::MotorImagery(MiScenario::default()),
+        20.0,
+    );
+    let sink = Arc::new(Mutex::new(None));
+    let view = LiveView::new(s, "simulator".into(), false, Arc::clone(&sink));
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1200.0, 700.0))
+        .build_eframe(|_| view);
+    // While running, once the cursor averages a full set of decisions (past the first
+    // cued trial, so some decisions are scored).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while harness
+        .query_by_label_contains("(mean of the last 8 decisions)")
+        .is_none()
+        || harness
+            .query_by_label_contains("accuracy vs ground truth")
+            .is_none()
+    {
+        assert!(std::time::Instant::now() < deadline, "no feedback shown");
+        harness.run_steps(1);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    harness.get_by_label("mi-csp-lda");
+    // Class names appear in the class row and beside the cursor.
+    assert!(harness.query_all_by_label("left_hand").count() >= 2);
+    assert!(harness.query_all_by_label("right_hand").count() >= 2);
+    harness.get_by_label_contains("feedback ");
+    while sink.lock().unwrap().is_none() && std::time::Instant::now() < deadline {
+        harness.run_steps(1);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let report = sink.lock().unwrap().clone().unwrap();
+    // 20 s, a decision every 0.25 s once the 2-s window is full.
+    assert!(report.decisions >= 70, "{} decisions", report.decisions);
 }
