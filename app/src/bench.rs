@@ -207,11 +207,7 @@ fn session(
             Scenario::MotorImagery(MiScenario::default()),
         ),
     };
-    let info = DecoderInfo {
-        name: decoder.name().to_string(),
-        class_names: decoder.class_names().to_vec(),
-        truth,
-    };
+    let info = DecoderInfo::of(decoder.as_ref(), truth);
     Session::start(SessionConfig {
         source: SourceSpec::Simulator {
             config: SimConfig {

@@ -423,16 +423,12 @@ fn ssvep_decoder(
         },
         ..SsvepCcaConfig::default()
     });
-    use neuroloop_decoders::Decoder as _;
-    let info = DecoderInfo {
-        name: decoder.name().to_string(),
-        class_names: decoder.class_names().to_vec(),
-        truth: if scored {
-            TruthMapping::SsvepTargetIndex
-        } else {
-            TruthMapping::None
-        },
+    let truth = if scored {
+        TruthMapping::SsvepTargetIndex
+    } else {
+        TruthMapping::None
     };
+    let info = DecoderInfo::of(&decoder, truth);
     (Box::new(decoder), info)
 }
 
@@ -442,7 +438,6 @@ fn mi_decoder(
     path: &std::path::Path,
     scored: bool,
 ) -> anyhow::Result<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> {
-    use neuroloop_decoders::Decoder as _;
     let model = MiModel::load(path)?;
     let decoder = MiDecoder::new(
         model,
@@ -451,15 +446,12 @@ fn mi_decoder(
             ..MiDecoderConfig::default()
         },
     )?;
-    let info = DecoderInfo {
-        name: decoder.name().to_string(),
-        class_names: decoder.class_names().to_vec(),
-        truth: if scored {
-            TruthMapping::MiClassName
-        } else {
-            TruthMapping::None
-        },
+    let truth = if scored {
+        TruthMapping::MiClassName
+    } else {
+        TruthMapping::None
     };
+    let info = DecoderInfo::of(&decoder, truth);
     Ok((Box::new(decoder), info))
 }
 

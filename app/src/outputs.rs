@@ -36,6 +36,17 @@ pub struct DecoderInfo {
     pub truth: TruthMapping,
 }
 
+impl DecoderInfo {
+    /// Describes `decoder` (its name and classes) with the given truth mapping.
+    pub fn of(decoder: &dyn neuroloop_decoders::Decoder, truth: TruthMapping) -> Self {
+        DecoderInfo {
+            name: decoder.name().to_string(),
+            class_names: decoder.class_names().to_vec(),
+            truth,
+        }
+    }
+}
+
 /// How decisions are compared with ground truth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TruthMapping {

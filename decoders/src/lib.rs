@@ -10,6 +10,7 @@ pub mod decision;
 pub mod mi;
 pub mod onnx;
 pub mod ssvep;
+pub mod step;
 
 pub use decision::{Decision, DecisionBuffer};
 

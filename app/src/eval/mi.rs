@@ -16,9 +16,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use neuroloop_decoders::mi::decoder::{pick_channels, protocol_filter};
+use neuroloop_decoders::mi::decoder::protocol_filter;
 use neuroloop_decoders::mi::model::{MiProtocol, TrainingInfo};
 use neuroloop_decoders::mi::{MiMethod, MiModel, MiPredictor};
+use neuroloop_decoders::step::channel_indices;
+use neuroloop_dsp::window::epochs_channel_major;
 use neuroloop_formats::Recording;
 use serde::Serialize;
 
@@ -59,7 +61,7 @@ pub struct MiTrials {
 /// the decoder's own filter. Returns interleaved frames.
 pub fn protocol_signal(recording: &Recording, protocol: &MiProtocol) -> anyhow::Result<Vec<f32>> {
     let labels: Vec<String> = recording.channels.iter().map(|c| c.label.clone()).collect();
-    let picks = pick_channels(&protocol.channels, &labels)?;
+    let picks = channel_indices(&protocol.channels, &labels)?;
     let fs = recording.channels[picks[0]].sample_rate_hz;
     if (fs - protocol.sample_rate_hz).abs() > 1e-6 * fs {
         bail!(
@@ -102,23 +104,19 @@ pub fn cut_trials(
     let fs = protocol.sample_rate_hz;
     let len = protocol.window_frames();
     let offset = (cue_offset_secs * fs).round() as usize;
-    for a in &recording.annotations {
-        let Some(class) = cue_class(&a.label) else {
-            continue;
-        };
-        let start = (a.onset_s * fs).round() as usize + offset;
-        if start + len > frames {
-            continue;
-        }
-        let mut w = vec![0.0f32; n * len];
-        for c in 0..n {
-            for i in 0..len {
-                w[c * len + i] = data[(start + i) * n + c];
-            }
-        }
-        out.trials.push(w);
-        out.labels.push(class);
-    }
+    let (starts, classes): (Vec<usize>, Vec<usize>) = recording
+        .annotations
+        .iter()
+        .filter_map(|a| {
+            let class = cue_class(&a.label)?;
+            let start = (a.onset_s * fs).round() as usize + offset;
+            (start + len <= frames).then_some((start, class))
+        })
+        .unzip();
+    let epochs = epochs_channel_major(&data, n, &starts, 0, len)?;
+    out.trials
+        .extend(epochs.chunks_exact(n * len).map(<[f32]>::to_vec));
+    out.labels.extend(classes);
     Ok(())
 }
 

@@ -4,6 +4,7 @@ use neuroloop_dsp::filter::{FilterChain, FilterSpec};
 use neuroloop_dsp::window::RingWindow;
 
 use super::model::{MiModel, MiPredictor, MiProtocol};
+use crate::step::{DecisionStepper, channel_indices};
 use crate::{Decision, DecisionBuffer, Decoder, DecoderContext, DecoderError};
 
 /// Settings of [`MiDecoder`] beyond the model's own protocol.
@@ -24,29 +25,6 @@ impl Default for MiDecoderConfig {
     }
 }
 
-/// A channel label compared loosely: case-insensitive, without the padding dots and spaces
-/// some amplifiers and EDF files add (`"C3.."` matches `"c3"`).
-pub fn label_key(label: &str) -> String {
-    label.trim().trim_end_matches('.').to_ascii_uppercase()
-}
-
-/// Finds each of `wanted` in `available` by [`label_key`].
-pub fn pick_channels(wanted: &[String], available: &[String]) -> Result<Vec<usize>, DecoderError> {
-    let keys: Vec<String> = available.iter().map(|l| label_key(l)).collect();
-    wanted
-        .iter()
-        .map(|w| {
-            let key = label_key(w);
-            keys.iter()
-                .position(|k| *k == key)
-                .ok_or_else(|| DecoderError::MissingChannel {
-                    label: w.clone(),
-                    available: available.join(", "),
-                })
-        })
-        .collect()
-}
-
 /// The band-pass a protocol prescribes, as a filter chain (not yet prepared). Fitting and
 /// online decoding both filter with it.
 pub fn protocol_filter(protocol: &MiProtocol) -> FilterChain {
@@ -61,15 +39,12 @@ pub struct MiDecoder {
     cfg: MiDecoderConfig,
     predictor: MiPredictor,
     name: String,
-    picks: Vec<usize>,
+    stepper: Option<DecisionStepper>,
     filter: FilterChain,
     window: RingWindow,
-    scratch: Vec<f32>,
     window_buf: Vec<f32>,
     proba: Vec<f64>,
     window_frames: usize,
-    step_frames: usize,
-    until_decision: usize,
 }
 
 impl MiDecoder {
@@ -83,15 +58,12 @@ impl MiDecoder {
             predictor: MiPredictor::new(model)?,
             cfg,
             name,
-            picks: Vec::new(),
+            stepper: None,
             filter,
             window: RingWindow::new(1, 1),
-            scratch: Vec::new(),
             window_buf: Vec::new(),
             proba: vec![0.0; classes],
             window_frames: 0,
-            step_frames: 0,
-            until_decision: 0,
         })
     }
 
@@ -155,46 +127,42 @@ impl Decoder for MiDecoder {
                 hint: "give a positive time between decisions, e.g. 0.25 s",
             });
         }
-        self.picks = pick_channels(&protocol.channels, &ctx.channel_labels)?;
-        let n = self.picks.len();
+        let picks = channel_indices(&protocol.channels, &ctx.channel_labels)?;
+        let n = picks.len();
         self.window_frames = protocol.window_frames();
-        self.step_frames = ((self.cfg.step_secs * ctx.sample_rate_hz).round() as usize).max(1);
-        self.until_decision = self.step_frames;
         self.filter
             .prepare(ctx.sample_rate_hz, n, ctx.max_block_frames)?;
+        self.stepper = Some(DecisionStepper::new(
+            picks,
+            ctx.channel_labels.len(),
+            ctx.max_block_frames,
+            (self.cfg.step_secs * ctx.sample_rate_hz).round() as usize,
+        )?);
         self.window = RingWindow::new(n, self.window_frames);
-        self.scratch = vec![0.0; ctx.max_block_frames * n];
         self.window_buf = vec![0.0; self.window_frames * n];
         Ok(())
     }
 
     fn process(&mut self, block: &[f32], stamps: &[f64], out: &mut DecisionBuffer) {
-        let channels = block.len() / stamps.len().max(1);
-        let n = self.picks.len();
-        let mut start = 0;
-        while start < stamps.len() {
-            let take = (stamps.len() - start).min(self.until_decision);
-            let scratch = &mut self.scratch[..take * n];
-            for f in 0..take {
-                let frame = &block[(start + f) * channels..(start + f + 1) * channels];
-                for (k, &c) in self.picks.iter().enumerate() {
-                    scratch[f * n + k] = frame[c];
-                }
-            }
-            self.filter.process_interleaved(scratch);
-            self.window.push_interleaved(scratch);
-            self.until_decision -= take;
-            start += take;
-            if self.until_decision == 0 {
-                self.until_decision = self.step_frames;
-                self.decide(stamps[start - 1], out);
+        let Some(mut stepper) = self.stepper.take() else {
+            return;
+        };
+        let mut cursor = 0;
+        while let Some((segment, due)) = stepper.next_segment(block, stamps, &mut cursor) {
+            self.filter.process_interleaved(segment);
+            self.window.push_interleaved(segment);
+            if let Some(stamp) = due {
+                self.decide(stamp, out);
             }
         }
+        self.stepper = Some(stepper);
     }
 
     fn reset(&mut self) {
         self.filter.reset();
         self.window.clear();
-        self.until_decision = self.step_frames;
+        if let Some(stepper) = self.stepper.as_mut() {
+            stepper.reset();
+        }
     }
 }

@@ -5,6 +5,7 @@ use neuroloop_dsp::filterbank::{FilterBank, fbcca_weights};
 use neuroloop_dsp::window::RingWindow;
 
 use super::cca::CcaScorer;
+use crate::step::{DecisionStepper, channel_indices};
 use crate::{Decision, DecisionBuffer, Decoder, DecoderContext, DecoderError};
 
 /// Settings of [`SsvepCcaDecoder`].
@@ -62,7 +63,7 @@ fn is_posterior(label: &str) -> bool {
 pub struct SsvepCcaDecoder {
     cfg: SsvepCcaConfig,
     class_names: Vec<String>,
-    picks: Vec<usize>,
+    stepper: Option<DecisionStepper>,
     filter: FilterChain,
     bank: Option<FilterBank>,
     /// One window per band (one for plain CCA).
@@ -70,12 +71,9 @@ pub struct SsvepCcaDecoder {
     weights: Vec<f64>,
     combined: Vec<f64>,
     scorer: Option<CcaScorer>,
-    scratch: Vec<f32>,
     window_buf: Vec<f32>,
     scores: Vec<f64>,
     window_frames: usize,
-    step_frames: usize,
-    until_decision: usize,
     sample_rate_hz: f64,
 }
 
@@ -85,19 +83,16 @@ impl SsvepCcaDecoder {
         let class_names = cfg.targets_hz.iter().map(|f| format!("{f}Hz")).collect();
         SsvepCcaDecoder {
             class_names,
-            picks: Vec::new(),
+            stepper: None,
             filter: FilterChain::new(Vec::new()),
             bank: None,
             windows: Vec::new(),
             weights: Vec::new(),
             combined: Vec::new(),
             scorer: None,
-            scratch: Vec::new(),
             window_buf: Vec::new(),
             scores: Vec::new(),
             window_frames: 0,
-            step_frames: 0,
-            until_decision: 0,
             sample_rate_hz: 0.0,
             cfg,
         }
@@ -110,7 +105,7 @@ impl SsvepCcaDecoder {
 
     /// Indices (into the stream's channels) the decoder reads.
     pub fn picked_channels(&self) -> &[usize] {
-        &self.picks
+        self.stepper.as_ref().map_or(&[], |s| s.picks())
     }
 
     fn decide(&mut self, stamp: f64, out: &mut DecisionBuffer) {
@@ -180,7 +175,7 @@ impl Decoder for SsvepCcaDecoder {
     fn prepare(&mut self, ctx: &DecoderContext) -> Result<(), DecoderError> {
         let fs = ctx.sample_rate_hz;
         let labels = &ctx.channel_labels;
-        self.picks = if self.cfg.channels.is_empty() {
+        let picks: Vec<usize> = if self.cfg.channels.is_empty() {
             let posterior: Vec<usize> = (0..labels.len())
                 .filter(|&i| is_posterior(&labels[i]))
                 .collect();
@@ -190,21 +185,9 @@ impl Decoder for SsvepCcaDecoder {
                 posterior
             }
         } else {
-            self.cfg
-                .channels
-                .iter()
-                .map(|want| {
-                    labels
-                        .iter()
-                        .position(|l| l.eq_ignore_ascii_case(want))
-                        .ok_or_else(|| DecoderError::MissingChannel {
-                            label: want.clone(),
-                            available: labels.join(", "),
-                        })
-                })
-                .collect::<Result<_, _>>()?
+            channel_indices(&self.cfg.channels, labels)?
         };
-        if self.picks.is_empty() {
+        if picks.is_empty() {
             return Err(DecoderError::NoChannels);
         }
         if !(self.cfg.window_secs > 0.0 && self.cfg.step_secs > 0.0) {
@@ -214,10 +197,14 @@ impl Decoder for SsvepCcaDecoder {
                 hint: "give positive durations, e.g. a 2 s window every 0.25 s",
             });
         }
-        let n = self.picks.len();
+        let n = picks.len();
         self.window_frames = (self.cfg.window_secs * fs).round() as usize;
-        self.step_frames = ((self.cfg.step_secs * fs).round() as usize).max(1);
-        self.until_decision = self.step_frames;
+        self.stepper = Some(DecisionStepper::new(
+            picks,
+            labels.len(),
+            ctx.max_block_frames,
+            (self.cfg.step_secs * fs).round() as usize,
+        )?);
         self.sample_rate_hz = fs;
         let bands = if self.cfg.sub_bands > 0 {
             let lowest = self
@@ -272,49 +259,38 @@ impl Decoder for SsvepCcaDecoder {
             .map(|_| RingWindow::new(n, self.window_frames))
             .collect();
         self.combined = vec![0.0; self.cfg.targets_hz.len()];
-        self.scratch = vec![0.0; ctx.max_block_frames * n];
         self.window_buf = vec![0.0; self.window_frames * n];
         self.scores = vec![0.0; self.cfg.targets_hz.len()];
         Ok(())
     }
 
     fn process(&mut self, block: &[f32], stamps: &[f64], out: &mut DecisionBuffer) {
-        let channels = block.len() / stamps.len().max(1);
-        let n = self.picks.len();
-        let mut start = 0;
-        while start < stamps.len() {
-            // Cut the block where a decision falls due, so it is stamped with the exact sample.
-            let take = (stamps.len() - start).min(self.until_decision);
-            let scratch = &mut self.scratch[..take * n];
-            for f in 0..take {
-                let frame = &block[(start + f) * channels..(start + f + 1) * channels];
-                for (k, &c) in self.picks.iter().enumerate() {
-                    scratch[f * n + k] = frame[c];
-                }
-            }
+        let Some(mut stepper) = self.stepper.take() else {
+            return;
+        };
+        let mut cursor = 0;
+        while let Some((segment, due)) = stepper.next_segment(block, stamps, &mut cursor) {
             match self.bank.as_mut() {
                 Some(bank) => {
                     // Blocks never exceed the prepared length, so the bank cannot fail here.
-                    if bank.process_interleaved(&*scratch).is_ok() {
+                    if bank.process_interleaved(&*segment).is_ok() {
                         for (b, w) in self.windows.iter_mut().enumerate() {
                             w.push_interleaved(bank.band_output(b));
                         }
                     }
                 }
                 None => {
-                    self.filter.process_interleaved(scratch);
+                    self.filter.process_interleaved(segment);
                     if let Some(w) = self.windows.first_mut() {
-                        w.push_interleaved(scratch);
+                        w.push_interleaved(segment);
                     }
                 }
             }
-            self.until_decision -= take;
-            start += take;
-            if self.until_decision == 0 {
-                self.until_decision = self.step_frames;
-                self.decide(stamps[start - 1], out);
+            if let Some(stamp) = due {
+                self.decide(stamp, out);
             }
         }
+        self.stepper = Some(stepper);
     }
 
     fn reset(&mut self) {
@@ -325,7 +301,9 @@ impl Decoder for SsvepCcaDecoder {
         for w in &mut self.windows {
             w.clear();
         }
-        self.until_decision = self.step_frames;
+        if let Some(stepper) = self.stepper.as_mut() {
+            stepper.reset();
+        }
     }
 }
 
