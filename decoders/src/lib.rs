@@ -6,6 +6,7 @@
 //! [`Decoder::process`], which never allocates and emits [`Decision`]s into a fixed-capacity
 //! [`DecisionBuffer`].
 
+mod centre;
 pub mod decision;
 pub mod mi;
 pub mod onnx;

@@ -49,13 +49,7 @@ impl CovEstimator {
         let (p, n) = (self.channels, self.samples);
         assert_eq!(window.len(), p * n, "window shape");
         assert_eq!((out.nrows(), out.ncols()), (p, p), "covariance shape");
-        for c in 0..p {
-            let row = &window[c * n..(c + 1) * n];
-            let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / n as f64;
-            for (i, &v) in row.iter().enumerate() {
-                self.x[(c, i)] = f64::from(v) - mean;
-            }
-        }
+        crate::centre::load_centred(window, &mut self.x);
         matmul(
             out.as_mut(),
             Accum::Replace,

@@ -396,16 +396,14 @@ mod tests {
         hits as f64 / ys.len() as f64
     }
 
-    #[test]
-    fn logistic_regression_gradient_vanishes_at_the_solution() {
-        let (xs, ys) = blobs(60, 4, 2, 0.4);
-        let model = logistic_regression(&xs, &ys, 2, 1.0).unwrap();
-        // Stationarity: w = C Σ (y − p) x and Σ (y − p) = 0.
-        let d = 4;
+    /// Gradient of the binary objective at the fitted model, for weights and intercept
+    /// (stationarity: `w = C Σ (y − p) x` and `Σ (y − p) = 0`, with C = 1).
+    fn binary_gradient(model: &Linear, xs: &[Vec<f64>], ys: &[usize]) -> (Vec<f64>, f64) {
+        let d = model.features;
         let w = &model.weights[d..];
         let mut g = w.to_vec();
         let mut gb = 0.0;
-        for (x, &y) in xs.iter().zip(&ys) {
+        for (x, &y) in xs.iter().zip(ys) {
             let z = model.intercepts[1] + w.iter().zip(x).map(|(a, b)| a * b).sum::<f64>();
             let p = 1.0 / (1.0 + (-z).exp());
             for j in 0..d {
@@ -413,6 +411,14 @@ mod tests {
             }
             gb += p - y as f64;
         }
+        (g, gb)
+    }
+
+    #[test]
+    fn logistic_regression_gradient_vanishes_at_the_solution() {
+        let (xs, ys) = blobs(60, 4, 2, 0.4);
+        let model = logistic_regression(&xs, &ys, 2, 1.0).unwrap();
+        let (g, gb) = binary_gradient(&model, &xs, &ys);
         assert!(
             g.iter().all(|v| v.abs() < 1e-7) && gb.abs() < 1e-7,
             "{g:?} {gb}"
@@ -426,17 +432,11 @@ mod tests {
         // the full space.
         let (xs, ys) = blobs(10, 30, 2, 0.5);
         let model = logistic_regression(&xs, &ys, 2, 1.0).unwrap();
-        let d = 30;
-        let w = &model.weights[d..];
-        let mut g = w.to_vec();
-        for (x, &y) in xs.iter().zip(&ys) {
-            let z = model.intercepts[1] + w.iter().zip(x).map(|(a, b)| a * b).sum::<f64>();
-            let p = 1.0 / (1.0 + (-z).exp());
-            for j in 0..d {
-                g[j] += (p - y as f64) * x[j];
-            }
-        }
-        assert!(g.iter().all(|v| v.abs() < 1e-7), "{g:?}");
+        let (g, gb) = binary_gradient(&model, &xs, &ys);
+        assert!(
+            g.iter().all(|v| v.abs() < 1e-7) && gb.abs() < 1e-7,
+            "{g:?} {gb}"
+        );
     }
 
     #[test]

@@ -121,14 +121,7 @@ impl CcaScorer {
     pub fn score(&mut self, window: &[f32], out: &mut [f64]) {
         assert_eq!(window.len(), self.channels * self.samples, "window shape");
         assert_eq!(out.len(), self.bases.len(), "one output per target");
-        let n = self.samples;
-        for c in 0..self.channels {
-            let row = &window[c * n..(c + 1) * n];
-            let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / n as f64;
-            for (i, &v) in row.iter().enumerate() {
-                self.x[(c, i)] = f64::from(v) - mean;
-            }
-        }
+        crate::centre::load_centred(window, &mut self.x);
         matmul(
             self.cxx.as_mut(),
             Accum::Replace,
