@@ -10,6 +10,7 @@ mod centre;
 pub mod decision;
 pub mod mi;
 pub mod onnx;
+pub mod sleep;
 pub mod ssvep;
 pub mod step;
 

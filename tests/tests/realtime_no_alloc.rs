@@ -159,3 +159,59 @@ fn acquisition_and_worker_hot_loop_allocate_nothing() {
         0
     );
 }
+
+#[test]
+fn spindle_decoder_allocates_nothing_while_detecting() {
+    use neuroloop_acquisition::sim::SleepScenario;
+    use neuroloop_decoders::sleep::{SpindleDecoder, SpindleDecoderConfig};
+    use neuroloop_decoders::{DecisionBuffer, DecoderContext};
+    let channels = 8;
+    let cfg = SimConfig {
+        sample_rate_hz: 250.0,
+        channel_labels: SimConfig::labels_for(channels),
+        scenario: Scenario::Sleep(SleepScenario::default()),
+        ..SimConfig::default()
+    };
+    let mut source = SimSource::new(cfg, Pacing::Max, 25)
+        .unwrap()
+        .with_time_origin(0.0);
+    let meta = source.meta().clone();
+    let mut decoder = SpindleDecoder::new(SpindleDecoderConfig {
+        channel: Some("Cz".into()),
+        ..SpindleDecoderConfig::default()
+    });
+    decoder
+        .prepare(&DecoderContext {
+            sample_rate_hz: meta.sample_rate_hz,
+            channel_labels: meta.channel_labels.clone(),
+            max_block_frames: 25,
+        })
+        .unwrap();
+    let mut out = DecisionBuffer::with_capacity(DecisionBuffer::DEFAULT_CAPACITY);
+    let mut values = vec![0.0f32; 25 * channels];
+    let mut stamps = vec![0.0f64; 25];
+    let mut declared = 0usize;
+    let mut run = |chunks: usize, declared: &mut usize| {
+        for _ in 0..chunks {
+            let ReadStatus::Frames(n) = source
+                .read(&mut values, &mut stamps, &mut |_| {}, Duration::ZERO)
+                .unwrap()
+            else {
+                panic!("the simulator always has data")
+            };
+            out.clear();
+            decoder.process(&values[..n * channels], &stamps[..n], &mut out);
+            *declared += out.items().len();
+        }
+    };
+    // Warm-up: the baseline fills.
+    run(1000, &mut declared);
+    declared = 0;
+    let ((), allocations) = count_allocations(|| run(3000, &mut declared));
+    assert_eq!(
+        allocations, 0,
+        "the spindle detector allocated {allocations} times"
+    );
+    // Five simulated minutes at about 4 spindles a minute: onsets and ends were declared.
+    assert!(declared >= 20, "{declared} decisions");
+}
