@@ -27,6 +27,7 @@ use crate::pipeline::FrontEnd;
 use crate::report::SessionReport;
 use crate::session::{Session, SessionConfig, SourceSpec};
 use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiMethod, MiModel};
+use neuroloop_decoders::sleep::{SpindleDecoder, SpindleDecoderConfig};
 
 /// neuroloop: real-time brain-computer interfaces on Lab Streaming Layer.
 #[derive(Debug, Parser)]
@@ -136,6 +137,17 @@ pub struct MiArgs {
     pub mi_step_secs: f64,
 }
 
+/// Sleep-spindle decoder options.
+#[derive(Debug, Clone, Args)]
+pub struct SpindleArgs {
+    /// Detect sleep spindles (causal A7-style detector) instead of decoding SSVEP.
+    #[arg(long)]
+    pub spindles: bool,
+    /// Channel the spindle detector watches (default: the stream's first channel).
+    #[arg(long, value_name = "LABEL")]
+    pub spindle_channel: Option<String>,
+}
+
 /// `neuroloop mi` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum MiCommand {
@@ -221,6 +233,8 @@ pub struct DemoArgs {
     #[command(flatten)]
     mi: MiArgs,
     #[command(flatten)]
+    spindle: SpindleArgs,
+    #[command(flatten)]
     front_end: FrontEndArgs,
 }
 
@@ -242,6 +256,8 @@ pub struct RunArgs {
     ssvep: SsvepArgs,
     #[command(flatten)]
     mi: MiArgs,
+    #[command(flatten)]
+    spindle: SpindleArgs,
     #[command(flatten)]
     front_end: FrontEndArgs,
 }
@@ -269,6 +285,8 @@ pub struct ReplayArgs {
     #[command(flatten)]
     mi: MiArgs,
     #[command(flatten)]
+    spindle: SpindleArgs,
+    #[command(flatten)]
     front_end: FrontEndArgs,
 }
 
@@ -281,6 +299,32 @@ pub enum EvalCommand {
     /// Motor-imagery decoders on EEGMMIDB (imagined left vs right fist, runs 4, 8, 12):
     /// cross-validated accuracy and kappa, beside pyRiemann/scikit-learn on the same folds.
     Mi(EvalMiArgs),
+    /// Sleep-spindle detection on the DREAMS spindles excerpts: per-excerpt and pooled
+    /// precision/recall/F1 against each expert and the detection delay, beside YASA's
+    /// `spindles_detect` and the database authors' detections.
+    Spindles(EvalSpindlesArgs),
+}
+
+/// Options of `neuroloop eval spindles`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalSpindlesArgs {
+    /// The DREAMS spindles folder (excerptN.txt, Visual_scoringK_excerptN.txt), or a data
+    /// folder holding `spindles_dreams/`.
+    #[arg(long, value_name = "DIR")]
+    dreams: PathBuf,
+    /// Detector to evaluate.
+    #[arg(long, value_enum, default_value_t = SpindleDetectorArg::A7)]
+    detector: SpindleDetectorArg,
+    /// Print the results as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Spindle detectors, as named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SpindleDetectorArg {
+    /// Causal A7-style detector (sigma power, relative power, covariance, correlation).
+    A7,
 }
 
 /// Motor-imagery methods, as named on the command line.
@@ -455,12 +499,25 @@ fn mi_decoder(
     Ok((Box::new(decoder), info))
 }
 
-/// The session's decoder: motor imagery with `--mi-model`, SSVEP otherwise.
+/// The session's decoder: motor imagery with `--mi-model`, spindles with `--spindles`, SSVEP
+/// otherwise.
 fn session_decoder(
     ssvep: &SsvepArgs,
     mi: &MiArgs,
+    spindle: &SpindleArgs,
     scored: bool,
 ) -> anyhow::Result<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> {
+    if spindle.spindles && mi.mi_model.is_some() {
+        bail!("--spindles and --mi-model each choose the session's decoder: give one of them");
+    }
+    if spindle.spindles {
+        let decoder = SpindleDecoder::new(SpindleDecoderConfig {
+            channel: spindle.spindle_channel.clone(),
+            ..SpindleDecoderConfig::default()
+        });
+        let info = DecoderInfo::of(&decoder, TruthMapping::None);
+        return Ok((Box::new(decoder), info));
+    }
     match &mi.mi_model {
         Some(path) => mi_decoder(mi, path, scored),
         None => Ok(ssvep_decoder(ssvep, scored)),
@@ -673,7 +730,12 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
             time_origin: None,
         },
         front_end: args.front_end.front_end(),
-        decoders: vec![session_decoder(&args.ssvep, &args.mi, scored)?],
+        decoders: vec![session_decoder(
+            &args.ssvep,
+            &args.mi,
+            &args.spindle,
+            scored,
+        )?],
         outputs: markers(&args.view),
         ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
         with_scope: false,
@@ -703,6 +765,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         source,
         &args.ssvep,
         &args.mi,
+        &args.spindle,
         &args.front_end,
         &args.view,
         &label,
@@ -715,6 +778,7 @@ fn decode_unscored(
     source: SourceSpec,
     ssvep: &SsvepArgs,
     mi: &MiArgs,
+    spindle: &SpindleArgs,
     front_end: &FrontEndArgs,
     view: &ViewArgs,
     label: &str,
@@ -722,7 +786,7 @@ fn decode_unscored(
     let cfg = SessionConfig {
         source,
         front_end: front_end.front_end(),
-        decoders: vec![session_decoder(ssvep, mi, false)?],
+        decoders: vec![session_decoder(ssvep, mi, spindle, false)?],
         outputs: markers(view),
         ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
         with_scope: false,
@@ -757,6 +821,20 @@ fn eval_ssvep(args: &EvalSsvepArgs) -> anyhow::Result<()> {
             100.0 * r.mean_accuracy,
             r.mean_itr_bits_per_min
         );
+    }
+    Ok(())
+}
+
+fn eval_spindles(args: &EvalSpindlesArgs) -> anyhow::Result<()> {
+    use crate::eval::spindles::{evaluate_dreams, format_report, resolve_dreams_dir};
+    let dir = resolve_dreams_dir(&args.dreams);
+    let report = match args.detector {
+        SpindleDetectorArg::A7 => evaluate_dreams(&dir, Default::default())?,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", format_report(&report));
     }
     Ok(())
 }
@@ -924,6 +1002,7 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
         source,
         &args.ssvep,
         &args.mi,
+        &args.spindle,
         &args.front_end,
         &args.view,
         &label,
@@ -1042,6 +1121,7 @@ pub fn main() -> ExitCode {
         Command::Replay(a) => replay(a),
         Command::Eval(EvalCommand::Ssvep(a)) => eval_ssvep(a),
         Command::Eval(EvalCommand::Mi(a)) => eval_mi(a),
+        Command::Eval(EvalCommand::Spindles(a)) => eval_spindles(a),
         Command::Mi(MiCommand::Fit(a)) => mi_fit(a),
         Command::Bench { quick, out } => bench(*quick, out),
         Command::Simulate(a) => simulate(a),

@@ -8,3 +8,4 @@ cd "$(dirname "$0")/../.."
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-reference.txt
 .venv/bin/python scripts/reference/ssvep_kalunga.py "$@"
 .venv/bin/python scripts/reference/mi_eegmmidb.py "$@"
+.venv/bin/python scripts/reference/spindles_dreams.py "$@"

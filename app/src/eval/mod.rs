@@ -2,9 +2,11 @@
 //! reference implementations' numbers on the same protocol:
 //!
 //! - [`ssvep`]: `neuroloop eval ssvep --kalunga DIR`, training-free SSVEP (CCA, FBCCA);
-//! - [`mi`]: `neuroloop eval mi --eegmmidb DIR`, motor imagery (CSP-LDA, TS-LR, MDM).
+//! - [`mi`]: `neuroloop eval mi --eegmmidb DIR`, motor imagery (CSP-LDA, TS-LR, MDM);
+//! - [`spindles`]: `neuroloop eval spindles --dreams DIR`, causal sleep-spindle detection.
 
 pub mod mi;
+pub mod spindles;
 pub mod ssvep;
 
 pub use ssvep::*;

@@ -1,0 +1,557 @@
+//! Sleep-spindle evaluation on the DREAMS spindles database.
+//!
+//! `neuroloop eval spindles --dreams DIR` streams every excerpt found in DIR
+//! (`excerptN.txt`, the database's text layout) through the causal detector exactly as a live
+//! session feeds it (chunks of 0.1 s with sample stamps from 0), and scores the declared
+//! spindles against each expert scoring present (`Visual_scoringK_excerptN.txt`):
+//!
+//! - the sampling rate is the sample count over the excerpts' documented length of 1800 s
+//!   (it must agree with the rate the database documents for that excerpt);
+//! - a detection and an expert spindle match when their intersection over union is at least
+//!   0.2; pairs are taken one-to-one, greedily by decreasing IoU (ties: earlier expert, then
+//!   earlier detection);
+//! - precision, recall and F1 per excerpt and pooled (counts summed over excerpts);
+//! - detection delay: for each matched pair, the time the detector declared the spindle
+//!   minus the expert's onset; the median is reported.
+//!
+//! Every spindle the detector declares counts, including ones it later flags as too long:
+//! a closed loop has already stimulated on them. The same protocol runs YASA's
+//! `spindles_detect` in `scripts/reference/spindles_dreams.py`; its committed spans are
+//! re-scored here with this module's matcher and printed side by side, with the detections the
+//! database's authors published (`Automatic_detection_excerptN.txt`) when present.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use neuroloop_decoders::sleep::{
+    SpindleConfig, SpindleDetector, SpindleEvent, SpindleEventKind, Verdict,
+};
+use neuroloop_formats::dreams;
+use serde::{Deserialize, Serialize};
+
+/// Length of every DREAMS excerpt.
+pub const EXCERPT_SECS: f64 = 1800.0;
+/// Least intersection over union for a detection to match an expert spindle.
+pub const MIN_IOU: f64 = 0.2;
+/// Chunk the excerpts are streamed in, s.
+pub const CHUNK_SECS: f64 = 0.1;
+/// YASA's detections on the same excerpts (`scripts/reference/spindles_dreams.py`).
+pub const DREAMS_REFERENCE_JSON: &str =
+    include_str!("../../tests/golden/spindles_dreams_reference.json");
+
+/// A time span in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Span {
+    /// Start, s.
+    pub start: f64,
+    /// End, s.
+    pub end: f64,
+}
+
+impl Span {
+    /// Intersection over union with `other` (0 when disjoint).
+    pub fn iou(&self, other: &Span) -> f64 {
+        let inter = self.end.min(other.end) - self.start.max(other.start);
+        if inter <= 0.0 {
+            return 0.0;
+        }
+        inter / (self.end.max(other.end) - self.start.min(other.start))
+    }
+}
+
+/// One-to-one matching of `detected` to `truth`: pairs with IoU ≥ `min_iou`, taken greedily by
+/// decreasing IoU (ties: earlier truth, then earlier detection). Returns `(truth, detected)`
+/// index pairs.
+pub fn match_events(truth: &[Span], detected: &[Span], min_iou: f64) -> Vec<(usize, usize)> {
+    let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
+    for (i, t) in truth.iter().enumerate() {
+        for (j, d) in detected.iter().enumerate() {
+            let v = t.iou(d);
+            if v >= min_iou {
+                pairs.push((v, i, j));
+            }
+        }
+    }
+    pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let mut used_t = vec![false; truth.len()];
+    let mut used_d = vec![false; detected.len()];
+    let mut out = Vec::new();
+    for (_, i, j) in pairs {
+        if !used_t[i] && !used_d[j] {
+            used_t[i] = true;
+            used_d[j] = true;
+            out.push((i, j));
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Counts and scores of detections against one scorer.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct EventScore {
+    /// Expert spindles.
+    pub expert: usize,
+    /// Detected spindles.
+    pub detected: usize,
+    /// Matched pairs.
+    pub matched: usize,
+    /// matched / detected.
+    pub precision: f64,
+    /// matched / expert.
+    pub recall: f64,
+    /// 2 matched / (detected + expert).
+    pub f1: f64,
+}
+
+impl EventScore {
+    /// Scores from counts.
+    pub fn new(expert: usize, detected: usize, matched: usize) -> Self {
+        let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        EventScore {
+            expert,
+            detected,
+            matched,
+            precision: ratio(matched, detected),
+            recall: ratio(matched, expert),
+            f1: ratio(2 * matched, detected + expert),
+        }
+    }
+
+    /// Sums counts.
+    pub fn pooled<'a>(scores: impl IntoIterator<Item = &'a EventScore>) -> Self {
+        let (mut e, mut d, mut m) = (0, 0, 0);
+        for s in scores {
+            e += s.expert;
+            d += s.detected;
+            m += s.matched;
+        }
+        EventScore::new(e, d, m)
+    }
+}
+
+/// One scorer's view of one excerpt.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScorerResult {
+    /// Scorer number (1 or 2).
+    pub scorer: u32,
+    /// The detector's score.
+    pub detector: EventScore,
+    /// Declaration time minus expert onset, per matched pair, s.
+    pub delays_secs: Vec<f64>,
+    /// YASA's score (from the committed reference spans), when the reference covers it.
+    pub yasa: Option<EventScore>,
+    /// The database authors' automatic detections, when their file is present.
+    pub authors: Option<EventScore>,
+}
+
+/// One excerpt.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExcerptResult {
+    /// Excerpt number.
+    pub excerpt: u32,
+    /// Sampling rate, Hz.
+    pub sample_rate_hz: f64,
+    /// Detected spindles (accepted ones), s.
+    pub detections: Vec<Span>,
+    /// Onsets declared (stimulation triggers), accepted at their end or not.
+    pub triggers: usize,
+    /// Per scorer present.
+    pub scorers: Vec<ScorerResult>,
+    /// Wall time the detector took for the excerpt, s.
+    pub detector_secs: f64,
+}
+
+/// Pooled view of one scorer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PooledResult {
+    /// Scorer number.
+    pub scorer: u32,
+    /// Excerpts included.
+    pub excerpts: Vec<u32>,
+    /// The detector's pooled score.
+    pub detector: EventScore,
+    /// Median detection delay over matched pairs, s.
+    pub median_delay_secs: Option<f64>,
+    /// Onsets declared over the same excerpts.
+    pub triggers: usize,
+    /// Share of those onsets that belong to a matched spindle.
+    pub trigger_precision: f64,
+    /// YASA pooled over the same excerpts, when the reference covers all of them.
+    pub yasa: Option<EventScore>,
+    /// The authors' detections pooled over the same excerpts, when all files are present.
+    pub authors: Option<EventScore>,
+}
+
+/// The whole evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpindleReport {
+    /// Detector name.
+    pub detector: String,
+    /// Its settings.
+    pub config: SpindleConfig,
+    /// Per excerpt.
+    pub excerpts: Vec<ExcerptResult>,
+    /// Per scorer, pooled.
+    pub pooled: Vec<PooledResult>,
+    /// Signal seconds processed per wall second, over all excerpts.
+    pub speed_x_realtime: f64,
+    /// YASA's version in the reference.
+    pub yasa_version: String,
+}
+
+impl SpindleReport {
+    /// The pooled result against `scorer`.
+    pub fn pooled(&self, scorer: u32) -> Option<&PooledResult> {
+        self.pooled.iter().find(|p| p.scorer == scorer)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Reference {
+    versions: std::collections::BTreeMap<String, String>,
+    excerpts: Vec<ReferenceExcerpt>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReferenceExcerpt {
+    excerpt: u32,
+    yasa_spans: Vec<(f64, f64)>,
+}
+
+/// Excerpt numbers with an `excerptN.txt` in `dir`, ascending.
+pub fn find_excerpts(dir: &Path) -> anyhow::Result<Vec<u32>> {
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}: pass the DREAMS folder", dir.display()))?;
+    let mut numbers: Vec<u32> = entries
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_prefix("excerpt")?
+                .strip_suffix(".txt")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    numbers.sort_unstable();
+    if numbers.is_empty() {
+        bail!(
+            "no excerptN.txt in {}: pass the folder holding the DREAMS spindles text files",
+            dir.display()
+        );
+    }
+    Ok(numbers)
+}
+
+/// Reads a scoring file as spans.
+pub fn read_spans(path: &Path) -> anyhow::Result<Vec<Span>> {
+    let scoring = dreams::read_scoring(path)?;
+    Ok(scoring
+        .annotations
+        .iter()
+        .map(|a| Span {
+            start: a.onset_s,
+            end: a.onset_s + a.duration_s,
+        })
+        .collect())
+}
+
+/// Loads excerpt `n` from `dir`: samples and the rate (sample count over 1800 s, checked
+/// against the database's documentation).
+pub fn load_excerpt(dir: &Path, n: u32) -> anyhow::Result<(Vec<f64>, f64)> {
+    let path = dir.join(format!("excerpt{n}.txt"));
+    let signal = dreams::read_signal(&path)?;
+    let fs = signal.values.len() as f64 / EXCERPT_SECS;
+    if let Some(documented) = dreams::excerpt_sample_rate_hz(n) {
+        // Excerpt 6 has 140 extra samples; allow a fraction of a percent.
+        if (fs - documented).abs() > 0.005 * documented {
+            bail!(
+                "{} holds {} samples, i.e. {fs:.3} Hz over {EXCERPT_SECS} s, but excerpt {n} is documented at {documented} Hz: the file is truncated or not a DREAMS excerpt",
+                path.display(),
+                signal.values.len()
+            );
+        }
+        return Ok((signal.values, documented));
+    }
+    Ok((signal.values, fs))
+}
+
+/// Streams `x` (at `fs`) through a detector with `config` in chunks of [`CHUNK_SECS`] and
+/// returns every event, in order. Samples are rounded to `f32` first, as a live session or a
+/// replay carries them, so the events are the ones `neuroloop replay --spindles` declares.
+pub fn detect(x: &[f64], fs: f64, config: SpindleConfig) -> anyhow::Result<Vec<SpindleEvent>> {
+    let x: Vec<f64> = x.iter().map(|&v| f64::from(v as f32)).collect();
+    let chunk = ((CHUNK_SECS * fs).round() as usize).max(1);
+    let mut detector = SpindleDetector::new(config);
+    detector.prepare(fs, chunk)?;
+    let mut events = Vec::new();
+    let mut stamps = vec![0.0; chunk];
+    for (c, block) in x.chunks(chunk).enumerate() {
+        for (i, s) in stamps.iter_mut().enumerate() {
+            *s = (c * chunk + i) as f64 / fs;
+        }
+        detector.process(block, &stamps[..block.len()], &mut |e| events.push(e));
+    }
+    detector.finish(x.len() as f64 / fs, &mut |e| events.push(e));
+    Ok(events)
+}
+
+/// One declared run: its final span, when its onset was declared, and the verdict at its end.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Declared {
+    /// Final span.
+    pub span: Span,
+    /// Declaration time of its onset (the trigger).
+    pub onset_declared: f64,
+    /// Accepted as a spindle or rejected.
+    pub verdict: Verdict,
+}
+
+/// Pairs onsets with ends, one [`Declared`] per onset.
+pub fn spindles_of(events: &[SpindleEvent]) -> Vec<Declared> {
+    let mut out = Vec::new();
+    let mut onset: Option<f64> = None;
+    for e in events {
+        match e.kind {
+            SpindleEventKind::Onset => onset = Some(e.declared_time),
+            SpindleEventKind::End => {
+                let declared = onset.take().unwrap_or(e.declared_time);
+                out.push(Declared {
+                    span: Span {
+                        start: e.start_time,
+                        end: e.end_time,
+                    },
+                    onset_declared: declared,
+                    verdict: e.verdict,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Runs the evaluation on every excerpt in `dir`.
+pub fn evaluate_dreams(dir: &Path, config: SpindleConfig) -> anyhow::Result<SpindleReport> {
+    let reference: Reference = serde_json::from_str(DREAMS_REFERENCE_JSON)
+        .context("the committed reference is corrupt")?;
+    let mut excerpts = Vec::new();
+    let (mut signal_secs, mut wall_secs) = (0.0, 0.0);
+    for n in find_excerpts(dir)? {
+        let (x, fs) = load_excerpt(dir, n)?;
+        let t0 = std::time::Instant::now();
+        let events = detect(&x, fs, config)?;
+        let took = t0.elapsed().as_secs_f64();
+        signal_secs += x.len() as f64 / fs;
+        wall_secs += took;
+        let declared = spindles_of(&events);
+        let accepted: Vec<&Declared> = declared
+            .iter()
+            .filter(|d| d.verdict == Verdict::Accepted)
+            .collect();
+        let detections: Vec<Span> = accepted.iter().map(|d| d.span).collect();
+        let yasa: Option<Vec<Span>> = reference.excerpts.iter().find(|r| r.excerpt == n).map(|r| {
+            r.yasa_spans
+                .iter()
+                .map(|&(start, end)| Span { start, end })
+                .collect()
+        });
+        let authors_path = dir.join(format!("Automatic_detection_excerpt{n}.txt"));
+        let authors = if authors_path.exists() {
+            Some(read_spans(&authors_path)?)
+        } else {
+            None
+        };
+        let mut scorers = Vec::new();
+        for k in 1..=2u32 {
+            let path = dir.join(format!("Visual_scoring{k}_excerpt{n}.txt"));
+            if !path.exists() {
+                continue;
+            }
+            let truth = read_spans(&path)?;
+            let pairs = match_events(&truth, &detections, MIN_IOU);
+            let delays_secs = pairs
+                .iter()
+                .map(|&(t, d)| accepted[d].onset_declared - truth[t].start)
+                .collect();
+            let score_of = |det: &[Span]| {
+                EventScore::new(
+                    truth.len(),
+                    det.len(),
+                    match_events(&truth, det, MIN_IOU).len(),
+                )
+            };
+            scorers.push(ScorerResult {
+                scorer: k,
+                detector: EventScore::new(truth.len(), detections.len(), pairs.len()),
+                delays_secs,
+                yasa: yasa.as_deref().map(score_of),
+                authors: authors.as_deref().map(score_of),
+            });
+        }
+        excerpts.push(ExcerptResult {
+            excerpt: n,
+            sample_rate_hz: fs,
+            triggers: declared.len(),
+            detections,
+            scorers,
+            detector_secs: took,
+        });
+    }
+    let mut pooled = Vec::new();
+    for k in 1..=2u32 {
+        let rows: Vec<(u32, &ScorerResult)> = excerpts
+            .iter()
+            .filter_map(|e| {
+                e.scorers
+                    .iter()
+                    .find(|s| s.scorer == k)
+                    .map(|s| (e.excerpt, s))
+            })
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let mut delays: Vec<f64> = rows
+            .iter()
+            .flat_map(|(_, s)| s.delays_secs.clone())
+            .collect();
+        delays.sort_by(f64::total_cmp);
+        let all = |f: fn(&ScorerResult) -> Option<EventScore>| -> Option<EventScore> {
+            let scores: Option<Vec<EventScore>> = rows.iter().map(|(_, s)| f(s)).collect();
+            scores.map(|s| EventScore::pooled(&s))
+        };
+        let detector = EventScore::pooled(rows.iter().map(|(_, s)| &s.detector));
+        let triggers: usize = excerpts
+            .iter()
+            .filter(|e| rows.iter().any(|(n, _)| *n == e.excerpt))
+            .map(|e| e.triggers)
+            .sum();
+        pooled.push(PooledResult {
+            scorer: k,
+            triggers,
+            trigger_precision: if triggers == 0 {
+                0.0
+            } else {
+                detector.matched as f64 / triggers as f64
+            },
+            excerpts: rows.iter().map(|(n, _)| *n).collect(),
+            detector,
+            median_delay_secs: median_sorted(&delays),
+            yasa: all(|s| s.yasa),
+            authors: all(|s| s.authors),
+        });
+    }
+    Ok(SpindleReport {
+        detector: "a7".to_owned(),
+        config,
+        excerpts,
+        pooled,
+        speed_x_realtime: if wall_secs > 0.0 {
+            signal_secs / wall_secs
+        } else {
+            f64::INFINITY
+        },
+        yasa_version: reference.versions.get("yasa").cloned().unwrap_or_default(),
+    })
+}
+
+fn median_sorted(v: &[f64]) -> Option<f64> {
+    match v.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(v[n / 2]),
+        n => Some(0.5 * (v[n / 2 - 1] + v[n / 2])),
+    }
+}
+
+/// Human-readable table of a report.
+pub fn format_report(report: &SpindleReport) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let f = |o: Option<EventScore>| o.map_or("   -  ".to_owned(), |e| format!("{:.3} ", e.f1));
+    let _ = writeln!(
+        s,
+        "Spindles on DREAMS: detector {} (causal, streamed in {CHUNK_SECS} s chunks) vs YASA {} spindles_detect and the database authors' detections; IoU >= {MIN_IOU}, one-to-one",
+        report.detector, report.yasa_version
+    );
+    let _ = writeln!(
+        s,
+        "{:>7} {:>6} {:>6} | {:>6} {:>5} {:>5} {:>6} {:>6} {:>6} | {:>9} | {:>6} {:>7}",
+        "excerpt",
+        "Hz",
+        "scorer",
+        "expert",
+        "det",
+        "match",
+        "prec",
+        "recall",
+        "F1",
+        "delay med",
+        "YASA",
+        "authors"
+    );
+    for e in &report.excerpts {
+        for r in &e.scorers {
+            let mut d = r.delays_secs.clone();
+            d.sort_by(f64::total_cmp);
+            let _ = writeln!(
+                s,
+                "{:>7} {:>6} {:>6} | {:>6} {:>5} {:>5} {:>6.3} {:>6.3} {:>6.3} | {:>9} | {:>6} {:>7}",
+                e.excerpt,
+                e.sample_rate_hz,
+                r.scorer,
+                r.detector.expert,
+                r.detector.detected,
+                r.detector.matched,
+                r.detector.precision,
+                r.detector.recall,
+                r.detector.f1,
+                median_sorted(&d).map_or("-".to_owned(), |m| format!("{:.0} ms", 1000.0 * m)),
+                f(r.yasa),
+                f(r.authors),
+            );
+        }
+    }
+    for p in &report.pooled {
+        let _ = writeln!(
+            s,
+            "{:>7} {:>6} {:>6} | {:>6} {:>5} {:>5} {:>6.3} {:>6.3} {:>6.3} | {:>9} | {:>6} {:>7}",
+            "pooled",
+            "",
+            p.scorer,
+            p.detector.expert,
+            p.detector.detected,
+            p.detector.matched,
+            p.detector.precision,
+            p.detector.recall,
+            p.detector.f1,
+            p.median_delay_secs
+                .map_or("-".to_owned(), |m| format!("{:.0} ms", 1000.0 * m)),
+            f(p.yasa),
+            f(p.authors),
+        );
+    }
+    for p in &report.pooled {
+        let _ = writeln!(
+            s,
+            "scorer {}: {} onsets declared (triggers), {:.1} % of them on a matched spindle",
+            p.scorer,
+            p.triggers,
+            100.0 * p.trigger_precision
+        );
+    }
+    let _ = writeln!(
+        s,
+        "spindles = runs accepted at their end ({}-{} s); delay = onset declaration - expert onset, over matched spindles; detector speed {:.0}x real time",
+        report.config.min_duration_secs, report.config.max_duration_secs, report.speed_x_realtime
+    );
+    s
+}
+
+/// `DIR/spindles_dreams` when DIR is a data folder holding it, else DIR.
+pub fn resolve_dreams_dir(dir: &Path) -> PathBuf {
+    let nested = dir.join("spindles_dreams");
+    if nested.is_dir() {
+        nested
+    } else {
+        dir.to_path_buf()
+    }
+}
