@@ -27,7 +27,9 @@ use crate::pipeline::FrontEnd;
 use crate::report::SessionReport;
 use crate::session::{Session, SessionConfig, SourceSpec};
 use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiMethod, MiModel};
-use neuroloop_decoders::sleep::{SpindleDecoder, SpindleDecoderConfig};
+use neuroloop_decoders::sleep::{
+    SoConfig, SoDecoder, SoDecoderConfig, SpindleDecoder, SpindleDecoderConfig,
+};
 
 /// neuroloop: real-time brain-computer interfaces on Lab Streaming Layer.
 #[derive(Debug, Parser)]
@@ -137,7 +139,7 @@ pub struct MiArgs {
     pub mi_step_secs: f64,
 }
 
-/// Sleep-spindle decoder options.
+/// Sleep decoder options.
 #[derive(Debug, Clone, Args)]
 pub struct SpindleArgs {
     /// Detect sleep spindles (causal A7-style detector) instead of decoding SSVEP.
@@ -146,6 +148,15 @@ pub struct SpindleArgs {
     /// Channel the spindle detector watches (default: the stream's first channel).
     #[arg(long, value_name = "LABEL")]
     pub spindle_channel: Option<String>,
+    /// Fire phase-locked slow-oscillation triggers (with or instead of --spindles).
+    #[arg(long)]
+    pub so_triggers: bool,
+    /// Channel the slow-oscillation trigger watches (default: the stream's first channel).
+    #[arg(long, value_name = "LABEL")]
+    pub so_channel: Option<String>,
+    /// Slow-oscillation phase to target, degrees (0 = up-state peak).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub so_target_deg: f64,
 }
 
 /// `neuroloop mi` subcommands.
@@ -303,6 +314,26 @@ pub enum EvalCommand {
     /// precision/recall/F1 against each expert and the detection delay, beside YASA's
     /// `spindles_detect` and the database authors' detections.
     Spindles(EvalSpindlesArgs),
+    /// Slow-oscillation phase targeting on the sleep recordings found (DREAMS excerpts, YASA's
+    /// N3 sample): phase error of the causal triggers against an offline zero-phase reference.
+    SoPhase(EvalSoPhaseArgs),
+}
+
+/// Options of `neuroloop eval so-phase`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalSoPhaseArgs {
+    /// The data folder holding `spindles_dreams/` and/or `sleep_yasa_samples/`.
+    #[arg(long, value_name = "DIR")]
+    data: PathBuf,
+    /// Phase to target, degrees (0 = up-state peak, -90 = rising zero crossing).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    target_deg: f64,
+    /// Stimulation-path latency the trigger anticipates, s.
+    #[arg(long, default_value_t = 0.0)]
+    lookahead_secs: f64,
+    /// Print the results as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Options of `neuroloop eval spindles`.
@@ -499,29 +530,47 @@ fn mi_decoder(
     Ok((Box::new(decoder), info))
 }
 
-/// The session's decoder: motor imagery with `--mi-model`, spindles with `--spindles`, SSVEP
-/// otherwise.
-fn session_decoder(
+/// The session's decoders: motor imagery with `--mi-model`, spindles with `--spindles` and/or
+/// slow-oscillation triggers with `--so-triggers`, SSVEP otherwise.
+fn session_decoders(
     ssvep: &SsvepArgs,
     mi: &MiArgs,
     spindle: &SpindleArgs,
     scored: bool,
-) -> anyhow::Result<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> {
-    if spindle.spindles && mi.mi_model.is_some() {
-        bail!("--spindles and --mi-model each choose the session's decoder: give one of them");
+) -> anyhow::Result<Vec<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)>> {
+    let sleep = spindle.spindles || spindle.so_triggers;
+    if sleep && mi.mi_model.is_some() {
+        bail!(
+            "--spindles/--so-triggers and --mi-model each choose the session's decoders: give one of them"
+        );
     }
+    let mut decoders: Vec<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> = Vec::new();
     if spindle.spindles {
         let decoder = SpindleDecoder::new(SpindleDecoderConfig {
             channel: spindle.spindle_channel.clone(),
             ..SpindleDecoderConfig::default()
         });
         let info = DecoderInfo::of(&decoder, TruthMapping::None);
-        return Ok((Box::new(decoder), info));
+        decoders.push((Box::new(decoder), info));
     }
-    match &mi.mi_model {
-        Some(path) => mi_decoder(mi, path, scored),
-        None => Ok(ssvep_decoder(ssvep, scored)),
+    if spindle.so_triggers {
+        let decoder = SoDecoder::new(SoDecoderConfig {
+            channel: spindle.so_channel.clone(),
+            trigger: SoConfig {
+                target_phase_deg: spindle.so_target_deg,
+                ..SoConfig::default()
+            },
+        });
+        let info = DecoderInfo::of(&decoder, TruthMapping::None);
+        decoders.push((Box::new(decoder), info));
     }
+    if sleep {
+        return Ok(decoders);
+    }
+    Ok(vec![match &mi.mi_model {
+        Some(path) => mi_decoder(mi, path, scored)?,
+        None => ssvep_decoder(ssvep, scored),
+    }])
 }
 
 fn markers(view: &ViewArgs) -> OutputConfig {
@@ -730,12 +779,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
             time_origin: None,
         },
         front_end: args.front_end.front_end(),
-        decoders: vec![session_decoder(
-            &args.ssvep,
-            &args.mi,
-            &args.spindle,
-            scored,
-        )?],
+        decoders: session_decoders(&args.ssvep, &args.mi, &args.spindle, scored)?,
         outputs: markers(&args.view),
         ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
         with_scope: false,
@@ -786,7 +830,7 @@ fn decode_unscored(
     let cfg = SessionConfig {
         source,
         front_end: front_end.front_end(),
-        decoders: vec![session_decoder(ssvep, mi, spindle, false)?],
+        decoders: session_decoders(ssvep, mi, spindle, false)?,
         outputs: markers(view),
         ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
         with_scope: false,
@@ -835,6 +879,22 @@ fn eval_spindles(args: &EvalSpindlesArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", format_report(&report));
+    }
+    Ok(())
+}
+
+fn eval_so_phase(args: &EvalSoPhaseArgs) -> anyhow::Result<()> {
+    use crate::eval::so_phase::{evaluate_so_phase, format_so_report};
+    let config = SoConfig {
+        target_phase_deg: args.target_deg,
+        lookahead_secs: args.lookahead_secs,
+        ..Default::default()
+    };
+    let report = evaluate_so_phase(&args.data, config)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", format_so_report(&report));
     }
     Ok(())
 }
@@ -1122,6 +1182,7 @@ pub fn main() -> ExitCode {
         Command::Eval(EvalCommand::Ssvep(a)) => eval_ssvep(a),
         Command::Eval(EvalCommand::Mi(a)) => eval_mi(a),
         Command::Eval(EvalCommand::Spindles(a)) => eval_spindles(a),
+        Command::Eval(EvalCommand::SoPhase(a)) => eval_so_phase(a),
         Command::Mi(MiCommand::Fit(a)) => mi_fit(a),
         Command::Bench { quick, out } => bench(*quick, out),
         Command::Simulate(a) => simulate(a),

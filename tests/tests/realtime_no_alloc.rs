@@ -161,9 +161,11 @@ fn acquisition_and_worker_hot_loop_allocate_nothing() {
 }
 
 #[test]
-fn spindle_decoder_allocates_nothing_while_detecting() {
+fn sleep_decoders_allocate_nothing_while_detecting() {
     use neuroloop_acquisition::sim::SleepScenario;
-    use neuroloop_decoders::sleep::{SpindleDecoder, SpindleDecoderConfig};
+    use neuroloop_decoders::sleep::{
+        SoConfig, SoDecoder, SoDecoderConfig, SpindleDecoder, SpindleDecoderConfig,
+    };
     use neuroloop_decoders::{DecisionBuffer, DecoderContext};
     let channels = 8;
     let cfg = SimConfig {
@@ -180,18 +182,28 @@ fn spindle_decoder_allocates_nothing_while_detecting() {
         channel: Some("Cz".into()),
         ..SpindleDecoderConfig::default()
     });
-    decoder
-        .prepare(&DecoderContext {
-            sample_rate_hz: meta.sample_rate_hz,
-            channel_labels: meta.channel_labels.clone(),
-            max_block_frames: 25,
-        })
-        .unwrap();
+    // The simulator's isolated slow waves are small on the causal envelope: a low gate makes
+    // the trigger fire.
+    let mut so = SoDecoder::new(SoDecoderConfig {
+        channel: Some("Fz".into()),
+        trigger: SoConfig {
+            min_amplitude_uv: 10.0,
+            ..SoConfig::default()
+        },
+    });
+    let ctx = DecoderContext {
+        sample_rate_hz: meta.sample_rate_hz,
+        channel_labels: meta.channel_labels.clone(),
+        max_block_frames: 25,
+    };
+    decoder.prepare(&ctx).unwrap();
+    so.prepare(&ctx).unwrap();
     let mut out = DecisionBuffer::with_capacity(DecisionBuffer::DEFAULT_CAPACITY);
     let mut values = vec![0.0f32; 25 * channels];
     let mut stamps = vec![0.0f64; 25];
     let mut declared = 0usize;
-    let mut run = |chunks: usize, declared: &mut usize| {
+    let mut triggers = 0usize;
+    let mut run = |chunks: usize, declared: &mut usize, triggers: &mut usize| {
         for _ in 0..chunks {
             let ReadStatus::Frames(n) = source
                 .read(&mut values, &mut stamps, &mut |_| {}, Duration::ZERO)
@@ -201,17 +213,24 @@ fn spindle_decoder_allocates_nothing_while_detecting() {
             };
             out.clear();
             decoder.process(&values[..n * channels], &stamps[..n], &mut out);
+            out.set_decoder(1);
+            so.process(&values[..n * channels], &stamps[..n], &mut out);
+            out.set_decoder(0);
             *declared += out.items().len();
+            *triggers += out.items().iter().filter(|d| d.0 == 1).count();
         }
     };
     // Warm-up: the baseline fills.
-    run(1000, &mut declared);
+    run(1000, &mut declared, &mut triggers);
     declared = 0;
-    let ((), allocations) = count_allocations(|| run(3000, &mut declared));
+    triggers = 0;
+    let ((), allocations) = count_allocations(|| run(3000, &mut declared, &mut triggers));
     assert_eq!(
         allocations, 0,
-        "the spindle detector allocated {allocations} times"
+        "the sleep decoders allocated {allocations} times"
     );
-    // Five simulated minutes at about 4 spindles a minute: onsets and ends were declared.
-    assert!(declared >= 20, "{declared} decisions");
+    // Five simulated minutes at about 4 spindles and 6 slow oscillations a minute: onsets,
+    // ends and phase triggers were declared.
+    assert!(declared - triggers >= 20, "{declared} decisions");
+    assert!(triggers >= 5, "{triggers} slow-oscillation triggers");
 }

@@ -1,5 +1,7 @@
-//! The spindle detector as a streaming [`Decoder`] on one channel of the session's stream.
+//! The spindle detector and the slow-oscillation trigger as streaming [`Decoder`]s on one
+//! channel of the session's stream.
 
+use super::slow_oscillation::{SoConfig, SoTrigger, SoTriggerEvent};
 use super::spindle::{SpindleConfig, SpindleDetector, SpindleEvent, SpindleEventKind, Verdict};
 use crate::step::channel_indices;
 use crate::{Decision, DecisionBuffer, Decoder, DecoderContext, DecoderError};
@@ -92,11 +94,7 @@ impl Decoder for SpindleDecoder {
     }
 
     fn prepare(&mut self, ctx: &DecoderContext) -> Result<(), DecoderError> {
-        self.pick = match &self.cfg.channel {
-            Some(label) => channel_indices(std::slice::from_ref(label), &ctx.channel_labels)?[0],
-            None if ctx.channel_labels.is_empty() => return Err(DecoderError::NoChannels),
-            None => 0,
-        };
+        self.pick = pick_channel(self.cfg.channel.as_ref(), &ctx.channel_labels)?;
         self.channels = ctx.channel_labels.len();
         self.detector
             .prepare(ctx.sample_rate_hz, ctx.max_block_frames)?;
@@ -105,27 +103,130 @@ impl Decoder for SpindleDecoder {
     }
 
     fn process(&mut self, block: &[f32], stamps: &[f64], out: &mut DecisionBuffer) {
-        let n = self.channels;
-        if n == 0 {
-            return;
-        }
-        let frames = (block.len() / n).min(stamps.len());
-        let mut start = 0;
-        while start < frames {
-            let len = (frames - start).min(self.scratch.len());
-            for (i, v) in self.scratch[..len].iter_mut().enumerate() {
-                *v = f64::from(block[(start + i) * n + self.pick]);
-            }
-            self.detector.process(
-                &self.scratch[..len],
-                &stamps[start..start + len],
-                &mut |e| out.push(spindle_decision(&e)),
-            );
-            start += len;
-        }
+        let (detector, scratch) = (&mut self.detector, &mut self.scratch);
+        for_channel_runs(block, stamps, self.channels, self.pick, scratch, |x, t| {
+            detector.process(x, t, &mut |e| out.push(spindle_decision(&e)));
+        });
     }
 
     fn reset(&mut self) {
         self.detector.reset();
+    }
+}
+
+/// Class name of [`SoDecoder`] decisions.
+pub const SO_TARGET_CLASS: &str = "so-target";
+
+/// Settings of [`SoDecoder`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SoDecoderConfig {
+    /// Channel to watch (frontal or central, e.g. `Fz`/`Cz`); `None` takes the first.
+    pub channel: Option<String>,
+    /// The trigger's settings.
+    pub trigger: SoConfig,
+}
+
+/// Streams one channel through a [`SoTrigger`]: one decision per trigger, class
+/// [`SO_TARGET_CLASS`], `score` = slow-oscillation amplitude (µV), `confidence` = 1,
+/// stamped with the firing sample; `window_secs` is minus the lookahead (the stimulus is due
+/// at `sample_time + lookahead`).
+#[derive(Debug)]
+pub struct SoDecoder {
+    cfg: SoDecoderConfig,
+    name: String,
+    classes: Vec<String>,
+    trigger: SoTrigger,
+    pick: usize,
+    channels: usize,
+    scratch: Vec<f64>,
+}
+
+impl SoDecoder {
+    /// A decoder with `cfg`.
+    pub fn new(cfg: SoDecoderConfig) -> Self {
+        SoDecoder {
+            trigger: SoTrigger::new(cfg.trigger),
+            cfg,
+            name: "so-phase".to_owned(),
+            classes: vec![SO_TARGET_CLASS.to_owned()],
+            pick: 0,
+            channels: 0,
+            scratch: Vec::new(),
+        }
+    }
+}
+
+/// The decision for a trigger.
+pub fn so_decision(e: &SoTriggerEvent) -> Decision {
+    Decision {
+        class: 0,
+        score: e.estimate.amplitude as f32,
+        confidence: 1.0,
+        confident: true,
+        sample_time: e.time,
+        window_secs: (e.time - e.target_time) as f32,
+    }
+}
+
+impl Decoder for SoDecoder {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn class_names(&self) -> &[String] {
+        &self.classes
+    }
+
+    fn prepare(&mut self, ctx: &DecoderContext) -> Result<(), DecoderError> {
+        self.pick = pick_channel(self.cfg.channel.as_ref(), &ctx.channel_labels)?;
+        self.channels = ctx.channel_labels.len();
+        self.trigger.prepare(ctx.sample_rate_hz)?;
+        self.scratch = vec![0.0; ctx.max_block_frames.max(1)];
+        Ok(())
+    }
+
+    fn process(&mut self, block: &[f32], stamps: &[f64], out: &mut DecisionBuffer) {
+        let (trigger, scratch) = (&mut self.trigger, &mut self.scratch);
+        for_channel_runs(block, stamps, self.channels, self.pick, scratch, |x, t| {
+            trigger.process(x, t, &mut |e| out.push(so_decision(&e)));
+        });
+    }
+
+    fn reset(&mut self) {
+        self.trigger.reset();
+    }
+}
+
+/// Index of `wanted` among `labels`, or the first channel when none is asked for.
+fn pick_channel(wanted: Option<&String>, labels: &[String]) -> Result<usize, DecoderError> {
+    match wanted {
+        Some(label) => Ok(channel_indices(std::slice::from_ref(label), labels)?[0]),
+        None if labels.is_empty() => Err(DecoderError::NoChannels),
+        None => Ok(0),
+    }
+}
+
+/// Copies channel `pick` of interleaved `block` into `scratch` piece by piece and hands each
+/// piece to `f` with its stamps. Real-time safe.
+fn for_channel_runs(
+    block: &[f32],
+    stamps: &[f64],
+    channels: usize,
+    pick: usize,
+    scratch: &mut [f64],
+    mut f: impl FnMut(&[f64], &[f64]),
+) {
+    if channels == 0 || scratch.is_empty() {
+        return;
+    }
+    let frames = (block.len() / channels).min(stamps.len());
+    let mut start = 0;
+    while start < frames {
+        let len = (frames - start).min(scratch.len());
+        for (i, v) in scratch[..len].iter_mut().enumerate() {
+            *v = f64::from(block[(start + i) * channels + pick]);
+        }
+        f(&scratch[..len], &stamps[start..start + len]);
+        start += len;
     }
 }

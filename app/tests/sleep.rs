@@ -1,5 +1,6 @@
-//! `neuroloop eval spindles` on the DREAMS spindles excerpts, beside YASA's detections on the
-//! same excerpts (`scripts/reference/spindles_dreams.py`, spans committed).
+//! Sleep decoders end to end: `neuroloop eval spindles` on the DREAMS spindles excerpts beside
+//! YASA's detections on the same excerpts (`scripts/reference/spindles_dreams.py`, spans
+//! committed), `neuroloop eval so-phase` on the sleep recordings, replay and the simulator.
 
 use std::path::PathBuf;
 
@@ -293,4 +294,114 @@ fn simulated_sleep_spindles_are_found_online() {
     assert!(score.precision > 0.9, "{score:?}");
     assert!(score.recall > 0.6, "{score:?}");
     std::fs::remove_dir_all(&out).ok();
+}
+
+#[test]
+fn slow_oscillation_triggers_land_in_the_up_state() {
+    use neuroloop::eval::so_phase::{evaluate_so_phase, format_so_report};
+    use neuroloop_decoders::sleep::SoConfig;
+    let Some(data) = dreams_dir().map(|d| d.parent().unwrap().to_path_buf()) else {
+        return;
+    };
+    let report = evaluate_so_phase(&data, SoConfig::default()).unwrap();
+    println!("{}", format_so_report(&report));
+    // Measured: 531 triggers, bias -11.7°, circular SD 33.2°, 96.8 % in the up-phase.
+    let p = report.pooled;
+    assert!(p.triggers > 300, "{p:?}");
+    assert!(p.mean_error_deg.abs() < 20.0, "{p:?}");
+    assert!(p.circular_sd_deg < 40.0, "{p:?}");
+    assert!(p.up_phase_share > 0.9, "{p:?}");
+    // Another target: the rising zero crossing (measured bias -10.8°, SD 26.7°).
+    let rising = evaluate_so_phase(
+        &data,
+        SoConfig {
+            target_phase_deg: -90.0,
+            ..SoConfig::default()
+        },
+    )
+    .unwrap()
+    .pooled;
+    assert!(rising.mean_error_deg.abs() < 20.0, "{rising:?}");
+    assert!(rising.circular_sd_deg < 40.0, "{rising:?}");
+}
+
+#[test]
+fn eval_so_phase_prints_the_table_and_json() {
+    let Some(data) = dreams_dir().map(|d| d.parent().unwrap().to_path_buf()) else {
+        return;
+    };
+    let out = common::neuroloop()
+        .args(["eval", "so-phase", "--target-deg", "-90", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("target -90°") && text.contains("pooled"),
+        "{text}"
+    );
+    let out = common::neuroloop()
+        .args(["eval", "so-phase", "--json", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["pooled"]["triggers"].as_u64().unwrap() > 300);
+    let empty = temp_dir("so-empty");
+    let out = common::neuroloop()
+        .args(["eval", "so-phase", "--data"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no sleep recording"), "{err}");
+    std::fs::remove_dir_all(&empty).ok();
+}
+
+#[test]
+fn spindle_and_slow_oscillation_decoders_run_together() {
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let args: Vec<std::ffi::OsString> = [
+        "demo",
+        "--headless",
+        "--scenario",
+        "sleep",
+        "--spindles",
+        "--spindle-channel",
+        "Cz",
+        "--so-triggers",
+        "--so-channel",
+        "Fz",
+        "--so-target-deg",
+        "-45",
+        "--speed",
+        "max",
+        "--seconds",
+        "120",
+        "--markers",
+        "none",
+    ]
+    .iter()
+    .map(|s| os(s))
+    .collect();
+    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|s| s.as_os_str()).collect();
+    let text = run_ok(&refs);
+    assert!(
+        text.contains("spindle-a7") && text.contains("so-phase"),
+        "{text}"
+    );
+    // A motor-imagery model and sleep decoders cannot share the session.
+    let out = common::neuroloop()
+        .args(["demo", "--headless", "--spindles", "--mi-model", "m.json"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("give one of them"), "{err}");
 }
