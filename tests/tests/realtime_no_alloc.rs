@@ -234,3 +234,39 @@ fn sleep_decoders_allocate_nothing_while_detecting() {
     assert!(declared - triggers >= 20, "{declared} decisions");
     assert!(triggers >= 5, "{triggers} slow-oscillation triggers");
 }
+
+#[test]
+fn audio_scheduler_allocates_nothing_in_the_callback() {
+    use neuroloop_stimuli::audio::{
+        BurstScheduler, Placement, SchedulerConfig, StimCommand, stim_queue,
+    };
+    let (mut tx, rx) = stim_queue(64);
+    let mut scheduler = BurstScheduler::new(SchedulerConfig::default(), rx);
+    let mut out = vec![0.0f32; 256 * 2];
+    let mut placed = 0usize;
+    let mut callback = |buffers: usize, first: usize, placed: &mut usize| {
+        for b in first..first + buffers {
+            let t = b as f64 * 256.0 / 48_000.0;
+            // The worker side: a burst every 40 buffers, 20 ms ahead.
+            if b % 40 == 0 {
+                tx.send(StimCommand {
+                    id: b as u64,
+                    target_time: t + 0.02,
+                    amplitude: 0.1,
+                });
+            }
+            scheduler.render(&mut out, t);
+            while let Some(r) = tx.try_report() {
+                assert_eq!(r.placement, Placement::OnTime);
+                *placed += 1;
+            }
+        }
+    };
+    callback(100, 0, &mut placed);
+    let ((), allocations) = count_allocations(|| callback(4000, 100, &mut placed));
+    assert_eq!(
+        allocations, 0,
+        "the audio path allocated {allocations} times"
+    );
+    assert!(placed >= 100, "{placed} bursts placed");
+}

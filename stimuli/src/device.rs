@@ -1,0 +1,253 @@
+//! The audio output device (cpal): opens the default output, runs a [`BurstScheduler`] in its
+//! callback and keeps the frame-to-LSL-time map.
+//!
+//! The callback converts the scheduler's `f32` output to the device's sample format through a
+//! fixed scratch buffer, so it never allocates. In [`ClockMode::Device`] each callback measures
+//! when its buffer will be heard as `clock()` (the caller's LSL clock) plus the device's
+//! output delay (cpal's playback instant minus its callback instant).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use cpal::{FromSample, SampleFormat, SizedSample};
+
+use crate::audio::{BurstScheduler, ClockMap, ClockMode, SchedulerConfig, StimReceiver};
+use crate::burst::BurstShape;
+
+/// Why the audio output could not start; each says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum AudioError {
+    /// No output device.
+    #[error(
+        "no audio output device was found: connect headphones or speakers (and check that ALSA sees them with `aplay -l`), or run the stimulation in dry-run mode, which logs every stimulus without sound"
+    )]
+    NoDevice,
+    /// The device refused its configuration.
+    #[error(
+        "the audio device `{device}` has no usable output configuration ({detail}): connect or select a working output device (`aplay -l` lists them), or run the stimulation in dry-run mode, which logs every stimulus without sound"
+    )]
+    Config {
+        /// Device name.
+        device: String,
+        /// cpal's message.
+        detail: String,
+    },
+    /// The device's sample format is not one neuroloop writes.
+    #[error(
+        "the audio device `{device}` wants samples as {format}, which neuroloop does not write: use a device that accepts f32, i16, i32 or u16"
+    )]
+    Format {
+        /// Device name.
+        device: String,
+        /// The format.
+        format: String,
+    },
+    /// Opening or starting the stream failed.
+    #[error(
+        "the audio output on `{device}` could not start ({detail}): close other programs holding the device, or run in dry-run mode"
+    )]
+    Stream {
+        /// Device name.
+        device: String,
+        /// cpal's message.
+        detail: String,
+    },
+}
+
+/// Settings of the output.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AudioConfig {
+    /// Burst shape (amplitude = default command amplitude).
+    pub shape: BurstShape,
+    /// Hard cap on the output (full scale 1.0).
+    pub volume_cap: f32,
+    /// Commands late by more than this are dropped.
+    pub max_late_secs: f64,
+    /// Frame-to-time mapping.
+    pub clock: ClockMode,
+    /// Pink-noise seed.
+    pub seed: u64,
+}
+
+impl Default for AudioConfig {
+    fn default() -> Self {
+        AudioConfig {
+            shape: BurstShape::default(),
+            volume_cap: 0.5,
+            max_late_secs: 0.02,
+            clock: ClockMode::Device,
+            seed: 1,
+        }
+    }
+}
+
+/// Counters the callback keeps, readable from any thread.
+#[derive(Debug, Default)]
+pub struct AudioStats {
+    /// Callbacks run.
+    pub callbacks: AtomicU64,
+    /// Frames written.
+    pub frames: AtomicU64,
+    /// Errors the stream reported (underruns, device loss).
+    pub errors: AtomicU64,
+    /// Clock re-anchorings (device mode).
+    pub re_anchors: AtomicU64,
+    /// Latest output delay measured (µs).
+    pub output_delay_us: AtomicU64,
+}
+
+/// A running output stream. Dropping it stops the sound.
+pub struct AudioOutput {
+    _stream: cpal::Stream,
+    /// Device name.
+    pub device: String,
+    /// Output rate.
+    pub sample_rate_hz: f64,
+    /// Output channels.
+    pub channels: usize,
+    /// Sample format, as cpal names it.
+    pub sample_format: String,
+    /// Callback counters.
+    pub stats: Arc<AudioStats>,
+}
+
+impl std::fmt::Debug for AudioOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AudioOutput")
+            .field("device", &self.device)
+            .field("sample_rate_hz", &self.sample_rate_hz)
+            .field("channels", &self.channels)
+            .field("sample_format", &self.sample_format)
+            .finish()
+    }
+}
+
+/// Largest callback buffer converted in one piece (frames × channels); longer buffers are
+/// rendered in pieces.
+const SCRATCH: usize = 16_384;
+
+/// Opens the default output device and starts playing: silence until commands arrive on
+/// `queue`. `clock` returns LSL time (e.g. `lsl::local_clock`).
+///
+/// Allocates and may block; call it at start-up, never from the worker.
+pub fn open_default_output(
+    config: AudioConfig,
+    queue: StimReceiver,
+    clock: fn() -> f64,
+) -> Result<AudioOutput, AudioError> {
+    let host = cpal::default_host();
+    let device = host.default_output_device().ok_or(AudioError::NoDevice)?;
+    let name = device
+        .description()
+        .map(|d| d.to_string())
+        .unwrap_or_else(|_| "default".to_owned());
+    let supported = device
+        .default_output_config()
+        .map_err(|e| AudioError::Config {
+            device: name.clone(),
+            detail: e.to_string(),
+        })?;
+    let format = supported.sample_format();
+    let stream_config = supported.config();
+    let fs = f64::from(stream_config.sample_rate);
+    let channels = usize::from(stream_config.channels);
+    let scheduler = BurstScheduler::new(
+        SchedulerConfig {
+            sample_rate_hz: fs,
+            channels,
+            shape: config.shape,
+            volume_cap: config.volume_cap,
+            max_late_secs: config.max_late_secs,
+            seed: config.seed,
+        },
+        queue,
+    );
+    let stats = Arc::new(AudioStats::default());
+    let map = ClockMap::new(config.clock, fs);
+    let stream = match format {
+        SampleFormat::F32 => build::<f32>(&device, &stream_config, scheduler, map, clock, &stats),
+        SampleFormat::I16 => build::<i16>(&device, &stream_config, scheduler, map, clock, &stats),
+        SampleFormat::I32 => build::<i32>(&device, &stream_config, scheduler, map, clock, &stats),
+        SampleFormat::U16 => build::<u16>(&device, &stream_config, scheduler, map, clock, &stats),
+        other => {
+            return Err(AudioError::Format {
+                device: name,
+                format: other.to_string(),
+            });
+        }
+    }
+    .map_err(|e| AudioError::Stream {
+        device: name.clone(),
+        detail: e.to_string(),
+    })?;
+    stream.play().map_err(|e| AudioError::Stream {
+        device: name.clone(),
+        detail: e.to_string(),
+    })?;
+    Ok(AudioOutput {
+        _stream: stream,
+        device: name,
+        sample_rate_hz: fs,
+        channels,
+        sample_format: format.to_string(),
+        stats,
+    })
+}
+
+fn build<T>(
+    device: &cpal::Device,
+    config: &cpal::StreamConfig,
+    mut scheduler: BurstScheduler,
+    mut map: ClockMap,
+    clock: fn() -> f64,
+    stats: &Arc<AudioStats>,
+) -> Result<cpal::Stream, cpal::Error>
+where
+    T: SizedSample + FromSample<f32>,
+{
+    let channels = usize::from(config.channels).max(1);
+    let fs = f64::from(config.sample_rate);
+    let piece = (SCRATCH / channels) * channels;
+    let mut scratch = vec![0.0f32; piece];
+    let data_stats = Arc::clone(stats);
+    let error_stats = Arc::clone(stats);
+    device.build_output_stream::<T, _, _>(
+        *config,
+        move |out: &mut [T], info: &cpal::OutputCallbackInfo| {
+            let now = clock();
+            let ts = info.timestamp();
+            let delay = ts
+                .playback
+                .checked_duration_since(ts.callback)
+                .map_or(0.0, |d| d.as_secs_f64());
+            let mut frame = scheduler.frames();
+            let start = map.buffer_time(frame, now + delay);
+            let mut time = start;
+            for chunk in out.chunks_mut(piece) {
+                let buf = &mut scratch[..chunk.len()];
+                scheduler.render(buf, time);
+                for (o, v) in chunk.iter_mut().zip(buf.iter()) {
+                    *o = T::from_sample(*v);
+                }
+                let frames = (chunk.len() / channels) as u64;
+                frame += frames;
+                time += frames as f64 / fs;
+            }
+            data_stats.callbacks.fetch_add(1, Ordering::Relaxed);
+            data_stats
+                .frames
+                .store(scheduler.frames(), Ordering::Relaxed);
+            data_stats
+                .re_anchors
+                .store(map.re_anchors(), Ordering::Relaxed);
+            data_stats
+                .output_delay_us
+                .store((delay * 1e6) as u64, Ordering::Relaxed);
+        },
+        move |_err| {
+            error_stats.errors.fetch_add(1, Ordering::Relaxed);
+        },
+        None,
+    )
+}
