@@ -229,6 +229,7 @@ fn session(
         },
         ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
         with_scope: false,
+        stimulation: None,
     })
 }
 

@@ -54,6 +54,11 @@ pub enum Command {
     /// Motor imagery: fit a decoder from calibration recordings.
     #[command(subcommand)]
     Mi(MiCommand),
+    /// Closed-loop sleep stimulation: live spindle detection and slow-oscillation phase
+    /// tracking on the simulator (default), an LSL stream (--stream) or a file (--replay),
+    /// with pink-noise bursts at the target phase (or spindle onsets) under safety limits;
+    /// --dry-run logs stimuli without sound.
+    Sleep(SleepArgs),
     /// Measure pipeline latency and throughput on this machine (figures printed and written
     /// as JSON and SVG; build with --release for representative numbers).
     Bench {
@@ -137,6 +142,79 @@ pub struct MiArgs {
     /// Time between motor-imagery decisions.
     #[arg(long, default_value_t = 0.25)]
     pub mi_step_secs: f64,
+}
+
+/// Options of `neuroloop sleep`.
+#[derive(Debug, Clone, Args)]
+pub struct SleepArgs {
+    #[command(flatten)]
+    view: ViewArgs,
+    /// Read this LSL EEG stream instead of the simulator.
+    #[arg(long, conflicts_with = "replay")]
+    stream: Option<String>,
+    /// Replay this recording (XDF, EDF/BDF) instead of the simulator.
+    #[arg(long, value_name = "FILE")]
+    replay: Option<PathBuf>,
+    /// Replay or simulation speed: 1 (real time), N, or max.
+    #[arg(long, default_value = "1")]
+    speed: String,
+    /// Simulator seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Channel for spindle detection.
+    #[arg(long, default_value = "Cz", value_name = "LABEL")]
+    spindle_channel: String,
+    /// Channel for slow-oscillation tracking (and artefact watch).
+    #[arg(long, default_value = "Fz", value_name = "LABEL")]
+    so_channel: String,
+    /// Slow-oscillation phase to hit, degrees (0 = up-state peak).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    so_target_deg: f64,
+    /// Output latency the slow-oscillation trigger anticipates, ms.
+    #[arg(long, default_value_t = 50.0)]
+    lookahead_ms: f64,
+    /// What triggers a burst.
+    #[arg(long, value_enum, default_value_t = StimOnArg::So)]
+    stim_on: StimOnArg,
+    /// Log stimuli (markers, recording) without playing sound.
+    #[arg(long)]
+    dry_run: bool,
+    /// Burst amplitude (full scale 1.0).
+    #[arg(long, default_value_t = 0.1)]
+    volume: f32,
+    /// Hard cap on the audio output (full scale 1.0).
+    #[arg(long, default_value_t = 0.5)]
+    volume_cap: f32,
+    /// Least time between bursts, s.
+    #[arg(long, default_value_t = 2.5)]
+    min_interval_secs: f64,
+    /// Most bursts in any minute.
+    #[arg(long, default_value_t = 12)]
+    max_per_min: usize,
+    /// Amplitude on the slow-oscillation channel taken as an artefact or arousal (µV);
+    /// stimulation pauses 5 s after one.
+    #[arg(long, default_value_t = 300.0)]
+    artifact_uv: f64,
+    /// Burst length, ms (5 ms raised-cosine ramps).
+    #[arg(long, default_value_t = 50.0)]
+    burst_ms: f64,
+    /// Power-line frequency to notch (with harmonics); 0 disables.
+    #[arg(long, default_value_t = 50.0)]
+    notch_hz: f64,
+    /// High-pass cutoff (low enough to keep slow oscillations); 0 disables.
+    #[arg(long, default_value_t = 0.1)]
+    highpass_hz: f64,
+}
+
+/// What triggers a burst in `neuroloop sleep`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StimOnArg {
+    /// Slow-oscillation phase triggers.
+    So,
+    /// Spindle onsets.
+    Spindle,
+    /// Nothing: detection only.
+    None,
 }
 
 /// Sleep decoder options.
@@ -783,6 +861,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         outputs: markers(&args.view),
         ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
         with_scope: false,
+        stimulation: None,
     };
     let view = ViewArgs {
         seconds: None,
@@ -834,6 +913,7 @@ fn decode_unscored(
         outputs: markers(view),
         ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
         with_scope: false,
+        stimulation: None,
     };
     let report = drive(cfg, view, label, None)?;
     print_report(&report, view.json)
@@ -1049,6 +1129,136 @@ fn parse_speed(speed: &str) -> anyhow::Result<Pacing> {
     }
 }
 
+fn sleep(args: &SleepArgs) -> anyhow::Result<()> {
+    use crate::session::StimulationSpec;
+    use crate::stimulation::{StimPolicy, StimTrigger};
+    let pacing = parse_speed(&args.speed)?;
+    let (source, label) = if let Some(path) = &args.replay {
+        (
+            SourceSpec::File {
+                path: path.clone(),
+                channels: Vec::new(),
+                pacing,
+                lsl_outlet: None,
+            },
+            format!("{} (speed {})", path.display(), args.speed),
+        )
+    } else if let Some(name) = &args.stream {
+        (
+            SourceSpec::Lsl(LslInletConfig {
+                name: Some(name.clone()),
+                ..LslInletConfig::default()
+            }),
+            format!("LSL stream {name}"),
+        )
+    } else {
+        let headless = args.view.headless || !display_available();
+        (
+            SourceSpec::Simulator {
+                config: SimConfig {
+                    sample_rate_hz: 250.0,
+                    channel_labels: SimConfig::labels_for(8),
+                    seed: args.seed,
+                    scenario: Scenario::Sleep(SleepScenario::default()),
+                    ..SimConfig::default()
+                },
+                pacing,
+                chunk_frames: 0,
+                duration_secs: if headless {
+                    args.view.seconds.or(Some(60.0))
+                } else {
+                    args.view.seconds
+                },
+                time_origin: None,
+            },
+            format!(
+                "simulator (8 ch @ 250 Hz, sleep, seed {}, speed {})",
+                args.seed, args.speed
+            ),
+        )
+    };
+    let spindles = SpindleDecoder::new(SpindleDecoderConfig {
+        channel: Some(args.spindle_channel.clone()),
+        ..SpindleDecoderConfig::default()
+    });
+    let so = SoDecoder::new(SoDecoderConfig {
+        channel: Some(args.so_channel.clone()),
+        trigger: SoConfig {
+            target_phase_deg: args.so_target_deg,
+            lookahead_secs: args.lookahead_ms / 1000.0,
+            ..SoConfig::default()
+        },
+    });
+    let decoders: Vec<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> = vec![
+        {
+            let info = DecoderInfo::of(&spindles, TruthMapping::None);
+            (Box::new(spindles), info)
+        },
+        {
+            let info = DecoderInfo::of(&so, TruthMapping::None);
+            (Box::new(so), info)
+        },
+    ];
+    let trigger = match args.stim_on {
+        StimOnArg::So => Some(StimTrigger::SlowOscillation),
+        StimOnArg::Spindle => Some(StimTrigger::SpindleOnset),
+        StimOnArg::None => None,
+    };
+    let stimulation = trigger.map(|trigger| StimulationSpec {
+        policy: StimPolicy {
+            trigger,
+            min_interval_secs: args.min_interval_secs,
+            max_per_minute: args.max_per_min,
+            artifact_uv: args.artifact_uv,
+            amplitude: args.volume,
+            dry_run: args.dry_run,
+            ..StimPolicy::default()
+        },
+        artifact_channel: Some(args.so_channel.clone()),
+        audio: neuroloop_stimuli::device::AudioConfig {
+            shape: neuroloop_stimuli::burst::BurstShape {
+                duration_ms: args.burst_ms,
+                amplitude: args.volume,
+                ..Default::default()
+            },
+            volume_cap: args.volume_cap,
+            // Spindle onsets are due as soon as they are declared: allow the output latency.
+            max_late_secs: 0.1,
+            ..Default::default()
+        },
+    });
+    if !(0.0..=1.0).contains(&args.volume_cap) || args.volume > args.volume_cap {
+        bail!(
+            "--volume {} must not exceed --volume-cap {}, which must be within 0..1 of full scale",
+            args.volume,
+            args.volume_cap
+        );
+    }
+    let cfg = SessionConfig {
+        source,
+        front_end: FrontEnd {
+            highpass_hz: (args.highpass_hz > 0.0).then_some(args.highpass_hz),
+            notch_hz: (args.notch_hz > 0.0).then_some(args.notch_hz),
+            common_average: false,
+        },
+        decoders,
+        outputs: markers(&args.view),
+        ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
+        with_scope: false,
+        stimulation,
+    };
+    let view = ViewArgs {
+        seconds: if args.replay.is_none() && args.stream.is_none() {
+            None
+        } else {
+            args.view.seconds
+        },
+        ..args.view.clone()
+    };
+    let report = drive(cfg, &view, &label, None)?;
+    print_report(&report, args.view.json)
+}
+
 fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
     let pacing = parse_speed(&args.speed)?;
     let label = format!("{} (speed {})", args.file.display(), args.speed);
@@ -1182,6 +1392,7 @@ pub fn main() -> ExitCode {
         Command::Eval(EvalCommand::Ssvep(a)) => eval_ssvep(a),
         Command::Eval(EvalCommand::Mi(a)) => eval_mi(a),
         Command::Eval(EvalCommand::Spindles(a)) => eval_spindles(a),
+        Command::Sleep(a) => sleep(a),
         Command::Eval(EvalCommand::SoPhase(a)) => eval_so_phase(a),
         Command::Mi(MiCommand::Fit(a)) => mi_fit(a),
         Command::Bench { quick, out } => bench(*quick, out),

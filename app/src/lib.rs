@@ -19,3 +19,4 @@ pub mod pipeline;
 pub mod record;
 pub mod report;
 pub mod session;
+pub mod stimulation;

@@ -102,6 +102,10 @@ pub struct OutputLog {
     pub errors: Vec<String>,
     /// EEG frames written to the session recording.
     pub recorded_frames: u64,
+    /// Stimulation counts, when stimulation runs.
+    pub stim: Option<crate::stimulation::StimSummary>,
+    /// Most recent stimulation events, oldest first.
+    pub stim_events: VecDeque<crate::stimulation::StimEvent>,
 }
 
 /// Settings of the output thread.
@@ -114,12 +118,15 @@ pub struct OutputConfig {
     /// Whether sample stamps follow the wall clock, so that markers can carry a latency
     /// (not at maximum speed, where stamps are virtual). Set by the session.
     pub clocked: bool,
+    /// What triggers stimuli, when stimulation runs (names them in markers).
+    pub stim_trigger: Option<crate::stimulation::StimTrigger>,
 }
 
 impl Default for OutputConfig {
     fn default() -> Self {
         OutputConfig {
             marker_stream: Some("neuroloop-markers".into()),
+            stim_trigger: None,
             record: None,
             clocked: true,
         }
@@ -243,6 +250,10 @@ pub fn run_outputs(
     let mut scores = vec![Score::default(); decoders.len()];
     let mut markers_sent = 0u64;
     let mut errors: Vec<String> = Vec::new();
+    let mut stim = cfg
+        .stim_trigger
+        .map(|_| crate::stimulation::StimSummary::default());
+    let mut pending_stim: Vec<crate::stimulation::StimEvent> = Vec::with_capacity(64);
     loop {
         let finishing = done.load(Ordering::Acquire);
         let mut got = 0;
@@ -277,6 +288,35 @@ pub fn run_outputs(
                         pending.remove(0);
                     }
                     pending.push(LoggedDecision { record: r, correct });
+                }
+                OutputEvent::Stim(e) => {
+                    let trigger = cfg
+                        .stim_trigger
+                        .unwrap_or(crate::stimulation::StimTrigger::SlowOscillation);
+                    e.marker(trigger, &mut text);
+                    let at = if e.time.is_finite() {
+                        e.time
+                    } else {
+                        e.target_time
+                    };
+                    if let Some(o) = outlet.as_mut() {
+                        match o.push(&text, at) {
+                            Ok(()) => markers_sent += 1,
+                            Err(err) => errors.push(format!("publishing a marker failed: {err}")),
+                        }
+                    }
+                    if let Some(rec) = recorder.as_mut()
+                        && let Err(err) = rec.text_event(&text, at)
+                    {
+                        stop_recording(&mut recorder, &mut errors, &err);
+                    }
+                    if let Some(s) = stim.as_mut() {
+                        s.add(&e);
+                    }
+                    if pending_stim.len() == 64 {
+                        pending_stim.remove(0);
+                    }
+                    pending_stim.push(e);
                 }
                 OutputEvent::Source(e) => {
                     if let (SourceEvent::Annotation { at, index }, Some(o)) =
@@ -330,6 +370,13 @@ pub fn run_outputs(
             shared.scores.clone_from(&scores);
             shared.markers_sent = markers_sent;
             shared.errors.append(&mut errors);
+            shared.stim = stim;
+            for e in pending_stim.drain(..) {
+                if shared.stim_events.len() == 64 {
+                    shared.stim_events.pop_front();
+                }
+                shared.stim_events.push_back(e);
+            }
         }
         if finishing && got == 0 {
             break;
@@ -363,6 +410,8 @@ pub fn run_outputs(
         shared.recent.push_back(d);
     }
     shared.events.extend(pending_events.drain(..));
+    shared.stim_events.extend(pending_stim.drain(..));
+    shared.stim = stim;
     shared.scores = scores;
     shared.markers_sent = markers_sent;
     shared.errors.append(&mut errors);

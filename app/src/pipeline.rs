@@ -81,6 +81,8 @@ pub enum OutputEvent {
     Decision(DecisionRecord),
     /// An event from the source (gap, loss, ground truth).
     Source(SourceEvent),
+    /// A stimulation event (command, suppression, onset).
+    Stim(crate::stimulation::StimEvent),
 }
 
 /// A decision with the times needed to measure latency.
@@ -241,6 +243,27 @@ pub struct Worker {
     record: Option<RecordFeed>,
     lossless: bool,
     stats: Arc<PipelineStats>,
+    stim: Option<crate::stimulation::StimController>,
+}
+
+/// Hands `event` to the output thread (waiting for room when `lossless`); counts it as dropped
+/// when the ring is full. Real-time safe unless `lossless`.
+fn push_output(
+    output: &mut HeapProd<OutputEvent>,
+    lossless: bool,
+    waker: Option<&Thread>,
+    stats: &PipelineStats,
+    event: OutputEvent,
+) -> bool {
+    if lossless {
+        wait_for_room(|| output.vacant_len() > 0, waker);
+    }
+    if output.try_push(event).is_ok() {
+        true
+    } else {
+        stats.decisions_dropped.fetch_add(1, Ordering::Relaxed);
+        false
+    }
 }
 
 impl Worker {
@@ -288,9 +311,15 @@ impl Worker {
                 record: None,
                 lossless: false,
                 stats,
+                stim: None,
             },
             output_rx,
         ))
+    }
+
+    /// Turns decisions into stimuli under `controller`'s policy.
+    pub fn set_stimulation(&mut self, controller: crate::stimulation::StimController) {
+        self.stim = Some(controller);
     }
 
     /// For sources without a clock of their own (maximum-speed simulation or replay): the
@@ -389,6 +418,9 @@ impl Worker {
             if self.common_average {
                 neuroloop_dsp::reref::common_average_interleaved(block, channels);
             }
+            if let Some(stim) = &mut self.stim {
+                stim.scan_block(block, stamps, channels);
+            }
             for (i, d) in self.decoders.iter_mut().enumerate() {
                 self.decisions.set_decoder(i as u16);
                 d.process(block, stamps, &mut self.decisions);
@@ -419,6 +451,19 @@ impl Worker {
                 } else {
                     self.stats.decisions_dropped.fetch_add(1, Ordering::Relaxed);
                 }
+                if let Some(e) = self
+                    .stim
+                    .as_mut()
+                    .and_then(|s| s.on_decision(decoder, &decision))
+                {
+                    pushed_output |= push_output(
+                        &mut self.output,
+                        self.lossless,
+                        self.output_waker.as_ref(),
+                        &self.stats,
+                        OutputEvent::Stim(e),
+                    );
+                }
             }
             self.decisions.clear();
             if let Some(scope) = &mut self.scope {
@@ -436,6 +481,15 @@ impl Worker {
         }
         while let Some(event) = self.reader.pop_event() {
             pushed_output |= self.handle_event(event);
+        }
+        while let Some(e) = self.stim.as_mut().and_then(|s| s.poll_onset()) {
+            pushed_output |= push_output(
+                &mut self.output,
+                self.lossless,
+                self.output_waker.as_ref(),
+                &self.stats,
+                OutputEvent::Stim(e),
+            );
         }
         if pushed_output && let Some(t) = &self.output_waker {
             t.unpark();

@@ -206,6 +206,11 @@ impl SessionRecorder {
         self.writer.write_samples(self.decisions, &[text], &[stamp])
     }
 
+    /// Records a text event (e.g. a stimulus) on the event stream.
+    pub fn text_event(&mut self, text: &str, stamp: f64) -> Result<(), XdfWriteError> {
+        self.writer.write_samples(self.events, &[text], &[stamp])
+    }
+
     /// Records a source event.
     pub fn event(&mut self, event: &SourceEvent) -> Result<(), XdfWriteError> {
         self.text.clear();

@@ -97,6 +97,8 @@ pub struct SessionReport {
     pub recording: Option<RecordingReport>,
     /// Errors reported during the session.
     pub errors: Vec<String>,
+    /// Stimulation counts, when stimulation ran.
+    pub stimulation: Option<crate::stimulation::StimSummary>,
 }
 
 /// What went into the session recording.
@@ -175,6 +177,7 @@ impl SessionReport {
                 frames_dropped: s.record_dropped.load(Ordering::Relaxed),
             }),
             errors,
+            stimulation: log.stim,
         }
     }
 
@@ -264,6 +267,29 @@ impl SessionReport {
                 "recording     {} ({} frames, {} dropped)",
                 r.path, r.frames, r.frames_dropped
             );
+        }
+        if let Some(st) = &self.stimulation {
+            let _ = writeln!(
+                t,
+                "stimulation   {} bursts commanded{}; suppressed: {} interval, {} rate, {} artifact, {} queue full",
+                st.commanded,
+                if st.dry_run {
+                    " (dry run, no sound)"
+                } else {
+                    ""
+                },
+                st.suppressed_interval,
+                st.suppressed_rate,
+                st.suppressed_artifact,
+                st.suppressed_queue
+            );
+            if !st.dry_run {
+                let _ = writeln!(
+                    t,
+                    "audio         {} on time, {} late, {} dropped; largest onset error {:.3} ms",
+                    st.on_time, st.late, st.dropped, st.max_error_ms
+                );
+            }
         }
         for e in &self.errors {
             let _ = writeln!(t, "error         {e}");

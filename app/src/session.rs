@@ -148,6 +148,19 @@ pub struct SessionConfig {
     pub ring_secs: f64,
     /// Whether a GUI will read the display feed.
     pub with_scope: bool,
+    /// Closed-loop stimulation, if any.
+    pub stimulation: Option<StimulationSpec>,
+}
+
+/// Closed-loop stimulation of a session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StimulationSpec {
+    /// Policy (trigger, safety limits, amplitude, dry run).
+    pub policy: crate::stimulation::StimPolicy,
+    /// Channel watched for artefacts (default: the first).
+    pub artifact_channel: Option<String>,
+    /// Audio output settings (ignored in dry run).
+    pub audio: neuroloop_stimuli::device::AudioConfig,
 }
 
 /// Handle to a running session.
@@ -177,6 +190,8 @@ pub struct Session {
     source_finished: Arc<AtomicBool>,
     acquisition_error: Arc<Mutex<Option<String>>>,
     started_at: f64,
+    /// The audio output of closed-loop stimulation; dropped (silenced) with the session.
+    audio: Option<neuroloop_stimuli::device::AudioOutput>,
 }
 
 /// Totals of a finished session.
@@ -286,6 +301,22 @@ impl Session {
             }
         };
         worker.set_lossless(cfg.source.is_consumer_paced());
+        let mut startup_errors = Vec::new();
+        let mut audio = None;
+        if let Some(spec) = &cfg.stimulation {
+            match start_stimulation(spec, &infos, &meta, &mut startup_errors) {
+                Ok((controller, output)) => {
+                    worker.set_stimulation(controller);
+                    audio = output;
+                }
+                Err(e) => {
+                    stop.store(true, Ordering::Release);
+                    drop(writer_tx);
+                    let _ = acquisition.join();
+                    return Err(e);
+                }
+            }
+        }
         // The recording file is created before any sample flows, so a bad path fails here.
         let recorder = match &cfg.outputs.record {
             Some(path) => {
@@ -312,6 +343,7 @@ impl Session {
         let front_end = worker.describe_front_end();
         let log: SharedLog = Arc::new(Mutex::new(OutputLog {
             scores: vec![Default::default(); infos.len()],
+            errors: startup_errors,
             ..Default::default()
         }));
         let outputs_done = Arc::new(AtomicBool::new(false));
@@ -319,6 +351,7 @@ impl Session {
         let out_done = Arc::clone(&outputs_done);
         let out_cfg = OutputConfig {
             clocked: cfg.source.is_clocked(),
+            stim_trigger: cfg.stimulation.as_ref().map(|s| s.policy.trigger),
             ..cfg.outputs.clone()
         };
         let out_infos = infos.clone();
@@ -362,6 +395,7 @@ impl Session {
             source_finished,
             acquisition_error,
             started_at,
+            audio,
         })
     }
 
@@ -376,6 +410,11 @@ impl Session {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// The audio output of closed-loop stimulation, when one is open (not in dry run).
+    pub fn audio_output(&self) -> Option<&neuroloop_stimuli::device::AudioOutput> {
+        self.audio.as_ref()
     }
 
     /// Seconds since start.
@@ -421,6 +460,69 @@ impl Drop for Session {
     fn drop(&mut self) {
         if self.acquisition.is_some() || self.worker.is_some() || self.outputs.is_some() {
             self.stop_in_place();
+        }
+    }
+}
+
+/// Builds the stimulation controller for a session: finds the trigger decoder, the artefact
+/// channel, and opens the audio output unless in dry run. A missing audio device is not fatal:
+/// the error goes to the session's log and stimulation continues as a dry run.
+fn start_stimulation(
+    spec: &StimulationSpec,
+    decoders: &[DecoderInfo],
+    meta: &StreamMeta,
+    errors: &mut Vec<String>,
+) -> anyhow::Result<(
+    crate::stimulation::StimController,
+    Option<neuroloop_stimuli::device::AudioOutput>,
+)> {
+    use crate::stimulation::{StimController, StimTrigger};
+    let (decoder_name, class_name, flag) = match spec.policy.trigger {
+        StimTrigger::SlowOscillation => ("so-phase", "so-target", "--so-triggers"),
+        StimTrigger::SpindleOnset => ("spindle-a7", "spindle-onset", "--spindles"),
+    };
+    let Some((decoder, class)) = decoders.iter().enumerate().find_map(|(i, d)| {
+        (d.name == decoder_name)
+            .then(|| d.class_names.iter().position(|c| c == class_name))
+            .flatten()
+            .map(|c| (i as u16, c as u16))
+    }) else {
+        return Err(anyhow!(
+            "stimulation on {} needs the {decoder_name} decoder: add {flag}",
+            spec.policy.trigger.name()
+        ));
+    };
+    let channel = match &spec.artifact_channel {
+        Some(label) => neuroloop_decoders::step::channel_indices(
+            std::slice::from_ref(label),
+            &meta.channel_labels,
+        )?[0],
+        None => 0,
+    };
+    if spec.policy.dry_run {
+        return Ok((
+            StimController::new(spec.policy, decoder, class, channel, None),
+            None,
+        ));
+    }
+    let (sender, receiver) = neuroloop_stimuli::audio::stim_queue(64);
+    match neuroloop_stimuli::device::open_default_output(
+        spec.audio,
+        receiver,
+        neuroloop_acquisition::clock::local_clock,
+    ) {
+        Ok(output) => Ok((
+            StimController::new(spec.policy, decoder, class, channel, Some(sender)),
+            Some(output),
+        )),
+        Err(e) => {
+            errors.push(format!(
+                "{e}. Detection goes on and stimuli are logged as a dry run."
+            ));
+            Ok((
+                StimController::new(spec.policy, decoder, class, channel, None),
+                None,
+            ))
         }
     }
 }

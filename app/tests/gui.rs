@@ -51,9 +51,11 @@ fn session_with(
             marker_stream: None,
             record: None,
             clocked: true,
+            stim_trigger: None,
         },
         ring_secs: 4.0,
         with_scope: true,
+        stimulation: None,
     })
     .unwrap()
 }

@@ -405,3 +405,121 @@ fn spindle_and_slow_oscillation_decoders_run_together() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("give one of them"), "{err}");
 }
+
+#[test]
+fn sleep_replay_in_dry_run_logs_every_stimulus() {
+    let Some(dir) = dreams_dir() else { return };
+    let out = temp_dir("sleep-replay");
+    let rec = out.join("night.xdf");
+    let edf = dir.join("excerpt3.edf");
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let text = run_ok(&[
+        os("sleep").as_os_str(),
+        os("--replay").as_os_str(),
+        edf.as_os_str(),
+        os("--speed").as_os_str(),
+        os("max").as_os_str(),
+        os("--headless").as_os_str(),
+        os("--markers").as_os_str(),
+        os("none").as_os_str(),
+        os("--dry-run").as_os_str(),
+        os("--spindle-channel").as_os_str(),
+        os("C3-A1").as_os_str(),
+        os("--so-channel").as_os_str(),
+        os("C3-A1").as_os_str(),
+        os("--record").as_os_str(),
+        rec.as_os_str(),
+    ]);
+    // Measured: 50 bursts commanded over the 30-min excerpt.
+    let commanded: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("stimulation   "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no stimulation line:\n{text}"));
+    assert!(commanded > 20, "{text}");
+    assert!(text.contains("dry run, no sound"), "{text}");
+    let xdf = neuroloop_formats::xdf::read(&rec).unwrap();
+    let events = xdf.stream_by_name("neuroloop-events").unwrap();
+    let stims: Vec<String> = (0..events.sample_count())
+        .map(|i| events.value_str(i, 0).unwrap().to_string())
+        .filter(|t| t.starts_with("stim/commanded"))
+        .collect();
+    assert_eq!(stims.len(), commanded);
+    assert!(
+        stims
+            .iter()
+            .all(|s| s.contains("trigger=so") && s.ends_with("dry_run=1"))
+    );
+    // Each stimulus follows a slow-oscillation trigger of the recording's decision stream.
+    let triggers = decisions(&rec)
+        .into_iter()
+        .filter(|d| d.1 == "so-target")
+        .count();
+    assert!(
+        triggers >= commanded,
+        "{triggers} triggers, {commanded} stimuli"
+    );
+    std::fs::remove_dir_all(&out).ok();
+}
+
+#[test]
+fn a_missing_audio_device_keeps_detection_going_as_a_dry_run() {
+    // The default ALSA device is a sound card that does not exist.
+    let home = temp_dir("no-audio");
+    std::fs::write(
+        home.join(".asoundrc"),
+        "pcm.!default {\n  type hw\n  card 37\n}\n",
+    )
+    .unwrap();
+    let out = common::neuroloop()
+        .args([
+            "sleep",
+            "--headless",
+            "--speed",
+            "max",
+            "--seconds",
+            "300",
+            "--markers",
+            "none",
+        ])
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("error")
+            && text.contains("dry-run mode")
+            && text.contains("Detection goes on"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bursts commanded (dry run, no sound)"),
+        "{text}"
+    );
+    assert!(text.contains("so-phase"), "{text}");
+    std::fs::remove_dir_all(&home).ok();
+}
+
+#[test]
+fn a_volume_above_the_cap_is_refused() {
+    let out = common::neuroloop()
+        .args([
+            "sleep",
+            "--headless",
+            "--volume",
+            "0.8",
+            "--volume-cap",
+            "0.5",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("must not exceed --volume-cap"), "{err}");
+}

@@ -94,9 +94,11 @@ fn decisions_return_over_lsl_stamped_with_their_samples() {
             marker_stream: Some(marker_name.clone()),
             record: None,
             clocked: true,
+            stim_trigger: None,
         },
         ring_secs: 4.0,
         with_scope: false,
+        stimulation: None,
     })
     .expect("session starts on the LSL stream");
 

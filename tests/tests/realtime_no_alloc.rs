@@ -270,3 +270,45 @@ fn audio_scheduler_allocates_nothing_in_the_callback() {
     );
     assert!(placed >= 100, "{placed} bursts placed");
 }
+
+#[test]
+fn stimulation_policy_and_audio_queue_allocate_nothing() {
+    use neuroloop::stimulation::{StimController, StimPolicy};
+    use neuroloop_decoders::Decision;
+    use neuroloop_stimuli::audio::{BurstScheduler, SchedulerConfig, stim_queue};
+    let (tx, rx) = stim_queue(64);
+    let mut audio = BurstScheduler::new(SchedulerConfig::default(), rx);
+    let mut controller = StimController::new(StimPolicy::default(), 1, 0, 0, Some(tx));
+    let mut out = vec![0.0f32; 480 * 2];
+    let block = vec![5.0f32; 25 * 8];
+    let stamps: Vec<f64> = (0..25).map(|i| f64::from(i) / 250.0).collect();
+    let mut events = 0usize;
+    let mut run = |from: usize, to: usize, events: &mut usize| {
+        for k in from..to {
+            // 10 ms audio buffers; a slow-oscillation trigger every second, 50 ms ahead.
+            let t = k as f64 * 0.01;
+            controller.scan_block(&block, &stamps, 8);
+            if k % 100 == 0 {
+                let d = Decision {
+                    class: 0,
+                    score: 60.0,
+                    confidence: 1.0,
+                    confident: true,
+                    sample_time: t,
+                    window_secs: -0.05,
+                };
+                *events += usize::from(controller.on_decision(1, &d).is_some());
+            }
+            audio.render(&mut out, t);
+            while controller.poll_onset().is_some() {
+                *events += 1;
+            }
+        }
+    };
+    run(0, 1000, &mut events);
+    let ((), allocations) = count_allocations(|| run(1000, 20_000, &mut events));
+    assert_eq!(allocations, 0, "stimulation allocated {allocations} times");
+    // 200 s with a trigger a second: 200 trigger events, and a burst (commanded on every
+    // third trigger by the 2.5 s interval, capped at 12 a minute) makes an onset event.
+    assert!(events > 230, "{events} events");
+}
