@@ -21,9 +21,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use neuroloop_acquisition::Pacing;
-use neuroloop_acquisition::sim::{MiScenario, Scenario, SimConfig, SsvepScenario};
+use neuroloop_acquisition::sim::{MiScenario, Scenario, SimConfig, SleepScenario, SsvepScenario};
 use neuroloop_decoders::mi::model::{MiProtocol, TrainingInfo};
 use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiMethod, MiModel};
+use neuroloop_decoders::sleep::{SoDecoder, SoDecoderConfig, SpindleDecoder, SpindleDecoderConfig};
 use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
 use neuroloop_decoders::{Decoder, DecoderContext};
 use serde::Serialize;
@@ -111,14 +112,18 @@ enum BenchDecoder {
     Ssvep(bool),
     /// Motor imagery on every channel of the montage, a decision every 0.25 s.
     Mi(MiMethod),
+    /// Sleep: the spindle detector and the slow-oscillation trigger on Cz together, on
+    /// the simulator's sleep scenario (decisions are events, a few per minute).
+    Sleep,
 }
 
-const DECODERS: [BenchDecoder; 5] = [
+const DECODERS: [BenchDecoder; 6] = [
     BenchDecoder::Ssvep(false),
     BenchDecoder::Ssvep(true),
     BenchDecoder::Mi(MiMethod::CspLda),
     BenchDecoder::Mi(MiMethod::TsLr),
     BenchDecoder::Mi(MiMethod::Mdm),
+    BenchDecoder::Sleep,
 ];
 
 fn decoder_config(fbcca: bool) -> SsvepCcaConfig {
@@ -181,6 +186,7 @@ fn decoded_channels(channels: usize, rate_hz: f64, which: BenchDecoder) -> anyho
             Ok(probe.picked_channels().len())
         }
         BenchDecoder::Mi(_) => Ok(channels),
+        BenchDecoder::Sleep => Ok(2),
     }
 }
 
@@ -192,22 +198,58 @@ fn session(
     secs: f64,
 ) -> anyhow::Result<Session> {
     let labels = SimConfig::labels_for(channels);
-    let (decoder, truth, scenario): (Box<dyn Decoder>, _, _) = match which {
+    let one = |d: Box<dyn Decoder>, truth| {
+        let info = DecoderInfo::of(d.as_ref(), truth);
+        vec![(d, info)]
+    };
+    let (decoders, scenario) = match which {
         BenchDecoder::Ssvep(fbcca) => (
-            Box::new(SsvepCcaDecoder::new(decoder_config(fbcca))),
-            TruthMapping::SsvepTargetIndex,
+            one(
+                Box::new(SsvepCcaDecoder::new(decoder_config(fbcca))),
+                TruthMapping::SsvepTargetIndex,
+            ),
             Scenario::Ssvep(SsvepScenario::default()),
         ),
         BenchDecoder::Mi(method) => (
-            Box::new(MiDecoder::new(
-                synthetic_mi_model(method, &labels, rate_hz, 2.0)?,
-                MiDecoderConfig::default(),
-            )?),
-            TruthMapping::None,
+            one(
+                Box::new(MiDecoder::new(
+                    synthetic_mi_model(method, &labels, rate_hz, 2.0)?,
+                    MiDecoderConfig::default(),
+                )?),
+                TruthMapping::None,
+            ),
             Scenario::MotorImagery(MiScenario::default()),
         ),
+        BenchDecoder::Sleep => {
+            let mut both = one(
+                Box::new(SpindleDecoder::new(SpindleDecoderConfig {
+                    channel: Some("Cz".into()),
+                    ..SpindleDecoderConfig::default()
+                })),
+                TruthMapping::None,
+            );
+            both.extend(one(
+                Box::new(SoDecoder::new(SoDecoderConfig {
+                    // Cz is in every simulated montage (Fz is not in the 32-channel one).
+                    channel: Some("Cz".into()),
+                    ..SoDecoderConfig::default()
+                })),
+                TruthMapping::None,
+            ));
+            (both, Scenario::Sleep(SleepScenario::default()))
+        }
     };
-    let info = DecoderInfo::of(decoder.as_ref(), truth);
+    start(labels, rate_hz, scenario, pacing, secs, decoders)
+}
+
+fn start(
+    labels: Vec<String>,
+    rate_hz: f64,
+    scenario: Scenario,
+    pacing: Pacing,
+    secs: f64,
+    decoders: Vec<(Box<dyn Decoder>, DecoderInfo)>,
+) -> anyhow::Result<Session> {
     Session::start(SessionConfig {
         source: SourceSpec::Simulator {
             config: SimConfig {
@@ -222,7 +264,7 @@ fn session(
             time_origin: None,
         },
         front_end: FrontEnd::default(),
-        decoders: vec![(decoder, info)],
+        decoders,
         outputs: OutputConfig {
             marker_stream: None,
             ..OutputConfig::default()
@@ -243,11 +285,19 @@ fn run_to_end(mut s: Session) -> (Session, f64) {
 
 /// Runs every configuration. `quick` shortens the runs (CI).
 pub fn run(quick: bool) -> anyhow::Result<BenchReport> {
-    let (latency_secs, throughput_secs) = if quick { (10.0, 10.0) } else { (60.0, 60.0) };
+    let (latency_secs, throughput_secs): (f64, f64) =
+        if quick { (10.0, 10.0) } else { (60.0, 60.0) };
     let mut pipeline = Vec::new();
     for channels in [8, 32, 64] {
         for rate_hz in [250.0, 500.0, 1000.0] {
             for which in DECODERS {
+                // Sleep decisions are events (a few a minute, after a 10 s baseline): give
+                // them two minutes of data.
+                let latency_secs = if which == BenchDecoder::Sleep {
+                    latency_secs.max(120.0)
+                } else {
+                    latency_secs
+                };
                 let s = session(
                     channels,
                     rate_hz,
@@ -255,7 +305,11 @@ pub fn run(quick: bool) -> anyhow::Result<BenchReport> {
                     Pacing::Speed(LATENCY_SPEED),
                     latency_secs,
                 )?;
-                let name = s.decoders[0].name.clone();
+                let name = if which == BenchDecoder::Sleep {
+                    "sleep".to_owned()
+                } else {
+                    s.decoders[0].name.clone()
+                };
                 let (s, _) = run_to_end(s);
                 let lat = s.stats.latency_from_arrival.summary();
                 let histogram = s.stats.latency_from_arrival.nonzero_buckets_ms();
