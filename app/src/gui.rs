@@ -16,6 +16,7 @@ use ringbuf::traits::{Consumer, Observer};
 use crate::outputs::{DecoderInfo, OutputLog};
 use crate::report::SessionReport;
 use crate::session::Session;
+use crate::stimulation::{StimSummary, StimTrigger};
 
 /// Seconds of signal kept on screen.
 pub const TRACE_SECS: f64 = 5.0;
@@ -254,6 +255,9 @@ impl LiveView {
                 ));
             }
         }
+        if let Some(st) = &log.stim {
+            Self::stimulation_ui(ui, st, &log);
+        }
         ui.separator();
         ui.label(RichText::new("recent decisions").strong());
         egui::ScrollArea::vertical().show(ui, |ui| {
@@ -281,6 +285,34 @@ impl LiveView {
 }
 
 impl LiveView {
+    /// Closed-loop stimulation: counts, then the latest commands, suppressions and onsets.
+    fn stimulation_ui(ui: &mut egui::Ui, st: &StimSummary, log: &OutputLog) {
+        ui.separator();
+        ui.heading("stimulation");
+        let mode = if st.dry_run {
+            RichText::new("DRY RUN: no sound").color(Color32::from_rgb(200, 160, 40))
+        } else {
+            RichText::new("audio on").color(Color32::from_rgb(60, 170, 80))
+        };
+        ui.label(mode);
+        ui.label(format!(
+            "{} bursts commanded; suppressed {} interval, {} rate, {} artifact",
+            st.commanded, st.suppressed_interval, st.suppressed_rate, st.suppressed_artifact
+        ));
+        if !st.dry_run {
+            ui.label(format!(
+                "played {} on time, {} late, {} dropped; largest onset error {:.2} ms",
+                st.on_time, st.late, st.dropped, st.max_error_ms
+            ));
+        }
+        let trigger = StimTrigger::from_name(st.trigger).unwrap_or(StimTrigger::SlowOscillation);
+        let mut text = String::new();
+        for e in log.stim_events.iter().rev().take(8) {
+            e.marker(trigger, &mut text);
+            ui.monospace(&text);
+        }
+    }
+
     /// Decisions averaged into the feedback cursor (2 s at one decision every 0.25 s).
     const FEEDBACK_DECISIONS: usize = 8;
 

@@ -250,9 +250,10 @@ pub fn run_outputs(
     let mut scores = vec![Score::default(); decoders.len()];
     let mut markers_sent = 0u64;
     let mut errors: Vec<String> = Vec::new();
-    let mut stim = cfg
-        .stim_trigger
-        .map(|_| crate::stimulation::StimSummary::default());
+    let mut stim = cfg.stim_trigger.map(|t| crate::stimulation::StimSummary {
+        trigger: t.name(),
+        ..Default::default()
+    });
     let mut pending_stim: Vec<crate::stimulation::StimEvent> = Vec::with_capacity(64);
     loop {
         let finishing = done.load(Ordering::Acquire);

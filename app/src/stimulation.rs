@@ -35,6 +35,15 @@ impl StimTrigger {
             StimTrigger::SpindleOnset => "spindle",
         }
     }
+
+    /// The trigger a [`StimTrigger::name`] names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "so" => Some(StimTrigger::SlowOscillation),
+            "spindle" => Some(StimTrigger::SpindleOnset),
+            _ => None,
+        }
+    }
 }
 
 /// Safety limits and stimulus settings.
@@ -170,6 +179,8 @@ impl StimEvent {
 /// Counts over a session.
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
 pub struct StimSummary {
+    /// What triggers stimuli (`so` or `spindle`).
+    pub trigger: &'static str,
     /// Bursts commanded (including dry-run ones).
     pub commanded: u64,
     /// Whether they were dry-run.

@@ -146,3 +146,84 @@ fn motor_imagery_view_shows_classes_and_the_feedback_cursor() {
     // 20 s, a decision every 0.25 s once the 2-s window is full.
     assert!(report.decisions >= 70, "{} decisions", report.decisions);
 }
+
+/// Sleep in the live window: spindle and slow-oscillation decoders, and the stimulation panel
+/// with its dry-run banner, counts and the latest stimulus events.
+#[test]
+fn sleep_view_shows_the_stimulation_log() {
+    use neuroloop::session::StimulationSpec;
+    use neuroloop::stimulation::{StimPolicy, StimTrigger};
+    use neuroloop_acquisition::sim::SleepScenario;
+    use neuroloop_decoders::sleep::{SoDecoder, SoDecoderConfig, SpindleDecoder};
+    let spindles = SpindleDecoder::new(Default::default());
+    let so = SoDecoder::new(SoDecoderConfig {
+        channel: Some("Fz".into()),
+        ..SoDecoderConfig::default()
+    });
+    let info = |d: &dyn Decoder| DecoderInfo {
+        name: d.name().into(),
+        class_names: d.class_names().to_vec(),
+        truth: TruthMapping::None,
+    };
+    let (a, b) = (info(&spindles), info(&so));
+    let s = Session::start(SessionConfig {
+        source: SourceSpec::Simulator {
+            config: SimConfig {
+                scenario: Scenario::Sleep(SleepScenario::default()),
+                ..SimConfig::default()
+            },
+            pacing: Pacing::Speed(40.0),
+            chunk_frames: 0,
+            duration_secs: Some(240.0),
+            time_origin: None,
+        },
+        front_end: FrontEnd {
+            highpass_hz: Some(0.1),
+            ..FrontEnd::default()
+        },
+        decoders: vec![(Box::new(spindles), a), (Box::new(so), b)],
+        outputs: OutputConfig {
+            marker_stream: None,
+            record: None,
+            clocked: true,
+            stim_trigger: None,
+        },
+        ring_secs: 4.0,
+        with_scope: true,
+        stimulation: Some(StimulationSpec {
+            policy: StimPolicy {
+                trigger: StimTrigger::SlowOscillation,
+                dry_run: true,
+                ..StimPolicy::default()
+            },
+            artifact_channel: Some("Fz".into()),
+            audio: Default::default(),
+        }),
+    })
+    .unwrap();
+    let sink = Arc::new(Mutex::new(None));
+    let view = LiveView::new(s, "simulator".into(), false, Arc::clone(&sink));
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1200.0, 800.0))
+        .build_eframe(|_| view);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while harness.query_by_label_contains("stim/commanded").is_none() {
+        assert!(std::time::Instant::now() < deadline, "no stimulus shown");
+        harness.run_steps(1);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    harness.get_by_label("stimulation");
+    harness.get_by_label("DRY RUN: no sound");
+    harness.get_by_label_contains("bursts commanded");
+    harness.get_by_label("spindle-a7");
+    harness.get_by_label("so-phase");
+    harness.get_by_label("so-target");
+    while sink.lock().unwrap().is_none() && std::time::Instant::now() < deadline {
+        harness.run_steps(1);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let report = sink.lock().unwrap().clone().unwrap();
+    let st = report.stimulation.unwrap();
+    assert!(st.commanded >= 1 && st.dry_run, "{st:?}");
+    assert_eq!(st.trigger, "so");
+}
