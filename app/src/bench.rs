@@ -491,3 +491,137 @@ mod tests {
         }
     }
 }
+
+/// Current resident set size of this process in MiB (Linux), if known.
+pub fn rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// One memory sample of a soak run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SoakSample {
+    /// Hours of data processed so far.
+    pub data_hours: f64,
+    /// Resident set size, MiB.
+    pub rss_mib: f64,
+}
+
+/// A long sleep session at maximum speed, with memory sampled as it runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SoakReport {
+    /// Hours of data.
+    pub data_hours: f64,
+    /// Wall-clock seconds.
+    pub wall_secs: f64,
+    /// Data time over wall time.
+    pub x_real_time: f64,
+    /// Frames dropped anywhere (must be 0: the run is consumer-paced).
+    pub frames_dropped: u64,
+    /// Decisions made.
+    pub decisions: u64,
+    /// Stimuli commanded (dry run).
+    pub stimuli: u64,
+    /// Memory over the run.
+    pub samples: Vec<SoakSample>,
+    /// RSS growth from the end of the first quarter of the run to its end, MiB.
+    pub rss_growth_mib: f64,
+}
+
+/// Runs `hours` of simulated sleep (8 channels at 250 Hz) through the spindle detector, the
+/// slow-oscillation trigger and the stimulation policy in dry run, at maximum speed, sampling
+/// the process's RSS every 50 ms of wall time.
+pub fn soak(hours: f64) -> anyhow::Result<SoakReport> {
+    use crate::session::StimulationSpec;
+    use crate::stimulation::{StimPolicy, StimTrigger};
+    let rate_hz = 250.0;
+    let mut decoders = Vec::new();
+    let spindles = SpindleDecoder::new(SpindleDecoderConfig {
+        channel: Some("Cz".into()),
+        ..SpindleDecoderConfig::default()
+    });
+    let info = DecoderInfo::of(&spindles, TruthMapping::None);
+    decoders.push((Box::new(spindles) as Box<dyn Decoder>, info));
+    let so = SoDecoder::new(SoDecoderConfig {
+        channel: Some("Fz".into()),
+        ..SoDecoderConfig::default()
+    });
+    let info = DecoderInfo::of(&so, TruthMapping::None);
+    decoders.push((Box::new(so) as Box<dyn Decoder>, info));
+    let session = Session::start(SessionConfig {
+        source: SourceSpec::Simulator {
+            config: SimConfig {
+                sample_rate_hz: rate_hz,
+                channel_labels: SimConfig::labels_for(8),
+                scenario: Scenario::Sleep(SleepScenario::default()),
+                ..SimConfig::default()
+            },
+            pacing: Pacing::Max,
+            chunk_frames: 0,
+            duration_secs: Some(hours * 3600.0),
+            time_origin: None,
+        },
+        front_end: FrontEnd {
+            highpass_hz: Some(0.1),
+            ..FrontEnd::default()
+        },
+        decoders,
+        outputs: OutputConfig {
+            marker_stream: None,
+            ..OutputConfig::default()
+        },
+        ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
+        with_scope: false,
+        stimulation: Some(StimulationSpec {
+            policy: StimPolicy {
+                trigger: StimTrigger::SlowOscillation,
+                dry_run: true,
+                ..StimPolicy::default()
+            },
+            artifact_channel: Some("Fz".into()),
+            audio: Default::default(),
+        }),
+    })?;
+    let mut samples = Vec::new();
+    let sample = |s: &Session, samples: &mut Vec<SoakSample>| {
+        if let Some(rss) = rss_mib() {
+            let frames = s.stats.frames_processed.load(Ordering::Relaxed) as f64;
+            samples.push(SoakSample {
+                data_hours: frames / rate_hz / 3600.0,
+                rss_mib: rss,
+            });
+        }
+    };
+    let mut s = session;
+    while !s.source_finished() {
+        sample(&s, &mut samples);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let outcome = s.stop_in_place();
+    sample(&s, &mut samples);
+    let quarter = samples
+        .iter()
+        .find(|p| p.data_hours >= hours / 4.0)
+        .map_or(0.0, |p| p.rss_mib);
+    let last = samples.last().map_or(0.0, |p| p.rss_mib);
+    let stimuli = s
+        .log
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .stim
+        .map_or(0, |st| st.commanded);
+    let frames = s.stats.frames_processed.load(Ordering::Relaxed) as f64;
+    Ok(SoakReport {
+        data_hours: frames / rate_hz / 3600.0,
+        wall_secs: outcome.wall_secs,
+        x_real_time: frames / rate_hz / outcome.wall_secs.max(1e-9),
+        frames_dropped: s.stats.ring.frames_dropped.load(Ordering::Relaxed)
+            + s.stats.record_dropped.load(Ordering::Relaxed),
+        decisions: s.stats.decisions.load(Ordering::Relaxed),
+        stimuli,
+        samples,
+        rss_growth_mib: last - quarter,
+    })
+}

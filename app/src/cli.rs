@@ -68,6 +68,11 @@ pub enum Command {
         /// Folder for bench.json and latency.svg.
         #[arg(long, default_value = "out/bench")]
         out: PathBuf,
+        /// Instead: a soak run of this many hours of simulated sleep at maximum speed (spindle
+        /// detector, slow-oscillation trigger, stimulation in dry run), printing memory as it
+        /// goes; e.g. 8 for a night.
+        #[arg(long, value_name = "HOURS")]
+        soak_hours: Option<f64>,
     },
     /// Evaluate decoders offline on a recorded data set, beside reference numbers.
     #[command(subcommand)]
@@ -1122,6 +1127,26 @@ fn bench(quick: bool, out: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn soak(hours: f64) -> anyhow::Result<()> {
+    if !(hours.is_finite() && hours > 0.0) {
+        bail!("--soak-hours {hours}: give a positive number of hours, e.g. 8");
+    }
+    let r = crate::bench::soak(hours)?;
+    println!(
+        "soak: {:.2} h of simulated sleep in {:.1} s ({:.0}x real time), {} frames dropped, {} decisions, {} stimuli (dry run)",
+        r.data_hours, r.wall_secs, r.x_real_time, r.frames_dropped, r.decisions, r.stimuli
+    );
+    let step = (r.samples.len() / 8).max(1);
+    for p in r.samples.iter().step_by(step).chain(r.samples.last()) {
+        println!("  {:>6.2} h  RSS {:>6.1} MiB", p.data_hours, p.rss_mib);
+    }
+    println!(
+        "RSS growth from the first quarter to the end: {:+.2} MiB",
+        r.rss_growth_mib
+    );
+    Ok(())
+}
+
 fn parse_speed(speed: &str) -> anyhow::Result<Pacing> {
     match Pacing::parse(speed) {
         Some(p) => Ok(p),
@@ -1395,7 +1420,11 @@ pub fn main() -> ExitCode {
         Command::Sleep(a) => sleep(a),
         Command::Eval(EvalCommand::SoPhase(a)) => eval_so_phase(a),
         Command::Mi(MiCommand::Fit(a)) => mi_fit(a),
-        Command::Bench { quick, out } => bench(*quick, out),
+        Command::Bench {
+            soak_hours: Some(h),
+            ..
+        } => soak(*h),
+        Command::Bench { quick, out, .. } => bench(*quick, out),
         Command::Simulate(a) => simulate(a),
         Command::Streams { wait_secs } => streams(*wait_secs),
         Command::Doctor => doctor(),
