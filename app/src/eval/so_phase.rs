@@ -84,6 +84,10 @@ pub struct RecordingPhase {
     pub stats: PhaseStats,
     /// Phase error of each trigger, degrees.
     pub errors_deg: Vec<f64>,
+    /// Share of triggers during scored NREM stages 2-4 (when a hypnogram comes with the
+    /// recording): the rest fell in wake, REM, stage 1 or movement, where a closed loop should
+    /// not stimulate.
+    pub nrem_share: Option<f64>,
 }
 
 /// The whole evaluation.
@@ -95,6 +99,8 @@ pub struct SoPhaseReport {
     pub recordings: Vec<RecordingPhase>,
     /// All triggers together.
     pub pooled: PhaseStats,
+    /// Share of triggers in NREM stages 2-4 over the recordings with a hypnogram.
+    pub pooled_nrem_share: Option<f64>,
 }
 
 /// Streams `x` through a trigger with `config` in 0.1 s chunks (stamps from 0).
@@ -117,6 +123,7 @@ pub fn evaluate_recording(
     x: &[f64],
     fs: f64,
     config: SoConfig,
+    hypnogram: Option<&[i8]>,
 ) -> anyhow::Result<RecordingPhase> {
     let events = triggers(x, fs, config)?;
     let rounded: Vec<f64> = x.iter().map(|&v| f64::from(v as f32)).collect();
@@ -131,7 +138,16 @@ pub fn evaluate_recording(
         }
     }
     let minutes = x.len() as f64 / fs / 60.0;
+    let nrem_share = hypnogram.filter(|_| !events.is_empty()).map(|stages| {
+        let epoch = neuroloop_formats::dreams::HYPNOGRAM_EPOCH_S;
+        let nrem = events
+            .iter()
+            .filter(|e| matches!(stages.get((e.target_time / epoch) as usize), Some(0..=2)))
+            .count();
+        nrem as f64 / events.len() as f64
+    });
     Ok(RecordingPhase {
+        nrem_share,
         name: name.to_owned(),
         sample_rate_hz: fs,
         minutes,
@@ -162,19 +178,29 @@ fn read_values(path: &Path) -> anyhow::Result<Vec<f64>> {
     Ok(out)
 }
 
-/// The sleep recordings under `data` (see the module documentation): `(name, samples, rate)`.
-pub fn find_sleep_recordings(data: &Path) -> anyhow::Result<Vec<(String, Vec<f64>, f64)>> {
+/// A sleep recording: name, samples, rate and, when scored, the DREAMS hypnogram (one R&K
+/// stage code per 5 s).
+pub type SleepRecording = (String, Vec<f64>, f64, Option<Vec<i8>>);
+
+/// The sleep recordings under `data` (see the module documentation).
+pub fn find_sleep_recordings(data: &Path) -> anyhow::Result<Vec<SleepRecording>> {
     let mut out = Vec::new();
     let dreams = data.join("spindles_dreams");
     if dreams.is_dir() {
         for n in find_excerpts(&dreams)? {
             let (x, fs) = load_excerpt(&dreams, n)?;
-            out.push((format!("DREAMS excerpt {n}"), x, fs));
+            let hyp = dreams.join(format!("Hypnogram_excerpt{n}.txt"));
+            let stages = if hyp.is_file() {
+                Some(neuroloop_formats::dreams::read_hypnogram(&hyp)?.stages)
+            } else {
+                None
+            };
+            out.push((format!("DREAMS excerpt {n}"), x, fs, stages));
         }
     }
     let n3: PathBuf = data.join("sleep_yasa_samples/data_N3_no-spindles_30sec_100Hz.txt");
     if n3.is_file() {
-        out.push(("YASA N3 sample".to_owned(), read_values(&n3)?, 100.0));
+        out.push(("YASA N3 sample".to_owned(), read_values(&n3)?, 100.0, None));
     }
     if out.is_empty() {
         bail!(
@@ -188,8 +214,14 @@ pub fn find_sleep_recordings(data: &Path) -> anyhow::Result<Vec<(String, Vec<f64
 /// Runs the evaluation on every recording under `data`.
 pub fn evaluate_so_phase(data: &Path, config: SoConfig) -> anyhow::Result<SoPhaseReport> {
     let mut recordings = Vec::new();
-    for (name, x, fs) in find_sleep_recordings(data)? {
-        recordings.push(evaluate_recording(&name, &x, fs, config)?);
+    for (name, x, fs, stages) in find_sleep_recordings(data)? {
+        recordings.push(evaluate_recording(
+            &name,
+            &x,
+            fs,
+            config,
+            stages.as_deref(),
+        )?);
     }
     let errors: Vec<f64> = recordings
         .iter()
@@ -199,7 +231,15 @@ pub fn evaluate_so_phase(data: &Path, config: SoConfig) -> anyhow::Result<SoPhas
         .iter()
         .map(|e| wrap_rad(e + config.target_phase_deg.to_radians()))
         .collect();
+    let (mut nrem, mut scored) = (0.0, 0usize);
+    for rec in &recordings {
+        if let Some(share) = rec.nrem_share {
+            nrem += share * rec.stats.triggers as f64;
+            scored += rec.stats.triggers;
+        }
+    }
     Ok(SoPhaseReport {
+        pooled_nrem_share: (scored > 0).then(|| nrem / scored as f64),
         config,
         pooled: PhaseStats::of(&errors, &phases),
         recordings,
@@ -222,25 +262,40 @@ pub fn format_so_report(r: &SoPhaseReport) -> String {
     );
     let _ = writeln!(
         s,
-        "{:<18} {:>5} {:>6} {:>8} {:>6} {:>9} {:>8} {:>8} {:>8}",
-        "recording", "Hz", "min", "triggers", "/min", "bias", "circ SD", "mean |e|", "up-phase"
+        "{:<18} {:>5} {:>6} {:>8} {:>6} {:>9} {:>8} {:>8} {:>8} {:>8}",
+        "recording",
+        "Hz",
+        "min",
+        "triggers",
+        "/min",
+        "bias",
+        "circ SD",
+        "mean |e|",
+        "up-phase",
+        "in NREM"
     );
-    let row =
-        |s: &mut String, name: &str, hz: String, min: String, per: String, st: &PhaseStats| {
-            let _ = writeln!(
-                s,
-                "{:<18} {:>5} {:>6} {:>8} {:>6} {:>8.1}° {:>7.1}° {:>7.1}° {:>7.1} %",
-                name,
-                hz,
-                min,
-                st.triggers,
-                per,
-                st.mean_error_deg,
-                st.circular_sd_deg,
-                st.mean_abs_error_deg,
-                100.0 * st.up_phase_share
-            );
-        };
+    let row = |s: &mut String,
+               name: &str,
+               hz: String,
+               min: String,
+               per: String,
+               st: &PhaseStats,
+               nrem: Option<f64>| {
+        let _ = writeln!(
+            s,
+            "{:<18} {:>5} {:>6} {:>8} {:>6} {:>8.1}° {:>7.1}° {:>7.1}° {:>7.1} % {:>8}",
+            name,
+            hz,
+            min,
+            st.triggers,
+            per,
+            st.mean_error_deg,
+            st.circular_sd_deg,
+            st.mean_abs_error_deg,
+            100.0 * st.up_phase_share,
+            nrem.map_or("-".to_owned(), |v| format!("{:.1} %", 100.0 * v))
+        );
+    };
     for rec in &r.recordings {
         row(
             &mut s,
@@ -249,6 +304,7 @@ pub fn format_so_report(r: &SoPhaseReport) -> String {
             format!("{:.1}", rec.minutes),
             format!("{:.1}", rec.triggers_per_min),
             &rec.stats,
+            rec.nrem_share,
         );
     }
     row(
@@ -258,6 +314,11 @@ pub fn format_so_report(r: &SoPhaseReport) -> String {
         String::new(),
         String::new(),
         &r.pooled,
+        r.pooled_nrem_share,
+    );
+    let _ = writeln!(
+        s,
+        "in NREM = share of triggers in hypnogram epochs scored S2-S4 (DREAMS, 5 s epochs)"
     );
     s
 }
