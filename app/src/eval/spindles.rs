@@ -198,6 +198,9 @@ pub struct SpindleReport {
     pub speed_x_realtime: f64,
     /// YASA's version in the reference.
     pub yasa_version: String,
+    /// Scorer 2's spindles scored against scorer 1's (as if scorer 2 were a detector), over
+    /// the excerpts both scored: how far two experts agree.
+    pub inter_scorer: Option<EventScore>,
 }
 
 impl SpindleReport {
@@ -334,8 +337,21 @@ pub fn evaluate_dreams(dir: &Path, config: SpindleConfig) -> anyhow::Result<Spin
     let reference: Reference = serde_json::from_str(DREAMS_REFERENCE_JSON)
         .context("the committed reference is corrupt")?;
     let mut excerpts = Vec::new();
+    let mut inter = Vec::new();
     let (mut signal_secs, mut wall_secs) = (0.0, 0.0);
     for n in find_excerpts(dir)? {
+        let (s1, s2) = (
+            dir.join(format!("Visual_scoring1_excerpt{n}.txt")),
+            dir.join(format!("Visual_scoring2_excerpt{n}.txt")),
+        );
+        if s1.exists() && s2.exists() {
+            let (t1, t2) = (read_spans(&s1)?, read_spans(&s2)?);
+            inter.push(EventScore::new(
+                t1.len(),
+                t2.len(),
+                match_events(&t1, &t2, MIN_IOU).len(),
+            ));
+        }
         let (x, fs) = load_excerpt(dir, n)?;
         let t0 = std::time::Instant::now();
         let events = detect(&x, fs, config)?;
@@ -451,6 +467,7 @@ pub fn evaluate_dreams(dir: &Path, config: SpindleConfig) -> anyhow::Result<Spin
             f64::INFINITY
         },
         yasa_version: reference.versions.get("yasa").cloned().unwrap_or_default(),
+        inter_scorer: (!inter.is_empty()).then(|| EventScore::pooled(&inter)),
     })
 }
 
@@ -536,6 +553,13 @@ pub fn format_report(report: &SpindleReport) -> String {
             p.scorer,
             p.triggers,
             100.0 * p.trigger_precision
+        );
+    }
+    if let Some(i) = &report.inter_scorer {
+        let _ = writeln!(
+            s,
+            "inter-scorer agreement: scorer 2 against scorer 1 on the excerpts both scored, F1 {:.3} ({} vs {} spindles, {} matched)",
+            i.f1, i.detected, i.expert, i.matched
         );
     }
     let _ = writeln!(
