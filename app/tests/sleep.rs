@@ -52,6 +52,13 @@ fn the_matcher_reproduces_the_reference_scores_of_yasa() {
             );
         }
     }
+    // Scorer 2 against scorer 1 over excerpts 1-4: F1 0.393, the inter-scorer figure quoted
+    // with the data set.
+    let inter = report.inter_scorer.unwrap();
+    assert_eq!(
+        (inter.expert, inter.detected, inter.matched),
+        (161, 236, 78)
+    );
 }
 
 #[test]
