@@ -222,9 +222,9 @@ pub enum StimOnArg {
     None,
 }
 
-/// Sleep decoder options.
+/// Sleep decoder options of `demo`, `run` and `replay` (`neuroloop sleep` has its own).
 #[derive(Debug, Clone, Args)]
-pub struct SpindleArgs {
+pub struct SleepDecoderArgs {
     /// Detect sleep spindles (causal A7-style detector) instead of decoding SSVEP.
     #[arg(long)]
     pub spindles: bool,
@@ -327,7 +327,7 @@ pub struct DemoArgs {
     #[command(flatten)]
     mi: MiArgs,
     #[command(flatten)]
-    spindle: SpindleArgs,
+    sleep: SleepDecoderArgs,
     #[command(flatten)]
     front_end: FrontEndArgs,
 }
@@ -351,7 +351,7 @@ pub struct RunArgs {
     #[command(flatten)]
     mi: MiArgs,
     #[command(flatten)]
-    spindle: SpindleArgs,
+    sleep: SleepDecoderArgs,
     #[command(flatten)]
     front_end: FrontEndArgs,
 }
@@ -379,7 +379,7 @@ pub struct ReplayArgs {
     #[command(flatten)]
     mi: MiArgs,
     #[command(flatten)]
-    spindle: SpindleArgs,
+    sleep: SleepDecoderArgs,
     #[command(flatten)]
     front_end: FrontEndArgs,
 }
@@ -618,36 +618,36 @@ fn mi_decoder(
 fn session_decoders(
     ssvep: &SsvepArgs,
     mi: &MiArgs,
-    spindle: &SpindleArgs,
+    sleep: &SleepDecoderArgs,
     scored: bool,
 ) -> anyhow::Result<Vec<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)>> {
-    let sleep = spindle.spindles || spindle.so_triggers;
-    if sleep && mi.mi_model.is_some() {
+    let any_sleep = sleep.spindles || sleep.so_triggers;
+    if any_sleep && mi.mi_model.is_some() {
         bail!(
             "--spindles/--so-triggers and --mi-model each choose the session's decoders: give one of them"
         );
     }
     let mut decoders: Vec<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> = Vec::new();
-    if spindle.spindles {
+    if sleep.spindles {
         let decoder = SpindleDecoder::new(SpindleDecoderConfig {
-            channel: spindle.spindle_channel.clone(),
+            channel: sleep.spindle_channel.clone(),
             ..SpindleDecoderConfig::default()
         });
         let info = DecoderInfo::of(&decoder, TruthMapping::None);
         decoders.push((Box::new(decoder), info));
     }
-    if spindle.so_triggers {
+    if sleep.so_triggers {
         let decoder = SoDecoder::new(SoDecoderConfig {
-            channel: spindle.so_channel.clone(),
+            channel: sleep.so_channel.clone(),
             trigger: SoConfig {
-                target_phase_deg: spindle.so_target_deg,
+                target_phase_deg: sleep.so_target_deg,
                 ..SoConfig::default()
             },
         });
         let info = DecoderInfo::of(&decoder, TruthMapping::None);
         decoders.push((Box::new(decoder), info));
     }
-    if sleep {
+    if any_sleep {
         return Ok(decoders);
     }
     Ok(vec![match &mi.mi_model {
@@ -862,7 +862,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
             time_origin: None,
         },
         front_end: args.front_end.front_end(),
-        decoders: session_decoders(&args.ssvep, &args.mi, &args.spindle, scored)?,
+        decoders: session_decoders(&args.ssvep, &args.mi, &args.sleep, scored)?,
         outputs: markers(&args.view),
         ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
         with_scope: false,
@@ -893,7 +893,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         source,
         &args.ssvep,
         &args.mi,
-        &args.spindle,
+        &args.sleep,
         &args.front_end,
         &args.view,
         &label,
@@ -906,7 +906,7 @@ fn decode_unscored(
     source: SourceSpec,
     ssvep: &SsvepArgs,
     mi: &MiArgs,
-    spindle: &SpindleArgs,
+    sleep: &SleepDecoderArgs,
     front_end: &FrontEndArgs,
     view: &ViewArgs,
     label: &str,
@@ -914,7 +914,7 @@ fn decode_unscored(
     let cfg = SessionConfig {
         source,
         front_end: front_end.front_end(),
-        decoders: session_decoders(ssvep, mi, spindle, false)?,
+        decoders: session_decoders(ssvep, mi, sleep, false)?,
         outputs: markers(view),
         ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
         with_scope: false,
@@ -1297,7 +1297,7 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
         source,
         &args.ssvep,
         &args.mi,
-        &args.spindle,
+        &args.sleep,
         &args.front_end,
         &args.view,
         &label,

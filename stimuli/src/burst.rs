@@ -10,7 +10,9 @@ pub struct BurstShape {
     pub duration_ms: f64,
     /// Length of each of the rise and fall ramps.
     pub ramp_ms: f64,
-    /// Peak amplitude (full scale = 1.0).
+    /// RMS amplitude of the burst's plateau (full scale = 1.0): the unit-RMS pink noise is
+    /// scaled by it, so peaks reach about three times this value (the audio output's hard
+    /// volume cap clamps them).
     pub amplitude: f32,
 }
 
