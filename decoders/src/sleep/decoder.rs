@@ -36,13 +36,10 @@ pub struct SpindleDecoderConfig {
 /// stamp, so `sample_time - window_secs` is the start.
 #[derive(Debug)]
 pub struct SpindleDecoder {
-    cfg: SpindleDecoderConfig,
     name: String,
     classes: Vec<String>,
     detector: SpindleDetector,
-    pick: usize,
-    channels: usize,
-    scratch: Vec<f64>,
+    input: OneChannel,
 }
 
 impl SpindleDecoder {
@@ -50,12 +47,9 @@ impl SpindleDecoder {
     pub fn new(cfg: SpindleDecoderConfig) -> Self {
         SpindleDecoder {
             detector: SpindleDetector::new(cfg.detector),
-            cfg,
+            input: OneChannel::new(cfg.channel),
             name: "spindle-a7".to_owned(),
             classes: SPINDLE_CLASSES.iter().map(|s| (*s).to_owned()).collect(),
-            pick: 0,
-            channels: 0,
-            scratch: Vec::new(),
         }
     }
 
@@ -94,17 +88,14 @@ impl Decoder for SpindleDecoder {
     }
 
     fn prepare(&mut self, ctx: &DecoderContext) -> Result<(), DecoderError> {
-        self.pick = pick_channel(self.cfg.channel.as_ref(), &ctx.channel_labels)?;
-        self.channels = ctx.channel_labels.len();
+        self.input.prepare(ctx)?;
         self.detector
-            .prepare(ctx.sample_rate_hz, ctx.max_block_frames)?;
-        self.scratch = vec![0.0; ctx.max_block_frames.max(1)];
-        Ok(())
+            .prepare(ctx.sample_rate_hz, ctx.max_block_frames)
     }
 
     fn process(&mut self, block: &[f32], stamps: &[f64], out: &mut DecisionBuffer) {
-        let (detector, scratch) = (&mut self.detector, &mut self.scratch);
-        for_channel_runs(block, stamps, self.channels, self.pick, scratch, |x, t| {
+        let detector = &mut self.detector;
+        self.input.runs(block, stamps, |x, t| {
             detector.process(x, t, &mut |e| out.push(spindle_decision(&e)));
         });
     }
@@ -132,13 +123,10 @@ pub struct SoDecoderConfig {
 /// at `sample_time + lookahead`).
 #[derive(Debug)]
 pub struct SoDecoder {
-    cfg: SoDecoderConfig,
     name: String,
     classes: Vec<String>,
     trigger: SoTrigger,
-    pick: usize,
-    channels: usize,
-    scratch: Vec<f64>,
+    input: OneChannel,
 }
 
 impl SoDecoder {
@@ -146,12 +134,9 @@ impl SoDecoder {
     pub fn new(cfg: SoDecoderConfig) -> Self {
         SoDecoder {
             trigger: SoTrigger::new(cfg.trigger),
-            cfg,
+            input: OneChannel::new(cfg.channel),
             name: "so-phase".to_owned(),
             classes: vec![SO_TARGET_CLASS.to_owned()],
-            pick: 0,
-            channels: 0,
-            scratch: Vec::new(),
         }
     }
 }
@@ -178,16 +163,13 @@ impl Decoder for SoDecoder {
     }
 
     fn prepare(&mut self, ctx: &DecoderContext) -> Result<(), DecoderError> {
-        self.pick = pick_channel(self.cfg.channel.as_ref(), &ctx.channel_labels)?;
-        self.channels = ctx.channel_labels.len();
-        self.trigger.prepare(ctx.sample_rate_hz)?;
-        self.scratch = vec![0.0; ctx.max_block_frames.max(1)];
-        Ok(())
+        self.input.prepare(ctx)?;
+        self.trigger.prepare(ctx.sample_rate_hz)
     }
 
     fn process(&mut self, block: &[f32], stamps: &[f64], out: &mut DecisionBuffer) {
-        let (trigger, scratch) = (&mut self.trigger, &mut self.scratch);
-        for_channel_runs(block, stamps, self.channels, self.pick, scratch, |x, t| {
+        let trigger = &mut self.trigger;
+        self.input.runs(block, stamps, |x, t| {
             trigger.process(x, t, &mut |e| out.push(so_decision(&e)));
         });
     }
@@ -197,36 +179,56 @@ impl Decoder for SoDecoder {
     }
 }
 
-/// Index of `wanted` among `labels`, or the first channel when none is asked for.
-fn pick_channel(wanted: Option<&String>, labels: &[String]) -> Result<usize, DecoderError> {
-    match wanted {
-        Some(label) => Ok(channel_indices(std::slice::from_ref(label), labels)?[0]),
-        None if labels.is_empty() => Err(DecoderError::NoChannels),
-        None => Ok(0),
-    }
+/// The input of a single-channel detector: which channel of the stream it watches, and that
+/// channel copied out of the interleaved `f32` blocks as `f64`. [`OneChannel::prepare`]
+/// allocates; [`OneChannel::runs`] does not.
+#[derive(Debug, Clone)]
+struct OneChannel {
+    /// Requested label; `None` takes the stream's first channel.
+    label: Option<String>,
+    pick: usize,
+    channels: usize,
+    scratch: Vec<f64>,
 }
 
-/// Copies channel `pick` of interleaved `block` into `scratch` piece by piece and hands each
-/// piece to `f` with its stamps. Real-time safe.
-fn for_channel_runs(
-    block: &[f32],
-    stamps: &[f64],
-    channels: usize,
-    pick: usize,
-    scratch: &mut [f64],
-    mut f: impl FnMut(&[f64], &[f64]),
-) {
-    if channels == 0 || scratch.is_empty() {
-        return;
-    }
-    let frames = (block.len() / channels).min(stamps.len());
-    let mut start = 0;
-    while start < frames {
-        let len = (frames - start).min(scratch.len());
-        for (i, v) in scratch[..len].iter_mut().enumerate() {
-            *v = f64::from(block[(start + i) * channels + pick]);
+impl OneChannel {
+    fn new(label: Option<String>) -> Self {
+        OneChannel {
+            label,
+            pick: 0,
+            channels: 0,
+            scratch: Vec::new(),
         }
-        f(&scratch[..len], &stamps[start..start + len]);
-        start += len;
+    }
+
+    /// Finds the channel in the stream and sizes the scratch buffer.
+    fn prepare(&mut self, ctx: &DecoderContext) -> Result<(), DecoderError> {
+        self.pick = match &self.label {
+            Some(label) => channel_indices(std::slice::from_ref(label), &ctx.channel_labels)?[0],
+            None if ctx.channel_labels.is_empty() => return Err(DecoderError::NoChannels),
+            None => 0,
+        };
+        self.channels = ctx.channel_labels.len();
+        self.scratch = vec![0.0; ctx.max_block_frames.max(1)];
+        Ok(())
+    }
+
+    /// Hands the channel of `block` to `f` piece by piece (as long as the scratch buffer),
+    /// with its stamps. Real-time safe; nothing happens before `prepare`.
+    fn runs(&mut self, block: &[f32], stamps: &[f64], mut f: impl FnMut(&[f64], &[f64])) {
+        let channels = self.channels;
+        if channels == 0 {
+            return;
+        }
+        let frames = (block.len() / channels).min(stamps.len());
+        let mut start = 0;
+        while start < frames {
+            let len = (frames - start).min(self.scratch.len());
+            for (i, v) in self.scratch[..len].iter_mut().enumerate() {
+                *v = f64::from(block[(start + i) * channels + self.pick]);
+            }
+            f(&self.scratch[..len], &stamps[start..start + len]);
+            start += len;
+        }
     }
 }
