@@ -246,13 +246,13 @@ pub struct Worker {
     stim: Option<crate::stimulation::StimController>,
 }
 
-/// Hands `event` to the output thread (waiting for room when `lossless`); counts it as dropped
-/// when the ring is full. Real-time safe unless `lossless`.
+/// Hands `event` to the output thread (waiting for room when `lossless`); counts it in
+/// `dropped` when the ring is full. Real-time safe unless `lossless`.
 fn push_output(
     output: &mut HeapProd<OutputEvent>,
     lossless: bool,
     waker: Option<&Thread>,
-    stats: &PipelineStats,
+    dropped: &AtomicU64,
     event: OutputEvent,
 ) -> bool {
     if lossless {
@@ -261,7 +261,7 @@ fn push_output(
     if output.try_push(event).is_ok() {
         true
     } else {
-        stats.decisions_dropped.fetch_add(1, Ordering::Relaxed);
+        dropped.fetch_add(1, Ordering::Relaxed);
         false
     }
 }
@@ -443,14 +443,13 @@ impl Worker {
                     decided_at,
                     arrival: header.arrival,
                 };
-                if self.lossless {
-                    wait_for_room(|| self.output.vacant_len() > 0, self.output_waker.as_ref());
-                }
-                if self.output.try_push(OutputEvent::Decision(record)).is_ok() {
-                    pushed_output = true;
-                } else {
-                    self.stats.decisions_dropped.fetch_add(1, Ordering::Relaxed);
-                }
+                pushed_output |= push_output(
+                    &mut self.output,
+                    self.lossless,
+                    self.output_waker.as_ref(),
+                    &self.stats.decisions_dropped,
+                    OutputEvent::Decision(record),
+                );
                 if let Some(e) = self
                     .stim
                     .as_mut()
@@ -460,7 +459,7 @@ impl Worker {
                         &mut self.output,
                         self.lossless,
                         self.output_waker.as_ref(),
-                        &self.stats,
+                        &self.stats.events_dropped,
                         OutputEvent::Stim(e),
                     );
                 }
@@ -487,7 +486,7 @@ impl Worker {
                 &mut self.output,
                 self.lossless,
                 self.output_waker.as_ref(),
-                &self.stats,
+                &self.stats.events_dropped,
                 OutputEvent::Stim(e),
             );
         }
