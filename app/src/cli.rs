@@ -795,10 +795,19 @@ impl Progress {
 }
 
 fn print_report(report: &SessionReport, json: bool) -> anyhow::Result<()> {
+    print_json_or_text(report, json, SessionReport::to_text)
+}
+
+/// Prints `value` as pretty JSON, or as the text `to_text` makes of it.
+fn print_json_or_text<T: serde::Serialize>(
+    value: &T,
+    json: bool,
+    to_text: impl FnOnce(&T) -> String,
+) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(report)?);
+        println!("{}", serde_json::to_string_pretty(value)?);
     } else {
-        print!("{}", report.to_text());
+        print!("{}", to_text(value));
     }
     Ok(())
 }
@@ -960,12 +969,7 @@ fn eval_spindles(args: &EvalSpindlesArgs) -> anyhow::Result<()> {
     let report = match args.detector {
         SpindleDetectorArg::A7 => evaluate_dreams(&dir, Default::default())?,
     };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", format_report(&report));
-    }
-    Ok(())
+    print_json_or_text(&report, args.json, format_report)
 }
 
 fn eval_so_phase(args: &EvalSoPhaseArgs) -> anyhow::Result<()> {
@@ -976,12 +980,7 @@ fn eval_so_phase(args: &EvalSoPhaseArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     let report = evaluate_so_phase(&args.data, config)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", format_so_report(&report));
-    }
-    Ok(())
+    print_json_or_text(&report, args.json, format_so_report)
 }
 
 fn eval_mi(args: &EvalMiArgs) -> anyhow::Result<()> {

@@ -23,7 +23,7 @@ use neuroloop_decoders::sleep::{SoConfig, SoTrigger, SoTriggerEvent};
 use neuroloop_dsp::phase::{offline_phase, wrap_rad};
 use serde::Serialize;
 
-use super::spindles::{CHUNK_SECS, find_excerpts, load_excerpt};
+use super::spindles::{as_streamed, find_excerpts, load_excerpt, stream_chunks};
 
 /// Order of the offline reference band-pass (applied forward and backward).
 pub const REFERENCE_ORDER: usize = 2;
@@ -103,17 +103,14 @@ pub struct SoPhaseReport {
     pub pooled_nrem_share: Option<f64>,
 }
 
-/// Streams `x` through a trigger with `config` in 0.1 s chunks (stamps from 0).
+/// Streams `x` (samples [`as_streamed`]) through a trigger with `config` ([`stream_chunks`]).
 pub fn triggers(x: &[f64], fs: f64, config: SoConfig) -> anyhow::Result<Vec<SoTriggerEvent>> {
-    let x: Vec<f64> = x.iter().map(|&v| f64::from(v as f32)).collect();
     let mut trigger = SoTrigger::new(config);
     trigger.prepare(fs)?;
-    let chunk = ((CHUNK_SECS * fs).round() as usize).max(1);
-    let stamps: Vec<f64> = (0..x.len()).map(|i| i as f64 / fs).collect();
     let mut out = Vec::new();
-    for (xs, ts) in x.chunks(chunk).zip(stamps.chunks(chunk)) {
-        trigger.process(xs, ts, &mut |e| out.push(e));
-    }
+    stream_chunks(x, fs, |xs, ts| {
+        trigger.process(xs, ts, &mut |e| out.push(e))
+    });
     Ok(out)
 }
 
@@ -125,9 +122,10 @@ pub fn evaluate_recording(
     config: SoConfig,
     hypnogram: Option<&[i8]>,
 ) -> anyhow::Result<RecordingPhase> {
-    let events = triggers(x, fs, config)?;
-    let rounded: Vec<f64> = x.iter().map(|&v| f64::from(v as f32)).collect();
-    let (phase, _) = offline_phase(&rounded, fs, config.low_hz, config.high_hz, REFERENCE_ORDER)?;
+    // The trigger and the reference see the same samples.
+    let x = as_streamed(x);
+    let events = triggers(&x, fs, config)?;
+    let (phase, _) = offline_phase(&x, fs, config.low_hz, config.high_hz, REFERENCE_ORDER)?;
     let target = config.target_phase_deg.to_radians();
     let (mut errors, mut phases) = (Vec::new(), Vec::new());
     for e in &events {

@@ -278,22 +278,39 @@ pub fn load_excerpt(dir: &Path, n: u32) -> anyhow::Result<(Vec<f64>, f64)> {
     Ok((signal.values, fs))
 }
 
-/// Streams `x` (at `fs`) through a detector with `config` in chunks of [`CHUNK_SECS`] and
-/// returns every event, in order. Samples are rounded to `f32` first, as a live session or a
-/// replay carries them, so the events are the ones `neuroloop replay --spindles` declares.
-pub fn detect(x: &[f64], fs: f64, config: SpindleConfig) -> anyhow::Result<Vec<SpindleEvent>> {
-    let x: Vec<f64> = x.iter().map(|&v| f64::from(v as f32)).collect();
-    let chunk = ((CHUNK_SECS * fs).round() as usize).max(1);
-    let mut detector = SpindleDetector::new(config);
-    detector.prepare(fs, chunk)?;
-    let mut events = Vec::new();
+/// Samples as a live session or a replay carries them: rounded to `f32`.
+pub fn as_streamed(x: &[f64]) -> Vec<f64> {
+    x.iter().map(|&v| f64::from(v as f32)).collect()
+}
+
+/// Frames in one [`CHUNK_SECS`] chunk at `fs`.
+pub fn chunk_frames(fs: f64) -> usize {
+    ((CHUNK_SECS * fs).round() as usize).max(1)
+}
+
+/// Hands `x` (at `fs`) to `f` in chunks of [`CHUNK_SECS`], each with its stamps (sample index
+/// over `fs`, from 0), as a live source would deliver it.
+pub fn stream_chunks(x: &[f64], fs: f64, mut f: impl FnMut(&[f64], &[f64])) {
+    let chunk = chunk_frames(fs);
     let mut stamps = vec![0.0; chunk];
     for (c, block) in x.chunks(chunk).enumerate() {
         for (i, s) in stamps.iter_mut().enumerate() {
             *s = (c * chunk + i) as f64 / fs;
         }
-        detector.process(block, &stamps[..block.len()], &mut |e| events.push(e));
+        f(block, &stamps[..block.len()]);
     }
+}
+
+/// Streams `x` (at `fs`) through a detector with `config` ([`stream_chunks`] of
+/// [`as_streamed`] samples) and returns every event, in order: the events
+/// `neuroloop replay --spindles` declares.
+pub fn detect(x: &[f64], fs: f64, config: SpindleConfig) -> anyhow::Result<Vec<SpindleEvent>> {
+    let mut detector = SpindleDetector::new(config);
+    detector.prepare(fs, chunk_frames(fs))?;
+    let mut events = Vec::new();
+    stream_chunks(&as_streamed(x), fs, |xs, ts| {
+        detector.process(xs, ts, &mut |e| events.push(e));
+    });
     detector.finish(x.len() as f64 / fs, &mut |e| events.push(e));
     Ok(events)
 }
