@@ -99,8 +99,13 @@ fn machine() -> String {
 
 /// Peak resident set size from `/proc/self/status` (Linux).
 pub fn peak_rss_mib() -> Option<f64> {
+    proc_status_mib("VmHWM:")
+}
+
+/// A memory figure of `/proc/self/status` (e.g. `VmRSS:`), in MiB.
+fn proc_status_mib(key: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
 }
@@ -220,37 +225,42 @@ fn session(
             ),
             Scenario::MotorImagery(MiScenario::default()),
         ),
-        BenchDecoder::Sleep => {
-            let mut both = one(
-                Box::new(SpindleDecoder::new(SpindleDecoderConfig {
-                    channel: Some("Cz".into()),
-                    ..SpindleDecoderConfig::default()
-                })),
-                TruthMapping::None,
-            );
-            both.extend(one(
-                Box::new(SoDecoder::new(SoDecoderConfig {
-                    // Cz is in every simulated montage (Fz is not in the 32-channel one).
-                    channel: Some("Cz".into()),
-                    ..SoDecoderConfig::default()
-                })),
-                TruthMapping::None,
-            ));
-            (both, Scenario::Sleep(SleepScenario::default()))
-        }
+        BenchDecoder::Sleep => (
+            // Cz is in every simulated montage (Fz is not in the 32-channel one).
+            sleep_decoders("Cz", "Cz"),
+            Scenario::Sleep(SleepScenario::default()),
+        ),
     };
-    start(labels, rate_hz, scenario, pacing, secs, decoders)
+    Session::start(simulated(labels, rate_hz, scenario, pacing, secs, decoders))
 }
 
-fn start(
+/// The spindle detector and the slow-oscillation trigger on the given channels.
+fn sleep_decoders(spindle_channel: &str, so_channel: &str) -> Vec<(Box<dyn Decoder>, DecoderInfo)> {
+    let spindles = SpindleDecoder::new(SpindleDecoderConfig {
+        channel: Some(spindle_channel.into()),
+        ..SpindleDecoderConfig::default()
+    });
+    let so = SoDecoder::new(SoDecoderConfig {
+        channel: Some(so_channel.into()),
+        ..SoDecoderConfig::default()
+    });
+    let (a, b) = (
+        DecoderInfo::of(&spindles, TruthMapping::None),
+        DecoderInfo::of(&so, TruthMapping::None),
+    );
+    vec![(Box::new(spindles), a), (Box::new(so), b)]
+}
+
+/// A simulator session with the default front end and no marker outlet.
+fn simulated(
     labels: Vec<String>,
     rate_hz: f64,
     scenario: Scenario,
     pacing: Pacing,
     secs: f64,
     decoders: Vec<(Box<dyn Decoder>, DecoderInfo)>,
-) -> anyhow::Result<Session> {
-    Session::start(SessionConfig {
+) -> SessionConfig {
+    SessionConfig {
         source: SourceSpec::Simulator {
             config: SimConfig {
                 sample_rate_hz: rate_hz,
@@ -272,7 +282,7 @@ fn start(
         ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
         with_scope: false,
         stimulation: None,
-    })
+    }
 }
 
 fn run_to_end(mut s: Session) -> (Session, f64) {
@@ -494,10 +504,7 @@ mod tests {
 
 /// Current resident set size of this process in MiB (Linux), if known.
 pub fn rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
+    proc_status_mib("VmRSS:")
 }
 
 /// One memory sample of a soak run.
@@ -535,54 +542,25 @@ pub struct SoakReport {
 /// the process's RSS every 50 ms of wall time.
 pub fn soak(hours: f64) -> anyhow::Result<SoakReport> {
     use crate::session::StimulationSpec;
-    use crate::stimulation::{StimPolicy, StimTrigger};
+    use crate::stimulation::StimTrigger;
     let rate_hz = 250.0;
-    let mut decoders = Vec::new();
-    let spindles = SpindleDecoder::new(SpindleDecoderConfig {
-        channel: Some("Cz".into()),
-        ..SpindleDecoderConfig::default()
-    });
-    let info = DecoderInfo::of(&spindles, TruthMapping::None);
-    decoders.push((Box::new(spindles) as Box<dyn Decoder>, info));
-    let so = SoDecoder::new(SoDecoderConfig {
-        channel: Some("Fz".into()),
-        ..SoDecoderConfig::default()
-    });
-    let info = DecoderInfo::of(&so, TruthMapping::None);
-    decoders.push((Box::new(so) as Box<dyn Decoder>, info));
     let session = Session::start(SessionConfig {
-        source: SourceSpec::Simulator {
-            config: SimConfig {
-                sample_rate_hz: rate_hz,
-                channel_labels: SimConfig::labels_for(8),
-                scenario: Scenario::Sleep(SleepScenario::default()),
-                ..SimConfig::default()
-            },
-            pacing: Pacing::Max,
-            chunk_frames: 0,
-            duration_secs: Some(hours * 3600.0),
-            time_origin: None,
-        },
         front_end: FrontEnd {
             highpass_hz: Some(0.1),
             ..FrontEnd::default()
         },
-        decoders,
-        outputs: OutputConfig {
-            marker_stream: None,
-            ..OutputConfig::default()
-        },
-        ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
-        with_scope: false,
-        stimulation: Some(StimulationSpec {
-            policy: StimPolicy {
-                trigger: StimTrigger::SlowOscillation,
-                dry_run: true,
-                ..StimPolicy::default()
-            },
-            artifact_channel: Some("Fz".into()),
-            audio: Default::default(),
-        }),
+        stimulation: Some(StimulationSpec::dry_run(
+            StimTrigger::SlowOscillation,
+            Some("Fz".into()),
+        )),
+        ..simulated(
+            SimConfig::labels_for(8),
+            rate_hz,
+            Scenario::Sleep(SleepScenario::default()),
+            Pacing::Max,
+            hours * 3600.0,
+            sleep_decoders("Cz", "Fz"),
+        )
     })?;
     let mut samples = Vec::new();
     let sample = |s: &Session, samples: &mut Vec<SoakSample>| {

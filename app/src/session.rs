@@ -163,6 +163,24 @@ pub struct StimulationSpec {
     pub audio: neuroloop_stimuli::device::AudioConfig,
 }
 
+impl StimulationSpec {
+    /// Stimulation on `trigger` under the default policy, logged without sound.
+    pub fn dry_run(
+        trigger: crate::stimulation::StimTrigger,
+        artifact_channel: Option<String>,
+    ) -> Self {
+        StimulationSpec {
+            policy: crate::stimulation::StimPolicy {
+                trigger,
+                dry_run: true,
+                ..Default::default()
+            },
+            artifact_channel,
+            audio: Default::default(),
+        }
+    }
+}
+
 /// Handle to a running session.
 pub struct Session {
     /// Description of the stream being processed.

@@ -34,19 +34,29 @@ fn session_with(
     scenario: Scenario,
     seconds: f64,
 ) -> Session {
-    Session::start(SessionConfig {
+    Session::start(config(vec![(decoder, info)], scenario, 20.0, seconds)).unwrap()
+}
+
+/// A simulator session at `speed` times real time, feeding the window.
+fn config(
+    decoders: Vec<(Box<dyn Decoder>, DecoderInfo)>,
+    scenario: Scenario,
+    speed: f64,
+    seconds: f64,
+) -> SessionConfig {
+    SessionConfig {
         source: SourceSpec::Simulator {
             config: SimConfig {
                 scenario,
                 ..SimConfig::default()
             },
-            pacing: Pacing::Speed(20.0),
+            pacing: Pacing::Speed(speed),
             chunk_frames: 0,
             duration_secs: Some(seconds),
             time_origin: None,
         },
         front_end: FrontEnd::default(),
-        decoders: vec![(decoder, info)],
+        decoders,
         outputs: OutputConfig {
             marker_stream: None,
             record: None,
@@ -56,8 +66,7 @@ fn session_with(
         ring_secs: 4.0,
         with_scope: true,
         stimulation: None,
-    })
-    .unwrap()
+    }
 }
 
 #[test]
@@ -152,7 +161,7 @@ fn motor_imagery_view_shows_classes_and_the_feedback_cursor() {
 #[test]
 fn sleep_view_shows_the_stimulation_log() {
     use neuroloop::session::StimulationSpec;
-    use neuroloop::stimulation::{StimPolicy, StimTrigger};
+    use neuroloop::stimulation::StimTrigger;
     use neuroloop_acquisition::sim::SleepScenario;
     use neuroloop_decoders::sleep::{SoDecoder, SoDecoderConfig, SpindleDecoder};
     let spindles = SpindleDecoder::new(Default::default());
@@ -167,38 +176,20 @@ fn sleep_view_shows_the_stimulation_log() {
     };
     let (a, b) = (info(&spindles), info(&so));
     let s = Session::start(SessionConfig {
-        source: SourceSpec::Simulator {
-            config: SimConfig {
-                scenario: Scenario::Sleep(SleepScenario::default()),
-                ..SimConfig::default()
-            },
-            pacing: Pacing::Speed(40.0),
-            chunk_frames: 0,
-            duration_secs: Some(240.0),
-            time_origin: None,
-        },
         front_end: FrontEnd {
             highpass_hz: Some(0.1),
             ..FrontEnd::default()
         },
-        decoders: vec![(Box::new(spindles), a), (Box::new(so), b)],
-        outputs: OutputConfig {
-            marker_stream: None,
-            record: None,
-            clocked: true,
-            stim_trigger: None,
-        },
-        ring_secs: 4.0,
-        with_scope: true,
-        stimulation: Some(StimulationSpec {
-            policy: StimPolicy {
-                trigger: StimTrigger::SlowOscillation,
-                dry_run: true,
-                ..StimPolicy::default()
-            },
-            artifact_channel: Some("Fz".into()),
-            audio: Default::default(),
-        }),
+        stimulation: Some(StimulationSpec::dry_run(
+            StimTrigger::SlowOscillation,
+            Some("Fz".into()),
+        )),
+        ..config(
+            vec![(Box::new(spindles), a), (Box::new(so), b)],
+            Scenario::Sleep(SleepScenario::default()),
+            40.0,
+            240.0,
+        )
     })
     .unwrap();
     let sink = Arc::new(Mutex::new(None));
