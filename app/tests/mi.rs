@@ -2,36 +2,13 @@
 //! replaying a recorded run reproduces the offline decisions; bad models are refused with a
 //! clear error.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use neuroloop::eval::mi::{fit_all, load_eegmmidb_runs, protocol_signal};
 use neuroloop_decoders::mi::{MiModel, MiPredictor};
 
 mod common;
-use common::neuroloop;
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("neuroloop-mi-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn run_ok(args: &[&str]) -> String {
-    let out = neuroloop().args(args).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "neuroloop {args:?} failed:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
-
-fn run_err(args: &[&str]) -> String {
-    let out = neuroloop().args(args).output().unwrap();
-    assert!(!out.status.success(), "neuroloop {args:?} should fail");
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use common::{decision_markers, marker_field, run_err, run_ok, temp_dir};
 
 /// Calibration (a recorded simulator session with cued left/right-hand imagery) → fit →
 /// online decoding of a new simulated session, scored against the simulator's truth.
@@ -131,26 +108,14 @@ fn replaying_a_run_reproduces_the_offline_decisions() {
     let len = model.protocol.window_frames();
     let mut predictor = MiPredictor::new(model.clone()).unwrap();
     let mut proba = vec![0.0; 2];
-    let xdf = neuroloop_formats::xdf::read(&rec).unwrap();
-    let decisions = xdf.stream_by_name("neuroloop-decisions").unwrap();
+    let decisions = decision_markers(&rec);
     // 125 s at a decision every 0.25 s once the first 2-s window is full.
-    assert!(
-        decisions.sample_count() > 480,
-        "{}",
-        decisions.sample_count()
-    );
+    assert!(decisions.len() > 480, "{}", decisions.len());
     let mut window = vec![0.0f32; n * len];
-    for i in 0..decisions.sample_count() {
-        let text = decisions.value_str(i, 0).unwrap();
-        let field = |k: &str| {
-            text.split_whitespace()
-                .find_map(|kv| kv.strip_prefix(k))
-                .unwrap()
-                .to_string()
-        };
-        let class: usize = field("index=").parse().unwrap();
-        let score: f64 = field("score=").parse().unwrap();
-        let last = (decisions.timestamps_s[i] * 160.0).round() as usize;
+    for (i, (stamp, text)) in decisions.iter().enumerate() {
+        let class: usize = marker_field(text, "index").parse().unwrap();
+        let score: f64 = marker_field(text, "score").parse().unwrap();
+        let last = (stamp * 160.0).round() as usize;
         let first = last + 1 - len;
         for c in 0..n {
             for k in 0..len {

@@ -1,18 +1,12 @@
 //! `neuroloop replay`: recorded files through the live pipeline.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use neuroloop_acquisition::sim::{Scenario, SimConfig, Simulator, SsvepScenario};
 use neuroloop_formats::xdf::{ChannelFormat, StreamHeader, XdfWriter};
 
 mod common;
-use common::neuroloop;
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("neuroloop-replay-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{neuroloop, temp_dir};
 
 /// Thirty seconds of simulated SSVEP trials written as an XDF file, stamped from 1000 s with
 /// a little clock jitter, as LabRecorder would store them.

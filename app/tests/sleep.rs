@@ -10,6 +10,7 @@ use neuroloop::eval::spindles::{
 use neuroloop_decoders::sleep::SpindleConfig;
 
 mod common;
+use common::{decision_markers, marker_field, run_err, run_ok, temp_dir};
 
 fn dreams_dir() -> Option<PathBuf> {
     common::data_dir("spindles_dreams")
@@ -87,45 +88,33 @@ fn a7_beats_yasa_on_dreams_for_both_scorers() {
 #[test]
 fn eval_spindles_prints_the_table_and_json() {
     let Some(dir) = dreams_dir() else { return };
-    let out = common::neuroloop()
-        .args(["eval", "spindles", "--dreams"])
-        .arg(dir.parent().unwrap())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = run_ok(&[
+        "eval",
+        "spindles",
+        "--dreams",
+        dir.parent().unwrap().to_str().unwrap(),
+    ]);
     assert!(
         text.contains("pooled") && text.contains("YASA 0.8.1"),
         "{text}"
     );
-    let out = common::neuroloop()
-        .args(["eval", "spindles", "--json", "--dreams"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = run_ok(&[
+        "eval",
+        "spindles",
+        "--json",
+        "--dreams",
+        dir.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["pooled"].as_array().unwrap().len(), 2);
     assert_eq!(v["excerpts"][0]["excerpt"], 1);
 }
 
 #[test]
 fn malformed_dreams_folders_are_named_with_the_fix() {
-    let tmp = std::env::temp_dir().join(format!("neuroloop-dreams-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp).unwrap();
-    let run = |dir: &std::path::Path| {
-        let out = common::neuroloop()
-            .args(["eval", "spindles", "--dreams"])
-            .arg(dir)
-            .output()
-            .unwrap();
-        assert!(!out.status.success());
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    };
+    let tmp = temp_dir("dreams");
+    let run =
+        |dir: &std::path::Path| run_err(&["eval", "spindles", "--dreams", dir.to_str().unwrap()]);
     let err = run(&tmp);
     assert!(err.contains("no excerptN.txt"), "{err}");
     // A truncated excerpt: the rate no longer matches the database's.
@@ -143,41 +132,13 @@ fn malformed_dreams_folders_are_named_with_the_fix() {
     std::fs::remove_dir_all(&tmp).ok();
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("neuroloop-spindles-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn run_ok(args: &[&std::ffi::OsStr]) -> String {
-    let out = common::neuroloop().args(args).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "neuroloop {args:?} failed:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
-
 /// `(stamp, class, score)` of every decision in a recording.
 fn decisions(path: &std::path::Path) -> Vec<(f64, String, f64)> {
-    let xdf = neuroloop_formats::xdf::read(path).unwrap();
-    let stream = xdf.stream_by_name("neuroloop-decisions").unwrap();
-    (0..stream.sample_count())
-        .map(|i| {
-            let text = stream.value_str(i, 0).unwrap();
-            let field = |k: &str| {
-                text.split_whitespace()
-                    .find_map(|kv| kv.strip_prefix(k))
-                    .unwrap()
-                    .to_string()
-            };
-            (
-                stream.timestamps_s[i],
-                field("class="),
-                field("score=").parse().unwrap(),
-            )
+    decision_markers(path)
+        .into_iter()
+        .map(|(t, text)| {
+            let class = marker_field(&text, "class").to_string();
+            (t, class, marker_field(&text, "score").parse().unwrap())
         })
         .collect()
 }
@@ -191,24 +152,23 @@ fn replaying_an_excerpt_declares_what_the_evaluation_counts() {
     let edf = dir.join("excerpt3.edf");
     let out = temp_dir("replay");
     let rec = out.join("replayed.xdf");
-    let os = |s: &str| std::ffi::OsString::from(s);
     run_ok(&[
-        os("replay").as_os_str(),
-        edf.as_os_str(),
-        os("--headless").as_os_str(),
-        os("--speed").as_os_str(),
-        os("max").as_os_str(),
-        os("--markers").as_os_str(),
-        os("none").as_os_str(),
-        os("--notch-hz").as_os_str(),
-        os("0").as_os_str(),
-        os("--highpass-hz").as_os_str(),
-        os("0").as_os_str(),
-        os("--spindles").as_os_str(),
-        os("--spindle-channel").as_os_str(),
-        os("C3-A1").as_os_str(),
-        os("--record").as_os_str(),
-        rec.as_os_str(),
+        "replay",
+        edf.to_str().unwrap(),
+        "--headless",
+        "--speed",
+        "max",
+        "--markers",
+        "none",
+        "--notch-hz",
+        "0",
+        "--highpass-hz",
+        "0",
+        "--spindles",
+        "--spindle-channel",
+        "C3-A1",
+        "--record",
+        rec.to_str().unwrap(),
     ]);
     let replayed = decisions(&rec);
     // Offline: the same channel of the same file through the evaluation's streaming path.
@@ -248,23 +208,22 @@ fn replaying_an_excerpt_declares_what_the_evaluation_counts() {
 fn simulated_sleep_spindles_are_found_online() {
     let out = temp_dir("sim");
     let rec = out.join("sleep.xdf");
-    let os = |s: &str| std::ffi::OsString::from(s);
     run_ok(&[
-        os("demo").as_os_str(),
-        os("--headless").as_os_str(),
-        os("--scenario").as_os_str(),
-        os("sleep").as_os_str(),
-        os("--spindles").as_os_str(),
-        os("--spindle-channel").as_os_str(),
-        os("Cz").as_os_str(),
-        os("--speed").as_os_str(),
-        os("max").as_os_str(),
-        os("--seconds").as_os_str(),
-        os("600").as_os_str(),
-        os("--markers").as_os_str(),
-        os("none").as_os_str(),
-        os("--record").as_os_str(),
-        rec.as_os_str(),
+        "demo",
+        "--headless",
+        "--scenario",
+        "sleep",
+        "--spindles",
+        "--spindle-channel",
+        "Cz",
+        "--speed",
+        "max",
+        "--seconds",
+        "600",
+        "--markers",
+        "none",
+        "--record",
+        rec.to_str().unwrap(),
     ]);
     let xdf = neuroloop_formats::xdf::read(&rec).unwrap();
     let events = xdf.stream_by_name("neuroloop-events").unwrap();
@@ -340,44 +299,24 @@ fn eval_so_phase_prints_the_table_and_json() {
     let Some(data) = dreams_dir().map(|d| d.parent().unwrap().to_path_buf()) else {
         return;
     };
-    let out = common::neuroloop()
-        .args(["eval", "so-phase", "--target-deg", "-90", "--data"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let data = data.to_str().unwrap();
+    let text = run_ok(&["eval", "so-phase", "--target-deg", "-90", "--data", data]);
     assert!(
         text.contains("target -90°") && text.contains("pooled"),
         "{text}"
     );
-    let out = common::neuroloop()
-        .args(["eval", "so-phase", "--json", "--data"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = run_ok(&["eval", "so-phase", "--json", "--data", data]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert!(v["pooled"]["triggers"].as_u64().unwrap() > 300);
     let empty = temp_dir("so-empty");
-    let out = common::neuroloop()
-        .args(["eval", "so-phase", "--data"])
-        .arg(&empty)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = run_err(&["eval", "so-phase", "--data", empty.to_str().unwrap()]);
     assert!(err.contains("no sleep recording"), "{err}");
     std::fs::remove_dir_all(&empty).ok();
 }
 
 #[test]
 fn spindle_and_slow_oscillation_decoders_run_together() {
-    let os = |s: &str| std::ffi::OsString::from(s);
-    let args: Vec<std::ffi::OsString> = [
+    let text = run_ok(&[
         "demo",
         "--headless",
         "--scenario",
@@ -396,23 +335,13 @@ fn spindle_and_slow_oscillation_decoders_run_together() {
         "120",
         "--markers",
         "none",
-    ]
-    .iter()
-    .map(|s| os(s))
-    .collect();
-    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|s| s.as_os_str()).collect();
-    let text = run_ok(&refs);
+    ]);
     assert!(
         text.contains("spindle-a7") && text.contains("so-phase"),
         "{text}"
     );
     // A motor-imagery model and sleep decoders cannot share the session.
-    let out = common::neuroloop()
-        .args(["demo", "--headless", "--spindles", "--mi-model", "m.json"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = run_err(&["demo", "--headless", "--spindles", "--mi-model", "m.json"]);
     assert!(err.contains("give one of them"), "{err}");
 }
 
@@ -422,23 +351,22 @@ fn sleep_replay_in_dry_run_logs_every_stimulus() {
     let out = temp_dir("sleep-replay");
     let rec = out.join("night.xdf");
     let edf = dir.join("excerpt3.edf");
-    let os = |s: &str| std::ffi::OsString::from(s);
     let text = run_ok(&[
-        os("sleep").as_os_str(),
-        os("--replay").as_os_str(),
-        edf.as_os_str(),
-        os("--speed").as_os_str(),
-        os("max").as_os_str(),
-        os("--headless").as_os_str(),
-        os("--markers").as_os_str(),
-        os("none").as_os_str(),
-        os("--dry-run").as_os_str(),
-        os("--spindle-channel").as_os_str(),
-        os("C3-A1").as_os_str(),
-        os("--so-channel").as_os_str(),
-        os("C3-A1").as_os_str(),
-        os("--record").as_os_str(),
-        rec.as_os_str(),
+        "sleep",
+        "--replay",
+        edf.to_str().unwrap(),
+        "--speed",
+        "max",
+        "--headless",
+        "--markers",
+        "none",
+        "--dry-run",
+        "--spindle-channel",
+        "C3-A1",
+        "--so-channel",
+        "C3-A1",
+        "--record",
+        rec.to_str().unwrap(),
     ]);
     // Measured: 50 bursts commanded over the 30-min excerpt.
     let commanded: usize = text
@@ -518,19 +446,14 @@ fn a_missing_audio_device_keeps_detection_going_as_a_dry_run() {
 
 #[test]
 fn a_volume_above_the_cap_is_refused() {
-    let out = common::neuroloop()
-        .args([
-            "sleep",
-            "--headless",
-            "--volume",
-            "0.8",
-            "--volume-cap",
-            "0.5",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = run_err(&[
+        "sleep",
+        "--headless",
+        "--volume",
+        "0.8",
+        "--volume-cap",
+        "0.5",
+    ]);
     assert!(err.contains("must not exceed --volume-cap"), "{err}");
 }
 

@@ -1,5 +1,6 @@
 //! Helpers shared by the binary's integration tests.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The `neuroloop` binary under test, with the single-machine LSL configuration unless the
@@ -19,12 +20,10 @@ pub fn neuroloop() -> Command {
 /// A folder of the shared data (`NEUROLOOP_DATA_DIR`, default `../shared/data` beside the
 /// repository), or `None` after saying loudly that the test is skipped.
 #[allow(dead_code)] // not every test binary reads shared data
-pub fn data_dir(what: &str) -> Option<std::path::PathBuf> {
+pub fn data_dir(what: &str) -> Option<PathBuf> {
     let dir = std::env::var_os("NEUROLOOP_DATA_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data")
-        });
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
     let path = dir.join(what);
     if path.exists() {
         Some(path)
@@ -37,4 +36,57 @@ pub fn data_dir(what: &str) -> Option<std::path::PathBuf> {
         );
         None
     }
+}
+
+/// A fresh folder under the system's temporary directory, named after `tag` and this test
+/// process.
+#[allow(dead_code)] // not every test binary writes files
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("neuroloop-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs the binary with `args`, which must succeed; returns its standard output.
+#[allow(dead_code)] // not every test binary runs the binary
+pub fn run_ok(args: &[&str]) -> String {
+    let out = neuroloop().args(args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "neuroloop {args:?} failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// Runs the binary with `args`, which must fail; returns its standard error.
+#[allow(dead_code)] // not every test binary runs the binary
+pub fn run_err(args: &[&str]) -> String {
+    let out = neuroloop().args(args).output().unwrap();
+    assert!(!out.status.success(), "neuroloop {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `(stamp, marker text)` of every decision in a session recording.
+#[allow(dead_code)] // not every test binary records
+pub fn decision_markers(path: &Path) -> Vec<(f64, String)> {
+    let xdf = neuroloop_formats::xdf::read(path).unwrap();
+    let stream = xdf.stream_by_name("neuroloop-decisions").unwrap();
+    (0..stream.sample_count())
+        .map(|i| {
+            (
+                stream.timestamps_s[i],
+                stream.value_str(i, 0).unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The value of `key=` in a marker such as `name class=x score=0.5`.
+#[allow(dead_code)] // not every test binary reads markers
+pub fn marker_field<'a>(text: &'a str, key: &str) -> &'a str {
+    text.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("no {key}= in `{text}`"))
 }
