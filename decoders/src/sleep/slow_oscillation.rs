@@ -166,7 +166,6 @@ impl SoTrigger {
                 sample_rate_hz,
             });
         }
-        self.estimator = PhaseEstimator::new(Self::phase_config(&c));
         self.estimator.prepare(sample_rate_hz)?;
         self.settle_samples = (self.estimator.settle_secs() * sample_rate_hz).ceil() as usize;
         self.non_finite = 0;

@@ -41,7 +41,7 @@
 //! progress ends and nothing is detected meanwhile.
 
 use neuroloop_dsp::DspError;
-use neuroloop_dsp::filter::{FilterChain, FilterSpec, design};
+use neuroloop_dsp::filter::{FilterChain, FilterSpec};
 use serde::{Deserialize, Serialize};
 
 use crate::DecoderError;
@@ -405,11 +405,7 @@ impl SpindleDetector {
         self.broad = band(c.broad_band_hz)?;
         self.wide = band(c.wide_band_hz)?;
         let centre = 0.5 * (c.sigma_band_hz.0 + c.sigma_band_hz.1);
-        let sigma_sos = design(
-            &FilterSpec::bandpass(c.sigma_band_hz.0, c.sigma_band_hz.1, c.filter_order),
-            fs,
-        )?;
-        self.delay_secs = sigma_sos.group_delay_secs(centre, fs);
+        self.delay_secs = self.sigma.sos().group_delay_secs(centre, fs);
         let block = max_block_frames.max(1);
         self.sigma_block = vec![0.0; block];
         self.broad_block = vec![0.0; block];
