@@ -120,15 +120,18 @@ enum BenchDecoder {
     /// Sleep: the spindle detector and the slow-oscillation trigger on Cz together, on
     /// the simulator's sleep scenario (decisions are events, a few per minute).
     Sleep,
+    /// The neural spindle detector (the shipped ONNX model, a call every 50 ms) on Cz.
+    SpindleNet,
 }
 
-const DECODERS: [BenchDecoder; 6] = [
+const DECODERS: [BenchDecoder; 7] = [
     BenchDecoder::Ssvep(false),
     BenchDecoder::Ssvep(true),
     BenchDecoder::Mi(MiMethod::CspLda),
     BenchDecoder::Mi(MiMethod::TsLr),
     BenchDecoder::Mi(MiMethod::Mdm),
     BenchDecoder::Sleep,
+    BenchDecoder::SpindleNet,
 ];
 
 fn decoder_config(fbcca: bool) -> SsvepCcaConfig {
@@ -192,6 +195,7 @@ fn decoded_channels(channels: usize, rate_hz: f64, which: BenchDecoder) -> anyho
         }
         BenchDecoder::Mi(_) => Ok(channels),
         BenchDecoder::Sleep => Ok(2),
+        BenchDecoder::SpindleNet => Ok(1),
     }
 }
 
@@ -230,8 +234,26 @@ fn session(
             sleep_decoders("Cz", "Cz"),
             Scenario::Sleep(SleepScenario::default()),
         ),
+        BenchDecoder::SpindleNet => (
+            spindle_net_decoder("Cz")?,
+            Scenario::Sleep(SleepScenario::default()),
+        ),
     };
     Session::start(simulated(labels, rate_hz, scenario, pacing, secs, decoders))
+}
+
+/// The shipped neural spindle detector on `channel`.
+fn spindle_net_decoder(channel: &str) -> anyhow::Result<Vec<(Box<dyn Decoder>, DecoderInfo)>> {
+    use neuroloop_decoders::onnx::{
+        ModelCard, SPINDLE_NET_CARD, load_spindle_net, shipped_models_dir,
+    };
+    let card = ModelCard::read(&shipped_models_dir().join(SPINDLE_NET_CARD))?;
+    let decoder = SpindleDecoder::with_engine(
+        Some(channel.into()),
+        neuroloop_decoders::sleep::SpindleEngine::Net(load_spindle_net(&card)?),
+    );
+    let info = DecoderInfo::of(&decoder, TruthMapping::None);
+    Ok(vec![(Box::new(decoder), info)])
 }
 
 /// The spindle detector and the slow-oscillation trigger on the given channels.
@@ -303,7 +325,8 @@ pub fn run(quick: bool) -> anyhow::Result<BenchReport> {
             for which in DECODERS {
                 // Sleep decisions are events (a few a minute, after a 10 s baseline): give
                 // them two minutes of data.
-                let latency_secs = if which == BenchDecoder::Sleep {
+                let sleep = matches!(which, BenchDecoder::Sleep | BenchDecoder::SpindleNet);
+                let latency_secs = if sleep {
                     latency_secs.max(120.0)
                 } else {
                     latency_secs

@@ -1,6 +1,6 @@
 //! Command-line interface.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -169,6 +169,13 @@ pub struct SleepArgs {
     /// Channel for spindle detection.
     #[arg(long, default_value = "Cz", value_name = "LABEL")]
     spindle_channel: String,
+    /// Spindle detector: the A7-style rules or the neural model.
+    #[arg(long, value_enum, default_value_t = SpindleDetectorArg::A7)]
+    spindle_detector: SpindleDetectorArg,
+    /// Model card of the neural spindle detector (default: the shipped
+    /// assets/models/spindle-net.toml).
+    #[arg(long, value_name = "CARD.toml")]
+    spindle_model: Option<PathBuf>,
     /// Channel for slow-oscillation tracking (and artefact watch).
     #[arg(long, default_value = "Fz", value_name = "LABEL")]
     so_channel: String,
@@ -231,6 +238,13 @@ pub struct SleepDecoderArgs {
     /// Channel the spindle detector watches (default: the stream's first channel).
     #[arg(long, value_name = "LABEL")]
     pub spindle_channel: Option<String>,
+    /// Spindle detector: the A7-style rules or the neural model.
+    #[arg(long, value_enum, default_value_t = SpindleDetectorArg::A7)]
+    pub spindle_detector: SpindleDetectorArg,
+    /// Model card of the neural spindle detector (default: the shipped
+    /// assets/models/spindle-net.toml).
+    #[arg(long, value_name = "CARD.toml")]
+    pub spindle_model: Option<PathBuf>,
     /// Fire phase-locked slow-oscillation triggers (with or instead of --spindles).
     #[arg(long)]
     pub so_triggers: bool,
@@ -429,6 +443,17 @@ pub struct EvalSpindlesArgs {
     /// Detector to evaluate.
     #[arg(long, value_enum, default_value_t = SpindleDetectorArg::A7)]
     detector: SpindleDetectorArg,
+    /// Model card of the neural detector (default: the shipped
+    /// assets/models/spindle-net.toml).
+    #[arg(long, value_name = "CARD.toml")]
+    model: Option<PathBuf>,
+    /// Evaluate only these excerpts (comma-separated numbers).
+    #[arg(long, value_delimiter = ',')]
+    excerpts: Vec<u32>,
+    /// Instead of evaluating, write the neural detector's front-end output for every excerpt
+    /// into this folder (read by scripts/train/spindle_net.py).
+    #[arg(long, value_name = "DIR")]
+    dump_features: Option<PathBuf>,
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
@@ -439,6 +464,37 @@ pub struct EvalSpindlesArgs {
 pub enum SpindleDetectorArg {
     /// Causal A7-style detector (sigma power, relative power, covariance, correlation).
     A7,
+    /// Neural detector: a small CNN (ONNX model with its card) on a causal front end.
+    Onnx,
+}
+
+/// The model card `path` names, or the shipped spindle model's.
+fn spindle_card(path: Option<&Path>) -> anyhow::Result<neuroloop_decoders::onnx::ModelCard> {
+    use neuroloop_decoders::onnx::{ModelCard, SPINDLE_NET_CARD, shipped_models_dir};
+    let path = path.map_or_else(
+        || shipped_models_dir().join(SPINDLE_NET_CARD),
+        Path::to_path_buf,
+    );
+    Ok(ModelCard::read(&path)?)
+}
+
+/// A spindle decoder on `channel` with the chosen detector.
+fn spindle_decoder(
+    channel: Option<String>,
+    detector: SpindleDetectorArg,
+    model: Option<&Path>,
+) -> anyhow::Result<SpindleDecoder> {
+    Ok(match detector {
+        SpindleDetectorArg::A7 => SpindleDecoder::new(SpindleDecoderConfig {
+            channel,
+            ..SpindleDecoderConfig::default()
+        }),
+        SpindleDetectorArg::Onnx => {
+            let card = spindle_card(model)?;
+            let net = neuroloop_decoders::onnx::load_spindle_net(&card)?;
+            SpindleDecoder::with_engine(channel, neuroloop_decoders::sleep::SpindleEngine::Net(net))
+        }
+    })
 }
 
 /// Motor-imagery methods, as named on the command line.
@@ -593,7 +649,7 @@ fn ssvep_decoder(
 /// The motor-imagery decoder of `--mi-model`.
 fn mi_decoder(
     args: &MiArgs,
-    path: &std::path::Path,
+    path: &Path,
     scored: bool,
 ) -> anyhow::Result<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> {
     let model = MiModel::load(path)?;
@@ -629,10 +685,11 @@ fn session_decoders(
     }
     let mut decoders: Vec<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> = Vec::new();
     if sleep.spindles {
-        let decoder = SpindleDecoder::new(SpindleDecoderConfig {
-            channel: sleep.spindle_channel.clone(),
-            ..SpindleDecoderConfig::default()
-        });
+        let decoder = spindle_decoder(
+            sleep.spindle_channel.clone(),
+            sleep.spindle_detector,
+            sleep.spindle_model.as_deref(),
+        )?;
         let info = DecoderInfo::of(&decoder, TruthMapping::None);
         decoders.push((Box::new(decoder), info));
     }
@@ -964,11 +1021,29 @@ fn eval_ssvep(args: &EvalSsvepArgs) -> anyhow::Result<()> {
 }
 
 fn eval_spindles(args: &EvalSpindlesArgs) -> anyhow::Result<()> {
-    use crate::eval::spindles::{evaluate_dreams, format_report, resolve_dreams_dir};
-    let dir = resolve_dreams_dir(&args.dreams);
-    let report = match args.detector {
-        SpindleDetectorArg::A7 => evaluate_dreams(&dir, Default::default())?,
+    use crate::eval::spindles::{
+        Detector, dump_features, evaluate_dreams_with, format_report, resolve_dreams_dir,
     };
+    let dir = resolve_dreams_dir(&args.dreams);
+    let detector = match args.detector {
+        SpindleDetectorArg::A7 => Detector::A7(Default::default()),
+        SpindleDetectorArg::Onnx => Detector::Net(Box::new(spindle_card(args.model.as_deref())?)),
+    };
+    if let Some(out) = &args.dump_features {
+        let front_end = match &detector {
+            Detector::Net(card) => card.spindle.map(|c| c.front_end).unwrap_or_default(),
+            Detector::A7(_) => Default::default(),
+        };
+        let dump = dump_features(&dir, front_end, out)?;
+        println!(
+            "wrote the front end of {} excerpts to {}",
+            dump.excerpts.len(),
+            out.display()
+        );
+        return Ok(());
+    }
+    let only = (!args.excerpts.is_empty()).then_some(args.excerpts.as_slice());
+    let report = evaluate_dreams_with(&dir, &detector, only)?;
     print_json_or_text(&report, args.json, format_report)
 }
 
@@ -1110,7 +1185,7 @@ fn mi_fit(args: &MiFitArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn bench(quick: bool, out: &std::path::Path) -> anyhow::Result<()> {
+fn bench(quick: bool, out: &Path) -> anyhow::Result<()> {
     let report = crate::bench::run(quick)?;
     if let Some(rss) = report.peak_rss_mib {
         println!("peak RSS {rss:.1} MiB");
@@ -1201,10 +1276,11 @@ fn sleep(args: &SleepArgs) -> anyhow::Result<()> {
             ),
         )
     };
-    let spindles = SpindleDecoder::new(SpindleDecoderConfig {
-        channel: Some(args.spindle_channel.clone()),
-        ..SpindleDecoderConfig::default()
-    });
+    let spindles = spindle_decoder(
+        Some(args.spindle_channel.clone()),
+        args.spindle_detector,
+        args.spindle_model.as_deref(),
+    )?;
     let so = SoDecoder::new(SoDecoderConfig {
         channel: Some(args.so_channel.clone()),
         trigger: SoConfig {

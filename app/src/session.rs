@@ -495,12 +495,18 @@ fn start_stimulation(
     Option<neuroloop_stimuli::device::AudioOutput>,
 )> {
     use crate::stimulation::{StimController, StimTrigger};
-    let (decoder_name, class_name, flag) = match spec.policy.trigger {
-        StimTrigger::SlowOscillation => ("so-phase", "so-target", "--so-triggers"),
-        StimTrigger::SpindleOnset => ("spindle-a7", "spindle-onset", "--spindles"),
+    let (decoder_names, class_name, flag): (&[&str], _, _) = match spec.policy.trigger {
+        StimTrigger::SlowOscillation => (&["so-phase"], "so-target", "--so-triggers"),
+        StimTrigger::SpindleOnset => (
+            &["spindle-a7", "spindle-net"],
+            "spindle-onset",
+            "--spindles",
+        ),
     };
+    let decoder_name = decoder_names.join(" or ");
     let Some((decoder, class)) = decoders.iter().enumerate().find_map(|(i, d)| {
-        (d.name == decoder_name)
+        decoder_names
+            .contains(&d.name.as_str())
             .then(|| d.class_names.iter().position(|c| c == class_name))
             .flatten()
             .map(|c| (i as u16, c as u16))

@@ -75,6 +75,12 @@ pub enum DecoderError {
         /// What a valid value looks like.
         hint: &'static str,
     },
+    /// A model (ONNX) could not be loaded or run, or does not fit its card.
+    #[error("{reason}")]
+    Model {
+        /// What went wrong and how to fix it.
+        reason: String,
+    },
     /// The signal-processing front end rejected its configuration.
     #[error(transparent)]
     Dsp(#[from] neuroloop_dsp::DspError),

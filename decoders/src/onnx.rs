@@ -141,6 +141,386 @@ pub fn init() -> Result<RuntimeInfo, RuntimeError> {
         .clone()
 }
 
+/// The environment [`init`] built, for sessions.
+fn environment() -> Result<&'static ort::environment::Environment, RuntimeError> {
+    init()?;
+    ENVIRONMENT.get().ok_or_else(|| RuntimeError::LoadFailed {
+        path: PathBuf::from(LIBRARY_NAME),
+        reason: "the runtime loaded but its environment was not kept".to_owned(),
+    })
+}
+
+/// Name and shape of a model input or output, as a card states it (`-1`: any size).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TensorSpec {
+    /// Tensor name in the graph.
+    pub name: String,
+    /// Dimensions.
+    pub shape: Vec<i64>,
+}
+
+impl TensorSpec {
+    /// Elements of one call's tensor (dynamic dimensions count as 1).
+    pub fn elements(&self) -> usize {
+        self.shape.iter().map(|&d| d.max(1) as usize).product()
+    }
+}
+
+/// Outputs a card records for fixed, formula-made inputs, so a copy of the model can be
+/// checked without any data: window `k` holds, for channel `c` and sample `i`,
+/// `sin(0.05 (k + 1) (i + 1) + c) * amplitude[c]`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Golden {
+    /// Amplitude per input channel.
+    pub amplitude: Vec<f64>,
+    /// The model's first output for windows 0, 1, …
+    pub outputs: Vec<f64>,
+}
+
+impl Golden {
+    /// Input `k` of the golden set for an input of `channels` × `samples`.
+    pub fn input(&self, k: usize, channels: usize, samples: usize) -> Vec<f32> {
+        let mut x = vec![0.0f32; channels * samples];
+        for c in 0..channels {
+            let a = self.amplitude.get(c).copied().unwrap_or(1.0);
+            for i in 0..samples {
+                let phase = 0.05 * (k + 1) as f64 * (i + 1) as f64 + c as f64;
+                x[c * samples + i] = (phase.sin() * a) as f32;
+            }
+        }
+        x
+    }
+}
+
+/// A model card (`assets/models/<name>.toml`): the model file, its input and output, the
+/// settings the application needs to run it, how it was trained and what it scored.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelCard {
+    /// Model name (used in decision markers).
+    pub name: String,
+    /// What the model does.
+    pub task: String,
+    /// ONNX file, relative to the card.
+    pub file: String,
+    /// The single input.
+    pub input: TensorSpec,
+    /// The first output (the one read).
+    pub output: TensorSpec,
+    /// Settings of a spindle model (front end and decision rule).
+    #[serde(default)]
+    pub spindle: Option<crate::sleep::SpindleNetConfig>,
+    /// How the model was trained (free-form: data, command, seed, sizes).
+    #[serde(default)]
+    pub training: toml::Table,
+    /// Held-out scores and the shipped model's own scores (free-form numbers and text).
+    #[serde(default)]
+    pub validation: toml::Table,
+    /// Outputs for formula-made inputs.
+    #[serde(default)]
+    pub golden: Option<Golden>,
+    /// The card's own path (not in the file).
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// Problems with a model or its card; each names the file and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The card cannot be read or parsed.
+    #[error(
+        "model card {path}: {reason}; pass a card written by the project's training scripts (assets/models/*.toml)"
+    )]
+    Card {
+        /// The card.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// ONNX Runtime is missing.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    /// The ONNX file failed to load.
+    #[error(
+        "ONNX model {path} could not be loaded: {reason}; re-export it with the training script named in its card"
+    )]
+    Load {
+        /// The ONNX file.
+        path: PathBuf,
+        /// ONNX Runtime's message.
+        reason: String,
+    },
+    /// The graph does not have the input or output the card states.
+    #[error(
+        "ONNX model {path}: its {what} is {actual} but its card says {expected}; the card and the model do not belong together: retrain (the script writes both) or fix the card"
+    )]
+    Shape {
+        /// The ONNX file.
+        path: PathBuf,
+        /// `input` or `output`.
+        what: &'static str,
+        /// What the graph has.
+        actual: String,
+        /// What the card says.
+        expected: String,
+    },
+    /// Running the model failed.
+    #[error("ONNX model {name} failed to run: {reason}")]
+    Run {
+        /// Model name.
+        name: String,
+        /// ONNX Runtime's message.
+        reason: String,
+    },
+}
+
+impl ModelCard {
+    /// Reads a card.
+    pub fn read(path: &Path) -> Result<ModelCard, ModelError> {
+        let card_err = |reason: String| ModelError::Card {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| card_err(e.to_string()))?;
+        let mut card: ModelCard = toml::from_str(&text).map_err(|e| card_err(e.to_string()))?;
+        card.path = path.to_path_buf();
+        Ok(card)
+    }
+
+    /// The ONNX file's path (the card's `file`, relative to the card).
+    pub fn model_path(&self) -> PathBuf {
+        self.path
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join(&self.file)
+    }
+
+    /// A number from the validation table, looked up by a dotted path (`shipped.f1_scorer1`).
+    pub fn validation_number(&self, key: &str) -> Option<f64> {
+        let mut parts = key.split('.');
+        let mut value = self.validation.get(parts.next()?)?;
+        for part in parts {
+            value = value.as_table()?.get(part)?;
+        }
+        value
+            .as_float()
+            .or_else(|| value.as_integer().map(|i| i as f64))
+    }
+}
+
+/// Card of the shipped neural spindle detector, in [`shipped_models_dir`].
+pub const SPINDLE_NET_CARD: &str = "spindle-net.toml";
+
+/// The folder of the models the application ships: `assets/models` in a folder above the
+/// executable (a checkout or an unpacked release), else in the source tree it was built from.
+pub fn shipped_models_dir() -> PathBuf {
+    let local = Path::new("assets/models");
+    if let Ok(exe) = std::env::current_exe() {
+        for dir in exe.ancestors().skip(1) {
+            if dir.join(local).is_dir() {
+                return dir.join(local);
+            }
+        }
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(local)
+}
+
+/// A loaded ONNX model with preallocated input and output tensors: one window in, the first
+/// output's values out. Single-threaded (one intra-op thread): it runs on the worker between
+/// blocks.
+///
+/// [`OnnxModel::run`] calls ONNX Runtime's `Run` directly with the tensors and names made at
+/// load time, so the Rust side allocates nothing per call (the `ort` crate's safe `run`
+/// builds name strings and output handles each time); what ONNX Runtime does inside is its
+/// own arena's business, reused from the first call on.
+#[derive(Debug)]
+pub struct OnnxModel {
+    name: String,
+    session: ort::session::Session,
+    inner: std::sync::Arc<ort::session::SharedSessionInner>,
+    input: ort::value::Tensor<f32>,
+    input_name: std::ffi::CString,
+    output: ort::value::Tensor<f32>,
+    output_name: std::ffi::CString,
+}
+
+fn shape_text(shape: &[i64]) -> String {
+    format!("{shape:?}")
+}
+
+fn same_shape(actual: &[i64], expected: &[i64]) -> bool {
+    actual.len() == expected.len()
+        && actual
+            .iter()
+            .zip(expected)
+            .all(|(&a, &e)| a == e || a < 0 || e < 0)
+}
+
+impl OnnxModel {
+    /// Loads the card's model and checks that its input and output are the card's.
+    pub fn load(card: &ModelCard) -> Result<OnnxModel, ModelError> {
+        let env = environment()?;
+        let path = card.model_path();
+        let load_err = |reason: String| ModelError::Load {
+            path: path.clone(),
+            reason,
+        };
+        if !path.is_file() {
+            return Err(load_err("the file does not exist".to_owned()));
+        }
+        let session = ort::session::Session::builder(env)
+            .and_then(|b| Ok(b.with_intra_threads(1)?))
+            .and_then(|b| Ok(b.with_inter_threads(1)?))
+            .and_then(|mut b| b.commit_from_file(&path))
+            .map_err(|e| load_err(e.to_string()))?;
+        let outlet = |what: &'static str,
+                      list: &[ort::value::Outlet],
+                      spec: &TensorSpec|
+         -> Result<(), ModelError> {
+            let found = list.iter().find(|o| o.name() == spec.name);
+            let shape_err = |actual: String| ModelError::Shape {
+                path: path.clone(),
+                what,
+                actual,
+                expected: format!("{} {}", spec.name, shape_text(&spec.shape)),
+            };
+            let Some(o) = found else {
+                let names: Vec<&str> = list.iter().map(|o| o.name()).collect();
+                return Err(shape_err(format!("named {names:?}")));
+            };
+            let shape: Vec<i64> = o
+                .dtype()
+                .tensor_shape()
+                .map(|s| s.iter().copied().collect())
+                .unwrap_or_default();
+            if !same_shape(&shape, &spec.shape) {
+                return Err(shape_err(format!("{} {}", spec.name, shape_text(&shape))));
+            }
+            Ok(())
+        };
+        outlet("input", session.inputs(), &card.input)?;
+        outlet("output", session.outputs(), &card.output)?;
+        let tensor = |spec: &TensorSpec| {
+            let dims: Vec<usize> = spec.shape.iter().map(|&d| d.max(1) as usize).collect();
+            ort::value::Tensor::<f32>::from_array((
+                dims,
+                vec![0.0f32; spec.elements()].into_boxed_slice(),
+            ))
+            .map_err(|e| load_err(e.to_string()))
+        };
+        let c_name = |name: &str| {
+            std::ffi::CString::new(name).map_err(|_| ModelError::Card {
+                path: card.path.clone(),
+                reason: format!("the tensor name {name:?} holds a NUL byte"),
+            })
+        };
+        Ok(OnnxModel {
+            name: card.name.clone(),
+            inner: session.inner(),
+            session,
+            input: tensor(&card.input)?,
+            input_name: c_name(&card.input.name)?,
+            output: tensor(&card.output)?,
+            output_name: c_name(&card.output.name)?,
+        })
+    }
+
+    /// The session (for its metadata).
+    pub fn session(&self) -> &ort::session::Session {
+        &self.session
+    }
+
+    /// Runs the model on `x` (as many values as the input holds) and returns the first
+    /// output's values.
+    pub fn run(&mut self, x: &[f32]) -> Result<&[f32], ModelError> {
+        let run_err = |reason: String| ModelError::Run {
+            name: self.name.clone(),
+            reason,
+        };
+        let (_, data) = self.input.extract_tensor_mut();
+        if x.len() != data.len() {
+            return Err(run_err(format!(
+                "{} input values given, the model takes {}",
+                x.len(),
+                data.len()
+            )));
+        }
+        data.copy_from_slice(x);
+        use ort::AsPointer as _;
+        let api = ort::api();
+        let input_names = [self.input_name.as_ptr()];
+        let inputs = [self.input.ptr()];
+        let output_names = [self.output_name.as_ptr()];
+        let mut outputs = [self.output.ptr_mut()];
+        // SAFETY: the session, both tensors and both names live in `self` for the whole call;
+        // the arrays hold one valid pointer each, matching the lengths passed; the output
+        // tensor was made with the shape and type the graph declares (checked at load), so
+        // ONNX Runtime writes into it instead of allocating a new value.
+        let status = unsafe {
+            (api.Run)(
+                self.inner.ptr().cast_mut(),
+                std::ptr::null(),
+                input_names.as_ptr(),
+                inputs.as_ptr(),
+                1,
+                output_names.as_ptr(),
+                1,
+                outputs.as_mut_ptr(),
+            )
+        };
+        if !status.0.is_null() {
+            // SAFETY: a non-null status from `Run` is a valid `OrtStatus` we own; its message
+            // is a NUL-terminated string valid until the status is released, which happens
+            // after the message is copied.
+            let message = unsafe {
+                let text = std::ffi::CStr::from_ptr((api.GetErrorMessage)(status.0))
+                    .to_string_lossy()
+                    .into_owned();
+                (api.ReleaseStatus)(status.0);
+                text
+            };
+            return Err(run_err(message));
+        }
+        Ok(self.output.extract_tensor().1)
+    }
+}
+
+impl crate::sleep::WindowModel for OnnxModel {
+    fn predict(&mut self, window: &[f32]) -> Result<f32, String> {
+        match self.run(window) {
+            Ok(y) => y.first().copied().ok_or_else(|| "empty output".to_owned()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// Loads the spindle model a card describes as a ready [`crate::sleep::SpindleNet`].
+pub fn load_spindle_net(card: &ModelCard) -> Result<crate::sleep::SpindleNet, ModelError> {
+    let config = card.spindle.ok_or_else(|| ModelError::Card {
+        path: card.path.clone(),
+        reason: "it has no [spindle] table: it is not a spindle model".to_owned(),
+    })?;
+    let expected = [
+        1,
+        crate::sleep::spindle_net::NET_CHANNELS as i64,
+        config.front_end.window_samples() as i64,
+    ];
+    if !same_shape(&card.input.shape, &expected) {
+        return Err(ModelError::Card {
+            path: card.path.clone(),
+            reason: format!(
+                "its input shape {} does not fit its front end, which makes {}",
+                shape_text(&card.input.shape),
+                shape_text(&expected)
+            ),
+        });
+    }
+    let model = OnnxModel::load(card)?;
+    Ok(crate::sleep::SpindleNet::new(config, Box::new(model)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -312,3 +312,68 @@ fn stimulation_policy_and_audio_queue_allocate_nothing() {
     // third trigger by the 2.5 s interval, capped at 12 a minute) makes an onset event.
     assert!(events > 230, "{events} events");
 }
+
+#[test]
+fn neural_spindle_detector_allocates_nothing_per_window() {
+    use neuroloop_acquisition::sim::SleepScenario;
+    use neuroloop_decoders::onnx::{
+        ModelCard, SPINDLE_NET_CARD, load_spindle_net, shipped_models_dir,
+    };
+    use neuroloop_decoders::sleep::{SpindleDecoder, SpindleEngine};
+    use neuroloop_decoders::{DecisionBuffer, DecoderContext};
+    if let Err(e) = neuroloop_decoders::onnx::init() {
+        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+        return;
+    }
+    let card = ModelCard::read(&shipped_models_dir().join(SPINDLE_NET_CARD)).unwrap();
+    let channels = 8;
+    let cfg = SimConfig {
+        sample_rate_hz: 250.0,
+        channel_labels: SimConfig::labels_for(channels),
+        scenario: Scenario::Sleep(SleepScenario::default()),
+        ..SimConfig::default()
+    };
+    let mut source = SimSource::new(cfg, Pacing::Max, 25)
+        .unwrap()
+        .with_time_origin(0.0);
+    let meta = source.meta().clone();
+    let net = load_spindle_net(&card).unwrap();
+    let mut decoder = SpindleDecoder::with_engine(Some("Cz".into()), SpindleEngine::Net(net));
+    decoder
+        .prepare(&DecoderContext {
+            sample_rate_hz: meta.sample_rate_hz,
+            channel_labels: meta.channel_labels.clone(),
+            max_block_frames: 25,
+        })
+        .unwrap();
+    let mut out = DecisionBuffer::with_capacity(DecisionBuffer::DEFAULT_CAPACITY);
+    let mut values = vec![0.0f32; 25 * channels];
+    let mut stamps = vec![0.0f64; 25];
+    let mut declared = 0usize;
+    let mut run = |chunks: usize, declared: &mut usize| {
+        for _ in 0..chunks {
+            let ReadStatus::Frames(n) = source
+                .read(&mut values, &mut stamps, &mut |_| {}, Duration::ZERO)
+                .unwrap()
+            else {
+                panic!("the simulator always has data")
+            };
+            out.clear();
+            decoder.process(&values[..n * channels], &stamps[..n], &mut out);
+            *declared += out.items().len();
+        }
+    };
+    run(1000, &mut declared);
+    declared = 0;
+    // Five simulated minutes: 6000 model calls.
+    let ((), allocations) = count_allocations(|| run(3000, &mut declared));
+    let SpindleEngine::Net(net) = decoder.engine() else {
+        unreachable!()
+    };
+    assert_eq!(net.faults(), 0);
+    assert_eq!(
+        allocations, 0,
+        "the neural spindle detector allocated {allocations} times in 6000 model calls"
+    );
+    assert!(declared >= 10, "{declared} decisions");
+}

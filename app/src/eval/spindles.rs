@@ -23,8 +23,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use neuroloop_decoders::onnx::{ModelCard, load_spindle_net};
 use neuroloop_decoders::sleep::{
-    SpindleConfig, SpindleDetector, SpindleEvent, SpindleEventKind, Verdict,
+    NetFrontEnd, NetFrontEndConfig, SpindleConfig, SpindleDetector, SpindleEngine, SpindleEvent,
+    SpindleEventKind, Verdict,
 };
 use neuroloop_formats::dreams;
 use serde::{Deserialize, Serialize};
@@ -189,7 +191,11 @@ pub struct SpindleReport {
     /// Detector name.
     pub detector: String,
     /// Its settings.
-    pub config: SpindleConfig,
+    pub settings: serde_json::Value,
+    /// Shortest spindle the detector accepts, s.
+    pub min_duration_secs: f64,
+    /// Longest spindle the detector accepts, s.
+    pub max_duration_secs: f64,
     /// Per excerpt.
     pub excerpts: Vec<ExcerptResult>,
     /// Per scorer, pooled.
@@ -301,11 +307,63 @@ pub fn stream_chunks(x: &[f64], fs: f64, mut f: impl FnMut(&[f64], &[f64])) {
     }
 }
 
-/// Streams `x` (at `fs`) through a detector with `config` ([`stream_chunks`] of
-/// [`as_streamed`] samples) and returns every event, in order: the events
-/// `neuroloop replay --spindles` declares.
+/// A spindle detector to evaluate.
+#[derive(Debug, Clone)]
+pub enum Detector {
+    /// The A7-style detector with these settings.
+    A7(SpindleConfig),
+    /// The neural detector its model card describes.
+    Net(Box<ModelCard>),
+}
+
+impl Detector {
+    /// A fresh engine (for the neural detector, the model loaded anew).
+    pub fn engine(&self) -> anyhow::Result<SpindleEngine> {
+        Ok(match self {
+            Detector::A7(c) => SpindleEngine::A7(SpindleDetector::new(*c)),
+            Detector::Net(card) => SpindleEngine::Net(load_spindle_net(card)?),
+        })
+    }
+
+    /// `a7` or the model's name.
+    pub fn name(&self) -> String {
+        match self {
+            Detector::A7(_) => "a7".to_owned(),
+            Detector::Net(card) => card.name.clone(),
+        }
+    }
+
+    /// Shortest and longest spindle accepted, s.
+    pub fn durations(&self) -> (f64, f64) {
+        match self {
+            Detector::A7(c) => (c.min_duration_secs, c.max_duration_secs),
+            Detector::Net(card) => card
+                .spindle
+                .map_or((0.0, 0.0), |c| (c.min_duration_secs, c.max_duration_secs)),
+        }
+    }
+
+    /// The settings, as JSON.
+    pub fn settings(&self) -> serde_json::Value {
+        match self {
+            Detector::A7(c) => serde_json::to_value(c).unwrap_or_default(),
+            Detector::Net(card) => serde_json::json!({
+                "card": card.path.display().to_string(),
+                "spindle": card.spindle,
+            }),
+        }
+    }
+}
+
+/// Streams `x` (at `fs`) through an A7 detector with `config` (see [`detect_with`]).
 pub fn detect(x: &[f64], fs: f64, config: SpindleConfig) -> anyhow::Result<Vec<SpindleEvent>> {
-    let mut detector = SpindleDetector::new(config);
+    detect_with(x, fs, &Detector::A7(config))
+}
+
+/// Streams `x` (at `fs`) through `detector` ([`stream_chunks`] of [`as_streamed`] samples) and
+/// returns every event, in order: the events `neuroloop replay --spindles` declares.
+pub fn detect_with(x: &[f64], fs: f64, detector: &Detector) -> anyhow::Result<Vec<SpindleEvent>> {
+    let mut detector = detector.engine()?;
     detector.prepare(fs, chunk_frames(fs))?;
     let mut events = Vec::new();
     stream_chunks(&as_streamed(x), fs, |xs, ts| {
@@ -349,14 +407,33 @@ pub fn spindles_of(events: &[SpindleEvent]) -> Vec<Declared> {
     out
 }
 
-/// Runs the evaluation on every excerpt in `dir`.
+/// Runs the A7 evaluation on every excerpt in `dir`.
 pub fn evaluate_dreams(dir: &Path, config: SpindleConfig) -> anyhow::Result<SpindleReport> {
+    evaluate_dreams_with(dir, &Detector::A7(config), None)
+}
+
+/// Runs the evaluation of `detector` on every excerpt in `dir`, or on those of `only`.
+pub fn evaluate_dreams_with(
+    dir: &Path,
+    detector: &Detector,
+    only: Option<&[u32]>,
+) -> anyhow::Result<SpindleReport> {
     let reference: Reference = serde_json::from_str(DREAMS_REFERENCE_JSON)
         .context("the committed reference is corrupt")?;
     let mut excerpts = Vec::new();
     let mut inter = Vec::new();
     let (mut signal_secs, mut wall_secs) = (0.0, 0.0);
-    for n in find_excerpts(dir)? {
+    let mut numbers = find_excerpts(dir)?;
+    if let Some(only) = only {
+        if let Some(missing) = only.iter().find(|n| !numbers.contains(n)) {
+            bail!(
+                "excerpt {missing} is not in {}: choose among {numbers:?}",
+                dir.display()
+            );
+        }
+        numbers.retain(|n| only.contains(n));
+    }
+    for n in numbers {
         let (s1, s2) = (
             dir.join(format!("Visual_scoring1_excerpt{n}.txt")),
             dir.join(format!("Visual_scoring2_excerpt{n}.txt")),
@@ -371,7 +448,7 @@ pub fn evaluate_dreams(dir: &Path, config: SpindleConfig) -> anyhow::Result<Spin
         }
         let (x, fs) = load_excerpt(dir, n)?;
         let t0 = std::time::Instant::now();
-        let events = detect(&x, fs, config)?;
+        let events = detect_with(&x, fs, detector)?;
         let took = t0.elapsed().as_secs_f64();
         signal_secs += x.len() as f64 / fs;
         wall_secs += took;
@@ -473,9 +550,12 @@ pub fn evaluate_dreams(dir: &Path, config: SpindleConfig) -> anyhow::Result<Spin
             authors: all(|s| s.authors),
         });
     }
+    let (min_duration_secs, max_duration_secs) = detector.durations();
     Ok(SpindleReport {
-        detector: "a7".to_owned(),
-        config,
+        detector: detector.name(),
+        settings: detector.settings(),
+        min_duration_secs,
+        max_duration_secs,
         excerpts,
         pooled,
         speed_x_realtime: if wall_secs > 0.0 {
@@ -582,7 +662,7 @@ pub fn format_report(report: &SpindleReport) -> String {
     let _ = writeln!(
         s,
         "spindles = runs accepted at their end ({}-{} s); delay = onset declaration - expert onset, over matched spindles; detector speed {:.0}x real time",
-        report.config.min_duration_secs, report.config.max_duration_secs, report.speed_x_realtime
+        report.min_duration_secs, report.max_duration_secs, report.speed_x_realtime
     );
     s
 }
@@ -595,4 +675,85 @@ pub fn resolve_dreams_dir(dir: &Path) -> PathBuf {
     } else {
         dir.to_path_buf()
     }
+}
+
+/// What [`dump_features`] wrote for one excerpt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DumpedExcerpt {
+    /// Excerpt number.
+    pub excerpt: u32,
+    /// The excerpt's own rate, Hz.
+    pub sample_rate_hz: f64,
+    /// File name (in the dump folder).
+    pub file: String,
+    /// Front-end samples written.
+    pub samples: usize,
+}
+
+/// The index of a feature dump (`index.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureDump {
+    /// The front end that produced it.
+    pub front_end: NetFrontEndConfig,
+    /// Layout of each file.
+    pub layout: String,
+    /// Per excerpt.
+    pub excerpts: Vec<DumpedExcerpt>,
+}
+
+/// Streams every excerpt in `dir` through the neural detector's front end exactly as
+/// detection does ([`stream_chunks`] of [`as_streamed`] samples) and writes its output to
+/// `out/excerptN.f32` (little-endian `f32`, four per front-end sample: the three model
+/// channels and 1.0 when valid, else 0.0), with `out/index.json`. The training script reads
+/// these, so the model trains on exactly what it will see.
+pub fn dump_features(
+    dir: &Path,
+    front_end: NetFrontEndConfig,
+    out: &Path,
+) -> anyhow::Result<FeatureDump> {
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create the dump folder {}", out.display()))?;
+    let mut excerpts = Vec::new();
+    for n in find_excerpts(dir)? {
+        let (x, fs) = load_excerpt(dir, n)?;
+        let mut front = NetFrontEnd::new(front_end);
+        front.prepare(fs, chunk_frames(fs))?;
+        let mut bytes = Vec::with_capacity(x.len() * 16);
+        let mut samples = 0usize;
+        let mut bad_time = None;
+        stream_chunks(&as_streamed(&x), fs, |xs, ts| {
+            front.process(xs, ts, &mut |s| {
+                let expected = samples as f64 / front_end.rate_hz;
+                if (s.time - expected).abs() > 1e-6 && bad_time.is_none() {
+                    bad_time = Some((samples, s.time));
+                }
+                for v in s.values {
+                    bytes.extend_from_slice(&v.to_le_bytes());
+                }
+                bytes.extend_from_slice(&(if s.valid { 1.0f32 } else { 0.0 }).to_le_bytes());
+                samples += 1;
+            });
+        });
+        if let Some((k, t)) = bad_time {
+            bail!("excerpt {n}: front-end sample {k} is stamped {t} s, off the model rate's grid");
+        }
+        let file = format!("excerpt{n}.f32");
+        std::fs::write(out.join(&file), &bytes)
+            .with_context(|| format!("cannot write {}", out.join(&file).display()))?;
+        excerpts.push(DumpedExcerpt {
+            excerpt: n,
+            sample_rate_hz: fs,
+            file,
+            samples,
+        });
+    }
+    let dump = FeatureDump {
+        front_end,
+        layout: "f32 little-endian, 4 per sample: wide/rms, sigma/rms, log10(rms)-1.5, valid"
+            .to_owned(),
+        excerpts,
+    };
+    std::fs::write(out.join("index.json"), serde_json::to_string_pretty(&dump)?)
+        .with_context(|| format!("cannot write {}", out.join("index.json").display()))?;
+    Ok(dump)
 }

@@ -3,6 +3,7 @@
 
 use super::slow_oscillation::{SoConfig, SoTrigger, SoTriggerEvent};
 use super::spindle::{SpindleConfig, SpindleDetector, SpindleEvent, SpindleEventKind, Verdict};
+use super::spindle_net::SpindleNet;
 use crate::step::channel_indices;
 use crate::{Decision, DecisionBuffer, Decoder, DecoderContext, DecoderError};
 
@@ -24,11 +25,77 @@ pub struct SpindleDecoderConfig {
     pub detector: SpindleConfig,
 }
 
-/// Streams one channel through a [`SpindleDetector`] and turns its declarations into
+/// A spindle detector of either kind, behind one interface: both declare the same
+/// [`SpindleEvent`]s. (Held inline: one engine per decoder, sized once at set-up.)
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum SpindleEngine {
+    /// The causal A7-style detector.
+    A7(SpindleDetector),
+    /// The neural detector (an ONNX model).
+    Net(SpindleNet),
+}
+
+impl SpindleEngine {
+    /// Short identifier: `spindle-a7` or `spindle-net`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SpindleEngine::A7(_) => "spindle-a7",
+            SpindleEngine::Net(_) => "spindle-net",
+        }
+    }
+
+    /// Prepares for a stream. Allocates.
+    pub fn prepare(
+        &mut self,
+        sample_rate_hz: f64,
+        max_block_frames: usize,
+    ) -> Result<(), DecoderError> {
+        match self {
+            SpindleEngine::A7(d) => d.prepare(sample_rate_hz, max_block_frames),
+            SpindleEngine::Net(d) => d.prepare(sample_rate_hz, max_block_frames),
+        }
+    }
+
+    /// Consumes samples with their stamps, calling `emit` for each declaration.
+    pub fn process(&mut self, samples: &[f64], stamps: &[f64], emit: &mut dyn FnMut(SpindleEvent)) {
+        match self {
+            SpindleEngine::A7(d) => d.process(samples, stamps, emit),
+            SpindleEngine::Net(d) => d.process(samples, stamps, emit),
+        }
+    }
+
+    /// Closes a spindle still under way at `time`.
+    pub fn finish(&mut self, time: f64, emit: &mut dyn FnMut(SpindleEvent)) {
+        match self {
+            SpindleEngine::A7(d) => d.finish(time, emit),
+            SpindleEngine::Net(d) => d.finish(time, emit),
+        }
+    }
+
+    /// Forgets all history. Does not allocate.
+    pub fn reset(&mut self) {
+        match self {
+            SpindleEngine::A7(d) => d.reset(),
+            SpindleEngine::Net(d) => d.reset(),
+        }
+    }
+
+    /// Non-finite input samples seen since `prepare`.
+    pub fn non_finite(&self) -> u64 {
+        match self {
+            SpindleEngine::A7(d) => d.non_finite(),
+            SpindleEngine::Net(d) => d.non_finite(),
+        }
+    }
+}
+
+/// Streams one channel through a [`SpindleEngine`] and turns its declarations into
 /// decisions:
 ///
-/// - onset ([`ONSET_CLASS`]): `score` = relative sigma power z-score, `confidence` = sigma
-///   correlation, stamped with the sample that completed the deciding window;
+/// - onset ([`ONSET_CLASS`]): `score` = the event's score (A7: relative sigma power z-score;
+///   neural: probability), `confidence` = its confidence, stamped with the sample that
+///   completed the deciding window;
 /// - end ([`SPINDLE_CLASS`] when accepted, [`REJECTED_CLASS`] otherwise): `score` = the
 ///   spindle's duration in seconds, `confident` = accepted.
 ///
@@ -36,33 +103,39 @@ pub struct SpindleDecoderConfig {
 /// stamp, so `sample_time - window_secs` is the start.
 #[derive(Debug)]
 pub struct SpindleDecoder {
-    name: String,
     classes: Vec<String>,
-    detector: SpindleDetector,
+    engine: SpindleEngine,
     input: OneChannel,
 }
 
 impl SpindleDecoder {
-    /// A decoder with `cfg`; nothing is allocated for a stream until `prepare`.
+    /// An A7 decoder with `cfg`; nothing is allocated for a stream until `prepare`.
     pub fn new(cfg: SpindleDecoderConfig) -> Self {
+        Self::with_engine(
+            cfg.channel,
+            SpindleEngine::A7(SpindleDetector::new(cfg.detector)),
+        )
+    }
+
+    /// A decoder watching `channel` (`None`: the first) with `engine`.
+    pub fn with_engine(channel: Option<String>, engine: SpindleEngine) -> Self {
         SpindleDecoder {
-            detector: SpindleDetector::new(cfg.detector),
-            input: OneChannel::new(cfg.channel),
-            name: "spindle-a7".to_owned(),
+            engine,
+            input: OneChannel::new(channel),
             classes: SPINDLE_CLASSES.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
 
-    /// The detector (for its features and counters).
-    pub fn detector(&self) -> &SpindleDetector {
-        &self.detector
+    /// The detector (for its counters).
+    pub fn engine(&self) -> &SpindleEngine {
+        &self.engine
     }
 }
 
 /// The decision for a detector event.
 pub fn spindle_decision(e: &SpindleEvent) -> Decision {
     let (class, score, confident) = match (e.kind, e.verdict) {
-        (SpindleEventKind::Onset, _) => (ONSET_CLASS, e.features.rel_power_z as f32, true),
+        (SpindleEventKind::Onset, _) => (ONSET_CLASS, e.score as f32, true),
         (SpindleEventKind::End, Verdict::Accepted) => {
             (SPINDLE_CLASS, e.duration_secs() as f32, true)
         }
@@ -71,7 +144,7 @@ pub fn spindle_decision(e: &SpindleEvent) -> Decision {
     Decision {
         class,
         score,
-        confidence: e.features.correlation.clamp(0.0, 1.0) as f32,
+        confidence: e.confidence.clamp(0.0, 1.0) as f32,
         confident,
         sample_time: e.declared_time,
         window_secs: (e.declared_time - e.start_time) as f32,
@@ -80,7 +153,7 @@ pub fn spindle_decision(e: &SpindleEvent) -> Decision {
 
 impl Decoder for SpindleDecoder {
     fn name(&self) -> &str {
-        &self.name
+        self.engine.name()
     }
 
     fn class_names(&self) -> &[String] {
@@ -89,19 +162,19 @@ impl Decoder for SpindleDecoder {
 
     fn prepare(&mut self, ctx: &DecoderContext) -> Result<(), DecoderError> {
         self.input.prepare(ctx)?;
-        self.detector
+        self.engine
             .prepare(ctx.sample_rate_hz, ctx.max_block_frames)
     }
 
     fn process(&mut self, block: &[f32], stamps: &[f64], out: &mut DecisionBuffer) {
-        let detector = &mut self.detector;
+        let engine = &mut self.engine;
         self.input.runs(block, stamps, |x, t| {
-            detector.process(x, t, &mut |e| out.push(spindle_decision(&e)));
+            engine.process(x, t, &mut |e| out.push(spindle_decision(&e)));
         });
     }
 
     fn reset(&mut self) {
-        self.detector.reset();
+        self.engine.reset();
     }
 }
 

@@ -155,8 +155,14 @@ pub struct SpindleEvent {
     pub declared_time: f64,
     /// For an end, whether the spindle is accepted; [`Verdict::Pending`] for an onset.
     pub verdict: Verdict,
-    /// Features of the deciding window (for an end, of the last window in the spindle).
+    /// Features of the deciding window (for an end, of the last window in the spindle);
+    /// zero for the neural detector.
     pub features: SpindleFeatures,
+    /// Strength of the evidence: the relative sigma power z-score (A7) or the model's
+    /// probability (neural; for an end, the run's peak).
+    pub score: f64,
+    /// Confidence in `[0, 1]`: the sigma correlation (A7) or the probability (neural).
+    pub confidence: f64,
 }
 
 impl SpindleEvent {
@@ -523,6 +529,8 @@ impl SpindleDetector {
                 declared_time: time,
                 verdict,
                 features: run.features,
+                score: run.features.rel_power_z,
+                confidence: run.features.correlation.clamp(0.0, 1.0),
             });
         }
     }
@@ -607,6 +615,8 @@ impl SpindleDetector {
                 declared_time: now,
                 verdict: Verdict::Pending,
                 features,
+                score: features.rel_power_z,
+                confidence: features.correlation.clamp(0.0, 1.0),
             });
         }
     }
