@@ -80,12 +80,86 @@ impl TraceHistory {
     }
 }
 
+/// Seconds of sigma power kept on screen.
+pub const SIGMA_SECS: f64 = 30.0;
+
+/// Sigma-band (11-16 Hz) RMS of every displayed channel over the last [`SIGMA_SECS`],
+/// computed on the GUI thread from the display feed (a copy; the pipeline never waits for it):
+/// a causal band-pass, then the square root of a 0.3 s exponential mean square, kept 10 times a
+/// second.
+pub struct SigmaHistory {
+    filter: neuroloop_dsp::filter::FilterChain,
+    mean_square: Vec<f64>,
+    alpha: f64,
+    scratch: Vec<f64>,
+    every: usize,
+    count: usize,
+    /// RMS per channel, µV, oldest first, one value per 0.1 s.
+    pub channels: Vec<VecDeque<f32>>,
+    capacity: usize,
+}
+
+impl SigmaHistory {
+    /// Sigma band, Hz.
+    pub const BAND_HZ: (f64, f64) = (11.0, 16.0);
+
+    /// For `channels` display channels at `rate_hz`; `None` when the rate cannot carry the
+    /// sigma band.
+    pub fn new(channels: usize, rate_hz: f64) -> Option<Self> {
+        use neuroloop_dsp::filter::{FilterChain, FilterSpec};
+        if Self::BAND_HZ.1 >= 0.45 * rate_hz {
+            return None;
+        }
+        let mut filter = FilterChain::new(vec![FilterSpec::bandpass(
+            Self::BAND_HZ.0,
+            Self::BAND_HZ.1,
+            2,
+        )]);
+        filter.prepare(rate_hz, channels, 1).ok()?;
+        let capacity = (SIGMA_SECS * 10.0) as usize;
+        Some(SigmaHistory {
+            filter,
+            mean_square: vec![0.0; channels],
+            alpha: 1.0 / (0.3 * rate_hz),
+            scratch: vec![0.0; channels],
+            every: ((rate_hz / 10.0).round() as usize).max(1),
+            count: 0,
+            channels: (0..channels)
+                .map(|_| VecDeque::with_capacity(capacity))
+                .collect(),
+            capacity,
+        })
+    }
+
+    /// Takes one interleaved display frame.
+    pub fn push_frame(&mut self, frame: &[f32]) {
+        for (d, &v) in self.scratch.iter_mut().zip(frame) {
+            *d = f64::from(v);
+        }
+        self.filter.process_interleaved_f64(&mut self.scratch);
+        for (m, &x) in self.mean_square.iter_mut().zip(&self.scratch) {
+            *m += self.alpha * (x * x - *m);
+        }
+        self.count += 1;
+        if self.count.is_multiple_of(self.every) {
+            for (ch, m) in self.channels.iter_mut().zip(&self.mean_square) {
+                if ch.len() == self.capacity {
+                    ch.pop_front();
+                }
+                ch.push_back(m.sqrt() as f32);
+            }
+        }
+    }
+}
+
 /// The live view of a running session.
 pub struct LiveView {
     session: Option<Session>,
     source_label: String,
     clocked: bool,
     traces: TraceHistory,
+    /// Shown when the session detects spindles.
+    sigma: Option<SigmaHistory>,
     report_sink: Arc<Mutex<Option<SessionReport>>>,
     stopped_report: Option<SessionReport>,
 }
@@ -101,11 +175,18 @@ impl LiveView {
     ) -> Self {
         let rate = session.scope.as_ref().map_or(250.0, |s| s.rate_hz);
         let traces = TraceHistory::new(session.meta.channel_labels.clone(), rate);
+        let sigma = session
+            .decoders
+            .iter()
+            .any(|d| d.name.starts_with("spindle"))
+            .then(|| SigmaHistory::new(session.meta.channel_labels.len(), rate))
+            .flatten();
         LiveView {
             session: Some(session),
             source_label,
             clocked,
             traces,
+            sigma,
             report_sink,
             stopped_report: None,
         }
@@ -126,6 +207,9 @@ impl LiveView {
             }
             let frame = std::mem::take(&mut self.traces.frame);
             self.traces.push_frame(&frame);
+            if let Some(sigma) = self.sigma.as_mut() {
+                sigma.push_frame(&frame);
+            }
             self.traces.frame = frame;
         }
     }
@@ -175,6 +259,32 @@ impl LiveView {
             }
         });
         ui.label(RichText::new(format!("front end: {}", session.front_end)).weak());
+    }
+
+    /// Sigma-band RMS of every channel over the last half minute.
+    fn sigma_ui(&self, ui: &mut egui::Ui) {
+        let Some(sigma) = &self.sigma else { return };
+        ui.label(format!(
+            "sigma ({}-{} Hz) RMS, µV, last {SIGMA_SECS} s",
+            SigmaHistory::BAND_HZ.0,
+            SigmaHistory::BAND_HZ.1
+        ));
+        Plot::new("sigma")
+            .height(160.0)
+            .legend(Legend::default())
+            .allow_scroll(false)
+            .x_axis_label("seconds")
+            .show(ui, |plot| {
+                for (label, ch) in self.traces.labels.iter().zip(&sigma.channels) {
+                    let len = ch.len();
+                    let points: PlotPoints<'_> = ch
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &v)| [(k as f64 - len as f64) / 10.0, f64::from(v)])
+                        .collect();
+                    plot.line(Line::new(label.clone(), points));
+                }
+            });
     }
 
     fn traces_ui(&self, ui: &mut egui::Ui) {
@@ -372,7 +482,12 @@ impl eframe::App for LiveView {
         egui::Panel::right("decoders")
             .default_size(320.0)
             .show(ui, |ui| Self::decisions_ui(ui, session));
-        egui::CentralPanel::default().show(ui, |ui| self.traces_ui(ui));
+        egui::CentralPanel::default().show(ui, |ui| {
+            if self.sigma.is_some() {
+                egui::Panel::bottom("sigma").show(ui, |ui| self.sigma_ui(ui));
+            }
+            self.traces_ui(ui);
+        });
         ui.ctx()
             .request_repaint_after(std::time::Duration::from_millis(30));
     }

@@ -207,6 +207,8 @@ fn sleep_view_shows_the_stimulation_log() {
     harness.get_by_label("DRY RUN: no sound");
     harness.get_by_label_contains("bursts commanded");
     harness.get_by_label("spindle-a7");
+    // The spindle decoder brings the sigma-power plot.
+    harness.get_by_label_contains("sigma (11-16 Hz) RMS");
     harness.get_by_label("so-phase");
     harness.get_by_label("so-target");
     while sink.lock().unwrap().is_none() && std::time::Instant::now() < deadline {
@@ -217,4 +219,26 @@ fn sleep_view_shows_the_stimulation_log() {
     let st = report.stimulation.unwrap();
     assert!(st.commanded >= 1 && st.dry_run, "{st:?}");
     assert_eq!(st.trigger, "so");
+}
+
+#[test]
+fn the_sigma_plot_shows_band_power_in_microvolts() {
+    use neuroloop::gui::SigmaHistory;
+    let fs = 250.0;
+    let mut sigma = SigmaHistory::new(2, fs).unwrap();
+    // Channel 0: 13 Hz at 20 µV amplitude (RMS 14.1 µV); channel 1: 3 Hz at 50 µV.
+    for i in 0..(10.0 * fs) as usize {
+        let t = i as f64 / fs;
+        let tau = std::f64::consts::TAU;
+        sigma.push_frame(&[
+            (20.0 * (tau * 13.0 * t).sin()) as f32,
+            (50.0 * (tau * 3.0 * t).sin()) as f32,
+        ]);
+    }
+    assert_eq!(sigma.channels[0].len(), 100);
+    let last = |c: usize| f64::from(*sigma.channels[c].back().unwrap());
+    assert!((last(0) - 14.14).abs() < 1.0, "13 Hz: {} µV", last(0));
+    assert!(last(1) < 1.0, "3 Hz: {} µV", last(1));
+    // No sigma band at 25 Hz sampling.
+    assert!(SigmaHistory::new(2, 25.0).is_none());
 }
