@@ -2,6 +2,7 @@
 //! [`spindle_net`], streamed by [`decoder`]) and
 //! phase-locked slow-oscillation triggers ([`slow_oscillation`]).
 
+mod bands;
 pub mod decoder;
 pub mod slow_oscillation;
 pub mod spindle;

@@ -40,10 +40,9 @@
 //! Non-finite samples mark the signal invalid until the filters have settled again: any run in
 //! progress ends and nothing is detected meanwhile.
 
-use neuroloop_dsp::DspError;
-use neuroloop_dsp::filter::{FilterChain, FilterSpec};
 use serde::{Deserialize, Serialize};
 
+use super::bands::BandBank;
 use crate::DecoderError;
 
 /// Settings of a [`SpindleDetector`]. The defaults are A7's published thresholds (1.25 /
@@ -250,13 +249,8 @@ struct Run {
 pub struct SpindleDetector {
     config: SpindleConfig,
     sample_rate_hz: f64,
-    sigma: FilterChain,
-    broad: FilterChain,
-    wide: FilterChain,
-    /// Filter scratch, `max_block` long each.
-    sigma_block: Vec<f64>,
-    broad_block: Vec<f64>,
-    wide_block: Vec<f64>,
+    /// Sigma, broad and wide band-passes, in that order.
+    bands: BandBank<3>,
     /// Last `window` filtered samples of each band, circular.
     sigma_ring: Vec<f64>,
     broad_ring: Vec<f64>,
@@ -286,12 +280,7 @@ impl SpindleDetector {
         SpindleDetector {
             config,
             sample_rate_hz: 0.0,
-            sigma: FilterChain::new(Vec::new()),
-            broad: FilterChain::new(Vec::new()),
-            wide: FilterChain::new(Vec::new()),
-            sigma_block: Vec::new(),
-            broad_block: Vec::new(),
-            wide_block: Vec::new(),
+            bands: BandBank::new(),
             sigma_ring: Vec::new(),
             broad_ring: Vec::new(),
             wide_ring: Vec::new(),
@@ -400,22 +389,14 @@ impl SpindleDetector {
         self.check(sample_rate_hz)?;
         let c = self.config;
         let fs = sample_rate_hz;
-        let cap = |band: (f64, f64)| (band.0, band.1.min(0.45 * fs));
-        let band = |b: (f64, f64)| -> Result<FilterChain, DspError> {
-            let (lo, hi) = cap(b);
-            let mut chain = FilterChain::new(vec![FilterSpec::bandpass(lo, hi, c.filter_order)]);
-            chain.prepare(fs, 1, max_block_frames.max(1))?;
-            Ok(chain)
-        };
-        self.sigma = band(c.sigma_band_hz)?;
-        self.broad = band(c.broad_band_hz)?;
-        self.wide = band(c.wide_band_hz)?;
+        self.bands.prepare(
+            [c.sigma_band_hz, c.broad_band_hz, c.wide_band_hz],
+            c.filter_order,
+            fs,
+            max_block_frames,
+        )?;
         let centre = 0.5 * (c.sigma_band_hz.0 + c.sigma_band_hz.1);
-        self.delay_secs = self.sigma.sos().group_delay_secs(centre, fs);
-        let block = max_block_frames.max(1);
-        self.sigma_block = vec![0.0; block];
-        self.broad_block = vec![0.0; block];
-        self.wide_block = vec![0.0; block];
+        self.delay_secs = self.bands.group_delay_secs(0, centre, fs);
         self.window = ((c.window_secs * fs).round() as usize).max(4);
         self.hop = ((c.hop_secs * fs).round() as usize).max(1);
         self.sigma_ring = vec![0.0; self.window];
@@ -441,9 +422,7 @@ impl SpindleDetector {
     ///
     /// Real-time safe: does not allocate.
     pub fn reset(&mut self) {
-        self.sigma.reset();
-        self.broad.reset();
-        self.wide.reset();
+        self.bands.reset();
         self.sigma_ring.fill(0.0);
         self.broad_ring.fill(0.0);
         self.wide_ring.fill(0.0);
@@ -462,44 +441,33 @@ impl SpindleDetector {
     ///
     /// Real-time safe: does not allocate; called on the worker thread.
     pub fn process(&mut self, samples: &[f64], stamps: &[f64], emit: &mut dyn FnMut(SpindleEvent)) {
-        let block = self.sigma_block.len();
+        let block = self.bands.max_block();
         if block == 0 {
             return;
         }
         let n = samples.len().min(stamps.len());
-        let mut start = 0;
-        while start < n {
-            let len = (n - start).min(block);
-            let x = &samples[start..start + len];
-            self.sigma_block[..len].copy_from_slice(x);
-            self.broad_block[..len].copy_from_slice(x);
-            self.wide_block[..len].copy_from_slice(x);
-            self.sigma
-                .process_interleaved_f64(&mut self.sigma_block[..len]);
-            self.broad
-                .process_interleaved_f64(&mut self.broad_block[..len]);
-            self.wide
-                .process_interleaved_f64(&mut self.wide_block[..len]);
-            for i in 0..len {
-                if !x[i].is_finite() {
+        for (x, t) in samples[..n].chunks(block).zip(stamps[..n].chunks(block)) {
+            self.bands.filter(x);
+            for (i, (&xi, &now)) in x.iter().zip(t).enumerate() {
+                if !xi.is_finite() {
                     self.non_finite += 1;
                     self.invalid_samples = self.settle_samples;
-                    self.end_run(stamps[start + i], emit);
+                    self.end_run(now, emit);
                 }
-                self.sigma_ring[self.ring_pos] = self.sigma_block[i];
-                self.broad_ring[self.ring_pos] = self.broad_block[i];
-                self.wide_ring[self.ring_pos] = self.wide_block[i];
+                let [sigma, broad, wide] = self.bands.at(i);
+                self.sigma_ring[self.ring_pos] = sigma;
+                self.broad_ring[self.ring_pos] = broad;
+                self.wide_ring[self.ring_pos] = wide;
                 self.ring_pos = (self.ring_pos + 1) % self.window;
                 self.invalid_samples = self.invalid_samples.saturating_sub(1);
                 self.until_hop -= 1;
                 if self.until_hop == 0 {
                     self.until_hop = self.hop;
                     if self.invalid_samples == 0 {
-                        self.hop_features(stamps[start + i], emit);
+                        self.hop_features(now, emit);
                     }
                 }
             }
-            start += len;
         }
     }
 

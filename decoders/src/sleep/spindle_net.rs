@@ -31,9 +31,9 @@
 //! The model's file, input layout and every setting above come from its model card
 //! (`assets/models/spindle-net.toml`), read by [`crate::onnx::ModelCard`].
 
-use neuroloop_dsp::filter::{FilterChain, FilterSpec};
 use serde::{Deserialize, Serialize};
 
+use super::bands::BandBank;
 use super::spindle::{SpindleEvent, SpindleEventKind, SpindleFeatures, Verdict};
 use crate::DecoderError;
 
@@ -147,10 +147,8 @@ pub struct NetSample {
 #[derive(Debug, Clone)]
 pub struct NetFrontEnd {
     config: NetFrontEndConfig,
-    wide: FilterChain,
-    sigma: FilterChain,
-    wide_block: Vec<f64>,
-    sigma_block: Vec<f64>,
+    /// Wide and sigma band-passes, in that order.
+    bands: BandBank<2>,
     /// Input samples per output sample.
     step: f64,
     /// Position of the next output sample, in input samples after the previous input sample.
@@ -171,10 +169,7 @@ impl NetFrontEnd {
     pub fn new(config: NetFrontEndConfig) -> Self {
         NetFrontEnd {
             config,
-            wide: FilterChain::new(Vec::new()),
-            sigma: FilterChain::new(Vec::new()),
-            wide_block: Vec::new(),
-            sigma_block: Vec::new(),
+            bands: BandBank::new(),
             step: 1.0,
             next_pos: 0.0,
             prev: (0.0, 0.0, 0.0),
@@ -199,15 +194,6 @@ impl NetFrontEnd {
         self.non_finite
     }
 
-    /// Group delay of the sigma band-pass at the band centre, s (0 before `prepare`).
-    pub fn sigma_delay_secs(&self, sample_rate_hz: f64) -> f64 {
-        let c = &self.config;
-        self.sigma.sos().group_delay_secs(
-            0.5 * (c.sigma_band_hz.0 + c.sigma_band_hz.1),
-            sample_rate_hz,
-        )
-    }
-
     /// Designs the filters for a `sample_rate_hz` stream fed in blocks of up to
     /// `max_block_frames` samples. Allocates.
     pub fn prepare(
@@ -218,20 +204,12 @@ impl NetFrontEnd {
         self.config.check(sample_rate_hz)?;
         let c = self.config;
         let fs = sample_rate_hz;
-        let block = max_block_frames.max(1);
-        let band = |b: (f64, f64)| -> Result<FilterChain, DecoderError> {
-            let mut chain = FilterChain::new(vec![FilterSpec::bandpass(
-                b.0,
-                b.1.min(0.45 * fs),
-                c.filter_order,
-            )]);
-            chain.prepare(fs, 1, block)?;
-            Ok(chain)
-        };
-        self.wide = band(c.wide_band_hz)?;
-        self.sigma = band(c.sigma_band_hz)?;
-        self.wide_block = vec![0.0; block];
-        self.sigma_block = vec![0.0; block];
+        self.bands.prepare(
+            [c.wide_band_hz, c.sigma_band_hz],
+            c.filter_order,
+            fs,
+            max_block_frames,
+        )?;
         self.step = fs / c.rate_hz;
         self.alpha = 1.0 / (c.norm_secs * c.rate_hz);
         self.settle_input = ((2.0 / c.wide_band_hz.0.max(0.1)) * fs) as usize;
@@ -243,8 +221,7 @@ impl NetFrontEnd {
 
     /// Forgets all history. Does not allocate.
     pub fn reset(&mut self) {
-        self.wide.reset();
-        self.sigma.reset();
+        self.bands.reset();
         self.next_pos = 0.0;
         self.have_prev = false;
         self.prev = (0.0, 0.0, 0.0);
@@ -257,27 +234,20 @@ impl NetFrontEnd {
     ///
     /// Real-time safe: does not allocate.
     pub fn process(&mut self, samples: &[f64], stamps: &[f64], out: &mut dyn FnMut(NetSample)) {
-        let block = self.wide_block.len();
+        let block = self.bands.max_block();
         if block == 0 {
             return;
         }
         let n = samples.len().min(stamps.len());
-        let mut start = 0;
-        while start < n {
-            let len = (n - start).min(block);
-            let x = &samples[start..start + len];
-            self.wide_block[..len].copy_from_slice(x);
-            self.sigma_block[..len].copy_from_slice(x);
-            self.wide
-                .process_interleaved_f64(&mut self.wide_block[..len]);
-            self.sigma
-                .process_interleaved_f64(&mut self.sigma_block[..len]);
-            for i in 0..len {
-                if !x[i].is_finite() {
+        for (x, t) in samples[..n].chunks(block).zip(stamps[..n].chunks(block)) {
+            self.bands.filter(x);
+            for (i, (&xi, &time)) in x.iter().zip(t).enumerate() {
+                if !xi.is_finite() {
                     self.non_finite += 1;
                     self.invalid_input = self.settle_input;
                 }
-                let cur = (self.wide_block[i], self.sigma_block[i], stamps[start + i]);
+                let [wide, sigma] = self.bands.at(i);
+                let cur = (wide, sigma, time);
                 self.invalid_input = self.invalid_input.saturating_sub(1);
                 if !self.have_prev {
                     self.prev = cur;
@@ -302,7 +272,6 @@ impl NetFrontEnd {
                 self.next_pos -= 1.0;
                 self.prev = cur;
             }
-            start += len;
         }
     }
 
