@@ -160,12 +160,12 @@ fn acquisition_and_worker_hot_loop_allocate_nothing() {
     );
 }
 
-#[test]
-fn sleep_decoders_allocate_nothing_while_detecting() {
+/// Five simulated minutes of sleep (8 channels at 250 Hz, 25-frame chunks, after a 100 s
+/// warm-up that fills the detectors' baselines) through `decoders`, each prepared for the
+/// stream first. Returns the allocations counted during those five minutes and the decisions
+/// each decoder made in them.
+fn run_simulated_sleep(decoders: &mut [&mut dyn Decoder]) -> (u64, Vec<usize>) {
     use neuroloop_acquisition::sim::SleepScenario;
-    use neuroloop_decoders::sleep::{
-        SoConfig, SoDecoder, SoDecoderConfig, SpindleDecoder, SpindleDecoderConfig,
-    };
     use neuroloop_decoders::{DecisionBuffer, DecoderContext};
     let channels = 8;
     let cfg = SimConfig {
@@ -178,7 +178,48 @@ fn sleep_decoders_allocate_nothing_while_detecting() {
         .unwrap()
         .with_time_origin(0.0);
     let meta = source.meta().clone();
-    let mut decoder = SpindleDecoder::new(SpindleDecoderConfig {
+    let ctx = DecoderContext {
+        sample_rate_hz: meta.sample_rate_hz,
+        channel_labels: meta.channel_labels.clone(),
+        max_block_frames: 25,
+    };
+    for d in decoders.iter_mut() {
+        d.prepare(&ctx).unwrap();
+    }
+    let mut out = DecisionBuffer::with_capacity(DecisionBuffer::DEFAULT_CAPACITY);
+    let mut values = vec![0.0f32; 25 * channels];
+    let mut stamps = vec![0.0f64; 25];
+    let mut counts = vec![0usize; decoders.len()];
+    let mut run = |chunks: usize, counts: &mut [usize]| {
+        for _ in 0..chunks {
+            let ReadStatus::Frames(n) = source
+                .read(&mut values, &mut stamps, &mut |_| {}, Duration::ZERO)
+                .unwrap()
+            else {
+                panic!("the simulator always has data")
+            };
+            out.clear();
+            for (k, d) in decoders.iter_mut().enumerate() {
+                out.set_decoder(k as u16);
+                d.process(&values[..n * channels], &stamps[..n], &mut out);
+            }
+            for (k, _) in out.items() {
+                counts[usize::from(*k)] += 1;
+            }
+        }
+    };
+    run(1000, &mut counts);
+    counts.fill(0);
+    let ((), allocations) = count_allocations(|| run(3000, &mut counts));
+    (allocations, counts)
+}
+
+#[test]
+fn sleep_decoders_allocate_nothing_while_detecting() {
+    use neuroloop_decoders::sleep::{
+        SoConfig, SoDecoder, SoDecoderConfig, SpindleDecoder, SpindleDecoderConfig,
+    };
+    let mut spindles = SpindleDecoder::new(SpindleDecoderConfig {
         channel: Some("Cz".into()),
         ..SpindleDecoderConfig::default()
     });
@@ -191,48 +232,15 @@ fn sleep_decoders_allocate_nothing_while_detecting() {
             ..SoConfig::default()
         },
     });
-    let ctx = DecoderContext {
-        sample_rate_hz: meta.sample_rate_hz,
-        channel_labels: meta.channel_labels.clone(),
-        max_block_frames: 25,
-    };
-    decoder.prepare(&ctx).unwrap();
-    so.prepare(&ctx).unwrap();
-    let mut out = DecisionBuffer::with_capacity(DecisionBuffer::DEFAULT_CAPACITY);
-    let mut values = vec![0.0f32; 25 * channels];
-    let mut stamps = vec![0.0f64; 25];
-    let mut declared = 0usize;
-    let mut triggers = 0usize;
-    let mut run = |chunks: usize, declared: &mut usize, triggers: &mut usize| {
-        for _ in 0..chunks {
-            let ReadStatus::Frames(n) = source
-                .read(&mut values, &mut stamps, &mut |_| {}, Duration::ZERO)
-                .unwrap()
-            else {
-                panic!("the simulator always has data")
-            };
-            out.clear();
-            decoder.process(&values[..n * channels], &stamps[..n], &mut out);
-            out.set_decoder(1);
-            so.process(&values[..n * channels], &stamps[..n], &mut out);
-            out.set_decoder(0);
-            *declared += out.items().len();
-            *triggers += out.items().iter().filter(|d| d.0 == 1).count();
-        }
-    };
-    // Warm-up: the baseline fills.
-    run(1000, &mut declared, &mut triggers);
-    declared = 0;
-    triggers = 0;
-    let ((), allocations) = count_allocations(|| run(3000, &mut declared, &mut triggers));
+    let (allocations, counts) = run_simulated_sleep(&mut [&mut spindles, &mut so]);
     assert_eq!(
         allocations, 0,
         "the sleep decoders allocated {allocations} times"
     );
     // Five simulated minutes at about 4 spindles and 6 slow oscillations a minute: onsets,
     // ends and phase triggers were declared.
-    assert!(declared - triggers >= 20, "{declared} decisions");
-    assert!(triggers >= 5, "{triggers} slow-oscillation triggers");
+    assert!(counts[0] >= 20, "{counts:?} decisions");
+    assert!(counts[1] >= 5, "{} slow-oscillation triggers", counts[1]);
 }
 
 #[test]
@@ -315,58 +323,19 @@ fn stimulation_policy_and_audio_queue_allocate_nothing() {
 
 #[test]
 fn neural_spindle_detector_allocates_nothing_per_window() {
-    use neuroloop_acquisition::sim::SleepScenario;
     use neuroloop_decoders::onnx::{
         ModelCard, SPINDLE_NET_CARD, load_spindle_net, shipped_models_dir,
     };
     use neuroloop_decoders::sleep::{SpindleDecoder, SpindleEngine};
-    use neuroloop_decoders::{DecisionBuffer, DecoderContext};
     if let Err(e) = neuroloop_decoders::onnx::init() {
         eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
         return;
     }
     let card = ModelCard::read(&shipped_models_dir().join(SPINDLE_NET_CARD)).unwrap();
-    let channels = 8;
-    let cfg = SimConfig {
-        sample_rate_hz: 250.0,
-        channel_labels: SimConfig::labels_for(channels),
-        scenario: Scenario::Sleep(SleepScenario::default()),
-        ..SimConfig::default()
-    };
-    let mut source = SimSource::new(cfg, Pacing::Max, 25)
-        .unwrap()
-        .with_time_origin(0.0);
-    let meta = source.meta().clone();
     let net = load_spindle_net(&card).unwrap();
     let mut decoder = SpindleDecoder::with_engine(Some("Cz".into()), SpindleEngine::Net(net));
-    decoder
-        .prepare(&DecoderContext {
-            sample_rate_hz: meta.sample_rate_hz,
-            channel_labels: meta.channel_labels.clone(),
-            max_block_frames: 25,
-        })
-        .unwrap();
-    let mut out = DecisionBuffer::with_capacity(DecisionBuffer::DEFAULT_CAPACITY);
-    let mut values = vec![0.0f32; 25 * channels];
-    let mut stamps = vec![0.0f64; 25];
-    let mut declared = 0usize;
-    let mut run = |chunks: usize, declared: &mut usize| {
-        for _ in 0..chunks {
-            let ReadStatus::Frames(n) = source
-                .read(&mut values, &mut stamps, &mut |_| {}, Duration::ZERO)
-                .unwrap()
-            else {
-                panic!("the simulator always has data")
-            };
-            out.clear();
-            decoder.process(&values[..n * channels], &stamps[..n], &mut out);
-            *declared += out.items().len();
-        }
-    };
-    run(1000, &mut declared);
-    declared = 0;
     // Five simulated minutes: 6000 model calls.
-    let ((), allocations) = count_allocations(|| run(3000, &mut declared));
+    let (allocations, counts) = run_simulated_sleep(&mut [&mut decoder]);
     let SpindleEngine::Net(net) = decoder.engine() else {
         unreachable!()
     };
@@ -375,5 +344,5 @@ fn neural_spindle_detector_allocates_nothing_per_window() {
         allocations, 0,
         "the neural spindle detector allocated {allocations} times in 6000 model calls"
     );
-    assert!(declared >= 10, "{declared} decisions");
+    assert!(counts[0] >= 10, "{} decisions", counts[0]);
 }
