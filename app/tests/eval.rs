@@ -123,12 +123,7 @@ fn eval_mi_prints_the_table_and_saves_a_loadable_model() {
         .arg(&model)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = common::stdout_ok(&out, "eval mi --save-model");
     assert!(text.contains("csp-lda") && text.contains("45/45"), "{text}");
     let m = neuroloop_decoders::mi::MiModel::load(&model).unwrap();
     assert_eq!(m.training.trials_per_class, vec![23, 22]);

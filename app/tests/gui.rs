@@ -15,11 +15,7 @@ use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
 
 fn session(seconds: f64) -> Session {
     let decoder = SsvepCcaDecoder::new(SsvepCcaConfig::default());
-    let info = DecoderInfo {
-        name: decoder.name().into(),
-        class_names: decoder.class_names().to_vec(),
-        truth: TruthMapping::SsvepTargetIndex,
-    };
+    let info = DecoderInfo::of(&decoder, TruthMapping::SsvepTargetIndex);
     session_with(
         Box::new(decoder),
         info,
@@ -112,11 +108,7 @@ fn motor_imagery_view_shows_classes_and_the_feedback_cursor() {
     let model =
         neuroloop::bench::synthetic_mi_model(MiMethod::CspLda, &labels, 250.0, 2.0).unwrap();
     let decoder = MiDecoder::new(model, MiDecoderConfig::default()).unwrap();
-    let info = DecoderInfo {
-        name: decoder.name().into(),
-        class_names: decoder.class_names().to_vec(),
-        truth: TruthMapping::MiClassName,
-    };
+    let info = DecoderInfo::of(&decoder, TruthMapping::MiClassName);
     let s = session_with(
         Box::new(decoder),
         info,
@@ -169,12 +161,10 @@ fn sleep_view_shows_the_stimulation_log() {
         channel: Some("Fz".into()),
         ..SoDecoderConfig::default()
     });
-    let info = |d: &dyn Decoder| DecoderInfo {
-        name: d.name().into(),
-        class_names: d.class_names().to_vec(),
-        truth: TruthMapping::None,
-    };
-    let (a, b) = (info(&spindles), info(&so));
+    let (a, b) = (
+        DecoderInfo::of(&spindles, TruthMapping::None),
+        DecoderInfo::of(&so, TruthMapping::None),
+    );
     let s = Session::start(SessionConfig {
         front_end: FrontEnd {
             highpass_hz: Some(0.1),

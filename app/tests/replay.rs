@@ -57,12 +57,7 @@ fn replay_json(file: &Path, extra: &[&str]) -> serde_json::Value {
         .args(extra)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "replay failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_str(&common::stdout_ok(&out, "replay")).unwrap()
 }
 
 /// Runs a replay that must fail and returns what it printed on stderr.
@@ -269,12 +264,8 @@ fn replay_republishes_the_file_on_lsl() {
         .unwrap();
     let _ = player.kill();
     let _ = player.wait();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r: serde_json::Value =
+        serde_json::from_str(&common::stdout_ok(&out, "run --stream")).unwrap();
     assert_eq!(r["channels"], 8);
     assert_eq!(r["frames_dropped"], 0);
     // Four seconds at 250 Hz, less resolution and connection time.
@@ -312,12 +303,8 @@ fn interrupted_session_closes_its_recording() {
             .unwrap();
         assert!(sent.success());
         let result = child.wait_with_output().unwrap();
-        assert!(
-            result.status.success(),
-            "{signal}: {}",
-            String::from_utf8_lossy(&result.stderr)
-        );
-        let report: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+        let report: serde_json::Value =
+            serde_json::from_str(&common::stdout_ok(&result, signal)).unwrap();
         let frames = report["recording"]["frames"].as_u64().unwrap();
         assert_eq!(report["frames_processed"].as_u64().unwrap(), frames);
         let recorded = neuroloop_formats::xdf::read(&out).unwrap();

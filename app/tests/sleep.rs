@@ -554,12 +554,7 @@ fn a_missing_audio_device_keeps_detection_going_as_a_dry_run() {
         .env("HOME", &home)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = common::stdout_ok(&out, "sleep without an audio device");
     assert!(
         text.contains("error")
             && text.contains("dry-run mode")
@@ -640,12 +635,8 @@ fn live_sleep_session_over_lsl() {
         .unwrap();
     let _ = amp.kill();
     let _ = amp.wait();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r: serde_json::Value =
+        serde_json::from_str(&common::stdout_ok(&out, "live sleep session")).unwrap();
     assert_eq!(r["frames_dropped"], 0, "{r}");
     let st = &r["stimulation"];
     assert_eq!(st["dry_run"], true, "{r}");

@@ -47,17 +47,24 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
+/// The standard output of a finished run of the binary, which must have succeeded (`what`
+/// names the run in the failure message, with both outputs).
+#[allow(dead_code)] // not every test binary runs the binary
+pub fn stdout_ok(out: &std::process::Output, what: &str) -> String {
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
 /// Runs the binary with `args`, which must succeed; returns its standard output.
 #[allow(dead_code)] // not every test binary runs the binary
 pub fn run_ok(args: &[&str]) -> String {
     let out = neuroloop().args(args).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "neuroloop {args:?} failed:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
+    stdout_ok(&out, &format!("neuroloop {args:?}"))
 }
 
 /// Runs the binary with `args`, which must fail; returns its standard error.
