@@ -244,14 +244,11 @@ fn session(
 
 /// The shipped neural spindle detector on `channel`.
 fn spindle_net_decoder(channel: &str) -> anyhow::Result<Vec<(Box<dyn Decoder>, DecoderInfo)>> {
-    use neuroloop_decoders::onnx::{
-        ModelCard, SPINDLE_NET_CARD, load_spindle_net, shipped_models_dir,
-    };
-    let card = ModelCard::read(&shipped_models_dir().join(SPINDLE_NET_CARD))?;
-    let decoder = SpindleDecoder::with_engine(
+    let decoder = crate::cli::spindle_decoder(
         Some(channel.into()),
-        neuroloop_decoders::sleep::SpindleEngine::Net(load_spindle_net(&card)?),
-    );
+        crate::cli::SpindleDetectorArg::Onnx,
+        None,
+    )?;
     let info = DecoderInfo::of(&decoder, TruthMapping::None);
     Ok(vec![(Box::new(decoder), info)])
 }

@@ -470,16 +470,13 @@ pub enum SpindleDetectorArg {
 
 /// The model card `path` names, or the shipped spindle model's.
 fn spindle_card(path: Option<&Path>) -> anyhow::Result<neuroloop_decoders::onnx::ModelCard> {
-    use neuroloop_decoders::onnx::{ModelCard, SPINDLE_NET_CARD, shipped_models_dir};
-    let path = path.map_or_else(
-        || shipped_models_dir().join(SPINDLE_NET_CARD),
-        Path::to_path_buf,
-    );
-    Ok(ModelCard::read(&path)?)
+    use neuroloop_decoders::onnx::{ModelCard, SPINDLE_NET_CARD};
+    Ok(path.map_or_else(|| ModelCard::shipped(SPINDLE_NET_CARD), ModelCard::read)?)
 }
 
-/// A spindle decoder on `channel` with the chosen detector.
-fn spindle_decoder(
+/// A spindle decoder on `channel` with the chosen detector (`model`: the neural detector's
+/// card, default the shipped one).
+pub(crate) fn spindle_decoder(
     channel: Option<String>,
     detector: SpindleDetectorArg,
     model: Option<&Path>,

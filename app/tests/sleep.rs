@@ -266,8 +266,8 @@ fn ort_or_skip() -> bool {
 }
 
 fn shipped_spindle_card() -> neuroloop_decoders::onnx::ModelCard {
-    use neuroloop_decoders::onnx::{ModelCard, SPINDLE_NET_CARD, shipped_models_dir};
-    ModelCard::read(&shipped_models_dir().join(SPINDLE_NET_CARD)).unwrap()
+    use neuroloop_decoders::onnx::{ModelCard, SPINDLE_NET_CARD};
+    ModelCard::shipped(SPINDLE_NET_CARD).unwrap()
 }
 
 /// Replays excerpt 3's EDF with `--spindles` and `extra` arguments and checks its decisions

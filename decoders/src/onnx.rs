@@ -289,6 +289,11 @@ impl ModelCard {
         Ok(card)
     }
 
+    /// Reads the card `file` (e.g. [`SPINDLE_NET_CARD`]) from [`shipped_models_dir`].
+    pub fn shipped(file: &str) -> Result<ModelCard, ModelError> {
+        Self::read(&shipped_models_dir().join(file))
+    }
+
     /// The ONNX file's path (the card's `file`, relative to the card).
     pub fn model_path(&self) -> PathBuf {
         self.path
@@ -339,7 +344,6 @@ pub fn shipped_models_dir() -> PathBuf {
 pub struct OnnxModel {
     name: String,
     session: ort::session::Session,
-    inner: std::sync::Arc<ort::session::SharedSessionInner>,
     input: ort::value::Tensor<f32>,
     input_name: std::ffi::CString,
     output: ort::value::Tensor<f32>,
@@ -418,7 +422,6 @@ impl OnnxModel {
         };
         Ok(OnnxModel {
             name: card.name.clone(),
-            inner: session.inner(),
             session,
             input: tensor(&card.input)?,
             input_name: c_name(&card.input.name)?,
@@ -460,7 +463,7 @@ impl OnnxModel {
         // ONNX Runtime writes into it instead of allocating a new value.
         let status = unsafe {
             (api.Run)(
-                self.inner.ptr().cast_mut(),
+                self.session.ptr().cast_mut(),
                 std::ptr::null(),
                 input_names.as_ptr(),
                 inputs.as_ptr(),

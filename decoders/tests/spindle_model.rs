@@ -18,7 +18,7 @@ fn runtime_or_skip() -> bool {
 }
 
 fn shipped() -> ModelCard {
-    ModelCard::read(&shipped_models_dir().join(SPINDLE_NET_CARD)).expect("the shipped card reads")
+    ModelCard::shipped(SPINDLE_NET_CARD).expect("the shipped card reads")
 }
 
 /// A copy of the shipped card in a temporary folder, edited by `edit`.

@@ -323,15 +323,13 @@ fn stimulation_policy_and_audio_queue_allocate_nothing() {
 
 #[test]
 fn neural_spindle_detector_allocates_nothing_per_window() {
-    use neuroloop_decoders::onnx::{
-        ModelCard, SPINDLE_NET_CARD, load_spindle_net, shipped_models_dir,
-    };
+    use neuroloop_decoders::onnx::{ModelCard, SPINDLE_NET_CARD, load_spindle_net};
     use neuroloop_decoders::sleep::{SpindleDecoder, SpindleEngine};
     if let Err(e) = neuroloop_decoders::onnx::init() {
         eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
         return;
     }
-    let card = ModelCard::read(&shipped_models_dir().join(SPINDLE_NET_CARD)).unwrap();
+    let card = ModelCard::shipped(SPINDLE_NET_CARD).unwrap();
     let net = load_spindle_net(&card).unwrap();
     let mut decoder = SpindleDecoder::with_engine(Some("Cz".into()), SpindleEngine::Net(net));
     // Five simulated minutes: 6000 model calls.
