@@ -495,24 +495,21 @@ fn start_stimulation(
     Option<neuroloop_stimuli::device::AudioOutput>,
 )> {
     use crate::stimulation::{StimController, StimTrigger};
-    let (decoder_names, class_name, flag): (&[&str], _, _) = match spec.policy.trigger {
-        StimTrigger::SlowOscillation => (&["so-phase"], "so-target", "--so-triggers"),
-        StimTrigger::SpindleOnset => (
-            &["spindle-a7", "spindle-net"],
-            "spindle-onset",
-            "--spindles",
-        ),
+    use neuroloop_decoders::sleep::decoder::{ONSET_CLASS, SO_TARGET_CLASS, SPINDLE_CLASSES};
+    // The trigger is a class: whichever decoder declares it (the spindle detectors, A7 or
+    // neural, share `spindle-onset`).
+    let (class_name, flag) = match spec.policy.trigger {
+        StimTrigger::SlowOscillation => (SO_TARGET_CLASS, "--so-triggers"),
+        StimTrigger::SpindleOnset => (SPINDLE_CLASSES[usize::from(ONSET_CLASS)], "--spindles"),
     };
-    let decoder_name = decoder_names.join(" or ");
     let Some((decoder, class)) = decoders.iter().enumerate().find_map(|(i, d)| {
-        decoder_names
-            .contains(&d.name.as_str())
-            .then(|| d.class_names.iter().position(|c| c == class_name))
-            .flatten()
+        d.class_names
+            .iter()
+            .position(|c| c == class_name)
             .map(|c| (i as u16, c as u16))
     }) else {
         return Err(anyhow!(
-            "stimulation on {} needs the {decoder_name} decoder: add {flag}",
+            "stimulation on {} needs a decoder that declares {class_name}: add {flag}",
             spec.policy.trigger.name()
         ));
     };
