@@ -7,6 +7,8 @@ pub mod decoder;
 pub mod slow_oscillation;
 pub mod spindle;
 pub mod spindle_net;
+#[cfg(test)]
+mod test_signal;
 
 pub use decoder::{
     SoDecoder, SoDecoderConfig, SpindleDecoder, SpindleDecoderConfig, SpindleEngine,

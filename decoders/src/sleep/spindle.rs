@@ -592,47 +592,15 @@ impl SpindleDetector {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_signal::sleep_like;
     use super::*;
-
-    /// Deterministic noise.
-    struct Rng(u64);
-    impl Rng {
-        fn uniform(&mut self) -> f64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 >> 11) as f64 / (1u64 << 53) as f64
-        }
-        fn normal(&mut self) -> f64 {
-            let (u, v) = (self.uniform().max(1e-12), self.uniform());
-            (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-        }
-    }
 
     const FS: f64 = 200.0;
 
-    /// Sleep-like background (red noise of about 15 µV plus 4 µV white noise, a 0.8 Hz slow
-    /// wave) with 1 s, 13 Hz, 30 µV Hann-shaped spindles starting at `onsets`.
+    /// Sleep-like background with 1 s, 13 Hz, 30 µV spindles starting at `onsets`.
     fn signal(secs: f64, onsets: &[f64], seed: u64) -> Vec<f64> {
-        let mut rng = Rng(seed);
-        let n = (secs * FS) as usize;
-        let mut red = 0.0;
-        (0..n)
-            .map(|i| {
-                let t = i as f64 / FS;
-                red = 0.98 * red + 3.0 * rng.normal();
-                let mut x =
-                    red + 4.0 * rng.normal() + 40.0 * (2.0 * std::f64::consts::PI * 0.8 * t).sin();
-                for &o in onsets {
-                    let u = (t - o) / 1.0;
-                    if (0.0..1.0).contains(&u) {
-                        let w = 0.5 - 0.5 * (2.0 * std::f64::consts::PI * u).cos();
-                        x += 30.0 * w * (2.0 * std::f64::consts::PI * 13.0 * t).sin();
-                    }
-                }
-                x
-            })
-            .collect()
+        let spindles: Vec<(f64, f64)> = onsets.iter().map(|&o| (o, 1.0)).collect();
+        sleep_like(FS, secs, &spindles, 30.0, seed)
     }
 
     fn run(x: &[f64], chunk: usize, cfg: SpindleConfig) -> Vec<SpindleEvent> {

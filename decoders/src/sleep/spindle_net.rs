@@ -587,6 +587,7 @@ impl NetCore {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_signal::sleep_like;
     use super::*;
 
     /// Returns the mean of the sigma channel's square over the window's last 0.3 s, squashed:
@@ -606,26 +607,9 @@ mod tests {
         }
     }
 
+    /// Sleep-like background with 13 Hz, 60 µV spindles at `bursts` (onset, duration).
     fn spindle_signal(fs: f64, secs: f64, bursts: &[(f64, f64)]) -> Vec<f64> {
-        let mut seed = 7u64;
-        (0..(secs * fs) as usize)
-            .map(|i| {
-                let t = i as f64 / fs;
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                let noise = ((seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 20.0;
-                let burst: f64 = bursts
-                    .iter()
-                    .filter(|(s, d)| t >= *s && t < s + d)
-                    .map(|(s, d)| {
-                        let env = (std::f64::consts::PI * (t - s) / d).sin();
-                        40.0 * env * (2.0 * std::f64::consts::PI * 13.0 * t).sin()
-                    })
-                    .sum();
-                noise + burst
-            })
-            .collect()
+        sleep_like(fs, secs, bursts, 60.0, 7)
     }
 
     fn run(fs: f64, x: &[f64], chunk: usize) -> (Vec<SpindleEvent>, Vec<NetSample>) {
