@@ -141,6 +141,20 @@ pub enum Verdict {
     TooLong,
 }
 
+impl Verdict {
+    /// The verdict on a run of `duration_secs` when spindles last `min_secs` to `max_secs`
+    /// (limits included, to a nanosecond).
+    pub fn for_duration(duration_secs: f64, min_secs: f64, max_secs: f64) -> Verdict {
+        if duration_secs < min_secs - 1e-9 {
+            Verdict::TooShort
+        } else if duration_secs > max_secs + 1e-9 {
+            Verdict::TooLong
+        } else {
+            Verdict::Accepted
+        }
+    }
+}
+
 /// A declaration by the detector.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SpindleEvent {
@@ -481,15 +495,12 @@ impl SpindleDetector {
         let run = self.run;
         self.run = Run::default();
         if run.active && run.declared {
-            let duration = run.end_time - run.start_time;
             let c = &self.config;
-            let verdict = if duration < c.min_duration_secs - 1e-9 {
-                Verdict::TooShort
-            } else if duration > c.max_duration_secs + 1e-9 {
-                Verdict::TooLong
-            } else {
-                Verdict::Accepted
-            };
+            let verdict = Verdict::for_duration(
+                run.end_time - run.start_time,
+                c.min_duration_secs,
+                c.max_duration_secs,
+            );
             emit(SpindleEvent {
                 kind: SpindleEventKind::End,
                 start_time: run.start_time,

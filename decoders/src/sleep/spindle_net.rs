@@ -564,14 +564,11 @@ impl NetCore {
             return;
         }
         let c = &self.config;
-        let duration = run.end_time - run.start_time;
-        let verdict = if duration < c.min_duration_secs - 1e-9 {
-            Verdict::TooShort
-        } else if duration > c.max_duration_secs + 1e-9 {
-            Verdict::TooLong
-        } else {
-            Verdict::Accepted
-        };
+        let verdict = Verdict::for_duration(
+            run.end_time - run.start_time,
+            c.min_duration_secs,
+            c.max_duration_secs,
+        );
         emit(SpindleEvent {
             kind: SpindleEventKind::End,
             start_time: run.start_time,
