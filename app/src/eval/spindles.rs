@@ -317,7 +317,7 @@ pub enum Detector {
 }
 
 impl Detector {
-    /// A fresh engine (for the neural detector, the model loaded anew).
+    /// A fresh engine (for the neural detector, the model loaded).
     pub fn engine(&self) -> anyhow::Result<SpindleEngine> {
         Ok(match self {
             Detector::A7(c) => SpindleEngine::A7(SpindleDetector::new(*c)),
@@ -363,7 +363,16 @@ pub fn detect(x: &[f64], fs: f64, config: SpindleConfig) -> anyhow::Result<Vec<S
 /// Streams `x` (at `fs`) through `detector` ([`stream_chunks`] of [`as_streamed`] samples) and
 /// returns every event, in order: the events `neuroloop replay --spindles` declares.
 pub fn detect_with(x: &[f64], fs: f64, detector: &Detector) -> anyhow::Result<Vec<SpindleEvent>> {
-    let mut detector = detector.engine()?;
+    detect_on(&mut detector.engine()?, x, fs)
+}
+
+/// [`detect_with`] on an engine already built (prepared anew for `fs` here), so one engine,
+/// and one loaded model, serves every excerpt.
+pub fn detect_on(
+    detector: &mut SpindleEngine,
+    x: &[f64],
+    fs: f64,
+) -> anyhow::Result<Vec<SpindleEvent>> {
     detector.prepare(fs, chunk_frames(fs))?;
     let mut events = Vec::new();
     stream_chunks(&as_streamed(x), fs, |xs, ts| {
@@ -433,6 +442,7 @@ pub fn evaluate_dreams_with(
         }
         numbers.retain(|n| only.contains(n));
     }
+    let mut engine = detector.engine()?;
     for n in numbers {
         let (s1, s2) = (
             dir.join(format!("Visual_scoring1_excerpt{n}.txt")),
@@ -448,7 +458,7 @@ pub fn evaluate_dreams_with(
         }
         let (x, fs) = load_excerpt(dir, n)?;
         let t0 = std::time::Instant::now();
-        let events = detect_with(&x, fs, detector)?;
+        let events = detect_on(&mut engine, &x, fs)?;
         let took = t0.elapsed().as_secs_f64();
         signal_secs += x.len() as f64 / fs;
         wall_secs += took;
