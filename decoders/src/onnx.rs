@@ -199,7 +199,7 @@ impl Golden {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelCard {
-    /// Model name (used in decision markers).
+    /// Model name (the evaluation reports under it).
     pub name: String,
     /// What the model does.
     pub task: String,
@@ -428,11 +428,6 @@ impl OnnxModel {
             output: tensor(&card.output)?,
             output_name: c_name(&card.output.name)?,
         })
-    }
-
-    /// The session (for its metadata).
-    pub fn session(&self) -> &ort::session::Session {
-        &self.session
     }
 
     /// Runs the model on `x` (as many values as the input holds) and returns the first
