@@ -111,6 +111,15 @@ pub struct ViewArgs {
     pub record: Option<PathBuf>,
 }
 
+/// Training-free SSVEP methods of the online sliding-window decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnlineSsvepMethod {
+    /// Canonical correlation analysis on one band.
+    Cca,
+    /// Filter-bank CCA (Chen et al. 2015).
+    Fbcca,
+}
+
 /// SSVEP decoder options.
 #[derive(Debug, Clone, Args)]
 pub struct SsvepArgs {
@@ -127,8 +136,8 @@ pub struct SsvepArgs {
     #[arg(long, default_value_t = 3)]
     pub harmonics: usize,
     /// Decoding method: fbcca (filter-bank CCA, Chen et al. 2015) or cca (one band).
-    #[arg(long = "ssvep-method", value_enum, default_value_t = SsvepMethod::Fbcca)]
-    pub ssvep_method: SsvepMethod,
+    #[arg(long = "ssvep-method", value_enum, default_value_t = OnlineSsvepMethod::Fbcca)]
+    pub ssvep_method: OnlineSsvepMethod,
     /// Sub-bands of FBCCA.
     #[arg(long, default_value_t = 5)]
     pub sub_bands: usize,
@@ -401,8 +410,9 @@ pub struct ReplayArgs {
 /// Data sets `neuroloop eval` knows.
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
-    /// Training-free SSVEP decoders on the Kalunga SSVEP exoskeleton data set: accuracy and
-    /// ITR per window length, beside numpy/scipy reference numbers on the same protocol.
+    /// SSVEP decoders on the Kalunga SSVEP exoskeleton data set (CCA and FBCCA training-free,
+    /// TRCA and ensemble TRCA leave one trial out within each session): accuracy and ITR per
+    /// window length, beside numpy/scipy reference numbers on the same protocol.
     Ssvep(EvalSsvepArgs),
     /// Motor-imagery decoders on EEGMMIDB (imagined left vs right fist, runs 4, 8, 12):
     /// cross-validated accuracy and kappa, beside pyRiemann/scikit-learn on the same folds.
@@ -540,7 +550,7 @@ pub struct EvalSsvepArgs {
     #[arg(long, value_name = "DIR")]
     kalunga: PathBuf,
     /// Methods to evaluate.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [SsvepMethod::Cca, SsvepMethod::Fbcca])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [SsvepMethod::Cca, SsvepMethod::Fbcca, SsvepMethod::Trca, SsvepMethod::Etrca])]
     method: Vec<SsvepMethod>,
     /// Window lengths in seconds.
     #[arg(long, value_delimiter = ',', default_values_t = [1.0, 2.0, 3.0, 4.0])]
@@ -629,8 +639,8 @@ fn ssvep_decoder(
         step_secs: args.step_secs,
         channels: args.decode_channels.clone(),
         sub_bands: match args.ssvep_method {
-            SsvepMethod::Cca => 0,
-            SsvepMethod::Fbcca => args.sub_bands,
+            OnlineSsvepMethod::Cca => 0,
+            OnlineSsvepMethod::Fbcca => args.sub_bands,
         },
         ..SsvepCcaConfig::default()
     });

@@ -1,5 +1,6 @@
 //! `neuroloop eval ssvep` on the real Kalunga recordings, checked against the numpy/scipy
-//! reference of `scripts/reference/ssvep_kalunga.py` (same protocol, numbers committed).
+//! reference of `scripts/reference/ssvep_kalunga.py` (same protocol, numbers committed): CCA,
+//! FBCCA, and TRCA / ensemble TRCA cross-validated leave one trial out within each session.
 
 use std::path::PathBuf;
 
@@ -14,11 +15,16 @@ fn kalunga_dir() -> Option<PathBuf> {
 }
 
 #[test]
-fn cca_and_fbcca_match_the_reference_subject_by_subject() {
+fn every_method_matches_the_reference_subject_by_subject() {
     let Some(dir) = kalunga_dir() else { return };
     let sessions = load_kalunga(&dir).unwrap();
     assert_eq!(sessions.len(), 17);
-    for method in [SsvepMethod::Cca, SsvepMethod::Fbcca] {
+    for method in [
+        SsvepMethod::Cca,
+        SsvepMethod::Fbcca,
+        SsvepMethod::Trca,
+        SsvepMethod::Etrca,
+    ] {
         for r in evaluate_ssvep(&sessions, method, &[1.0, 2.0, 3.0, 4.0]).unwrap() {
             let w = r.window_secs;
             let reference = reference_mean_accuracy(method, w).unwrap();

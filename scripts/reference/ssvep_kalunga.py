@@ -12,6 +12,12 @@ and scipy alone, on exactly the protocol of `neuroloop eval ssvep`:
   argmax of the largest canonical correlation;
 - fbcca: sub-bands [8k, 88] Hz for k = 1..5 (Butterworth order 4), references at 3 harmonics,
   score = sum_k (k^-1.25 + 0.25) rho_k^2 (Chen et al. 2015);
+- trca / etrca (Nakanishi et al. 2018): the fbcca sub-bands; leave one trial out within each
+  session: on the other trials, per class and band, trials centred per channel,
+  S = sum_{i != j} X_i X_j^T, Q = sum_i X_i X_i^T (+ 1e-9 * mean diagonal), filter = leading
+  generalised eigenvector (scipy.linalg.eigh(S, Q)), template = class mean; score =
+  sum_k (k^-1.25 + 0.25) rho_k with rho_k = corr(w_c^T X, w_c^T T_c) (trca) or
+  corr(W^T X, W^T T_c) over all entries, W = every class's filter (etrca);
 - ITR (Wolpaw) with N = 3 and T = W + 0.5 s (gaze shift).
 
 Writes app/tests/golden/ssvep_kalunga_reference.json (small: per subject accuracies).
@@ -23,7 +29,7 @@ import pathlib
 import sys
 
 import numpy as np
-from scipy import signal
+from scipy import linalg, signal
 
 FS = 256.0
 FREQS = [13.0, 17.0, 21.0]
@@ -70,6 +76,45 @@ def cca_rho(x, y):
     return np.linalg.svd(qx.T @ qy, compute_uv=False)[0]
 
 
+def centred(x):
+    return x - x.mean(axis=-1, keepdims=True)
+
+
+def trca_fit(windows, labels):
+    """windows: (trials, bands, channels, samples); returns per band (filters (ch, classes),
+    templates (classes, ch, samples))."""
+    fitted = []
+    for b in range(windows.shape[1]):
+        filters, templates = [], []
+        for c in range(len(FREQS)):
+            x = centred(windows[labels == c, b])
+            q = sum(t @ t.T for t in x)
+            total = x.sum(axis=0)
+            s = total @ total.T - q
+            q = q + 1e-9 * np.trace(q) / q.shape[0] * np.eye(q.shape[0])
+            _, v = linalg.eigh(s, q)
+            filters.append(v[:, -1])
+            templates.append(x.mean(axis=0))
+        fitted.append((np.array(filters).T, np.array(templates)))
+    return fitted
+
+
+def corr(a, b):
+    a = a.ravel() - a.mean()
+    b = b.ravel() - b.mean()
+    return float(a @ b / np.sqrt((a @ a) * (b @ b)))
+
+
+def trca_scores(fitted, window, weights, ensemble):
+    scores = np.zeros(len(FREQS))
+    for b, (w, templates) in enumerate(fitted):
+        x = centred(window[b])
+        for c in range(len(FREQS)):
+            f = w if ensemble else w[:, c]
+            scores[c] += weights[b] * corr(f.T @ x, f.T @ templates[c])
+    return scores
+
+
 def itr(p, n, t):
     if p >= 1.0:
         bits = math.log2(n)
@@ -89,7 +134,7 @@ def main():
     bank = [signal.butter(4, [8 * k, 88], btype="bandpass", fs=FS, output="sos") for k in range(1, 6)]
     weights = np.array([k ** -1.25 + 0.25 for k in range(1, 6)])
     results = {}
-    for method in ["cca", "fbcca"]:
+    for method in ["cca", "fbcca", "trca", "etrca"]:
         per_window = {}
         for w in WINDOWS:
             n = int(round(w * FS))
@@ -105,6 +150,18 @@ def main():
                     refs = references(n, 3)
                 subject = s.split("_")[0]
                 c, t = subjects.get(subject, (0, 0))
+                if method in ("trca", "etrca"):
+                    kept = [(o, l) for o, l in trials(ev) if o + n <= x.shape[0]]
+                    windows = np.array([[b[o:o + n].T for b in bands] for o, _ in kept])
+                    labels = np.array([l for _, l in kept])
+                    for held in range(len(kept)):
+                        train = np.arange(len(kept)) != held
+                        fitted = trca_fit(windows[train], labels[train])
+                        scores = trca_scores(fitted, windows[held], weights, method == "etrca")
+                        c += int(int(np.argmax(scores)) == labels[held])
+                        t += 1
+                    subjects[subject] = (c, t)
+                    continue
                 for onset, label in trials(ev):
                     if onset + n > x.shape[0]:
                         continue

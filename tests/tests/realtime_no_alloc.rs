@@ -344,3 +344,38 @@ fn neural_spindle_detector_allocates_nothing_per_window() {
     );
     assert!(counts[0] >= 10, "{} decisions", counts[0]);
 }
+
+#[test]
+fn trca_scoring_allocates_nothing() {
+    use neuroloop_decoders::ssvep::trca::{TrcaKind, TrcaModel, TrcaScorer};
+    // 40 classes, 9 channels, 1 s at 250 Hz, 5 bands: calibration trials of noise suffice to
+    // exercise every path.
+    let (classes, ch, n, bands) = (40, 9, 250, 5);
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut noise = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    };
+    let trials: Vec<Vec<f32>> = (0..2 * classes)
+        .map(|_| (0..bands * ch * n).map(|_| noise()).collect())
+        .collect();
+    let refs: Vec<&[f32]> = trials.iter().map(Vec::as_slice).collect();
+    let labels: Vec<usize> = (0..2 * classes).map(|i| i % classes).collect();
+    let weights = neuroloop_dsp::filterbank::fbcca_weights(bands, 1.25, 0.25);
+    let model = TrcaModel::fit(&refs, &labels, classes, ch, n, &weights).unwrap();
+    for kind in [TrcaKind::Plain, TrcaKind::Ensemble] {
+        let mut scorer = TrcaScorer::new(model.clone(), kind);
+        let mut out = vec![0.0; classes];
+        let window: Vec<f32> = (0..bands * ch * n).map(|_| noise()).collect();
+        scorer.score(&window, &mut out); // warm-up
+        let ((), allocations) = count_allocations(|| {
+            for _ in 0..200 {
+                scorer.score(&window, &mut out);
+            }
+        });
+        assert_eq!(allocations, 0, "{kind:?}");
+        assert!(out.iter().all(|v| v.is_finite()));
+    }
+}

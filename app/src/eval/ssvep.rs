@@ -1,5 +1,5 @@
 //! SSVEP evaluation on the Kalunga data set.
-//! `neuroloop eval ssvep --kalunga DIR` scores training-free SSVEP methods on the SSVEP
+//! `neuroloop eval ssvep --kalunga DIR` scores SSVEP methods on the SSVEP
 //! exoskeleton data set (Kalunga et al.; 8 occipital channels at 256 Hz, LEDs at 13, 17 and
 //! 21 Hz) and prints them beside the reference numbers that `scripts/reference/ssvep_kalunga.py`
 //! computes with numpy/scipy on the same protocol:
@@ -13,6 +13,9 @@
 //! - `cca`: Butterworth band-pass 5-45 Hz (order 4), references at 2 harmonics; `fbcca`: five
 //!   sub-bands `[8k, 88]` Hz (order 4), references at 3 harmonics, score
 //!   `sum_k (k^-1.25 + 0.25) rho_k^2` (Chen et al. 2015);
+//! - `trca`, `etrca`: the FBCCA filter bank, TRCA or ensemble TRCA filters and templates
+//!   fitted on the session's other trials (leave one trial out, no test trial in training),
+//!   score `sum_k (k^-1.25 + 0.25) rho_k` (Nakanishi et al. 2018);
 //! - accuracy per subject (sessions pooled), mean over subjects, and Wolpaw ITR with
 //!   `T = W + 0.5 s` for the gaze shift.
 
@@ -21,6 +24,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use neuroloop_decoders::ssvep::cca::CcaScorer;
+use neuroloop_decoders::ssvep::trca::{TrcaKind, TrcaModel, TrcaScorer};
 use neuroloop_dsp::filter::{FilterChain, FilterSpec};
 use neuroloop_dsp::filterbank::{FilterBank, fbcca_weights};
 use serde::Serialize;
@@ -55,7 +59,8 @@ pub struct SsvepSession {
     pub trials: Vec<(usize, usize)>,
 }
 
-/// Training-free SSVEP methods.
+/// SSVEP methods: training-free (CCA, FBCCA) and fitted from calibration trials (TRCA,
+/// ensemble TRCA).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SsvepMethod {
@@ -63,6 +68,12 @@ pub enum SsvepMethod {
     Cca,
     /// Filter-bank CCA (Chen et al. 2015).
     Fbcca,
+    /// Filter-bank task-related component analysis (Nakanishi et al. 2018), one spatial filter
+    /// per class; cross-validated leave one trial out within each session.
+    Trca,
+    /// Filter-bank ensemble TRCA (every class's filter applied together); cross-validated as
+    /// TRCA.
+    Etrca,
 }
 
 impl SsvepMethod {
@@ -71,6 +82,17 @@ impl SsvepMethod {
         match self {
             SsvepMethod::Cca => "cca",
             SsvepMethod::Fbcca => "fbcca",
+            SsvepMethod::Trca => "trca",
+            SsvepMethod::Etrca => "etrca",
+        }
+    }
+
+    /// The TRCA variant, for the methods fitted from calibration trials.
+    fn trca_kind(self) -> Option<TrcaKind> {
+        match self {
+            SsvepMethod::Cca | SsvepMethod::Fbcca => None,
+            SsvepMethod::Trca => Some(TrcaKind::Plain),
+            SsvepMethod::Etrca => Some(TrcaKind::Ensemble),
         }
     }
 }
@@ -191,7 +213,7 @@ fn filtered_bands(method: SsvepMethod, data: &[f32]) -> anyhow::Result<Vec<Vec<f
             }
             Ok(vec![out])
         }
-        SsvepMethod::Fbcca => {
+        SsvepMethod::Fbcca | SsvepMethod::Trca | SsvepMethod::Etrca => {
             let mut bank = FilterBank::fbcca(5, 4);
             bank.prepare(KALUNGA_RATE_HZ, ch, BLOCK)?;
             let mut out: Vec<Vec<f32>> = (0..5).map(|_| Vec::with_capacity(data.len())).collect();
@@ -213,10 +235,13 @@ pub fn evaluate_ssvep(
     method: SsvepMethod,
     windows_secs: &[f64],
 ) -> anyhow::Result<Vec<SsvepEval>> {
+    if let Some(kind) = method.trca_kind() {
+        return evaluate_trca(sessions, method, kind, windows_secs);
+    }
     let ch = KALUNGA_CHANNELS;
     let harmonics = match method {
         SsvepMethod::Cca => 2,
-        SsvepMethod::Fbcca => 3,
+        _ => 3,
     };
     let weights = fbcca_weights(5, 1.25, 0.25);
     /// Scorer, window buffer and tallies of one window length.
@@ -266,7 +291,7 @@ pub fn evaluate_ssvep(
                     for (t, r) in total.iter_mut().zip(&rho) {
                         *t += match method {
                             SsvepMethod::Cca => *r,
-                            SsvepMethod::Fbcca => weights[b] * r * r,
+                            _ => weights[b] * r * r,
                         };
                     }
                 }
@@ -281,26 +306,100 @@ pub fn evaluate_ssvep(
     Ok(windows_secs
         .iter()
         .zip(tallies)
-        .map(|(&window_secs, tally)| {
-            let accs: Vec<f64> = tally
-                .subjects
-                .values()
-                .map(|s| s.correct as f64 / s.trials.max(1) as f64)
-                .collect();
-            let count = accs.len().max(1) as f64;
-            SsvepEval {
-                method,
-                window_secs,
-                mean_accuracy: accs.iter().sum::<f64>() / count,
-                mean_itr_bits_per_min: accs
-                    .iter()
-                    .map(|&a| wolpaw_itr(a, 3, window_secs + 0.5))
-                    .sum::<f64>()
-                    / count,
-                subjects: tally.subjects,
-            }
-        })
+        .map(|(&window_secs, tally)| summarise(method, window_secs, tally.subjects))
         .collect())
+}
+
+/// Mean accuracy and ITR over subjects.
+fn summarise(
+    method: SsvepMethod,
+    window_secs: f64,
+    subjects: BTreeMap<String, SubjectScore>,
+) -> SsvepEval {
+    let accs: Vec<f64> = subjects
+        .values()
+        .map(|s| s.correct as f64 / s.trials.max(1) as f64)
+        .collect();
+    let count = accs.len().max(1) as f64;
+    SsvepEval {
+        method,
+        window_secs,
+        mean_accuracy: accs.iter().sum::<f64>() / count,
+        mean_itr_bits_per_min: accs
+            .iter()
+            .map(|&a| wolpaw_itr(a, 3, window_secs + 0.5))
+            .sum::<f64>()
+            / count,
+        subjects,
+    }
+}
+
+/// TRCA and ensemble TRCA, leave one trial out within each session: for every trial, filters
+/// and templates are fitted on the session's other trials (the same filter bank as FBCCA, Chen's
+/// weights on the correlations) and the held-out window `[onset, onset + W)` is scored.
+fn evaluate_trca(
+    sessions: &[SsvepSession],
+    method: SsvepMethod,
+    kind: TrcaKind,
+    windows_secs: &[f64],
+) -> anyhow::Result<Vec<SsvepEval>> {
+    let ch = KALUNGA_CHANNELS;
+    let classes = KALUNGA_FREQS_HZ.len();
+    let mut results = Vec::with_capacity(windows_secs.len());
+    let filtered: Vec<Vec<Vec<f32>>> = sessions
+        .iter()
+        .map(|s| filtered_bands(method, &s.data))
+        .collect::<anyhow::Result<_>>()?;
+    for &window_secs in windows_secs {
+        let n = (window_secs * KALUNGA_RATE_HZ).round() as usize;
+        let mut subjects: BTreeMap<String, SubjectScore> = BTreeMap::new();
+        for (session, bands) in sessions.iter().zip(&filtered) {
+            let frames = session.data.len() / ch;
+            let weights = fbcca_weights(bands.len(), 1.25, 0.25);
+            // Every complete trial as bands × channels × samples.
+            let (windows, labels): (Vec<Vec<f32>>, Vec<usize>) = session
+                .trials
+                .iter()
+                .filter(|&&(onset, _)| onset + n <= frames)
+                .map(|&(onset, label)| {
+                    let mut w = Vec::with_capacity(bands.len() * ch * n);
+                    for band in bands {
+                        for c in 0..ch {
+                            w.extend((0..n).map(|i| band[(onset + i) * ch + c]));
+                        }
+                    }
+                    (w, label)
+                })
+                .unzip();
+            let score = subjects
+                .entry(session.subject.clone())
+                .or_insert(SubjectScore {
+                    correct: 0,
+                    trials: 0,
+                });
+            let mut rho = vec![0.0f64; classes];
+            for held in 0..windows.len() {
+                let train: Vec<&[f32]> = (0..windows.len())
+                    .filter(|&i| i != held)
+                    .map(|i| windows[i].as_slice())
+                    .collect();
+                let train_labels: Vec<usize> = (0..labels.len())
+                    .filter(|&i| i != held)
+                    .map(|i| labels[i])
+                    .collect();
+                let model = TrcaModel::fit(&train, &train_labels, classes, ch, n, &weights)
+                    .with_context(|| format!("fitting {} on {}", method.name(), session.name))?;
+                TrcaScorer::new(model, kind).score(&windows[held], &mut rho);
+                let best = (0..classes)
+                    .max_by(|&a, &b| rho[a].total_cmp(&rho[b]))
+                    .unwrap_or(0);
+                score.correct += usize::from(best == labels[held]);
+                score.trials += 1;
+            }
+        }
+        results.push(summarise(method, window_secs, subjects));
+    }
+    Ok(results)
 }
 
 /// The reference results of `method` at `window_secs` in the committed reference file
@@ -346,10 +445,16 @@ mod tests {
 
     #[test]
     fn reference_file_has_every_method_and_window() {
-        for m in [SsvepMethod::Cca, SsvepMethod::Fbcca] {
+        for m in [
+            SsvepMethod::Cca,
+            SsvepMethod::Fbcca,
+            SsvepMethod::Trca,
+            SsvepMethod::Etrca,
+        ] {
             for w in [1.0, 2.0, 3.0, 4.0] {
                 let a = reference_mean_accuracy(m, w).unwrap();
-                assert!((0.3..=1.0).contains(&a), "{m:?} {w}: {a}");
+                // A fraction (TRCA sits near chance, 1/3, on these recordings).
+                assert!((0.2..=1.0).contains(&a), "{m:?} {w}: {a}");
             }
         }
     }

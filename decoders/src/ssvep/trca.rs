@@ -1,0 +1,538 @@
+//! Task-related component analysis (Nakanishi et al. 2018), plain and ensemble, on one band or a
+//! filter bank.
+//!
+//! Fitting (offline, allocating) takes calibration trials that start at stimulus onset. For each
+//! class and band, with every trial `Xᵢ` (channels × samples) centred per channel,
+//! `S = Σ_{i≠j} Xᵢ Xⱼᵀ` and `Q = Σᵢ Xᵢ Xᵢᵀ`; the spatial filter `w` is the leading generalised
+//! eigenvector of `S w = λ Q w` (found as `Q^-½ v` with `v` the leading eigenvector of
+//! `Q^-½ S Q^-½`), the template is the class's mean trial.
+//!
+//! Scoring a window `X` against class `k` is Pearson's correlation of the projected window with
+//! the projected template: `corr(w_kᵀ X, w_kᵀ T_k)` for plain TRCA, `corr(Wᵀ X, Wᵀ T_k)` over
+//! all of its entries for ensemble TRCA (`W` = every class's filter). On a filter bank the score
+//! is `Σ_b a_b ρ_b` with Chen's weights `a_b = b^-1.25 + 0.25`.
+//!
+//! Scoring is allocation-free: with `P̃_k` the centred projected template scaled to unit norm,
+//! `<Wᵀ X, P̃_k> = <X, W P̃_k>`, so the fit stores `G_k = W P̃_k` (channels × samples) and a
+//! window costs one projection `Wᵀ X` (for its mean and norm) and one inner product per class.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, Par};
+
+use crate::DecoderError;
+use crate::mi::spd::inv_sqrtm;
+
+/// Relative ridge added to `Q` so that rank-deficient calibration data (a flat channel,
+/// re-referenced channels) still yield filters.
+const RIDGE: f64 = 1e-9;
+
+/// Plain or ensemble TRCA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrcaKind {
+    /// One spatial filter per class, applied to that class's template only.
+    Plain,
+    /// Every class's filter applied together (Nakanishi et al.'s ensemble TRCA).
+    Ensemble,
+}
+
+/// One band's fitted filters and precomputed templates.
+#[derive(Debug, Clone)]
+struct BandModel {
+    /// Spatial filters, one column per class (channels × classes).
+    filters: Mat<f64>,
+    /// Ensemble: `W P̃_k` per class (channels × samples), `P̃_k` the centred, unit-norm
+    /// `Wᵀ T_k`.
+    ensemble: Vec<Mat<f64>>,
+    /// Plain: `w_k p̃_kᵀ` per class (channels × samples), `p̃_k` the centred, unit-norm
+    /// `w_kᵀ T_k`.
+    plain: Vec<Mat<f64>>,
+}
+
+/// Fitted TRCA: filters and templates for every band and class at one window length.
+#[derive(Debug, Clone)]
+pub struct TrcaModel {
+    channels: usize,
+    samples: usize,
+    classes: usize,
+    bands: Vec<BandModel>,
+    weights: Vec<f64>,
+}
+
+impl TrcaModel {
+    /// Fits from calibration trials. Each trial is `bands × channels × samples` values (band
+    /// major, then channel-major windows that start at stimulus onset); `labels` gives each
+    /// trial's class in `0..classes`; `weights` has one weight per band. Every class needs at
+    /// least two trials.
+    pub fn fit(
+        trials: &[&[f32]],
+        labels: &[usize],
+        classes: usize,
+        channels: usize,
+        samples: usize,
+        weights: &[f64],
+    ) -> Result<TrcaModel, DecoderError> {
+        let bands = weights.len();
+        let per_band = channels * samples;
+        if channels == 0 {
+            return Err(DecoderError::NoChannels);
+        }
+        if bands == 0 || samples < 2 || trials.len() != labels.len() {
+            return Err(DecoderError::BadSetting {
+                name: "trca trials",
+                value: trials.len() as f64,
+                hint: "give one label per trial, at least one band and windows of two or more samples",
+            });
+        }
+        if let Some(t) = trials.iter().find(|t| t.len() != bands * per_band) {
+            return Err(DecoderError::BadSetting {
+                name: "trca trial length",
+                value: t.len() as f64,
+                hint: "every trial must hold bands × channels × samples values",
+            });
+        }
+        for class in 0..classes {
+            let n = labels.iter().filter(|&&l| l == class).count();
+            if n < 2 {
+                return Err(DecoderError::BadSetting {
+                    name: "trca trials per class",
+                    value: n as f64,
+                    hint: "TRCA needs at least two calibration trials of every target; record more calibration trials",
+                });
+            }
+        }
+        if let Some(&l) = labels.iter().find(|&&l| l >= classes) {
+            return Err(DecoderError::BadSetting {
+                name: "trca label",
+                value: l as f64,
+                hint: "labels must be class indices below the number of classes",
+            });
+        }
+        let mut models = Vec::with_capacity(bands);
+        let mut x = Mat::<f64>::zeros(channels, samples);
+        for b in 0..bands {
+            let mut filters = Mat::<f64>::zeros(channels, classes);
+            let mut templates = Vec::with_capacity(classes);
+            for class in 0..classes {
+                let mut sum = Mat::<f64>::zeros(channels, samples);
+                let mut q = Mat::<f64>::zeros(channels, channels);
+                for (t, _) in trials.iter().zip(labels).filter(|&(_, &l)| l == class) {
+                    crate::centre::load_centred(&t[b * per_band..(b + 1) * per_band], &mut x);
+                    sum += &x;
+                    matmul(
+                        q.as_mut(),
+                        Accum::Add,
+                        x.as_ref(),
+                        x.as_ref().transpose(),
+                        1.0,
+                        Par::Seq,
+                    );
+                }
+                // S = (Σ X)(Σ X)ᵀ − Σ X Xᵀ.
+                let s = &sum * sum.transpose() - &q;
+                let trace: f64 = (0..channels).map(|c| q[(c, c)]).sum();
+                let ridge = RIDGE * (trace / channels as f64).max(f64::MIN_POSITIVE);
+                for c in 0..channels {
+                    q[(c, c)] += ridge;
+                }
+                let q_isqrt = inv_sqrtm(q.as_ref(), "the TRCA trial covariance").map_err(|e| {
+                    DecoderError::Model {
+                        reason: format!(
+                            "{e} (class {class}, band {b}): check the calibration recording for flat or non-finite channels"
+                        ),
+                    }
+                })?;
+                let m = &q_isqrt * &s * &q_isqrt;
+                let eig = m
+                    .self_adjoint_eigen(faer::Side::Lower)
+                    .map_err(|_| DecoderError::Model {
+                        reason: format!(
+                            "the TRCA eigenproblem did not converge (class {class}, band {b}): check the calibration recording for non-finite samples"
+                        ),
+                    })?;
+                let (u, lambda) = (eig.U(), eig.S().column_vector());
+                let top = (0..channels)
+                    .max_by(|&i, &j| lambda[i].total_cmp(&lambda[j]))
+                    .unwrap_or(0);
+                let w = &q_isqrt * u.col(top);
+                for c in 0..channels {
+                    filters[(c, class)] = w[c];
+                }
+                let count = labels.iter().filter(|&&l| l == class).count();
+                templates.push(sum * faer::Scale(1.0 / count as f64));
+            }
+            let ensemble = templates
+                .iter()
+                .map(|t| {
+                    let mut p = filters.transpose() * t;
+                    unit_centred(&mut p);
+                    &filters * &p
+                })
+                .collect();
+            let plain = templates
+                .iter()
+                .enumerate()
+                .map(|(k, t)| {
+                    let w = filters.col(k);
+                    let mut p = Mat::from_fn(1, samples, |_, j| {
+                        (0..channels).map(|c| w[c] * t[(c, j)]).sum()
+                    });
+                    unit_centred(&mut p);
+                    Mat::from_fn(channels, samples, |c, j| w[c] * p[(0, j)])
+                })
+                .collect();
+            models.push(BandModel {
+                filters,
+                ensemble,
+                plain,
+            });
+        }
+        Ok(TrcaModel {
+            channels,
+            samples,
+            classes,
+            bands: models,
+            weights: weights.to_vec(),
+        })
+    }
+
+    /// Channels per window.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Samples per window.
+    pub fn samples(&self) -> usize {
+        self.samples
+    }
+
+    /// Number of classes.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// Number of bands.
+    pub fn bands(&self) -> usize {
+        self.bands.len()
+    }
+}
+
+/// Subtracts the mean of all entries and scales to unit Frobenius norm (left at zero when
+/// constant).
+fn unit_centred(m: &mut Mat<f64>) {
+    let n = (m.nrows() * m.ncols()) as f64;
+    let mean = (0..m.ncols())
+        .flat_map(|j| (0..m.nrows()).map(move |i| (i, j)))
+        .map(|(i, j)| m[(i, j)])
+        .sum::<f64>()
+        / n;
+    let mut norm = 0.0;
+    for j in 0..m.ncols() {
+        for i in 0..m.nrows() {
+            m[(i, j)] -= mean;
+            norm += m[(i, j)] * m[(i, j)];
+        }
+    }
+    let scale = if norm > 0.0 { 1.0 / norm.sqrt() } else { 0.0 };
+    for j in 0..m.ncols() {
+        for i in 0..m.nrows() {
+            m[(i, j)] *= scale;
+        }
+    }
+}
+
+/// Scores windows against a fitted [`TrcaModel`] without allocating.
+pub struct TrcaScorer {
+    model: TrcaModel,
+    kind: TrcaKind,
+    x: Mat<f64>,
+    y: Mat<f64>,
+}
+
+impl TrcaScorer {
+    /// Prepares the buffers for `model`.
+    pub fn new(model: TrcaModel, kind: TrcaKind) -> Self {
+        TrcaScorer {
+            x: Mat::zeros(model.channels, model.samples),
+            y: Mat::zeros(model.classes, model.samples),
+            model,
+            kind,
+        }
+    }
+
+    /// The fitted model.
+    pub fn model(&self) -> &TrcaModel {
+        &self.model
+    }
+
+    /// Plain or ensemble.
+    pub fn kind(&self) -> TrcaKind {
+        self.kind
+    }
+
+    /// Scores one window (`bands × channels × samples`, as in [`TrcaModel::fit`]) against every
+    /// class into `out`: the band-weighted sum of correlations.
+    ///
+    /// Real-time safe: no allocation.
+    ///
+    /// # Panics
+    /// Panics if `window` or `out` has the wrong length (programming errors).
+    pub fn score(&mut self, window: &[f32], out: &mut [f64]) {
+        let m = &self.model;
+        let per_band = m.channels * m.samples;
+        assert_eq!(window.len(), m.bands.len() * per_band, "window shape");
+        assert_eq!(out.len(), m.classes, "one output per class");
+        out.fill(0.0);
+        for (b, band) in m.bands.iter().enumerate() {
+            crate::centre::load_centred(&window[b * per_band..(b + 1) * per_band], &mut self.x);
+            matmul(
+                self.y.as_mut(),
+                Accum::Replace,
+                band.filters.as_ref().transpose(),
+                self.x.as_ref(),
+                1.0,
+                Par::Seq,
+            );
+            let n = m.samples as f64;
+            match self.kind {
+                TrcaKind::Ensemble => {
+                    let total = (m.classes * m.samples) as f64;
+                    let (mut sum, mut sq) = (0.0, 0.0);
+                    for j in 0..m.samples {
+                        for i in 0..m.classes {
+                            let v = self.y[(i, j)];
+                            sum += v;
+                            sq += v * v;
+                        }
+                    }
+                    let norm = (sq - sum * sum / total).max(0.0).sqrt();
+                    for (k, o) in out.iter_mut().enumerate() {
+                        let rho = if norm > 0.0 {
+                            inner(&self.x, &band.ensemble[k]) / norm
+                        } else {
+                            0.0
+                        };
+                        *o += m.weights[b] * rho;
+                    }
+                }
+                TrcaKind::Plain => {
+                    for (k, o) in out.iter_mut().enumerate() {
+                        let (mut sum, mut sq) = (0.0, 0.0);
+                        for j in 0..m.samples {
+                            let v = self.y[(k, j)];
+                            sum += v;
+                            sq += v * v;
+                        }
+                        let norm = (sq - sum * sum / n).max(0.0).sqrt();
+                        let rho = if norm > 0.0 {
+                            inner(&self.x, &band.plain[k]) / norm
+                        } else {
+                            0.0
+                        };
+                        *o += m.weights[b] * rho;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Frobenius inner product of two equally shaped matrices.
+fn inner(a: &Mat<f64>, b: &Mat<f64>) -> f64 {
+    (0..a.ncols())
+        .map(|j| {
+            a.col_as_slice(j)
+                .iter()
+                .zip(b.col_as_slice(j))
+                .map(|(x, y)| x * y)
+                .sum::<f64>()
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::f64::consts::TAU;
+
+    /// Noise generator for the tests (xorshift, uniform in ±1).
+    struct Noise(u64);
+    impl Noise {
+        fn next(&mut self) -> f64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        }
+    }
+
+    /// A phase-locked response of class `k` (frequency `8 + k` Hz, phase `k π/2`) mixed into
+    /// channels with different gains, plus noise.
+    fn trial(k: usize, channels: usize, samples: usize, snr: f64, noise: &mut Noise) -> Vec<f32> {
+        let fs = 250.0;
+        let f = 8.0 + k as f64;
+        let mut out = Vec::with_capacity(channels * samples);
+        for c in 0..channels {
+            let gain = 1.0 - c as f64 / channels as f64;
+            for i in 0..samples {
+                let t = i as f64 / fs;
+                let s = (TAU * f * t + k as f64 * TAU / 4.0).sin();
+                out.push((snr * gain * s + noise.next()) as f32);
+            }
+        }
+        out
+    }
+
+    /// Direct (allocating) correlation for checking the precomputed form.
+    fn corr(a: &[f64], b: &[f64]) -> f64 {
+        let n = a.len() as f64;
+        let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+        let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
+        for (x, y) in a.iter().zip(b) {
+            ab += (x - ma) * (y - mb);
+            aa += (x - ma) * (x - ma);
+            bb += (y - mb) * (y - mb);
+        }
+        ab / (aa * bb).sqrt()
+    }
+
+    fn fitted(kind: TrcaKind) -> (TrcaScorer, Vec<Vec<f32>>, Vec<usize>, Noise) {
+        let (channels, samples) = (4, 250);
+        let mut noise = Noise(0x9E37_79B9_7F4A_7C15);
+        let mut trials = Vec::new();
+        let mut labels = Vec::new();
+        for rep in 0..5 {
+            for k in 0..3 {
+                let _ = rep;
+                trials.push(trial(k, channels, samples, 0.5, &mut noise));
+                labels.push(k);
+            }
+        }
+        let refs: Vec<&[f32]> = trials.iter().map(Vec::as_slice).collect();
+        let model = TrcaModel::fit(&refs, &labels, 3, channels, samples, &[1.0]).unwrap();
+        (TrcaScorer::new(model, kind), trials, labels, noise)
+    }
+
+    #[test]
+    fn scores_equal_the_direct_correlation() {
+        for kind in [TrcaKind::Plain, TrcaKind::Ensemble] {
+            let (mut scorer, trials, labels, mut noise) = fitted(kind);
+            let test = trial(1, 4, 250, 0.5, &mut noise);
+            let mut out = [0.0; 3];
+            scorer.score(&test, &mut out);
+            let m = scorer.model().clone();
+            let band = &m.bands[0];
+            // Templates: class means of the centred trials.
+            let mut x = Mat::<f64>::zeros(4, 250);
+            for (k, &score) in out.iter().enumerate() {
+                let mut t = Mat::<f64>::zeros(4, 250);
+                let members: Vec<&Vec<f32>> = trials
+                    .iter()
+                    .zip(&labels)
+                    .filter(|&(_, &l)| l == k)
+                    .map(|(t, _)| t)
+                    .collect();
+                for tr in &members {
+                    crate::centre::load_centred(tr, &mut x);
+                    t += &x;
+                }
+                t *= faer::Scale(1.0 / members.len() as f64);
+                crate::centre::load_centred(&test, &mut x);
+                let (py, pt): (Mat<f64>, Mat<f64>) = match kind {
+                    TrcaKind::Ensemble => {
+                        (band.filters.transpose() * &x, band.filters.transpose() * &t)
+                    }
+                    TrcaKind::Plain => {
+                        let w = band.filters.col(k);
+                        let a = w.transpose() * &x;
+                        let b = w.transpose() * &t;
+                        (
+                            Mat::from_fn(1, 250, |_, j| a[j]),
+                            Mat::from_fn(1, 250, |_, j| b[j]),
+                        )
+                    }
+                };
+                let flat = |m: &Mat<f64>| -> Vec<f64> {
+                    (0..m.ncols())
+                        .flat_map(|j| (0..m.nrows()).map(move |i| (i, j)))
+                        .map(|(i, j)| m[(i, j)])
+                        .collect()
+                };
+                let direct = corr(&flat(&py), &flat(&pt));
+                assert!(
+                    (direct - score).abs() < 1e-9,
+                    "{kind:?} class {k}: {direct} vs {score}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_filter_maximises_reproducibility_across_trials() {
+        // The response sits on channel 0 only; channel 1 carries the same amount of noise
+        // only. The filter must weight channel 0 far above channel 1.
+        let mut noise = Noise(7);
+        let samples = 200;
+        let mut trials = Vec::new();
+        let mut labels = Vec::new();
+        for _ in 0..6 {
+            for k in 0..2 {
+                let mut t = Vec::new();
+                for c in 0..2 {
+                    for i in 0..samples {
+                        let s = if c == 0 {
+                            (TAU * (9.0 + k as f64) * i as f64 / 250.0).sin()
+                        } else {
+                            0.0
+                        };
+                        t.push((s + noise.next()) as f32);
+                    }
+                }
+                trials.push(t);
+                labels.push(k);
+            }
+        }
+        let refs: Vec<&[f32]> = trials.iter().map(Vec::as_slice).collect();
+        let model = TrcaModel::fit(&refs, &labels, 2, 2, samples, &[1.0]).unwrap();
+        for k in 0..2 {
+            let w = model.bands[0].filters.col(k);
+            assert!(
+                w[0].abs() > 5.0 * w[1].abs(),
+                "class {k}: {:?}",
+                (w[0], w[1])
+            );
+        }
+    }
+
+    #[test]
+    fn held_out_trials_are_classified() {
+        for kind in [TrcaKind::Plain, TrcaKind::Ensemble] {
+            let (mut scorer, _, _, mut noise) = fitted(kind);
+            let mut correct = 0;
+            for rep in 0..10 {
+                let k = rep % 3;
+                let t = trial(k, 4, 250, 0.5, &mut noise);
+                let mut out = [0.0; 3];
+                scorer.score(&t, &mut out);
+                let best = (0..3).max_by(|&a, &b| out[a].total_cmp(&out[b])).unwrap();
+                correct += usize::from(best == k);
+            }
+            assert_eq!(correct, 10, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn too_few_trials_or_a_bad_shape_is_refused_with_the_fix() {
+        let t = vec![0.0f32; 2 * 10];
+        let err = TrcaModel::fit(&[&t, &t], &[0, 1], 2, 2, 10, &[1.0]).unwrap_err();
+        assert!(
+            err.to_string().contains("at least two calibration trials"),
+            "{err}"
+        );
+        let short = vec![0.0f32; 5];
+        let err = TrcaModel::fit(&[&short, &short], &[0, 0], 1, 2, 10, &[1.0]).unwrap_err();
+        assert!(
+            err.to_string().contains("bands × channels × samples"),
+            "{err}"
+        );
+    }
+}
