@@ -49,6 +49,11 @@ pub enum Command {
     Demo(DemoArgs),
     /// Decode a live LSL EEG stream and publish the decisions as LSL markers.
     Run(RunArgs),
+    /// The SSVEP speller window: the 40-target benchmark keyboard (or a custom set) flickering
+    /// with JFPM codes sampled per frame, decoded by FBCCA with dynamic stopping; cued
+    /// (--phrase) or free spelling, on the simulator (whose user looks where the cue says) or
+    /// an LSL stream (--stream). Frames, cues and selections go to the markers and --record.
+    Speller(SpellerArgs),
     /// Replay a recorded file (XDF, EDF/BDF) through the same pipeline as live data.
     Replay(ReplayArgs),
     /// Motor imagery: fit a decoder from calibration recordings.
@@ -353,6 +358,50 @@ pub struct DemoArgs {
     sleep: SleepDecoderArgs,
     #[command(flatten)]
     front_end: FrontEndArgs,
+}
+
+/// Options of `neuroloop speller`.
+#[derive(Debug, Clone, Args)]
+pub struct SpellerArgs {
+    /// Target frequencies in Hz (default: the 40-target benchmark set, 8.0-15.8 Hz in 0.2 Hz
+    /// steps, phases in 0.5 pi steps, 5 x 8 keys).
+    #[arg(long, value_delimiter = ',')]
+    targets: Vec<f64>,
+    /// Keys of custom targets, one character each, in target order (`<` is backspace).
+    #[arg(long, default_value = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.<")]
+    keys: String,
+    /// Phase step between consecutive custom targets, in units of pi.
+    #[arg(long, default_value_t = 0.5)]
+    phase_step_pi: f64,
+    /// Cue-guided spelling of this phrase (calibration or copy spelling); free spelling
+    /// without it.
+    #[arg(long)]
+    phrase: Option<String>,
+    /// Cue (gaze shift) before each flicker.
+    #[arg(long, default_value_t = 1.0)]
+    cue_secs: f64,
+    /// Longest flicker; a confident decision stops it earlier.
+    #[arg(long, default_value_t = 4.0)]
+    stim_secs: f64,
+    /// Decoder window (decisions use windows lying entirely inside the flicker).
+    #[arg(long, default_value_t = 2.0)]
+    window_secs: f64,
+    /// Relative margin of the best over the second FBCCA score that counts as confident
+    /// (dynamic stopping).
+    #[arg(long, default_value_t = 0.3)]
+    min_margin: f64,
+    /// Read this LSL stream instead of the simulator.
+    #[arg(long)]
+    stream: Option<String>,
+    /// Simulator seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Record the session (EEG, decisions, speller markers, frame times) to this XDF file.
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// LSL marker stream for decisions and speller events (`none` to disable).
+    #[arg(long, default_value = "neuroloop-markers")]
+    markers: String,
 }
 
 /// Options of `neuroloop run`.
@@ -949,6 +998,107 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     print_report(&report, args.view.json)
 }
 
+fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
+    use crate::speller::{Speller, SpellerLayout, SpellerTiming, SpellerView};
+    use neuroloop_acquisition::sim::{Gaze, SsvepTarget};
+    if !display_available() {
+        bail!("the speller needs a display (set DISPLAY, or run it under xvfb-run for a test)");
+    }
+    let layout = if args.targets.is_empty() {
+        SpellerLayout::benchmark()
+    } else {
+        SpellerLayout::custom(
+            &args.targets,
+            args.phase_step_pi * std::f64::consts::PI,
+            &args.keys,
+        )?
+    };
+    let timing = SpellerTiming {
+        cue_secs: args.cue_secs,
+        stim_secs: args.stim_secs,
+        ..SpellerTiming::default()
+    };
+    let speller = match &args.phrase {
+        Some(p) => Speller::cued(layout.clone(), timing, p)?,
+        None => Speller::free(layout.clone(), timing),
+    };
+    let decoder = SsvepCcaDecoder::new(SsvepCcaConfig {
+        targets_hz: layout.freqs_hz(),
+        window_secs: args.window_secs,
+        step_secs: 0.1,
+        sub_bands: 5,
+        min_margin: args.min_margin,
+        ..SsvepCcaConfig::default()
+    });
+    let info = DecoderInfo::of(&decoder, TruthMapping::SsvepTargetIndex);
+    let gaze = args.stream.is_none().then(|| Arc::new(Gaze::new()));
+    let source = match &args.stream {
+        Some(name) => SourceSpec::Lsl(LslInletConfig {
+            name: Some(name.clone()),
+            ..LslInletConfig::default()
+        }),
+        None => SourceSpec::Simulator {
+            config: SimConfig {
+                seed: args.seed,
+                scenario: Scenario::Ssvep(SsvepScenario {
+                    targets: layout
+                        .targets
+                        .iter()
+                        .map(|t| SsvepTarget {
+                            freq_hz: t.code.freq_hz,
+                            phase_rad: t.code.phase_rad,
+                        })
+                        .collect(),
+                    gaze: gaze.clone(),
+                    ..SsvepScenario::default()
+                }),
+                ..SimConfig::default()
+            },
+            pacing: Pacing::Speed(1.0),
+            chunk_frames: 0,
+            duration_secs: None,
+            time_origin: None,
+        },
+    };
+    let session = Session::start(SessionConfig {
+        source,
+        front_end: FrontEnd::default(),
+        decoders: vec![(Box::new(decoder), info)],
+        outputs: OutputConfig {
+            marker_stream: (!args.markers.eq_ignore_ascii_case("none"))
+                .then(|| args.markers.clone()),
+            record: args.record.clone(),
+            ..OutputConfig::default()
+        },
+        ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
+        with_scope: false,
+        stimulation: None,
+    })?;
+    let view = SpellerView::new(
+        speller,
+        Some(session),
+        gaze,
+        Box::new(neuroloop_acquisition::clock::local_clock),
+    );
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("neuroloop speller")
+            .with_inner_size([1280.0, 800.0]),
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "neuroloop-speller",
+        options,
+        Box::new(move |_| Ok(Box::new(view))),
+    )
+    .map_err(|e| anyhow::anyhow!("the speller window failed: {e}"))?;
+    if let Some(path) = &args.record {
+        println!("recorded to {}", path.display());
+    }
+    Ok(())
+}
+
 fn run(args: &RunArgs) -> anyhow::Result<()> {
     let inlet = LslInletConfig {
         name: args.stream.clone(),
@@ -1494,6 +1644,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Demo(a) => demo(a),
+        Command::Speller(a) => speller(a),
         Command::Run(a) => run(a),
         Command::Replay(a) => replay(a),
         Command::Eval(EvalCommand::Ssvep(a)) => eval_ssvep(a),

@@ -19,4 +19,5 @@ pub mod pipeline;
 pub mod record;
 pub mod report;
 pub mod session;
+pub mod speller;
 pub mod stimulation;

@@ -192,6 +192,42 @@ impl Scorer {
     }
 }
 
+/// What the window presented, sent from the GUI thread to the output thread for the recording
+/// and the marker stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UiEvent {
+    /// One presented frame (its predicted presentation time and refreshes missed before it).
+    Frame(crate::speller::FrameTime),
+    /// A stimulus marker (e.g. `speller stim-on trial=3`), stamped on the LSL clock.
+    Marker {
+        /// Marker text.
+        text: String,
+        /// LSL time.
+        at: f64,
+    },
+}
+
+/// Capacity of the GUI-to-output event ring (over a minute of frames at 60 Hz).
+pub const UI_EVENT_CAPACITY: usize = 8192;
+
+/// The GUI's end of the event ring. Never blocks: when the output thread falls a full ring
+/// behind, events are dropped and counted.
+pub struct UiEventSender {
+    pub(crate) ring: ringbuf::HeapProd<UiEvent>,
+    pub(crate) outputs: std::thread::Thread,
+}
+
+impl UiEventSender {
+    /// Queues `event` for the output thread; false (and the event dropped) when the ring is
+    /// full.
+    pub fn send(&mut self, event: UiEvent) -> bool {
+        use ringbuf::traits::Producer;
+        let ok = self.ring.try_push(event).is_ok();
+        self.outputs.unpark();
+        ok
+    }
+}
+
 /// What the output thread needs to know about the session.
 pub struct OutputContext<'a> {
     /// Decoder descriptions, in decision `decoder` index order.
@@ -211,6 +247,7 @@ pub fn run_outputs(
     log: &Mutex<OutputLog>,
     done: &AtomicBool,
     mut recorder: Option<SessionRecorder>,
+    mut ui_events: HeapCons<UiEvent>,
 ) {
     let mut outlet = match &cfg.marker_stream {
         Some(name) => match MarkerOutlet::new(name, &format!("{name}-{}", std::process::id())) {
@@ -344,6 +381,24 @@ pub fn run_outputs(
                     }
                     pending_events.push(e);
                 }
+            }
+        }
+        while let Some(event) = ui_events.try_pop() {
+            got += 1;
+            let result = match &event {
+                UiEvent::Frame(f) => recorder.as_mut().map(|rec| rec.frame(f)),
+                UiEvent::Marker { text, at } => {
+                    if let Some(o) = outlet.as_mut() {
+                        match o.push(text, *at) {
+                            Ok(()) => markers_sent += 1,
+                            Err(e) => errors.push(format!("publishing a marker failed: {e}")),
+                        }
+                    }
+                    recorder.as_mut().map(|rec| rec.text_event(text, *at))
+                }
+            };
+            if let Some(Err(e)) = result {
+                stop_recording(&mut recorder, &mut errors, &e);
             }
         }
         if let Some(rec) = recorder.as_mut()

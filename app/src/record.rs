@@ -107,6 +107,9 @@ pub struct SessionRecorder {
     eeg: StreamId,
     decisions: StreamId,
     events: StreamId,
+    /// Frame times of a stimulus window, added with the first frame.
+    frames_stream: Option<StreamId>,
+    source_id: String,
     values: Vec<f32>,
     stamps: Vec<f64>,
     text: String,
@@ -156,6 +159,8 @@ impl SessionRecorder {
             eeg,
             decisions,
             events,
+            frames_stream: None,
+            source_id: meta.source_id.clone(),
             values: vec![0.0; frames * feed.channels],
             stamps: vec![0.0; frames],
             feed,
@@ -211,6 +216,43 @@ impl SessionRecorder {
         self.writer.write_samples(self.events, &[text], &[stamp])
     }
 
+    /// Records a presented frame on the `neuroloop-frames` stream (created with the first
+    /// frame): three float64 channels `index`, `present_time` (predicted presentation on the LSL
+    /// clock, also the sample's stamp) and `missed` (refreshes dropped before this frame).
+    pub fn frame(&mut self, f: &crate::speller::FrameTime) -> Result<(), XdfWriteError> {
+        let id = match self.frames_stream {
+            Some(id) => id,
+            None => {
+                let mut header = StreamHeader::new(
+                    "neuroloop-frames",
+                    "FrameTimes",
+                    3,
+                    0.0,
+                    ChannelFormat::Double64,
+                )
+                .with_channel_labels(&[
+                    "index".to_string(),
+                    "present_time".to_string(),
+                    "missed".to_string(),
+                ]);
+                header.source_id = format!("{}-frames", self.source_id);
+                let id = self.writer.add_stream(&header)?;
+                self.writer.write_clock_offset(
+                    id,
+                    neuroloop_acquisition::clock::local_clock(),
+                    0.0,
+                )?;
+                self.frames_stream = Some(id);
+                id
+            }
+        };
+        self.writer.write_samples(
+            id,
+            &[f.index as f64, f.present, f64::from(f.missed)],
+            &[f.present],
+        )
+    }
+
     /// Records a source event.
     pub fn event(&mut self, event: &SourceEvent) -> Result<(), XdfWriteError> {
         self.text.clear();
@@ -242,7 +284,10 @@ impl SessionRecorder {
             return Ok(());
         }
         self.last_offsets = now;
-        for id in [self.eeg, self.decisions, self.events] {
+        for id in [self.eeg, self.decisions, self.events]
+            .into_iter()
+            .chain(self.frames_stream)
+        {
             self.writer.write_clock_offset(id, now, 0.0)?;
         }
         Ok(())

@@ -21,6 +21,7 @@ use neuroloop_decoders::Decoder;
 use crate::outputs::{DecoderInfo, OutputConfig, OutputContext, OutputLog, SharedLog, run_outputs};
 use crate::pipeline::{FrontEnd, PipelineStats, ScopeFeed, ScopeReceiver, Worker};
 use crate::record::{SessionRecorder, record_feed};
+use ringbuf::traits::Split as _;
 
 /// Where samples come from.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,6 +211,7 @@ pub struct Session {
     started_at: f64,
     /// The audio output of closed-loop stimulation; dropped (silenced) with the session.
     audio: Option<neuroloop_stimuli::device::AudioOutput>,
+    ui_events: Option<crate::outputs::UiEventSender>,
 }
 
 /// Totals of a finished session.
@@ -374,6 +376,9 @@ impl Session {
         };
         let out_infos = infos.clone();
         let out_stream = meta.name.clone();
+        let (ui_tx, ui_rx) =
+            ringbuf::HeapRb::<crate::outputs::UiEvent>::new(crate::outputs::UI_EVENT_CAPACITY)
+                .split();
         let outputs = std::thread::Builder::new()
             .name("neuroloop-outputs".into())
             .spawn(move || {
@@ -382,10 +387,13 @@ impl Session {
                     stream_name: &out_stream,
                     annotation_texts: &annotation_texts,
                 };
-                run_outputs(output_rx, &out_cfg, &ctx, &out_log, &out_done, recorder);
+                run_outputs(
+                    output_rx, &out_cfg, &ctx, &out_log, &out_done, recorder, ui_rx,
+                );
             })
             .context("starting the output thread")?;
         worker.set_output_thread(outputs.thread().clone());
+        let outputs_thread = outputs.thread().clone();
         let worker_stop = Arc::new(AtomicBool::new(false));
         let w_stop = Arc::clone(&worker_stop);
         let worker = std::thread::Builder::new()
@@ -414,7 +422,17 @@ impl Session {
             acquisition_error,
             started_at,
             audio,
+            ui_events: Some(crate::outputs::UiEventSender {
+                ring: ui_tx,
+                outputs: outputs_thread,
+            }),
         })
+    }
+
+    /// The sender for what the window presents (frames, stimulus markers), handed out once:
+    /// the output thread writes its events to the recording and the marker stream.
+    pub fn take_ui_events(&mut self) -> Option<crate::outputs::UiEventSender> {
+        self.ui_events.take()
     }
 
     /// Whether the source has ended (end of a simulated duration or file) or failed.

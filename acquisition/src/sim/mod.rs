@@ -19,6 +19,8 @@ pub mod montage;
 pub mod rng;
 
 use std::f64::consts::TAU;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 use crate::event::{MiClass, TruthEvent, TruthKind};
 use crate::meta::StreamMeta;
@@ -81,6 +83,8 @@ pub struct SsvepScenario {
     pub harmonics: usize,
     /// Visual pathway latency between stimulus onset and response.
     pub latency_secs: f64,
+    /// Follow a stimulus program's gaze instead of the cue sequence (`None`: cued trials).
+    pub gaze: Option<Arc<Gaze>>,
 }
 
 impl Default for SsvepScenario {
@@ -100,7 +104,61 @@ impl Default for SsvepScenario {
             amplitude_uv: 3.0,
             harmonics: 3,
             latency_secs: 0.14,
+            gaze: None,
         }
+    }
+}
+
+/// Where a stimulus program (the speller) tells the simulated user to look: the simulator
+/// then answers that program's flicker instead of following its own cue sequence. Shared
+/// between the program's thread and the acquisition thread; lock-free.
+#[derive(Debug, Default)]
+pub struct Gaze {
+    /// Attended target index, or -1 for none.
+    target: AtomicI32,
+    /// LSL time of the attended flicker's onset (`f64` bits).
+    onset_bits: AtomicU64,
+    /// Bumped on every new fixation, so that one target fixated twice is two trials.
+    fixation: AtomicU64,
+}
+
+impl Gaze {
+    /// Nobody looks anywhere yet.
+    pub fn new() -> Self {
+        Gaze {
+            target: AtomicI32::new(-1),
+            onset_bits: AtomicU64::new(0),
+            fixation: AtomicU64::new(0),
+        }
+    }
+
+    /// Looks at `target`, whose flicker started (or starts) at LSL time `onset`.
+    pub fn look_at(&self, target: usize, onset: f64) {
+        self.onset_bits.store(onset.to_bits(), Ordering::Release);
+        self.target
+            .store(i32::try_from(target).unwrap_or(-1), Ordering::Release);
+        self.fixation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Looks away (no flicker attended).
+    pub fn look_away(&self) {
+        self.target.store(-1, Ordering::Release);
+        self.fixation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The attended target with its flicker onset and fixation number.
+    pub fn current(&self) -> (Option<usize>, f64, u64) {
+        let fixation = self.fixation.load(Ordering::Acquire);
+        let target = usize::try_from(self.target.load(Ordering::Acquire)).ok();
+        let onset = f64::from_bits(self.onset_bits.load(Ordering::Acquire));
+        (target, onset, fixation)
+    }
+}
+
+impl PartialEq for Gaze {
+    /// Two gazes are the same when they are the same shared object.
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
     }
 }
 
@@ -535,6 +593,8 @@ pub struct Simulator {
     mu: [Rhythm; 3],
     beta: [Rhythm; 3],
     sequencer: Option<TrialSequencer>,
+    /// Last gaze fixation seen (to emit one truth event per fixation).
+    last_fixation: u64,
     event_rng: Rng,
     spindle: Option<ActiveSpindle>,
     slow_wave: Option<ActiveSlowWave>,
@@ -613,6 +673,7 @@ impl Simulator {
             mu,
             beta,
             sequencer,
+            last_fixation: 0,
             event_rng: Rng::fork(cfg.seed, 5),
             spindle: None,
             slow_wave: None,
@@ -715,6 +776,37 @@ impl Simulator {
         let mut mu_scale = 0.0;
         match &self.cfg.scenario {
             Scenario::Rest => {}
+            Scenario::Ssvep(s) if s.gaze.is_some() => {
+                let gaze = s.gaze.as_deref().expect("checked above");
+                let (target, onset, fixation) = gaze.current();
+                let now = self.time_origin + t;
+                if let Some(k) = target.filter(|&k| k < s.targets.len()) {
+                    if fixation != self.last_fixation {
+                        self.last_fixation = fixation;
+                        self.truth.emit(TruthEvent {
+                            onset,
+                            duration_secs: s.trial_secs,
+                            kind: TruthKind::SsvepTarget {
+                                index: k as u16,
+                                freq_hz: s.targets[k].freq_hz as f32,
+                            },
+                        });
+                    }
+                    let tau = now - onset - s.latency_secs;
+                    if tau >= 0.0 {
+                        let target = s.targets[k];
+                        ssvep = Some((
+                            target.freq_hz,
+                            target.phase_rad,
+                            tau,
+                            s.harmonics,
+                            s.amplitude_uv,
+                        ));
+                    }
+                } else {
+                    self.last_fixation = fixation;
+                }
+            }
             Scenario::Ssvep(s) => {
                 let (trial_secs, latency, amp, harmonics) =
                     (s.trial_secs, s.latency_secs, s.amplitude_uv, s.harmonics);

@@ -1,0 +1,299 @@
+//! The speller window: the flickering keyboard, typed text, cue and decoder confidence, a
+//! photodiode square, and frame timing sent to the recording.
+
+use std::sync::Arc;
+
+use egui::{Align2, Color32, FontId, Rect, Stroke, StrokeKind, vec2};
+use neuroloop_acquisition::sim::Gaze;
+
+use super::{FrameClock, FrameTime, Phase, Speller, SpellerDecision, SpellerEvent, format_event};
+use crate::outputs::{UiEvent, UiEventSender};
+use crate::session::Session;
+
+/// Side of the photodiode square, in points.
+pub const PHOTODIODE_SIDE: f32 = 48.0;
+
+/// The speller as an eframe app (or a plain `ui` for tests).
+pub struct SpellerView {
+    speller: Speller,
+    session: Option<Session>,
+    ui_events: Option<UiEventSender>,
+    /// The simulated user's gaze, when the source is the simulator.
+    gaze: Option<Arc<Gaze>>,
+    clock: Box<dyn FnMut() -> f64 + Send>,
+    frames: FrameClock,
+    last_frame: Option<FrameTime>,
+    /// Decoder decisions already handed to the speller (by stamp).
+    seen_until: f64,
+    decisions: Vec<SpellerDecision>,
+    events: Vec<SpellerEvent>,
+    text: String,
+    /// Luminance and rectangle of every target on the last frame, for checks.
+    drawn: Vec<(f32, Rect)>,
+    photodiode: Option<(f32, Rect)>,
+}
+
+impl SpellerView {
+    /// A speller fed by `session` (its first decoder, whose classes are the layout's targets).
+    /// `clock` returns the LSL time; `gaze` makes the simulator look where the cue says.
+    pub fn new(
+        speller: Speller,
+        mut session: Option<Session>,
+        gaze: Option<Arc<Gaze>>,
+        clock: Box<dyn FnMut() -> f64 + Send>,
+    ) -> Self {
+        let ui_events = session.as_mut().and_then(Session::take_ui_events);
+        SpellerView {
+            speller,
+            session,
+            ui_events,
+            gaze,
+            clock,
+            frames: FrameClock::new(1.0 / 60.0),
+            last_frame: None,
+            seen_until: f64::NEG_INFINITY,
+            decisions: Vec::new(),
+            events: Vec::new(),
+            text: String::new(),
+            drawn: Vec::new(),
+            photodiode: None,
+        }
+    }
+
+    /// The speller state.
+    pub fn speller(&self) -> &Speller {
+        &self.speller
+    }
+
+    /// The last frame's timing.
+    pub fn last_frame(&self) -> Option<FrameTime> {
+        self.last_frame
+    }
+
+    /// Luminance and screen rectangle of every target on the last frame.
+    pub fn drawn(&self) -> &[(f32, Rect)] {
+        &self.drawn
+    }
+
+    /// Luminance and rectangle of the photodiode square on the last frame.
+    pub fn photodiode(&self) -> Option<(f32, Rect)> {
+        self.photodiode
+    }
+
+    /// Stops the session (recording closed) and returns it.
+    pub fn finish(&mut self) -> Option<crate::session::SessionOutcome> {
+        self.session.as_mut().map(Session::stop_in_place)
+    }
+
+    /// New decisions of the first decoder since the last frame (never waits for the lock).
+    fn collect_decisions(&mut self) {
+        self.decisions.clear();
+        let Some(session) = self.session.as_ref() else {
+            return;
+        };
+        let Ok(log) = session.log.try_lock() else {
+            return;
+        };
+        for d in log.recent.iter().filter(|d| d.record.decoder == 0) {
+            let r = &d.record.decision;
+            if r.sample_time > self.seen_until {
+                self.decisions.push(SpellerDecision {
+                    class: r.class,
+                    confidence: r.confidence,
+                    confident: r.confident,
+                    sample_time: r.sample_time,
+                    window_secs: r.window_secs,
+                });
+            }
+        }
+        if let Some(last) = self.decisions.last() {
+            self.seen_until = last.sample_time;
+        }
+    }
+
+    /// Draws one frame.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        let now = (self.clock)();
+        let frame = self.frames.frame(now);
+        self.last_frame = Some(frame);
+        self.collect_decisions();
+        self.events.clear();
+        self.speller
+            .advance(frame.present, &self.decisions, &mut self.events);
+        for e in &self.events {
+            if let Some(gaze) = &self.gaze {
+                match *e {
+                    SpellerEvent::StimOn { at, .. } => {
+                        if let Some(k) = self.speller.cued_target() {
+                            gaze.look_at(k, at);
+                        }
+                    }
+                    SpellerEvent::Selected { .. } | SpellerEvent::NoSelection { .. } => {
+                        gaze.look_away();
+                    }
+                    SpellerEvent::Cue { .. } => {}
+                }
+            }
+            if let Some(tx) = self.ui_events.as_mut() {
+                format_event(&mut self.text, self.speller.layout(), e);
+                let at = match *e {
+                    SpellerEvent::Cue { at, .. }
+                    | SpellerEvent::StimOn { at, .. }
+                    | SpellerEvent::Selected { at, .. }
+                    | SpellerEvent::NoSelection { at, .. } => at,
+                };
+                tx.send(UiEvent::Marker {
+                    text: self.text.clone(),
+                    at,
+                });
+            }
+        }
+        if let Some(tx) = self.ui_events.as_mut() {
+            tx.send(UiEvent::Frame(frame));
+        }
+        egui::Panel::top("speller-status").show(ui, |ui| self.status_ui(ui, frame));
+        egui::CentralPanel::default().show(ui, |ui| self.keyboard_ui(ui, frame.present));
+        ui.ctx().request_repaint();
+    }
+
+    fn status_ui(&self, ui: &mut egui::Ui, frame: FrameTime) {
+        ui.horizontal(|ui| {
+            ui.label("typed:");
+            let shown = if self.speller.text().is_empty() {
+                "…".to_string()
+            } else {
+                self.speller.text().to_string()
+            };
+            ui.label(egui::RichText::new(shown).monospace().size(28.0));
+        });
+        ui.horizontal(|ui| {
+            let phase = match self.speller.phase() {
+                Phase::Idle => "starting".to_string(),
+                Phase::Cue { .. } => match self.speller.cued_target() {
+                    Some(k) => format!("look at {}", self.speller.layout().targets[k].key.label()),
+                    None => "choose a key".to_string(),
+                },
+                Phase::Stim { .. } => "flickering".to_string(),
+                Phase::Feedback { .. } => match self.speller.last_selection() {
+                    Some((k, early)) => format!(
+                        "selected {}{}",
+                        self.speller.layout().targets[k].key.label(),
+                        if early { " (early stop)" } else { "" }
+                    ),
+                    None => "no selection".to_string(),
+                },
+                Phase::Done => "calibration done".to_string(),
+            };
+            ui.label(phase);
+            ui.separator();
+            match self.speller.leading() {
+                Some(d) => ui.label(format!(
+                    "decoder: {} confidence {:.2}",
+                    self.speller.layout().targets[usize::from(d.class)]
+                        .key
+                        .label(),
+                    d.confidence
+                )),
+                None => ui.label("decoder: waiting"),
+            };
+            ui.add(
+                egui::ProgressBar::new(self.speller.leading().map_or(0.0, |d| d.confidence))
+                    .desired_width(120.0),
+            );
+            ui.separator();
+            let (judged_ok, judged) = self.speller.score();
+            if judged > 0 {
+                ui.label(format!("correct {judged_ok}/{judged}"));
+                ui.separator();
+            }
+            let (frames, dropped) = self.frames.counts();
+            ui.label(format!(
+                "{:.1} Hz refresh, {frames} frames, {dropped} dropped",
+                1.0 / self.frames.period()
+            ));
+            let _ = frame;
+        });
+    }
+
+    fn keyboard_ui(&mut self, ui: &mut egui::Ui, present: f64) {
+        let layout = self.speller.layout();
+        let area = ui.available_rect_before_wrap();
+        let (rows, cols) = (layout.rows as f32, layout.cols as f32);
+        let cell = vec2(
+            area.width() / cols,
+            (area.height() - PHOTODIODE_SIDE) / rows,
+        );
+        let painter = ui.painter();
+        painter.rect_filled(area, 0.0, Color32::BLACK);
+        self.drawn.clear();
+        let cued = self.speller.cued_target();
+        let cue_visible = matches!(self.speller.phase(), Phase::Cue { .. });
+        let selected = match self.speller.phase() {
+            Phase::Feedback { .. } => self.speller.last_selection().map(|(k, _)| k),
+            _ => None,
+        };
+        for (k, target) in layout.targets.iter().enumerate() {
+            let (row, col) = target.cell;
+            let min = area.min + vec2(col as f32 * cell.x, row as f32 * cell.y);
+            let rect = Rect::from_min_size(min, cell).shrink(cell.min_elem() * 0.12);
+            let l = self.speller.luminance(k, present);
+            let grey = (l * 255.0).round() as u8;
+            painter.rect_filled(rect, 4.0, Color32::from_gray(grey));
+            let ink = if grey > 127 {
+                Color32::BLACK
+            } else {
+                Color32::WHITE
+            };
+            painter.text(
+                rect.center(),
+                Align2::CENTER_CENTER,
+                target.key.label(),
+                FontId::proportional(rect.height() * 0.45),
+                ink,
+            );
+            if cue_visible && cued == Some(k) {
+                painter.rect_stroke(
+                    rect.expand(4.0),
+                    4.0,
+                    Stroke::new(4.0, Color32::RED),
+                    StrokeKind::Outside,
+                );
+            }
+            if selected == Some(k) {
+                painter.rect_stroke(
+                    rect.expand(4.0),
+                    4.0,
+                    Stroke::new(4.0, Color32::GREEN),
+                    StrokeKind::Outside,
+                );
+            }
+            self.drawn.push((l, rect));
+        }
+        // Photodiode square, bottom left: black outside the flicker, then the first target's
+        // sampled luminance (the flicker onset is its first bright-going frame).
+        let square = Rect::from_min_size(
+            egui::pos2(area.min.x, area.max.y - PHOTODIODE_SIDE),
+            vec2(PHOTODIODE_SIDE, PHOTODIODE_SIDE),
+        );
+        let l = if self.speller.flickering(present) {
+            self.speller.luminance(0, present)
+        } else {
+            0.0
+        };
+        painter.rect_filled(square, 0.0, Color32::from_gray((l * 255.0).round() as u8));
+        self.photodiode = Some((l, square));
+    }
+}
+
+impl eframe::App for SpellerView {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        SpellerView::ui(self, ui);
+        if self.speller.phase() == Phase::Done {
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.finish();
+    }
+}

@@ -1,0 +1,225 @@
+//! The SSVEP speller window, driven headless by egui_kittest: the painted luminance of targets
+//! at mocked frame times, and a cued spelling run end to end on the simulator (whose user looks
+//! where the cue says) with the frames and markers in the recording.
+
+use std::f64::consts::PI;
+use std::sync::{Arc, Mutex};
+
+use egui::epaint::{RectShape, Shape};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use neuroloop::outputs::{DecoderInfo, OutputConfig, TruthMapping};
+use neuroloop::pipeline::FrontEnd;
+use neuroloop::session::{Session, SessionConfig, SourceSpec};
+use neuroloop::speller::{Phase, Speller, SpellerLayout, SpellerTiming, SpellerView};
+use neuroloop_acquisition::Pacing;
+use neuroloop_acquisition::sim::{Gaze, Scenario, SimConfig, SsvepScenario, SsvepTarget};
+use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
+use neuroloop_formats::xdf::XdfValues;
+
+mod common;
+
+/// Every filled rectangle painted on the last frame with its fill.
+fn filled_rects(harness: &Harness<'_, SpellerView>) -> Vec<(egui::Rect, egui::Color32)> {
+    fn walk(shape: &Shape, out: &mut Vec<(egui::Rect, egui::Color32)>) {
+        match shape {
+            Shape::Rect(RectShape { rect, fill, .. }) => out.push((*rect, *fill)),
+            Shape::Vec(v) => v.iter().for_each(|s| walk(s, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for clipped in &harness.output().shapes {
+        walk(&clipped.shape, &mut out);
+    }
+    out
+}
+
+#[test]
+fn targets_are_painted_with_the_sampled_flicker_at_each_frame() {
+    let now = Arc::new(Mutex::new(100.0f64));
+    let clock = {
+        let now = Arc::clone(&now);
+        Box::new(move || *now.lock().unwrap())
+    };
+    let speller =
+        Speller::cued(SpellerLayout::benchmark(), SpellerTiming::default(), "HI").unwrap();
+    let view = SpellerView::new(speller, None, None, clock);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1200.0, 700.0))
+        .build_ui_state(|ui, view: &mut SpellerView| view.ui(ui), view);
+    let period = 1.0 / 144.0;
+    // A 144 Hz display: the clock learns the refresh from the frame intervals.
+    let step = |harness: &mut Harness<'_, SpellerView>| {
+        *now.lock().unwrap() += period;
+        harness.step();
+    };
+    step(&mut harness);
+    harness.get_by_label("look at H");
+    // During the cue every key is at full brightness.
+    assert!(harness.state().drawn().iter().all(|&(l, _)| l == 1.0));
+    for _ in 0..160 {
+        step(&mut harness);
+        if matches!(harness.state().speller().phase(), Phase::Stim { .. }) {
+            break;
+        }
+    }
+    let Phase::Stim { onset } = harness.state().speller().phase() else {
+        panic!("the flicker did not start after the 1-s cue");
+    };
+    harness.get_by_label("flickering");
+    let layout = SpellerLayout::benchmark();
+    for frame in 0..6 {
+        step(&mut harness);
+        let view = harness.state();
+        let f = view.last_frame().unwrap();
+        assert!((view.speller().layout().targets.len()) == 40);
+        assert!(
+            (f.present - f.drawn - period).abs() < 1e-9,
+            "present = next refresh"
+        );
+        let rects = filled_rects(&harness);
+        for k in [0usize, 13, 39] {
+            let code = layout.targets[k].code;
+            let expect = code.luminance(f.present - onset);
+            let (l, rect) = view.drawn()[k];
+            assert_eq!(l, expect, "frame {frame} target {k}");
+            // The painted key has that grey level.
+            let grey = (expect * 255.0).round() as u8;
+            assert!(
+                rects
+                    .iter()
+                    .any(|&(r, c)| r == rect && c == egui::Color32::from_gray(grey)),
+                "frame {frame} target {k}: no key painted grey {grey} at {rect:?}"
+            );
+        }
+        // Known values: target 0 (8 Hz, phase 0) and target 1 (8.2 Hz, phase pi/2).
+        let t = f.present - onset;
+        let l0 = 0.5 * (1.0 + (2.0 * PI * 8.0 * t).sin());
+        let l1 = 0.5 * (1.0 + (2.0 * PI * 8.2 * t + 0.5 * PI).sin());
+        assert!((f64::from(view.drawn()[0].0) - l0).abs() < 1e-6);
+        assert!((f64::from(view.drawn()[1].0) - l1).abs() < 1e-6);
+        // The photodiode square follows target 0.
+        let (pd, square) = view.photodiode().unwrap();
+        assert_eq!(pd, view.drawn()[0].0);
+        assert!(rects.iter().any(|&(r, _)| r == square));
+    }
+}
+
+#[test]
+fn a_cued_phrase_is_spelled_on_the_simulator_and_recorded() {
+    // Four targets with JFPM phases; the simulated user looks where the cue says.
+    let freqs = [7.0, 8.5, 12.0, 15.0]; // away from the simulated 10 Hz alpha
+    let layout = SpellerLayout::custom(&freqs, 0.5 * PI, "NEO<").unwrap();
+    let timing = SpellerTiming {
+        cue_secs: 0.5,
+        stim_secs: 2.5,
+        feedback_secs: 0.3,
+        grace_secs: 0.6,
+    };
+    let phrase = "ONE";
+    let speller = Speller::cued(layout.clone(), timing, phrase).unwrap();
+    let gaze = Arc::new(Gaze::new());
+    let targets = layout
+        .targets
+        .iter()
+        .map(|t| SsvepTarget {
+            freq_hz: t.code.freq_hz,
+            phase_rad: t.code.phase_rad,
+        })
+        .collect();
+    let decoder = SsvepCcaDecoder::new(SsvepCcaConfig {
+        targets_hz: freqs.to_vec(),
+        window_secs: 1.5,
+        step_secs: 0.1,
+        sub_bands: 5,
+        min_margin: 0.3,
+        ..SsvepCcaConfig::default()
+    });
+    let info = DecoderInfo::of(&decoder, TruthMapping::SsvepTargetIndex);
+    let dir = common::temp_dir("speller");
+    let record = dir.join("speller.xdf");
+    let session = Session::start(SessionConfig {
+        source: SourceSpec::Simulator {
+            config: SimConfig {
+                scenario: Scenario::Ssvep(SsvepScenario {
+                    targets,
+                    amplitude_uv: 4.0,
+                    gaze: Some(Arc::clone(&gaze)),
+                    ..SsvepScenario::default()
+                }),
+                ..SimConfig::default()
+            },
+            pacing: Pacing::Speed(1.0),
+            chunk_frames: 0,
+            duration_secs: Some(60.0),
+            time_origin: None,
+        },
+        front_end: FrontEnd::default(),
+        decoders: vec![(Box::new(decoder), info)],
+        outputs: OutputConfig {
+            marker_stream: None,
+            record: Some(record.clone()),
+            clocked: true,
+            stim_trigger: None,
+        },
+        ring_secs: 4.0,
+        with_scope: false,
+        stimulation: None,
+    })
+    .unwrap();
+    let clock = Box::new(neuroloop_acquisition::clock::local_clock);
+    let view = SpellerView::new(speller, Some(session), Some(gaze), clock);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(900.0, 600.0))
+        .build_ui_state(|ui, view: &mut SpellerView| view.ui(ui), view);
+    let started = std::time::Instant::now();
+    while harness.state().speller().phase() != Phase::Done {
+        assert!(
+            started.elapsed().as_secs_f64() < 40.0,
+            "spelling did not finish: {:?}",
+            harness.state().speller().text()
+        );
+        harness.step();
+        std::thread::sleep(std::time::Duration::from_millis(8));
+    }
+    let (correct, judged) = harness.state().speller().score();
+    let typed = harness.state().speller().text().to_string();
+    println!("typed {typed:?}, {correct}/{judged} correct");
+    harness.get_by_label(&typed);
+    assert_eq!(judged, 3);
+    assert!(correct >= 2, "typed {typed:?}");
+    let outcome = harness.state_mut().finish().unwrap();
+    assert!(outcome.acquisition_error.is_none());
+    drop(harness);
+    // The recording has every frame and the speller's markers.
+    let file = neuroloop_formats::xdf::read(&record).unwrap();
+    let frames = file
+        .streams
+        .iter()
+        .find(|s| s.header.name == "neuroloop-frames")
+        .expect("frame stream");
+    let XdfValues::Double64(v) = &frames.values else {
+        panic!("frames are float64");
+    };
+    assert!(v.len() / 3 > 100, "{} frames", v.len() / 3);
+    // Frame indices count up from 0 and stamps equal the predicted presentation times.
+    assert_eq!(v[0], 0.0);
+    assert!(
+        v.chunks(3)
+            .zip(&frames.timestamps_s)
+            .all(|(f, &t)| (f[1] - t).abs() < 1e-6)
+    );
+    let events = file
+        .streams
+        .iter()
+        .find(|s| s.header.name == "neuroloop-events")
+        .unwrap();
+    let XdfValues::String(texts) = &events.values else {
+        panic!("events are strings");
+    };
+    let count = |prefix: &str| texts.iter().filter(|t| t.starts_with(prefix)).count();
+    assert_eq!(count("speller cue"), 3, "{texts:?}");
+    assert_eq!(count("speller stim-on"), 3);
+    assert_eq!(count("speller select") + count("speller no-selection"), 3);
+}
