@@ -13,6 +13,8 @@ pub mod onnx;
 pub mod sleep;
 pub mod ssvep;
 pub mod step;
+#[cfg(test)]
+mod test_noise;
 
 pub use decision::{Decision, DecisionBuffer};
 

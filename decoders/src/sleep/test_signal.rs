@@ -2,22 +2,7 @@
 
 use std::f64::consts::PI;
 
-/// Deterministic noise (xorshift64).
-struct Rng(u64);
-
-impl Rng {
-    fn uniform(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform().max(1e-12), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (2.0 * PI * v).cos()
-    }
-}
+use crate::test_noise::Xorshift as Rng;
 
 /// `secs` of sleep-like background at `fs` (red noise of about 15 µV plus 4 µV white noise, a
 /// 40 µV 0.8 Hz slow wave) with Hann-shaped 13 Hz spindles of `amplitude_uv`, one per

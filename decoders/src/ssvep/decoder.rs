@@ -322,13 +322,8 @@ mod tests {
     /// Three occipital channels carrying `freq` (with a second harmonic) in noise.
     fn stream(freq: f64, fs: f64, secs: f64) -> (Vec<f32>, Vec<f64>) {
         let n = (secs * fs) as usize;
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut noise = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
+        let mut rng = crate::test_noise::Xorshift(0x2545_f491_4f6c_dd1d);
+        let mut noise = move || rng.uniform() - 0.5;
         let mut values = Vec::with_capacity(3 * n);
         for i in 0..n {
             let t = i as f64 / fs;

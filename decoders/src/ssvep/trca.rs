@@ -354,14 +354,11 @@ mod tests {
     use super::*;
     use std::f64::consts::TAU;
 
-    /// Noise generator for the tests (xorshift, uniform in ±1).
-    struct Noise(u64);
+    /// Noise generator for the tests, uniform in ±1.
+    struct Noise(crate::test_noise::Xorshift);
     impl Noise {
         fn next(&mut self) -> f64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+            self.0.uniform() * 2.0 - 1.0
         }
     }
 
@@ -397,7 +394,7 @@ mod tests {
 
     fn fitted(kind: TrcaKind) -> (TrcaScorer, Vec<Vec<f32>>, Vec<usize>, Noise) {
         let (channels, samples) = (4, 250);
-        let mut noise = Noise(0x9E37_79B9_7F4A_7C15);
+        let mut noise = Noise(crate::test_noise::Xorshift(0x9E37_79B9_7F4A_7C15));
         let mut trials = Vec::new();
         let mut labels = Vec::new();
         for rep in 0..5 {
@@ -470,7 +467,7 @@ mod tests {
     fn the_filter_maximises_reproducibility_across_trials() {
         // The response sits on channel 0 only; channel 1 carries the same amount of noise
         // only. The filter must weight channel 0 far above channel 1.
-        let mut noise = Noise(7);
+        let mut noise = Noise(crate::test_noise::Xorshift(7));
         let samples = 200;
         let mut trials = Vec::new();
         let mut labels = Vec::new();
