@@ -59,6 +59,9 @@ pub enum Command {
     /// Motor imagery: fit a decoder from calibration recordings.
     #[command(subcommand)]
     Mi(MiCommand),
+    /// SSVEP: fit an onset-locked TRCA decoder from calibration recordings.
+    #[command(subcommand)]
+    Ssvep(SsvepCommand),
     /// Closed-loop sleep stimulation: live spindle detection and slow-oscillation phase
     /// tracking on the simulator (default), an LSL stream (--stream) or a file (--replay),
     /// with pink-noise bursts at the target phase (or spindle onsets) under safety limits;
@@ -146,6 +149,14 @@ pub struct SsvepArgs {
     /// Sub-bands of FBCCA.
     #[arg(long, default_value_t = 5)]
     pub sub_bands: usize,
+    /// Decode onset-locked with this fitted TRCA model (`neuroloop ssvep fit`) instead of the
+    /// sliding-window CCA; trials start at the speller's flicker onsets (or, on the simulator
+    /// and in replays, at the recorded onset markers).
+    #[arg(long, value_name = "MODEL.json")]
+    pub ssvep_model: Option<PathBuf>,
+    /// Relative margin of the best over the second TRCA score that stops a trial early.
+    #[arg(long, default_value_t = 0.2)]
+    pub trca_margin: f64,
     /// Channels to decode from, by label (default: parietal and occipital channels).
     #[arg(long = "decode-channels", value_delimiter = ',')]
     pub decode_channels: Vec<String>,
@@ -270,6 +281,39 @@ pub struct SleepDecoderArgs {
     pub so_target_deg: f64,
 }
 
+/// `neuroloop ssvep` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SsvepCommand {
+    /// Fit an onset-locked (ensemble) TRCA decoder with dynamic stopping from calibration
+    /// recordings (a cued `neuroloop speller --phrase … --record` session, or a `--record`ed
+    /// simulator session): one model per window length, each cross-validated; saved as JSON for
+    /// `--ssvep-model`.
+    Fit(SsvepFitArgs),
+}
+
+/// Options of `neuroloop ssvep fit`.
+#[derive(Debug, Clone, Args)]
+pub struct SsvepFitArgs {
+    /// Calibration recordings.
+    #[arg(required = true)]
+    recordings: Vec<PathBuf>,
+    /// Where to save the model.
+    #[arg(long, value_name = "MODEL.json")]
+    out: PathBuf,
+    /// Window lengths (checkpoints of dynamic stopping), seconds.
+    #[arg(long, value_delimiter = ',', default_values_t = [0.5, 0.75, 1.0, 1.25, 1.5, 2.0])]
+    windows_secs: Vec<f64>,
+    /// Visual latency: windows start this long after the flicker onset.
+    #[arg(long, default_value_t = 0.14)]
+    latency_secs: f64,
+    /// Plain TRCA (one filter per target) instead of ensemble TRCA.
+    #[arg(long)]
+    plain: bool,
+    /// Channels to use, by label (default: parietal and occipital channels).
+    #[arg(long = "decode-channels", value_delimiter = ',')]
+    channels: Vec<String>,
+}
+
 /// `neuroloop mi` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum MiCommand {
@@ -350,6 +394,9 @@ pub struct DemoArgs {
     /// the default with --mi-model). Record an mi session to calibrate with `neuroloop mi fit`.
     #[arg(long, value_enum)]
     scenario: Option<ScenarioArg>,
+    /// Amplitude of the simulated SSVEP fundamental at the occipital pole, in µV.
+    #[arg(long, default_value_t = 3.0)]
+    ssvep_uv: f64,
     #[command(flatten)]
     ssvep: SsvepArgs,
     #[command(flatten)]
@@ -390,6 +437,16 @@ pub struct SpellerArgs {
     /// (dynamic stopping).
     #[arg(long, default_value_t = 0.3)]
     min_margin: f64,
+    /// Decode with this onset-locked TRCA model (`neuroloop ssvep fit` on a cued session with
+    /// the same targets) instead of FBCCA.
+    #[arg(long, value_name = "MODEL.json")]
+    ssvep_model: Option<PathBuf>,
+    /// Relative margin of the best over the second TRCA score that stops a flicker early.
+    #[arg(long, default_value_t = 0.2)]
+    trca_margin: f64,
+    /// Amplitude of the simulated SSVEP fundamental at the occipital pole, in µV.
+    #[arg(long, default_value_t = 3.0)]
+    ssvep_uv: f64,
     /// Read this LSL stream instead of the simulator.
     #[arg(long)]
     stream: Option<String>,
@@ -649,6 +706,9 @@ pub struct SimulateArgs {
     /// SSVEP target frequencies in Hz (ssvep scenario).
     #[arg(long, value_delimiter = ',', default_values_t = [7.0, 8.5, 12.0, 15.0])]
     targets: Vec<f64>,
+    /// Amplitude of the simulated SSVEP fundamental at the occipital pole, in µV.
+    #[arg(long, default_value_t = 3.0)]
+    ssvep_uv: f64,
 }
 
 /// Whether a window can be opened here.
@@ -663,8 +723,9 @@ fn install_interrupt(stop: &Arc<AtomicBool>) {
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Release));
 }
 
-fn ssvep_scenario(targets: &[f64]) -> SsvepScenario {
+fn ssvep_scenario(targets: &[f64], amplitude_uv: f64) -> SsvepScenario {
     SsvepScenario {
+        amplitude_uv,
         targets: targets
             .iter()
             .enumerate()
@@ -763,10 +824,71 @@ fn session_decoders(
     if any_sleep {
         return Ok(decoders);
     }
-    Ok(vec![match &mi.mi_model {
-        Some(path) => mi_decoder(mi, path, scored)?,
-        None => ssvep_decoder(ssvep, scored),
+    Ok(vec![match (&mi.mi_model, &ssvep.ssvep_model) {
+        (Some(_), Some(_)) => {
+            bail!(
+                "--mi-model and --ssvep-model each choose the session's decoder: give one of them"
+            )
+        }
+        (Some(path), None) => mi_decoder(mi, path, scored)?,
+        (None, Some(path)) => trca_decoder(path, ssvep.trca_margin, scored)?,
+        (None, None) => ssvep_decoder(ssvep, scored),
     }])
+}
+
+/// The onset-locked TRCA decoder of `--ssvep-model`.
+fn trca_decoder(
+    path: &Path,
+    margin: f64,
+    scored: bool,
+) -> anyhow::Result<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> {
+    use neuroloop_decoders::ssvep::onset::{SsvepTrcaDecoder, SsvepTrcaModel};
+    let model = SsvepTrcaModel::load(path)?;
+    let decoder = SsvepTrcaDecoder::new(model, margin)?;
+    let truth = if scored {
+        TruthMapping::SsvepTargetIndex
+    } else {
+        TruthMapping::None
+    };
+    let info = DecoderInfo::of(&decoder, truth);
+    Ok((Box::new(decoder), info))
+}
+
+fn ssvep_fit(args: &SsvepFitArgs) -> anyhow::Result<()> {
+    use neuroloop_decoders::ssvep::onset::TrcaFitConfig;
+    let cfg = TrcaFitConfig {
+        windows_secs: args.windows_secs.clone(),
+        latency_secs: args.latency_secs,
+        ensemble: !args.plain,
+        ..TrcaFitConfig::default()
+    };
+    let model = crate::speller::fit::fit_recordings(&args.recordings, &args.channels, &cfg)?;
+    println!(
+        "{} targets ({:?} Hz), channels {}, {} calibration trials per target (min), {}",
+        model.targets_hz.len(),
+        model.targets_hz,
+        model.channels.join(","),
+        model.trials_per_class.iter().min().unwrap_or(&0),
+        if model.ensemble {
+            "ensemble TRCA"
+        } else {
+            "TRCA"
+        }
+    );
+    println!("window   cross-validated accuracy (5 folds)");
+    for cp in &model.checkpoints {
+        println!(
+            "{:>5.2} s  {}",
+            cp.window_secs,
+            cp.cv_accuracy.map_or_else(
+                || "- (too few trials)".to_string(),
+                |a| format!("{:.1} %", 100.0 * a)
+            )
+        );
+    }
+    model.save(&args.out)?;
+    println!("saved {}", args.out.display());
+    Ok(())
 }
 
 fn markers(view: &ViewArgs) -> OutputConfig {
@@ -938,7 +1060,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     });
     let (scenario, what) = match scenario_arg {
         ScenarioArg::Ssvep => (
-            Scenario::Ssvep(ssvep_scenario(&args.ssvep.targets)),
+            Scenario::Ssvep(ssvep_scenario(&args.ssvep.targets, args.ssvep_uv)),
             format!("SSVEP targets {:?} Hz", args.ssvep.targets),
         ),
         ScenarioArg::Mi => (
@@ -1022,15 +1144,36 @@ fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
         Some(p) => Speller::cued(layout.clone(), timing, p)?,
         None => Speller::free(layout.clone(), timing),
     };
-    let decoder = SsvepCcaDecoder::new(SsvepCcaConfig {
-        targets_hz: layout.freqs_hz(),
-        window_secs: args.window_secs,
-        step_secs: 0.1,
-        sub_bands: 5,
-        min_margin: args.min_margin,
-        ..SsvepCcaConfig::default()
-    });
-    let info = DecoderInfo::of(&decoder, TruthMapping::SsvepTargetIndex);
+    let (decoder, info) = match &args.ssvep_model {
+        Some(path) => {
+            let (decoder, info) = trca_decoder(path, args.trca_margin, true)?;
+            let fitted = neuroloop_decoders::ssvep::onset::SsvepTrcaModel::load(path)?.targets_hz;
+            let shown = layout.freqs_hz();
+            if fitted.len() != shown.len()
+                || fitted.iter().zip(&shown).any(|(a, b)| (a - b).abs() > 1e-3)
+            {
+                bail!(
+                    "the SSVEP model was fitted for targets {fitted:?} but the speller shows {shown:?}: fit on a calibration with this layout's targets"
+                );
+            }
+            (decoder, info)
+        }
+        None => {
+            let decoder = SsvepCcaDecoder::new(SsvepCcaConfig {
+                targets_hz: layout.freqs_hz(),
+                window_secs: args.window_secs,
+                step_secs: 0.1,
+                sub_bands: 5,
+                min_margin: args.min_margin,
+                ..SsvepCcaConfig::default()
+            });
+            let info = DecoderInfo::of(&decoder, TruthMapping::SsvepTargetIndex);
+            (
+                Box::new(decoder) as Box<dyn neuroloop_decoders::Decoder>,
+                info,
+            )
+        }
+    };
     let gaze = args.stream.is_none().then(|| Arc::new(Gaze::new()));
     let source = match &args.stream {
         Some(name) => SourceSpec::Lsl(LslInletConfig {
@@ -1050,6 +1193,7 @@ fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
                         })
                         .collect(),
                     gaze: gaze.clone(),
+                    amplitude_uv: args.ssvep_uv,
                     ..SsvepScenario::default()
                 }),
                 ..SimConfig::default()
@@ -1063,7 +1207,7 @@ fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
     let session = Session::start(SessionConfig {
         source,
         front_end: FrontEnd::default(),
-        decoders: vec![(Box::new(decoder), info)],
+        decoders: vec![(decoder, info)],
         outputs: OutputConfig {
             marker_stream: (!args.markers.eq_ignore_ascii_case("none"))
                 .then(|| args.markers.clone()),
@@ -1542,7 +1686,7 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
     }
     let scenario = match args.scenario {
         ScenarioArg::Rest => Scenario::Rest,
-        ScenarioArg::Ssvep => Scenario::Ssvep(ssvep_scenario(&args.targets)),
+        ScenarioArg::Ssvep => Scenario::Ssvep(ssvep_scenario(&args.targets, args.ssvep_uv)),
         ScenarioArg::Mi => Scenario::MotorImagery(MiScenario::default()),
         ScenarioArg::Sleep => Scenario::Sleep(SleepScenario::default()),
     };
@@ -1645,6 +1789,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Demo(a) => demo(a),
         Command::Speller(a) => speller(a),
+        Command::Ssvep(SsvepCommand::Fit(a)) => ssvep_fit(a),
         Command::Run(a) => run(a),
         Command::Replay(a) => replay(a),
         Command::Eval(EvalCommand::Ssvep(a)) => eval_ssvep(a),

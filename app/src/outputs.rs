@@ -215,6 +215,8 @@ pub const UI_EVENT_CAPACITY: usize = 8192;
 pub struct UiEventSender {
     pub(crate) ring: ringbuf::HeapProd<UiEvent>,
     pub(crate) outputs: std::thread::Thread,
+    /// Stimulus onsets for the worker's decoders.
+    pub(crate) onsets: ringbuf::HeapProd<f64>,
 }
 
 impl UiEventSender {
@@ -225,6 +227,13 @@ impl UiEventSender {
         let ok = self.ring.try_push(event).is_ok();
         self.outputs.unpark();
         ok
+    }
+
+    /// Tells the decoders that a stimulus starts (or started) at LSL time `onset`; false when
+    /// the worker is 64 onsets behind.
+    pub fn stimulus_onset(&mut self, onset: f64) -> bool {
+        use ringbuf::traits::Producer;
+        self.onsets.try_push(onset).is_ok()
     }
 }
 

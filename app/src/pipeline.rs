@@ -15,7 +15,7 @@ use neuroloop_acquisition::ring::{RingStats, SampleReader};
 use neuroloop_acquisition::{SourceEvent, StreamMeta};
 use neuroloop_decoders::{Decision, DecisionBuffer, Decoder, DecoderContext, DecoderError};
 use neuroloop_dsp::filter::{FilterChain, FilterKind, FilterSpec};
-use ringbuf::traits::{Observer, Producer, Split};
+use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 use crate::latency::LatencyHistogram;
@@ -244,6 +244,16 @@ pub struct Worker {
     lossless: bool,
     stats: Arc<PipelineStats>,
     stim: Option<crate::stimulation::StimController>,
+    /// Stimulus onsets from the window (the speller), LSL time.
+    onsets: Option<HeapCons<f64>>,
+    /// Which of the source's annotations mark a stimulus onset (replayed speller sessions).
+    onset_annotations: Vec<bool>,
+}
+
+/// Whether a marker text reports a stimulus onset: the speller's `speller stim-on` or the
+/// simulator's SSVEP ground truth (`…truth/ssvep …`).
+pub fn is_onset_marker(text: &str) -> bool {
+    text.starts_with("speller stim-on") || text.contains("truth/ssvep ")
 }
 
 /// Hands `event` to the output thread (waiting for room when `lossless`); counts it in
@@ -312,6 +322,8 @@ impl Worker {
                 lossless: false,
                 stats,
                 stim: None,
+                onsets: None,
+                onset_annotations: Vec::new(),
             },
             output_rx,
         ))
@@ -333,6 +345,17 @@ impl Worker {
     /// Copies every raw chunk (before any filtering) to a session recorder.
     pub fn set_record_feed(&mut self, feed: RecordFeed) {
         self.record = Some(feed);
+    }
+
+    /// Stimulus onsets pushed by the window (the speller) into this ring reach every decoder.
+    pub fn set_onset_ring(&mut self, onsets: HeapCons<f64>) {
+        self.onsets = Some(onsets);
+    }
+
+    /// The source's annotation texts: those that mark a stimulus onset (see
+    /// [`is_onset_marker`]) reach every decoder as onsets when replayed.
+    pub fn set_annotation_texts(&mut self, texts: &[String]) {
+        self.onset_annotations = texts.iter().map(|t| is_onset_marker(t)).collect();
     }
 
     /// Registers the thread consuming the output ring, to be unparked when events are pushed.
@@ -367,7 +390,20 @@ impl Worker {
             SourceEvent::Reconnected { .. } => {
                 self.stats.stream_lost.store(false, Ordering::Relaxed);
             }
-            SourceEvent::Truth(_) | SourceEvent::Annotation { .. } => {}
+            SourceEvent::Truth(t) => {
+                if let neuroloop_acquisition::TruthKind::SsvepTarget { .. } = t.kind {
+                    for d in &mut self.decoders {
+                        d.stimulus_onset(t.onset);
+                    }
+                }
+            }
+            SourceEvent::Annotation { at, index } => {
+                if self.onset_annotations.get(index as usize) == Some(&true) {
+                    for d in &mut self.decoders {
+                        d.stimulus_onset(at);
+                    }
+                }
+            }
         }
         if self.output.try_push(OutputEvent::Source(event)).is_ok() {
             true
@@ -385,6 +421,11 @@ impl Worker {
         let mut chunks = 0;
         let mut pushed_output = false;
         let channels = self.channels;
+        while let Some(onset) = self.onsets.as_mut().and_then(|r| r.try_pop()) {
+            for d in &mut self.decoders {
+                d.stimulus_onset(onset);
+            }
+        }
         while let Some(header) = self.reader.pop_chunk(&mut self.values, &mut self.stamps) {
             chunks += 1;
             let n = header.frames;

@@ -321,6 +321,9 @@ impl Session {
             }
         };
         worker.set_lossless(cfg.source.is_consumer_paced());
+        worker.set_annotation_texts(&annotation_texts);
+        let (onset_tx, onset_rx) = ringbuf::HeapRb::<f64>::new(64).split();
+        worker.set_onset_ring(onset_rx);
         let mut startup_errors = Vec::new();
         let mut audio = None;
         if let Some(spec) = &cfg.stimulation {
@@ -425,6 +428,7 @@ impl Session {
             ui_events: Some(crate::outputs::UiEventSender {
                 ring: ui_tx,
                 outputs: outputs_thread,
+                onsets: onset_tx,
             }),
         })
     }

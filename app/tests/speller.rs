@@ -223,3 +223,116 @@ fn a_cued_phrase_is_spelled_on_the_simulator_and_recorded() {
     assert_eq!(count("speller stim-on"), 3);
     assert_eq!(count("speller select") + count("speller no-selection"), 3);
 }
+
+/// The 40-target benchmark speller with an onset-locked ensemble-TRCA model: calibration on a
+/// simulated session of the same JFPM codes, fit, then a cued phrase spelled with dynamic
+/// stopping on a new simulated user who looks where the cue says.
+#[test]
+fn the_forty_target_speller_spells_with_a_fitted_trca_model() {
+    let dir = common::temp_dir("speller-trca");
+    let cal = dir.join("calibration.xdf");
+    let model = dir.join("model.json");
+    let p = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let targets = SpellerLayout::benchmark()
+        .freqs_hz()
+        .iter()
+        .map(|f| format!("{f:.1}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    common::run_ok(&[
+        "demo",
+        "--headless",
+        "--speed",
+        "max",
+        "--seconds",
+        "1200",
+        "--targets",
+        &targets,
+        "--ssvep-uv",
+        "6",
+        "--markers",
+        "none",
+        "--record",
+        &p(&cal),
+    ]);
+    let fit = common::run_ok(&["ssvep", "fit", &p(&cal), "--out", &p(&model)]);
+    println!("{fit}");
+    let trca = neuroloop_decoders::ssvep::onset::SsvepTrcaModel::load(&model).unwrap();
+    let decoder = neuroloop_decoders::ssvep::onset::SsvepTrcaDecoder::new(trca, 0.2).unwrap();
+    let info = DecoderInfo::of(&decoder, TruthMapping::SsvepTargetIndex);
+    let layout = SpellerLayout::benchmark();
+    let phrase = "NEURO";
+    let speller = Speller::cued(layout.clone(), SpellerTiming::default(), phrase).unwrap();
+    let gaze = Arc::new(Gaze::new());
+    let session = Session::start(SessionConfig {
+        source: SourceSpec::Simulator {
+            config: SimConfig {
+                seed: 5,
+                scenario: Scenario::Ssvep(SsvepScenario {
+                    targets: layout
+                        .targets
+                        .iter()
+                        .map(|t| SsvepTarget {
+                            freq_hz: t.code.freq_hz,
+                            phase_rad: t.code.phase_rad,
+                        })
+                        .collect(),
+                    amplitude_uv: 6.0,
+                    gaze: Some(Arc::clone(&gaze)),
+                    ..SsvepScenario::default()
+                }),
+                ..SimConfig::default()
+            },
+            pacing: Pacing::Speed(1.0),
+            chunk_frames: 0,
+            duration_secs: Some(60.0),
+            time_origin: None,
+        },
+        front_end: FrontEnd::default(),
+        decoders: vec![(Box::new(decoder), info)],
+        outputs: OutputConfig {
+            marker_stream: None,
+            record: None,
+            clocked: true,
+            stim_trigger: None,
+        },
+        ring_secs: 4.0,
+        with_scope: false,
+        stimulation: None,
+    })
+    .unwrap();
+    let view = SpellerView::new(
+        speller,
+        Some(session),
+        Some(gaze),
+        Box::new(neuroloop_acquisition::clock::local_clock),
+    );
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1000.0, 640.0))
+        .build_ui_state(|ui, view: &mut SpellerView| view.ui(ui), view);
+    let started = std::time::Instant::now();
+    let mut early = 0;
+    while harness.state().speller().phase() != Phase::Done {
+        assert!(
+            started.elapsed().as_secs_f64() < 40.0,
+            "spelling did not finish"
+        );
+        harness.step();
+        if let (Phase::Feedback { .. }, Some((_, true))) = (
+            harness.state().speller().phase(),
+            harness.state().speller().last_selection(),
+        ) {
+            early += 1;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(8));
+    }
+    let (correct, judged) = harness.state().speller().score();
+    let typed = harness.state().speller().text().to_string();
+    let secs = started.elapsed().as_secs_f64();
+    println!("typed {typed:?}: {correct}/{judged} correct in {secs:.1} s");
+    assert_eq!(judged, 5);
+    assert!(correct >= 4, "typed {typed:?}");
+    assert!(early > 0, "dynamic stopping ended some flickers early");
+    harness.state_mut().finish();
+    std::fs::remove_dir_all(&dir).ok();
+}

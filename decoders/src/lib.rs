@@ -107,4 +107,8 @@ pub trait Decoder: Send {
 
     /// Forgets all history (e.g. after a gap in the stream). Does not allocate.
     fn reset(&mut self);
+
+    /// A stimulus (e.g. the speller's flicker) started at LSL time `onset`; onset-locked
+    /// decoders start a trial there, the others ignore it. Real-time safe.
+    fn stimulus_onset(&mut self, _onset: f64) {}
 }

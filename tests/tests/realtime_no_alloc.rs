@@ -379,3 +379,127 @@ fn trca_scoring_allocates_nothing() {
         assert!(out.iter().all(|v| v.is_finite()));
     }
 }
+
+#[test]
+fn onset_locked_trca_decoder_allocates_nothing_and_ignores_chunking() {
+    use neuroloop_acquisition::TruthKind;
+    use neuroloop_acquisition::sim::Simulator;
+    use neuroloop_decoders::DecoderContext;
+    use neuroloop_decoders::decision::DecisionBuffer;
+    use neuroloop_decoders::ssvep::onset::{SsvepTrcaDecoder, SsvepTrcaModel, TrcaFitConfig};
+    let fs = 250.0;
+    let targets = [8.0, 9.2, 11.6, 13.4];
+    let mut sim = Simulator::new(SimConfig {
+        scenario: Scenario::Ssvep(SsvepScenario {
+            targets: targets
+                .iter()
+                .enumerate()
+                .map(|(i, &f)| neuroloop_acquisition::sim::SsvepTarget {
+                    freq_hz: f,
+                    phase_rad: i as f64 * std::f64::consts::FRAC_PI_2,
+                })
+                .collect(),
+            amplitude_uv: 6.0,
+            ..SsvepScenario::default()
+        }),
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let ch = sim.channels();
+    let labels = sim.meta().channel_labels.clone();
+    let frames = (200.0 * fs) as usize;
+    let mut data = vec![0.0f32; frames * ch];
+    let mut done = 0;
+    while done < frames {
+        done += sim.generate(&mut data[done * ch..]);
+    }
+    let origin = sim.frame_time(0);
+    let mut onsets = Vec::new();
+    sim.drain_truth(|t| {
+        if let TruthKind::SsvepTarget { index, .. } = t.kind {
+            onsets.push((t.onset, usize::from(index)));
+        }
+    });
+    // Fit on the first half, decode the second.
+    let half = frames / 2;
+    let trials: Vec<(usize, usize)> = onsets
+        .iter()
+        .map(|&(t, k)| (((t - origin) * fs).round() as usize, k))
+        .filter(|&(f, _)| f < half)
+        .collect();
+    let picks: Vec<usize> = (0..ch).collect();
+    let cfg = TrcaFitConfig {
+        folds: 0,
+        ..TrcaFitConfig::default()
+    };
+    let model = SsvepTrcaModel::fit(
+        &data[..half * ch],
+        &labels,
+        fs,
+        &picks,
+        &trials,
+        &targets,
+        &cfg,
+        "simulator",
+    )
+    .unwrap();
+    let stamps: Vec<f64> = (0..frames).map(|i| origin + i as f64 / fs).collect();
+    let run = |chunk: usize, out: &mut Vec<(u16, f64, bool)>, count: bool| -> u64 {
+        let mut decoder = SsvepTrcaDecoder::new(model.clone(), 0.2).unwrap();
+        decoder
+            .prepare(&DecoderContext {
+                sample_rate_hz: fs,
+                channel_labels: labels.clone(),
+                max_block_frames: 64,
+            })
+            .unwrap();
+        let mut buffer = DecisionBuffer::with_capacity(64);
+        let mut decisions = Vec::with_capacity(1000);
+        let mut next_onset = onsets.iter().position(|&(t, _)| t >= stamps[half]).unwrap();
+        let mut work = |decisions: &mut Vec<(u16, f64, bool)>| {
+            let mut f = half;
+            while f < frames {
+                let n = chunk.min(frames - f);
+                while next_onset < onsets.len() && onsets[next_onset].0 <= stamps[f + n - 1] {
+                    decoder.stimulus_onset(onsets[next_onset].0);
+                    next_onset += 1;
+                }
+                decoder.process(&data[f * ch..(f + n) * ch], &stamps[f..f + n], &mut buffer);
+                for &(_, d) in buffer.items() {
+                    decisions.push((d.class, d.sample_time, d.confident));
+                }
+                buffer.clear();
+                f += n;
+            }
+        };
+        let allocations = if count {
+            count_allocations(|| work(&mut decisions)).1
+        } else {
+            work(&mut decisions);
+            0
+        };
+        *out = decisions;
+        allocations
+    };
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let allocations = run(25, &mut a, true);
+    assert_eq!(allocations, 0);
+    run(7, &mut b, false);
+    // Same decisions for 25- and 7-frame chunks (stamps equal up to rounding).
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((x.0, x.2), (y.0, y.2));
+        assert!((x.1 - y.1).abs() < 1e-9, "{x:?} vs {y:?}");
+    }
+    // Each held-out trial ends in a decision; the last of a trial is scored.
+    let held_out: Vec<&(f64, usize)> = onsets.iter().filter(|o| o.0 >= stamps[half]).collect();
+    let mut correct = 0;
+    for (i, &&(t, k)) in held_out.iter().enumerate() {
+        let end = held_out.get(i + 1).map_or(f64::INFINITY, |o| o.0);
+        if let Some(last) = a.iter().rfind(|d| d.1 > t && d.1 < end) {
+            correct += usize::from(usize::from(last.0) == k);
+        }
+    }
+    println!("{correct}/{} held-out trials", held_out.len());
+    assert!(correct as f64 >= 0.8 * held_out.len() as f64);
+}

@@ -7,6 +7,7 @@
 //! and that the decoder marks as confident selects at once; when none is confident by the end of
 //! the flicker, the most confident in-window decision of the trial is taken.
 
+pub mod fit;
 pub mod view;
 
 pub use view::SpellerView;

@@ -135,6 +135,9 @@ impl SpellerView {
                 }
             }
             if let Some(tx) = self.ui_events.as_mut() {
+                if let SpellerEvent::StimOn { at, .. } = *e {
+                    tx.stimulus_onset(at);
+                }
                 format_event(&mut self.text, self.speller.layout(), e);
                 let at = match *e {
                     SpellerEvent::Cue { at, .. }

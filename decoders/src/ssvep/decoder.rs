@@ -53,7 +53,7 @@ impl Default for SsvepCcaConfig {
 }
 
 /// Whether a 10-10 label sits over parietal or occipital cortex (P*, PO*, O*, Iz).
-fn is_posterior(label: &str) -> bool {
+pub fn is_posterior(label: &str) -> bool {
     let l = label.trim().trim_end_matches('.').to_ascii_uppercase();
     l.starts_with('P') || l.starts_with('O') || l == "IZ"
 }

@@ -3,6 +3,7 @@
 
 pub mod cca;
 pub mod decoder;
+pub mod onset;
 pub mod trca;
 
 pub use decoder::{SsvepCcaConfig, SsvepCcaDecoder};

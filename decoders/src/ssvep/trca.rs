@@ -56,6 +56,25 @@ pub struct TrcaModel {
     classes: usize,
     bands: Vec<BandModel>,
     weights: Vec<f64>,
+    parts: TrcaParts,
+}
+
+/// What a fitted [`TrcaModel`] is made of, in plain vectors (for model files).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrcaParts {
+    /// Channels per window.
+    pub channels: usize,
+    /// Samples per window.
+    pub samples: usize,
+    /// Classes.
+    pub classes: usize,
+    /// Weight of each band's correlation.
+    pub weights: Vec<f64>,
+    /// Per band: spatial filters, class by class (`classes × channels`).
+    pub filters: Vec<Vec<f64>>,
+    /// Per band: templates (class means of the centred trials), class by class, channel-major
+    /// (`classes × channels × samples`).
+    pub templates: Vec<Vec<f64>>,
 }
 
 impl TrcaModel {
@@ -107,11 +126,18 @@ impl TrcaModel {
                 hint: "labels must be class indices below the number of classes",
             });
         }
-        let mut models = Vec::with_capacity(bands);
+        let mut parts = TrcaParts {
+            channels,
+            samples,
+            classes,
+            weights: weights.to_vec(),
+            filters: Vec::with_capacity(bands),
+            templates: Vec::with_capacity(bands),
+        };
         let mut x = Mat::<f64>::zeros(channels, samples);
         for b in 0..bands {
-            let mut filters = Mat::<f64>::zeros(channels, classes);
-            let mut templates = Vec::with_capacity(classes);
+            let mut filters = Vec::with_capacity(classes * channels);
+            let mut templates = Vec::with_capacity(classes * channels * samples);
             for class in 0..classes {
                 let mut sum = Mat::<f64>::zeros(channels, samples);
                 let mut q = Mat::<f64>::zeros(channels, channels);
@@ -154,12 +180,69 @@ impl TrcaModel {
                     .max_by(|&i, &j| lambda[i].total_cmp(&lambda[j]))
                     .unwrap_or(0);
                 let w = &q_isqrt * u.col(top);
+                filters.extend((0..channels).map(|c| w[c]));
+                let count = labels.iter().filter(|&&l| l == class).count() as f64;
                 for c in 0..channels {
-                    filters[(c, class)] = w[c];
+                    templates.extend((0..samples).map(|j| sum[(c, j)] / count));
                 }
-                let count = labels.iter().filter(|&&l| l == class).count();
-                templates.push(sum * faer::Scale(1.0 / count as f64));
             }
+            parts.filters.push(filters);
+            parts.templates.push(templates);
+        }
+        TrcaModel::from_parts(parts)
+    }
+
+    /// Rebuilds a model from its parts (as saved in a model file), checking their shapes.
+    pub fn from_parts(parts: TrcaParts) -> Result<TrcaModel, DecoderError> {
+        let TrcaParts {
+            channels,
+            samples,
+            classes,
+            ..
+        } = parts;
+        let bands = parts.weights.len();
+        let bad = |what: &'static str| DecoderError::Model {
+            reason: format!(
+                "the TRCA model's {what} do not fit its {channels} channels, {samples} samples, {classes} classes and {bands} bands: refit the model"
+            ),
+        };
+        if channels == 0 || samples < 2 || classes == 0 || bands == 0 {
+            return Err(bad("dimensions"));
+        }
+        if parts.filters.len() != bands
+            || parts.filters.iter().any(|f| f.len() != classes * channels)
+        {
+            return Err(bad("filters"));
+        }
+        if parts.templates.len() != bands
+            || parts
+                .templates
+                .iter()
+                .any(|t| t.len() != classes * channels * samples)
+        {
+            return Err(bad("templates"));
+        }
+        if parts
+            .filters
+            .iter()
+            .chain(&parts.templates)
+            .flatten()
+            .chain(&parts.weights)
+            .any(|v| !v.is_finite())
+        {
+            return Err(bad("values (not finite)"));
+        }
+        let mut models = Vec::with_capacity(bands);
+        for b in 0..bands {
+            let f = &parts.filters[b];
+            let filters = Mat::from_fn(channels, classes, |c, k| f[k * channels + c]);
+            let per_class = channels * samples;
+            let templates: Vec<Mat<f64>> = (0..classes)
+                .map(|k| {
+                    let t = &parts.templates[b][k * per_class..(k + 1) * per_class];
+                    Mat::from_fn(channels, samples, |c, j| t[c * samples + j])
+                })
+                .collect();
             let ensemble = templates
                 .iter()
                 .map(|t| {
@@ -191,8 +274,14 @@ impl TrcaModel {
             samples,
             classes,
             bands: models,
-            weights: weights.to_vec(),
+            weights: parts.weights.clone(),
+            parts,
         })
+    }
+
+    /// The model's parts, for saving.
+    pub fn parts(&self) -> &TrcaParts {
+        &self.parts
     }
 
     /// Channels per window.

@@ -1,0 +1,173 @@
+//! Onset-locked SSVEP decoding end to end on the simulator: a recorded calibration session,
+//! `neuroloop ssvep fit` (ensemble TRCA at several window lengths), online decoding of another
+//! seed with dynamic stopping, and a replay of that session reproducing its decisions.
+
+use std::path::Path;
+
+use neuroloop_decoders::ssvep::onset::SsvepTrcaModel;
+
+mod common;
+use common::{decision_markers, marker_field, run_err, run_ok, temp_dir};
+
+/// Eight JFPM targets inside the benchmark speller's band.
+const TARGETS: &str = "8,8.6,9.2,11,11.6,12.2,13.4,14.6";
+
+#[test]
+fn calibrate_fit_decode_online_and_replay_on_the_simulator() {
+    let dir = temp_dir("ssvep-trca");
+    let cal = dir.join("calibration.xdf");
+    let online = dir.join("online.xdf");
+    let model = dir.join("model.json");
+    let p = |p: &Path| p.to_str().unwrap().to_string();
+    let demo = |extra: &[&str]| {
+        let mut args = vec![
+            "demo",
+            "--headless",
+            "--speed",
+            "max",
+            "--seconds",
+            "240",
+            "--targets",
+            TARGETS,
+            "--ssvep-uv",
+            "6",
+            "--markers",
+            "none",
+        ];
+        args.extend_from_slice(extra);
+        run_ok(&args)
+    };
+    demo(&["--record", &p(&cal)]);
+    let fit = run_ok(&["ssvep", "fit", &p(&cal), "--out", &p(&model)]);
+    println!("{fit}");
+    let m = SsvepTrcaModel::load(&model).unwrap();
+    assert_eq!(m.targets_hz.len(), 8);
+    assert!(m.ensemble);
+    assert!(m.trials_per_class.iter().all(|&n| n >= 5), "{fit}");
+    let cv = |secs: f64| {
+        m.checkpoints
+            .iter()
+            .find(|c| (c.window_secs - secs).abs() < 1e-9)
+            .and_then(|c| c.cv_accuracy)
+            .unwrap()
+    };
+    // Measured: 68.8 % at 0.5 s, 89.6 % at 1 s, 93.8 % at 2 s (chance 12.5 %).
+    assert!(cv(1.0) > 0.75 && cv(2.0) >= cv(0.5), "{fit}");
+
+    // Online on another seed, every decision scored against the simulator's truth.
+    let report = demo(&[
+        "--seed",
+        "2",
+        "--ssvep-model",
+        &p(&model),
+        "--record",
+        &p(&online),
+        "--json",
+    ]);
+    let r: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let d = &r["decoders"][0];
+    assert_eq!(d["name"], "ssvep-etrca");
+    let (scored, correct) = (
+        d["scored"].as_u64().unwrap(),
+        d["correct"].as_u64().unwrap(),
+    );
+    println!("online: {correct}/{scored}");
+    // 48 trials: one decision each, or more when an early window was not yet confident.
+    assert!((48..=48 * 6).contains(&scored), "{report}");
+    assert!(correct as f64 / scored as f64 > 0.8, "{report}");
+    let live = decision_markers(&online);
+    // Dynamic stopping: most trials end on a confident (early) decision.
+    let confident = live
+        .iter()
+        .filter(|(_, t)| t.contains("selected=1"))
+        .count();
+    assert!(confident >= 40, "{confident} confident decisions");
+
+    // Replaying the online session (onsets from its recorded truth markers) gives the same
+    // decisions at the same stamps.
+    let replayed = dir.join("replayed.xdf");
+    run_ok(&[
+        "replay",
+        &p(&online),
+        "--headless",
+        "--speed",
+        "max",
+        "--ssvep-model",
+        &p(&model),
+        "--markers",
+        "none",
+        "--record",
+        &p(&replayed),
+    ]);
+    let again = decision_markers(&replayed);
+    assert_eq!(live.len(), again.len());
+    // A replay stamps samples from the file's start: compare times from the first decision.
+    let (live0, again0) = (live[0].0, again[0].0);
+    for ((t1, m1), (t2, m2)) in live.iter().zip(&again) {
+        assert!(((t1 - live0) - (t2 - again0)).abs() < 1e-6, "{t1} vs {t2}");
+        for key in ["class", "score", "confidence", "selected"] {
+            assert_eq!(marker_field(m1, key), marker_field(m2, key), "{m1} vs {m2}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_model_for_another_rate_or_a_damaged_file_is_refused_with_the_fix() {
+    let dir = temp_dir("ssvep-trca-bad");
+    let cal = dir.join("calibration.xdf");
+    let model = dir.join("model.json");
+    let p = |p: &Path| p.to_str().unwrap().to_string();
+    run_ok(&[
+        "demo",
+        "--headless",
+        "--speed",
+        "max",
+        "--seconds",
+        "120",
+        "--targets",
+        TARGETS,
+        "--ssvep-uv",
+        "6",
+        "--markers",
+        "none",
+        "--record",
+        &p(&cal),
+    ]);
+    run_ok(&["ssvep", "fit", &p(&cal), "--out", &p(&model)]);
+    let err = run_err(&[
+        "demo",
+        "--headless",
+        "--speed",
+        "max",
+        "--seconds",
+        "5",
+        "--rate-hz",
+        "500",
+        "--ssvep-model",
+        &p(&model),
+    ]);
+    assert!(
+        err.contains("fitted at 250 Hz") && err.contains("calibrate at this rate"),
+        "{err}"
+    );
+    std::fs::write(&model, "{\"format\": \"something else\"}").unwrap();
+    let err = run_err(&[
+        "demo",
+        "--headless",
+        "--seconds",
+        "1",
+        "--ssvep-model",
+        &p(&model),
+    ]);
+    assert!(err.contains("neuroloop ssvep fit"), "{err}");
+    let err = run_err(&[
+        "ssvep",
+        "fit",
+        &p(&dir.join("missing.xdf")),
+        "--out",
+        &p(&model),
+    ]);
+    assert!(err.contains("missing.xdf"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

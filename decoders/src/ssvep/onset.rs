@@ -1,0 +1,584 @@
+//! Onset-locked SSVEP decoding with TRCA (plain or ensemble) and dynamic stopping.
+//!
+//! A stimulus program (the speller) reports each flicker onset through
+//! [`Decoder::stimulus_onset`]. From `onset + latency` the decoder scores growing windows, one
+//! per checkpoint of the model (e.g. 0.5, 0.75, …, 2 s), each with TRCA filters and templates
+//! fitted at that length, and emits a decision at every checkpoint until one is confident (the
+//! relative margin of the best over the second score reaches `min_margin`): dynamic stopping.
+//! Filters, windows and scorers are allocated in `prepare`; `process` allocates nothing.
+
+use std::path::Path;
+
+use neuroloop_dsp::filterbank::FilterBank;
+use neuroloop_dsp::window::RingWindow;
+use serde::{Deserialize, Serialize};
+
+use super::trca::{TrcaKind, TrcaModel, TrcaParts, TrcaScorer};
+use crate::step::channel_indices;
+use crate::{Decision, DecisionBuffer, Decoder, DecoderContext, DecoderError};
+
+/// Format tag of model files.
+pub const SSVEP_MODEL_FORMAT: &str = "neuroloop-ssvep-trca";
+
+/// One window length of a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Window length from `onset + latency`.
+    pub window_secs: f64,
+    /// Cross-validated accuracy on the calibration trials, when measured.
+    pub cv_accuracy: Option<f64>,
+    /// TRCA fitted at this length.
+    pub trca: TrcaParts,
+}
+
+/// A fitted onset-locked SSVEP model with its protocol, saved as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SsvepTrcaModel {
+    /// Always [`SSVEP_MODEL_FORMAT`].
+    pub format: String,
+    /// File version (1).
+    pub version: u32,
+    /// Channels, by label, in model order.
+    pub channels: Vec<String>,
+    /// Sampling rate the model was fitted at.
+    pub sample_rate_hz: f64,
+    /// Target frequencies in class order.
+    pub targets_hz: Vec<f64>,
+    /// Filter-bank sub-bands (causal Butterworth band-passes).
+    pub bands_hz: Vec<(f64, f64)>,
+    /// Order of the sub-band filters.
+    pub filter_order: usize,
+    /// Visual latency: windows start this long after the flicker onset.
+    pub latency_secs: f64,
+    /// Ensemble TRCA (every class's filter) rather than plain.
+    pub ensemble: bool,
+    /// Window lengths, increasing.
+    pub checkpoints: Vec<Checkpoint>,
+    /// Where the calibration came from.
+    pub source: String,
+    /// Calibration trials per class.
+    pub trials_per_class: Vec<usize>,
+}
+
+/// Settings of [`SsvepTrcaModel::fit`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrcaFitConfig {
+    /// Window lengths to fit, in seconds.
+    pub windows_secs: Vec<f64>,
+    /// Visual latency.
+    pub latency_secs: f64,
+    /// Ensemble TRCA.
+    pub ensemble: bool,
+    /// Sub-bands `[k·f₀, 88]` Hz as in FBCCA.
+    pub sub_bands: usize,
+    /// Order of the sub-band filters.
+    pub filter_order: usize,
+    /// Folds of the cross-validation reported per checkpoint (0: none).
+    pub folds: usize,
+}
+
+impl Default for TrcaFitConfig {
+    fn default() -> Self {
+        TrcaFitConfig {
+            windows_secs: vec![0.5, 0.75, 1.0, 1.25, 1.5, 2.0],
+            latency_secs: 0.14,
+            ensemble: true,
+            sub_bands: 5,
+            filter_order: 4,
+            folds: 5,
+        }
+    }
+}
+
+/// Sub-bands `[k·f₀, min(88, 0.45 fs)]` with `f₀ = min(8, lowest − 1)` (as FBCCA), those that
+/// fit.
+pub fn sub_bands(targets_hz: &[f64], sample_rate_hz: f64, count: usize) -> Vec<(f64, f64)> {
+    let lowest = targets_hz.iter().copied().fold(f64::INFINITY, f64::min);
+    let f0 = (lowest - 1.0).min(8.0);
+    let upper = 88.0f64.min(0.45 * sample_rate_hz);
+    (1..=count)
+        .map(|k| (k as f64 * f0, upper))
+        .take_while(|&(lo, hi)| f0 > 0.0 && lo + 2.0 <= hi)
+        .collect()
+}
+
+/// Sub-band outputs of `data` (interleaved, `channels` wide), filtered causally as online:
+/// one interleaved array per band.
+fn filter_bank(
+    data: &[f32],
+    channels: usize,
+    fs: f64,
+    bands: &[(f64, f64)],
+    order: usize,
+) -> Result<Vec<Vec<f32>>, DecoderError> {
+    const BLOCK: usize = 256;
+    let mut bank = FilterBank::new(bands.to_vec(), order);
+    bank.prepare(fs, channels, BLOCK)?;
+    let mut out: Vec<Vec<f32>> = bands
+        .iter()
+        .map(|_| Vec::with_capacity(data.len()))
+        .collect();
+    for block in data.chunks(BLOCK * channels) {
+        bank.process_interleaved(block)?;
+        for (b, o) in out.iter_mut().enumerate() {
+            o.extend_from_slice(bank.band_output(b));
+        }
+    }
+    Ok(out)
+}
+
+impl SsvepTrcaModel {
+    /// Fits from a calibration recording: `data` interleaved over `labels` (after the session's
+    /// front end), `trials` as (onset frame, class), classes flickering at `targets_hz`,
+    /// `picks` the channels used (indices into `labels`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn fit(
+        data: &[f32],
+        labels: &[String],
+        sample_rate_hz: f64,
+        picks: &[usize],
+        trials: &[(usize, usize)],
+        targets_hz: &[f64],
+        cfg: &TrcaFitConfig,
+        source: &str,
+    ) -> Result<SsvepTrcaModel, DecoderError> {
+        let width = labels.len();
+        if picks.is_empty() || width == 0 {
+            return Err(DecoderError::NoChannels);
+        }
+        let frames = data.len() / width;
+        let picked: Vec<f32> = (0..frames)
+            .flat_map(|f| picks.iter().map(move |&c| data[f * width + c]))
+            .collect();
+        let ch = picks.len();
+        let bands = sub_bands(targets_hz, sample_rate_hz, cfg.sub_bands);
+        if bands.is_empty() {
+            return Err(DecoderError::BadSetting {
+                name: "sub_bands",
+                value: cfg.sub_bands as f64,
+                hint: "no sub-band fits below 0.45 of the sampling rate; use more sub-bands or a faster stream",
+            });
+        }
+        let filtered = filter_bank(&picked, ch, sample_rate_hz, &bands, cfg.filter_order)?;
+        let weights = neuroloop_dsp::filterbank::fbcca_weights(bands.len(), 1.25, 0.25);
+        let classes = targets_hz.len();
+        let kind = if cfg.ensemble {
+            TrcaKind::Ensemble
+        } else {
+            TrcaKind::Plain
+        };
+        let lag = (cfg.latency_secs * sample_rate_hz).round() as usize;
+        let mut windows_secs = cfg.windows_secs.clone();
+        windows_secs.sort_by(f64::total_cmp);
+        windows_secs.dedup();
+        let mut checkpoints = Vec::with_capacity(windows_secs.len());
+        let mut trials_per_class = vec![0; classes];
+        for &secs in &windows_secs {
+            let n = (secs * sample_rate_hz).round() as usize;
+            let kept: Vec<(usize, usize)> = trials
+                .iter()
+                .copied()
+                .filter(|&(o, k)| o + lag + n <= frames && k < classes)
+                .collect();
+            let windows: Vec<Vec<f32>> = kept
+                .iter()
+                .map(|&(o, _)| {
+                    let mut w = Vec::with_capacity(bands.len() * ch * n);
+                    for band in &filtered {
+                        for c in 0..ch {
+                            w.extend((0..n).map(|i| band[(o + lag + i) * ch + c]));
+                        }
+                    }
+                    w
+                })
+                .collect();
+            let y: Vec<usize> = kept.iter().map(|t| t.1).collect();
+            trials_per_class = (0..classes)
+                .map(|k| y.iter().filter(|&&l| l == k).count())
+                .collect();
+            let refs: Vec<&[f32]> = windows.iter().map(Vec::as_slice).collect();
+            let model = TrcaModel::fit(&refs, &y, classes, ch, n, &weights)?;
+            let cv_accuracy = (cfg.folds >= 2)
+                .then(|| cross_validate(&refs, &y, classes, ch, n, &weights, kind, cfg.folds))
+                .transpose()?
+                .flatten();
+            checkpoints.push(Checkpoint {
+                window_secs: secs,
+                cv_accuracy,
+                trca: model.parts().clone(),
+            });
+        }
+        Ok(SsvepTrcaModel {
+            format: SSVEP_MODEL_FORMAT.into(),
+            version: 1,
+            channels: picks.iter().map(|&c| labels[c].clone()).collect(),
+            sample_rate_hz,
+            targets_hz: targets_hz.to_vec(),
+            bands_hz: bands,
+            filter_order: cfg.filter_order,
+            latency_secs: cfg.latency_secs,
+            ensemble: cfg.ensemble,
+            checkpoints,
+            source: source.into(),
+            trials_per_class,
+        })
+    }
+
+    /// Checks the protocol and every checkpoint's shapes.
+    pub fn validate(&self) -> Result<(), DecoderError> {
+        let bad = |reason: String| DecoderError::Model { reason };
+        if self.format != SSVEP_MODEL_FORMAT || self.version != 1 {
+            return Err(bad(format!(
+                "not an SSVEP TRCA model (format `{}` version {}): pass a file written by `neuroloop ssvep fit`",
+                self.format, self.version
+            )));
+        }
+        if self.checkpoints.is_empty()
+            || !self.sample_rate_hz.is_finite()
+            || self.sample_rate_hz <= 0.0
+            || self.channels.is_empty()
+            || self.bands_hz.is_empty()
+        {
+            return Err(bad(
+                "the SSVEP model has no checkpoints, channels, bands or rate: refit it".into(),
+            ));
+        }
+        for cp in &self.checkpoints {
+            let n = (cp.window_secs * self.sample_rate_hz).round() as usize;
+            let p = &cp.trca;
+            if p.channels != self.channels.len()
+                || p.classes != self.targets_hz.len()
+                || p.samples != n
+                || p.weights.len() != self.bands_hz.len()
+            {
+                return Err(bad(format!(
+                    "the {} s checkpoint does not fit the model's channels, targets, rate or bands: refit the model",
+                    cp.window_secs
+                )));
+            }
+            TrcaModel::from_parts(p.clone())?;
+        }
+        Ok(())
+    }
+
+    /// Writes the model as JSON.
+    pub fn save(&self, path: &Path) -> Result<(), DecoderError> {
+        let text = serde_json::to_string(self).map_err(|e| DecoderError::Model {
+            reason: e.to_string(),
+        })?;
+        std::fs::write(path, text + "\n").map_err(|e| DecoderError::Model {
+            reason: format!(
+                "cannot write {} ({e}): choose a writable location",
+                path.display()
+            ),
+        })
+    }
+
+    /// Reads and validates a model written by [`SsvepTrcaModel::save`].
+    pub fn load(path: &Path) -> Result<SsvepTrcaModel, DecoderError> {
+        let text = std::fs::read_to_string(path).map_err(|e| DecoderError::Model {
+            reason: format!("cannot read {} ({e}): check the path", path.display()),
+        })?;
+        let model: SsvepTrcaModel =
+            serde_json::from_str(&text).map_err(|e| DecoderError::Model {
+                reason: format!(
+                    "{} is not an SSVEP model ({e}): pass a file written by `neuroloop ssvep fit`",
+                    path.display()
+                ),
+            })?;
+        model.validate()?;
+        Ok(model)
+    }
+}
+
+/// Accuracy over `folds` interleaved folds (trial `i` in fold `i % folds`); `None` when a
+/// fold's training part lacks two trials of some class.
+#[allow(clippy::too_many_arguments)]
+fn cross_validate(
+    windows: &[&[f32]],
+    labels: &[usize],
+    classes: usize,
+    channels: usize,
+    samples: usize,
+    weights: &[f64],
+    kind: TrcaKind,
+    folds: usize,
+) -> Result<Option<f64>, DecoderError> {
+    let mut correct = 0;
+    let mut scores = vec![0.0; classes];
+    for fold in 0..folds {
+        let train: Vec<usize> = (0..windows.len()).filter(|i| i % folds != fold).collect();
+        let counts_ok =
+            (0..classes).all(|k| train.iter().filter(|&&i| labels[i] == k).count() >= 2);
+        if !counts_ok {
+            return Ok(None);
+        }
+        let tw: Vec<&[f32]> = train.iter().map(|&i| windows[i]).collect();
+        let tl: Vec<usize> = train.iter().map(|&i| labels[i]).collect();
+        let mut scorer = TrcaScorer::new(
+            TrcaModel::fit(&tw, &tl, classes, channels, samples, weights)?,
+            kind,
+        );
+        for i in (0..windows.len()).filter(|i| i % folds == fold) {
+            scorer.score(windows[i], &mut scores);
+            correct += usize::from(argmax(&scores) == labels[i]);
+        }
+    }
+    Ok(Some(correct as f64 / windows.len().max(1) as f64))
+}
+
+fn argmax(v: &[f64]) -> usize {
+    (0..v.len())
+        .max_by(|&a, &b| v[a].total_cmp(&v[b]))
+        .unwrap_or(0)
+}
+
+/// The trial being decoded.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    onset: f64,
+    /// Frame (as the windows count them) at `onset + latency`, once known.
+    start_frame: Option<u64>,
+    /// Next checkpoint to evaluate.
+    next: usize,
+}
+
+/// Onset-locked TRCA decoder with dynamic stopping.
+pub struct SsvepTrcaDecoder {
+    model: SsvepTrcaModel,
+    min_margin: f64,
+    class_names: Vec<String>,
+    picks: Vec<usize>,
+    width: usize,
+    picked: Vec<f32>,
+    bank: FilterBank,
+    windows: Vec<RingWindow>,
+    scorers: Vec<TrcaScorer>,
+    lengths: Vec<usize>,
+    buf: Vec<f32>,
+    scores: Vec<f64>,
+    pending: Option<Pending>,
+    fs: f64,
+}
+
+impl SsvepTrcaDecoder {
+    /// A decoder for `model`; a decision is confident (stops the trial) when the relative margin
+    /// of the best over the second score reaches `min_margin`.
+    pub fn new(model: SsvepTrcaModel, min_margin: f64) -> Result<Self, DecoderError> {
+        model.validate()?;
+        let class_names = model.targets_hz.iter().map(|f| format!("{f}Hz")).collect();
+        let bank = FilterBank::new(model.bands_hz.clone(), model.filter_order);
+        Ok(SsvepTrcaDecoder {
+            model,
+            min_margin,
+            class_names,
+            picks: Vec::new(),
+            width: 0,
+            picked: Vec::new(),
+            bank,
+            windows: Vec::new(),
+            scorers: Vec::new(),
+            lengths: Vec::new(),
+            buf: Vec::new(),
+            scores: Vec::new(),
+            pending: None,
+            fs: 0.0,
+        })
+    }
+
+    /// The model.
+    pub fn model(&self) -> &SsvepTrcaModel {
+        &self.model
+    }
+
+    /// Scores checkpoint `i` of the pending trial into a decision.
+    fn decide(
+        &mut self,
+        i: usize,
+        start: u64,
+        last_stamp: f64,
+        total: u64,
+        out: &mut DecisionBuffer,
+    ) {
+        let n = self.lengths[i];
+        let per_band = self.picks.len() * n;
+        for (b, w) in self.windows.iter().enumerate() {
+            if w.copy_range_channel_major(start, n, &mut self.buf[b * per_band..(b + 1) * per_band])
+                .is_err()
+            {
+                return;
+            }
+        }
+        let scores = &mut self.scores;
+        self.scorers[i].score(&self.buf[..self.windows.len() * per_band], scores);
+        let best = argmax(scores);
+        let second = (0..scores.len())
+            .filter(|&k| k != best)
+            .max_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+        let top = scores[best];
+        let margin = match second {
+            Some(s) if top > 0.0 => ((top - scores[s]) / top).max(0.0),
+            Some(_) => 0.0,
+            None => 1.0,
+        };
+        let last_frame = start + n as u64 - 1;
+        let sample_time = last_stamp - (total - 1 - last_frame) as f64 / self.fs;
+        out.push(Decision {
+            class: best as u16,
+            score: top as f32,
+            confidence: margin as f32,
+            confident: margin >= self.min_margin,
+            sample_time,
+            window_secs: self.model.checkpoints[i].window_secs as f32,
+        });
+        if margin >= self.min_margin || i + 1 == self.lengths.len() {
+            self.pending = None;
+        } else if let Some(p) = self.pending.as_mut() {
+            p.next = i + 1;
+        }
+    }
+}
+
+impl Decoder for SsvepTrcaDecoder {
+    fn name(&self) -> &str {
+        if self.model.ensemble {
+            "ssvep-etrca"
+        } else {
+            "ssvep-trca"
+        }
+    }
+
+    fn class_names(&self) -> &[String] {
+        &self.class_names
+    }
+
+    fn prepare(&mut self, ctx: &DecoderContext) -> Result<(), DecoderError> {
+        if (ctx.sample_rate_hz - self.model.sample_rate_hz).abs() > 1e-6 {
+            return Err(DecoderError::Model {
+                reason: format!(
+                    "the SSVEP model was fitted at {} Hz but the stream runs at {} Hz: calibrate at this rate",
+                    self.model.sample_rate_hz, ctx.sample_rate_hz
+                ),
+            });
+        }
+        self.picks = channel_indices(&self.model.channels, &ctx.channel_labels)?;
+        self.width = ctx.channel_labels.len();
+        let ch = self.picks.len();
+        self.fs = ctx.sample_rate_hz;
+        self.bank = FilterBank::new(self.model.bands_hz.clone(), self.model.filter_order);
+        self.bank.prepare(self.fs, ch, ctx.max_block_frames)?;
+        self.picked = vec![0.0; ctx.max_block_frames * ch];
+        let kind = if self.model.ensemble {
+            TrcaKind::Ensemble
+        } else {
+            TrcaKind::Plain
+        };
+        self.scorers = self
+            .model
+            .checkpoints
+            .iter()
+            .map(|cp| {
+                Ok(TrcaScorer::new(
+                    TrcaModel::from_parts(cp.trca.clone())?,
+                    kind,
+                ))
+            })
+            .collect::<Result<_, DecoderError>>()?;
+        self.lengths = self
+            .model
+            .checkpoints
+            .iter()
+            .map(|c| c.trca.samples)
+            .collect();
+        let longest = self.lengths.iter().copied().max().unwrap_or(0);
+        // Room for the latency, the longest window and two seconds of late onsets.
+        let capacity = longest + ((self.model.latency_secs + 2.0) * self.fs).ceil() as usize;
+        self.windows = (0..self.model.bands_hz.len())
+            .map(|_| RingWindow::new(ch, capacity))
+            .collect();
+        self.buf = vec![0.0; self.model.bands_hz.len() * ch * longest];
+        self.scores = vec![0.0; self.model.targets_hz.len()];
+        self.pending = None;
+        Ok(())
+    }
+
+    fn stimulus_onset(&mut self, onset: f64) {
+        // The same onset reported twice (e.g. by the speller and by a marker) is one trial.
+        if self.pending.is_some_and(|p| (p.onset - onset).abs() < 1e-3) {
+            return;
+        }
+        self.pending = Some(Pending {
+            onset,
+            start_frame: None,
+            next: 0,
+        });
+    }
+
+    fn process(&mut self, block: &[f32], stamps: &[f64], out: &mut DecisionBuffer) {
+        let frames = stamps.len().min(block.len() / self.width.max(1));
+        if frames == 0 || self.windows.is_empty() {
+            return;
+        }
+        let ch = self.picks.len();
+        for f in 0..frames {
+            for (j, &c) in self.picks.iter().enumerate() {
+                self.picked[f * ch + j] = block[f * self.width + c];
+            }
+        }
+        if self
+            .bank
+            .process_interleaved(&self.picked[..frames * ch])
+            .is_err()
+        {
+            return;
+        }
+        for (b, w) in self.windows.iter_mut().enumerate() {
+            w.push_interleaved(self.bank.band_output(b));
+        }
+        let total = self.windows[0].total_frames();
+        let oldest = self.windows[0].oldest_frame();
+        let last_stamp = stamps[frames - 1];
+        let Some(mut p) = self.pending else {
+            return;
+        };
+        if p.start_frame.is_none() {
+            let target = p.onset + self.model.latency_secs;
+            if target > last_stamp + 0.5 / self.fs {
+                return;
+            }
+            let back = ((last_stamp - target) * self.fs).round() as u64;
+            match (total - 1).checked_sub(back) {
+                Some(start) if start >= oldest => p.start_frame = Some(start),
+                _ => {
+                    // Reported too late for the data still held.
+                    self.pending = None;
+                    return;
+                }
+            }
+            self.pending = Some(p);
+        }
+        while let Some(Pending {
+            start_frame: Some(start),
+            next,
+            ..
+        }) = self.pending
+        {
+            if start < oldest {
+                self.pending = None;
+                break;
+            }
+            if total < start + self.lengths[next] as u64 {
+                break;
+            }
+            self.decide(next, start, last_stamp, total, out);
+        }
+    }
+
+    fn reset(&mut self) {
+        self.bank.reset();
+        for w in &mut self.windows {
+            w.clear();
+        }
+        self.pending = None;
+    }
+}
