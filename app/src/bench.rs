@@ -122,11 +122,15 @@ enum BenchDecoder {
     Sleep,
     /// The neural spindle detector (the shipped ONNX model, a call every 50 ms) on Cz.
     SpindleNet,
+    /// Onset-locked ensemble TRCA with dynamic stopping on the posterior channels, fitted on a
+    /// simulated calibration at the stream's size; trials start at the simulator's cues.
+    SsvepTrca,
 }
 
-const DECODERS: [BenchDecoder; 7] = [
+const DECODERS: [BenchDecoder; 8] = [
     BenchDecoder::Ssvep(false),
     BenchDecoder::Ssvep(true),
+    BenchDecoder::SsvepTrca,
     BenchDecoder::Mi(MiMethod::CspLda),
     BenchDecoder::Mi(MiMethod::TsLr),
     BenchDecoder::Mi(MiMethod::Mdm),
@@ -181,6 +185,63 @@ pub fn synthetic_mi_model(
     )?)
 }
 
+/// Parietal and occipital channels of a montage.
+fn posterior(labels: &[String]) -> Vec<usize> {
+    (0..labels.len())
+        .filter(|&i| neuroloop_decoders::ssvep::decoder::is_posterior(&labels[i]))
+        .collect()
+}
+
+/// An onset-locked ensemble-TRCA model fitted on 60 s of the simulator's default SSVEP
+/// scenario (12 cued trials) at the stream's size, as the bench's TRCA decoder.
+pub fn synthetic_trca_model(
+    labels: &[String],
+    rate_hz: f64,
+) -> anyhow::Result<neuroloop_decoders::ssvep::onset::SsvepTrcaModel> {
+    use neuroloop_acquisition::TruthKind;
+    use neuroloop_decoders::ssvep::onset::{SsvepTrcaModel, TrcaFitConfig};
+    let scenario = SsvepScenario::default();
+    let targets: Vec<f64> = scenario.targets.iter().map(|t| t.freq_hz).collect();
+    let mut sim = neuroloop_acquisition::sim::Simulator::new(SimConfig {
+        sample_rate_hz: rate_hz,
+        channel_labels: labels.to_vec(),
+        seed: 99,
+        scenario: Scenario::Ssvep(scenario),
+        ..SimConfig::default()
+    })?;
+    let ch = labels.len();
+    let frames = (60.0 * rate_hz) as usize;
+    let mut data = vec![0.0f32; frames * ch];
+    let mut done = 0;
+    while done < frames {
+        done += sim.generate(&mut data[done * ch..]);
+    }
+    let origin = sim.frame_time(0);
+    let mut trials = Vec::new();
+    sim.drain_truth(|t| {
+        if let TruthKind::SsvepTarget { index, .. } = t.kind {
+            trials.push((
+                ((t.onset - origin) * rate_hz).round() as usize,
+                usize::from(index),
+            ));
+        }
+    });
+    let cfg = TrcaFitConfig {
+        folds: 0,
+        ..TrcaFitConfig::default()
+    };
+    Ok(SsvepTrcaModel::fit(
+        &data,
+        labels,
+        rate_hz,
+        &posterior(labels),
+        &trials,
+        &targets,
+        &cfg,
+        "simulator (bench)",
+    )?)
+}
+
 /// How many of the montage's channels the decoder reads.
 fn decoded_channels(channels: usize, rate_hz: f64, which: BenchDecoder) -> anyhow::Result<usize> {
     match which {
@@ -194,6 +255,7 @@ fn decoded_channels(channels: usize, rate_hz: f64, which: BenchDecoder) -> anyho
             Ok(probe.picked_channels().len())
         }
         BenchDecoder::Mi(_) => Ok(channels),
+        BenchDecoder::SsvepTrca => Ok(posterior(&SimConfig::labels_for(channels)).len()),
         BenchDecoder::Sleep => Ok(2),
         BenchDecoder::SpindleNet => Ok(1),
     }
@@ -228,6 +290,16 @@ fn session(
                 TruthMapping::None,
             ),
             Scenario::MotorImagery(MiScenario::default()),
+        ),
+        BenchDecoder::SsvepTrca => (
+            one(
+                Box::new(neuroloop_decoders::ssvep::onset::SsvepTrcaDecoder::new(
+                    synthetic_trca_model(&labels, rate_hz)?,
+                    0.2,
+                )?),
+                TruthMapping::SsvepTargetIndex,
+            ),
+            Scenario::Ssvep(SsvepScenario::default()),
         ),
         BenchDecoder::Sleep => (
             // Cz is in every simulated montage (Fz is not in the 32-channel one).

@@ -420,10 +420,14 @@ pub struct SpellerArgs {
     /// Phase step between consecutive custom targets, in units of pi.
     #[arg(long, default_value_t = 0.5)]
     phase_step_pi: f64,
-    /// Cue-guided spelling of this phrase (calibration or copy spelling); free spelling
-    /// without it.
+    /// Cue-guided spelling of this phrase (copy spelling, or calibration with --calibrate);
+    /// free spelling without it. `<` cues backspace.
     #[arg(long)]
     phrase: Option<String>,
+    /// Calibration: every flicker of the cued --phrase runs its full --stim-secs (no early
+    /// stop), for `neuroloop ssvep fit` on the --record'ed session.
+    #[arg(long)]
+    calibrate: bool,
     /// Cue (gaze shift) before each flicker.
     #[arg(long, default_value_t = 1.0)]
     cue_secs: f64,
@@ -795,9 +799,9 @@ fn session_decoders(
     scored: bool,
 ) -> anyhow::Result<Vec<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)>> {
     let any_sleep = sleep.spindles || sleep.so_triggers;
-    if any_sleep && mi.mi_model.is_some() {
+    if any_sleep && (mi.mi_model.is_some() || ssvep.ssvep_model.is_some()) {
         bail!(
-            "--spindles/--so-triggers and --mi-model each choose the session's decoders: give one of them"
+            "--spindles/--so-triggers and --mi-model/--ssvep-model each choose the session's decoders: give one of them"
         );
     }
     let mut decoders: Vec<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> = Vec::new();
@@ -1052,6 +1056,20 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     if args.channels == 0 {
         bail!("--channels must be at least 1");
     }
+    if let Some(path) = &args.ssvep.ssvep_model {
+        let fitted = neuroloop_decoders::ssvep::onset::SsvepTrcaModel::load(path)?.targets_hz;
+        let simulated = &args.ssvep.targets;
+        if fitted.len() != simulated.len()
+            || fitted
+                .iter()
+                .zip(simulated)
+                .any(|(a, b)| (a - b).abs() > 1e-3)
+        {
+            bail!(
+                "the SSVEP model was fitted for targets {fitted:?} Hz but the simulator flickers {simulated:?} Hz: pass the model's frequencies with --targets"
+            );
+        }
+    }
     let mi = args.mi.mi_model.is_some();
     let scenario_arg = args.scenario.unwrap_or(if mi {
         ScenarioArg::Mi
@@ -1140,9 +1158,13 @@ fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
         stim_secs: args.stim_secs,
         ..SpellerTiming::default()
     };
-    let speller = match &args.phrase {
-        Some(p) => Speller::cued(layout.clone(), timing, p)?,
-        None => Speller::free(layout.clone(), timing),
+    let speller = match (&args.phrase, args.calibrate) {
+        (Some(p), true) => Speller::calibration(layout.clone(), timing, p)?,
+        (Some(p), false) => Speller::cued(layout.clone(), timing, p)?,
+        (None, true) => bail!(
+            "--calibrate needs the --phrase to cue, e.g. every key twice: --phrase \"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.<ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.<\""
+        ),
+        (None, false) => Speller::free(layout.clone(), timing),
     };
     let (decoder, info) = match &args.ssvep_model {
         Some(path) => {
@@ -1244,6 +1266,11 @@ fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
 }
 
 fn run(args: &RunArgs) -> anyhow::Result<()> {
+    if args.ssvep.ssvep_model.is_some() {
+        bail!(
+            "--ssvep-model decodes trials from flicker onsets, which a bare LSL stream does not carry: run the stimulus with `neuroloop speller --stream NAME --ssvep-model MODEL.json`, which reports each onset to the decoder"
+        );
+    }
     let inlet = LslInletConfig {
         name: args.stream.clone(),
         content_type: Some(args.content_type.clone()),

@@ -211,7 +211,7 @@ pub enum UiEvent {
 pub const UI_EVENT_CAPACITY: usize = 8192;
 
 /// The GUI's end of the event ring. Never blocks: when the output thread falls a full ring
-/// behind, events are dropped and counted.
+/// behind, events are refused (`send` returns false) and the window counts and shows them.
 pub struct UiEventSender {
     pub(crate) ring: ringbuf::HeapProd<UiEvent>,
     pub(crate) outputs: std::thread::Thread,

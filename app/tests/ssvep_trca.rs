@@ -109,6 +109,29 @@ fn calibrate_fit_decode_online_and_replay_on_the_simulator() {
             assert_eq!(marker_field(m1, key), marker_field(m2, key), "{m1} vs {m2}");
         }
     }
+    // Paced at 20x real time (stamps compressed 20-fold): trials still start at the onsets'
+    // samples, so the decisions are the same.
+    let paced = dir.join("paced.xdf");
+    run_ok(&[
+        "replay",
+        &p(&online),
+        "--headless",
+        "--speed",
+        "20",
+        "--ssvep-model",
+        &p(&model),
+        "--markers",
+        "none",
+        "--record",
+        &p(&paced),
+    ]);
+    let paced = decision_markers(&paced);
+    assert_eq!(live.len(), paced.len());
+    for ((_, m1), (_, m2)) in live.iter().zip(&paced) {
+        for key in ["class", "score", "confidence", "selected"] {
+            assert_eq!(marker_field(m1, key), marker_field(m2, key), "{m1} vs {m2}");
+        }
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -144,6 +167,8 @@ fn a_model_for_another_rate_or_a_damaged_file_is_refused_with_the_fix() {
         "5",
         "--rate-hz",
         "500",
+        "--targets",
+        TARGETS,
         "--ssvep-model",
         &p(&model),
     ]);

@@ -130,10 +130,20 @@ impl SpellerLayout {
         self.targets.iter().map(|t| t.code.freq_hz).collect()
     }
 
-    /// The target typing `c` (case-insensitive), if any.
+    /// The target typing `c` (`<` is backspace; letters match either case when the layout
+    /// has only one of them), if any.
     pub fn target_of(&self, c: char) -> Option<usize> {
-        let c = c.to_ascii_uppercase();
-        self.targets.iter().position(|t| t.key == Key::Char(c))
+        let key = |c: char| {
+            if c == '<' {
+                Key::Backspace
+            } else {
+                Key::Char(c)
+            }
+        };
+        let find = |c: char| self.targets.iter().position(|t| t.key == key(c));
+        find(c)
+            .or_else(|| find(c.to_ascii_uppercase()))
+            .or_else(|| find(c.to_ascii_lowercase()))
     }
 }
 
@@ -266,6 +276,9 @@ pub struct Speller {
     timing: SpellerTiming,
     /// Targets to cue, in order (calibration); empty for free spelling.
     cues: Vec<usize>,
+    /// Whether a confident decision ends the flicker early (off for calibration, whose trials
+    /// must keep the full flicker).
+    early_stop: bool,
     phase: Phase,
     trial: u32,
     text: String,
@@ -282,6 +295,7 @@ impl Speller {
             layout,
             timing,
             cues: Vec::new(),
+            early_stop: true,
             phase: Phase::Idle,
             trial: 0,
             text: String::new(),
@@ -305,6 +319,20 @@ impl Speller {
         Ok(Speller {
             cues,
             ..Speller::free(layout, timing)
+        })
+    }
+
+    /// Calibration: cue-guided like [`Speller::cued`], but every flicker runs its full length
+    /// (no early stop), so that each recorded trial holds `stim_secs` of the cued response for
+    /// `neuroloop ssvep fit`.
+    pub fn calibration(
+        layout: SpellerLayout,
+        timing: SpellerTiming,
+        phrase: &str,
+    ) -> Result<Self, SpellerError> {
+        Ok(Speller {
+            early_stop: false,
+            ..Speller::cued(layout, timing, phrase)?
         })
     }
 
@@ -406,7 +434,7 @@ impl Speller {
                     if usize::from(d.class) >= self.layout.targets.len() {
                         continue;
                     }
-                    if d.confident {
+                    if d.confident && self.early_stop {
                         self.select(d, true, present, events);
                         return;
                     }
@@ -561,7 +589,8 @@ impl FrameClock {
         }
     }
 
-    /// The refresh period in use (median of the last 31 frame intervals once measured).
+    /// The refresh period in use (median of the last 31 frame intervals below 0.25 s, once
+    /// five are measured).
     pub fn period(&self) -> f64 {
         self.period
     }
@@ -580,7 +609,11 @@ impl FrameClock {
             if ratio >= 1.5 {
                 missed = (ratio.round() as u32).saturating_sub(1);
                 self.dropped += u64::from(missed);
-            } else if dt > 0.0 {
+            }
+            // Every interval short of a stall feeds the median, so a display slower than the
+            // first guess (or one that slows down) is learnt rather than counted as missing
+            // frames for ever; occasional drops do not move the median.
+            if dt > 0.0 && dt < 0.25 {
                 self.intervals[self.next] = dt;
                 self.next = (self.next + 1) % self.intervals.len();
                 self.filled = (self.filled + 1).min(self.intervals.len());
@@ -727,6 +760,34 @@ mod tests {
         assert_eq!(f.missed, 2);
         assert!((f.present - (t + p)).abs() < 1e-9);
         assert_eq!(c.counts(), (41, 2));
+        // A slower display than the first guess is learnt, not counted as drops for ever.
+        let mut slow = FrameClock::new(1.0 / 60.0);
+        let mut t = 0.0;
+        for _ in 0..20 {
+            slow.frame(t);
+            t += 1.0 / 30.0;
+        }
+        assert!((slow.period() - 1.0 / 30.0).abs() < 1e-9);
+        let before = slow.counts().1;
+        slow.frame(t);
+        assert_eq!(slow.counts().1, before, "no drop at the learnt rate");
+    }
+
+    #[test]
+    fn calibration_keeps_the_full_flicker_and_backspace_can_be_cued() {
+        let l = SpellerLayout::benchmark();
+        let back = l.target_of('<').unwrap();
+        assert_eq!(l.targets[back].key, Key::Backspace);
+        assert_eq!(l.target_of('h'), l.target_of('H'));
+        let mut s = Speller::calibration(l, SpellerTiming::default(), "A<").unwrap();
+        let mut ev = Vec::new();
+        s.advance(0.0, &[], &mut ev);
+        s.advance(1.0, &[], &mut ev);
+        // A confident decision does not stop a calibration flicker.
+        s.advance(2.5, &[decision(0, true, 0.9, 2.5)], &mut ev);
+        assert!(matches!(s.phase(), Phase::Stim { .. }));
+        s.advance(5.6, &[], &mut ev);
+        assert_eq!(s.last_selection(), Some((0, false)));
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub struct SpellerView {
     /// Luminance and rectangle of every target on the last frame, for checks.
     drawn: Vec<(f32, Rect)>,
     photodiode: Option<(f32, Rect)>,
+    /// Frames, markers or onsets the full rings refused (shown; a lost onset spoils a trial).
+    dropped_events: u64,
 }
 
 impl SpellerView {
@@ -57,6 +59,7 @@ impl SpellerView {
             text: String::new(),
             drawn: Vec::new(),
             photodiode: None,
+            dropped_events: 0,
         }
     }
 
@@ -135,8 +138,10 @@ impl SpellerView {
                 }
             }
             if let Some(tx) = self.ui_events.as_mut() {
-                if let SpellerEvent::StimOn { at, .. } = *e {
-                    tx.stimulus_onset(at);
+                if let SpellerEvent::StimOn { at, .. } = *e
+                    && !tx.stimulus_onset(at)
+                {
+                    self.dropped_events += 1;
                 }
                 format_event(&mut self.text, self.speller.layout(), e);
                 let at = match *e {
@@ -145,14 +150,18 @@ impl SpellerView {
                     | SpellerEvent::Selected { at, .. }
                     | SpellerEvent::NoSelection { at, .. } => at,
                 };
-                tx.send(UiEvent::Marker {
+                if !tx.send(UiEvent::Marker {
                     text: self.text.clone(),
                     at,
-                });
+                }) {
+                    self.dropped_events += 1;
+                }
             }
         }
-        if let Some(tx) = self.ui_events.as_mut() {
-            tx.send(UiEvent::Frame(frame));
+        if let Some(tx) = self.ui_events.as_mut()
+            && !tx.send(UiEvent::Frame(frame))
+        {
+            self.dropped_events += 1;
         }
         egui::Panel::top("speller-status").show(ui, |ui| self.status_ui(ui, frame));
         egui::CentralPanel::default().show(ui, |ui| self.keyboard_ui(ui, frame.present));
@@ -214,6 +223,15 @@ impl SpellerView {
                 "{:.1} Hz refresh, {frames} frames, {dropped} dropped",
                 1.0 / self.frames.period()
             ));
+            if self.dropped_events > 0 {
+                ui.colored_label(
+                    Color32::RED,
+                    format!(
+                        "{} frame/marker events lost (the output thread fell behind): this session's recording is incomplete",
+                        self.dropped_events
+                    ),
+                );
+            }
             let _ = frame;
         });
     }

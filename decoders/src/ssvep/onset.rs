@@ -156,7 +156,7 @@ impl SsvepTrcaModel {
             return Err(DecoderError::BadSetting {
                 name: "sub_bands",
                 value: cfg.sub_bands as f64,
-                hint: "no sub-band fits below 0.45 of the sampling rate; use more sub-bands or a faster stream",
+                hint: "no sub-band fits: TRCA's filter bank needs targets above 1 Hz and a sampling rate well above twice the lowest target",
             });
         }
         let filtered = filter_bank(&picked, ch, sample_rate_hz, &bands, cfg.filter_order)?;
@@ -291,8 +291,8 @@ impl SsvepTrcaModel {
     }
 }
 
-/// Accuracy over `folds` interleaved folds (trial `i` in fold `i % folds`); `None` when a
-/// fold's training part lacks two trials of some class.
+/// Accuracy over `folds` stratified folds; `None` when a fold's training part lacks two trials
+/// of some class.
 #[allow(clippy::too_many_arguments)]
 fn cross_validate(
     windows: &[&[f32]],
@@ -306,8 +306,17 @@ fn cross_validate(
 ) -> Result<Option<f64>, DecoderError> {
     let mut correct = 0;
     let mut scores = vec![0.0; classes];
+    // Stratified: the j-th trial of each class goes to fold j % folds.
+    let mut seen = vec![0usize; classes];
+    let fold_of: Vec<usize> = labels
+        .iter()
+        .map(|&k| {
+            seen[k] += 1;
+            (seen[k] - 1) % folds
+        })
+        .collect();
     for fold in 0..folds {
-        let train: Vec<usize> = (0..windows.len()).filter(|i| i % folds != fold).collect();
+        let train: Vec<usize> = (0..windows.len()).filter(|&i| fold_of[i] != fold).collect();
         let counts_ok =
             (0..classes).all(|k| train.iter().filter(|&&i| labels[i] == k).count() >= 2);
         if !counts_ok {
@@ -319,7 +328,7 @@ fn cross_validate(
             TrcaModel::fit(&tw, &tl, classes, channels, samples, weights)?,
             kind,
         );
-        for i in (0..windows.len()).filter(|i| i % folds == fold) {
+        for i in (0..windows.len()).filter(|&i| fold_of[i] == fold) {
             scorer.score(windows[i], &mut scores);
             correct += usize::from(argmax(&scores) == labels[i]);
         }
@@ -337,7 +346,8 @@ fn argmax(v: &[f64]) -> usize {
 #[derive(Debug, Clone, Copy)]
 struct Pending {
     onset: f64,
-    /// Frame (as the windows count them) at `onset + latency`, once known.
+    /// First frame of the windows (the onset's frame plus the latency in samples), once the
+    /// onset's frame has arrived.
     start_frame: Option<u64>,
     /// Next checkpoint to evaluate.
     next: usize,
@@ -357,6 +367,8 @@ pub struct SsvepTrcaDecoder {
     lengths: Vec<usize>,
     buf: Vec<f32>,
     scores: Vec<f64>,
+    /// Stamp of every frame the windows hold, indexed by frame number modulo its length.
+    stamps: Vec<f64>,
     pending: Option<Pending>,
     fs: f64,
 }
@@ -381,6 +393,7 @@ impl SsvepTrcaDecoder {
             lengths: Vec::new(),
             buf: Vec::new(),
             scores: Vec::new(),
+            stamps: Vec::new(),
             pending: None,
             fs: 0.0,
         })
@@ -392,20 +405,14 @@ impl SsvepTrcaDecoder {
     }
 
     /// Scores checkpoint `i` of the pending trial into a decision.
-    fn decide(
-        &mut self,
-        i: usize,
-        start: u64,
-        last_stamp: f64,
-        total: u64,
-        out: &mut DecisionBuffer,
-    ) {
+    fn decide(&mut self, i: usize, start: u64, out: &mut DecisionBuffer) {
         let n = self.lengths[i];
         let per_band = self.picks.len() * n;
         for (b, w) in self.windows.iter().enumerate() {
-            if w.copy_range_channel_major(start, n, &mut self.buf[b * per_band..(b + 1) * per_band])
-                .is_err()
-            {
+            let dest = &mut self.buf[b * per_band..(b + 1) * per_band];
+            if w.copy_range_channel_major(start, n, dest).is_err() {
+                // Not held (any more): give the trial up rather than retry it.
+                self.pending = None;
                 return;
             }
         }
@@ -422,7 +429,7 @@ impl SsvepTrcaDecoder {
             None => 1.0,
         };
         let last_frame = start + n as u64 - 1;
-        let sample_time = last_stamp - (total - 1 - last_frame) as f64 / self.fs;
+        let sample_time = self.stamps[(last_frame % self.stamps.len() as u64) as usize];
         out.push(Decision {
             class: best as u16,
             score: top as f32,
@@ -497,6 +504,7 @@ impl Decoder for SsvepTrcaDecoder {
             .map(|_| RingWindow::new(ch, capacity))
             .collect();
         self.buf = vec![0.0; self.model.bands_hz.len() * ch * longest];
+        self.stamps = vec![f64::NAN; capacity];
         self.scores = vec![0.0; self.model.targets_hz.len()];
         self.pending = None;
         Ok(())
@@ -532,8 +540,13 @@ impl Decoder for SsvepTrcaDecoder {
         {
             return;
         }
+        let first = self.windows[0].total_frames();
         for (b, w) in self.windows.iter_mut().enumerate() {
             w.push_interleaved(self.bank.band_output(b));
+        }
+        let cap = self.stamps.len() as u64;
+        for (f, &t) in stamps[..frames].iter().enumerate() {
+            self.stamps[((first + f as u64) % cap) as usize] = t;
         }
         let total = self.windows[0].total_frames();
         let oldest = self.windows[0].oldest_frame();
@@ -542,19 +555,29 @@ impl Decoder for SsvepTrcaDecoder {
             return;
         };
         if p.start_frame.is_none() {
-            let target = p.onset + self.model.latency_secs;
-            if target > last_stamp + 0.5 / self.fs {
+            // The onset's frame is the one stamped nearest to it, found among the stamps held,
+            // so that replays at any speed (whose stamps are compressed) and jittery stamps
+            // still find it; the latency is then counted in samples, as in fitting.
+            let target = p.onset;
+            if target > last_stamp {
                 return;
             }
-            let back = ((last_stamp - target) * self.fs).round() as u64;
-            match (total - 1).checked_sub(back) {
-                Some(start) if start >= oldest => p.start_frame = Some(start),
-                _ => {
-                    // Reported too late for the data still held.
-                    self.pending = None;
-                    return;
-                }
+            let stamp = |f: u64| self.stamps[(f % cap) as usize];
+            if stamp(oldest) > target {
+                // Reported too late for the data still held.
+                self.pending = None;
+                return;
             }
+            let mut onset_frame = total - 1;
+            while onset_frame > oldest && stamp(onset_frame - 1) >= target {
+                onset_frame -= 1;
+            }
+            if onset_frame > oldest && target - stamp(onset_frame - 1) < stamp(onset_frame) - target
+            {
+                onset_frame -= 1;
+            }
+            let lag = (self.model.latency_secs * self.fs).round() as u64;
+            p.start_frame = Some(onset_frame + lag);
             self.pending = Some(p);
         }
         while let Some(Pending {
@@ -570,7 +593,7 @@ impl Decoder for SsvepTrcaDecoder {
             if total < start + self.lengths[next] as u64 {
                 break;
             }
-            self.decide(next, start, last_stamp, total, out);
+            self.decide(next, start, out);
         }
     }
 
