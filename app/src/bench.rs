@@ -185,11 +185,9 @@ pub fn synthetic_mi_model(
     )?)
 }
 
-/// Parietal and occipital channels of a montage.
+/// The channels the SSVEP decoders read by default (parietal and occipital).
 fn posterior(labels: &[String]) -> Vec<usize> {
-    (0..labels.len())
-        .filter(|&i| neuroloop_decoders::ssvep::decoder::is_posterior(&labels[i]))
-        .collect()
+    neuroloop_decoders::ssvep::decoder::ssvep_channels(&[], labels).unwrap_or_default()
 }
 
 /// An onset-locked ensemble-TRCA model fitted on 60 s of the simulator's default SSVEP

@@ -114,18 +114,7 @@ pub fn fit_recordings(
             f.with_context(|| format!("target {k} was never cued: cue every target at least twice"))
         })
         .collect::<anyhow::Result<_>>()?;
-    let picks: Vec<usize> = if channels.is_empty() {
-        let posterior: Vec<usize> = (0..labels.len())
-            .filter(|&i| neuroloop_decoders::ssvep::decoder::is_posterior(&labels[i]))
-            .collect();
-        if posterior.is_empty() {
-            (0..labels.len()).collect()
-        } else {
-            posterior
-        }
-    } else {
-        neuroloop_decoders::step::channel_indices(channels, &labels)?
-    };
+    let picks = neuroloop_decoders::ssvep::decoder::ssvep_channels(channels, &labels)?;
     let source = files
         .iter()
         .map(|f| f.display().to_string())

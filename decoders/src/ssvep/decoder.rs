@@ -52,6 +52,22 @@ impl Default for SsvepCcaConfig {
     }
 }
 
+/// The channels an SSVEP decoder reads: `wanted` by label, or when empty the parietal and
+/// occipital channels (all channels when the montage has none).
+pub fn ssvep_channels(wanted: &[String], labels: &[String]) -> Result<Vec<usize>, DecoderError> {
+    if !wanted.is_empty() {
+        return channel_indices(wanted, labels);
+    }
+    let posterior: Vec<usize> = (0..labels.len())
+        .filter(|&i| is_posterior(&labels[i]))
+        .collect();
+    Ok(if posterior.is_empty() {
+        (0..labels.len()).collect()
+    } else {
+        posterior
+    })
+}
+
 /// Whether a 10-10 label sits over parietal or occipital cortex (P*, PO*, O*, Iz).
 pub fn is_posterior(label: &str) -> bool {
     let l = label.trim().trim_end_matches('.').to_ascii_uppercase();
@@ -175,18 +191,7 @@ impl Decoder for SsvepCcaDecoder {
     fn prepare(&mut self, ctx: &DecoderContext) -> Result<(), DecoderError> {
         let fs = ctx.sample_rate_hz;
         let labels = &ctx.channel_labels;
-        let picks: Vec<usize> = if self.cfg.channels.is_empty() {
-            let posterior: Vec<usize> = (0..labels.len())
-                .filter(|&i| is_posterior(&labels[i]))
-                .collect();
-            if posterior.is_empty() {
-                (0..labels.len()).collect()
-            } else {
-                posterior
-            }
-        } else {
-            channel_indices(&self.cfg.channels, labels)?
-        };
+        let picks = ssvep_channels(&self.cfg.channels, labels)?;
         if picks.is_empty() {
             return Err(DecoderError::NoChannels);
         }
