@@ -463,6 +463,12 @@ pub struct SpellerArgs {
     /// LSL marker stream for decisions and speller events (`none` to disable).
     #[arg(long, default_value = "neuroloop-markers")]
     markers: String,
+    /// Save a PNG of the window to this file (after --screenshot-after seconds).
+    #[arg(long, value_name = "FILE.png")]
+    screenshot: Option<PathBuf>,
+    /// When to take the --screenshot, in seconds from the first frame.
+    #[arg(long, default_value_t = 2.0)]
+    screenshot_after: f64,
 }
 
 /// Options of `neuroloop run`.
@@ -1240,12 +1246,15 @@ fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
         with_scope: false,
         stimulation: None,
     })?;
-    let view = SpellerView::new(
+    let mut view = SpellerView::new(
         speller,
         Some(session),
         gaze,
         Box::new(neuroloop_acquisition::clock::local_clock),
     );
+    if let Some(path) = &args.screenshot {
+        view = view.with_screenshot(path.clone(), args.screenshot_after);
+    }
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("neuroloop speller")

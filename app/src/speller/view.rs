@@ -33,6 +33,9 @@ pub struct SpellerView {
     photodiode: Option<(f32, Rect)>,
     /// Frames, markers or onsets the full rings refused (shown; a lost onset spoils a trial).
     dropped_events: u64,
+    /// Save a PNG of the window to this path once this many seconds have passed.
+    screenshot: Option<(std::path::PathBuf, f64)>,
+    started: Option<f64>,
 }
 
 impl SpellerView {
@@ -60,7 +63,16 @@ impl SpellerView {
             drawn: Vec::new(),
             photodiode: None,
             dropped_events: 0,
+            screenshot: None,
+            started: None,
         }
+    }
+
+    /// Saves a PNG of the window to `path` `after_secs` after the first frame (for
+    /// documentation and for checking a display's rendering).
+    pub fn with_screenshot(mut self, path: std::path::PathBuf, after_secs: f64) -> Self {
+        self.screenshot = Some((path, after_secs));
+        self
     }
 
     /// The speller state.
@@ -309,6 +321,27 @@ impl SpellerView {
 impl eframe::App for SpellerView {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         SpellerView::ui(self, ui);
+        let now = self.last_frame.map_or(0.0, |f| f.drawn);
+        let started = *self.started.get_or_insert(now);
+        if self
+            .screenshot
+            .as_ref()
+            .is_some_and(|(_, after)| now - started >= *after)
+            && let Some((path, _)) = self.screenshot.take()
+        {
+            ui.ctx().request_screenshot(move |image| {
+                let [w, h] = image.size;
+                let saved = image::RgbaImage::from_raw(w as u32, h as u32, image.as_raw().to_vec())
+                    .map(|img| img.save(&path));
+                match saved {
+                    Some(Ok(())) => eprintln!("screenshot saved to {}", path.display()),
+                    Some(Err(e)) => {
+                        eprintln!("saving the screenshot {} failed: {e}", path.display())
+                    }
+                    None => eprintln!("the screenshot had an unexpected size"),
+                }
+            });
+        }
         if self.speller.phase() == Phase::Done {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
