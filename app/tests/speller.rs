@@ -336,3 +336,53 @@ fn the_forty_target_speller_spells_with_a_fitted_trca_model() {
     harness.state_mut().finish();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The real window (eframe, glow) on the display the tests run under (Xvfb in CI): a short
+/// cued run on four targets closes itself at the end and leaves a screenshot whose keys show
+/// several grey levels (the flicker) and a recording with the speller's markers.
+#[test]
+fn the_speller_window_runs_on_the_display_and_saves_a_screenshot() {
+    if std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty()) {
+        eprintln!("SKIPPED: no DISPLAY (the CI runs the tests under xvfb-run)");
+        return;
+    }
+    let dir = common::temp_dir("speller-window");
+    let shot = dir.join("speller.png");
+    let record = dir.join("speller.xdf");
+    let p = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    common::run_ok(&[
+        "speller",
+        "--targets",
+        "7,8.5,12,15",
+        "--keys",
+        "AB <",
+        "--phrase",
+        "AB",
+        "--cue-secs",
+        "0.5",
+        "--stim-secs",
+        "1.5",
+        "--markers",
+        "none",
+        "--record",
+        &p(&record),
+        "--screenshot",
+        &p(&shot),
+        "--screenshot-after",
+        "0.8",
+    ]);
+    let img = image::open(&shot).expect("a PNG screenshot").to_luma8();
+    assert!(img.width() > 200 && img.height() > 200);
+    let mut levels = std::collections::BTreeSet::new();
+    for px in img.pixels() {
+        levels.insert(px.0[0] / 16);
+    }
+    assert!(levels.len() >= 4, "grey levels seen: {levels:?}");
+    let file = neuroloop_formats::xdf::read(&record).unwrap();
+    assert!(
+        file.streams
+            .iter()
+            .any(|s| s.header.name == "neuroloop-frames")
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
