@@ -35,6 +35,57 @@ fn filled_rects(harness: &Harness<'_, SpellerView>) -> Vec<(egui::Rect, egui::Co
     out
 }
 
+/// A real-time simulator session whose user looks where the speller cues (`gaze`), flickering
+/// `layout`'s codes at `amplitude_uv`, decoded by `decoder`, recorded to `record` if given.
+fn gaze_session(
+    layout: &SpellerLayout,
+    gaze: &Arc<Gaze>,
+    decoder: Box<dyn neuroloop_decoders::Decoder>,
+    seed: u64,
+    amplitude_uv: f64,
+    record: Option<std::path::PathBuf>,
+) -> Session {
+    let info = DecoderInfo::of(decoder.as_ref(), TruthMapping::SsvepTargetIndex);
+    let targets = layout
+        .targets
+        .iter()
+        .map(|t| SsvepTarget {
+            freq_hz: t.code.freq_hz,
+            phase_rad: t.code.phase_rad,
+        })
+        .collect();
+    Session::start(SessionConfig {
+        source: SourceSpec::Simulator {
+            config: SimConfig {
+                seed,
+                scenario: Scenario::Ssvep(SsvepScenario {
+                    targets,
+                    amplitude_uv,
+                    gaze: Some(Arc::clone(gaze)),
+                    ..SsvepScenario::default()
+                }),
+                ..SimConfig::default()
+            },
+            pacing: Pacing::Speed(1.0),
+            chunk_frames: 0,
+            duration_secs: Some(60.0),
+            time_origin: None,
+        },
+        front_end: FrontEnd::default(),
+        decoders: vec![(decoder, info)],
+        outputs: OutputConfig {
+            marker_stream: None,
+            record,
+            clocked: true,
+            stim_trigger: None,
+        },
+        ring_secs: 4.0,
+        with_scope: false,
+        stimulation: None,
+    })
+    .unwrap()
+}
+
 #[test]
 fn targets_are_painted_with_the_sampled_flicker_at_each_frame() {
     let now = Arc::new(Mutex::new(100.0f64));
@@ -120,14 +171,6 @@ fn a_cued_phrase_is_spelled_on_the_simulator_and_recorded() {
     let phrase = "ONE";
     let speller = Speller::cued(layout.clone(), timing, phrase).unwrap();
     let gaze = Arc::new(Gaze::new());
-    let targets = layout
-        .targets
-        .iter()
-        .map(|t| SsvepTarget {
-            freq_hz: t.code.freq_hz,
-            phase_rad: t.code.phase_rad,
-        })
-        .collect();
     let decoder = SsvepCcaDecoder::new(SsvepCcaConfig {
         targets_hz: freqs.to_vec(),
         window_secs: 1.5,
@@ -136,38 +179,16 @@ fn a_cued_phrase_is_spelled_on_the_simulator_and_recorded() {
         min_margin: 0.3,
         ..SsvepCcaConfig::default()
     });
-    let info = DecoderInfo::of(&decoder, TruthMapping::SsvepTargetIndex);
     let dir = common::temp_dir("speller");
     let record = dir.join("speller.xdf");
-    let session = Session::start(SessionConfig {
-        source: SourceSpec::Simulator {
-            config: SimConfig {
-                scenario: Scenario::Ssvep(SsvepScenario {
-                    targets,
-                    amplitude_uv: 4.0,
-                    gaze: Some(Arc::clone(&gaze)),
-                    ..SsvepScenario::default()
-                }),
-                ..SimConfig::default()
-            },
-            pacing: Pacing::Speed(1.0),
-            chunk_frames: 0,
-            duration_secs: Some(60.0),
-            time_origin: None,
-        },
-        front_end: FrontEnd::default(),
-        decoders: vec![(Box::new(decoder), info)],
-        outputs: OutputConfig {
-            marker_stream: None,
-            record: Some(record.clone()),
-            clocked: true,
-            stim_trigger: None,
-        },
-        ring_secs: 4.0,
-        with_scope: false,
-        stimulation: None,
-    })
-    .unwrap();
+    let session = gaze_session(
+        &layout,
+        &gaze,
+        Box::new(decoder),
+        1,
+        4.0,
+        Some(record.clone()),
+    );
     let clock = Box::new(neuroloop_acquisition::clock::local_clock);
     let view = SpellerView::new(speller, Some(session), Some(gaze), clock);
     let mut harness = Harness::builder()
@@ -259,48 +280,11 @@ fn the_forty_target_speller_spells_with_a_fitted_trca_model() {
     println!("{fit}");
     let trca = neuroloop_decoders::ssvep::onset::SsvepTrcaModel::load(&model).unwrap();
     let decoder = neuroloop_decoders::ssvep::onset::SsvepTrcaDecoder::new(trca, 0.2).unwrap();
-    let info = DecoderInfo::of(&decoder, TruthMapping::SsvepTargetIndex);
     let layout = SpellerLayout::benchmark();
     let phrase = "NEURO";
     let speller = Speller::cued(layout.clone(), SpellerTiming::default(), phrase).unwrap();
     let gaze = Arc::new(Gaze::new());
-    let session = Session::start(SessionConfig {
-        source: SourceSpec::Simulator {
-            config: SimConfig {
-                seed: 5,
-                scenario: Scenario::Ssvep(SsvepScenario {
-                    targets: layout
-                        .targets
-                        .iter()
-                        .map(|t| SsvepTarget {
-                            freq_hz: t.code.freq_hz,
-                            phase_rad: t.code.phase_rad,
-                        })
-                        .collect(),
-                    amplitude_uv: 6.0,
-                    gaze: Some(Arc::clone(&gaze)),
-                    ..SsvepScenario::default()
-                }),
-                ..SimConfig::default()
-            },
-            pacing: Pacing::Speed(1.0),
-            chunk_frames: 0,
-            duration_secs: Some(60.0),
-            time_origin: None,
-        },
-        front_end: FrontEnd::default(),
-        decoders: vec![(Box::new(decoder), info)],
-        outputs: OutputConfig {
-            marker_stream: None,
-            record: None,
-            clocked: true,
-            stim_trigger: None,
-        },
-        ring_secs: 4.0,
-        with_scope: false,
-        stimulation: None,
-    })
-    .unwrap();
+    let session = gaze_session(&layout, &gaze, Box::new(decoder), 5, 6.0, None);
     let view = SpellerView::new(
         speller,
         Some(session),
