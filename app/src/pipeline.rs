@@ -372,8 +372,8 @@ impl Worker {
         s
     }
 
-    /// Acts on one source event and forwards it to the output thread; returns whether it was
-    /// forwarded.
+    /// Acts on one source event and forwards it to the output thread (waiting for room in
+    /// lossless runs); returns whether it was forwarded.
     fn handle_event(&mut self, event: SourceEvent) -> bool {
         match event {
             SourceEvent::Gap { .. } => {
@@ -405,12 +405,15 @@ impl Worker {
                 }
             }
         }
-        if self.output.try_push(OutputEvent::Source(event)).is_ok() {
-            true
-        } else {
-            self.stats.events_dropped.fetch_add(1, Ordering::Relaxed);
-            false
-        }
+        // Like decisions: consumer-paced (lossless) runs wait for room, live runs drop and
+        // count.
+        push_output(
+            &mut self.output,
+            self.lossless,
+            self.output_waker.as_ref(),
+            &self.stats.events_dropped,
+            OutputEvent::Source(event),
+        )
     }
 
     /// Processes every complete chunk and event waiting in the ring; returns the number of
