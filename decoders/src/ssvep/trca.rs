@@ -51,11 +51,9 @@ struct BandModel {
 /// Fitted TRCA: filters and templates for every band and class at one window length.
 #[derive(Debug, Clone)]
 pub struct TrcaModel {
-    channels: usize,
-    samples: usize,
-    classes: usize,
+    /// Per band, built from `parts`.
     bands: Vec<BandModel>,
-    weights: Vec<f64>,
+    /// Dimensions, weights, filters and templates.
     parts: TrcaParts,
 }
 
@@ -270,11 +268,7 @@ impl TrcaModel {
             });
         }
         Ok(TrcaModel {
-            channels,
-            samples,
-            classes,
             bands: models,
-            weights: parts.weights.clone(),
             parts,
         })
     }
@@ -286,17 +280,17 @@ impl TrcaModel {
 
     /// Channels per window.
     pub fn channels(&self) -> usize {
-        self.channels
+        self.parts.channels
     }
 
     /// Samples per window.
     pub fn samples(&self) -> usize {
-        self.samples
+        self.parts.samples
     }
 
     /// Number of classes.
     pub fn classes(&self) -> usize {
-        self.classes
+        self.parts.classes
     }
 
     /// Number of bands.
@@ -341,8 +335,8 @@ impl TrcaScorer {
     /// Prepares the buffers for `model`.
     pub fn new(model: TrcaModel, kind: TrcaKind) -> Self {
         TrcaScorer {
-            x: Mat::zeros(model.channels, model.samples),
-            y: Mat::zeros(model.classes, model.samples),
+            x: Mat::zeros(model.channels(), model.samples()),
+            y: Mat::zeros(model.classes(), model.samples()),
             model,
             kind,
         }
@@ -367,9 +361,10 @@ impl TrcaScorer {
     /// Panics if `window` or `out` has the wrong length (programming errors).
     pub fn score(&mut self, window: &[f32], out: &mut [f64]) {
         let m = &self.model;
-        let per_band = m.channels * m.samples;
+        let (classes, weights) = (m.classes(), &m.parts.weights);
+        let per_band = m.channels() * m.samples();
         assert_eq!(window.len(), m.bands.len() * per_band, "window shape");
-        assert_eq!(out.len(), m.classes, "one output per class");
+        assert_eq!(out.len(), classes, "one output per class");
         out.fill(0.0);
         for (b, band) in m.bands.iter().enumerate() {
             crate::centre::load_centred(&window[b * per_band..(b + 1) * per_band], &mut self.x);
@@ -381,48 +376,39 @@ impl TrcaScorer {
                 1.0,
                 Par::Seq,
             );
-            let n = m.samples as f64;
-            match self.kind {
-                TrcaKind::Ensemble => {
-                    let total = (m.classes * m.samples) as f64;
-                    let (mut sum, mut sq) = (0.0, 0.0);
-                    for j in 0..m.samples {
-                        for i in 0..m.classes {
-                            let v = self.y[(i, j)];
-                            sum += v;
-                            sq += v * v;
-                        }
-                    }
-                    let norm = (sq - sum * sum / total).max(0.0).sqrt();
-                    for (k, o) in out.iter_mut().enumerate() {
-                        let rho = if norm > 0.0 {
-                            inner(&self.x, &band.ensemble[k]) / norm
-                        } else {
-                            0.0
-                        };
-                        *o += m.weights[b] * rho;
-                    }
-                }
-                TrcaKind::Plain => {
-                    for (k, o) in out.iter_mut().enumerate() {
-                        let (mut sum, mut sq) = (0.0, 0.0);
-                        for j in 0..m.samples {
-                            let v = self.y[(k, j)];
-                            sum += v;
-                            sq += v * v;
-                        }
-                        let norm = (sq - sum * sum / n).max(0.0).sqrt();
-                        let rho = if norm > 0.0 {
-                            inner(&self.x, &band.plain[k]) / norm
-                        } else {
-                            0.0
-                        };
-                        *o += m.weights[b] * rho;
-                    }
-                }
+            // Ensemble: every projected row against `W P̃_k`; plain: row k against `w_k p̃_kᵀ`.
+            let ensemble_norm = match self.kind {
+                TrcaKind::Ensemble => centred_norm(&self.y, 0..classes),
+                TrcaKind::Plain => 0.0,
+            };
+            for (k, o) in out.iter_mut().enumerate() {
+                let (norm, g) = match self.kind {
+                    TrcaKind::Ensemble => (ensemble_norm, &band.ensemble[k]),
+                    TrcaKind::Plain => (centred_norm(&self.y, k..k + 1), &band.plain[k]),
+                };
+                let rho = if norm > 0.0 {
+                    inner(&self.x, g) / norm
+                } else {
+                    0.0
+                };
+                *o += weights[b] * rho;
             }
         }
     }
+}
+
+/// Norm of `rows` of `y` (all their entries) after subtracting those entries' mean.
+fn centred_norm(y: &Mat<f64>, rows: std::ops::Range<usize>) -> f64 {
+    let count = (rows.len() * y.ncols()) as f64;
+    let (mut sum, mut sq) = (0.0, 0.0);
+    for j in 0..y.ncols() {
+        for i in rows.clone() {
+            let v = y[(i, j)];
+            sum += v;
+            sq += v * v;
+        }
+    }
+    (sq - sum * sum / count).max(0.0).sqrt()
 }
 
 /// Frobenius inner product of two equally shaped matrices.
