@@ -372,6 +372,13 @@ impl Worker {
         s
     }
 
+    /// Hands a stimulus onset (LSL time) to every decoder.
+    fn stimulus_onset(&mut self, onset: f64) {
+        for d in &mut self.decoders {
+            d.stimulus_onset(onset);
+        }
+    }
+
     /// Acts on one source event and forwards it to the output thread (waiting for room in
     /// lossless runs); returns whether it was forwarded.
     fn handle_event(&mut self, event: SourceEvent) -> bool {
@@ -392,16 +399,12 @@ impl Worker {
             }
             SourceEvent::Truth(t) => {
                 if let neuroloop_acquisition::TruthKind::SsvepTarget { .. } = t.kind {
-                    for d in &mut self.decoders {
-                        d.stimulus_onset(t.onset);
-                    }
+                    self.stimulus_onset(t.onset);
                 }
             }
             SourceEvent::Annotation { at, index } => {
                 if self.onset_annotations.get(index as usize) == Some(&true) {
-                    for d in &mut self.decoders {
-                        d.stimulus_onset(at);
-                    }
+                    self.stimulus_onset(at);
                 }
             }
         }
@@ -425,9 +428,7 @@ impl Worker {
         let mut pushed_output = false;
         let channels = self.channels;
         while let Some(onset) = self.onsets.as_mut().and_then(|r| r.try_pop()) {
-            for d in &mut self.decoders {
-                d.stimulus_onset(onset);
-            }
+            self.stimulus_onset(onset);
         }
         while let Some(header) = self.reader.pop_chunk(&mut self.values, &mut self.stamps) {
             chunks += 1;

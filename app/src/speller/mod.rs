@@ -12,6 +12,7 @@ pub mod view;
 
 pub use view::SpellerView;
 
+use neuroloop_decoders::Decision;
 use neuroloop_stimuli::flicker::{FlickerCode, jfpm_codes};
 use std::f64::consts::PI;
 
@@ -254,21 +255,6 @@ pub enum SpellerEvent {
     },
 }
 
-/// A decoder decision as the speller sees it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SpellerDecision {
-    /// Class (= target index).
-    pub class: u16,
-    /// Confidence.
-    pub confidence: f32,
-    /// The decoder's own verdict that it is sure.
-    pub confident: bool,
-    /// Stamp of the window's last sample.
-    pub sample_time: f64,
-    /// Window length.
-    pub window_secs: f32,
-}
-
 /// The speller's state.
 #[derive(Debug, Clone)]
 pub struct Speller {
@@ -282,7 +268,7 @@ pub struct Speller {
     phase: Phase,
     trial: u32,
     text: String,
-    best: Option<SpellerDecision>,
+    best: Option<Decision>,
     last_selection: Option<(usize, bool)>,
     correct: u32,
     judged: u32,
@@ -382,7 +368,7 @@ impl Speller {
     }
 
     /// The best decision of the running trial so far.
-    pub fn leading(&self) -> Option<SpellerDecision> {
+    pub fn leading(&self) -> Option<Decision> {
         self.best
     }
 
@@ -408,7 +394,7 @@ impl Speller {
     pub fn advance(
         &mut self,
         present: f64,
-        decisions: &[SpellerDecision],
+        decisions: &[Decision],
         events: &mut Vec<SpellerEvent>,
     ) {
         let t = self.timing;
@@ -480,13 +466,7 @@ impl Speller {
         self.phase = Phase::Cue { since: now };
     }
 
-    fn select(
-        &mut self,
-        d: &SpellerDecision,
-        early: bool,
-        now: f64,
-        events: &mut Vec<SpellerEvent>,
-    ) {
+    fn select(&mut self, d: &Decision, early: bool, now: f64, events: &mut Vec<SpellerEvent>) {
         let k = usize::from(d.class);
         match &self.layout.targets[k].key {
             Key::Char(c) => self.text.push(*c),
@@ -642,9 +622,10 @@ impl FrameClock {
 mod tests {
     use super::*;
 
-    fn decision(class: u16, confident: bool, confidence: f32, at: f64) -> SpellerDecision {
-        SpellerDecision {
+    fn decision(class: u16, confident: bool, confidence: f32, at: f64) -> Decision {
+        Decision {
             class,
+            score: confidence,
             confidence,
             confident,
             sample_time: at,

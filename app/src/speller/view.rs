@@ -6,9 +6,10 @@ use std::sync::Arc;
 use egui::{Align2, Color32, FontId, Rect, Stroke, StrokeKind, vec2};
 use neuroloop_acquisition::sim::Gaze;
 
-use super::{FrameClock, FrameTime, Phase, Speller, SpellerDecision, SpellerEvent, format_event};
+use super::{FrameClock, FrameTime, Phase, Speller, SpellerEvent, format_event};
 use crate::outputs::{UiEvent, UiEventSender};
 use crate::session::Session;
+use neuroloop_decoders::Decision;
 
 /// Side of the photodiode square, in points.
 pub const PHOTODIODE_SIDE: f32 = 48.0;
@@ -25,7 +26,7 @@ pub struct SpellerView {
     last_frame: Option<FrameTime>,
     /// Decoder decisions already handed to the speller (by stamp).
     seen_until: f64,
-    decisions: Vec<SpellerDecision>,
+    decisions: Vec<Decision>,
     events: Vec<SpellerEvent>,
     text: String,
     /// Luminance and rectangle of every target on the last frame, for checks.
@@ -110,15 +111,8 @@ impl SpellerView {
             return;
         };
         for d in log.recent.iter().filter(|d| d.record.decoder == 0) {
-            let r = &d.record.decision;
-            if r.sample_time > self.seen_until {
-                self.decisions.push(SpellerDecision {
-                    class: r.class,
-                    confidence: r.confidence,
-                    confident: r.confident,
-                    sample_time: r.sample_time,
-                    window_secs: r.window_secs,
-                });
+            if d.record.decision.sample_time > self.seen_until {
+                self.decisions.push(d.record.decision);
             }
         }
         if let Some(last) = self.decisions.last() {
