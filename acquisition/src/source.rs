@@ -219,6 +219,9 @@ pub struct SimSource {
     limit_frames: Option<u64>,
     /// LSL time of frame 0 (set on the first read).
     origin: Option<f64>,
+    /// Clock reading of the first read: paced delivery runs from here, whatever the stamps'
+    /// origin.
+    started: Option<f64>,
 }
 
 impl SimSource {
@@ -241,6 +244,7 @@ impl SimSource {
             chunk_frames,
             limit_frames: None,
             origin: None,
+            started: None,
         })
     }
 
@@ -251,7 +255,9 @@ impl SimSource {
     }
 
     /// Starts the time base at `origin` (LSL time of frame 0) instead of the first read's clock.
-    /// Used to make max-speed runs bit-identical including their timestamps.
+    /// Used to make max-speed runs bit-identical including their timestamps, and to stamp a
+    /// faster-than-real-time run on a program's own accelerated clock. Paced delivery still
+    /// starts at the first read.
     pub fn with_time_origin(mut self, origin: f64) -> Self {
         self.origin = Some(origin);
         self.sim.set_time_origin(origin);
@@ -280,11 +286,11 @@ impl Source for SimSource {
         events: &mut dyn FnMut(SourceEvent),
         max_wait: Duration,
     ) -> Result<ReadStatus, SourceError> {
-        let origin = *self.origin.get_or_insert_with(|| {
-            let now = local_clock();
-            self.sim.set_time_origin(now);
-            now
-        });
+        let started = *self.started.get_or_insert_with(local_clock);
+        if self.origin.is_none() {
+            self.origin = Some(started);
+            self.sim.set_time_origin(started);
+        }
         let done = self.sim.frames_generated();
         let mut frames = self.chunk_frames as u64;
         if let Some(limit) = self.limit_frames {
@@ -296,7 +302,7 @@ impl Source for SimSource {
         let fs = self.meta.sample_rate_hz;
         if let Pacing::Speed(factor) = self.pacing {
             // The chunk is released when its last sample would have been measured.
-            let due = origin + ((done + frames) as f64 / fs - 1.0 / fs) / factor;
+            let due = started + ((done + frames) as f64 / fs - 1.0 / fs) / factor;
             if !wait_until_due(due, max_wait) {
                 return Ok(ReadStatus::Idle);
             }

@@ -83,8 +83,8 @@ pub struct SsvepScenario {
     pub harmonics: usize,
     /// Visual pathway latency between stimulus onset and response.
     pub latency_secs: f64,
-    /// Follow a stimulus program's gaze instead of the cue sequence (`None`: cued trials).
-    pub gaze: Option<Arc<Gaze>>,
+    /// Follow a stimulus program's gaze (an [`Attention`]) instead of the cue sequence (`None`: cued trials).
+    pub gaze: Option<Arc<Attention>>,
 }
 
 impl Default for SsvepScenario {
@@ -109,44 +109,46 @@ impl Default for SsvepScenario {
     }
 }
 
-/// Where a stimulus program (the speller) tells the simulated user to look: the simulator
-/// then answers that program's flicker instead of following its own cue sequence. Shared
-/// between the program's thread and the acquisition thread; lock-free.
+/// What a stimulus program tells the simulated user to attend: the flicker to look at (the
+/// speller) or the motor-imagery class to imagine (the imagery paradigm). The simulator then
+/// answers that program instead of following its own cue sequence. Shared between the
+/// program's thread and the acquisition thread; lock-free.
 #[derive(Debug, Default)]
-pub struct Gaze {
-    /// Attended target index, or -1 for none.
+pub struct Attention {
+    /// Attended item (SSVEP target or imagery class index), or -1 for none.
     target: AtomicI32,
-    /// LSL time of the attended flicker's onset (`f64` bits).
+    /// LSL time the attended flicker or imagery started (`f64` bits).
     onset_bits: AtomicU64,
-    /// Bumped on every new fixation, so that one target fixated twice is two trials.
+    /// Bumped on every change, so that one item attended twice is two trials.
     fixation: AtomicU64,
 }
 
-impl Gaze {
-    /// Nobody looks anywhere yet.
+impl Attention {
+    /// Nothing attended yet.
     pub fn new() -> Self {
-        Gaze {
+        Attention {
             target: AtomicI32::new(-1),
             onset_bits: AtomicU64::new(0),
             fixation: AtomicU64::new(0),
         }
     }
 
-    /// Looks at `target`, whose flicker started (or starts) at LSL time `onset`.
-    pub fn look_at(&self, target: usize, onset: f64) {
+    /// Attends `target` (a flicker, or an imagery class), from LSL time `onset` (past or
+    /// future).
+    pub fn attend(&self, target: usize, onset: f64) {
         self.onset_bits.store(onset.to_bits(), Ordering::Release);
         self.target
             .store(i32::try_from(target).unwrap_or(-1), Ordering::Release);
         self.fixation.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Looks away (no flicker attended).
-    pub fn look_away(&self) {
+    /// Attends nothing (looks away, stops imagining).
+    pub fn release(&self) {
         self.target.store(-1, Ordering::Release);
         self.fixation.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// The attended target with its flicker onset and fixation number.
+    /// The attended item with its onset and change number.
     pub fn current(&self) -> (Option<usize>, f64, u64) {
         let fixation = self.fixation.load(Ordering::Acquire);
         let target = usize::try_from(self.target.load(Ordering::Acquire)).ok();
@@ -155,8 +157,8 @@ impl Gaze {
     }
 }
 
-impl PartialEq for Gaze {
-    /// Two gazes are the same when they are the same shared object.
+impl PartialEq for Attention {
+    /// Two attentions are the same when they are the same shared object.
     fn eq(&self, other: &Self) -> bool {
         std::ptr::eq(self, other)
     }
@@ -175,6 +177,9 @@ pub struct MiScenario {
     pub mu_amplitude_uv: f64,
     /// Fraction of mu/beta amplitude lost contralaterally during imagery (0..1).
     pub erd_fraction: f64,
+    /// Imagine what a paradigm cues (an [`Attention`] whose item indexes `classes`) instead
+    /// of following the cue sequence (`None`: cued trials).
+    pub intent: Option<Arc<Attention>>,
 }
 
 impl Default for MiScenario {
@@ -185,6 +190,7 @@ impl Default for MiScenario {
             rest_secs: 2.0,
             mu_amplitude_uv: 6.0,
             erd_fraction: 0.6,
+            intent: None,
         }
     }
 }
@@ -593,7 +599,7 @@ pub struct Simulator {
     mu: [Rhythm; 3],
     beta: [Rhythm; 3],
     sequencer: Option<TrialSequencer>,
-    /// Last gaze fixation seen (to emit one truth event per fixation).
+    /// Last [`Attention`] change seen (to emit one truth event per fixation or imagery).
     last_fixation: u64,
     event_rng: Rng,
     spindle: Option<ActiveSpindle>,
@@ -603,6 +609,17 @@ pub struct Simulator {
     /// Per-source ERD gain currently applied (left, right, mid), smoothed.
     motor_gain: [f64; 3],
     truth: TruthBuffer,
+}
+
+/// Gains of the (left, right, midline) motor sources while imagining `class`: the
+/// contralateral hand area (or the midline for the feet) loses `erd` of its amplitude.
+fn erd_gains(class: MiClass, erd: f64) -> [f64; 3] {
+    match class {
+        MiClass::LeftHand => [1.0 - 0.3 * erd, 1.0 - erd, 1.0],
+        MiClass::RightHand => [1.0 - erd, 1.0 - 0.3 * erd, 1.0],
+        MiClass::Feet => [1.0, 1.0, 1.0 - erd],
+        MiClass::Rest => [1.0; 3],
+    }
 }
 
 /// Fixed-capacity store of ground-truth events awaiting [`Simulator::drain_truth`].
@@ -838,6 +855,27 @@ impl Simulator {
                     }
                 }
             }
+            Scenario::MotorImagery(m) if m.intent.is_some() => {
+                mu_scale = m.mu_amplitude_uv;
+                let intent = m.intent.as_deref().expect("checked above");
+                let (item, onset, change) = intent.current();
+                let now = self.time_origin + t;
+                if let Some(class) = item.and_then(|k| m.classes.get(k).copied()) {
+                    if change != self.last_fixation {
+                        self.last_fixation = change;
+                        self.truth.emit(TruthEvent {
+                            onset,
+                            duration_secs: m.trial_secs,
+                            kind: TruthKind::MotorImagery { class },
+                        });
+                    }
+                    if now - onset > 0.3 {
+                        motor_target = erd_gains(class, m.erd_fraction);
+                    }
+                } else {
+                    self.last_fixation = change;
+                }
+            }
             Scenario::MotorImagery(m) => {
                 let (trial_secs, erd, mu_amp) = (m.trial_secs, m.erd_fraction, m.mu_amplitude_uv);
                 mu_scale = mu_amp;
@@ -862,12 +900,7 @@ impl Simulator {
                     // Desynchronisation builds up after ~0.3 s, as in real cue-based imagery.
                     let since = (frame - start) as f64 * self.dt;
                     if since > 0.3 {
-                        match m.classes[item] {
-                            MiClass::LeftHand => motor_target = [1.0 - 0.3 * erd, 1.0 - erd, 1.0],
-                            MiClass::RightHand => motor_target = [1.0 - erd, 1.0 - 0.3 * erd, 1.0],
-                            MiClass::Feet => motor_target = [1.0, 1.0, 1.0 - erd],
-                            MiClass::Rest => {}
-                        }
+                        motor_target = erd_gains(m.classes[item], erd);
                     }
                 }
             }

@@ -233,6 +233,62 @@ fn motor_imagery_desynchronises_the_contralateral_mu_rhythm() {
     assert!(l < 0.7 && r > 1.4, "C4/C3 mu power: left {l}, right {r}");
 }
 
+#[test]
+fn motor_imagery_follows_a_paradigms_intent() {
+    let intent = Arc::new(Attention::new());
+    let cfg = SimConfig {
+        scenario: Scenario::MotorImagery(MiScenario {
+            intent: Some(Arc::clone(&intent)),
+            ..MiScenario::default()
+        }),
+        alpha: None,
+        ..SimConfig::default()
+    };
+    let mut sim = Simulator::new(cfg).unwrap();
+    let fs = 250usize;
+    let mut data = vec![0.0f32; 8 * fs * 60];
+    let mut at = 0usize;
+    let mut cued = Vec::new();
+    // 10 trials: 4 s of imagery (alternating right, left), 2 s of nothing.
+    for trial in 0..10 {
+        let class = (trial + 1) % 2;
+        intent.attend(class, at as f64 / fs as f64);
+        cued.push((at, class));
+        sim.generate(&mut data[at * 8..(at + 4 * fs) * 8]);
+        at += 4 * fs;
+        intent.release();
+        sim.generate(&mut data[at * 8..(at + 2 * fs) * 8]);
+        at += 2 * fs;
+    }
+    let mut truth = Vec::new();
+    sim.drain_truth(|e| truth.push(e));
+    assert_eq!(truth.len(), 10, "one truth event per imagery period");
+    let (c3, c4) = (1, 3);
+    let mu = |c: usize, range: std::ops::Range<usize>| {
+        let x = channel(&data, 8, c, range);
+        (10.0..=12.0)
+            .step_by_f(0.5)
+            .into_iter()
+            .map(|f| tone_power(&x, f, 250.0))
+            .sum::<f64>()
+    };
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    for ((start, class), e) in cued.iter().zip(&truth) {
+        assert!((e.onset - *start as f64 / fs as f64).abs() < 1e-9);
+        let expected = [MiClass::LeftHand, MiClass::RightHand][*class];
+        assert_eq!(e.kind, TruthKind::MotorImagery { class: expected });
+        let range = start + fs..start + 4 * fs;
+        let ratio = mu(c4, range.clone()) / mu(c3, range);
+        [&mut left, &mut right][*class].push(ratio);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (l, r) = (median(&mut left), median(&mut right));
+    assert!(l < 0.8 && r > 1.25, "C4/C3 mu power: left {l}, right {r}");
+}
+
 trait StepBy {
     fn step_by_f(self, step: f64) -> Vec<f64>;
 }
