@@ -21,7 +21,7 @@ use crate::eval::mi::{
     CUE_OFFSET_SECS, evaluate_mi, fit_all, load_eegmmidb, reference as mi_reference,
 };
 use crate::eval::{SsvepMethod, evaluate_ssvep, load_kalunga, reference_mean_accuracy};
-use crate::mi::{CalibrationCut, load_calibration};
+use crate::mi::{CalibrationCut, FitOutcome, fit_best, load_calibration, trial_counts};
 use crate::outputs::{DecoderInfo, OutputConfig, TruthMapping};
 use crate::pipeline::FrontEnd;
 use crate::report::SessionReport;
@@ -315,23 +315,22 @@ pub struct SsvepFitArgs {
 }
 
 /// `neuroloop mi` subcommands.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum MiCommand {
     /// Fit a motor-imagery decoder from calibration recordings (XDF/EDF with
     /// `<prefix>/mi class=NAME` cue markers, e.g. a `--record`ed simulator session), report
     /// its cross-validated accuracy and save it.
     Fit(MiFitArgs),
+    /// The motor-imagery paradigm in a window: a cued calibration run (fixation, cue arrow,
+    /// imagery, randomised rest) recorded with markers, the decoder fitted from it, then online
+    /// feedback (a cursor driven by the decoder) with the accuracy shown. On the simulator
+    /// (default; the simulated subject imagines what the cue says) or an LSL stream.
+    Session(MiSessionArgs),
 }
 
-/// Options of `neuroloop mi fit`.
+/// How calibration trials are cut and which decoders are tried.
 #[derive(Debug, Clone, Args)]
-pub struct MiFitArgs {
-    /// Calibration recordings.
-    #[arg(required = true)]
-    recordings: Vec<PathBuf>,
-    /// Where to save the model.
-    #[arg(long, value_name = "MODEL.json")]
-    out: PathBuf,
+pub struct MiFitOptions {
     /// Methods to cross-validate; the most accurate is saved.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [MiMethodArg::CspLda, MiMethodArg::TsLr, MiMethodArg::Mdm])]
     method: Vec<MiMethodArg>,
@@ -347,6 +346,89 @@ pub struct MiFitArgs {
     /// Window start after each cue.
     #[arg(long, default_value_t = 0.5)]
     cue_offset_secs: f64,
+}
+
+impl MiFitOptions {
+    fn cut(&self) -> CalibrationCut {
+        CalibrationCut {
+            channels: self.channels.clone(),
+            band_hz: (self.band_hz[0], self.band_hz[1]),
+            window_secs: self.window_secs,
+            cue_offset_secs: self.cue_offset_secs,
+        }
+    }
+
+    fn methods(&self) -> Vec<MiMethod> {
+        self.method.iter().map(|&m| m.into()).collect()
+    }
+}
+
+/// Options of `neuroloop mi fit`.
+#[derive(Debug, Clone, Args)]
+pub struct MiFitArgs {
+    /// Calibration recordings.
+    #[arg(required = true)]
+    recordings: Vec<PathBuf>,
+    /// Where to save the model.
+    #[arg(long, value_name = "MODEL.json")]
+    out: PathBuf,
+    #[command(flatten)]
+    fit: MiFitOptions,
+}
+
+/// Options of `neuroloop mi session`.
+#[derive(Debug, Clone, Args)]
+pub struct MiSessionArgs {
+    /// Classes to cue: left_hand, right_hand, feet, rest.
+    #[arg(long, value_delimiter = ',', default_values_t = ["left_hand".to_string(), "right_hand".to_string()])]
+    classes: Vec<String>,
+    /// Calibration trials per class (0 with --mi-model: feedback only).
+    #[arg(long, default_value_t = 20)]
+    calibration_trials: usize,
+    /// Feedback trials per class (0: stop after fitting).
+    #[arg(long, default_value_t = 10)]
+    feedback_trials: usize,
+    /// Skip calibration and give feedback with this fitted model.
+    #[arg(long, value_name = "MODEL.json")]
+    mi_model: Option<PathBuf>,
+    /// Folder for calibration.xdf, model.json and feedback.xdf.
+    #[arg(long, default_value = "out/mi-session")]
+    out: PathBuf,
+    /// Fixation cross before each cue.
+    #[arg(long, default_value_t = 2.0)]
+    fixation_secs: f64,
+    /// How long the cue arrow shows.
+    #[arg(long, default_value_t = 1.25)]
+    cue_secs: f64,
+    /// Imagery period from the cue.
+    #[arg(long, default_value_t = 4.0)]
+    imagery_secs: f64,
+    /// Rest after imagery, drawn uniformly between these two lengths (`LOW,HIGH`).
+    #[arg(long, value_delimiter = ',', default_values_t = [1.5, 2.5])]
+    rest_secs: Vec<f64>,
+    #[command(flatten)]
+    fit: MiFitOptions,
+    /// Time between decisions during feedback.
+    #[arg(long, default_value_t = 0.25)]
+    mi_step_secs: f64,
+    /// Read this LSL stream instead of the simulator.
+    #[arg(long)]
+    stream: Option<String>,
+    /// Seed of the simulator and of the trial order.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// LSL marker stream for decisions and paradigm events (`none` to disable).
+    #[arg(long, default_value = "neuroloop-markers")]
+    markers: String,
+    /// Close the window once feedback is over (default: stay open showing the results).
+    #[arg(long)]
+    close_when_done: bool,
+    /// Save a PNG of the window to this file (after --screenshot-after seconds).
+    #[arg(long, value_name = "FILE.png")]
+    screenshot: Option<PathBuf>,
+    /// When to take the --screenshot, in seconds from the first frame.
+    #[arg(long, default_value_t = 2.0)]
+    screenshot_after: f64,
 }
 
 /// Front-end filter options.
@@ -779,11 +861,20 @@ fn mi_decoder(
     path: &Path,
     scored: bool,
 ) -> anyhow::Result<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> {
-    let model = MiModel::load(path)?;
+    mi_decoder_of(MiModel::load(path)?, args.mi_step_secs, scored)
+}
+
+/// A motor-imagery decoder deciding every `step_secs` with `model`, scored against the
+/// simulator's truth when `scored`.
+fn mi_decoder_of(
+    model: MiModel,
+    step_secs: f64,
+    scored: bool,
+) -> anyhow::Result<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> {
     let decoder = MiDecoder::new(
         model,
         MiDecoderConfig {
-            step_secs: args.mi_step_secs,
+            step_secs,
             ..MiDecoderConfig::default()
         },
     )?;
@@ -1146,7 +1237,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
 
 fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
     use crate::speller::{Speller, SpellerLayout, SpellerTiming, SpellerView};
-    use neuroloop_acquisition::sim::{Gaze, SsvepTarget};
+    use neuroloop_acquisition::sim::{Attention, SsvepTarget};
     if !display_available() {
         bail!("the speller needs a display (set DISPLAY, or run it under xvfb-run for a test)");
     }
@@ -1202,7 +1293,7 @@ fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
             )
         }
     };
-    let gaze = args.stream.is_none().then(|| Arc::new(Gaze::new()));
+    let gaze = args.stream.is_none().then(|| Arc::new(Attention::new()));
     let source = match &args.stream {
         Some(name) => SourceSpec::Lsl(LslInletConfig {
             name: Some(name.clone()),
@@ -1469,23 +1560,12 @@ fn eval_mi(args: &EvalMiArgs) -> anyhow::Result<()> {
 }
 
 fn mi_fit(args: &MiFitArgs) -> anyhow::Result<()> {
-    let cut = CalibrationCut {
-        channels: args.channels.clone(),
-        band_hz: (args.band_hz[0], args.band_hz[1]),
-        window_secs: args.window_secs,
-        cue_offset_secs: args.cue_offset_secs,
-    };
+    let cut = args.fit.cut();
     let data = load_calibration(&args.recordings, &cut)?;
-    let counts: Vec<String> = data
-        .class_names
-        .iter()
-        .enumerate()
-        .map(|(k, n)| format!("{} {n}", data.labels.iter().filter(|&&y| y == k).count()))
-        .collect();
     println!(
         "{} trials ({}) from {}; {} channels at {} Hz, {}-{} Hz, window {}-{} s after the cue",
         data.labels.len(),
-        counts.join(", "),
+        trial_counts(&data),
         data.source,
         data.protocol.channels.len(),
         data.protocol.sample_rate_hz,
@@ -1494,24 +1574,17 @@ fn mi_fit(args: &MiFitArgs) -> anyhow::Result<()> {
         cut.cue_offset_secs,
         cut.cue_offset_secs + cut.window_secs
     );
-    let mut best: Option<(MiMethod, f64)> = None;
-    for &m in &args.method {
-        let r = evaluate_mi(&data, m.into())?;
+    let FitOutcome { model, evaluations } =
+        fit_best(&data, &args.fit.methods(), cut.cue_offset_secs)?;
+    for r in &evaluations {
         println!(
             "{:<8} cross-validated accuracy {:>5.1} %  kappa {:.3}",
             r.method.name(),
             100.0 * r.accuracy,
             r.kappa
         );
-        if best.is_none_or(|(_, a)| r.accuracy > a) {
-            best = Some((r.method, r.accuracy));
-        }
     }
-    let Some((method, accuracy)) = best else {
-        bail!("give at least one --method");
-    };
-    let mut model = fit_all(&data, method, Some(accuracy))?;
-    model.training.cue_offset_secs = cut.cue_offset_secs;
+    let method = model.method;
     model.save(&args.out)?;
     println!(
         "saved {} fitted on all {} trials to {}",
@@ -1520,6 +1593,158 @@ fn mi_fit(args: &MiFitArgs) -> anyhow::Result<()> {
         args.out.display()
     );
     Ok(())
+}
+
+fn mi_session(args: &MiSessionArgs) -> anyhow::Result<()> {
+    use crate::mi::paradigm::{ImageryTiming, parse_classes};
+    use crate::mi::view::{ImageryPlan, ImageryView, SessionRole};
+    use neuroloop_acquisition::sim::Attention;
+    if !display_available() {
+        bail!(
+            "the motor-imagery paradigm needs a display (set DISPLAY, or run it under xvfb-run for a test)"
+        );
+    }
+    let classes = parse_classes(&args.classes).map_err(anyhow::Error::msg)?;
+    let model = match &args.mi_model {
+        Some(path) => Some(MiModel::load(path)?),
+        None => None,
+    };
+    if model.is_none() && args.calibration_trials == 0 {
+        bail!("--calibration-trials 0 needs a --mi-model to give feedback with");
+    }
+    let [rest_low, rest_high] = args.rest_secs[..] else {
+        bail!("--rest-secs takes two lengths, LOW,HIGH (e.g. 1.5,2.5)");
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create the output folder {}", args.out.display()))?;
+    let timing = ImageryTiming {
+        fixation_secs: args.fixation_secs,
+        cue_secs: args.cue_secs,
+        imagery_secs: args.imagery_secs,
+        rest_secs: (rest_low, rest_high),
+    };
+    let plan = ImageryPlan {
+        classes: classes.clone(),
+        timing,
+        calibration_trials: if model.is_some() {
+            0
+        } else {
+            args.calibration_trials
+        },
+        feedback_trials: args.feedback_trials,
+        seed: args.seed,
+        cut: args.fit.cut(),
+        methods: args.fit.methods(),
+        model_out: Some(args.out.join("model.json")),
+        model,
+        close_when_done: args.close_when_done,
+    };
+    let intent = args.stream.is_none().then(|| Arc::new(Attention::new()));
+    let factory = {
+        let args = args.clone();
+        let intent = intent.clone();
+        let mut sessions = 0u64;
+        Box::new(move |role: SessionRole| {
+            sessions += 1;
+            let source = match &args.stream {
+                Some(name) => SourceSpec::Lsl(LslInletConfig {
+                    name: Some(name.clone()),
+                    ..LslInletConfig::default()
+                }),
+                None => SourceSpec::Simulator {
+                    config: SimConfig {
+                        // Another noise realisation for each run.
+                        seed: args.seed.wrapping_add(sessions),
+                        scenario: Scenario::MotorImagery(MiScenario {
+                            classes: classes.clone(),
+                            trial_secs: timing.imagery_secs,
+                            intent: intent.clone(),
+                            ..MiScenario::default()
+                        }),
+                        ..SimConfig::default()
+                    },
+                    pacing: Pacing::Speed(1.0),
+                    chunk_frames: 0,
+                    duration_secs: None,
+                    time_origin: None,
+                },
+            };
+            let (decoders, record) = match role {
+                SessionRole::Calibration => (Vec::new(), args.out.join("calibration.xdf")),
+                SessionRole::Feedback(model) => (
+                    vec![mi_decoder_of(*model, args.mi_step_secs, false)?],
+                    args.out.join("feedback.xdf"),
+                ),
+            };
+            Session::start(SessionConfig {
+                source,
+                front_end: FrontEnd::default(),
+                decoders,
+                outputs: OutputConfig {
+                    marker_stream: (!args.markers.eq_ignore_ascii_case("none"))
+                        .then(|| args.markers.clone()),
+                    record: Some(record),
+                    ..OutputConfig::default()
+                },
+                ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
+                with_scope: false,
+                stimulation: None,
+            })
+        })
+    };
+    let mut view = ImageryView::new(
+        plan,
+        factory,
+        intent,
+        Box::new(neuroloop_acquisition::clock::local_clock),
+    );
+    if let Some(path) = &args.screenshot {
+        view = view.with_screenshot(path.clone(), args.screenshot_after);
+    }
+    let report = Arc::new(Mutex::new(Vec::<String>::new()));
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("neuroloop motor imagery")
+            .with_inner_size([1100.0, 800.0]),
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    let shared = Arc::clone(&report);
+    eframe::run_native(
+        "neuroloop-mi",
+        options,
+        Box::new(move |_| Ok(Box::new(ReportOnExit { view, shared }))),
+    )
+    .map_err(|e| anyhow::anyhow!("the motor-imagery window failed: {e}"))?;
+    let lines = report.lock().unwrap_or_else(|p| p.into_inner());
+    for line in lines.iter() {
+        println!("{line}");
+    }
+    if let Some(e) = lines.iter().find(|l| l.starts_with("error: ")) {
+        bail!("{}", &e["error: ".len()..]);
+    }
+    Ok(())
+}
+
+/// The motor-imagery window, copying its report out when it closes (printed by the command).
+struct ReportOnExit {
+    view: crate::mi::view::ImageryView,
+    shared: Arc<Mutex<Vec<String>>>,
+}
+
+impl eframe::App for ReportOnExit {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        eframe::App::ui(&mut self.view, ui, frame);
+    }
+
+    fn on_exit(&mut self, gl: Option<&eframe::glow::Context>) {
+        eframe::App::on_exit(&mut self.view, gl);
+        let mut lines = self.view.report().to_vec();
+        if let Some(e) = self.view.error() {
+            lines.push(format!("error: {e}"));
+        }
+        *self.shared.lock().unwrap_or_else(|p| p.into_inner()) = lines;
+    }
 }
 
 fn bench(quick: bool, out: &Path) -> anyhow::Result<()> {
@@ -1834,6 +2059,7 @@ pub fn main() -> ExitCode {
         Command::Sleep(a) => sleep(a),
         Command::Eval(EvalCommand::SoPhase(a)) => eval_so_phase(a),
         Command::Mi(MiCommand::Fit(a)) => mi_fit(a),
+        Command::Mi(MiCommand::Session(a)) => mi_session(a),
         Command::Bench {
             soak_hours: Some(h),
             ..

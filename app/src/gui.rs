@@ -21,6 +21,21 @@ use crate::stimulation::{StimSummary, StimTrigger};
 /// Seconds of signal kept on screen.
 pub const TRACE_SECS: f64 = 5.0;
 
+/// Asks the window for a screenshot of its next frame and saves it to `path` as PNG,
+/// reporting the outcome on standard error (for documentation and display checks).
+pub fn save_screenshot(ctx: &egui::Context, path: std::path::PathBuf) {
+    ctx.request_screenshot(move |image| {
+        let [w, h] = image.size;
+        let saved = image::RgbaImage::from_raw(w as u32, h as u32, image.as_raw().to_vec())
+            .map(|img| img.save(&path));
+        match saved {
+            Some(Ok(())) => eprintln!("screenshot saved to {}", path.display()),
+            Some(Err(e)) => eprintln!("saving the screenshot {} failed: {e}", path.display()),
+            None => eprintln!("the screenshot had an unexpected size"),
+        }
+    });
+}
+
 /// Recent display samples per channel.
 pub struct TraceHistory {
     /// Channel labels.

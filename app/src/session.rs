@@ -439,6 +439,27 @@ impl Session {
         self.ui_events.take()
     }
 
+    /// Appends to `out` the decisions of decoder `decoder` stamped after `seen_until` that the
+    /// log holds, and moves `seen_until` to the newest. Never waits: when the output thread
+    /// holds the log, nothing is added and the next call catches up (the log keeps the
+    /// latest few hundred decisions).
+    pub fn new_decisions(
+        &self,
+        decoder: u16,
+        seen_until: &mut f64,
+        out: &mut Vec<neuroloop_decoders::Decision>,
+    ) {
+        let Ok(log) = self.log.try_lock() else {
+            return;
+        };
+        for d in log.recent.iter().filter(|d| d.record.decoder == decoder) {
+            if d.record.decision.sample_time > *seen_until {
+                out.push(d.record.decision);
+                *seen_until = d.record.decision.sample_time;
+            }
+        }
+    }
+
     /// Whether the source has ended (end of a simulated duration or file) or failed.
     pub fn source_finished(&self) -> bool {
         self.source_finished.load(Ordering::Acquire)

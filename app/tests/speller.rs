@@ -13,7 +13,7 @@ use neuroloop::pipeline::FrontEnd;
 use neuroloop::session::{Session, SessionConfig, SourceSpec};
 use neuroloop::speller::{Phase, Speller, SpellerLayout, SpellerTiming, SpellerView};
 use neuroloop_acquisition::Pacing;
-use neuroloop_acquisition::sim::{Gaze, Scenario, SimConfig, SsvepScenario, SsvepTarget};
+use neuroloop_acquisition::sim::{Attention, Scenario, SimConfig, SsvepScenario, SsvepTarget};
 use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
 use neuroloop_formats::xdf::XdfValues;
 
@@ -39,7 +39,7 @@ fn filled_rects(harness: &Harness<'_, SpellerView>) -> Vec<(egui::Rect, egui::Co
 /// `layout`'s codes at `amplitude_uv`, decoded by `decoder`, recorded to `record` if given.
 fn gaze_session(
     layout: &SpellerLayout,
-    gaze: &Arc<Gaze>,
+    gaze: &Arc<Attention>,
     decoder: Box<dyn neuroloop_decoders::Decoder>,
     seed: u64,
     amplitude_uv: f64,
@@ -170,7 +170,7 @@ fn a_cued_phrase_is_spelled_on_the_simulator_and_recorded() {
     };
     let phrase = "ONE";
     let speller = Speller::cued(layout.clone(), timing, phrase).unwrap();
-    let gaze = Arc::new(Gaze::new());
+    let gaze = Arc::new(Attention::new());
     let decoder = SsvepCcaDecoder::new(SsvepCcaConfig {
         targets_hz: freqs.to_vec(),
         window_secs: 1.5,
@@ -283,7 +283,7 @@ fn the_forty_target_speller_spells_with_a_fitted_trca_model() {
     let layout = SpellerLayout::benchmark();
     let phrase = "NEURO";
     let speller = Speller::cued(layout.clone(), SpellerTiming::default(), phrase).unwrap();
-    let gaze = Arc::new(Gaze::new());
+    let gaze = Arc::new(Attention::new());
     let session = gaze_session(&layout, &gaze, Box::new(decoder), 5, 6.0, None);
     let view = SpellerView::new(
         speller,

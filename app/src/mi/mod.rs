@@ -1,19 +1,25 @@
-//! Motor-imagery calibration data: trials cut from recorded sessions whose cues are marker
-//! annotations, for `neuroloop mi fit`.
+//! Motor imagery in the app: the cue-based paradigm ([`paradigm`]) and its window
+//! ([`view`]), and calibration data: trials cut from recorded sessions whose cues are marker
+//! annotations, for `neuroloop mi fit` and the window's own fitting step.
 //!
 //! A cue is any annotation of the form `<prefix>/mi class=<name> ...`: the simulator's ground
 //! truth (`truth/mi class=left_hand duration_s=4`, recorded by `--record`) and the cue markers
-//! of a calibration paradigm (`cue/mi class=left_hand ...`). Classes are ordered as the
-//! simulator orders them (left_hand, right_hand, feet, rest), other names after them
-//! alphabetically.
+//! of the paradigm (`cue/mi class=left_hand ...`). A recording holding paradigm cues is cut at
+//! those only (the simulator's truth of the same trials would count each trial twice).
+//! Classes are ordered as the simulator orders them (left_hand, right_hand, feet, rest), other
+//! names after them alphabetically.
+
+pub mod paradigm;
+pub mod view;
 
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use neuroloop_acquisition::MiClass;
 use neuroloop_decoders::mi::model::MiProtocol;
+use neuroloop_decoders::mi::{MiMethod, MiModel};
 
-use crate::eval::mi::{MiTrials, cut_trials};
+use crate::eval::mi::{MiEval, MiTrials, cut_trials, evaluate_mi, fit_all};
 
 /// The class named by a cue annotation, if it is one.
 pub fn cue_class_name(text: &str) -> Option<&str> {
@@ -24,6 +30,26 @@ pub fn cue_class_name(text: &str) -> Option<&str> {
     rest.split_whitespace()
         .find_map(|kv| kv.strip_prefix("class="))
         .filter(|c| !c.is_empty())
+}
+
+/// Prefix of the paradigm's cue markers.
+const PARADIGM_CUE: &str = "cue/mi ";
+
+/// Whether `recording` holds cue markers of the imagery paradigm.
+fn has_paradigm_cues(recording: &neuroloop_formats::Recording) -> bool {
+    recording
+        .annotations
+        .iter()
+        .any(|a| a.label.starts_with(PARADIGM_CUE))
+}
+
+/// The class of a trial-defining annotation: any cue, or only the paradigm's when
+/// `only_paradigm`.
+fn trial_cue(text: &str, only_paradigm: bool) -> Option<&str> {
+    if only_paradigm && !text.starts_with(PARADIGM_CUE) {
+        return None;
+    }
+    cue_class_name(text)
 }
 
 /// How calibration trials are cut.
@@ -72,8 +98,12 @@ pub fn load_calibration(files: &[PathBuf], cut: &CalibrationCut) -> anyhow::Resu
     };
     let mut names: Vec<String> = recordings
         .iter()
-        .flat_map(|r| r.annotations.iter())
-        .filter_map(|a| cue_class_name(&a.label).map(str::to_string))
+        .flat_map(|r| {
+            let only_paradigm = has_paradigm_cues(r);
+            r.annotations
+                .iter()
+                .filter_map(move |a| trial_cue(&a.label, only_paradigm).map(str::to_string))
+        })
         .collect();
     let rank = |n: &str| {
         MiClass::ALL
@@ -106,16 +136,57 @@ pub fn load_calibration(files: &[PathBuf], cut: &CalibrationCut) -> anyhow::Resu
             .collect::<Vec<_>>()
             .join(", "),
     };
-    let classify = |text: &str| {
-        let name = cue_class_name(text)?;
-        names.iter().position(|n| n == name)
-    };
     for (r, f) in recordings.iter().zip(files) {
+        let only_paradigm = has_paradigm_cues(r);
+        let classify = |text: &str| {
+            let name = trial_cue(text, only_paradigm)?;
+            names.iter().position(|n| n == name)
+        };
         let protocol = out.protocol.clone();
         cut_trials(r, &protocol, &classify, cut.cue_offset_secs, &mut out)
             .with_context(|| format!("cutting trials from {}", f.display()))?;
     }
     Ok(out)
+}
+
+/// A model fitted on calibration trials with the method that cross-validated best.
+pub struct FitOutcome {
+    /// The model, fitted on every trial.
+    pub model: MiModel,
+    /// Cross-validation of every method tried, in the order given.
+    pub evaluations: Vec<MiEval>,
+}
+
+/// Cross-validates each of `methods` on `data` (stratified folds), then fits the most accurate
+/// on all trials; the model records its cross-validated accuracy and the cue offset.
+pub fn fit_best(
+    data: &MiTrials,
+    methods: &[MiMethod],
+    cue_offset_secs: f64,
+) -> anyhow::Result<FitOutcome> {
+    let mut evaluations = Vec::with_capacity(methods.len());
+    for &m in methods {
+        evaluations.push(evaluate_mi(data, m)?);
+    }
+    let Some(best) = evaluations
+        .iter()
+        .reduce(|a, b| if b.accuracy > a.accuracy { b } else { a })
+    else {
+        bail!("give at least one method to fit");
+    };
+    let mut model = fit_all(data, best.method, Some(best.accuracy))?;
+    model.training.cue_offset_secs = cue_offset_secs;
+    Ok(FitOutcome { model, evaluations })
+}
+
+/// One line per class: how many trials of it `data` holds.
+pub fn trial_counts(data: &MiTrials) -> String {
+    data.class_names
+        .iter()
+        .enumerate()
+        .map(|(k, n)| format!("{} {n}", data.labels.iter().filter(|&&y| y == k).count()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use egui::{Align2, Color32, FontId, Rect, Stroke, StrokeKind, vec2};
-use neuroloop_acquisition::sim::Gaze;
+use neuroloop_acquisition::sim::Attention;
 
 use super::{FrameClock, FrameTime, Phase, Speller, SpellerEvent, format_event};
 use crate::outputs::{UiEvent, UiEventSender};
@@ -20,7 +20,7 @@ pub struct SpellerView {
     session: Option<Session>,
     ui_events: Option<UiEventSender>,
     /// The simulated user's gaze, when the source is the simulator.
-    gaze: Option<Arc<Gaze>>,
+    gaze: Option<Arc<Attention>>,
     clock: Box<dyn FnMut() -> f64 + Send>,
     frames: FrameClock,
     last_frame: Option<FrameTime>,
@@ -45,7 +45,7 @@ impl SpellerView {
     pub fn new(
         speller: Speller,
         mut session: Option<Session>,
-        gaze: Option<Arc<Gaze>>,
+        gaze: Option<Arc<Attention>>,
         clock: Box<dyn FnMut() -> f64 + Send>,
     ) -> Self {
         let ui_events = session.as_mut().and_then(Session::take_ui_events);
@@ -104,19 +104,8 @@ impl SpellerView {
     /// New decisions of the first decoder since the last frame (never waits for the lock).
     fn collect_decisions(&mut self) {
         self.decisions.clear();
-        let Some(session) = self.session.as_ref() else {
-            return;
-        };
-        let Ok(log) = session.log.try_lock() else {
-            return;
-        };
-        for d in log.recent.iter().filter(|d| d.record.decoder == 0) {
-            if d.record.decision.sample_time > self.seen_until {
-                self.decisions.push(d.record.decision);
-            }
-        }
-        if let Some(last) = self.decisions.last() {
-            self.seen_until = last.sample_time;
+        if let Some(session) = self.session.as_ref() {
+            session.new_decisions(0, &mut self.seen_until, &mut self.decisions);
         }
     }
 
@@ -134,11 +123,11 @@ impl SpellerView {
                 match *e {
                     SpellerEvent::StimOn { at, .. } => {
                         if let Some(k) = self.speller.cued_target() {
-                            gaze.look_at(k, at);
+                            gaze.attend(k, at);
                         }
                     }
                     SpellerEvent::Selected { .. } | SpellerEvent::NoSelection { .. } => {
-                        gaze.look_away();
+                        gaze.release();
                     }
                     SpellerEvent::Cue { .. } => {}
                 }
@@ -323,18 +312,7 @@ impl eframe::App for SpellerView {
             .is_some_and(|(_, after)| now - started >= *after)
             && let Some((path, _)) = self.screenshot.take()
         {
-            ui.ctx().request_screenshot(move |image| {
-                let [w, h] = image.size;
-                let saved = image::RgbaImage::from_raw(w as u32, h as u32, image.as_raw().to_vec())
-                    .map(|img| img.save(&path));
-                match saved {
-                    Some(Ok(())) => eprintln!("screenshot saved to {}", path.display()),
-                    Some(Err(e)) => {
-                        eprintln!("saving the screenshot {} failed: {e}", path.display())
-                    }
-                    None => eprintln!("the screenshot had an unexpected size"),
-                }
-            });
+            crate::gui::save_screenshot(ui.ctx(), path);
         }
         if self.speller.phase() == Phase::Done {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);

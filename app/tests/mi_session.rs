@@ -1,0 +1,284 @@
+//! The motor-imagery window end to end on the simulator, whose subject imagines what the cue
+//! says: a cued calibration run recorded with markers, the decoder fitted from that recording,
+//! then online feedback scored trial by trial. Headless with egui_kittest (simulator and
+//! paradigm 4x faster than real time), and the real window under the test display.
+
+use std::sync::Arc;
+
+use egui::epaint::Shape;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use neuroloop::mi::CalibrationCut;
+use neuroloop::mi::paradigm::{ImageryMode, ImageryPhase, ImageryTiming, class_direction};
+use neuroloop::mi::view::{ImageryPlan, ImageryView, SessionRole};
+use neuroloop::outputs::{DecoderInfo, OutputConfig, TruthMapping};
+use neuroloop::pipeline::FrontEnd;
+use neuroloop::session::{Session, SessionConfig, SourceSpec};
+use neuroloop_acquisition::sim::{Attention, MiScenario, Scenario, SimConfig};
+use neuroloop_acquisition::{MiClass, Pacing};
+use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiMethod};
+
+mod common;
+
+const SPEED: f64 = 4.0;
+
+fn timing() -> ImageryTiming {
+    ImageryTiming {
+        fixation_secs: 0.5,
+        cue_secs: 0.5,
+        imagery_secs: 3.0,
+        rest_secs: (0.5, 0.8),
+    }
+}
+
+/// Cue markers of a recording's event stream.
+fn markers(path: &std::path::Path, prefix: &str) -> Vec<String> {
+    let xdf = neuroloop_formats::xdf::read(path).unwrap();
+    let s = xdf.stream_by_name("neuroloop-events").unwrap();
+    (0..s.sample_count())
+        .map(|i| s.value_str(i, 0).unwrap().to_string())
+        .filter(|m| m.starts_with(prefix))
+        .collect()
+}
+
+/// Yellow line segments (the cue arrow) painted on the last frame.
+fn arrow_segments(harness: &Harness<'_, ImageryView>) -> Vec<[egui::Pos2; 2]> {
+    fn walk(shape: &Shape, out: &mut Vec<[egui::Pos2; 2]>) {
+        match shape {
+            Shape::LineSegment { points, stroke }
+                if stroke.color.r() > 200 && stroke.color.b() < 100 =>
+            {
+                out.push(*points)
+            }
+            Shape::Vec(v) => v.iter().for_each(|s| walk(s, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for clipped in &harness.output().shapes {
+        walk(&clipped.shape, &mut out);
+    }
+    out
+}
+
+#[test]
+fn calibrate_fit_and_feedback_in_one_window_on_the_simulator() {
+    let dir = common::temp_dir("mi-window");
+    let classes = vec![MiClass::LeftHand, MiClass::RightHand];
+    // The paradigm's clock runs SPEED times faster than the wall clock, like the simulator.
+    let wall0 = neuroloop_acquisition::clock::local_clock();
+    let clock = move || wall0 + SPEED * (neuroloop_acquisition::clock::local_clock() - wall0);
+    let intent = Arc::new(Attention::new());
+    let factory = {
+        let (dir, classes, intent) = (dir.clone(), classes.clone(), Arc::clone(&intent));
+        let mut sessions = 0u64;
+        Box::new(move |role: SessionRole| {
+            let (decoders, record) = match role {
+                SessionRole::Calibration => (Vec::new(), dir.join("calibration.xdf")),
+                SessionRole::Feedback(model) => {
+                    let decoder = MiDecoder::new(*model, MiDecoderConfig::default())?;
+                    let info = DecoderInfo::of(&decoder, TruthMapping::MiClassName);
+                    let d: Box<dyn neuroloop_decoders::Decoder> = Box::new(decoder);
+                    (vec![(d, info)], dir.join("feedback.xdf"))
+                }
+            };
+            sessions += 1;
+            Session::start(SessionConfig {
+                source: SourceSpec::Simulator {
+                    config: SimConfig {
+                        seed: 10 + sessions,
+                        scenario: Scenario::MotorImagery(MiScenario {
+                            classes: classes.clone(),
+                            trial_secs: timing().imagery_secs,
+                            intent: Some(Arc::clone(&intent)),
+                            ..MiScenario::default()
+                        }),
+                        ..SimConfig::default()
+                    },
+                    pacing: Pacing::Speed(SPEED),
+                    chunk_frames: 0,
+                    duration_secs: None,
+                    time_origin: Some(clock()),
+                },
+                front_end: FrontEnd::default(),
+                decoders,
+                outputs: OutputConfig {
+                    marker_stream: None,
+                    record: Some(record),
+                    clocked: false,
+                    stim_trigger: None,
+                },
+                ring_secs: 4.0,
+                with_scope: false,
+                stimulation: None,
+            })
+        })
+    };
+    let plan = ImageryPlan {
+        classes: classes.clone(),
+        timing: timing(),
+        calibration_trials: 8,
+        feedback_trials: 4,
+        seed: 3,
+        cut: CalibrationCut::default(),
+        methods: vec![MiMethod::CspLda, MiMethod::TsLr],
+        model_out: Some(dir.join("model.json")),
+        model: None,
+        close_when_done: true,
+    };
+    let view = ImageryView::new(plan, factory, Some(intent), Box::new(clock));
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(900.0, 700.0))
+        .build_ui_state(|ui, view: &mut ImageryView| view.ui(ui), view);
+    harness.step();
+    harness.get_by_label("calibration: trial 1 of 16");
+    let mut arrows_checked = 0;
+    let mut cursor_samples: Vec<(MiClass, f32)> = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    while !harness.state().is_finished() {
+        assert!(std::time::Instant::now() < deadline, "the run did not end");
+        std::thread::sleep(std::time::Duration::from_millis(4));
+        harness.step();
+        let view = harness.state();
+        let Some(p) = view.paradigm() else {
+            continue;
+        };
+        let (ImageryPhase::Imagery { at }, Some(cued)) = (p.phase(), p.cued()) else {
+            continue;
+        };
+        let since = clock() - at;
+        // The cue arrow points the class's way while it shows.
+        if since < 0.3 {
+            let segs = arrow_segments(&harness);
+            if let Some(shaft) = segs.first() {
+                let (dx, _) = class_direction(cued);
+                let v = shaft[1] - shaft[0];
+                assert!(v.x * dx > 50.0, "{cued:?} arrow {v:?}");
+                arrows_checked += 1;
+            }
+        }
+        if p.mode() == ImageryMode::Feedback
+            && since > 2.6
+            && let Some((x, _)) = harness.state().cursor()
+        {
+            cursor_samples.push((cued, x));
+        }
+    }
+    let view = harness.state();
+    assert_eq!(view.error(), None, "{:?}", view.report());
+    let report = view.report().join("\n");
+    println!("{report}");
+    assert!(
+        arrows_checked > 10,
+        "arrows checked on {arrows_checked} frames"
+    );
+    // Calibration: 16 cue markers (not double-counted with the simulator's truth).
+    assert_eq!(markers(&dir.join("calibration.xdf"), "cue/mi ").len(), 16);
+    assert!(report.contains("calibration: 16 trials"), "{report}");
+    assert!(dir.join("model.json").exists());
+    let model = neuroloop_decoders::mi::MiModel::load(&dir.join("model.json")).unwrap();
+    let cv = model.training.cross_validated_accuracy.unwrap();
+    assert!(cv >= 0.75, "cross-validated accuracy {cv}");
+    // Feedback: 8 scored trials, well above chance (50 %).
+    let (ok, n) = view.final_score().unwrap();
+    assert_eq!(n, 8);
+    assert!(ok >= 7, "feedback {ok}/{n}");
+    let results = markers(&dir.join("feedback.xdf"), "mi result ");
+    assert_eq!(results.len(), 8);
+    assert_eq!(
+        results
+            .iter()
+            .filter(|m| m.ends_with("correct=true"))
+            .count(),
+        ok
+    );
+    // Late in the imagery period the cursor leans to the cued side on most frames.
+    let leaning = cursor_samples
+        .iter()
+        .filter(|(c, x)| class_direction(*c).0 * x > 0.0)
+        .count();
+    assert!(
+        cursor_samples.len() > 20 && leaning * 4 >= cursor_samples.len() * 3,
+        "cursor on the cued side in {leaning}/{} late frames",
+        cursor_samples.len()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_model_for_other_classes_is_refused_with_the_fix() {
+    let dir = common::temp_dir("mi-window-classes");
+    let err = common::run_err(&[
+        "mi",
+        "session",
+        "--classes",
+        "left_hand,tongue",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("tongue") && err.contains("left_hand, right_hand, feet, rest"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The real window (eframe, glow) on the display the tests run under (Xvfb in CI): the whole
+/// calibrate → fit → feedback flow in real time, closing itself at the end.
+#[test]
+fn the_imagery_window_calibrates_fits_and_gives_feedback_on_the_display() {
+    if std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty()) {
+        eprintln!("SKIPPED: no DISPLAY (the CI runs the tests under xvfb-run)");
+        return;
+    }
+    let dir = common::temp_dir("mi-session");
+    let shot = dir.join("mi.png");
+    let p = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let out = common::run_ok(&[
+        "mi",
+        "session",
+        "--calibration-trials",
+        "6",
+        "--feedback-trials",
+        "3",
+        "--fixation-secs",
+        "0.5",
+        "--cue-secs",
+        "0.5",
+        "--imagery-secs",
+        "3",
+        "--rest-secs",
+        "0.5,0.8",
+        "--out",
+        &p(&dir),
+        "--markers",
+        "none",
+        "--close-when-done",
+        "--screenshot",
+        &p(&shot),
+        "--screenshot-after",
+        "0.7",
+    ]);
+    println!("{out}");
+    assert!(out.contains("calibration: 12 trials"), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("feedback: "))
+        .unwrap_or_else(|| panic!("no feedback score in:\n{out}"));
+    let ok: usize = line["feedback: ".len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(ok >= 5, "{line}");
+    assert_eq!(markers(&dir.join("feedback.xdf"), "mi result ").len(), 6);
+    // The screenshot shows the cue: the arrow's yellow on black.
+    let img = image::open(&shot).expect("a PNG screenshot").to_rgb8();
+    let yellow = img
+        .pixels()
+        .filter(|px| px.0[0] > 200 && px.0[1] > 160 && px.0[2] < 100)
+        .count();
+    assert!(yellow > 200, "{yellow} yellow pixels");
+    std::fs::remove_dir_all(&dir).ok();
+}
