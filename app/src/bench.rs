@@ -127,13 +127,14 @@ enum BenchDecoder {
     SsvepTrca,
 }
 
-const DECODERS: [BenchDecoder; 8] = [
+const DECODERS: [BenchDecoder; 9] = [
     BenchDecoder::Ssvep(false),
     BenchDecoder::Ssvep(true),
     BenchDecoder::SsvepTrca,
     BenchDecoder::Mi(MiMethod::CspLda),
     BenchDecoder::Mi(MiMethod::TsLr),
     BenchDecoder::Mi(MiMethod::Mdm),
+    BenchDecoder::Mi(MiMethod::FbcspLda),
     BenchDecoder::Sleep,
     BenchDecoder::SpindleNet,
 ];
@@ -157,8 +158,9 @@ pub fn synthetic_mi_model(
     let protocol = MiProtocol {
         window_secs,
         ..MiProtocol::new(labels.to_vec(), rate_hz)
-    };
-    let (n, len) = (labels.len(), protocol.window_frames());
+    }
+    .for_method(method);
+    let (n, len) = (protocol.window_rows(), protocol.window_frames());
     let mut state = 1u64;
     let mut noise = move || {
         state = state

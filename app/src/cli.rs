@@ -18,10 +18,11 @@ use neuroloop_acquisition::sim::{
 use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
 
 use crate::eval::mi::{
-    CUE_OFFSET_SECS, evaluate_mi, fit_all, load_eegmmidb, reference as mi_reference,
+    CUE_OFFSET_SECS, evaluate_mi, fit_all, load_eegmmidb, load_eegmmidb_for,
+    reference as mi_reference,
 };
 use crate::eval::{SsvepMethod, evaluate_ssvep, load_kalunga, reference_mean_accuracy};
-use crate::mi::{CalibrationCut, FitOutcome, fit_best, load_calibration, trial_counts};
+use crate::mi::{CalibrationCut, FitOutcome, fit_best, trial_counts};
 use crate::outputs::{DecoderInfo, OutputConfig, TruthMapping};
 use crate::pipeline::FrontEnd;
 use crate::report::SessionReport;
@@ -166,7 +167,8 @@ pub struct SsvepArgs {
 #[derive(Debug, Clone, Args)]
 pub struct MiArgs {
     /// Decode motor imagery with this fitted model (written by `neuroloop mi fit` or
-    /// `neuroloop eval mi --save-model`) instead of SSVEP.
+    /// `neuroloop eval mi --save-model`), or with the network of this model card (`.toml`,
+    /// e.g. assets/models/mi-net.toml), instead of SSVEP.
     #[arg(long, value_name = "MODEL.json")]
     pub mi_model: Option<PathBuf>,
     /// Time between motor-imagery decisions.
@@ -332,7 +334,7 @@ pub enum MiCommand {
 #[derive(Debug, Clone, Args)]
 pub struct MiFitOptions {
     /// Methods to cross-validate; the most accurate is saved.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [MiMethodArg::CspLda, MiMethodArg::TsLr, MiMethodArg::Mdm])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [MiMethodArg::CspLda, MiMethodArg::TsLr, MiMethodArg::Mdm, MiMethodArg::FbcspLda])]
     method: Vec<MiMethodArg>,
     /// Channels to use, by label (default: every channel of the first recording).
     #[arg(long = "decode-channels", value_delimiter = ',')]
@@ -355,6 +357,7 @@ impl MiFitOptions {
             band_hz: (self.band_hz[0], self.band_hz[1]),
             window_secs: self.window_secs,
             cue_offset_secs: self.cue_offset_secs,
+            sub_bands: Vec::new(),
         }
     }
 
@@ -711,6 +714,8 @@ pub enum MiMethodArg {
     TsLr,
     /// Minimum distance to Riemannian class means.
     Mdm,
+    /// Filter-bank CSP (4-40 Hz in 4-Hz bands) + feature selection + shrinkage LDA.
+    FbcspLda,
 }
 
 impl From<MiMethodArg> for MiMethod {
@@ -719,8 +724,25 @@ impl From<MiMethodArg> for MiMethod {
             MiMethodArg::CspLda => MiMethod::CspLda,
             MiMethodArg::TsLr => MiMethod::TsLr,
             MiMethodArg::Mdm => MiMethod::Mdm,
+            MiMethodArg::FbcspLda => MiMethod::FbcspLda,
         }
     }
+}
+
+/// Motor-imagery methods `eval mi` scores: the fitted ones and the shipped network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvalMiMethod {
+    /// Common spatial patterns + shrinkage LDA.
+    CspLda,
+    /// Riemannian tangent space + logistic regression.
+    TsLr,
+    /// Minimum distance to Riemannian class means.
+    Mdm,
+    /// Filter-bank CSP (4-40 Hz in 4-Hz bands) + feature selection + shrinkage LDA.
+    FbcspLda,
+    /// The ONNX network of a model card (trained on the executed runs, scored on the
+    /// imagined ones).
+    Onnx,
 }
 
 /// Options of `neuroloop eval mi`.
@@ -730,12 +752,19 @@ pub struct EvalMiArgs {
     #[arg(long, value_name = "DIR")]
     eegmmidb: PathBuf,
     /// Methods to evaluate.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [MiMethodArg::CspLda, MiMethodArg::TsLr, MiMethodArg::Mdm])]
-    method: Vec<MiMethodArg>,
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [EvalMiMethod::CspLda, EvalMiMethod::TsLr, EvalMiMethod::Mdm, EvalMiMethod::FbcspLda, EvalMiMethod::Onnx])]
+    method: Vec<EvalMiMethod>,
+    /// Card of the network `--method onnx` scores (default: the shipped mi-net).
+    #[arg(long, value_name = "CARD.toml")]
+    model: Option<PathBuf>,
     /// Also fit the best evaluated method on every trial and save it (a model file for
     /// `--mi-model`).
     #[arg(long, value_name = "MODEL.json")]
     save_model: Option<PathBuf>,
+    /// Instead of evaluating, write the network trainer's input to this folder (executed runs
+    /// for training, imagined runs as the app sees them; `scripts/train/mi_net.sh`).
+    #[arg(long, value_name = "OUT")]
+    dump_features: Option<PathBuf>,
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
@@ -855,13 +884,27 @@ fn ssvep_decoder(
     (Box::new(decoder), info)
 }
 
-/// The motor-imagery decoder of `--mi-model`.
+/// The motor-imagery decoder of `--mi-model`: a fitted model file, or a network's card
+/// (`.toml`).
 fn mi_decoder(
     args: &MiArgs,
     path: &Path,
     scored: bool,
 ) -> anyhow::Result<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> {
-    mi_decoder_of(MiModel::load(path)?, args.mi_step_secs, scored)
+    let cfg = MiDecoderConfig {
+        step_secs: args.mi_step_secs,
+        ..MiDecoderConfig::default()
+    };
+    let is_card = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    let decoder = if is_card {
+        let card = neuroloop_decoders::onnx::ModelCard::read(path)?;
+        MiDecoder::with_net(neuroloop_decoders::mi::MiNet::load(&card)?, cfg)
+    } else {
+        MiDecoder::new(MiModel::load(path)?, cfg)?
+    };
+    Ok(boxed_mi_decoder(decoder, scored))
 }
 
 /// A motor-imagery decoder deciding every `step_secs` with `model`, scored against the
@@ -871,20 +914,24 @@ fn mi_decoder_of(
     step_secs: f64,
     scored: bool,
 ) -> anyhow::Result<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> {
-    let decoder = MiDecoder::new(
-        model,
-        MiDecoderConfig {
-            step_secs,
-            ..MiDecoderConfig::default()
-        },
-    )?;
+    let cfg = MiDecoderConfig {
+        step_secs,
+        ..MiDecoderConfig::default()
+    };
+    Ok(boxed_mi_decoder(MiDecoder::new(model, cfg)?, scored))
+}
+
+fn boxed_mi_decoder(
+    decoder: MiDecoder,
+    scored: bool,
+) -> (Box<dyn neuroloop_decoders::Decoder>, DecoderInfo) {
     let truth = if scored {
         TruthMapping::MiClassName
     } else {
         TruthMapping::None
     };
     let info = DecoderInfo::of(&decoder, truth);
-    Ok((Box::new(decoder), info))
+    (Box::new(decoder), info)
 }
 
 /// The session's decoders: motor imagery with `--mi-model`, spindles with `--spindles` and/or
@@ -1487,17 +1534,69 @@ fn eval_so_phase(args: &EvalSoPhaseArgs) -> anyhow::Result<()> {
 }
 
 fn eval_mi(args: &EvalMiArgs) -> anyhow::Result<()> {
+    if let Some(out) = &args.dump_features {
+        let dump = crate::eval::mi::dump_net_features(&args.eegmmidb, out)?;
+        for set in &dump.sets {
+            println!(
+                "{}: {} trials x {} channels x {} samples from {} -> {}",
+                set.name,
+                set.labels.len(),
+                dump.protocol.channels.len(),
+                set.samples,
+                set.runs.join(", "),
+                out.join(&set.file).display()
+            );
+        }
+        return Ok(());
+    }
     let data = load_eegmmidb(&args.eegmmidb)?;
     let mut results = Vec::new();
+    let mut net_result = None;
     for &m in &args.method {
-        results.push(evaluate_mi(&data, m.into())?);
+        let m = match m {
+            EvalMiMethod::CspLda => MiMethod::CspLda,
+            EvalMiMethod::TsLr => MiMethod::TsLr,
+            EvalMiMethod::Mdm => MiMethod::Mdm,
+            EvalMiMethod::FbcspLda => MiMethod::FbcspLda,
+            EvalMiMethod::Onnx => {
+                use neuroloop_decoders::mi::MiNet;
+                use neuroloop_decoders::onnx::ModelCard;
+                let card = match &args.model {
+                    Some(p) => ModelCard::read(p)?,
+                    None => ModelCard::shipped(neuroloop_decoders::mi::net::MI_NET_CARD)?,
+                };
+                let mut net = MiNet::load(&card)?;
+                let claimed = card.validation_number("accuracy_imagined");
+                net_result = Some(crate::eval::mi::evaluate_mi_net(
+                    &args.eegmmidb,
+                    &mut net,
+                    claimed,
+                )?);
+                continue;
+            }
+        };
+        let fb;
+        let trials = if m.uses_filter_bank() {
+            fb = load_eegmmidb_for(&args.eegmmidb, m)?;
+            &fb
+        } else {
+            &data
+        };
+        results.push(evaluate_mi(trials, m)?);
     }
     let best = results
         .iter()
         .max_by(|a, b| a.accuracy.total_cmp(&b.accuracy))
         .map(|r| (r.method, r.accuracy));
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&results)?);
+        let mut all: Vec<serde_json::Value> = results
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<_, _>>()?;
+        if let Some(n) = &net_result {
+            all.push(serde_json::to_value(n)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&all)?);
     } else {
         let left = data.labels.iter().filter(|&&y| y == 0).count();
         println!(
@@ -1514,7 +1613,7 @@ fn eval_mi(args: &EvalMiArgs) -> anyhow::Result<()> {
             crate::eval::mi::FOLDS,
         );
         println!(
-            "method    accuracy   kappa   | reference (pyRiemann + scikit-learn)   same prediction"
+            "method     accuracy   kappa   | reference (pyRiemann + scikit-learn)   same prediction"
         );
         for r in &results {
             let reference = mi_reference(r.method).filter(|(labels, _)| *labels == data.labels);
@@ -1534,10 +1633,22 @@ fn eval_mi(args: &EvalMiArgs) -> anyhow::Result<()> {
                 None => ("-".into(), "-".into()),
             };
             println!(
-                "{:<8} {:>6.1} %   {:>6.3}  | {ref_text:<38} {agree}",
+                "{:<9} {:>6.1} %   {:>6.3}  | {ref_text:<38} {agree}",
                 r.method.name(),
                 100.0 * r.accuracy,
                 r.kappa
+            );
+        }
+        if let Some(n) = &net_result {
+            println!(
+                "{:<9} {:>6.1} %   {:>6.3}  | {} trained on the executed runs (R03, R07, R11), every imagined trial held out; card {}; CSP-LDA fitted the same way: {:.1} %",
+                "onnx",
+                100.0 * n.accuracy,
+                n.kappa,
+                n.model,
+                n.card_accuracy
+                    .map_or("-".to_string(), |a| format!("{:.1} %", 100.0 * a)),
+                100.0 * n.csp_lda_transfer_accuracy
             );
         }
     }
@@ -1545,7 +1656,11 @@ fn eval_mi(args: &EvalMiArgs) -> anyhow::Result<()> {
         let Some((method, accuracy)) = best else {
             bail!("--save-model needs at least one --method");
         };
-        let model = fit_all(&data, method, Some(accuracy))?;
+        let model = fit_all(
+            &load_eegmmidb_for(&args.eegmmidb, method)?,
+            method,
+            Some(accuracy),
+        )?;
         model.save(path)?;
         if !args.json {
             println!(
@@ -1561,7 +1676,11 @@ fn eval_mi(args: &EvalMiArgs) -> anyhow::Result<()> {
 
 fn mi_fit(args: &MiFitArgs) -> anyhow::Result<()> {
     let cut = args.fit.cut();
-    let data = load_calibration(&args.recordings, &cut)?;
+    let FitOutcome {
+        model,
+        evaluations,
+        trials: data,
+    } = fit_best(&args.recordings, &cut, &args.fit.methods())?;
     println!(
         "{} trials ({}) from {}; {} channels at {} Hz, {}-{} Hz, window {}-{} s after the cue",
         data.labels.len(),
@@ -1574,8 +1693,6 @@ fn mi_fit(args: &MiFitArgs) -> anyhow::Result<()> {
         cut.cue_offset_secs,
         cut.cue_offset_secs + cut.window_secs
     );
-    let FitOutcome { model, evaluations } =
-        fit_best(&data, &args.fit.methods(), cut.cue_offset_secs)?;
     for r in &evaluations {
         println!(
             "{:<8} cross-validated accuracy {:>5.1} %  kappa {:.3}",

@@ -76,13 +76,13 @@ fn eegmmidb_dir() -> Option<PathBuf> {
 /// `scripts/reference/mi_eegmmidb.py` (same trials, same folds, predictions committed).
 #[test]
 fn motor_imagery_methods_match_the_reference_trial_by_trial() {
-    use neuroloop::eval::mi::{evaluate_mi, load_eegmmidb, reference};
+    use neuroloop::eval::mi::{evaluate_mi, load_eegmmidb_for, reference};
     use neuroloop_decoders::mi::MiMethod;
     let Some(dir) = eegmmidb_dir() else { return };
-    let data = load_eegmmidb(&dir).unwrap();
-    assert_eq!(data.labels.len(), 45);
     let mut best = (0.0, 0.0);
     for method in MiMethod::ALL {
+        let data = load_eegmmidb_for(&dir, method).unwrap();
+        assert_eq!(data.labels.len(), 45);
         let r = evaluate_mi(&data, method).unwrap();
         let (labels, rf) = reference(method).unwrap();
         assert_eq!(labels, data.labels, "same trials in the same order");
@@ -136,4 +136,40 @@ fn eval_mi_prints_the_table_and_saves_a_loadable_model() {
     assert_eq!(m.class_names, ["left_hand", "right_hand"]);
     assert!(m.training.cross_validated_accuracy.unwrap() > 0.6);
     std::fs::remove_dir_all(&tmp).ok();
+}
+
+/// The shipped motor-imagery network (trained on S001's executed runs) still scores on the
+/// imagined runs what its card claims, through `neuroloop eval mi --method onnx --json`.
+#[test]
+fn the_shipped_mi_network_scores_what_its_card_claims() {
+    let Some(dir) = eegmmidb_dir() else { return };
+    if let Err(e) = neuroloop_decoders::onnx::init() {
+        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+        return;
+    }
+    let card = neuroloop_decoders::onnx::ModelCard::shipped("mi-net.toml").unwrap();
+    let claimed = card.validation_number("accuracy_imagined").unwrap();
+    let kappa = card.validation_number("kappa_imagined").unwrap();
+    let out = common::neuroloop()
+        .args(["eval", "mi", "--method", "onnx", "--json", "--eegmmidb"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = common::stdout_ok(&out, "eval mi --method onnx");
+    let results: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let r = &results[0];
+    assert_eq!(r["method"], "onnx");
+    assert_eq!(r["predictions"].as_array().unwrap().len(), 45);
+    let accuracy = r["accuracy"].as_f64().unwrap();
+    println!(
+        "mi-net on the imagined runs: {:.1} % (card {:.1} %), CSP-LDA fitted the same way {:.1} %",
+        100.0 * accuracy,
+        100.0 * claimed,
+        100.0 * r["csp_lda_transfer_accuracy"].as_f64().unwrap()
+    );
+    assert!(
+        (accuracy - claimed).abs() < 1e-9,
+        "{accuracy} vs card {claimed}"
+    );
+    assert!((r["kappa"].as_f64().unwrap() - kappa).abs() < 1e-6);
 }

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use neuroloop::eval::mi::{fit_all, load_eegmmidb_runs, protocol_signal};
+use neuroloop_decoders::mi::model::MiProtocol;
 use neuroloop_decoders::mi::{MiModel, MiPredictor};
 
 mod common;
@@ -69,20 +70,18 @@ fn calibrate_fit_and_decode_online_on_the_simulator() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// A model fitted on runs 4 and 8 of EEGMMIDB S001; replaying run 12 through the live
-/// pipeline gives, at every decision, the class and probability that the offline predictor
-/// computes on the same window of the same causally filtered signal.
-#[test]
-fn replaying_a_run_reproduces_the_offline_decisions() {
-    let Some(data) = common::data_dir("mi_eegmmidb_S001") else {
-        return;
-    };
-    let dir = temp_dir("replay");
-    let trials = load_eegmmidb_runs(&data, &["R04", "R08"]).unwrap();
-    let model = fit_all(&trials, neuroloop_decoders::mi::MiMethod::CspLda, None).unwrap();
-    let model_path = dir.join("s001.json");
-    model.save(&model_path).unwrap();
-    let run = data.join("S001R12.edf");
+/// Replays `run` through the live pipeline decoding with `--mi-model model_arg` (no front
+/// end, so that online and offline see the same samples) and checks that every decision's
+/// class and probability are what `predict` computes offline on the same window of the same
+/// causally filtered signal.
+fn replay_reproduces_offline(
+    tag: &str,
+    run: &Path,
+    model_arg: &Path,
+    protocol: &MiProtocol,
+    mut predict: impl FnMut(&[f32], &mut [f64]) -> bool,
+) {
+    let dir = temp_dir(tag);
     let rec = dir.join("replayed.xdf");
     run_ok(&[
         "replay",
@@ -97,16 +96,15 @@ fn replaying_a_run_reproduces_the_offline_decisions() {
         "--highpass-hz",
         "0",
         "--mi-model",
-        model_path.to_str().unwrap(),
+        model_arg.to_str().unwrap(),
         "--record",
         rec.to_str().unwrap(),
     ]);
     // Offline: the same channels, converted to f32 and band-passed from the first sample.
-    let recording = neuroloop_formats::read_recording(&run).unwrap();
-    let x = protocol_signal(&recording, &model.protocol).unwrap();
-    let n = model.protocol.channels.len();
-    let len = model.protocol.window_frames();
-    let mut predictor = MiPredictor::new(model.clone()).unwrap();
+    let recording = neuroloop_formats::read_recording(run).unwrap();
+    let x = protocol_signal(&recording, protocol).unwrap();
+    let n = protocol.window_rows();
+    let len = protocol.window_frames();
     let mut proba = vec![0.0; 2];
     let decisions = decision_markers(&rec);
     // 125 s at a decision every 0.25 s once the first 2-s window is full.
@@ -115,19 +113,91 @@ fn replaying_a_run_reproduces_the_offline_decisions() {
     for (i, (stamp, text)) in decisions.iter().enumerate() {
         let class: usize = marker_field(text, "index").parse().unwrap();
         let score: f64 = marker_field(text, "score").parse().unwrap();
-        let last = (stamp * 160.0).round() as usize;
+        let last = (stamp * protocol.sample_rate_hz).round() as usize;
         let first = last + 1 - len;
         for c in 0..n {
             for k in 0..len {
                 window[c * len + k] = x[(first + k) * n + c];
             }
         }
-        assert!(predictor.predict(&window, &mut proba));
+        assert!(predict(&window, &mut proba));
         let offline = if proba[1] > proba[0] { 1 } else { 0 };
         assert_eq!(class, offline, "decision {i} ({text})");
         assert!((score - proba[class]).abs() < 1e-4, "{text} vs {proba:?}");
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A model fitted on runs 4 and 8 of EEGMMIDB S001; replaying run 12 through the live
+/// pipeline gives, at every decision, the class and probability that the offline predictor
+/// computes on the same window of the same causally filtered signal.
+#[test]
+fn replaying_a_run_reproduces_the_offline_decisions() {
+    let Some(data) = common::data_dir("mi_eegmmidb_S001") else {
+        return;
+    };
+    let dir = temp_dir("replay-model");
+    let trials = load_eegmmidb_runs(&data, &["R04", "R08"]).unwrap();
+    let model = fit_all(&trials, neuroloop_decoders::mi::MiMethod::CspLda, None).unwrap();
+    let model_path = dir.join("s001.json");
+    model.save(&model_path).unwrap();
+    let mut predictor = MiPredictor::new(model.clone()).unwrap();
+    replay_reproduces_offline(
+        "replay",
+        &data.join("S001R12.edf"),
+        &model_path,
+        &model.protocol,
+        |w, p| predictor.predict(w, p),
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The same with filter-bank CSP: the decoder's nine band-passes stacked per frame equal
+/// the offline filter bank.
+#[test]
+fn replaying_a_run_with_fbcsp_reproduces_the_offline_decisions() {
+    use neuroloop::eval::mi::{CUE_OFFSET_SECS, eegmmidb_protocol, load_eegmmidb_with};
+    use neuroloop_decoders::mi::MiMethod;
+    let Some(data) = common::data_dir("mi_eegmmidb_S001") else {
+        return;
+    };
+    let dir = temp_dir("replay-fbcsp-model");
+    let protocol = eegmmidb_protocol().for_method(MiMethod::FbcspLda);
+    let trials = load_eegmmidb_with(&data, &["R04", "R08"], &protocol, CUE_OFFSET_SECS).unwrap();
+    let model = fit_all(&trials, MiMethod::FbcspLda, None).unwrap();
+    let model_path = dir.join("s001-fbcsp.json");
+    model.save(&model_path).unwrap();
+    let mut predictor = MiPredictor::new(model.clone()).unwrap();
+    replay_reproduces_offline(
+        "replay-fbcsp",
+        &data.join("S001R12.edf"),
+        &model_path,
+        &model.protocol,
+        |w, p| predictor.predict(w, p),
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The same with the shipped network (`--mi-model` given its card).
+#[test]
+fn replaying_a_run_with_the_network_reproduces_its_offline_decisions() {
+    let Some(data) = common::data_dir("mi_eegmmidb_S001") else {
+        return;
+    };
+    if let Err(e) = neuroloop_decoders::onnx::init() {
+        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+        return;
+    }
+    let mut net = neuroloop_decoders::mi::MiNet::shipped().unwrap();
+    let card = net.card_path().to_path_buf();
+    let protocol = net.protocol().clone();
+    replay_reproduces_offline(
+        "replay-net",
+        &data.join("S001R12.edf"),
+        &card,
+        &protocol,
+        |w, p| net.predict(w, p),
+    );
 }
 
 #[test]

@@ -212,6 +212,9 @@ pub struct ModelCard {
     /// Settings of a spindle model (front end and decision rule).
     #[serde(default)]
     pub spindle: Option<crate::sleep::SpindleNetConfig>,
+    /// Settings of a motor-imagery model (its window and classes).
+    #[serde(default)]
+    pub mi: Option<crate::mi::net::MiNetConfig>,
     /// How the model was trained (free-form: data, command, seed, sizes).
     #[serde(default)]
     pub training: toml::Table,

@@ -346,6 +346,63 @@ fn neural_spindle_detector_allocates_nothing_per_window() {
 }
 
 #[test]
+fn neural_motor_imagery_decoder_allocates_nothing_per_decision() {
+    use neuroloop_decoders::mi::MiNet;
+    use neuroloop_decoders::{DecisionBuffer, DecoderContext};
+    if let Err(e) = neuroloop_decoders::onnx::init() {
+        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+        return;
+    }
+    let net = MiNet::shipped().unwrap();
+    let cfg = net.config().clone();
+    let (n, fs, chunk) = (cfg.channels.len(), cfg.sample_rate_hz, 16usize);
+    let mut decoder = MiDecoder::with_net(net, MiDecoderConfig::default());
+    decoder
+        .prepare(&DecoderContext {
+            sample_rate_hz: fs,
+            channel_labels: cfg.channels.clone(),
+            max_block_frames: chunk,
+        })
+        .unwrap();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut block = vec![0.0f32; chunk * n];
+    let mut stamps = vec![0.0f64; chunk];
+    let mut out = DecisionBuffer::with_capacity(16);
+    let mut t = 0usize;
+    let mut decisions = 0usize;
+    let mut step = |decoder: &mut MiDecoder, decisions: &mut usize| {
+        for (k, s) in stamps.iter_mut().enumerate() {
+            *s = (t + k) as f64 / fs;
+        }
+        for v in block.iter_mut() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            *v = ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 20.0;
+        }
+        out.clear();
+        decoder.process(&block, &stamps, &mut out);
+        *decisions += out.items().len();
+        t += chunk;
+    };
+    // Warm-up: fill the window and run the network once.
+    while decisions < 2 {
+        step(&mut decoder, &mut decisions);
+    }
+    // One minute of stream: 240 network calls.
+    let ((), allocations) = count_allocations(|| {
+        for _ in 0..(60.0 * fs) as usize / chunk {
+            step(&mut decoder, &mut decisions);
+        }
+    });
+    assert_eq!(
+        allocations, 0,
+        "the motor-imagery network decoder allocated {allocations} times"
+    );
+    assert!(decisions > 230, "{decisions} decisions");
+}
+
+#[test]
 fn trca_scoring_allocates_nothing() {
     use neuroloop_decoders::ssvep::trca::{TrcaKind, TrcaModel, TrcaScorer};
     // 40 classes, 9 channels, 1 s at 250 Hz, 5 bands: calibration trials of noise suffice to

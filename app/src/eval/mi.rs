@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use neuroloop_decoders::mi::decoder::protocol_filter;
+use neuroloop_decoders::mi::decoder::protocol_filters;
 use neuroloop_decoders::mi::model::{MiProtocol, TrainingInfo};
 use neuroloop_decoders::mi::{MiMethod, MiModel, MiPredictor};
 use neuroloop_decoders::step::channel_indices;
@@ -79,13 +79,21 @@ pub fn protocol_signal(recording: &Recording, protocol: &MiProtocol) -> anyhow::
     for i in 0..frames {
         data.extend(picks.iter().map(|&c| recording.data[c][i] as f32));
     }
-    let mut filter = protocol_filter(protocol);
     const BLOCK: usize = 256;
-    filter.prepare(fs, n, BLOCK)?;
-    for block in data.chunks_mut(BLOCK * n) {
-        filter.process_interleaved(block);
+    let filters = protocol_filters(protocol);
+    let rows = n * filters.len();
+    let mut out = vec![0.0f32; frames * rows];
+    for (b, mut filter) in filters.into_iter().enumerate() {
+        filter.prepare(fs, n, BLOCK)?;
+        let mut band = data.clone();
+        for block in band.chunks_mut(BLOCK * n) {
+            filter.process_interleaved(block);
+        }
+        for (frame, values) in out.chunks_exact_mut(rows).zip(band.chunks_exact(n)) {
+            frame[b * n..(b + 1) * n].copy_from_slice(values);
+        }
     }
-    Ok(data)
+    Ok(out)
 }
 
 /// Cuts trials from a continuous recording ([`protocol_signal`]): the window
@@ -99,7 +107,7 @@ pub fn cut_trials(
     out: &mut MiTrials,
 ) -> anyhow::Result<()> {
     let data = protocol_signal(recording, protocol)?;
-    let n = protocol.channels.len();
+    let n = protocol.window_rows();
     let frames = data.len() / n;
     let fs = protocol.sample_rate_hz;
     let len = protocol.window_frames();
@@ -153,15 +161,41 @@ pub fn load_eegmmidb(dir: &Path) -> anyhow::Result<MiTrials> {
 
 /// [`load_eegmmidb`] restricted to some of the runs (e.g. `["R04", "R08"]`).
 pub fn load_eegmmidb_runs(dir: &Path, runs: &[&str]) -> anyhow::Result<MiTrials> {
-    let protocol = MiProtocol::new(
+    load_eegmmidb_with(dir, runs, &eegmmidb_protocol(), CUE_OFFSET_SECS)
+}
+
+/// [`load_eegmmidb`] as `method` reads it (with the FBCSP filter bank for `fbcsp-lda`).
+pub fn load_eegmmidb_for(dir: &Path, method: MiMethod) -> anyhow::Result<MiTrials> {
+    load_eegmmidb_with(
+        dir,
+        &EEGMMIDB_RUNS,
+        &eegmmidb_protocol().for_method(method),
+        CUE_OFFSET_SECS,
+    )
+}
+
+/// The protocol of the module documentation: the sensorimotor channels at 160 Hz, 8-30 Hz,
+/// 2-s windows.
+pub fn eegmmidb_protocol() -> MiProtocol {
+    MiProtocol::new(
         SENSORIMOTOR_CHANNELS
             .iter()
             .map(|s| s.to_string())
             .collect(),
         EEGMMIDB_RATE_HZ,
-    );
+    )
+}
+
+/// Left (T1) / right (T2) fist trials of some EEGMMIDB runs, cut with `protocol` from
+/// `offset_secs` after each cue.
+pub fn load_eegmmidb_with(
+    dir: &Path,
+    runs: &[&str],
+    protocol: &MiProtocol,
+    offset_secs: f64,
+) -> anyhow::Result<MiTrials> {
     let mut out = MiTrials {
-        protocol,
+        protocol: protocol.clone(),
         class_names: vec!["left_hand".into(), "right_hand".into()],
         trials: Vec::new(),
         labels: Vec::new(),
@@ -178,7 +212,7 @@ pub fn load_eegmmidb_runs(dir: &Path, runs: &[&str]) -> anyhow::Result<MiTrials>
         let recording = neuroloop_formats::read_recording(&path)
             .with_context(|| format!("reading {}", path.display()))?;
         let protocol = out.protocol.clone();
-        cut_trials(&recording, &protocol, &cue_class, CUE_OFFSET_SECS, &mut out)
+        cut_trials(&recording, &protocol, &cue_class, offset_secs, &mut out)
             .with_context(|| format!("cutting trials from {}", path.display()))?;
         names.push(
             path.file_name()
@@ -188,6 +222,105 @@ pub fn load_eegmmidb_runs(dir: &Path, runs: &[&str]) -> anyhow::Result<MiTrials>
     }
     out.source = format!("EEGMMIDB {}", names.join(", "));
     Ok(out)
+}
+
+/// The executed left/right fist runs: the movements the imagery runs imagine, performed.
+pub const EEGMMIDB_EXECUTED_RUNS: [&str; 3] = ["R03", "R07", "R11"];
+
+/// Band the neural decoder's input is filtered to (wider than the classical 8-30 Hz: the
+/// network learns its own spectral filters).
+pub const NET_BAND_HZ: (f64, f64) = (4.0, 40.0);
+
+/// Length of the training windows in a feature dump (the trainer crops 2-s windows from them).
+pub const NET_TRAIN_SECS: f64 = 4.0;
+
+/// One set of trials in a feature dump.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct DumpedSet {
+    /// `train` or `test`.
+    pub name: String,
+    /// The runs cut.
+    pub runs: Vec<String>,
+    /// File in the dump folder.
+    pub file: String,
+    /// Window start after the cue.
+    pub offset_secs: f64,
+    /// Samples per channel and trial.
+    pub samples: usize,
+    /// Class index of each trial.
+    pub labels: Vec<usize>,
+}
+
+/// The index of a motor-imagery feature dump (`index.json`).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct MiFeatureDump {
+    /// Channels, rate, band and the model's window.
+    pub protocol: MiProtocol,
+    /// Where the model's window starts after the cue.
+    pub cue_offset_secs: f64,
+    /// Class names, in label order.
+    pub class_names: Vec<String>,
+    /// Layout of the files.
+    pub layout: String,
+    /// Training (executed runs, long windows) and test (imagined runs, the model's windows).
+    pub sets: Vec<DumpedSet>,
+}
+
+/// Writes what the neural motor-imagery decoder's trainer needs to `out`: the executed runs'
+/// trials from the cue for [`NET_TRAIN_SECS`] (`train.f32`) and the imagined runs' trials
+/// exactly as evaluation and the online decoder see them (`test.f32`), both cut from the
+/// continuous runs band-passed causally to [`NET_BAND_HZ`] with the decoder's own filter,
+/// with `index.json`.
+pub fn dump_net_features(dir: &Path, out: &Path) -> anyhow::Result<MiFeatureDump> {
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create the dump folder {}", out.display()))?;
+    let protocol = MiProtocol {
+        band_hz: NET_BAND_HZ,
+        ..eegmmidb_protocol()
+    };
+    let mut sets = Vec::new();
+    for (name, runs, offset, secs) in [
+        ("train", &EEGMMIDB_EXECUTED_RUNS, 0.0, NET_TRAIN_SECS),
+        (
+            "test",
+            &EEGMMIDB_RUNS,
+            CUE_OFFSET_SECS,
+            protocol.window_secs,
+        ),
+    ] {
+        let cut = MiProtocol {
+            window_secs: secs,
+            ..protocol.clone()
+        };
+        let trials = load_eegmmidb_with(dir, runs, &cut, offset)?;
+        let mut bytes = Vec::new();
+        for t in &trials.trials {
+            for v in t {
+                bytes.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        let file = format!("{name}.f32");
+        std::fs::write(out.join(&file), &bytes)
+            .with_context(|| format!("cannot write {}", out.join(&file).display()))?;
+        sets.push(DumpedSet {
+            name: name.to_string(),
+            runs: runs.iter().map(|r| r.to_string()).collect(),
+            file,
+            offset_secs: offset,
+            samples: cut.window_frames(),
+            labels: trials.labels,
+        });
+    }
+    let dump = MiFeatureDump {
+        protocol,
+        cue_offset_secs: CUE_OFFSET_SECS,
+        class_names: vec!["left_hand".into(), "right_hand".into()],
+        layout: "f32 little-endian; trials one after another, each channel-major (channels x samples), in µV".into(),
+        sets,
+    };
+    std::fs::write(out.join("index.json"), serde_json::to_string_pretty(&dump)?)
+        .with_context(|| format!("cannot write {}", out.join("index.json").display()))?;
+    Ok(dump)
 }
 
 /// Fold of every trial: the i-th trial of each class goes to fold `i mod folds`.
@@ -302,6 +435,80 @@ pub fn evaluate_mi(data: &MiTrials, method: MiMethod) -> anyhow::Result<MiEval> 
         kappa: cohen_kappa(&data.labels, &predictions),
         folds,
         predictions,
+    })
+}
+
+/// A motor-imagery network's score on the imagined runs: it was trained on the executed
+/// runs ([`EEGMMIDB_EXECUTED_RUNS`]), so every imagined trial is held out. Beside it, the
+/// same transfer for CSP-LDA (fitted on the executed runs with the classical protocol).
+#[derive(Debug, Clone, Serialize)]
+pub struct MiNetEval {
+    /// Always `onnx`.
+    pub method: &'static str,
+    /// The card's model name.
+    pub model: String,
+    /// Accuracy over the imagined trials.
+    pub accuracy: f64,
+    /// Cohen's kappa.
+    pub kappa: f64,
+    /// Predicted class of every trial.
+    pub predictions: Vec<usize>,
+    /// What the card says the accuracy is.
+    pub card_accuracy: Option<f64>,
+    /// CSP-LDA fitted on the executed runs, scored on the same imagined trials.
+    pub csp_lda_transfer_accuracy: f64,
+}
+
+/// Scores `net` on the imagined runs in `dir`, cut with the network's own window.
+pub fn evaluate_mi_net(
+    dir: &Path,
+    net: &mut neuroloop_decoders::mi::MiNet,
+    card_accuracy: Option<f64>,
+) -> anyhow::Result<MiNetEval> {
+    let cfg = net.config().clone();
+    if cfg.class_names != ["left_hand", "right_hand"] {
+        bail!(
+            "the network decodes {:?}; EEGMMIDB's runs 4/8/12 are left_hand vs right_hand: pass a left/right model card",
+            cfg.class_names
+        );
+    }
+    let data = load_eegmmidb_with(dir, &EEGMMIDB_RUNS, &cfg.protocol(), cfg.cue_offset_secs)?;
+    let mut proba = vec![0.0; cfg.class_names.len()];
+    let mut predictions = Vec::with_capacity(data.trials.len());
+    for (i, t) in data.trials.iter().enumerate() {
+        if !net.predict(t, &mut proba) {
+            bail!("trial {i}: the network returned no probabilities (non-finite input or output)");
+        }
+        predictions.push(
+            (0..proba.len())
+                .max_by(|&a, &b| proba[a].total_cmp(&proba[b]))
+                .unwrap_or(0),
+        );
+    }
+    let correct = predictions
+        .iter()
+        .zip(&data.labels)
+        .filter(|(p, y)| p == y)
+        .count();
+    // The classical transfer on the same trials.
+    let executed = load_eegmmidb_runs(dir, &EEGMMIDB_EXECUTED_RUNS)?;
+    let imagined = load_eegmmidb(dir)?;
+    let csp = fit_all(&executed, MiMethod::CspLda, None)?;
+    let mut predictor = MiPredictor::new(csp)?;
+    let mut hits = 0usize;
+    for (t, &y) in imagined.trials.iter().zip(&imagined.labels) {
+        if predictor.predict(t, &mut proba) {
+            hits += usize::from(proba[y] >= proba[1 - y]);
+        }
+    }
+    Ok(MiNetEval {
+        method: "onnx",
+        model: net.name().to_string(),
+        accuracy: correct as f64 / data.labels.len().max(1) as f64,
+        kappa: cohen_kappa(&data.labels, &predictions),
+        predictions,
+        card_accuracy,
+        csp_lda_transfer_accuracy: hits as f64 / imagined.labels.len().max(1) as f64,
     })
 }
 

@@ -16,10 +16,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use neuroloop_acquisition::MiClass;
+use neuroloop_decoders::mi::model::FBCSP_BANDS;
 use neuroloop_decoders::mi::model::MiProtocol;
 use neuroloop_decoders::mi::{MiMethod, MiModel};
 
-use crate::eval::mi::{MiEval, MiTrials, cut_trials, evaluate_mi, fit_all};
+use crate::eval::mi::{FOLDS, MiEval, MiTrials, cut_trials, evaluate_mi, fit_all};
 
 /// The class named by a cue annotation, if it is one.
 pub fn cue_class_name(text: &str) -> Option<&str> {
@@ -63,6 +64,9 @@ pub struct CalibrationCut {
     pub window_secs: f64,
     /// Window start after the cue.
     pub cue_offset_secs: f64,
+    /// Sub-bands of a filter bank (empty: the single `band_hz`; see
+    /// [`MiProtocol::sub_bands`]).
+    pub sub_bands: Vec<(f64, f64)>,
 }
 
 impl Default for CalibrationCut {
@@ -72,6 +76,7 @@ impl Default for CalibrationCut {
             band_hz: (8.0, 30.0),
             window_secs: 2.0,
             cue_offset_secs: 0.5,
+            sub_bands: Vec::new(),
         }
     }
 }
@@ -123,6 +128,7 @@ pub fn load_calibration(files: &[PathBuf], cut: &CalibrationCut) -> anyhow::Resu
     let protocol = MiProtocol {
         band_hz: cut.band_hz,
         window_secs: cut.window_secs,
+        sub_bands: cut.sub_bands.clone(),
         ..MiProtocol::new(channels, rate)
     };
     let mut out = MiTrials {
@@ -155,18 +161,43 @@ pub struct FitOutcome {
     pub model: MiModel,
     /// Cross-validation of every method tried, in the order given.
     pub evaluations: Vec<MiEval>,
+    /// The trials (single band).
+    pub trials: MiTrials,
 }
 
-/// Cross-validates each of `methods` on `data` (stratified folds), then fits the most accurate
-/// on all trials; the model records its cross-validated accuracy and the cue offset.
+/// Cuts the calibration trials of `files` as `cut` says (with the FBCSP filter bank for the
+/// methods that need it), cross-validates each of `methods` (stratified folds), then fits the
+/// most accurate on all trials; the model records its cross-validated accuracy and the cue
+/// offset.
 pub fn fit_best(
-    data: &MiTrials,
+    files: &[PathBuf],
+    cut: &CalibrationCut,
     methods: &[MiMethod],
-    cue_offset_secs: f64,
 ) -> anyhow::Result<FitOutcome> {
+    let single = load_calibration(files, cut)?;
+    if single.labels.len() < 2 * FOLDS {
+        bail!(
+            "{} calibration trials ({}) are too few to cross-validate: calibrate with at least {} trials",
+            single.labels.len(),
+            trial_counts(&single),
+            2 * FOLDS
+        );
+    }
+    let mut bank = None;
+    if methods.iter().any(|m| m.uses_filter_bank()) {
+        let cut = CalibrationCut {
+            sub_bands: FBCSP_BANDS.to_vec(),
+            ..cut.clone()
+        };
+        bank = Some(load_calibration(files, &cut)?);
+    }
+    let data_for = |m: MiMethod| match (&bank, m.uses_filter_bank()) {
+        (Some(b), true) => b,
+        _ => &single,
+    };
     let mut evaluations = Vec::with_capacity(methods.len());
     for &m in methods {
-        evaluations.push(evaluate_mi(data, m)?);
+        evaluations.push(evaluate_mi(data_for(m), m)?);
     }
     let Some(best) = evaluations
         .iter()
@@ -174,9 +205,13 @@ pub fn fit_best(
     else {
         bail!("give at least one method to fit");
     };
-    let mut model = fit_all(data, best.method, Some(best.accuracy))?;
-    model.training.cue_offset_secs = cue_offset_secs;
-    Ok(FitOutcome { model, evaluations })
+    let mut model = fit_all(data_for(best.method), best.method, Some(best.accuracy))?;
+    model.training.cue_offset_secs = cut.cue_offset_secs;
+    Ok(FitOutcome {
+        model,
+        evaluations,
+        trials: single,
+    })
 }
 
 /// One line per class: how many trials of it `data` holds.

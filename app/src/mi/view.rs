@@ -21,7 +21,7 @@ use neuroloop_decoders::mi::{MiMethod, MiModel};
 use super::paradigm::{
     ImageryEvent, ImageryMode, ImageryParadigm, ImageryPhase, ImageryTiming, class_direction,
 };
-use super::{CalibrationCut, FitOutcome, fit_best, load_calibration, trial_counts};
+use super::{CalibrationCut, FitOutcome, fit_best};
 use crate::outputs::{UiEvent, UiEventSender};
 use crate::session::Session;
 use crate::speller::FrameClock;
@@ -376,15 +376,7 @@ impl ImageryView {
             .name("mi-fit".into())
             .spawn(move || {
                 let result = (|| {
-                    let data = load_calibration(std::slice::from_ref(&recording), &cut)?;
-                    if data.labels.len() < 2 * crate::eval::mi::FOLDS {
-                        anyhow::bail!(
-                            "{} calibration trials ({}) are too few to cross-validate: calibrate with more trials per class",
-                            data.labels.len(),
-                            trial_counts(&data)
-                        );
-                    }
-                    let outcome = fit_best(&data, &methods, cut.cue_offset_secs)?;
+                    let outcome = fit_best(std::slice::from_ref(&recording), &cut, &methods)?;
                     if let Some(path) = &out {
                         outcome.model.save(path)?;
                     }

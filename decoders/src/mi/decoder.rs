@@ -4,6 +4,7 @@ use neuroloop_dsp::filter::{FilterChain, FilterSpec};
 use neuroloop_dsp::window::RingWindow;
 
 use super::model::{MiModel, MiPredictor, MiProtocol};
+use super::net::MiNet;
 use crate::step::{DecisionStepper, channel_indices};
 use crate::{Decision, DecisionBuffer, Decoder, DecoderContext, DecoderError};
 
@@ -25,22 +26,62 @@ impl Default for MiDecoderConfig {
     }
 }
 
-/// The band-pass a protocol prescribes, as a filter chain (not yet prepared). Fitting and
-/// online decoding both filter with it.
-pub fn protocol_filter(protocol: &MiProtocol) -> FilterChain {
-    let (lo, hi) = protocol.band_hz;
-    FilterChain::new(vec![FilterSpec::bandpass(lo, hi, protocol.filter_order)])
+/// The band-passes a protocol prescribes, one filter chain per band of
+/// [`MiProtocol::bands`] (not yet prepared). Fitting and online decoding both filter with
+/// them.
+pub fn protocol_filters(protocol: &MiProtocol) -> Vec<FilterChain> {
+    protocol
+        .bands()
+        .iter()
+        .map(|&(lo, hi)| {
+            FilterChain::new(vec![FilterSpec::bandpass(lo, hi, protocol.filter_order)])
+        })
+        .collect()
 }
 
-/// Applies a fitted motor-imagery model to a stream: picks the model's channels, band-passes
-/// them causally, and every `step_secs` classifies the latest window. A decision's `score`
-/// and `confidence` are the chosen class's probability.
+/// What classifies a window: a fitted covariance model or a network.
+enum Classifier {
+    Fitted(Box<MiPredictor>),
+    Net(Box<MiNet>),
+}
+
+impl Classifier {
+    fn protocol(&self) -> &MiProtocol {
+        match self {
+            Classifier::Fitted(p) => &p.model().protocol,
+            Classifier::Net(n) => n.protocol(),
+        }
+    }
+
+    fn class_names(&self) -> &[String] {
+        match self {
+            Classifier::Fitted(p) => &p.model().class_names,
+            Classifier::Net(n) => &n.config().class_names,
+        }
+    }
+
+    fn predict(&mut self, window: &[f32], proba: &mut [f64]) -> bool {
+        match self {
+            Classifier::Fitted(p) => p.predict(window, proba),
+            Classifier::Net(n) => n.predict(window, proba),
+        }
+    }
+}
+
+/// Applies a fitted motor-imagery model (or a network, [`MiDecoder::with_net`]) to a stream:
+/// picks the model's channels, band-passes them causally, and every `step_secs` classifies
+/// the latest window. A decision's `score` and `confidence` are the chosen class's
+/// probability.
 pub struct MiDecoder {
     cfg: MiDecoderConfig,
-    predictor: MiPredictor,
+    classifier: Classifier,
     name: String,
     stepper: Option<DecisionStepper>,
-    filter: FilterChain,
+    /// One band-pass per band of the protocol.
+    filters: Vec<FilterChain>,
+    /// Filter banks: one band's copy of a segment, and the bands stacked per frame.
+    band_buf: Vec<f32>,
+    stacked: Vec<f32>,
     window: RingWindow,
     window_buf: Vec<f32>,
     proba: Vec<f64>,
@@ -52,14 +93,16 @@ impl MiDecoder {
     /// against the model in [`Decoder::prepare`].
     pub fn new(model: MiModel, cfg: MiDecoderConfig) -> Result<Self, super::MiError> {
         let name = format!("mi-{}", model.method.name());
-        let filter = protocol_filter(&model.protocol);
+        let filters = protocol_filters(&model.protocol);
         let classes = model.class_names.len();
         Ok(MiDecoder {
-            predictor: MiPredictor::new(model)?,
+            classifier: Classifier::Fitted(Box::new(MiPredictor::new(model)?)),
             cfg,
             name,
             stepper: None,
-            filter,
+            filters,
+            band_buf: Vec::new(),
+            stacked: Vec::new(),
             window: RingWindow::new(1, 1),
             window_buf: Vec::new(),
             proba: vec![0.0; classes],
@@ -67,14 +110,63 @@ impl MiDecoder {
         })
     }
 
-    /// The model applied.
-    pub fn model(&self) -> &MiModel {
-        self.predictor.model()
+    /// A decoder running a motor-imagery network (named `mi-<card name>`).
+    pub fn with_net(net: MiNet, cfg: MiDecoderConfig) -> Self {
+        let name = format!("mi-{}", net.name());
+        let filters = protocol_filters(net.protocol());
+        let classes = net.config().class_names.len();
+        MiDecoder {
+            classifier: Classifier::Net(Box::new(net)),
+            cfg,
+            name,
+            stepper: None,
+            filters,
+            band_buf: Vec::new(),
+            stacked: Vec::new(),
+            window: RingWindow::new(1, 1),
+            window_buf: Vec::new(),
+            proba: vec![0.0; classes],
+            window_frames: 0,
+        }
+    }
+
+    /// The fitted model applied (`None` for a network).
+    pub fn model(&self) -> Option<&MiModel> {
+        match &self.classifier {
+            Classifier::Fitted(p) => Some(p.model()),
+            Classifier::Net(_) => None,
+        }
+    }
+
+    /// The preprocessing applied before classification.
+    pub fn protocol(&self) -> &MiProtocol {
+        self.classifier.protocol()
     }
 
     /// Class probabilities of the latest decision.
     pub fn probabilities(&self) -> &[f64] {
         &self.proba
+    }
+
+    /// A filter bank: each band filters its own copy of `segment` (interleaved picked
+    /// channels); each frame of the window then holds the bands one after another.
+    fn push_bands(&mut self, segment: &[f32]) {
+        let bands = self.filters.len();
+        let n = self.window.channels() / bands;
+        let rows = n * bands;
+        let frames = segment.len() / n;
+        for (b, filter) in self.filters.iter_mut().enumerate() {
+            let buf = &mut self.band_buf[..segment.len()];
+            buf.copy_from_slice(segment);
+            filter.process_interleaved(buf);
+            for (frame, values) in self.stacked[..frames * rows]
+                .chunks_exact_mut(rows)
+                .zip(buf.chunks_exact(n))
+            {
+                frame[b * n..(b + 1) * n].copy_from_slice(values);
+            }
+        }
+        self.window.push_interleaved(&self.stacked[..frames * rows]);
     }
 
     fn decide(&mut self, stamp: f64, out: &mut DecisionBuffer) {
@@ -83,7 +175,7 @@ impl MiDecoder {
         }
         self.window
             .latest_channel_major(self.window_frames, &mut self.window_buf);
-        if !self.predictor.predict(&self.window_buf, &mut self.proba) {
+        if !self.classifier.predict(&self.window_buf, &mut self.proba) {
             // A flat or corrupted window carries no evidence: no decision.
             return;
         }
@@ -97,7 +189,7 @@ impl MiDecoder {
             confidence: p as f32,
             confident: p >= self.cfg.min_probability,
             sample_time: stamp,
-            window_secs: self.model().protocol.window_secs as f32,
+            window_secs: self.protocol().window_secs as f32,
         });
     }
 }
@@ -108,11 +200,11 @@ impl Decoder for MiDecoder {
     }
 
     fn class_names(&self) -> &[String] {
-        &self.model().class_names
+        self.classifier.class_names()
     }
 
     fn prepare(&mut self, ctx: &DecoderContext) -> Result<(), DecoderError> {
-        let protocol = &self.predictor.model().protocol;
+        let protocol = self.classifier.protocol();
         if (ctx.sample_rate_hz - protocol.sample_rate_hz).abs() > 1e-6 * protocol.sample_rate_hz {
             return Err(DecoderError::BadSetting {
                 name: "sample rate (Hz) of the stream for this motor-imagery model",
@@ -130,16 +222,22 @@ impl Decoder for MiDecoder {
         let picks = channel_indices(&protocol.channels, &ctx.channel_labels)?;
         let n = picks.len();
         self.window_frames = protocol.window_frames();
-        self.filter
-            .prepare(ctx.sample_rate_hz, n, ctx.max_block_frames)?;
+        let rows = n * self.filters.len();
+        for f in &mut self.filters {
+            f.prepare(ctx.sample_rate_hz, n, ctx.max_block_frames)?;
+        }
+        if self.filters.len() > 1 {
+            self.band_buf = vec![0.0; n * ctx.max_block_frames];
+            self.stacked = vec![0.0; rows * ctx.max_block_frames];
+        }
         self.stepper = Some(DecisionStepper::new(
             picks,
             ctx.channel_labels.len(),
             ctx.max_block_frames,
             (self.cfg.step_secs * ctx.sample_rate_hz).round() as usize,
         )?);
-        self.window = RingWindow::new(n, self.window_frames);
-        self.window_buf = vec![0.0; self.window_frames * n];
+        self.window = RingWindow::new(rows, self.window_frames);
+        self.window_buf = vec![0.0; self.window_frames * rows];
         Ok(())
     }
 
@@ -149,8 +247,12 @@ impl Decoder for MiDecoder {
         };
         let mut cursor = 0;
         while let Some((segment, due)) = stepper.next_segment(block, stamps, &mut cursor) {
-            self.filter.process_interleaved(segment);
-            self.window.push_interleaved(segment);
+            if let [filter] = self.filters.as_mut_slice() {
+                filter.process_interleaved(segment);
+                self.window.push_interleaved(segment);
+            } else {
+                self.push_bands(segment);
+            }
             if let Some(stamp) = due {
                 self.decide(stamp, out);
             }
@@ -159,7 +261,9 @@ impl Decoder for MiDecoder {
     }
 
     fn reset(&mut self) {
-        self.filter.reset();
+        for f in &mut self.filters {
+            f.reset();
+        }
         self.window.clear();
         if let Some(stepper) = self.stepper.as_mut() {
             stepper.reset();

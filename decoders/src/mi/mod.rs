@@ -10,20 +10,28 @@
 //!   discriminant analysis with Ledoit-Wolf shrinkage;
 //! - `ts-lr`: projection to the tangent space at the Riemannian mean of the training
 //!   covariances and L2 logistic regression (binary, or multinomial for more classes);
-//! - `mdm`: minimum Riemannian distance to each class's Riemannian mean.
+//! - `mdm`: minimum Riemannian distance to each class's Riemannian mean;
+//! - `fbcsp-lda`: filter-bank CSP (Ang et al. 2008): the signal band-passed into nine 4-Hz
+//!   bands from 4 to 40 Hz ([`model::MiProtocol::sub_bands`]; a window stacks the bands), CSP
+//!   with 4 filters per band, the 8 log-variance features with the highest ANOVA F, and the
+//!   shrinkage LDA.
 //!
 //! [`model::MiModel::fit`] fits a method (allocates, offline); the result saves to and loads
 //! from JSON with its metadata; [`model::MiPredictor`] scores a window without allocating,
-//! and [`decoder::MiDecoder`] runs it on a stream.
+//! and [`decoder::MiDecoder`] runs it on a stream. [`net::MiNet`] is the neural alternative:
+//! a compact CNN shipped as ONNX with its card, on the same kind of band-passed window, run by
+//! the same [`decoder::MiDecoder`].
 
 pub mod covariance;
 pub mod decoder;
 pub mod fit;
 pub mod model;
+pub mod net;
 pub mod spd;
 
 pub use decoder::{MiDecoder, MiDecoderConfig};
 pub use model::{MiMethod, MiModel, MiPredictor};
+pub use net::MiNet;
 
 /// Problems fitting, loading or applying a motor-imagery model; each says how to fix it.
 #[derive(Debug, thiserror::Error)]

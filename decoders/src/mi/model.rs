@@ -30,11 +30,19 @@ pub enum MiMethod {
     TsLr,
     /// Minimum distance to the Riemannian class means.
     Mdm,
+    /// Filter-bank CSP: CSP in each sub-band, the most discriminative log-variance features
+    /// (ANOVA F), shrinkage LDA.
+    FbcspLda,
 }
 
 impl MiMethod {
     /// Every method, in the order reports list them.
-    pub const ALL: [MiMethod; 3] = [MiMethod::CspLda, MiMethod::TsLr, MiMethod::Mdm];
+    pub const ALL: [MiMethod; 4] = [
+        MiMethod::CspLda,
+        MiMethod::TsLr,
+        MiMethod::Mdm,
+        MiMethod::FbcspLda,
+    ];
 
     /// Name used on the command line, in files and in the reference numbers.
     pub fn name(self) -> &'static str {
@@ -42,9 +50,34 @@ impl MiMethod {
             MiMethod::CspLda => "csp-lda",
             MiMethod::TsLr => "ts-lr",
             MiMethod::Mdm => "mdm",
+            MiMethod::FbcspLda => "fbcsp-lda",
         }
     }
+
+    /// Whether the method reads filter-bank windows ([`MiProtocol::sub_bands`]).
+    pub fn uses_filter_bank(self) -> bool {
+        self == MiMethod::FbcspLda
+    }
 }
+
+/// The filter bank of FBCSP (Ang et al. 2008): 4-Hz bands from 4 to 40 Hz.
+pub const FBCSP_BANDS: [(f64, f64); 9] = [
+    (4.0, 8.0),
+    (8.0, 12.0),
+    (12.0, 16.0),
+    (16.0, 20.0),
+    (20.0, 24.0),
+    (24.0, 28.0),
+    (28.0, 32.0),
+    (32.0, 36.0),
+    (36.0, 40.0),
+];
+
+/// CSP filters per sub-band in FBCSP.
+pub const FBCSP_FILTERS_PER_BAND: usize = 4;
+
+/// Features FBCSP keeps (the highest ANOVA F scores on the training trials).
+pub const FBCSP_FEATURES: usize = 8;
 
 /// Preprocessing shared by fitting and online use: which channels, at what rate, which
 /// band, how long a window.
@@ -60,6 +93,11 @@ pub struct MiProtocol {
     pub filter_order: usize,
     /// Length of the window a decision is based on.
     pub window_secs: f64,
+    /// Sub-bands of a filter-bank method: the continuous signal is band-passed into each
+    /// (causal Butterworth of `filter_order`) instead of into `band_hz`, and a window stacks
+    /// them band after band (`sub_bands × channels` rows). Empty: the single `band_hz`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sub_bands: Vec<(f64, f64)>,
 }
 
 impl MiProtocol {
@@ -71,6 +109,33 @@ impl MiProtocol {
             band_hz: (8.0, 30.0),
             filter_order: 4,
             window_secs: 2.0,
+            sub_bands: Vec::new(),
+        }
+    }
+
+    /// The bands a window holds: the sub-bands, or the single `band_hz`.
+    pub fn bands(&self) -> &[(f64, f64)] {
+        if self.sub_bands.is_empty() {
+            std::slice::from_ref(&self.band_hz)
+        } else {
+            &self.sub_bands
+        }
+    }
+
+    /// Rows of a window: channels times bands.
+    pub fn window_rows(&self) -> usize {
+        self.channels.len() * self.bands().len()
+    }
+
+    /// This protocol with the filter bank `method` needs (the FBCSP bands), or without one.
+    pub fn for_method(&self, method: MiMethod) -> MiProtocol {
+        MiProtocol {
+            sub_bands: if method.uses_filter_bank() {
+                FBCSP_BANDS.to_vec()
+            } else {
+                Vec::new()
+            },
+            ..self.clone()
         }
     }
 
@@ -103,6 +168,17 @@ pub enum Fitted {
     Mdm {
         /// One per class.
         class_mean_isqrt: Vec<Vec<f64>>,
+    },
+    /// CSP filters per sub-band (row-major `filters × channels` each), the indices of the
+    /// kept log-variance features (band-major: band `b`'s filter `r` is `b × filters + r`),
+    /// and the LDA on them.
+    FbcspLda {
+        /// One filter matrix per sub-band.
+        filters: Vec<Vec<f64>>,
+        /// Kept features, in LDA input order.
+        selected: Vec<usize>,
+        /// Classifier.
+        lda: Linear,
     },
 }
 
@@ -206,8 +282,26 @@ impl MiModel {
                 needed: MIN_TRIALS_PER_CLASS,
             });
         }
-        let covs = trial_covariances(channels, protocol.window_frames(), trials)?;
-        let of_class = |k: usize| -> Vec<Mat<f64>> {
+        if method.uses_filter_bank() == protocol.sub_bands.is_empty() {
+            return Err(MiError::BadModel {
+                detail: format!(
+                    "{} needs {} protocol: cut the trials with `MiProtocol::for_method`",
+                    method.name(),
+                    if method.uses_filter_bank() {
+                        "a filter-bank (sub_bands)"
+                    } else {
+                        "a single-band"
+                    }
+                ),
+            });
+        }
+        let len = protocol.window_frames();
+        let covs = if method.uses_filter_bank() {
+            Vec::new()
+        } else {
+            trial_covariances(channels, len, trials)?
+        };
+        let of_class = |covs: &[Mat<f64>], k: usize| -> Vec<Mat<f64>> {
             covs.iter()
                 .zip(labels)
                 .filter(|&(_, &y)| y == k)
@@ -216,8 +310,9 @@ impl MiModel {
         };
         let fitted = match method {
             MiMethod::CspLda => {
-                let means: Vec<Mat<f64>> =
-                    (0..classes).map(|k| mean_euclid(&of_class(k))).collect();
+                let means: Vec<Mat<f64>> = (0..classes)
+                    .map(|k| mean_euclid(&of_class(&covs, k)))
+                    .collect();
                 let filters = csp_filters(&means, 6)?;
                 let rows = filters.len() / channels;
                 let features: Vec<Vec<f64>> = covs
@@ -244,11 +339,52 @@ impl MiModel {
             MiMethod::Mdm => Fitted::Mdm {
                 class_mean_isqrt: (0..classes)
                     .map(|k| {
-                        let m = mean_riemann(&of_class(k))?;
+                        let m = mean_riemann(&of_class(&covs, k))?;
                         inv_sqrtm(m.as_ref(), "a class's Riemannian mean").map(|p| flat(&p))
                     })
                     .collect::<Result<_, _>>()?,
             },
+            MiMethod::FbcspLda => {
+                let bands = protocol.bands().len();
+                let rows_of_band = channels * len;
+                for (index, t) in trials.iter().enumerate() {
+                    if t.len() != bands * rows_of_band {
+                        return Err(MiError::TrialShape {
+                            index,
+                            len: t.len(),
+                            expected: bands * rows_of_band,
+                        });
+                    }
+                }
+                let mut filters = Vec::with_capacity(bands);
+                let mut features = vec![Vec::new(); trials.len()];
+                for b in 0..bands {
+                    let band: Vec<Vec<f32>> = trials
+                        .iter()
+                        .map(|t| t[b * rows_of_band..(b + 1) * rows_of_band].to_vec())
+                        .collect();
+                    let covs = trial_covariances(channels, len, &band)?;
+                    let means: Vec<Mat<f64>> = (0..classes)
+                        .map(|k| mean_euclid(&of_class(&covs, k)))
+                        .collect();
+                    let f = csp_filters(&means, FBCSP_FILTERS_PER_BAND)?;
+                    let rows = f.len() / channels;
+                    for (x, c) in features.iter_mut().zip(&covs) {
+                        x.extend(csp_features(&f, rows, c));
+                    }
+                    filters.push(f);
+                }
+                let selected = anova_best(&features, labels, classes, FBCSP_FEATURES);
+                let kept: Vec<Vec<f64>> = features
+                    .iter()
+                    .map(|x| selected.iter().map(|&i| x[i]).collect())
+                    .collect();
+                Fitted::FbcspLda {
+                    lda: lda(&kept, labels, classes)?,
+                    filters,
+                    selected,
+                }
+            }
         };
         Ok(MiModel {
             format: MODEL_FORMAT.into(),
@@ -284,10 +420,11 @@ impl MiModel {
             return bad(format!("{n} channels and {k} classes"));
         }
         let p = &self.protocol;
-        let usable_band = p.sample_rate_hz > 0.0
-            && p.band_hz.0 > 0.0
-            && p.band_hz.0 < p.band_hz.1
-            && p.band_hz.1 < p.sample_rate_hz / 2.0;
+        let usable = |(lo, hi): (f64, f64)| {
+            p.sample_rate_hz > 0.0 && lo > 0.0 && lo < hi && hi < p.sample_rate_hz / 2.0
+        };
+        let usable_band = p.bands().iter().all(|&b| usable(b))
+            && self.method.uses_filter_bank() != p.sub_bands.is_empty();
         if !usable_band || p.window_frames() <= n || p.filter_order == 0 {
             return bad(format!(
                 "protocol {} Hz, band {:?} Hz, order {}, window {} s does not describe a usable band and window for {n} channels",
@@ -313,6 +450,21 @@ impl MiModel {
             } => reference_isqrt.len() == n * n && linear_ok(lr, tangent_dim(n)),
             Fitted::Mdm { class_mean_isqrt } => {
                 class_mean_isqrt.len() == k && class_mean_isqrt.iter().all(|m| m.len() == n * n)
+            }
+            Fitted::FbcspLda {
+                filters,
+                selected,
+                lda,
+            } => {
+                let rows = filters.first().map_or(0, |f| f.len() / n);
+                filters.len() == p.bands().len()
+                    && rows > 0
+                    && filters
+                        .iter()
+                        .all(|f| f.len() == rows * n && f.iter().all(|v| v.is_finite()))
+                    && !selected.is_empty()
+                    && selected.iter().all(|&i| i < filters.len() * rows)
+                    && linear_ok(lda, selected.len())
             }
         };
         if ok {
@@ -354,6 +506,45 @@ impl MiModel {
     }
 }
 
+/// Indices of the `k` features with the highest one-way ANOVA F statistic across the classes
+/// (scikit-learn's `SelectKBest(f_classif)`), in ascending index order.
+fn anova_best(features: &[Vec<f64>], labels: &[usize], classes: usize, k: usize) -> Vec<usize> {
+    let dims = features.first().map_or(0, Vec::len);
+    let n = features.len() as f64;
+    let f_stat = |j: usize| {
+        let mean = features.iter().map(|x| x[j]).sum::<f64>() / n;
+        let (mut between, mut within) = (0.0, 0.0);
+        for c in 0..classes {
+            let xs: Vec<f64> = features
+                .iter()
+                .zip(labels)
+                .filter(|&(_, &y)| y == c)
+                .map(|(x, _)| x[j])
+                .collect();
+            if xs.is_empty() {
+                continue;
+            }
+            let m = xs.iter().sum::<f64>() / xs.len() as f64;
+            between += xs.len() as f64 * (m - mean).powi(2);
+            within += xs.iter().map(|v| (v - m).powi(2)).sum::<f64>();
+        }
+        let df_between = (classes - 1) as f64;
+        let df_within = n - classes as f64;
+        if within > 0.0 {
+            (between / df_between) / (within / df_within)
+        } else {
+            f64::INFINITY
+        }
+    };
+    let scores: Vec<f64> = (0..dims).map(f_stat).collect();
+    // Ascending by score, ties by index (a stable sort), then the last k: what SelectKBest keeps.
+    let mut order: Vec<usize> = (0..dims).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let mut best: Vec<usize> = order[dims.saturating_sub(k)..].to_vec();
+    best.sort_unstable();
+    best
+}
+
 fn csp_features(filters: &[f64], rows: usize, cov: &Mat<f64>) -> Vec<f64> {
     let n = cov.nrows();
     (0..rows)
@@ -386,6 +577,8 @@ pub struct MiPredictor {
     vectors: Mat<f64>,
     values: Diag<f64>,
     features: Vec<f64>,
+    /// FBCSP: the selected features, in LDA input order.
+    kept: Vec<f64>,
     scratch: MemBuffer,
 }
 
@@ -409,6 +602,20 @@ impl MiPredictor {
                 class_mean_isqrt.iter().map(|m| unflat(m, n)).collect(),
                 Vec::new(),
             ),
+            Fitted::FbcspLda { filters, .. } => {
+                let rows = filters[0].len() / n;
+                (
+                    filters
+                        .iter()
+                        .map(|f| Mat::from_fn(rows, n, |r, c| f[r * n + c]))
+                        .collect(),
+                    vec![0.0; filters.len() * rows],
+                )
+            }
+        };
+        let kept = match &model.fitted {
+            Fitted::FbcspLda { selected, .. } => vec![0.0; selected.len()],
+            _ => Vec::new(),
         };
         let req = self_adjoint_evd_scratch::<f64>(
             n,
@@ -419,6 +626,7 @@ impl MiPredictor {
         let linear = match &model.fitted {
             Fitted::CspLda { lda, .. } => Some(lda.clone()),
             Fitted::TsLr { lr, .. } => Some(lr.clone()),
+            Fitted::FbcspLda { lda, .. } => Some(lda.clone()),
             Fitted::Mdm { .. } => None,
         };
         Ok(MiPredictor {
@@ -433,6 +641,7 @@ impl MiPredictor {
             scratch: MemBuffer::new(StackReq::any_of(&[req])),
             mats,
             features,
+            kept,
             model,
         })
     }
@@ -442,8 +651,9 @@ impl MiPredictor {
         &self.model
     }
 
-    /// Class probabilities of `window` (channel-major, the model's channels ×
-    /// `window_frames`) into `proba` (one per class). Returns `false`, leaving `proba`
+    /// Class probabilities of `window` (channel-major, [`MiProtocol::window_rows`] ×
+    /// `window_frames`: the model's channels, band after band for a filter bank) into `proba`
+    /// (one per class). Returns `false`, leaving `proba`
     /// unspecified, when the window is flat, non-finite or numerically unusable.
     ///
     /// Real-time safe: no allocation.
@@ -456,31 +666,43 @@ impl MiPredictor {
             self.model.class_names.len(),
             "one output per class"
         );
+        if self.model.method == MiMethod::FbcspLda {
+            let bands = self.mats.len();
+            let block = window.len() / bands;
+            for b in 0..bands {
+                if self
+                    .est
+                    .estimate(&window[b * block..(b + 1) * block], self.cov.as_mut())
+                    .is_none()
+                    || !self.csp_log_variances(b)
+                {
+                    return false;
+                }
+            }
+            let Fitted::FbcspLda { selected, .. } = &self.model.fitted else {
+                unreachable!("an FBCSP model has FBCSP parameters (validated)");
+            };
+            for (k, &i) in self.kept.iter_mut().zip(selected) {
+                *k = self.features[i];
+            }
+            if let Some(lda) = &self.linear {
+                lda.scores(&self.kept, proba);
+            }
+            softmax(proba);
+            return proba.iter().all(|p| p.is_finite());
+        }
         if self.est.estimate(window, self.cov.as_mut()).is_none() {
             return false;
         }
         let n = self.cov.nrows();
         match (self.model.method, &self.linear) {
-            (MiMethod::CspLda, Some(lda)) => {
-                let f = &self.mats[0];
-                let rows = f.nrows();
-                let tmp = &mut self.projected;
-                matmul(
-                    tmp.as_mut(),
-                    Accum::Replace,
-                    self.cov.as_ref(),
-                    f.as_ref().transpose(),
-                    1.0,
-                    Par::Seq,
-                );
-                for r in 0..rows {
-                    let v: f64 = (0..n).map(|c| f[(r, c)] * tmp[(c, r)]).sum();
-                    if v.is_nan() || v <= 0.0 {
-                        return false;
-                    }
-                    self.features[r] = v.ln();
+            (MiMethod::CspLda, Some(_)) => {
+                if !self.csp_log_variances(0) {
+                    return false;
                 }
-                lda.scores(&self.features, proba);
+                if let Some(lda) = &self.linear {
+                    lda.scores(&self.features, proba);
+                }
             }
             (MiMethod::TsLr, Some(_)) => {
                 if !self.congruence(0, true) {
@@ -517,6 +739,30 @@ impl MiPredictor {
         }
         softmax(proba);
         proba.iter().all(|p| p.is_finite())
+    }
+
+    /// Log-variances of `cov` through the CSP filters `mats[m]`, into `features` from
+    /// `m × filters` on; false if one is not positive.
+    fn csp_log_variances(&mut self, m: usize) -> bool {
+        let f = &self.mats[m];
+        let (rows, n) = (f.nrows(), f.ncols());
+        let tmp = &mut self.projected;
+        matmul(
+            tmp.as_mut(),
+            Accum::Replace,
+            self.cov.as_ref(),
+            f.as_ref().transpose(),
+            1.0,
+            Par::Seq,
+        );
+        for r in 0..rows {
+            let v: f64 = (0..n).map(|c| f[(r, c)] * tmp[(c, r)]).sum();
+            if v.is_nan() || v <= 0.0 {
+                return false;
+            }
+            self.features[m * rows + r] = v.ln();
+        }
+        true
     }
 
     /// Eigen-decomposes `P cov P` for `P = mats[m]`; false if it is not positive definite.
@@ -558,8 +804,14 @@ mod tests {
     use super::*;
 
     /// Trials of `classes` classes over 6 channels: class k raises the variance of channel
-    /// k (a stand-in for the contralateral power change of imagery).
-    fn trials(classes: usize, per_class: usize, seed: u64) -> (Vec<Vec<f32>>, Vec<usize>) {
+    /// k (a stand-in for the contralateral power change of imagery); `bands` such blocks per
+    /// trial for a filter bank.
+    fn trials(
+        classes: usize,
+        per_class: usize,
+        seed: u64,
+        bands: usize,
+    ) -> (Vec<Vec<f32>>, Vec<usize>) {
         let (n, len) = (6, 200);
         let mut s = seed;
         let mut noise = move || {
@@ -572,17 +824,21 @@ mod tests {
         let mut ys = Vec::new();
         for i in 0..classes * per_class {
             let y = i % classes;
-            let mixed: Vec<f32> = (0..n * len)
-                .map(|j| noise() * if j / len == y { 2.0 } else { 1.0 })
-                .collect();
-            // Mix channels a little so that the classes are not axis-aligned.
-            let mut w = mixed.clone();
-            for c in 1..n {
-                for t in 0..len {
-                    w[c * len + t] += 0.3 * mixed[(c - 1) * len + t];
+            let mut trial = Vec::with_capacity(bands * n * len);
+            for _ in 0..bands {
+                let mixed: Vec<f32> = (0..n * len)
+                    .map(|j| noise() * if j / len == y { 2.0 } else { 1.0 })
+                    .collect();
+                // Mix channels a little so that the classes are not axis-aligned.
+                let mut w = mixed.clone();
+                for c in 1..n {
+                    for t in 0..len {
+                        w[c * len + t] += 0.3 * mixed[(c - 1) * len + t];
+                    }
                 }
+                trial.extend(w);
             }
-            xs.push(w);
+            xs.push(trial);
             ys.push(y);
         }
         (xs, ys)
@@ -598,14 +854,16 @@ mod tests {
     #[test]
     fn every_method_separates_three_classes_and_survives_a_save_load_round_trip() {
         let names: Vec<String> = ["left_hand", "right_hand", "feet"].map(String::from).into();
-        let (train, ytrain) = trials(3, 20, 1);
-        let (test, ytest) = trials(3, 20, 2);
         let dir = std::env::temp_dir().join(format!("neuroloop-mi-model-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         for method in MiMethod::ALL {
+            let protocol = protocol().for_method(method);
+            let bands = protocol.bands().len();
+            let (train, ytrain) = trials(3, 20, 1, bands);
+            let (test, ytest) = trials(3, 20, 2, bands);
             let model = MiModel::fit(
                 method,
-                protocol(),
+                protocol,
                 names.clone(),
                 &train,
                 &ytrain,
@@ -636,7 +894,7 @@ mod tests {
     #[test]
     fn too_little_calibration_is_named() {
         let names: Vec<String> = ["left_hand", "right_hand"].map(String::from).into();
-        let (x, _) = trials(2, 4, 3);
+        let (x, _) = trials(2, 4, 3, 1);
         let one_class = vec![0; x.len()];
         let err = MiModel::fit(
             MiMethod::Mdm,

@@ -1,0 +1,151 @@
+//! The neural motor-imagery decoder: a compact CNN shipped as ONNX with a model card
+//! (`assets/models/mi-net.toml`, trained by `scripts/train/mi_net.sh`), applied to the same
+//! band-passed window as the covariance methods.
+//!
+//! The card's `[mi]` table states the window the network reads (channels, rate, band,
+//! length, where it starts after a cue) and its classes; the network takes the window in µV,
+//! channel-major (`[1, channels, samples]`), and returns class probabilities (`[1, classes]`).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::model::MiProtocol;
+use crate::onnx::{ModelCard, ModelError, OnnxModel};
+
+/// File name of the shipped network's card in `assets/models`.
+pub const MI_NET_CARD: &str = "mi-net.toml";
+
+/// The window a motor-imagery network reads and the classes it returns (a card's `[mi]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MiNetConfig {
+    /// Channel labels, in the input's channel order.
+    pub channels: Vec<String>,
+    /// Sampling rate the network was trained at.
+    pub sample_rate_hz: f64,
+    /// Causal Butterworth band-pass applied to the continuous signal first.
+    pub band_hz: (f64, f64),
+    /// Order of that band-pass.
+    pub filter_order: usize,
+    /// Window length.
+    pub window_secs: f64,
+    /// Where a trial's window starts after its cue (evaluation).
+    pub cue_offset_secs: f64,
+    /// Class names, in output order.
+    pub class_names: Vec<String>,
+}
+
+impl MiNetConfig {
+    /// The preprocessing as a [`MiProtocol`] (what trial cutting and the decoder apply).
+    pub fn protocol(&self) -> MiProtocol {
+        MiProtocol {
+            channels: self.channels.clone(),
+            sample_rate_hz: self.sample_rate_hz,
+            band_hz: self.band_hz,
+            filter_order: self.filter_order,
+            window_secs: self.window_secs,
+            sub_bands: Vec::new(),
+        }
+    }
+}
+
+/// A loaded motor-imagery network with its card's settings.
+#[derive(Debug)]
+pub struct MiNet {
+    onnx: OnnxModel,
+    config: MiNetConfig,
+    protocol: MiProtocol,
+    name: String,
+    card: PathBuf,
+}
+
+impl MiNet {
+    /// Loads the card's network and checks that its input is the card's window and its output
+    /// one probability per class.
+    pub fn load(card: &ModelCard) -> Result<MiNet, ModelError> {
+        let card_err = |reason: String| ModelError::Card {
+            path: card.path.clone(),
+            reason,
+        };
+        let Some(config) = card.mi.clone() else {
+            return Err(card_err(
+                "it has no [mi] table, so it is not a motor-imagery model".into(),
+            ));
+        };
+        let protocol = config.protocol();
+        if config.channels.is_empty() || config.class_names.len() < 2 {
+            return Err(card_err(
+                "its [mi] table needs channels and at least two class_names".into(),
+            ));
+        }
+        let frames = protocol.window_frames() as i64;
+        let want_in = [1, config.channels.len() as i64, frames];
+        if card.input.shape != want_in {
+            return Err(card_err(format!(
+                "its input shape {:?} is not [1, channels, window samples] = {want_in:?} from its [mi] table",
+                card.input.shape
+            )));
+        }
+        let want_out = [1, config.class_names.len() as i64];
+        if card.output.shape != want_out {
+            return Err(card_err(format!(
+                "its output shape {:?} is not [1, classes] = {want_out:?} from its [mi] table",
+                card.output.shape
+            )));
+        }
+        Ok(MiNet {
+            onnx: OnnxModel::load(card)?,
+            protocol,
+            config,
+            name: card.name.clone(),
+            card: card.path.clone(),
+        })
+    }
+
+    /// The shipped network (`assets/models/mi-net.toml`).
+    pub fn shipped() -> Result<MiNet, ModelError> {
+        Self::load(&ModelCard::shipped(MI_NET_CARD)?)
+    }
+
+    /// The card's settings.
+    pub fn config(&self) -> &MiNetConfig {
+        &self.config
+    }
+
+    /// The preprocessing the network expects.
+    pub fn protocol(&self) -> &MiProtocol {
+        &self.protocol
+    }
+
+    /// The card's model name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The card's path.
+    pub fn card_path(&self) -> &std::path::Path {
+        &self.card
+    }
+
+    /// Class probabilities of `window` (channel-major, the card's channels × window samples,
+    /// µV) into `proba`. Returns `false` when the window holds non-finite samples or the
+    /// network fails or returns something that is not a probability (no decision then).
+    ///
+    /// Real-time safe on the Rust side: no allocation ([`OnnxModel::run`]).
+    pub fn predict(&mut self, window: &[f32], proba: &mut [f64]) -> bool {
+        if !window.iter().all(|v| v.is_finite()) {
+            return false;
+        }
+        let Ok(out) = self.onnx.run(window) else {
+            return false;
+        };
+        if out.len() != proba.len() || !out.iter().all(|p| p.is_finite() && *p >= 0.0) {
+            return false;
+        }
+        for (p, &o) in proba.iter_mut().zip(out) {
+            *p = f64::from(o);
+        }
+        true
+    }
+}
