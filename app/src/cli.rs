@@ -385,13 +385,14 @@ pub struct MiSessionArgs {
     /// Classes to cue: left_hand, right_hand, feet, rest.
     #[arg(long, value_delimiter = ',', default_values_t = ["left_hand".to_string(), "right_hand".to_string()])]
     classes: Vec<String>,
-    /// Calibration trials per class (0 with --mi-model: feedback only).
+    /// Calibration trials per class (none with --mi-model: feedback only).
     #[arg(long, default_value_t = 20)]
     calibration_trials: usize,
     /// Feedback trials per class (0: stop after fitting).
     #[arg(long, default_value_t = 10)]
     feedback_trials: usize,
-    /// Skip calibration and give feedback with this fitted model.
+    /// Skip calibration and give feedback with this fitted model (`neuroloop mi fit` or an
+    /// earlier session's model.json).
     #[arg(long, value_name = "MODEL.json")]
     mi_model: Option<PathBuf>,
     /// Folder for calibration.xdf, model.json and feedback.xdf.
@@ -1559,19 +1560,26 @@ fn eval_mi(args: &EvalMiArgs) -> anyhow::Result<()> {
             EvalMiMethod::Mdm => MiMethod::Mdm,
             EvalMiMethod::FbcspLda => MiMethod::FbcspLda,
             EvalMiMethod::Onnx => {
-                use neuroloop_decoders::mi::MiNet;
-                use neuroloop_decoders::onnx::ModelCard;
-                let card = match &args.model {
-                    Some(p) => ModelCard::read(p)?,
-                    None => ModelCard::shipped(neuroloop_decoders::mi::net::MI_NET_CARD)?,
+                let run = || -> anyhow::Result<crate::eval::mi::MiNetEval> {
+                    use neuroloop_decoders::mi::MiNet;
+                    use neuroloop_decoders::onnx::ModelCard;
+                    let card = match &args.model {
+                        Some(p) => ModelCard::read(p)?,
+                        None => ModelCard::shipped(neuroloop_decoders::mi::net::MI_NET_CARD)?,
+                    };
+                    let mut net = MiNet::load(&card)?;
+                    let claimed = card.validation_number("accuracy_imagined");
+                    crate::eval::mi::evaluate_mi_net(&args.eegmmidb, &mut net, claimed)
                 };
-                let mut net = MiNet::load(&card)?;
-                let claimed = card.validation_number("accuracy_imagined");
-                net_result = Some(crate::eval::mi::evaluate_mi_net(
-                    &args.eegmmidb,
-                    &mut net,
-                    claimed,
-                )?);
+                match run() {
+                    Ok(r) => net_result = Some(r),
+                    // Beside other methods, a network that cannot run here (no ONNX Runtime,
+                    // no executed runs in the folder) is reported, not fatal.
+                    Err(e) if args.method.len() > 1 => {
+                        eprintln!("onnx skipped: {e:#}");
+                    }
+                    Err(e) => return Err(e),
+                }
                 continue;
             }
         };
@@ -1584,9 +1592,10 @@ fn eval_mi(args: &EvalMiArgs) -> anyhow::Result<()> {
         };
         results.push(evaluate_mi(trials, m)?);
     }
+    // The first of equally accurate methods, as `mi fit` chooses.
     let best = results
         .iter()
-        .max_by(|a, b| a.accuracy.total_cmp(&b.accuracy))
+        .reduce(|a, b| if b.accuracy > a.accuracy { b } else { a })
         .map(|r| (r.method, r.accuracy));
     if args.json {
         let mut all: Vec<serde_json::Value> = results
@@ -1679,6 +1688,7 @@ fn mi_fit(args: &MiFitArgs) -> anyhow::Result<()> {
     let FitOutcome {
         model,
         evaluations,
+        skipped,
         trials: data,
     } = fit_best(&args.recordings, &cut, &args.fit.methods())?;
     println!(
@@ -1693,9 +1703,18 @@ fn mi_fit(args: &MiFitArgs) -> anyhow::Result<()> {
         cut.cue_offset_secs,
         cut.cue_offset_secs + cut.window_secs
     );
+    if args.fit.methods().iter().any(|m| m.uses_filter_bank()) {
+        println!(
+            "fbcsp-lda reads the same windows band-passed into {:?} Hz instead",
+            data.protocol.for_method(MiMethod::FbcspLda).sub_bands
+        );
+    }
+    for (m, why) in &skipped {
+        println!("{:<9} not fitted: {why}", m.name());
+    }
     for r in &evaluations {
         println!(
-            "{:<8} cross-validated accuracy {:>5.1} %  kappa {:.3}",
+            "{:<9} cross-validated accuracy {:>5.1} %  kappa {:.3}",
             r.method.name(),
             100.0 * r.accuracy,
             r.kappa
@@ -1713,14 +1732,11 @@ fn mi_fit(args: &MiFitArgs) -> anyhow::Result<()> {
 }
 
 fn mi_session(args: &MiSessionArgs) -> anyhow::Result<()> {
+    use crate::mi::paradigm::ImageryParadigm;
     use crate::mi::paradigm::{ImageryTiming, parse_classes};
     use crate::mi::view::{ImageryPlan, ImageryView, SessionRole};
     use neuroloop_acquisition::sim::Attention;
-    if !display_available() {
-        bail!(
-            "the motor-imagery paradigm needs a display (set DISPLAY, or run it under xvfb-run for a test)"
-        );
-    }
+    // Everything that can be checked is checked before the window opens.
     let classes = parse_classes(&args.classes).map_err(anyhow::Error::msg)?;
     let model = match &args.mi_model {
         Some(path) => Some(MiModel::load(path)?),
@@ -1729,17 +1745,41 @@ fn mi_session(args: &MiSessionArgs) -> anyhow::Result<()> {
     if model.is_none() && args.calibration_trials == 0 {
         bail!("--calibration-trials 0 needs a --mi-model to give feedback with");
     }
+    if model.is_some() && args.feedback_trials == 0 {
+        bail!("--mi-model skips calibration, so --feedback-trials must be at least 1");
+    }
     let [rest_low, rest_high] = args.rest_secs[..] else {
         bail!("--rest-secs takes two lengths, LOW,HIGH (e.g. 1.5,2.5)");
     };
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create the output folder {}", args.out.display()))?;
     let timing = ImageryTiming {
         fixation_secs: args.fixation_secs,
         cue_secs: args.cue_secs,
         imagery_secs: args.imagery_secs,
         rest_secs: (rest_low, rest_high),
     };
+    ImageryParadigm::calibration(&classes, 1, timing, args.seed)?;
+    let (names, offset, window) = match &model {
+        Some(m) => (
+            m.class_names.clone(),
+            m.training.cue_offset_secs,
+            m.protocol.window_secs,
+        ),
+        None => (
+            classes.iter().map(|c| c.name().to_string()).collect(),
+            args.fit.cue_offset_secs,
+            args.fit.window_secs,
+        ),
+    };
+    if args.feedback_trials > 0 {
+        ImageryParadigm::feedback(&classes, 1, timing, args.seed, &names, offset, window)?;
+    }
+    if !display_available() {
+        bail!(
+            "the motor-imagery paradigm needs a display (set DISPLAY, or run it under xvfb-run for a test)"
+        );
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create the output folder {}", args.out.display()))?;
     let plan = ImageryPlan {
         classes: classes.clone(),
         timing,

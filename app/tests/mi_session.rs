@@ -177,6 +177,8 @@ fn calibrate_fit_and_feedback_in_one_window_on_the_simulator() {
     assert!(report.contains("calibration: 16 trials"), "{report}");
     assert!(dir.join("model.json").exists());
     let model = neuroloop_decoders::mi::MiModel::load(&dir.join("model.json")).unwrap();
+    // Fitted on the paradigm's 16 cues, not also on the simulator's truth of the same trials.
+    assert_eq!(model.training.trials_per_class, [8, 8]);
     let cv = model.training.cross_validated_accuracy.unwrap();
     assert!(cv >= 0.75, "cross-validated accuracy {cv}");
     // Feedback: 8 scored trials, well above chance (50 %).
@@ -206,20 +208,42 @@ fn calibrate_fit_and_feedback_in_one_window_on_the_simulator() {
 }
 
 #[test]
-fn a_model_for_other_classes_is_refused_with_the_fix() {
-    let dir = common::temp_dir("mi-window-classes");
+fn bad_session_settings_are_refused_before_the_window_opens() {
+    let dir = common::temp_dir("mi-window-settings");
+    let out = dir.to_str().unwrap();
+    // An unknown class: the choices are named.
     let err = common::run_err(&[
         "mi",
         "session",
         "--classes",
         "left_hand,tongue",
         "--out",
-        dir.to_str().unwrap(),
+        out,
     ]);
     assert!(
         err.contains("tongue") && err.contains("left_hand, right_hand, feet, rest"),
         "{err}"
     );
+    // A left/right model for a feet/rest paradigm: the model's classes are named.
+    let labels = SimConfig::default().channel_labels;
+    let model =
+        neuroloop::bench::synthetic_mi_model(MiMethod::CspLda, &labels, 250.0, 2.0).unwrap();
+    let path = dir.join("lr.json");
+    model.save(&path).unwrap();
+    let err = common::run_err(&[
+        "mi",
+        "session",
+        "--mi-model",
+        path.to_str().unwrap(),
+        "--classes",
+        "feet,rest",
+        "--out",
+        out,
+    ]);
+    assert!(err.contains("--classes left_hand,right_hand"), "{err}");
+    // An imagery period shorter than the decision window after the cue.
+    let err = common::run_err(&["mi", "session", "--imagery-secs", "2", "--out", out]);
+    assert!(err.contains("--imagery-secs"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -133,6 +133,11 @@ fn the_network_decodes_a_stream_at_every_step() {
         assert!(d.score >= 0.5 && d.score <= 1.0, "{d:?}");
         assert!((d.window_secs - cfg.window_secs as f32).abs() < 1e-6);
     }
+    // The network sees the signal: the decisions' probabilities vary with the window.
+    let (lo, hi) = decisions.iter().fold((1.0f32, 0.0f32), |(lo, hi), d| {
+        (lo.min(d.score), hi.max(d.score))
+    });
+    assert!(hi - lo > 1e-4, "every decision has probability {lo}");
     // A stream without the card's channels is refused at prepare.
     let mut decoder = MiDecoder::with_net(MiNet::shipped().unwrap(), MiDecoderConfig::default());
     let err = decoder

@@ -345,6 +345,9 @@ fn neural_spindle_detector_allocates_nothing_per_window() {
     assert!(counts[0] >= 10, "{} decisions", counts[0]);
 }
 
+/// The Rust side of the network decoder (filter, window, ONNX call through preallocated
+/// tensors) allocates nothing per decision; what ONNX Runtime does inside is its own arena's
+/// business and not counted here.
 #[test]
 fn neural_motor_imagery_decoder_allocates_nothing_per_decision() {
     use neuroloop_decoders::mi::MiNet;

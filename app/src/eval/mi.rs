@@ -48,7 +48,8 @@ pub struct MiTrials {
     pub protocol: MiProtocol,
     /// Class names, in label order.
     pub class_names: Vec<String>,
-    /// Channel-major windows (`channels × window_frames`).
+    /// Channel-major windows (`channels × window_frames`; with a filter bank, the bands one
+    /// after another: `bands × channels × window_frames`).
     pub trials: Vec<Vec<f32>>,
     /// Class index of each trial.
     pub labels: Vec<usize>,
@@ -323,6 +324,14 @@ pub fn dump_net_features(dir: &Path, out: &Path) -> anyhow::Result<MiFeatureDump
     Ok(dump)
 }
 
+/// Index of the largest probability (the first of equal ones).
+fn argmax(proba: &[f64]) -> usize {
+    (0..proba.len())
+        .rev()
+        .max_by(|&a, &b| proba[a].total_cmp(&proba[b]))
+        .unwrap_or(0)
+}
+
 /// Fold of every trial: the i-th trial of each class goes to fold `i mod folds`.
 pub fn stratified_folds(labels: &[usize], folds: usize) -> Vec<usize> {
     let classes = labels.iter().copied().max().map_or(0, |m| m + 1);
@@ -415,9 +424,7 @@ pub fn evaluate_mi(data: &MiTrials, method: MiMethod) -> anyhow::Result<MiEval> 
             if !predictor.predict(&data.trials[i], &mut proba) {
                 bail!("trial {i} could not be classified: it is flat or holds non-finite samples");
             }
-            let best = (0..proba.len())
-                .max_by(|&a, &b| proba[a].total_cmp(&proba[b]))
-                .unwrap_or(0);
+            let best = argmax(&proba);
             predictions[i] = best;
             score.correct += usize::from(best == data.labels[i]);
             score.trials += 1;
@@ -479,11 +486,7 @@ pub fn evaluate_mi_net(
         if !net.predict(t, &mut proba) {
             bail!("trial {i}: the network returned no probabilities (non-finite input or output)");
         }
-        predictions.push(
-            (0..proba.len())
-                .max_by(|&a, &b| proba[a].total_cmp(&proba[b]))
-                .unwrap_or(0),
-        );
+        predictions.push(argmax(&proba));
     }
     let correct = predictions
         .iter()
@@ -498,7 +501,7 @@ pub fn evaluate_mi_net(
     let mut hits = 0usize;
     for (t, &y) in imagined.trials.iter().zip(&imagined.labels) {
         if predictor.predict(t, &mut proba) {
-            hits += usize::from(proba[y] >= proba[1 - y]);
+            hits += usize::from(argmax(&proba) == y);
         }
     }
     Ok(MiNetEval {

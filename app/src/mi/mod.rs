@@ -16,7 +16,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use neuroloop_acquisition::MiClass;
-use neuroloop_decoders::mi::model::FBCSP_BANDS;
 use neuroloop_decoders::mi::model::MiProtocol;
 use neuroloop_decoders::mi::{MiMethod, MiModel};
 
@@ -83,12 +82,26 @@ impl Default for CalibrationCut {
 
 /// Reads calibration recordings (XDF, EDF/BDF) and cuts one trial per cue.
 pub fn load_calibration(files: &[PathBuf], cut: &CalibrationCut) -> anyhow::Result<MiTrials> {
-    let mut recordings = Vec::new();
-    for f in files {
-        let r = neuroloop_formats::read_recording(f)
-            .with_context(|| format!("reading calibration recording {}", f.display()))?;
-        recordings.push(r);
-    }
+    cut_calibration(&read_calibration(files)?, files, cut)
+}
+
+/// Reads calibration recordings (XDF, EDF/BDF).
+pub fn read_calibration(files: &[PathBuf]) -> anyhow::Result<Vec<neuroloop_formats::Recording>> {
+    files
+        .iter()
+        .map(|f| {
+            neuroloop_formats::read_recording(f)
+                .with_context(|| format!("reading calibration recording {}", f.display()))
+        })
+        .collect()
+}
+
+/// Cuts one trial per cue from `recordings` (read from `files`, named in messages).
+pub fn cut_calibration(
+    recordings: &[neuroloop_formats::Recording],
+    files: &[PathBuf],
+    cut: &CalibrationCut,
+) -> anyhow::Result<MiTrials> {
     let Some(first) = recordings.first() else {
         bail!("give at least one calibration recording");
     };
@@ -161,6 +174,8 @@ pub struct FitOutcome {
     pub model: MiModel,
     /// Cross-validation of every method tried, in the order given.
     pub evaluations: Vec<MiEval>,
+    /// Methods that could not be fitted on these trials, with why.
+    pub skipped: Vec<(MiMethod, String)>,
     /// The trials (single band).
     pub trials: MiTrials,
 }
@@ -174,7 +189,8 @@ pub fn fit_best(
     cut: &CalibrationCut,
     methods: &[MiMethod],
 ) -> anyhow::Result<FitOutcome> {
-    let single = load_calibration(files, cut)?;
+    let recordings = read_calibration(files)?;
+    let single = cut_calibration(&recordings, files, cut)?;
     if single.labels.len() < 2 * FOLDS {
         bail!(
             "{} calibration trials ({}) are too few to cross-validate: calibrate with at least {} trials",
@@ -186,30 +202,39 @@ pub fn fit_best(
     let mut bank = None;
     if methods.iter().any(|m| m.uses_filter_bank()) {
         let cut = CalibrationCut {
-            sub_bands: FBCSP_BANDS.to_vec(),
+            sub_bands: single.protocol.for_method(MiMethod::FbcspLda).sub_bands,
             ..cut.clone()
         };
-        bank = Some(load_calibration(files, &cut)?);
+        bank = Some(cut_calibration(&recordings, files, &cut)?);
     }
     let data_for = |m: MiMethod| match (&bank, m.uses_filter_bank()) {
         (Some(b), true) => b,
         _ => &single,
     };
+    // A method that cannot be fitted on these trials is reported and left out.
     let mut evaluations = Vec::with_capacity(methods.len());
+    let mut skipped = Vec::new();
     for &m in methods {
-        evaluations.push(evaluate_mi(data_for(m), m)?);
+        match evaluate_mi(data_for(m), m) {
+            Ok(e) => evaluations.push(e),
+            Err(e) => skipped.push((m, format!("{e:#}"))),
+        }
     }
     let Some(best) = evaluations
         .iter()
         .reduce(|a, b| if b.accuracy > a.accuracy { b } else { a })
     else {
-        bail!("give at least one method to fit");
+        match skipped.first() {
+            Some((m, e)) => bail!("no method could be fitted; {}: {e}", m.name()),
+            None => bail!("give at least one method to fit"),
+        }
     };
     let mut model = fit_all(data_for(best.method), best.method, Some(best.accuracy))?;
     model.training.cue_offset_secs = cut.cue_offset_secs;
     Ok(FitOutcome {
         model,
         evaluations,
+        skipped,
         trials: single,
     })
 }

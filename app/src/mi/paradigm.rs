@@ -181,6 +181,16 @@ pub enum ParadigmError {
     /// A timing that cannot be run.
     #[error("{0}: give positive, finite durations (rest range low <= high)")]
     BadTiming(&'static str),
+    /// No decision window fits in the imagery period, so no trial could be scored.
+    #[error(
+        "the imagery period ({imagery_secs} s) is shorter than the decoder's window end after the cue ({needed_secs} s = cue offset + window): lengthen --imagery-secs or fit with a shorter --window-secs / --cue-offset-secs"
+    )]
+    ImageryTooShort {
+        /// The imagery period.
+        imagery_secs: f64,
+        /// Cue offset plus window length.
+        needed_secs: f64,
+    },
     /// The decoder decides classes the paradigm does not cue.
     #[error(
         "the model decodes {model:?} but the paradigm cues {cued:?}: fit the model on a calibration with the same classes, or pass --classes {model_list}"
@@ -197,9 +207,6 @@ pub enum ParadigmError {
 
 /// Decisions averaged into the feedback cursor (2 s at one decision every 0.25 s).
 pub const CURSOR_DECISIONS: usize = 8;
-
-/// Seconds after the imagery period that late decisions still count for its score.
-pub const RESULT_GRACE_SECS: f64 = 0.3;
 
 /// The paradigm's state: trial order, phase, feedback cursor and score.
 #[derive(Debug, Clone)]
@@ -219,6 +226,9 @@ pub struct ImageryParadigm {
     /// Decisions of the current trial (class index, probability, sample time).
     trial_decisions: Vec<(usize, f32, f64)>,
     scored: bool,
+    /// A decision about data after the imagery period has arrived: every decision about the
+    /// period itself is in, so the trial can be scored.
+    past_end: bool,
     results: Vec<(MiClass, Option<MiClass>)>,
 }
 
@@ -273,6 +283,12 @@ impl ImageryParadigm {
                 model_list: decoder_classes.join(","),
             });
         }
+        if offset_secs + window_secs > timing.imagery_secs + 1e-9 {
+            return Err(ParadigmError::ImageryTooShort {
+                imagery_secs: timing.imagery_secs,
+                needed_secs: offset_secs + window_secs,
+            });
+        }
         p.decoder_classes = mapped;
         p.scored_window = (offset_secs.max(0.0), window_secs.max(0.0));
         Ok(p)
@@ -319,6 +335,7 @@ impl ImageryParadigm {
             scored_window: (0.0, 0.0),
             trial_decisions: Vec::new(),
             scored: true,
+            past_end: false,
             results: Vec::new(),
         };
         for _ in 0..trials_per_class {
@@ -384,6 +401,16 @@ impl ImageryParadigm {
         matches!(self.phase, ImageryPhase::Imagery { at } if t - at < self.timing.cue_secs)
     }
 
+    /// The current trial's result, once it is scored (feedback, during its rest).
+    pub fn current_result(&self) -> Option<(MiClass, Option<MiClass>)> {
+        match self.phase {
+            ImageryPhase::Rest { .. } if self.results.len() == self.trial => {
+                self.results.last().copied()
+            }
+            _ => None,
+        }
+    }
+
     /// Scored feedback trials: (cued, decoded).
     pub fn results(&self) -> &[(MiClass, Option<MiClass>)] {
         &self.results
@@ -413,6 +440,7 @@ impl ImageryParadigm {
                     self.phase = ImageryPhase::Imagery { at: cue };
                     self.trial_decisions.clear();
                     self.scored = self.mode == ImageryMode::Calibration;
+                    self.past_end = false;
                     if let Some(class) = self.cued() {
                         events(ImageryEvent::Cue {
                             trial: self.trial as u32,
@@ -436,8 +464,10 @@ impl ImageryParadigm {
                 }
                 ImageryPhase::Rest { at, secs } => {
                     let mut changed = false;
-                    if !self.scored && t >= at + RESULT_GRACE_SECS.min(secs) {
-                        self.score_trial(at + RESULT_GRACE_SECS.min(secs), events);
+                    // Scored once a decision about later data shows that every decision about
+                    // the imagery period has arrived, else at the end of the rest.
+                    if !self.scored && self.past_end && t < at + secs {
+                        self.score_trial(t, events);
                         changed = true;
                     }
                     if t >= at + secs {
@@ -525,7 +555,9 @@ impl ImageryParadigm {
         let Some(Some(k)) = self.decoder_classes.get(usize::from(d.class)) else {
             return;
         };
-        if d.sample_time > cue && d.sample_time <= end + RESULT_GRACE_SECS {
+        if d.sample_time > end {
+            self.past_end = true;
+        } else if d.sample_time > cue {
             self.trial_decisions.push((*k, d.score, d.sample_time));
         }
     }
@@ -742,7 +774,7 @@ mod tests {
             .rev()
             .find(|(c, _)| *c == MiClass::RightHand)
             .unwrap();
-        assert!(last_right.1.0 > 0.5, "{last_right:?}");
+        assert!(last_right.1.0 > 0.3, "{last_right:?}");
         let mut text = String::new();
         events
             .iter()
@@ -763,7 +795,63 @@ mod tests {
     }
 
     #[test]
+    fn a_trial_is_scored_as_soon_as_a_decision_about_later_data_arrives() {
+        let names = vec!["left_hand".to_string(), "right_hand".to_string()];
+        let mut p = ImageryParadigm::feedback(&LR, 1, timing(), 1, &names, 0.5, 2.0).unwrap();
+        let mut events = Vec::new();
+        let mut t = 10.0;
+        let mut cue = None;
+        let mut result_at = None;
+        while result_at.is_none() && t < 30.0 {
+            p.advance(t, &mut |e| events.push(e));
+            for e in events.drain(..) {
+                match e {
+                    ImageryEvent::Cue { at, .. } => cue = Some(at),
+                    ImageryEvent::Result { at, decided, .. } => {
+                        assert!(decided.is_some());
+                        result_at = Some(at);
+                    }
+                    _ => {}
+                }
+            }
+            if let (Some(c), Some(cued)) = (cue, p.cued()) {
+                let k = u16::from(cued == MiClass::RightHand);
+                // Decisions every 0.25 s (at 2.6, 2.85, ... s) about data up to 4.6 s after
+                // the cue.
+                if t - c >= 2.5 && t - c <= 4.6 && ((t - c - 0.1) / 0.25).fract() < 0.04 {
+                    p.decision(&decision(k, 0.9, t));
+                }
+            }
+            t += 0.01;
+        }
+        let (c, r) = (cue.unwrap(), result_at.unwrap());
+        // The imagery ends at cue + 4; the first decision past it is at about cue + 4.1; the
+        // rest would last at least 1 s.
+        assert!(
+            r - c > 4.05 && r - c < 4.2,
+            "scored {} s after the cue",
+            r - c
+        );
+        assert_eq!(p.score(), (1, 1));
+        assert_eq!(
+            p.current_result().map(|r| r.0),
+            p.results().first().map(|r| r.0)
+        );
+    }
+
+    #[test]
     fn bad_set_ups_are_refused_with_the_fix() {
+        let names = vec!["left_hand".to_string(), "right_hand".to_string()];
+        let short = ImageryTiming {
+            imagery_secs: 2.0,
+            ..timing()
+        };
+        let err = ImageryParadigm::feedback(&LR, 3, short, 1, &names, 0.5, 2.0).unwrap_err();
+        assert!(
+            matches!(err, ParadigmError::ImageryTooShort { .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("--imagery-secs"), "{err}");
         assert_eq!(
             ImageryParadigm::calibration(&LR[..1], 5, timing(), 1).unwrap_err(),
             ParadigmError::TooFewClasses(1)

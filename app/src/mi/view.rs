@@ -247,6 +247,10 @@ impl ImageryView {
             Stage::Running(run) => self.run_paradigm(present, run),
             Stage::Fitting(rx) => match rx.try_recv() {
                 Ok(Ok(outcome)) => {
+                    for (m, why) in &outcome.skipped {
+                        self.report
+                            .push(format!("{}: not fitted ({why})", m.name()));
+                    }
                     for r in &outcome.evaluations {
                         self.report.push(format!(
                             "{}: cross-validated accuracy {:.1} %, kappa {:.2}",
@@ -334,7 +338,22 @@ impl ImageryView {
         }
         session.stop_in_place();
         self.release_intent();
+        // What the output thread reported (a failed recording, an outlet that failed): the
+        // session is over, so waiting for the log is fine.
+        let errors = session
+            .log
+            .lock()
+            .map(|l| l.errors.clone())
+            .unwrap_or_default();
+        for e in &errors {
+            self.report.push(format!("warning: {e}"));
+        }
+        let recording_failed = errors.iter().any(|e| e.contains("recording"));
         match paradigm.mode() {
+            ImageryMode::Calibration if recording_failed => Stage::Failed(
+                "the calibration recording failed (see above), so the decoder is not fitted: free disk space or choose another --out folder and calibrate again"
+                    .into(),
+            ),
             ImageryMode::Calibration => {
                 let path = session.record_path.clone().unwrap_or_default();
                 self.report.push(format!(
@@ -511,12 +530,8 @@ impl ImageryView {
                 }
             }
             ImageryPhase::Rest { .. } => {
-                if let Some((class, decided)) = paradigm
-                    .results()
-                    .last()
-                    .filter(|_| paradigm.mode() == ImageryMode::Feedback)
-                {
-                    let (text, colour) = if Some(*class) == *decided {
+                if let Some((class, decided)) = paradigm.current_result() {
+                    let (text, colour) = if Some(class) == decided {
                         ("correct", Color32::GREEN)
                     } else {
                         ("missed", Color32::from_rgb(230, 80, 60))

@@ -93,30 +93,24 @@ impl MiDecoder {
     /// against the model in [`Decoder::prepare`].
     pub fn new(model: MiModel, cfg: MiDecoderConfig) -> Result<Self, super::MiError> {
         let name = format!("mi-{}", model.method.name());
-        let filters = protocol_filters(&model.protocol);
-        let classes = model.class_names.len();
-        Ok(MiDecoder {
-            classifier: Classifier::Fitted(Box::new(MiPredictor::new(model)?)),
+        Ok(Self::with_classifier(
+            Classifier::Fitted(Box::new(MiPredictor::new(model)?)),
             cfg,
             name,
-            stepper: None,
-            filters,
-            band_buf: Vec::new(),
-            stacked: Vec::new(),
-            window: RingWindow::new(1, 1),
-            window_buf: Vec::new(),
-            proba: vec![0.0; classes],
-            window_frames: 0,
-        })
+        ))
     }
 
     /// A decoder running a motor-imagery network (named `mi-<card name>`).
     pub fn with_net(net: MiNet, cfg: MiDecoderConfig) -> Self {
         let name = format!("mi-{}", net.name());
-        let filters = protocol_filters(net.protocol());
-        let classes = net.config().class_names.len();
+        Self::with_classifier(Classifier::Net(Box::new(net)), cfg, name)
+    }
+
+    fn with_classifier(classifier: Classifier, cfg: MiDecoderConfig, name: String) -> Self {
+        let filters = protocol_filters(classifier.protocol());
+        let classes = classifier.class_names().len();
         MiDecoder {
-            classifier: Classifier::Net(Box::new(net)),
+            classifier,
             cfg,
             name,
             stepper: None,

@@ -58,7 +58,7 @@ pub enum MiError {
     },
     /// Trials do not all have the same shape.
     #[error(
-        "trial {index} has {len} values but channels x samples = {expected}: every trial must be cut with the same window"
+        "trial {index} has {len} values but (bands x) channels x samples = {expected}: every trial must be cut with the same window and filter bank"
     )]
     TrialShape {
         /// Offending trial.
@@ -84,6 +84,17 @@ pub enum MiError {
         path: std::path::PathBuf,
         /// What went wrong and what to do.
         reason: String,
+    },
+    /// Trials cut for another method's preprocessing (a filter bank for a single-band method
+    /// or the reverse).
+    #[error(
+        "{method} needs {needs} trials: cut them with the protocol `MiProtocol::for_method` gives"
+    )]
+    ProtocolMismatch {
+        /// The method fitted.
+        method: &'static str,
+        /// What it needs.
+        needs: &'static str,
     },
     /// A model's parameters do not fit together (a hand-edited or truncated file).
     #[error(

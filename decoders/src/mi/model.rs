@@ -127,11 +127,16 @@ impl MiProtocol {
         self.channels.len() * self.bands().len()
     }
 
-    /// This protocol with the filter bank `method` needs (the FBCSP bands), or without one.
+    /// This protocol with the filter bank `method` needs (the FBCSP bands below 0.45 times the
+    /// sampling rate), or without one.
     pub fn for_method(&self, method: MiMethod) -> MiProtocol {
         MiProtocol {
             sub_bands: if method.uses_filter_bank() {
-                FBCSP_BANDS.to_vec()
+                FBCSP_BANDS
+                    .iter()
+                    .copied()
+                    .filter(|&(_, hi)| hi < 0.45 * self.sample_rate_hz)
+                    .collect()
             } else {
                 Vec::new()
             },
@@ -254,8 +259,10 @@ fn unflat(v: &[f64], n: usize) -> Mat<f64> {
 }
 
 impl MiModel {
-    /// Fits `method` on `trials` (channel-major windows, `channels × window_frames`, already
-    /// band-passed as `protocol` says) labelled by class index into `class_names`.
+    /// Fits `method` on `trials` (channel-major windows, [`MiProtocol::window_rows`] ×
+    /// `window_frames`, already band-passed as `protocol` says: for `fbcsp-lda` the protocol
+    /// of [`MiProtocol::for_method`], bands one after another) labelled by class index into
+    /// `class_names`.
     ///
     /// Allocates; offline or on a setup thread.
     pub fn fit(
@@ -283,16 +290,13 @@ impl MiModel {
             });
         }
         if method.uses_filter_bank() == protocol.sub_bands.is_empty() {
-            return Err(MiError::BadModel {
-                detail: format!(
-                    "{} needs {} protocol: cut the trials with `MiProtocol::for_method`",
-                    method.name(),
-                    if method.uses_filter_bank() {
-                        "a filter-bank (sub_bands)"
-                    } else {
-                        "a single-band"
-                    }
-                ),
+            return Err(MiError::ProtocolMismatch {
+                method: method.name(),
+                needs: if method.uses_filter_bank() {
+                    "filter-bank (sub_bands)"
+                } else {
+                    "single-band"
+                },
             });
         }
         let len = protocol.window_frames();
@@ -427,8 +431,16 @@ impl MiModel {
             && self.method.uses_filter_bank() != p.sub_bands.is_empty();
         if !usable_band || p.window_frames() <= n || p.filter_order == 0 {
             return bad(format!(
-                "protocol {} Hz, band {:?} Hz, order {}, window {} s does not describe a usable band and window for {n} channels",
-                p.sample_rate_hz, p.band_hz, p.filter_order, p.window_secs
+                "protocol {} Hz, bands {:?} Hz ({}), order {}, window {} s does not describe usable bands (below half the rate; sub_bands exactly for fbcsp-lda) and window for {n} channels",
+                p.sample_rate_hz,
+                p.bands(),
+                if p.sub_bands.is_empty() {
+                    "band_hz"
+                } else {
+                    "sub_bands"
+                },
+                p.filter_order,
+                p.window_secs
             ));
         }
         let linear_ok = |l: &Linear, features: usize| {
@@ -825,10 +837,17 @@ mod tests {
         for i in 0..classes * per_class {
             let y = i % classes;
             let mut trial = Vec::with_capacity(bands * n * len);
-            for _ in 0..bands {
-                let mixed: Vec<f32> = (0..n * len)
-                    .map(|j| noise() * if j / len == y { 2.0 } else { 1.0 })
-                    .collect();
+            for b in 0..bands {
+                // Only the last band carries the class: a filter bank read in the wrong band
+                // order would fail.
+                let gain = |j: usize| {
+                    if b + 1 == bands && j / len == y {
+                        2.0
+                    } else {
+                        1.0
+                    }
+                };
+                let mixed: Vec<f32> = (0..n * len).map(|j| noise() * gain(j)).collect();
                 // Mix channels a little so that the classes are not axis-aligned.
                 let mut w = mixed.clone();
                 for c in 1..n {
@@ -889,6 +908,48 @@ mod tests {
             assert!(acc > 0.85, "{}: {acc}", method.name());
         }
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn single_band_model_files_keep_their_layout_and_mismatched_trials_are_named() {
+        let names: Vec<String> = ["left_hand", "right_hand"].map(String::from).into();
+        let (x, y) = trials(2, 6, 4, 1);
+        let model = MiModel::fit(
+            MiMethod::CspLda,
+            protocol(),
+            names.clone(),
+            &x,
+            &y,
+            TrainingInfo::default(),
+        )
+        .unwrap();
+        // Files written before filter banks existed have no `sub_bands`; single-band models
+        // are still written (and read) without it.
+        let text = serde_json::to_string(&model).unwrap();
+        assert!(!text.contains("sub_bands"), "{text}");
+        let back: MiModel = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, model);
+        // FBCSP on single-band trials, CSP on filter-bank trials: named, with the fix.
+        let err = MiModel::fit(
+            MiMethod::FbcspLda,
+            protocol(),
+            names.clone(),
+            &x,
+            &y,
+            TrainingInfo::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("for_method"), "{err}");
+        let err = MiModel::fit(
+            MiMethod::CspLda,
+            protocol().for_method(MiMethod::FbcspLda),
+            names,
+            &x,
+            &y,
+            TrainingInfo::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("single-band"), "{err}");
     }
 
     #[test]

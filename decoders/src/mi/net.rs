@@ -79,6 +79,17 @@ impl MiNet {
                 "its [mi] table needs channels and at least two class_names".into(),
             ));
         }
+        let (lo, hi) = config.band_hz;
+        let fs = config.sample_rate_hz;
+        if !(fs.is_finite() && fs > 0.0 && lo > 0.0 && lo < hi && hi < fs / 2.0)
+            || config.filter_order == 0
+            || !(config.window_secs.is_finite() && config.window_secs > 0.0)
+        {
+            return Err(card_err(format!(
+                "its [mi] table's rate {fs} Hz, band {:?} Hz, filter order {} and window {} s do not describe a usable band-pass (0 < low < high < rate / 2, order >= 1) and window",
+                config.band_hz, config.filter_order, config.window_secs
+            )));
+        }
         let frames = protocol.window_frames() as i64;
         let want_in = [1, config.channels.len() as i64, frames];
         if card.input.shape != want_in {
@@ -130,7 +141,8 @@ impl MiNet {
 
     /// Class probabilities of `window` (channel-major, the card's channels × window samples,
     /// µV) into `proba`. Returns `false` when the window holds non-finite samples or the
-    /// network fails or returns something that is not a probability (no decision then).
+    /// network fails or returns something that is not a probability distribution (negative,
+    /// non-finite, or not summing to 1 within 1e-3): no decision then.
     ///
     /// Real-time safe on the Rust side: no allocation ([`OnnxModel::run`]).
     pub fn predict(&mut self, window: &[f32], proba: &mut [f64]) -> bool {
@@ -140,7 +152,10 @@ impl MiNet {
         let Ok(out) = self.onnx.run(window) else {
             return false;
         };
-        if out.len() != proba.len() || !out.iter().all(|p| p.is_finite() && *p >= 0.0) {
+        if out.len() != proba.len()
+            || !out.iter().all(|p| p.is_finite() && *p >= 0.0)
+            || (out.iter().sum::<f32>() - 1.0).abs() > 1e-3
+        {
             return false;
         }
         for (p, &o) in proba.iter_mut().zip(out) {
