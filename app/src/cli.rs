@@ -1347,29 +1347,23 @@ fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
             name: Some(name.clone()),
             ..LslInletConfig::default()
         }),
-        None => SourceSpec::Simulator {
-            config: SimConfig {
-                seed: args.seed,
-                scenario: Scenario::Ssvep(SsvepScenario {
-                    targets: layout
-                        .targets
-                        .iter()
-                        .map(|t| SsvepTarget {
-                            freq_hz: t.code.freq_hz,
-                            phase_rad: t.code.phase_rad,
-                        })
-                        .collect(),
-                    gaze: gaze.clone(),
-                    amplitude_uv: args.ssvep_uv,
-                    ..SsvepScenario::default()
-                }),
-                ..SimConfig::default()
-            },
-            pacing: Pacing::Speed(1.0),
-            chunk_frames: 0,
-            duration_secs: None,
-            time_origin: None,
-        },
+        None => live_simulator(SimConfig {
+            seed: args.seed,
+            scenario: Scenario::Ssvep(SsvepScenario {
+                targets: layout
+                    .targets
+                    .iter()
+                    .map(|t| SsvepTarget {
+                        freq_hz: t.code.freq_hz,
+                        phase_rad: t.code.phase_rad,
+                    })
+                    .collect(),
+                gaze: gaze.clone(),
+                amplitude_uv: args.ssvep_uv,
+                ..SsvepScenario::default()
+            }),
+            ..SimConfig::default()
+        }),
     };
     let session = Session::start(SessionConfig {
         source,
@@ -1411,6 +1405,18 @@ fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
         println!("recorded to {}", path.display());
     }
     Ok(())
+}
+
+/// The simulator as a live source for a stimulus window: real time, unbounded, stamped on
+/// the clock from its first sample.
+fn live_simulator(config: SimConfig) -> SourceSpec {
+    SourceSpec::Simulator {
+        config,
+        pacing: Pacing::REAL_TIME,
+        chunk_frames: 0,
+        duration_secs: None,
+        time_origin: None,
+    }
 }
 
 fn run(args: &RunArgs) -> anyhow::Result<()> {
@@ -1808,23 +1814,17 @@ fn mi_session(args: &MiSessionArgs) -> anyhow::Result<()> {
                     name: Some(name.clone()),
                     ..LslInletConfig::default()
                 }),
-                None => SourceSpec::Simulator {
-                    config: SimConfig {
-                        // Another noise realisation for each run.
-                        seed: args.seed.wrapping_add(sessions),
-                        scenario: Scenario::MotorImagery(MiScenario {
-                            classes: classes.clone(),
-                            trial_secs: timing.imagery_secs,
-                            intent: intent.clone(),
-                            ..MiScenario::default()
-                        }),
-                        ..SimConfig::default()
-                    },
-                    pacing: Pacing::Speed(1.0),
-                    chunk_frames: 0,
-                    duration_secs: None,
-                    time_origin: None,
-                },
+                None => live_simulator(SimConfig {
+                    // Another noise realisation for each run.
+                    seed: args.seed.wrapping_add(sessions),
+                    scenario: Scenario::MotorImagery(MiScenario {
+                        classes: classes.clone(),
+                        trial_secs: timing.imagery_secs,
+                        intent: intent.clone(),
+                        ..MiScenario::default()
+                    }),
+                    ..SimConfig::default()
+                }),
             };
             let (decoders, record) = match role {
                 SessionRole::Calibration => (Vec::new(), args.out.join("calibration.xdf")),

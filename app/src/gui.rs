@@ -21,6 +21,22 @@ use crate::stimulation::{StimSummary, StimTrigger};
 /// Seconds of signal kept on screen.
 pub const TRACE_SECS: f64 = 5.0;
 
+/// Takes the pending `screenshot` (path, seconds after the first frame) once `elapsed_secs`
+/// has reached it ([`save_screenshot`]); leaves it pending before that.
+pub fn screenshot_when_due(
+    ctx: &egui::Context,
+    screenshot: &mut Option<(std::path::PathBuf, f64)>,
+    elapsed_secs: f64,
+) {
+    if screenshot
+        .as_ref()
+        .is_some_and(|(_, after)| elapsed_secs >= *after)
+        && let Some((path, _)) = screenshot.take()
+    {
+        save_screenshot(ctx, path);
+    }
+}
+
 /// Asks the window for a screenshot of its next frame and saves it to `path` as PNG,
 /// reporting the outcome on standard error (for documentation and display checks).
 pub fn save_screenshot(ctx: &egui::Context, path: std::path::PathBuf) {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use neuroloop::eval::mi::{fit_all, load_eegmmidb_runs, protocol_signal};
+use neuroloop::eval::mi::{fit_all, protocol_signal};
 use neuroloop_decoders::mi::model::MiProtocol;
 use neuroloop_decoders::mi::{MiModel, MiPredictor};
 
@@ -128,22 +128,22 @@ fn replay_reproduces_offline(
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// A model fitted on runs 4 and 8 of EEGMMIDB S001; replaying run 12 through the live
-/// pipeline gives, at every decision, the class and probability that the offline predictor
-/// computes on the same window of the same causally filtered signal.
-#[test]
-fn replaying_a_run_reproduces_the_offline_decisions() {
+/// `method` fitted on runs 4 and 8 of EEGMMIDB S001 (cut as the method reads them), saved,
+/// and run 12 replayed with it ([`replay_reproduces_offline`]).
+fn replay_fitted(method: neuroloop_decoders::mi::MiMethod) {
+    use neuroloop::eval::mi::{CUE_OFFSET_SECS, eegmmidb_protocol, load_eegmmidb_with};
     let Some(data) = common::data_dir("mi_eegmmidb_S001") else {
         return;
     };
-    let dir = temp_dir("replay-model");
-    let trials = load_eegmmidb_runs(&data, &["R04", "R08"]).unwrap();
-    let model = fit_all(&trials, neuroloop_decoders::mi::MiMethod::CspLda, None).unwrap();
+    let dir = temp_dir(&format!("replay-{}-model", method.name()));
+    let protocol = eegmmidb_protocol().for_method(method);
+    let trials = load_eegmmidb_with(&data, &["R04", "R08"], &protocol, CUE_OFFSET_SECS).unwrap();
+    let model = fit_all(&trials, method, None).unwrap();
     let model_path = dir.join("s001.json");
     model.save(&model_path).unwrap();
     let mut predictor = MiPredictor::new(model.clone()).unwrap();
     replay_reproduces_offline(
-        "replay",
+        &format!("replay-{}", method.name()),
         &data.join("S001R12.edf"),
         &model_path,
         &model.protocol,
@@ -152,30 +152,19 @@ fn replaying_a_run_reproduces_the_offline_decisions() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A CSP-LDA model fitted on runs 4 and 8 of EEGMMIDB S001; replaying run 12 through the live
+/// pipeline gives, at every decision, the class and probability that the offline predictor
+/// computes on the same window of the same causally filtered signal.
+#[test]
+fn replaying_a_run_reproduces_the_offline_decisions() {
+    replay_fitted(neuroloop_decoders::mi::MiMethod::CspLda);
+}
+
 /// The same with filter-bank CSP: the decoder's nine band-passes stacked per frame equal
 /// the offline filter bank.
 #[test]
 fn replaying_a_run_with_fbcsp_reproduces_the_offline_decisions() {
-    use neuroloop::eval::mi::{CUE_OFFSET_SECS, eegmmidb_protocol, load_eegmmidb_with};
-    use neuroloop_decoders::mi::MiMethod;
-    let Some(data) = common::data_dir("mi_eegmmidb_S001") else {
-        return;
-    };
-    let dir = temp_dir("replay-fbcsp-model");
-    let protocol = eegmmidb_protocol().for_method(MiMethod::FbcspLda);
-    let trials = load_eegmmidb_with(&data, &["R04", "R08"], &protocol, CUE_OFFSET_SECS).unwrap();
-    let model = fit_all(&trials, MiMethod::FbcspLda, None).unwrap();
-    let model_path = dir.join("s001-fbcsp.json");
-    model.save(&model_path).unwrap();
-    let mut predictor = MiPredictor::new(model.clone()).unwrap();
-    replay_reproduces_offline(
-        "replay-fbcsp",
-        &data.join("S001R12.edf"),
-        &model_path,
-        &model.protocol,
-        |w, p| predictor.predict(w, p),
-    );
-    std::fs::remove_dir_all(&dir).ok();
+    replay_fitted(neuroloop_decoders::mi::MiMethod::FbcspLda);
 }
 
 /// The same with the shipped network (`--mi-model` given its card).

@@ -6,18 +6,11 @@ use std::path::PathBuf;
 
 use neuroloop_decoders::mi::net::MI_NET_CARD;
 use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiNet};
-use neuroloop_decoders::onnx::{ModelCard, OnnxModel, init, shipped_models_dir};
+use neuroloop_decoders::onnx::{ModelCard, OnnxModel};
 use neuroloop_decoders::{DecisionBuffer, Decoder, DecoderContext};
 
-fn runtime_or_skip() -> bool {
-    match init() {
-        Ok(_) => true,
-        Err(e) => {
-            eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
-            false
-        }
-    }
-}
+mod common;
+use common::runtime_or_skip;
 
 fn shipped() -> ModelCard {
     ModelCard::shipped(MI_NET_CARD).expect("the shipped card reads")
@@ -25,13 +18,7 @@ fn shipped() -> ModelCard {
 
 /// A copy of the shipped card in a temporary folder, edited by `edit`.
 fn edited_card(name: &str, edit: impl Fn(String) -> String) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nl-mi-card-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let src = shipped_models_dir();
-    std::fs::copy(src.join("mi-net.onnx"), dir.join("mi-net.onnx")).unwrap();
-    let text = std::fs::read_to_string(src.join(MI_NET_CARD)).unwrap();
-    std::fs::write(dir.join(MI_NET_CARD), edit(text)).unwrap();
-    dir.join(MI_NET_CARD)
+    common::edited_card(name, MI_NET_CARD, "mi-net.onnx", edit)
 }
 
 #[test]

@@ -4,18 +4,11 @@
 use std::path::PathBuf;
 
 use neuroloop_decoders::onnx::{
-    ModelCard, ModelError, OnnxModel, SPINDLE_NET_CARD, init, load_spindle_net, shipped_models_dir,
+    ModelCard, ModelError, OnnxModel, SPINDLE_NET_CARD, load_spindle_net,
 };
 
-fn runtime_or_skip() -> bool {
-    match init() {
-        Ok(_) => true,
-        Err(e) => {
-            eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
-            false
-        }
-    }
-}
+mod common;
+use common::runtime_or_skip;
 
 fn shipped() -> ModelCard {
     ModelCard::shipped(SPINDLE_NET_CARD).expect("the shipped card reads")
@@ -23,13 +16,7 @@ fn shipped() -> ModelCard {
 
 /// A copy of the shipped card in a temporary folder, edited by `edit`.
 fn edited_card(name: &str, edit: impl Fn(String) -> String) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nl-card-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let src = shipped_models_dir();
-    std::fs::copy(src.join("spindle-net.onnx"), dir.join("spindle-net.onnx")).unwrap();
-    let text = std::fs::read_to_string(src.join(SPINDLE_NET_CARD)).unwrap();
-    std::fs::write(dir.join(SPINDLE_NET_CARD), edit(text)).unwrap();
-    dir.join(SPINDLE_NET_CARD)
+    common::edited_card(name, SPINDLE_NET_CARD, "spindle-net.onnx", edit)
 }
 
 #[test]

@@ -25,6 +25,21 @@ fn channel(data: &[f32], n: usize, c: usize, range: std::ops::Range<usize>) -> V
     range.map(|f| f64::from(data[f * n + c])).collect()
 }
 
+/// Mu-band (10-12 Hz) power of channel `c` of 8-channel 250 Hz `data` over `range` frames.
+fn mu_power(data: &[f32], c: usize, range: std::ops::Range<usize>) -> f64 {
+    let x = channel(data, 8, c, range);
+    (10.0..=12.0)
+        .step_by_f(0.5)
+        .into_iter()
+        .map(|f| tone_power(&x, f, 250.0))
+        .sum::<f64>()
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 fn ssvep_cfg() -> SimConfig {
     SimConfig {
         scenario: Scenario::Ssvep(SsvepScenario::default()),
@@ -199,14 +214,7 @@ fn motor_imagery_desynchronises_the_contralateral_mu_rhythm() {
     };
     let (data, truth) = run(cfg, 250 * 120);
     let (c3, c4) = (1, 3);
-    let mu = |c: usize, range: std::ops::Range<usize>| {
-        let x = channel(&data, 8, c, range);
-        (10.0..=12.0)
-            .step_by_f(0.5)
-            .into_iter()
-            .map(|f| tone_power(&x, f, 250.0))
-            .sum::<f64>()
-    };
+    let mu = |c: usize, range: std::ops::Range<usize>| mu_power(&data, c, range);
     let (mut lr, mut rr) = (Vec::new(), Vec::new());
     for e in &truth {
         let TruthKind::MotorImagery { class } = e.kind else {
@@ -225,10 +233,6 @@ fn motor_imagery_desynchronises_the_contralateral_mu_rhythm() {
             _ => panic!("default classes are left and right"),
         }
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     let (l, r) = (median(&mut lr), median(&mut rr));
     assert!(l < 0.7 && r > 1.4, "C4/C3 mu power: left {l}, right {r}");
 }
@@ -264,14 +268,7 @@ fn motor_imagery_follows_a_paradigms_intent() {
     sim.drain_truth(|e| truth.push(e));
     assert_eq!(truth.len(), 10, "one truth event per imagery period");
     let (c3, c4) = (1, 3);
-    let mu = |c: usize, range: std::ops::Range<usize>| {
-        let x = channel(&data, 8, c, range);
-        (10.0..=12.0)
-            .step_by_f(0.5)
-            .into_iter()
-            .map(|f| tone_power(&x, f, 250.0))
-            .sum::<f64>()
-    };
+    let mu = |c: usize, range: std::ops::Range<usize>| mu_power(&data, c, range);
     let (mut left, mut right) = (Vec::new(), Vec::new());
     for ((start, class), e) in cued.iter().zip(&truth) {
         assert!((e.onset - *start as f64 / fs as f64).abs() < 1e-9);
@@ -281,10 +278,6 @@ fn motor_imagery_follows_a_paradigms_intent() {
         let ratio = mu(c4, range.clone()) / mu(c3, range);
         [&mut left, &mut right][*class].push(ratio);
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     let (l, r) = (median(&mut left), median(&mut right));
     assert!(l < 0.8 && r > 1.25, "C4/C3 mu power: left {l}, right {r}");
 }

@@ -566,14 +566,7 @@ impl eframe::App for ImageryView {
         ImageryView::ui(self, ui);
         let now = self.last_drawn;
         let started = self.started.unwrap_or(now);
-        if self
-            .screenshot
-            .as_ref()
-            .is_some_and(|(_, after)| now - started >= *after)
-            && let Some((path, _)) = self.screenshot.take()
-        {
-            crate::gui::save_screenshot(ui.ctx(), path);
-        }
+        crate::gui::screenshot_when_due(ui.ctx(), &mut self.screenshot, now - started);
         // Leave the report on screen for a moment before closing.
         if self.plan.close_when_done
             && self.screenshot.is_none()

@@ -306,14 +306,7 @@ impl eframe::App for SpellerView {
         SpellerView::ui(self, ui);
         let now = self.last_frame.map_or(0.0, |f| f.drawn);
         let started = *self.started.get_or_insert(now);
-        if self
-            .screenshot
-            .as_ref()
-            .is_some_and(|(_, after)| now - started >= *after)
-            && let Some((path, _)) = self.screenshot.take()
-        {
-            crate::gui::save_screenshot(ui.ctx(), path);
-        }
+        crate::gui::screenshot_when_due(ui.ctx(), &mut self.screenshot, now - started);
         if self.speller.phase() == Phase::Done {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
