@@ -35,17 +35,42 @@ pub enum TrcaKind {
     Ensemble,
 }
 
-/// One band's fitted filters and precomputed templates.
+/// One band's fitted filters and templates.
 #[derive(Debug, Clone)]
 struct BandModel {
     /// Spatial filters, one column per class (channels × classes).
     filters: Mat<f64>,
-    /// Ensemble: `W P̃_k` per class (channels × samples), `P̃_k` the centred, unit-norm
-    /// `Wᵀ T_k`.
-    ensemble: Vec<Mat<f64>>,
-    /// Plain: `w_k p̃_kᵀ` per class (channels × samples), `p̃_k` the centred, unit-norm
-    /// `w_kᵀ T_k`.
-    plain: Vec<Mat<f64>>,
+    /// Templates, one per class (channels × samples).
+    templates: Vec<Mat<f64>>,
+}
+
+impl BandModel {
+    /// What a window's centred data is correlated with, per class (channels × samples):
+    /// ensemble `W P̃_k`, `P̃_k` the centred, unit-norm `Wᵀ T_k`; plain `w_k p̃_kᵀ`, `p̃_k` the
+    /// centred, unit-norm `w_kᵀ T_k`.
+    fn references(&self, kind: TrcaKind) -> Vec<Mat<f64>> {
+        let filters = &self.filters;
+        let (channels, samples) = (filters.nrows(), self.templates[0].ncols());
+        self.templates
+            .iter()
+            .enumerate()
+            .map(|(k, t)| match kind {
+                TrcaKind::Ensemble => {
+                    let mut p = filters.transpose() * t;
+                    unit_centred(&mut p);
+                    filters * &p
+                }
+                TrcaKind::Plain => {
+                    let w = filters.col(k);
+                    let mut p = Mat::from_fn(1, samples, |_, j| {
+                        (0..channels).map(|c| w[c] * t[(c, j)]).sum()
+                    });
+                    unit_centred(&mut p);
+                    Mat::from_fn(channels, samples, |c, j| w[c] * p[(0, j)])
+                }
+            })
+            .collect()
+    }
 }
 
 /// Fitted TRCA: filters and templates for every band and class at one window length.
@@ -241,31 +266,7 @@ impl TrcaModel {
                     Mat::from_fn(channels, samples, |c, j| t[c * samples + j])
                 })
                 .collect();
-            let ensemble = templates
-                .iter()
-                .map(|t| {
-                    let mut p = filters.transpose() * t;
-                    unit_centred(&mut p);
-                    &filters * &p
-                })
-                .collect();
-            let plain = templates
-                .iter()
-                .enumerate()
-                .map(|(k, t)| {
-                    let w = filters.col(k);
-                    let mut p = Mat::from_fn(1, samples, |_, j| {
-                        (0..channels).map(|c| w[c] * t[(c, j)]).sum()
-                    });
-                    unit_centred(&mut p);
-                    Mat::from_fn(channels, samples, |c, j| w[c] * p[(0, j)])
-                })
-                .collect();
-            models.push(BandModel {
-                filters,
-                ensemble,
-                plain,
-            });
+            models.push(BandModel { filters, templates });
         }
         Ok(TrcaModel {
             bands: models,
@@ -327,14 +328,17 @@ fn unit_centred(m: &mut Mat<f64>) {
 pub struct TrcaScorer {
     model: TrcaModel,
     kind: TrcaKind,
+    /// Per band and class, what the window is correlated with (built for `kind` only).
+    references: Vec<Vec<Mat<f64>>>,
     x: Mat<f64>,
     y: Mat<f64>,
 }
 
 impl TrcaScorer {
-    /// Prepares the buffers for `model`.
+    /// Precomputes `kind`'s per-class references and the buffers for `model`.
     pub fn new(model: TrcaModel, kind: TrcaKind) -> Self {
         TrcaScorer {
+            references: model.bands.iter().map(|b| b.references(kind)).collect(),
             x: Mat::zeros(model.channels(), model.samples()),
             y: Mat::zeros(model.classes(), model.samples()),
             model,
@@ -382,9 +386,10 @@ impl TrcaScorer {
                 TrcaKind::Plain => 0.0,
             };
             for (k, o) in out.iter_mut().enumerate() {
-                let (norm, g) = match self.kind {
-                    TrcaKind::Ensemble => (ensemble_norm, &band.ensemble[k]),
-                    TrcaKind::Plain => (centred_norm(&self.y, k..k + 1), &band.plain[k]),
+                let g = &self.references[b][k];
+                let norm = match self.kind {
+                    TrcaKind::Ensemble => ensemble_norm,
+                    TrcaKind::Plain => centred_norm(&self.y, k..k + 1),
                 };
                 let rho = if norm > 0.0 {
                     inner(&self.x, g) / norm
