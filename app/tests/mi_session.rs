@@ -251,8 +251,7 @@ fn bad_session_settings_are_refused_before_the_window_opens() {
 /// calibrate → fit → feedback flow in real time, closing itself at the end.
 #[test]
 fn the_imagery_window_calibrates_fits_and_gives_feedback_on_the_display() {
-    if std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty()) {
-        eprintln!("SKIPPED: no DISPLAY (the CI runs the tests under xvfb-run)");
+    if !common::display_or_skip() {
         return;
     }
     let dir = common::temp_dir("mi-session");

@@ -326,8 +326,7 @@ fn the_forty_target_speller_spells_with_a_fitted_trca_model() {
 /// several grey levels (the flicker) and a recording with the speller's markers.
 #[test]
 fn the_speller_window_runs_on_the_display_and_saves_a_screenshot() {
-    if std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty()) {
-        eprintln!("SKIPPED: no DISPLAY (the CI runs the tests under xvfb-run)");
+    if !common::display_or_skip() {
         return;
     }
     let dir = common::temp_dir("speller-window");

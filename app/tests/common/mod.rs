@@ -97,3 +97,15 @@ pub fn marker_field<'a>(text: &'a str, key: &str) -> &'a str {
         .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
         .unwrap_or_else(|| panic!("no {key}= in `{text}`"))
 }
+
+/// Whether a display is available for a real window; says loudly that the test is skipped
+/// when it is not.
+#[allow(dead_code)] // not every test binary opens a window
+pub fn display_or_skip() -> bool {
+    if std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty()) {
+        eprintln!("SKIPPED: no DISPLAY (the CI runs the tests under xvfb-run)");
+        false
+    } else {
+        true
+    }
+}
