@@ -18,8 +18,8 @@ use neuroloop_acquisition::sim::{
 use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
 
 use crate::eval::mi::{
-    CUE_OFFSET_SECS, evaluate_mi, fit_all, load_eegmmidb, load_eegmmidb_for,
-    reference as mi_reference,
+    CUE_OFFSET_SECS, EEGMMIDB_RUNS, MethodTrials, evaluate_mi, fit_all, load_eegmmidb,
+    load_eegmmidb_with, reference as mi_reference,
 };
 use crate::eval::{SsvepMethod, evaluate_ssvep, load_kalunga, reference_mean_accuracy};
 use crate::mi::{CalibrationCut, FitOutcome, fit_best, trial_counts};
@@ -746,6 +746,19 @@ pub enum EvalMiMethod {
     Onnx,
 }
 
+impl EvalMiMethod {
+    /// The fitted method, or `None` for the network.
+    fn fitted(self) -> Option<MiMethod> {
+        match self {
+            EvalMiMethod::CspLda => Some(MiMethod::CspLda),
+            EvalMiMethod::TsLr => Some(MiMethod::TsLr),
+            EvalMiMethod::Mdm => Some(MiMethod::Mdm),
+            EvalMiMethod::FbcspLda => Some(MiMethod::FbcspLda),
+            EvalMiMethod::Onnx => None,
+        }
+    }
+}
+
 /// Options of `neuroloop eval mi`.
 #[derive(Debug, Clone, Args)]
 pub struct EvalMiArgs {
@@ -1083,17 +1096,11 @@ fn drive(
     let sink = Arc::new(Mutex::new(None));
     let view_app =
         crate::gui::LiveView::new(session, label.to_string(), clocked, Arc::clone(&sink));
-    let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title(format!("neuroloop — {label}"))
-            .with_inner_size([1200.0, 720.0]),
-        renderer: eframe::Renderer::Glow,
-        ..Default::default()
-    };
-    eframe::run_native(
+    run_window(
         "neuroloop",
-        options,
-        Box::new(move |_cc| Ok(Box::new(view_app))),
+        &format!("neuroloop — {label}"),
+        [1200.0, 720.0],
+        view_app,
     )
     .map_err(|e| {
         anyhow::anyhow!(
@@ -1388,17 +1395,11 @@ fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.screenshot {
         view = view.with_screenshot(path.clone(), args.screenshot_after);
     }
-    let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("neuroloop speller")
-            .with_inner_size([1280.0, 800.0]),
-        renderer: eframe::Renderer::Glow,
-        ..Default::default()
-    };
-    eframe::run_native(
+    run_window(
         "neuroloop-speller",
-        options,
-        Box::new(move |_| Ok(Box::new(view))),
+        "neuroloop speller",
+        [1280.0, 800.0],
+        view,
     )
     .map_err(|e| anyhow::anyhow!("the speller window failed: {e}"))?;
     if let Some(path) = &args.record {
@@ -1556,16 +1557,20 @@ fn eval_mi(args: &EvalMiArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let data = load_eegmmidb(&args.eegmmidb)?;
+    let fitted: Vec<MiMethod> = args.method.iter().filter_map(|m| m.fitted()).collect();
+    let trials = MethodTrials::cut(&fitted, |bank| match bank {
+        None => load_eegmmidb(&args.eegmmidb),
+        Some(protocol) => {
+            load_eegmmidb_with(&args.eegmmidb, &EEGMMIDB_RUNS, protocol, CUE_OFFSET_SECS)
+        }
+    })?;
+    let data = &trials.single;
     let mut results = Vec::new();
     let mut net_result = None;
     for &m in &args.method {
-        let m = match m {
-            EvalMiMethod::CspLda => MiMethod::CspLda,
-            EvalMiMethod::TsLr => MiMethod::TsLr,
-            EvalMiMethod::Mdm => MiMethod::Mdm,
-            EvalMiMethod::FbcspLda => MiMethod::FbcspLda,
-            EvalMiMethod::Onnx => {
+        let m = match m.fitted() {
+            Some(m) => m,
+            None => {
                 let run = || -> anyhow::Result<crate::eval::mi::MiNetEval> {
                     use neuroloop_decoders::mi::MiNet;
                     use neuroloop_decoders::onnx::ModelCard;
@@ -1589,14 +1594,7 @@ fn eval_mi(args: &EvalMiArgs) -> anyhow::Result<()> {
                 continue;
             }
         };
-        let fb;
-        let trials = if m.uses_filter_bank() {
-            fb = load_eegmmidb_for(&args.eegmmidb, m)?;
-            &fb
-        } else {
-            &data
-        };
-        results.push(evaluate_mi(trials, m)?);
+        results.push(evaluate_mi(trials.for_method(m), m)?);
     }
     // The first of equally accurate methods, as `mi fit` chooses.
     let best = results
@@ -1671,11 +1669,7 @@ fn eval_mi(args: &EvalMiArgs) -> anyhow::Result<()> {
         let Some((method, accuracy)) = best else {
             bail!("--save-model needs at least one --method");
         };
-        let model = fit_all(
-            &load_eegmmidb_for(&args.eegmmidb, method)?,
-            method,
-            Some(accuracy),
-        )?;
+        let model = fit_all(trials.for_method(method), method, Some(accuracy))?;
         model.save(path)?;
         if !args.json {
             println!(
@@ -1858,35 +1852,54 @@ fn mi_session(args: &MiSessionArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.screenshot {
         view = view.with_screenshot(path.clone(), args.screenshot_after);
     }
-    let report = Arc::new(Mutex::new(Vec::<String>::new()));
+    let report = Arc::new(Mutex::new(ImageryReport::default()));
+    let shared = Arc::clone(&report);
+    run_window(
+        "neuroloop-mi",
+        "neuroloop motor imagery",
+        [1100.0, 800.0],
+        ReportOnExit { view, shared },
+    )
+    .map_err(|e| anyhow::anyhow!("the motor-imagery window failed: {e}"))?;
+    let report = report.lock().unwrap_or_else(|p| p.into_inner());
+    for line in &report.lines {
+        println!("{line}");
+    }
+    if let Some(e) = &report.error {
+        println!("error: {e}");
+        bail!("{e}");
+    }
+    Ok(())
+}
+
+/// Opens an eframe window (glow renderer) titled `title` running `app` until it closes.
+fn run_window(
+    app_id: &str,
+    title: &str,
+    size: [f32; 2],
+    app: impl eframe::App + 'static,
+) -> Result<(), eframe::Error> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
-            .with_title("neuroloop motor imagery")
-            .with_inner_size([1100.0, 800.0]),
+            .with_title(title)
+            .with_inner_size(size),
         renderer: eframe::Renderer::Glow,
         ..Default::default()
     };
-    let shared = Arc::clone(&report);
-    eframe::run_native(
-        "neuroloop-mi",
-        options,
-        Box::new(move |_| Ok(Box::new(ReportOnExit { view, shared }))),
-    )
-    .map_err(|e| anyhow::anyhow!("the motor-imagery window failed: {e}"))?;
-    let lines = report.lock().unwrap_or_else(|p| p.into_inner());
-    for line in lines.iter() {
-        println!("{line}");
-    }
-    if let Some(e) = lines.iter().find(|l| l.starts_with("error: ")) {
-        bail!("{}", &e["error: ".len()..]);
-    }
-    Ok(())
+    eframe::run_native(app_id, options, Box::new(move |_| Ok(Box::new(app))))
+}
+
+/// What the motor-imagery window reported when it closed.
+#[derive(Default)]
+struct ImageryReport {
+    lines: Vec<String>,
+    error: Option<String>,
 }
 
 /// The motor-imagery window, copying its report out when it closes (printed by the command).
 struct ReportOnExit {
     view: crate::mi::view::ImageryView,
-    shared: Arc<Mutex<Vec<String>>>,
+    shared: Arc<Mutex<ImageryReport>>,
 }
 
 impl eframe::App for ReportOnExit {
@@ -1896,11 +1909,10 @@ impl eframe::App for ReportOnExit {
 
     fn on_exit(&mut self, gl: Option<&eframe::glow::Context>) {
         eframe::App::on_exit(&mut self.view, gl);
-        let mut lines = self.view.report().to_vec();
-        if let Some(e) = self.view.error() {
-            lines.push(format!("error: {e}"));
-        }
-        *self.shared.lock().unwrap_or_else(|p| p.into_inner()) = lines;
+        *self.shared.lock().unwrap_or_else(|p| p.into_inner()) = ImageryReport {
+            lines: self.view.report().to_vec(),
+            error: self.view.error().map(str::to_string),
+        };
     }
 }
 

@@ -324,6 +324,40 @@ pub fn dump_net_features(dir: &Path, out: &Path) -> anyhow::Result<MiFeatureDump
     Ok(dump)
 }
 
+/// Trials as every method of a set reads them, each cut once: single-band, and the filter bank
+/// when one of the methods needs it.
+pub struct MethodTrials {
+    /// Single-band trials (every method but the filter-bank ones).
+    pub single: MiTrials,
+    /// Filter-bank trials, when a method needs them.
+    pub bank: Option<MiTrials>,
+}
+
+impl MethodTrials {
+    /// Cuts the trials `methods` need: `cut(None)` the single-band ones, then, if a method
+    /// needs a filter bank, `cut(Some(protocol))` with the single-band protocol turned into
+    /// that method's ([`MiProtocol::for_method`]).
+    pub fn cut(
+        methods: &[MiMethod],
+        mut cut: impl FnMut(Option<&MiProtocol>) -> anyhow::Result<MiTrials>,
+    ) -> anyhow::Result<MethodTrials> {
+        let single = cut(None)?;
+        let bank = match methods.iter().find(|m| m.uses_filter_bank()) {
+            Some(&m) => Some(cut(Some(&single.protocol.for_method(m)))?),
+            None => None,
+        };
+        Ok(MethodTrials { single, bank })
+    }
+
+    /// The trials `method` reads.
+    pub fn for_method(&self, method: MiMethod) -> &MiTrials {
+        match (&self.bank, method.uses_filter_bank()) {
+            (Some(b), true) => b,
+            _ => &self.single,
+        }
+    }
+}
+
 /// Index of the largest probability (the first of equal ones).
 fn argmax(proba: &[f64]) -> usize {
     (0..proba.len())

@@ -19,7 +19,7 @@ use neuroloop_acquisition::MiClass;
 use neuroloop_decoders::mi::model::MiProtocol;
 use neuroloop_decoders::mi::{MiMethod, MiModel};
 
-use crate::eval::mi::{FOLDS, MiEval, MiTrials, cut_trials, evaluate_mi, fit_all};
+use crate::eval::mi::{FOLDS, MethodTrials, MiEval, MiTrials, cut_trials, evaluate_mi, fit_all};
 
 /// The class named by a cue annotation, if it is one.
 pub fn cue_class_name(text: &str) -> Option<&str> {
@@ -190,32 +190,31 @@ pub fn fit_best(
     methods: &[MiMethod],
 ) -> anyhow::Result<FitOutcome> {
     let recordings = read_calibration(files)?;
-    let single = cut_calibration(&recordings, files, cut)?;
+    let trials = MethodTrials::cut(methods, |bank| match bank {
+        None => cut_calibration(&recordings, files, cut),
+        Some(protocol) => cut_calibration(
+            &recordings,
+            files,
+            &CalibrationCut {
+                sub_bands: protocol.sub_bands.clone(),
+                ..cut.clone()
+            },
+        ),
+    })?;
+    let single = &trials.single;
     if single.labels.len() < 2 * FOLDS {
         bail!(
             "{} calibration trials ({}) are too few to cross-validate: calibrate with at least {} trials",
             single.labels.len(),
-            trial_counts(&single),
+            trial_counts(single),
             2 * FOLDS
         );
     }
-    let mut bank = None;
-    if methods.iter().any(|m| m.uses_filter_bank()) {
-        let cut = CalibrationCut {
-            sub_bands: single.protocol.for_method(MiMethod::FbcspLda).sub_bands,
-            ..cut.clone()
-        };
-        bank = Some(cut_calibration(&recordings, files, &cut)?);
-    }
-    let data_for = |m: MiMethod| match (&bank, m.uses_filter_bank()) {
-        (Some(b), true) => b,
-        _ => &single,
-    };
     // A method that cannot be fitted on these trials is reported and left out.
     let mut evaluations = Vec::with_capacity(methods.len());
     let mut skipped = Vec::new();
     for &m in methods {
-        match evaluate_mi(data_for(m), m) {
+        match evaluate_mi(trials.for_method(m), m) {
             Ok(e) => evaluations.push(e),
             Err(e) => skipped.push((m, format!("{e:#}"))),
         }
@@ -229,13 +228,17 @@ pub fn fit_best(
             None => bail!("give at least one method to fit"),
         }
     };
-    let mut model = fit_all(data_for(best.method), best.method, Some(best.accuracy))?;
+    let mut model = fit_all(
+        trials.for_method(best.method),
+        best.method,
+        Some(best.accuracy),
+    )?;
     model.training.cue_offset_secs = cut.cue_offset_secs;
     Ok(FitOutcome {
         model,
         evaluations,
         skipped,
-        trials: single,
+        trials: trials.single,
     })
 }
 
