@@ -266,8 +266,11 @@ fn the_imagery_window_calibrates_fits_and_gives_feedback_on_the_display() {
         "3",
         "--fixation-secs",
         "0.5",
+        // The arrow shows from 0.5 to 2.5 s after the first trial starts, so the screenshot
+        // at 1.3 s catches it even when starting the session delays that trial on a busy
+        // machine.
         "--cue-secs",
-        "0.5",
+        "2",
         "--imagery-secs",
         "3",
         "--rest-secs",
@@ -280,7 +283,7 @@ fn the_imagery_window_calibrates_fits_and_gives_feedback_on_the_display() {
         "--screenshot",
         &p(&shot),
         "--screenshot-after",
-        "0.7",
+        "1.3",
     ]);
     println!("{out}");
     assert!(out.contains("calibration: 12 trials"), "{out}");
