@@ -150,12 +150,14 @@ pub struct SsvepArgs {
     /// Sub-bands of FBCCA.
     #[arg(long, default_value_t = 5)]
     pub sub_bands: usize,
-    /// Decode onset-locked with this fitted TRCA model (`neuroloop ssvep fit`) instead of the
-    /// sliding-window CCA; trials start at the speller's flicker onsets (or, on the simulator
-    /// and in replays, at the recorded onset markers).
-    #[arg(long, value_name = "MODEL.json")]
+    /// Decode onset-locked with this fitted TRCA model (`neuroloop ssvep fit`) or network
+    /// (its card, e.g. `assets/models/ssvep-net.toml`) instead of the sliding-window CCA;
+    /// trials start at the speller's flicker onsets (or, on the simulator and in replays, at
+    /// the recorded onset markers).
+    #[arg(long, value_name = "MODEL.json|CARD.toml")]
     pub ssvep_model: Option<PathBuf>,
-    /// Relative margin of the best over the second TRCA score that stops a trial early.
+    /// Relative margin of the best over the second TRCA score (or network probability) that
+    /// stops a trial early.
     #[arg(long, default_value_t = 0.2)]
     pub trca_margin: f64,
     /// Channels to decode from, by label (default: parietal and occipital channels).
@@ -528,10 +530,11 @@ pub struct SpellerArgs {
     #[arg(long, default_value_t = 0.3)]
     min_margin: f64,
     /// Decode with this onset-locked TRCA model (`neuroloop ssvep fit` on a cued session with
-    /// the same targets) instead of FBCCA.
-    #[arg(long, value_name = "MODEL.json")]
+    /// the same targets) or network card with the same targets instead of FBCCA.
+    #[arg(long, value_name = "MODEL.json|CARD.toml")]
     ssvep_model: Option<PathBuf>,
-    /// Relative margin of the best over the second TRCA score that stops a flicker early.
+    /// Relative margin of the best over the second TRCA score (or network probability) that
+    /// stops a flicker early.
     #[arg(long, default_value_t = 0.2)]
     trca_margin: f64,
     /// Amplitude of the simulated SSVEP fundamental at the occipital pole, in µV.
@@ -790,12 +793,23 @@ pub struct EvalSsvepArgs {
     /// The data set's `npy` folder (`SESSION.npy` with `SESSION_events.csv`).
     #[arg(long, value_name = "DIR")]
     kalunga: PathBuf,
-    /// Methods to evaluate.
+    /// Methods to evaluate (`onnx`: the network of `--model`, at its card's window).
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [SsvepMethod::Cca, SsvepMethod::Fbcca, SsvepMethod::Trca, SsvepMethod::Etrca])]
     method: Vec<SsvepMethod>,
     /// Window lengths in seconds.
     #[arg(long, value_delimiter = ',', default_values_t = [1.0, 2.0, 3.0, 4.0])]
     window_secs: Vec<f64>,
+    /// Card of the network `onnx` runs (default: the shipped assets/models/ssvep-net.toml).
+    #[arg(long, value_name = "CARD.toml")]
+    model: Option<PathBuf>,
+    /// Score `onnx` behind the live pipeline's default front end (50 Hz notch with harmonics,
+    /// 1 Hz high-pass), which the network was not trained behind.
+    #[arg(long)]
+    front_end: bool,
+    /// Write the network trainer's input (every trial's sub-band windows, `index.json`) to
+    /// this folder instead of evaluating.
+    #[arg(long, value_name = "DIR")]
+    dump_features: Option<PathBuf>,
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
@@ -909,10 +923,7 @@ fn mi_decoder(
         step_secs: args.mi_step_secs,
         ..MiDecoderConfig::default()
     };
-    let is_card = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
-    let decoder = if is_card {
+    let decoder = if is_card(path) {
         let card = neuroloop_decoders::onnx::ModelCard::read(path)?;
         MiDecoder::with_net(neuroloop_decoders::mi::MiNet::load(&card)?, cfg)
     } else {
@@ -993,20 +1004,47 @@ fn session_decoders(
             )
         }
         (Some(path), None) => mi_decoder(mi, path, scored)?,
-        (None, Some(path)) => trca_decoder(path, ssvep.trca_margin, scored)?,
+        (None, Some(path)) => onset_decoder(path, ssvep.trca_margin, scored)?,
         (None, None) => ssvep_decoder(ssvep, scored),
     }])
 }
 
-/// The onset-locked TRCA decoder of `--ssvep-model`.
-fn trca_decoder(
+/// Whether `path` names a model card (`.toml`) rather than a fitted model file.
+fn is_card(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+}
+
+/// The target frequencies of an `--ssvep-model` (a TRCA model file or a network card).
+fn ssvep_model_targets(path: &Path) -> anyhow::Result<Vec<f64>> {
+    if is_card(path) {
+        let card = neuroloop_decoders::onnx::ModelCard::read(path)?;
+        match card.ssvep {
+            Some(c) => Ok(c.targets_hz),
+            None => bail!(
+                "{} has no [ssvep] table: it is not an SSVEP model card; pass an SSVEP card (e.g. assets/models/ssvep-net.toml) or a model file of `neuroloop ssvep fit`",
+                path.display()
+            ),
+        }
+    } else {
+        Ok(neuroloop_decoders::ssvep::onset::SsvepTrcaModel::load(path)?.targets_hz)
+    }
+}
+
+/// The onset-locked decoder of `--ssvep-model`: TRCA from a fitted model file, or the network
+/// a card describes.
+fn onset_decoder(
     path: &Path,
     margin: f64,
     scored: bool,
 ) -> anyhow::Result<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> {
-    use neuroloop_decoders::ssvep::onset::{SsvepTrcaDecoder, SsvepTrcaModel};
-    let model = SsvepTrcaModel::load(path)?;
-    let decoder = SsvepTrcaDecoder::new(model, margin)?;
+    use neuroloop_decoders::ssvep::onset::{SsvepOnsetDecoder, SsvepTrcaModel};
+    let decoder = if is_card(path) {
+        let card = neuroloop_decoders::onnx::ModelCard::read(path)?;
+        SsvepOnsetDecoder::net(neuroloop_decoders::ssvep::SsvepNet::load(&card)?, margin)
+    } else {
+        SsvepOnsetDecoder::trca(SsvepTrcaModel::load(path)?, margin)?
+    };
     let truth = if scored {
         TruthMapping::SsvepTargetIndex
     } else {
@@ -1209,7 +1247,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         bail!("--channels must be at least 1");
     }
     if let Some(path) = &args.ssvep.ssvep_model {
-        let fitted = neuroloop_decoders::ssvep::onset::SsvepTrcaModel::load(path)?.targets_hz;
+        let fitted = ssvep_model_targets(path)?;
         let simulated = &args.ssvep.targets;
         if fitted.len() != simulated.len()
             || fitted
@@ -1320,8 +1358,8 @@ fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
     };
     let (decoder, info) = match &args.ssvep_model {
         Some(path) => {
-            let (decoder, info) = trca_decoder(path, args.trca_margin, true)?;
-            let fitted = neuroloop_decoders::ssvep::onset::SsvepTrcaModel::load(path)?.targets_hz;
+            let (decoder, info) = onset_decoder(path, args.trca_margin, true)?;
+            let fitted = ssvep_model_targets(path)?;
             let shown = layout.freqs_hz();
             if fitted.len() != shown.len()
                 || fitted.iter().zip(&shown).any(|(a, b)| (a - b).abs() > 1e-3)
@@ -1474,11 +1512,36 @@ fn decode_unscored(
 }
 
 fn eval_ssvep(args: &EvalSsvepArgs) -> anyhow::Result<()> {
+    use crate::eval::ssvep::{dump_net_features, evaluate_ssvep_net};
+    use neuroloop_decoders::onnx::ModelCard;
+    use neuroloop_decoders::ssvep::net::SSVEP_NET_CARD;
+    if (args.model.is_some() || args.front_end) && !args.method.contains(&SsvepMethod::Onnx) {
+        bail!("--model and --front-end are for the network: add onnx to --method");
+    }
     let sessions = load_kalunga(&args.kalunga)?;
+    if let Some(out) = &args.dump_features {
+        let dump = dump_net_features(&sessions, out)?;
+        println!(
+            "wrote {} trials of {} sessions to {}",
+            dump.trials.len(),
+            sessions.len(),
+            out.display()
+        );
+        return Ok(());
+    }
     let trials: usize = sessions.iter().map(|s| s.trials.len()).sum();
     let mut results = Vec::new();
     for &method in &args.method {
-        results.extend(evaluate_ssvep(&sessions, method, &args.window_secs)?);
+        if method == SsvepMethod::Onnx {
+            let card = args
+                .model
+                .as_deref()
+                .map_or_else(|| ModelCard::shipped(SSVEP_NET_CARD), ModelCard::read)?;
+            let front_end = args.front_end.then(FrontEnd::default);
+            results.push(evaluate_ssvep_net(&sessions, &card, front_end.as_ref())?);
+        } else {
+            results.extend(evaluate_ssvep(&sessions, method, &args.window_secs)?);
+        }
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&results)?);
@@ -1488,10 +1551,19 @@ fn eval_ssvep(args: &EvalSsvepArgs) -> anyhow::Result<()> {
         "Kalunga SSVEP: {} sessions, {trials} trials (13/17/21 Hz, chance 33.3 %); ITR: Wolpaw, T = W + 0.5 s",
         sessions.len()
     );
-    println!("method  window   accuracy   ITR (bits/min)   reference (numpy/scipy)");
+    println!("method  window   accuracy   ITR (bits/min)   reference (numpy/scipy; onnx: FBCCA)");
     for r in &results {
-        let reference = reference_mean_accuracy(r.method, r.window_secs)
-            .map_or_else(|| "-".to_string(), |a| format!("{:.1} %", 100.0 * a));
+        let reference = if let Some(fbcca) = r.fbcca_same_subjects {
+            let subjects: Vec<&str> = r.subjects.keys().map(String::as_str).collect();
+            format!(
+                "FBCCA {:.1} % on the same held-out subjects ({}); the card's window, --window-secs does not apply",
+                100.0 * fbcca,
+                subjects.join(" ")
+            )
+        } else {
+            reference_mean_accuracy(r.method, r.window_secs)
+                .map_or_else(|| "-".to_string(), |a| format!("{:.1} %", 100.0 * a))
+        };
         println!(
             "{:<7} {:>4.1} s   {:>6.1} %   {:>10.2}       {reference}",
             r.method.name(),

@@ -173,9 +173,9 @@ impl Scorer {
             return None;
         }
         let end = r.decision.sample_time;
-        let start = end - f64::from(r.decision.window_secs);
         self.truths.iter().rev().find_map(|t| {
-            let inside = start >= t.onset - 1e-9 && end <= t.onset + t.duration_secs + 1e-9;
+            let inside =
+                r.decision.starts_at_or_after(t.onset) && end <= t.onset + t.duration_secs + 1e-9;
             match (mapping, t.kind) {
                 (TruthMapping::SsvepTargetIndex, TruthKind::SsvepTarget { index, .. })
                     if inside =>
@@ -520,6 +520,7 @@ mod tests {
                 confidence: 0.25,
                 confident: true,
                 sample_time,
+                window_start: sample_time - 2.0,
                 window_secs: 2.0,
             },
             decided_at: sample_time + 0.0005,

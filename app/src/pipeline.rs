@@ -50,6 +50,26 @@ impl Default for FrontEnd {
 }
 
 impl FrontEnd {
+    /// Applies this front end to a whole recording (`data` interleaved, `channels` wide) as the
+    /// worker does online: causally from the first sample, in blocks of 256 frames.
+    pub fn apply_offline(
+        &self,
+        data: &mut [f32],
+        channels: usize,
+        sample_rate_hz: f64,
+    ) -> anyhow::Result<()> {
+        const BLOCK: usize = 256;
+        let mut chain = FilterChain::new(self.specs(sample_rate_hz));
+        chain.prepare(sample_rate_hz, channels, BLOCK)?;
+        for block in data.chunks_mut(BLOCK * channels) {
+            chain.process_interleaved(block);
+            if self.common_average {
+                neuroloop_dsp::reref::common_average_interleaved(block, channels);
+            }
+        }
+        Ok(())
+    }
+
     /// The filter specifications this front end applies at `sample_rate_hz`.
     pub fn specs(&self, sample_rate_hz: f64) -> Vec<FilterSpec> {
         let mut specs = Vec::new();

@@ -404,6 +404,7 @@ mod tests {
             confidence: 1.0,
             confident: true,
             sample_time: t,
+            window_start: t + 0.05,
             window_secs: -0.05,
         }
     }

@@ -57,7 +57,8 @@ fn fbcca_beats_cca_on_ten_simulated_minutes() {
         let r: serde_json::Value = serde_json::from_str(&common::stdout_ok(&out, method)).unwrap();
         let d = &r["decoders"][0];
         let scored = d["scored"].as_u64().unwrap();
-        assert_eq!(scored, 1200, "120 trials, 10 windows each inside the trial");
+        // A 2-s window every 0.2 s lies inside a 4-s trial from the onset to 2 s later.
+        assert_eq!(scored, 1320, "120 trials, 11 windows each inside the trial");
         d["correct"].as_u64().unwrap() as f64 / scored as f64
     };
     let (cca, fbcca) = (accuracy("cca"), accuracy("fbcca"));

@@ -173,3 +173,86 @@ fn the_shipped_mi_network_scores_what_its_card_claims() {
     );
     assert!((r["kappa"].as_f64().unwrap() - kappa).abs() < 1e-6);
 }
+
+/// The shipped SSVEP network (trained on subjects s01-s04) still scores on the held-out
+/// subjects what its card claims, beside FBCCA on the same subjects, through
+/// `neuroloop eval ssvep --method onnx --json`.
+#[test]
+fn the_shipped_ssvep_network_scores_what_its_card_claims() {
+    let Some(dir) = kalunga_dir() else { return };
+    if let Err(e) = neuroloop_decoders::onnx::init() {
+        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+        return;
+    }
+    let card = neuroloop_decoders::onnx::ModelCard::shipped("ssvep-net.toml").unwrap();
+    let claimed = card.validation_number("accuracy_held_out").unwrap();
+    let claimed_fbcca = card.validation_number("accuracy_held_out_fbcca").unwrap();
+    let out = common::neuroloop()
+        .args([
+            "eval",
+            "ssvep",
+            "--method",
+            "onnx,fbcca",
+            "--window-secs",
+            "2",
+            "--json",
+            "--kalunga",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = common::stdout_ok(&out, "eval ssvep --method onnx");
+    let results: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let net = &results[0];
+    assert_eq!(net["method"], "onnx");
+    let subjects: Vec<&String> = net["subjects"].as_object().unwrap().keys().collect();
+    assert_eq!(subjects, ["s05", "s06", "s07", "s08"]);
+    let trained: Vec<&String> = net["training_subjects"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(trained, ["s01", "s02", "s03", "s04"]);
+    let accuracy = net["mean_accuracy"].as_f64().unwrap();
+    let fbcca = net["fbcca_same_subjects"].as_f64().unwrap();
+    println!(
+        "ssvep-net on s05-s08: {:.1} % (card {:.1} %), FBCCA on them {:.1} %; FBCCA on all subjects {:.1} %",
+        100.0 * accuracy,
+        100.0 * claimed,
+        100.0 * fbcca,
+        100.0 * results[1]["mean_accuracy"].as_f64().unwrap()
+    );
+    assert!(
+        (accuracy - claimed).abs() < 1e-9,
+        "{accuracy} vs card {claimed}"
+    );
+    assert!(
+        (fbcca - claimed_fbcca).abs() < 1e-9,
+        "{fbcca} vs card {claimed_fbcca}"
+    );
+    // Behind the live pipeline's default front end, which it was not trained behind.
+    let claimed_front_end = card
+        .validation_number("accuracy_held_out_default_front_end")
+        .unwrap();
+    let out = common::neuroloop()
+        .args([
+            "eval",
+            "ssvep",
+            "--method",
+            "onnx",
+            "--front-end",
+            "--json",
+            "--kalunga",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = common::stdout_ok(&out, "eval ssvep --method onnx --front-end");
+    let results: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let behind = results[0]["mean_accuracy"].as_f64().unwrap();
+    println!("behind the default front end: {:.1} %", 100.0 * behind);
+    assert!(
+        (behind - claimed_front_end).abs() < 1e-9,
+        "{behind} vs card {claimed_front_end}"
+    );
+}

@@ -37,11 +37,19 @@ fn filled_rects(harness: &Harness<'_, SpellerView>) -> Vec<(egui::Rect, egui::Co
 
 /// A real-time simulator session whose user looks where the speller cues (`gaze`), flickering
 /// `layout`'s codes at `amplitude_uv`, decoded by `decoder`, recorded to `record` if given.
+/// The default simulator with another seed.
+fn seed(seed: u64) -> SimConfig {
+    SimConfig {
+        seed,
+        ..SimConfig::default()
+    }
+}
+
 fn gaze_session(
     layout: &SpellerLayout,
     gaze: &Arc<Attention>,
     decoder: Box<dyn neuroloop_decoders::Decoder>,
-    seed: u64,
+    sim: SimConfig,
     amplitude_uv: f64,
     record: Option<std::path::PathBuf>,
 ) -> Session {
@@ -57,14 +65,13 @@ fn gaze_session(
     Session::start(SessionConfig {
         source: SourceSpec::Simulator {
             config: SimConfig {
-                seed,
                 scenario: Scenario::Ssvep(SsvepScenario {
                     targets,
                     amplitude_uv,
                     gaze: Some(Arc::clone(gaze)),
                     ..SsvepScenario::default()
                 }),
-                ..SimConfig::default()
+                ..sim
             },
             pacing: Pacing::Speed(1.0),
             chunk_frames: 0,
@@ -185,7 +192,7 @@ fn a_cued_phrase_is_spelled_on_the_simulator_and_recorded() {
         &layout,
         &gaze,
         Box::new(decoder),
-        1,
+        seed(1),
         4.0,
         Some(record.clone()),
     );
@@ -279,12 +286,12 @@ fn the_forty_target_speller_spells_with_a_fitted_trca_model() {
     let fit = common::run_ok(&["ssvep", "fit", &p(&cal), "--out", &p(&model)]);
     println!("{fit}");
     let trca = neuroloop_decoders::ssvep::onset::SsvepTrcaModel::load(&model).unwrap();
-    let decoder = neuroloop_decoders::ssvep::onset::SsvepTrcaDecoder::new(trca, 0.2).unwrap();
+    let decoder = neuroloop_decoders::ssvep::onset::SsvepOnsetDecoder::trca(trca, 0.2).unwrap();
     let layout = SpellerLayout::benchmark();
     let phrase = "NEURO";
     let speller = Speller::cued(layout.clone(), SpellerTiming::default(), phrase).unwrap();
     let gaze = Arc::new(Attention::new());
-    let session = gaze_session(&layout, &gaze, Box::new(decoder), 5, 6.0, None);
+    let session = gaze_session(&layout, &gaze, Box::new(decoder), seed(5), 6.0, None);
     let view = SpellerView::new(
         speller,
         Some(session),
@@ -319,6 +326,66 @@ fn the_forty_target_speller_spells_with_a_fitted_trca_model() {
     assert!(early > 0, "dynamic stopping ended some flickers early");
     harness.state_mut().finish();
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A three-key speller at the shipped SSVEP network's targets (13/17/21 Hz), decoded by the
+/// network on a simulated user whose 64-channel montage at 256 Hz holds the card's channels:
+/// every flicker is decided 2 s after its onset (the window starts at the onset) and the cued
+/// keys are typed.
+#[test]
+fn the_speller_spells_with_the_shipped_ssvep_network() {
+    if let Err(e) = neuroloop_decoders::onnx::init() {
+        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+        return;
+    }
+    let net = neuroloop_decoders::ssvep::SsvepNet::shipped().unwrap();
+    let cfg = net.config().clone();
+    let decoder = neuroloop_decoders::ssvep::onset::SsvepOnsetDecoder::net(net, 0.2);
+    let layout = SpellerLayout::custom(&cfg.targets_hz, PI / 2.0, "ABC").unwrap();
+    let phrase = "CAB";
+    let timing = SpellerTiming {
+        stim_secs: 2.5,
+        ..SpellerTiming::default()
+    };
+    let speller = Speller::cued(layout.clone(), timing, phrase).unwrap();
+    let gaze = Arc::new(Attention::new());
+    let sim = SimConfig {
+        seed: 3,
+        sample_rate_hz: cfg.sample_rate_hz,
+        channel_labels: SimConfig::labels_for(64),
+        ..SimConfig::default()
+    };
+    let session = gaze_session(&layout, &gaze, Box::new(decoder), sim, 4.0, None);
+    let view = SpellerView::new(
+        speller,
+        Some(session),
+        Some(gaze),
+        Box::new(neuroloop_acquisition::clock::local_clock),
+    );
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(600.0, 300.0))
+        .build_ui_state(|ui, view: &mut SpellerView| view.ui(ui), view);
+    let started = std::time::Instant::now();
+    while harness.state().speller().phase() != Phase::Done {
+        assert!(
+            started.elapsed().as_secs_f64() < 40.0,
+            "spelling did not finish"
+        );
+        harness.step();
+        std::thread::sleep(std::time::Duration::from_millis(8));
+    }
+    let (correct, judged) = harness.state().speller().score();
+    let typed = harness.state().speller().text().to_string();
+    println!(
+        "network speller typed {typed:?}: {correct}/{judged} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        judged, 3,
+        "every flicker ends in a selection, typed {typed:?}"
+    );
+    assert!(correct >= 2, "typed {typed:?}");
+    harness.state_mut().finish();
 }
 
 /// The real window (eframe, glow) on the display the tests run under (Xvfb in CI): a short

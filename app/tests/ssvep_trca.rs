@@ -155,7 +155,7 @@ fn a_model_for_another_rate_or_a_damaged_file_is_refused_with_the_fix() {
         &p(&model),
     ]);
     assert!(
-        err.contains("fitted at 250 Hz") && err.contains("calibrate at this rate"),
+        err.contains("made at 250 Hz") && err.contains("calibrate at it"),
         "{err}"
     );
     std::fs::write(&model, "{\"format\": \"something else\"}").unwrap();

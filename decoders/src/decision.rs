@@ -14,8 +14,22 @@ pub struct Decision {
     pub confident: bool,
     /// LSL timestamp of the sample that completed the window behind this decision.
     pub sample_time: f64,
+    /// LSL timestamp of the window's first sample (for event decisions, where the event
+    /// started).
+    pub window_start: f64,
     /// Length of data the decision is based on.
     pub window_secs: f32,
+}
+
+impl Decision {
+    /// Whether the window's first sample is at or after `t`, allowing half a sample period
+    /// before it (a window starting on the sample nearest `t`). The period is what the window's
+    /// length exceeds its stamps' span by (`n` samples last `n` periods but span `n − 1`).
+    pub fn starts_at_or_after(&self, t: f64) -> bool {
+        let span = self.sample_time - self.window_start;
+        let period = (f64::from(self.window_secs) - span).max(0.0);
+        self.window_start >= t - 0.5 * period - 1e-9
+    }
 }
 
 /// A fixed-capacity list of decisions filled by [`crate::Decoder::process`].
@@ -86,8 +100,21 @@ mod tests {
             confidence: 0.0,
             confident: false,
             sample_time: 0.0,
+            window_start: -0.996,
             window_secs: 1.0,
         }
+    }
+
+    #[test]
+    fn a_window_starting_on_the_sample_nearest_an_onset_starts_at_it() {
+        // 250 samples at 250 Hz ending at 0 s: the first sample is stamped -0.996 s.
+        let w = d(0);
+        assert!(w.starts_at_or_after(-0.996));
+        // The onset fell up to half a sample after the first sample: still the nearest.
+        assert!(w.starts_at_or_after(-0.996 + 0.0019));
+        // The onset was a whole sample later: the window holds a sample before it.
+        assert!(!w.starts_at_or_after(-0.996 + 0.004));
+        assert!(w.starts_at_or_after(-2.0));
     }
 
     #[test]

@@ -168,25 +168,37 @@ impl TensorSpec {
 }
 
 /// Outputs a card records for fixed, formula-made inputs, so a copy of the model can be
-/// checked without any data: window `k` holds, for channel `c` and sample `i`,
-/// `sin(0.05 (k + 1) (i + 1) + c) * amplitude[c]`.
+/// checked without any data. The input's dimensions but the last are flattened into rows (for
+/// `[1, bands, channels, samples]`, row `c` is band `c / channels`, channel `c % channels`);
+/// window `k` holds, for row `c` and sample `i`,
+/// `sin(0.05 (k + 1) (i + 1) (1 + row_rate c) + c) * amplitude[c]`, so with a non-zero
+/// `row_rate` every row has its own frequency and a model whose output depends on which row
+/// holds what (a filter bank's order, a channel layout) is checked for it too.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Golden {
-    /// Amplitude per input channel.
+    /// Amplitude per input row.
     pub amplitude: Vec<f64>,
+    /// Relative frequency step from one row to the next (0: every row at the same frequency).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub row_rate: f64,
     /// The model's first output for windows 0, 1, …
     pub outputs: Vec<f64>,
 }
 
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
 impl Golden {
-    /// Input `k` of the golden set for an input of `channels` × `samples`.
-    pub fn input(&self, k: usize, channels: usize, samples: usize) -> Vec<f32> {
-        let mut x = vec![0.0f32; channels * samples];
-        for c in 0..channels {
+    /// Input `k` of the golden set for an input of `rows` × `samples`.
+    pub fn input(&self, k: usize, rows: usize, samples: usize) -> Vec<f32> {
+        let mut x = vec![0.0f32; rows * samples];
+        for c in 0..rows {
             let a = self.amplitude.get(c).copied().unwrap_or(1.0);
+            let rate = 0.05 * (k + 1) as f64 * (1.0 + self.row_rate * c as f64);
             for i in 0..samples {
-                let phase = 0.05 * (k + 1) as f64 * (i + 1) as f64 + c as f64;
+                let phase = rate * (i + 1) as f64 + c as f64;
                 x[c * samples + i] = (phase.sin() * a) as f32;
             }
         }
@@ -215,6 +227,9 @@ pub struct ModelCard {
     /// Settings of a motor-imagery model (its window and classes).
     #[serde(default)]
     pub mi: Option<crate::mi::net::MiNetConfig>,
+    /// Settings of an SSVEP model (its sub-band windows and targets).
+    #[serde(default)]
+    pub ssvep: Option<crate::ssvep::net::SsvepNetConfig>,
     /// How the model was trained (free-form: data, command, seed, sizes).
     #[serde(default)]
     pub training: toml::Table,
@@ -485,6 +500,31 @@ impl OnnxModel {
             return Err(run_err(message));
         }
         Ok(self.output.extract_tensor().1)
+    }
+
+    /// Runs a classifier on `window` and writes its class probabilities into `proba`.
+    /// Returns `false` when the window holds non-finite samples or the model fails or returns
+    /// something that is not a probability distribution over `proba.len()` classes (negative,
+    /// non-finite, or not summing to 1 within 1e-3): no decision then.
+    ///
+    /// No allocation on the Rust side ([`OnnxModel::run`]).
+    pub fn probabilities(&mut self, window: &[f32], proba: &mut [f64]) -> bool {
+        if !window.iter().all(|v| v.is_finite()) {
+            return false;
+        }
+        let Ok(out) = self.run(window) else {
+            return false;
+        };
+        if out.len() != proba.len()
+            || !out.iter().all(|p| p.is_finite() && *p >= 0.0)
+            || (out.iter().sum::<f32>() - 1.0).abs() > 1e-3
+        {
+            return false;
+        }
+        for (p, &o) in proba.iter_mut().zip(out) {
+            *p = f64::from(o);
+        }
+        true
     }
 }
 

@@ -303,6 +303,7 @@ fn stimulation_policy_and_audio_queue_allocate_nothing() {
                     confidence: 1.0,
                     confident: true,
                     sample_time: t,
+                    window_start: t + 0.05,
                     window_secs: -0.05,
                 };
                 *events += usize::from(controller.on_decision(1, &d).is_some());
@@ -405,6 +406,71 @@ fn neural_motor_imagery_decoder_allocates_nothing_per_decision() {
     assert!(decisions > 230, "{decisions} decisions");
 }
 
+/// The onset-locked SSVEP network decoder (filter bank, ring windows, onset search, ONNX call
+/// through preallocated tensors) allocates nothing per onset and decision on the Rust side.
+#[test]
+fn neural_ssvep_decoder_allocates_nothing_per_decision() {
+    use neuroloop_decoders::ssvep::SsvepNet;
+    use neuroloop_decoders::ssvep::onset::SsvepOnsetDecoder;
+    use neuroloop_decoders::{DecisionBuffer, DecoderContext};
+    if let Err(e) = neuroloop_decoders::onnx::init() {
+        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+        return;
+    }
+    let net = SsvepNet::shipped().unwrap();
+    let cfg = net.config().clone();
+    let (n, fs, chunk) = (cfg.channels.len(), cfg.sample_rate_hz, 16usize);
+    let mut decoder = SsvepOnsetDecoder::net(net, 0.2);
+    decoder
+        .prepare(&DecoderContext {
+            sample_rate_hz: fs,
+            channel_labels: cfg.channels.clone(),
+            max_block_frames: chunk,
+        })
+        .unwrap();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut block = vec![0.0f32; chunk * n];
+    let mut stamps = vec![0.0f64; chunk];
+    let mut out = DecisionBuffer::with_capacity(16);
+    let mut t = 0usize;
+    let mut decisions = 0usize;
+    // A flicker onset every 3 s, reported when its block is due.
+    let trial_frames = (3.0 * fs) as usize;
+    let mut step = |decoder: &mut SsvepOnsetDecoder, decisions: &mut usize| {
+        for (k, s) in stamps.iter_mut().enumerate() {
+            *s = (t + k) as f64 / fs;
+            if (t + k).is_multiple_of(trial_frames) {
+                decoder.stimulus_onset(*s);
+            }
+        }
+        for v in block.iter_mut() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            *v = ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 20.0;
+        }
+        out.clear();
+        decoder.process(&block, &stamps, &mut out);
+        *decisions += out.items().len();
+        t += chunk;
+    };
+    // Warm-up: the first trial's decision runs the network once.
+    while decisions < 1 {
+        step(&mut decoder, &mut decisions);
+    }
+    // One minute of stream: 20 onsets and decisions.
+    let ((), allocations) = count_allocations(|| {
+        for _ in 0..(60.0 * fs) as usize / chunk {
+            step(&mut decoder, &mut decisions);
+        }
+    });
+    assert_eq!(
+        allocations, 0,
+        "the SSVEP network decoder allocated {allocations} times"
+    );
+    assert!(decisions >= 20, "{decisions} decisions");
+}
+
 #[test]
 fn trca_scoring_allocates_nothing() {
     use neuroloop_decoders::ssvep::trca::{TrcaKind, TrcaModel, TrcaScorer};
@@ -446,7 +512,7 @@ fn onset_locked_trca_decoder_allocates_nothing_and_ignores_chunking() {
     use neuroloop_acquisition::sim::Simulator;
     use neuroloop_decoders::DecoderContext;
     use neuroloop_decoders::decision::DecisionBuffer;
-    use neuroloop_decoders::ssvep::onset::{SsvepTrcaDecoder, SsvepTrcaModel, TrcaFitConfig};
+    use neuroloop_decoders::ssvep::onset::{SsvepOnsetDecoder, SsvepTrcaModel, TrcaFitConfig};
     let fs = 250.0;
     let targets = [8.0, 9.2, 11.6, 13.4];
     let mut sim = Simulator::new(SimConfig {
@@ -505,7 +571,7 @@ fn onset_locked_trca_decoder_allocates_nothing_and_ignores_chunking() {
     .unwrap();
     let stamps: Vec<f64> = (0..frames).map(|i| origin + i as f64 / fs).collect();
     let run = |chunk: usize, out: &mut Vec<(u16, f64, bool)>, count: bool| -> u64 {
-        let mut decoder = SsvepTrcaDecoder::new(model.clone(), 0.2).unwrap();
+        let mut decoder = SsvepOnsetDecoder::trca(model.clone(), 0.2).unwrap();
         decoder
             .prepare(&DecoderContext {
                 sample_rate_hz: fs,

@@ -18,12 +18,20 @@
 //!   score `sum_k (k^-1.25 + 0.25) rho_k` (Nakanishi et al. 2018);
 //! - accuracy per subject (sessions pooled), mean over subjects, and Wolpaw ITR with
 //!   `T = W + 0.5 s` for the gaze shift.
+//! - `onnx`: a network given its card (the shipped `assets/models/ssvep-net.toml` by default)
+//!   on the card's sub-band windows from each onset; it was trained on some subjects (the
+//!   card's `held_out_subjects` are the others), so its mean is over the held-out subjects,
+//!   printed beside FBCCA's on the same subjects and window.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use neuroloop_decoders::onnx::ModelCard;
+use neuroloop_decoders::ssvep::SsvepNet;
 use neuroloop_decoders::ssvep::cca::CcaScorer;
+use neuroloop_decoders::ssvep::net::SsvepNetConfig;
+use neuroloop_decoders::ssvep::onset::{band_window, filter_bank};
 use neuroloop_decoders::ssvep::trca::{TrcaKind, TrcaModel, TrcaScorer};
 use neuroloop_dsp::filter::{FilterChain, FilterSpec};
 use neuroloop_dsp::filterbank::{FilterBank, fbcca_weights};
@@ -33,8 +41,10 @@ use serde::Serialize;
 pub const KALUNGA_RATE_HZ: f64 = 256.0;
 /// Stimulation frequencies, in class order.
 pub const KALUNGA_FREQS_HZ: [f64; 3] = [13.0, 17.0, 21.0];
-/// Channels per recording (Oz, O1, O2, PO3, POz, PO7, PO8, PO4).
-pub const KALUNGA_CHANNELS: usize = 8;
+/// Channel labels of the recordings, in column order.
+pub const KALUNGA_CHANNEL_LABELS: [&str; 8] = ["Oz", "O1", "O2", "PO3", "POz", "PO7", "PO8", "PO4"];
+/// Channels per recording.
+pub const KALUNGA_CHANNELS: usize = KALUNGA_CHANNEL_LABELS.len();
 /// Sessions the data set's authors excluded for protocol problems.
 const EXCLUDED: [&str; 5] = [
     "s08_2013.04.06-16.22.32",
@@ -74,6 +84,9 @@ pub enum SsvepMethod {
     /// Filter-bank ensemble TRCA (every class's filter applied together); cross-validated as
     /// TRCA.
     Etrca,
+    /// A network run by ONNX Runtime (`--model CARD`, the shipped one by default), scored on
+    /// the subjects it was not trained on.
+    Onnx,
 }
 
 impl SsvepMethod {
@@ -84,13 +97,14 @@ impl SsvepMethod {
             SsvepMethod::Fbcca => "fbcca",
             SsvepMethod::Trca => "trca",
             SsvepMethod::Etrca => "etrca",
+            SsvepMethod::Onnx => "onnx",
         }
     }
 
     /// The TRCA variant, for the methods fitted from calibration trials.
     fn trca_kind(self) -> Option<TrcaKind> {
         match self {
-            SsvepMethod::Cca | SsvepMethod::Fbcca => None,
+            SsvepMethod::Cca | SsvepMethod::Fbcca | SsvepMethod::Onnx => None,
             SsvepMethod::Trca => Some(TrcaKind::Plain),
             SsvepMethod::Etrca => Some(TrcaKind::Ensemble),
         }
@@ -119,6 +133,12 @@ pub struct SsvepEval {
     pub mean_accuracy: f64,
     /// Mean over subjects of the Wolpaw ITR (bits/min, `T = W + 0.5 s`).
     pub mean_itr_bits_per_min: f64,
+    /// A network: the subjects it was trained on, scored in-sample (not in the mean).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub training_subjects: Option<BTreeMap<String, SubjectScore>>,
+    /// A network: FBCCA's mean accuracy on the same subjects and window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fbcca_same_subjects: Option<f64>,
 }
 
 /// Loads every usable session of the Kalunga data set's `npy` folder.
@@ -203,29 +223,17 @@ pub fn wolpaw_itr(p: f64, n: usize, secs: f64) -> f64 {
 fn filtered_bands(method: SsvepMethod, data: &[f32]) -> anyhow::Result<Vec<Vec<f32>>> {
     const BLOCK: usize = 256;
     let ch = KALUNGA_CHANNELS;
-    match method {
-        SsvepMethod::Cca => {
-            let mut chain = FilterChain::new(vec![FilterSpec::bandpass(5.0, 45.0, 4)]);
-            chain.prepare(KALUNGA_RATE_HZ, ch, BLOCK)?;
-            let mut out = data.to_vec();
-            for block in out.chunks_mut(BLOCK * ch) {
-                chain.process_interleaved(block);
-            }
-            Ok(vec![out])
+    if method == SsvepMethod::Cca {
+        let mut chain = FilterChain::new(vec![FilterSpec::bandpass(5.0, 45.0, 4)]);
+        chain.prepare(KALUNGA_RATE_HZ, ch, BLOCK)?;
+        let mut out = data.to_vec();
+        for block in out.chunks_mut(BLOCK * ch) {
+            chain.process_interleaved(block);
         }
-        SsvepMethod::Fbcca | SsvepMethod::Trca | SsvepMethod::Etrca => {
-            let mut bank = FilterBank::fbcca(5, 4);
-            bank.prepare(KALUNGA_RATE_HZ, ch, BLOCK)?;
-            let mut out: Vec<Vec<f32>> = (0..5).map(|_| Vec::with_capacity(data.len())).collect();
-            for block in data.chunks(BLOCK * ch) {
-                bank.process_interleaved(block)?;
-                for (b, o) in out.iter_mut().enumerate() {
-                    o.extend_from_slice(bank.band_output(b));
-                }
-            }
-            Ok(out)
-        }
+        return Ok(vec![out]);
     }
+    let bands = FilterBank::fbcca(5, 4).bands().to_vec();
+    Ok(filter_bank(data, ch, KALUNGA_RATE_HZ, &bands, 4)?)
 }
 
 /// Scores `method` on every trial of `sessions`, once per window length in `windows_secs`.
@@ -235,8 +243,20 @@ pub fn evaluate_ssvep(
     method: SsvepMethod,
     windows_secs: &[f64],
 ) -> anyhow::Result<Vec<SsvepEval>> {
+    let refs: Vec<&SsvepSession> = sessions.iter().collect();
+    evaluate_ssvep_refs(&refs, method, windows_secs)
+}
+
+fn evaluate_ssvep_refs(
+    sessions: &[&SsvepSession],
+    method: SsvepMethod,
+    windows_secs: &[f64],
+) -> anyhow::Result<Vec<SsvepEval>> {
     if let Some(kind) = method.trca_kind() {
         return evaluate_trca(sessions, method, kind, windows_secs);
+    }
+    if method == SsvepMethod::Onnx {
+        bail!("the network is scored by evaluate_ssvep_net, on its card's window");
     }
     let ch = KALUNGA_CHANNELS;
     let harmonics = match method {
@@ -311,7 +331,7 @@ pub fn evaluate_ssvep(
 }
 
 /// Mean accuracy and ITR over subjects.
-fn summarise(
+pub fn summarise(
     method: SsvepMethod,
     window_secs: f64,
     subjects: BTreeMap<String, SubjectScore>,
@@ -331,6 +351,8 @@ fn summarise(
             .sum::<f64>()
             / count,
         subjects,
+        training_subjects: None,
+        fbcca_same_subjects: None,
     }
 }
 
@@ -338,7 +360,7 @@ fn summarise(
 /// and templates are fitted on the session's other trials (the same filter bank as FBCCA, Chen's
 /// weights on the correlations) and the held-out window `[onset, onset + W)` is scored.
 fn evaluate_trca(
-    sessions: &[SsvepSession],
+    sessions: &[&SsvepSession],
     method: SsvepMethod,
     kind: TrcaKind,
     windows_secs: &[f64],
@@ -361,15 +383,7 @@ fn evaluate_trca(
                 .trials
                 .iter()
                 .filter(|&&(onset, _)| onset + n <= frames)
-                .map(|&(onset, label)| {
-                    let mut w = Vec::with_capacity(bands.len() * ch * n);
-                    for band in bands {
-                        for c in 0..ch {
-                            w.extend((0..n).map(|i| band[(onset + i) * ch + c]));
-                        }
-                    }
-                    (w, label)
-                })
+                .map(|&(onset, label)| (band_window(bands, ch, onset, n), label))
                 .unzip();
             let score = subjects
                 .entry(session.subject.clone())
@@ -400,6 +414,215 @@ fn evaluate_trca(
         results.push(summarise(method, window_secs, subjects));
     }
     Ok(results)
+}
+
+/// What the SSVEP network's trainer reads: the FBCCA filter bank (five sub-bands `[8k, 88]` Hz,
+/// order 4) and the 2-s window from each onset, on the Kalunga channels.
+pub fn kalunga_net_config() -> SsvepNetConfig {
+    SsvepNetConfig {
+        channels: KALUNGA_CHANNEL_LABELS
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
+        sample_rate_hz: KALUNGA_RATE_HZ,
+        targets_hz: KALUNGA_FREQS_HZ.to_vec(),
+        bands_hz: FilterBank::fbcca(5, 4).bands().to_vec(),
+        filter_order: 4,
+        window_secs: 2.0,
+        latency_secs: 0.0,
+    }
+}
+
+/// The network input of every complete trial of `session` (`config`'s sub-bands of the
+/// continuous session, filtered causally as online, the window from `onset + latency`;
+/// band-major, then channel-major) with its onset and class; `front_end`, when given, is
+/// applied to the session first (as the live pipeline does). `config` must be for the Kalunga
+/// channels and rate.
+pub fn net_windows(
+    session: &SsvepSession,
+    config: &SsvepNetConfig,
+    front_end: Option<&crate::pipeline::FrontEnd>,
+) -> anyhow::Result<Vec<(usize, Vec<f32>, usize)>> {
+    if config.channels != KALUNGA_CHANNEL_LABELS
+        || (config.sample_rate_hz - KALUNGA_RATE_HZ).abs() > 1e-9
+        || config.targets_hz != KALUNGA_FREQS_HZ
+    {
+        bail!(
+            "the network reads channels {:?} at {} Hz with targets {:?} Hz; the Kalunga recordings have {KALUNGA_CHANNEL_LABELS:?} at {KALUNGA_RATE_HZ} Hz with targets {KALUNGA_FREQS_HZ:?} Hz: pass a model trained on them",
+            config.channels,
+            config.sample_rate_hz,
+            config.targets_hz
+        );
+    }
+    let ch = KALUNGA_CHANNELS;
+    let filtered;
+    let data = match front_end {
+        Some(f) => {
+            let mut copy = session.data.clone();
+            f.apply_offline(&mut copy, ch, KALUNGA_RATE_HZ)?;
+            filtered = copy;
+            &filtered
+        }
+        None => &session.data,
+    };
+    let bands = filter_bank(
+        data,
+        ch,
+        KALUNGA_RATE_HZ,
+        &config.bands_hz,
+        config.filter_order,
+    )?;
+    let frames = session.data.len() / ch;
+    let n = config.window_frames();
+    let lag = (config.latency_secs * config.sample_rate_hz).round() as usize;
+    Ok(session
+        .trials
+        .iter()
+        .filter(|&&(onset, _)| onset + lag + n <= frames)
+        .map(|&(onset, label)| (onset, band_window(&bands, ch, onset + lag, n), label))
+        .collect())
+}
+
+/// One trial of a network feature dump.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct DumpedTrial {
+    /// Session file stem.
+    pub session: String,
+    /// Subject id.
+    pub subject: String,
+    /// Onset sample in the session.
+    pub onset: usize,
+    /// Class index (target order).
+    pub label: usize,
+}
+
+/// The index of an SSVEP network feature dump (`index.json`).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct SsvepFeatureDump {
+    /// What the network reads (the card's `[ssvep]` table).
+    pub config: SsvepNetConfig,
+    /// The windows' file in the dump folder.
+    pub file: String,
+    /// Layout of the file.
+    pub layout: String,
+    /// The trials, in file order.
+    pub trials: Vec<DumpedTrial>,
+}
+
+/// Writes the SSVEP network trainer's input to `out`: every complete trial of `sessions` cut
+/// by [`net_windows`] with [`kalunga_net_config`] (`windows.f32`) and `index.json`.
+pub fn dump_net_features(
+    sessions: &[SsvepSession],
+    out: &Path,
+) -> anyhow::Result<SsvepFeatureDump> {
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create the dump folder {}", out.display()))?;
+    let config = kalunga_net_config();
+    let mut bytes = Vec::new();
+    let mut trials = Vec::new();
+    for session in sessions {
+        for (onset, w, label) in net_windows(session, &config, None)? {
+            bytes.extend(w.iter().flat_map(|v| v.to_le_bytes()));
+            trials.push(DumpedTrial {
+                session: session.name.clone(),
+                subject: session.subject.clone(),
+                onset,
+                label,
+            });
+        }
+    }
+    let file = "windows.f32".to_string();
+    std::fs::write(out.join(&file), &bytes)
+        .with_context(|| format!("cannot write {}", out.join(&file).display()))?;
+    let dump = SsvepFeatureDump {
+        config,
+        file,
+        layout: "f32 little-endian; trials one after another, each bands x channels x samples (band-major, then channel-major), in the recordings' units".into(),
+        trials,
+    };
+    std::fs::write(out.join("index.json"), serde_json::to_string_pretty(&dump)?)
+        .with_context(|| format!("cannot write {}", out.join("index.json").display()))?;
+    Ok(dump)
+}
+
+/// The subjects a network was trained on, from its card (`[validation] training_subjects`).
+pub fn training_subjects(card: &ModelCard) -> anyhow::Result<Vec<String>> {
+    let list = card
+        .validation
+        .get("training_subjects")
+        .and_then(|v| v.as_array())
+        .and_then(|list| {
+            list.iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<Vec<String>>>()
+        });
+    list.with_context(|| {
+        format!(
+            "the card {} does not list its training_subjects (strings) in [validation], so the subjects it has not seen are unknown; train with scripts/train/ssvep_net.sh, which records them",
+            card.path.display()
+        )
+    })
+}
+
+/// Scores the network of `card` on every trial of `sessions` at its card's window (after
+/// `front_end`, when given: the live pipeline's filters, which the network was not trained
+/// behind): the mean is over the subjects it was not trained on, those it was trained on are
+/// reported apart (scored in-sample), and FBCCA is scored on the same held-out subjects for
+/// comparison (its window from the onset, without the front end: the same window when the
+/// card's latency is 0, as the shipped one's).
+pub fn evaluate_ssvep_net(
+    sessions: &[SsvepSession],
+    card: &ModelCard,
+    front_end: Option<&crate::pipeline::FrontEnd>,
+) -> anyhow::Result<SsvepEval> {
+    let mut net = SsvepNet::load(card)?;
+    let config = net.config().clone();
+    let trained_on = training_subjects(card)?;
+    let is_held_out = |subject: &str| !trained_on.iter().any(|s| s == subject);
+    let mut tested: BTreeMap<String, SubjectScore> = BTreeMap::new();
+    let mut trained: BTreeMap<String, SubjectScore> = BTreeMap::new();
+    let mut proba = vec![0.0f64; config.targets_hz.len()];
+    for session in sessions {
+        let tally = if is_held_out(&session.subject) {
+            &mut tested
+        } else {
+            &mut trained
+        };
+        let score = tally
+            .entry(session.subject.clone())
+            .or_insert(SubjectScore {
+                correct: 0,
+                trials: 0,
+            });
+        for (onset, window, label) in net_windows(session, &config, front_end)? {
+            if !net.predict(&window, &mut proba) {
+                bail!(
+                    "the network {} gave no probabilities for the trial at sample {onset} of {} (a flat or non-finite window, or a model that does not return probabilities): check that recording, the card and the ONNX file",
+                    net.name(),
+                    session.name
+                );
+            }
+            let best = (0..proba.len())
+                .max_by(|&a, &b| proba[a].total_cmp(&proba[b]))
+                .unwrap_or(0);
+            score.correct += usize::from(best == label);
+            score.trials += 1;
+        }
+    }
+    if tested.is_empty() {
+        bail!(
+            "every subject in the recordings is one the network was trained on ({trained_on:?}): there is nothing held out to score"
+        );
+    }
+    let held_sessions: Vec<&SsvepSession> = sessions
+        .iter()
+        .filter(|s| is_held_out(&s.subject))
+        .collect();
+    let fbcca = evaluate_ssvep_refs(&held_sessions, SsvepMethod::Fbcca, &[config.window_secs])?;
+    let mut eval = summarise(SsvepMethod::Onnx, config.window_secs, tested);
+    eval.training_subjects = (!trained.is_empty()).then_some(trained);
+    eval.fbcca_same_subjects = fbcca.first().map(|e| e.mean_accuracy);
+    Ok(eval)
 }
 
 /// The reference results of `method` at `window_secs` in the committed reference file

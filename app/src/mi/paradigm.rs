@@ -725,6 +725,7 @@ mod tests {
             confidence: score,
             confident: score >= 0.6,
             sample_time,
+            window_start: sample_time - 2.0,
             window_secs: 2.0,
         }
     }

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use neuroloop_decoders::ssvep::onset::{SsvepTrcaModel, TrcaFitConfig};
-use neuroloop_dsp::filter::FilterChain;
 
 use crate::pipeline::FrontEnd;
 
@@ -83,15 +82,7 @@ pub fn fit_recordings(
         let mut chunk: Vec<f32> = (0..frames)
             .flat_map(|i| r.data.iter().map(move |ch| ch[i] as f32))
             .collect();
-        let front_end = FrontEnd::default();
-        let mut chain = FilterChain::new(front_end.specs(fs));
-        chain.prepare(fs, width, 256)?;
-        for block in chunk.chunks_mut(256 * width) {
-            chain.process_interleaved(block);
-            if front_end.common_average {
-                neuroloop_dsp::reref::common_average_interleaved(block, width);
-            }
-        }
+        FrontEnd::default().apply_offline(&mut chunk, width, fs)?;
         let offset = data.len() / width.max(1);
         for (onset_s, k, freq) in onset_trials(&r.annotations) {
             if freqs.len() <= k {

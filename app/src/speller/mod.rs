@@ -412,9 +412,8 @@ impl Speller {
             }
             Phase::Stim { onset } => {
                 for d in decisions {
-                    // Only windows that saw nothing but the flicker (half a sample of slack).
-                    let start = d.sample_time - f64::from(d.window_secs);
-                    if start < onset - 2e-3 || d.sample_time > onset + t.stim_secs + 1e-9 {
+                    // Only windows that saw nothing but the flicker.
+                    if !d.starts_at_or_after(onset) || d.sample_time > onset + t.stim_secs + 1e-9 {
                         continue;
                     }
                     if usize::from(d.class) >= self.layout.targets.len() {
@@ -629,6 +628,7 @@ mod tests {
             confidence,
             confident,
             sample_time: at,
+            window_start: at - 1.0,
             window_secs: 1.0,
         }
     }

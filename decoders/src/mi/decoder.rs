@@ -183,6 +183,7 @@ impl MiDecoder {
             confidence: p as f32,
             confident: p >= self.cfg.min_probability,
             sample_time: stamp,
+            window_start: stamp - (self.window_frames - 1) as f64 / self.protocol().sample_rate_hz,
             window_secs: self.protocol().window_secs as f32,
         });
     }

@@ -140,27 +140,11 @@ impl MiNet {
     }
 
     /// Class probabilities of `window` (channel-major, the card's channels × window samples,
-    /// µV) into `proba`. Returns `false` when the window holds non-finite samples or the
-    /// network fails or returns something that is not a probability distribution (negative,
-    /// non-finite, or not summing to 1 within 1e-3): no decision then.
+    /// µV) into `proba`; `false` (no decision) when the window is not finite or the network's
+    /// output is not a probability distribution ([`OnnxModel::probabilities`]).
     ///
     /// Real-time safe on the Rust side: no allocation ([`OnnxModel::run`]).
     pub fn predict(&mut self, window: &[f32], proba: &mut [f64]) -> bool {
-        if !window.iter().all(|v| v.is_finite()) {
-            return false;
-        }
-        let Ok(out) = self.onnx.run(window) else {
-            return false;
-        };
-        if out.len() != proba.len()
-            || !out.iter().all(|p| p.is_finite() && *p >= 0.0)
-            || (out.iter().sum::<f32>() - 1.0).abs() > 1e-3
-        {
-            return false;
-        }
-        for (p, &o) in proba.iter_mut().zip(out) {
-            *p = f64::from(o);
-        }
-        true
+        self.onnx.probabilities(window, proba)
     }
 }

@@ -147,6 +147,7 @@ pub fn spindle_decision(e: &SpindleEvent) -> Decision {
         confidence: e.confidence.clamp(0.0, 1.0) as f32,
         confident,
         sample_time: e.declared_time,
+        window_start: e.start_time,
         window_secs: (e.declared_time - e.start_time) as f32,
     }
 }
@@ -222,6 +223,7 @@ pub fn so_decision(e: &SoTriggerEvent) -> Decision {
         confidence: 1.0,
         confident: true,
         sample_time: e.time,
+        window_start: e.target_time,
         window_secs: (e.time - e.target_time) as f32,
     }
 }

@@ -170,6 +170,7 @@ impl SsvepCcaDecoder {
             confidence: margin as f32,
             confident: margin >= self.cfg.min_margin,
             sample_time: stamp,
+            window_start: stamp - (self.window_frames - 1) as f64 / self.sample_rate_hz,
             window_secs: (self.window_frames as f64 / self.sample_rate_hz) as f32,
         });
     }

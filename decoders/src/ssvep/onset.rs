@@ -1,11 +1,13 @@
-//! Onset-locked SSVEP decoding with TRCA (plain or ensemble) and dynamic stopping.
+//! Onset-locked SSVEP decoding with TRCA (plain or ensemble) or a network, and dynamic stopping.
 //!
 //! A stimulus program (the speller) reports each flicker onset through
 //! [`Decoder::stimulus_onset`]. From `onset + latency` the decoder scores growing windows, one
 //! per checkpoint of the model (e.g. 0.5, 0.75, …, 2 s), each with TRCA filters and templates
 //! fitted at that length, and emits a decision at every checkpoint until one is confident (the
 //! relative margin of the best over the second score reaches `min_margin`): dynamic stopping.
-//! Filters, windows and scorers are allocated in `prepare`; `process` allocates nothing.
+//! A network ([`SsvepNet`]) has one checkpoint, its card's window, and scores class
+//! probabilities. Filters, windows and scorers are allocated in `prepare`; `process` allocates
+//! nothing.
 
 use std::path::Path;
 
@@ -13,6 +15,7 @@ use neuroloop_dsp::filterbank::FilterBank;
 use neuroloop_dsp::window::RingWindow;
 use serde::{Deserialize, Serialize};
 
+use super::net::SsvepNet;
 use super::trca::{TrcaKind, TrcaModel, TrcaParts, TrcaScorer};
 use crate::step::channel_indices;
 use crate::{Decision, DecisionBuffer, Decoder, DecoderContext, DecoderError};
@@ -102,9 +105,9 @@ pub fn sub_bands(targets_hz: &[f64], sample_rate_hz: f64, count: usize) -> Vec<(
         .collect()
 }
 
-/// Sub-band outputs of `data` (interleaved, `channels` wide), filtered causally as online:
-/// one interleaved array per band.
-fn filter_bank(
+/// Sub-band outputs of `data` (interleaved, `channels` wide), filtered causally as online
+/// (from the first sample, in blocks of 256 frames): one interleaved array per band.
+pub fn filter_bank(
     data: &[f32],
     channels: usize,
     fs: f64,
@@ -125,6 +128,19 @@ fn filter_bank(
         }
     }
     Ok(out)
+}
+
+/// The window of `n` frames from frame `start` of sub-band outputs (each interleaved,
+/// `channels` wide, as [`filter_bank`] makes them), band-major then channel-major: the layout
+/// TRCA and the network read.
+pub fn band_window(bands: &[Vec<f32>], channels: usize, start: usize, n: usize) -> Vec<f32> {
+    let mut w = Vec::with_capacity(bands.len() * channels * n);
+    for band in bands {
+        for c in 0..channels {
+            w.extend((0..n).map(|i| band[(start + i) * channels + c]));
+        }
+    }
+    w
 }
 
 impl SsvepTrcaModel {
@@ -182,15 +198,7 @@ impl SsvepTrcaModel {
                 .collect();
             let windows: Vec<Vec<f32>> = kept
                 .iter()
-                .map(|&(o, _)| {
-                    let mut w = Vec::with_capacity(bands.len() * ch * n);
-                    for band in &filtered {
-                        for c in 0..ch {
-                            w.extend((0..n).map(|i| band[(o + lag + i) * ch + c]));
-                        }
-                    }
-                    w
-                })
+                .map(|&(o, _)| band_window(&filtered, ch, o + lag, n))
                 .collect();
             let y: Vec<usize> = kept.iter().map(|t| t.1).collect();
             trials_per_class = (0..classes)
@@ -353,9 +361,36 @@ struct Pending {
     next: usize,
 }
 
-/// Onset-locked TRCA decoder with dynamic stopping.
-pub struct SsvepTrcaDecoder {
-    model: SsvepTrcaModel,
+/// What scores the windows: TRCA fitted per checkpoint, or a network.
+enum OnsetScorer {
+    /// The fitted model and, after `prepare`, one scorer per checkpoint.
+    Trca {
+        model: Box<SsvepTrcaModel>,
+        scorers: Vec<TrcaScorer>,
+    },
+    /// A network with one window.
+    Net(Box<SsvepNet>),
+}
+
+/// What the windows are cut from: the model's channels, rate, filter bank and timing.
+#[derive(Debug, Clone)]
+struct OnsetProtocol {
+    name: &'static str,
+    channels: Vec<String>,
+    sample_rate_hz: f64,
+    targets_hz: Vec<f64>,
+    bands_hz: Vec<(f64, f64)>,
+    filter_order: usize,
+    latency_secs: f64,
+    /// Checkpoints: window lengths in seconds and samples, increasing.
+    windows_secs: Vec<f64>,
+    lengths: Vec<usize>,
+}
+
+/// Onset-locked SSVEP decoder (TRCA or a network) with dynamic stopping.
+pub struct SsvepOnsetDecoder {
+    scorer: OnsetScorer,
+    protocol: OnsetProtocol,
     min_margin: f64,
     class_names: Vec<String>,
     picks: Vec<usize>,
@@ -363,8 +398,6 @@ pub struct SsvepTrcaDecoder {
     picked: Vec<f32>,
     bank: FilterBank,
     windows: Vec<RingWindow>,
-    scorers: Vec<TrcaScorer>,
-    lengths: Vec<usize>,
     buf: Vec<f32>,
     scores: Vec<f64>,
     /// Stamp of every frame the windows hold, indexed by frame number modulo its length.
@@ -373,15 +406,62 @@ pub struct SsvepTrcaDecoder {
     fs: f64,
 }
 
-impl SsvepTrcaDecoder {
-    /// A decoder for `model`; a decision is confident (stops the trial) when the relative margin
-    /// of the best over the second score reaches `min_margin`.
-    pub fn new(model: SsvepTrcaModel, min_margin: f64) -> Result<Self, DecoderError> {
+impl SsvepOnsetDecoder {
+    /// A TRCA decoder for `model`; a decision is confident (stops the trial) when the relative
+    /// margin of the best over the second score reaches `min_margin`.
+    pub fn trca(model: SsvepTrcaModel, min_margin: f64) -> Result<Self, DecoderError> {
         model.validate()?;
-        let class_names = model.targets_hz.iter().map(|f| format!("{f}Hz")).collect();
-        let bank = FilterBank::new(model.bands_hz.clone(), model.filter_order);
-        Ok(SsvepTrcaDecoder {
-            model,
+        let protocol = OnsetProtocol {
+            name: if model.ensemble {
+                "ssvep-etrca"
+            } else {
+                "ssvep-trca"
+            },
+            channels: model.channels.clone(),
+            sample_rate_hz: model.sample_rate_hz,
+            targets_hz: model.targets_hz.clone(),
+            bands_hz: model.bands_hz.clone(),
+            filter_order: model.filter_order,
+            latency_secs: model.latency_secs,
+            windows_secs: model.checkpoints.iter().map(|c| c.window_secs).collect(),
+            lengths: model.checkpoints.iter().map(|c| c.trca.samples).collect(),
+        };
+        let scorer = OnsetScorer::Trca {
+            model: Box::new(model),
+            scorers: Vec::new(),
+        };
+        Ok(Self::with(scorer, protocol, min_margin))
+    }
+
+    /// A decoder running `net` on its card's window after each onset; the decision is marked
+    /// confident when the relative margin of the most over the second most probable target
+    /// reaches `min_margin`.
+    pub fn net(net: SsvepNet, min_margin: f64) -> Self {
+        let c = net.config();
+        let protocol = OnsetProtocol {
+            name: "ssvep-net",
+            channels: c.channels.clone(),
+            sample_rate_hz: c.sample_rate_hz,
+            targets_hz: c.targets_hz.clone(),
+            bands_hz: c.bands_hz.clone(),
+            filter_order: c.filter_order,
+            latency_secs: c.latency_secs,
+            windows_secs: vec![c.window_secs],
+            lengths: vec![c.window_frames()],
+        };
+        Self::with(OnsetScorer::Net(Box::new(net)), protocol, min_margin)
+    }
+
+    fn with(scorer: OnsetScorer, protocol: OnsetProtocol, min_margin: f64) -> Self {
+        let class_names = protocol
+            .targets_hz
+            .iter()
+            .map(|f| format!("{f}Hz"))
+            .collect();
+        let bank = FilterBank::new(protocol.bands_hz.clone(), protocol.filter_order);
+        SsvepOnsetDecoder {
+            scorer,
+            protocol,
             min_margin,
             class_names,
             picks: Vec::new(),
@@ -389,24 +469,22 @@ impl SsvepTrcaDecoder {
             picked: Vec::new(),
             bank,
             windows: Vec::new(),
-            scorers: Vec::new(),
-            lengths: Vec::new(),
             buf: Vec::new(),
             scores: Vec::new(),
             stamps: Vec::new(),
             pending: None,
             fs: 0.0,
-        })
+        }
     }
 
-    /// The model.
-    pub fn model(&self) -> &SsvepTrcaModel {
-        &self.model
+    /// Target frequencies in class order.
+    pub fn targets_hz(&self) -> &[f64] {
+        &self.protocol.targets_hz
     }
 
     /// Scores checkpoint `i` of the pending trial into a decision.
     fn decide(&mut self, i: usize, start: u64, out: &mut DecisionBuffer) {
-        let n = self.lengths[i];
+        let n = self.protocol.lengths[i];
         let per_band = self.picks.len() * n;
         for (b, w) in self.windows.iter().enumerate() {
             let dest = &mut self.buf[b * per_band..(b + 1) * per_band];
@@ -416,8 +494,20 @@ impl SsvepTrcaDecoder {
                 return;
             }
         }
+        let window = &self.buf[..self.windows.len() * per_band];
         let scores = &mut self.scores;
-        self.scorers[i].score(&self.buf[..self.windows.len() * per_band], scores);
+        let scored = match &mut self.scorer {
+            OnsetScorer::Trca { scorers, .. } => {
+                scorers[i].score(window, scores);
+                true
+            }
+            OnsetScorer::Net(net) => net.predict(window, scores),
+        };
+        if !scored {
+            // Non-finite samples in the window, or the network failed: no decision.
+            self.pending = None;
+            return;
+        }
         let best = argmax(scores);
         let second = (0..scores.len())
             .filter(|&k| k != best)
@@ -428,17 +518,20 @@ impl SsvepTrcaDecoder {
             Some(_) => 0.0,
             None => 1.0,
         };
+        let cap = self.stamps.len() as u64;
         let last_frame = start + n as u64 - 1;
-        let sample_time = self.stamps[(last_frame % self.stamps.len() as u64) as usize];
+        let sample_time = self.stamps[(last_frame % cap) as usize];
+        let window_start = self.stamps[(start % cap) as usize];
         out.push(Decision {
             class: best as u16,
             score: top as f32,
             confidence: margin as f32,
             confident: margin >= self.min_margin,
             sample_time,
-            window_secs: self.model.checkpoints[i].window_secs as f32,
+            window_start,
+            window_secs: self.protocol.windows_secs[i] as f32,
         });
-        if margin >= self.min_margin || i + 1 == self.lengths.len() {
+        if margin >= self.min_margin || i + 1 == self.protocol.lengths.len() {
             self.pending = None;
         } else if let Some(p) = self.pending.as_mut() {
             p.next = i + 1;
@@ -446,13 +539,9 @@ impl SsvepTrcaDecoder {
     }
 }
 
-impl Decoder for SsvepTrcaDecoder {
+impl Decoder for SsvepOnsetDecoder {
     fn name(&self) -> &str {
-        if self.model.ensemble {
-            "ssvep-etrca"
-        } else {
-            "ssvep-trca"
-        }
+        self.protocol.name
     }
 
     fn class_names(&self) -> &[String] {
@@ -460,52 +549,48 @@ impl Decoder for SsvepTrcaDecoder {
     }
 
     fn prepare(&mut self, ctx: &DecoderContext) -> Result<(), DecoderError> {
-        if (ctx.sample_rate_hz - self.model.sample_rate_hz).abs() > 1e-6 {
+        let p = &self.protocol;
+        if (ctx.sample_rate_hz - p.sample_rate_hz).abs() > 1e-6 {
             return Err(DecoderError::Model {
                 reason: format!(
-                    "the SSVEP model was fitted at {} Hz but the stream runs at {} Hz: calibrate at this rate",
-                    self.model.sample_rate_hz, ctx.sample_rate_hz
+                    "the SSVEP model ({}) was made at {} Hz but the stream runs at {} Hz: use a model made at the stream's rate (calibrate at it for TRCA) or run the stream at {} Hz",
+                    p.name, p.sample_rate_hz, ctx.sample_rate_hz, p.sample_rate_hz
                 ),
             });
         }
-        self.picks = channel_indices(&self.model.channels, &ctx.channel_labels)?;
+        self.picks = channel_indices(&p.channels, &ctx.channel_labels)?;
         self.width = ctx.channel_labels.len();
         let ch = self.picks.len();
         self.fs = ctx.sample_rate_hz;
-        self.bank = FilterBank::new(self.model.bands_hz.clone(), self.model.filter_order);
+        self.bank = FilterBank::new(p.bands_hz.clone(), p.filter_order);
         self.bank.prepare(self.fs, ch, ctx.max_block_frames)?;
         self.picked = vec![0.0; ctx.max_block_frames * ch];
-        let kind = if self.model.ensemble {
-            TrcaKind::Ensemble
-        } else {
-            TrcaKind::Plain
-        };
-        self.scorers = self
-            .model
-            .checkpoints
-            .iter()
-            .map(|cp| {
-                Ok(TrcaScorer::new(
-                    TrcaModel::from_parts(cp.trca.clone())?,
-                    kind,
-                ))
-            })
-            .collect::<Result<_, DecoderError>>()?;
-        self.lengths = self
-            .model
-            .checkpoints
-            .iter()
-            .map(|c| c.trca.samples)
-            .collect();
-        let longest = self.lengths.iter().copied().max().unwrap_or(0);
+        if let OnsetScorer::Trca { model, scorers } = &mut self.scorer {
+            let kind = if model.ensemble {
+                TrcaKind::Ensemble
+            } else {
+                TrcaKind::Plain
+            };
+            *scorers = model
+                .checkpoints
+                .iter()
+                .map(|cp| {
+                    Ok(TrcaScorer::new(
+                        TrcaModel::from_parts(cp.trca.clone())?,
+                        kind,
+                    ))
+                })
+                .collect::<Result<_, DecoderError>>()?;
+        }
+        let longest = p.lengths.iter().copied().max().unwrap_or(0);
         // Room for the latency, the longest window and two seconds of late onsets.
-        let capacity = longest + ((self.model.latency_secs + 2.0) * self.fs).ceil() as usize;
-        self.windows = (0..self.model.bands_hz.len())
+        let capacity = longest + ((p.latency_secs + 2.0) * self.fs).ceil() as usize;
+        self.windows = (0..p.bands_hz.len())
             .map(|_| RingWindow::new(ch, capacity))
             .collect();
-        self.buf = vec![0.0; self.model.bands_hz.len() * ch * longest];
+        self.buf = vec![0.0; p.bands_hz.len() * ch * longest];
         self.stamps = vec![f64::NAN; capacity];
-        self.scores = vec![0.0; self.model.targets_hz.len()];
+        self.scores = vec![0.0; p.targets_hz.len()];
         self.pending = None;
         Ok(())
     }
@@ -576,7 +661,7 @@ impl Decoder for SsvepTrcaDecoder {
             {
                 onset_frame -= 1;
             }
-            let lag = (self.model.latency_secs * self.fs).round() as u64;
+            let lag = (self.protocol.latency_secs * self.fs).round() as u64;
             p.start_frame = Some(onset_frame + lag);
             self.pending = Some(p);
         }
@@ -590,7 +675,7 @@ impl Decoder for SsvepTrcaDecoder {
                 self.pending = None;
                 break;
             }
-            if total < start + self.lengths[next] as u64 {
+            if total < start + self.protocol.lengths[next] as u64 {
                 break;
             }
             self.decide(next, start, out);

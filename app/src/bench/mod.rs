@@ -125,6 +125,9 @@ enum BenchDecoder {
     /// Onset-locked ensemble TRCA with dynamic stopping on the posterior channels, fitted on a
     /// simulated calibration at the stream's size; trials start at the simulator's cues.
     SsvepTrca,
+    /// The shipped SSVEP network (ONNX), onset-locked, on the stream its card describes (the
+    /// Kalunga montage at 256 Hz, 13/17/21 Hz targets); trials start at the simulator's cues.
+    SsvepNet,
 }
 
 const DECODERS: [BenchDecoder; 9] = [
@@ -256,6 +259,7 @@ fn decoded_channels(channels: usize, rate_hz: f64, which: BenchDecoder) -> anyho
         }
         BenchDecoder::Mi(_) => Ok(channels),
         BenchDecoder::SsvepTrca => Ok(posterior(&SimConfig::labels_for(channels)).len()),
+        BenchDecoder::SsvepNet => Ok(channels),
         BenchDecoder::Sleep => Ok(2),
         BenchDecoder::SpindleNet => Ok(1),
     }
@@ -268,7 +272,11 @@ fn session(
     pacing: Pacing,
     secs: f64,
 ) -> anyhow::Result<Session> {
-    let labels = SimConfig::labels_for(channels);
+    let labels = if which == BenchDecoder::SsvepNet {
+        ssvep_net_card()?.channels
+    } else {
+        SimConfig::labels_for(channels)
+    };
     let one = |d: Box<dyn Decoder>, truth| {
         let info = DecoderInfo::of(d.as_ref(), truth);
         vec![(d, info)]
@@ -293,7 +301,7 @@ fn session(
         ),
         BenchDecoder::SsvepTrca => (
             one(
-                Box::new(neuroloop_decoders::ssvep::onset::SsvepTrcaDecoder::new(
+                Box::new(neuroloop_decoders::ssvep::onset::SsvepOnsetDecoder::trca(
                     synthetic_trca_model(&labels, rate_hz)?,
                     0.2,
                 )?),
@@ -301,6 +309,30 @@ fn session(
             ),
             Scenario::Ssvep(SsvepScenario::default()),
         ),
+        BenchDecoder::SsvepNet => {
+            let card = ssvep_net_card()?;
+            let scenario = SsvepScenario {
+                targets: card
+                    .targets_hz
+                    .iter()
+                    .map(|&freq_hz| neuroloop_acquisition::sim::SsvepTarget {
+                        freq_hz,
+                        phase_rad: 0.0,
+                    })
+                    .collect(),
+                ..SsvepScenario::default()
+            };
+            let net = neuroloop_decoders::ssvep::SsvepNet::shipped()?;
+            (
+                one(
+                    Box::new(neuroloop_decoders::ssvep::onset::SsvepOnsetDecoder::net(
+                        net, 0.2,
+                    )),
+                    TruthMapping::SsvepTargetIndex,
+                ),
+                Scenario::Ssvep(scenario),
+            )
+        }
         BenchDecoder::Sleep => (
             // Cz is in every simulated montage (Fz is not in the 32-channel one).
             sleep_decoders("Cz", "Cz"),
@@ -312,6 +344,15 @@ fn session(
         ),
     };
     Session::start(simulated(labels, rate_hz, scenario, pacing, secs, decoders))
+}
+
+/// The shipped SSVEP network's stream and targets (its card's `[ssvep]`).
+fn ssvep_net_card() -> anyhow::Result<neuroloop_decoders::ssvep::net::SsvepNetConfig> {
+    use neuroloop_decoders::onnx::ModelCard;
+    use neuroloop_decoders::ssvep::net::SSVEP_NET_CARD;
+    ModelCard::shipped(SSVEP_NET_CARD)?
+        .ssvep
+        .ok_or_else(|| anyhow::anyhow!("{SSVEP_NET_CARD} has no [ssvep] table"))
 }
 
 /// The shipped neural spindle detector on `channel`.
@@ -389,68 +430,80 @@ pub fn run(quick: bool) -> anyhow::Result<BenchReport> {
     let (latency_secs, throughput_secs): (f64, f64) =
         if quick { (10.0, 10.0) } else { (60.0, 60.0) };
     let mut pipeline = Vec::new();
+    // Every decoder at every stream size, then the SSVEP network on the one stream it reads.
+    let mut configs: Vec<(usize, f64, BenchDecoder)> = Vec::new();
     for channels in [8, 32, 64] {
         for rate_hz in [250.0, 500.0, 1000.0] {
-            for which in DECODERS {
-                // Sleep decisions are events (a few a minute, after a 10 s baseline): give
-                // them two minutes of data.
-                let sleep = matches!(which, BenchDecoder::Sleep | BenchDecoder::SpindleNet);
-                let latency_secs = if sleep {
-                    latency_secs.max(120.0)
-                } else {
-                    latency_secs
-                };
-                let s = session(
-                    channels,
-                    rate_hz,
-                    which,
-                    Pacing::Speed(LATENCY_SPEED),
-                    latency_secs,
-                )?;
-                let name = if which == BenchDecoder::Sleep {
-                    "sleep".to_owned()
-                } else {
-                    s.decoders[0].name.clone()
-                };
-                let (s, _) = run_to_end(s);
-                let lat = s.stats.latency_from_arrival.summary();
-                let histogram = s.stats.latency_from_arrival.nonzero_buckets_ms();
-                let frames_dropped = s.stats.ring.frames_dropped.load(Ordering::Relaxed);
-                drop(s);
-                let t = session(channels, rate_hz, which, Pacing::Max, throughput_secs)?;
-                let (t, wall) = run_to_end(t);
-                let frames = t.stats.frames_processed.load(Ordering::Relaxed) as f64;
-                let throughput = frames / rate_hz / wall.max(1e-9);
-                let fig = PipelineFigures {
-                    channels,
-                    rate_hz,
-                    decoder: name,
-                    decoded_channels: decoded_channels(channels, rate_hz, which)?,
-                    decisions: lat.count,
-                    p50_ms: lat.p50_ms,
-                    p99_ms: lat.p99_ms,
-                    p999_ms: lat.p999_ms,
-                    max_ms: lat.max_ms,
-                    frames_dropped,
-                    throughput_x_real_time: throughput,
-                    histogram,
-                };
-                println!(
-                    "{:>3} ch ({:>2} decoded) {:>5} Hz {:<12} n={:<5} arrival -> decision p50 {:>7.3} ms  p99 {:>7.3} ms  p99.9 {:>7.3} ms  drops {}  throughput {:>8.0}x",
-                    fig.channels,
-                    fig.decoded_channels,
-                    fig.rate_hz,
-                    fig.decoder,
-                    fig.decisions,
-                    fig.p50_ms,
-                    fig.p99_ms,
-                    fig.p999_ms,
-                    fig.frames_dropped,
-                    fig.throughput_x_real_time
-                );
-                pipeline.push(fig);
-            }
+            configs.extend(DECODERS.iter().map(|&which| (channels, rate_hz, which)));
         }
+    }
+    let net = ssvep_net_card()?;
+    configs.push((
+        net.channels.len(),
+        net.sample_rate_hz,
+        BenchDecoder::SsvepNet,
+    ));
+    for (channels, rate_hz, which) in configs {
+        // Sleep decisions are events (a few a minute, after a 10 s baseline) and the SSVEP
+        // network decides once per 5-s trial: give them two minutes of data.
+        let sparse = matches!(
+            which,
+            BenchDecoder::Sleep | BenchDecoder::SpindleNet | BenchDecoder::SsvepNet
+        );
+        let latency_secs = if sparse {
+            latency_secs.max(120.0)
+        } else {
+            latency_secs
+        };
+        let s = session(
+            channels,
+            rate_hz,
+            which,
+            Pacing::Speed(LATENCY_SPEED),
+            latency_secs,
+        )?;
+        let name = if which == BenchDecoder::Sleep {
+            "sleep".to_owned()
+        } else {
+            s.decoders[0].name.clone()
+        };
+        let (s, _) = run_to_end(s);
+        let lat = s.stats.latency_from_arrival.summary();
+        let histogram = s.stats.latency_from_arrival.nonzero_buckets_ms();
+        let frames_dropped = s.stats.ring.frames_dropped.load(Ordering::Relaxed);
+        drop(s);
+        let t = session(channels, rate_hz, which, Pacing::Max, throughput_secs)?;
+        let (t, wall) = run_to_end(t);
+        let frames = t.stats.frames_processed.load(Ordering::Relaxed) as f64;
+        let throughput = frames / rate_hz / wall.max(1e-9);
+        let fig = PipelineFigures {
+            channels,
+            rate_hz,
+            decoder: name,
+            decoded_channels: decoded_channels(channels, rate_hz, which)?,
+            decisions: lat.count,
+            p50_ms: lat.p50_ms,
+            p99_ms: lat.p99_ms,
+            p999_ms: lat.p999_ms,
+            max_ms: lat.max_ms,
+            frames_dropped,
+            throughput_x_real_time: throughput,
+            histogram,
+        };
+        println!(
+            "{:>3} ch ({:>2} decoded) {:>5} Hz {:<12} n={:<5} arrival -> decision p50 {:>7.3} ms  p99 {:>7.3} ms  p99.9 {:>7.3} ms  drops {}  throughput {:>8.0}x",
+            fig.channels,
+            fig.decoded_channels,
+            fig.rate_hz,
+            fig.decoder,
+            fig.decisions,
+            fig.p50_ms,
+            fig.p99_ms,
+            fig.p999_ms,
+            fig.frames_dropped,
+            fig.throughput_x_real_time
+        );
+        pipeline.push(fig);
     }
     Ok(BenchReport {
         machine: machine(),

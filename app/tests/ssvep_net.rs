@@ -1,0 +1,218 @@
+//! The SSVEP network through the live pipeline: a Kalunga session of a subject the network was
+//! not trained on, written as an XDF recording with its stimulation onsets as markers and
+//! replayed with `--ssvep-model` given the network's card, gets at every onset the decision
+//! `neuroloop eval ssvep --method onnx` computes offline for that trial, with and without the
+//! pipeline's default front end; on the simulator the network decides each cued trial, and
+//! streams or targets it was not made for are refused.
+
+use neuroloop::eval::ssvep::{KALUNGA_CHANNEL_LABELS, KALUNGA_RATE_HZ, load_kalunga, net_windows};
+use neuroloop::pipeline::FrontEnd;
+use neuroloop_decoders::ssvep::SsvepNet;
+use neuroloop_formats::xdf::{ChannelFormat, StreamHeader, XdfWriter};
+
+mod common;
+use common::{decision_markers, marker_field, run_err, run_ok, temp_dir};
+
+#[test]
+fn replaying_a_held_out_session_reproduces_the_offline_decisions() {
+    let Some(dir) = common::data_dir("ssvep_exoskeleton_kalunga2016/npy") else {
+        return;
+    };
+    if let Err(e) = neuroloop_decoders::onnx::init() {
+        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+        return;
+    }
+    let mut net = SsvepNet::shipped().unwrap();
+    let config = net.config().clone();
+    let session = load_kalunga(&dir)
+        .unwrap()
+        .into_iter()
+        .find(|s| s.subject == "s05")
+        .expect("subject s05's sessions");
+    // The session as a recording: the EEG and its onsets as markers.
+    let tmp = temp_dir("ssvep-net-replay");
+    let file = tmp.join("kalunga.xdf");
+    let stamp = |frame: usize| 500.0 + frame as f64 / KALUNGA_RATE_HZ;
+    let mut w = XdfWriter::create(&file).unwrap();
+    let ch = KALUNGA_CHANNEL_LABELS.len();
+    let eeg = w
+        .add_stream(
+            &StreamHeader::new(
+                "kalunga",
+                "EEG",
+                ch as u32,
+                KALUNGA_RATE_HZ,
+                ChannelFormat::Float32,
+            )
+            .with_channel_labels(&KALUNGA_CHANNEL_LABELS),
+        )
+        .unwrap();
+    let markers = w
+        .add_stream(&StreamHeader::new(
+            "kalunga-markers",
+            "Markers",
+            1,
+            0.0,
+            ChannelFormat::String,
+        ))
+        .unwrap();
+    let frames = session.data.len() / ch;
+    for start in (0..frames).step_by(64) {
+        let end = (start + 64).min(frames);
+        let stamps: Vec<f64> = (start..end).map(stamp).collect();
+        w.write_samples(eeg, &session.data[start * ch..end * ch], &stamps)
+            .unwrap();
+    }
+    for &(onset, label) in &session.trials {
+        let text = format!(
+            "truth/ssvep target={label} freq_hz={} duration_s=5",
+            config.targets_hz[label]
+        );
+        w.write_samples(markers, &[text.as_str()][..], &[stamp(onset)])
+            .unwrap();
+    }
+    w.finish().unwrap();
+
+    // Without a front end (the samples the network was trained on) and behind the live
+    // pipeline's default one (50 Hz notch, 1 Hz high-pass): online = offline at every onset.
+    let card = net.card_path().to_str().unwrap().to_string();
+    for (tag, front_end) in [("raw", None), ("front-end", Some(FrontEnd::default()))] {
+        let mut proba = vec![0.0; config.targets_hz.len()];
+        let offline: Vec<(usize, usize, f64)> = net_windows(&session, &config, front_end.as_ref())
+            .unwrap()
+            .into_iter()
+            .map(|(onset, window, _)| {
+                assert!(net.predict(&window, &mut proba));
+                let best = (0..proba.len())
+                    .max_by(|&a, &b| proba[a].total_cmp(&proba[b]))
+                    .unwrap();
+                (onset, best, proba[best])
+            })
+            .collect();
+        assert!(offline.len() >= 20, "{} trials", offline.len());
+        let rec = tmp.join(format!("replayed-{tag}.xdf"));
+        let mut args = vec![
+            "replay",
+            file.to_str().unwrap(),
+            "--headless",
+            "--speed",
+            "max",
+            "--markers",
+            "none",
+            "--ssvep-model",
+            &card,
+            "--record",
+            rec.to_str().unwrap(),
+        ];
+        if front_end.is_none() {
+            args.extend(["--notch-hz", "0", "--highpass-hz", "0"]);
+        }
+        run_ok(&args);
+        let online = decision_markers(&rec);
+        assert_eq!(online.len(), offline.len(), "{tag}: {online:?}");
+        for ((t, text), &(onset, class, p)) in online.iter().zip(&offline) {
+            // The replay stamps frames from 0 s: the decision is the window's last frame.
+            let last = onset + config.window_frames() - 1;
+            assert_eq!(
+                (t * KALUNGA_RATE_HZ).round() as usize,
+                last,
+                "{tag}: {text} at {t} s"
+            );
+            assert_eq!(
+                marker_field(text, "index").parse::<usize>().unwrap(),
+                class,
+                "{tag}: {text}"
+            );
+            let score: f64 = marker_field(text, "score").parse().unwrap();
+            assert!((score - p).abs() < 1e-4, "{tag}: {text} vs offline {p}");
+        }
+    }
+    std::fs::remove_dir_all(&tmp).ok();
+}
+
+/// On the simulator (the card's channels are in the 64-channel montage; its rate and targets
+/// given), the network decides each cued trial 2 s after its onset, scored against the
+/// simulator's truth; a stream or targets the network was not made for are refused with the fix.
+#[test]
+fn the_network_decodes_the_simulator_and_refuses_what_it_was_not_made_for() {
+    if let Err(e) = neuroloop_decoders::onnx::init() {
+        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+        return;
+    }
+    let card = SsvepNet::shipped()
+        .unwrap()
+        .card_path()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let demo = |extra: &[&str]| {
+        let mut args = vec![
+            "demo",
+            "--headless",
+            "--speed",
+            "max",
+            "--ssvep-model",
+            &card,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let args = demo(&[
+        "--targets",
+        "13,17,21",
+        "--channels",
+        "64",
+        "--rate-hz",
+        "256",
+        "--seconds",
+        "150",
+    ]);
+    let report = run_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let r: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let d = &r["decoders"][0];
+    assert_eq!(d["name"], "ssvep-net");
+    let (decisions, scored, correct) = (
+        d["decisions"].as_u64().unwrap(),
+        d["scored"].as_u64().unwrap(),
+        d["correct"].as_u64().unwrap(),
+    );
+    println!("simulator: {correct}/{scored} of {decisions} decisions");
+    // 5-s trials (4 s attended + 1 s rest): one decision each.
+    assert!((28..=31).contains(&decisions), "{report}");
+    assert_eq!(scored, decisions, "{report}");
+    assert!(correct as f64 >= 0.8 * scored as f64, "{report}");
+    // Another rate, other targets, channels the stream lacks.
+    for (extra, want) in [
+        (
+            vec![
+                "--targets",
+                "13,17,21",
+                "--channels",
+                "64",
+                "--seconds",
+                "2",
+            ],
+            "made at 256 Hz but the stream runs at 250 Hz",
+        ),
+        (
+            vec!["--channels", "64", "--rate-hz", "256", "--seconds", "2"],
+            "pass the model's frequencies with --targets",
+        ),
+        (
+            vec![
+                "--targets",
+                "13,17,21",
+                "--rate-hz",
+                "256",
+                "--seconds",
+                "2",
+            ],
+            "is not in the stream",
+        ),
+    ] {
+        let args = demo(&extra);
+        let err = run_err(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(err.contains(want), "{extra:?}: {err}");
+    }
+}
