@@ -10,9 +10,13 @@
 //! - **throughput**: the same configuration at maximum speed (consumer-paced, lossless), in
 //!   multiples of real time.
 //! - **peak RSS** of the process after all runs.
+//! - **LSL loopback** ([`loopback`]): a virtual amplifier on LSL → neuroloop → its marker
+//!   outlet → a second inlet, in real time, beside pylsl's own one-hop latency.
 //!
 //! Results are printed, written as JSON and drawn as an SVG (p50 to p99.9 per configuration).
 //! Nothing is asserted: timings on a shared machine are reported, not tested.
+
+pub mod loopback;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -81,6 +85,8 @@ pub struct BenchReport {
     pub pipeline: Vec<PipelineFigures>,
     /// Peak resident set size of the process (MiB), if the OS reports it.
     pub peak_rss_mib: Option<f64>,
+    /// The LSL loopback, unless LSL could not run here.
+    pub lsl_loopback: Option<loopback::LoopbackFigures>,
 }
 
 fn machine() -> String {
@@ -505,6 +511,27 @@ pub fn run(quick: bool) -> anyhow::Result<BenchReport> {
         );
         pipeline.push(fig);
     }
+    let lsl_loopback = match loopback::run(if quick { 10.0 } else { 60.0 }) {
+        Ok(l) => {
+            let peer = match (l.pylsl_hop_p50_ms, &l.pylsl_note) {
+                (Some(hop), _) => format!(
+                    "; pylsl one hop p50 {hop:.3} ms, loop / two hops {:.1}x",
+                    l.p50_ms / (2.0 * hop)
+                ),
+                (None, Some(why)) => format!("; pylsl peer not measured: {why}"),
+                (None, None) => String::new(),
+            };
+            println!(
+                "LSL loopback (amplifier outlet -> neuroloop -> marker outlet -> inlet, 8 ch 250 Hz, FBCCA) n={} chunk pushed -> marker received p50 {:.3} ms  p99 {:.3} ms  p99.9 {:.3} ms{peer}",
+                l.markers, l.p50_ms, l.p99_ms, l.p999_ms
+            );
+            Some(l)
+        }
+        Err(e) => {
+            println!("LSL loopback not measured: {e:#}");
+            None
+        }
+    };
     Ok(BenchReport {
         machine: machine(),
         build: if cfg!(debug_assertions) {
@@ -516,6 +543,7 @@ pub fn run(quick: bool) -> anyhow::Result<BenchReport> {
         throughput_data_secs: throughput_secs,
         pipeline,
         peak_rss_mib: peak_rss_mib(),
+        lsl_loopback,
     })
 }
 
@@ -626,6 +654,7 @@ mod tests {
             throughput_data_secs: 1.0,
             pipeline: vec![fig.clone(), fig],
             peak_rss_mib: Some(10.0),
+            lsl_loopback: None,
         };
         let dir = std::env::temp_dir().join(format!("neuroloop-bench-{}", std::process::id()));
         let (json, plot) = write(&report, &dir).unwrap();
