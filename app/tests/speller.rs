@@ -37,6 +37,38 @@ fn filled_rects(harness: &Harness<'_, SpellerView>) -> Vec<(egui::Rect, egui::Co
 
 /// A real-time simulator session whose user looks where the speller cues (`gaze`), flickering
 /// `layout`'s codes at `amplitude_uv`, decoded by `decoder`, recorded to `record` if given.
+/// Runs the speller window headless on `session` until the speller is done (at most 40 s),
+/// calling `on_step` with the speller after every frame; returns the harness.
+fn spell(
+    speller: Speller,
+    session: Session,
+    gaze: Arc<Attention>,
+    size: egui::Vec2,
+    mut on_step: impl FnMut(&Speller),
+) -> Harness<'static, SpellerView> {
+    let view = SpellerView::new(
+        speller,
+        Some(session),
+        Some(gaze),
+        Box::new(neuroloop_acquisition::clock::local_clock),
+    );
+    let mut harness = Harness::builder()
+        .with_size(size)
+        .build_ui_state(|ui, view: &mut SpellerView| view.ui(ui), view);
+    let started = std::time::Instant::now();
+    while harness.state().speller().phase() != Phase::Done {
+        assert!(
+            started.elapsed().as_secs_f64() < 40.0,
+            "spelling did not finish: {:?}",
+            harness.state().speller().text()
+        );
+        harness.step();
+        on_step(harness.state().speller());
+        std::thread::sleep(std::time::Duration::from_millis(8));
+    }
+    harness
+}
+
 /// The default simulator with another seed.
 fn seed(seed: u64) -> SimConfig {
     SimConfig {
@@ -196,21 +228,7 @@ fn a_cued_phrase_is_spelled_on_the_simulator_and_recorded() {
         4.0,
         Some(record.clone()),
     );
-    let clock = Box::new(neuroloop_acquisition::clock::local_clock);
-    let view = SpellerView::new(speller, Some(session), Some(gaze), clock);
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(900.0, 600.0))
-        .build_ui_state(|ui, view: &mut SpellerView| view.ui(ui), view);
-    let started = std::time::Instant::now();
-    while harness.state().speller().phase() != Phase::Done {
-        assert!(
-            started.elapsed().as_secs_f64() < 40.0,
-            "spelling did not finish: {:?}",
-            harness.state().speller().text()
-        );
-        harness.step();
-        std::thread::sleep(std::time::Duration::from_millis(8));
-    }
+    let mut harness = spell(speller, session, gaze, egui::vec2(900.0, 600.0), |_| {});
     let (correct, judged) = harness.state().speller().score();
     let typed = harness.state().speller().text().to_string();
     println!("typed {typed:?}, {correct}/{judged} correct");
@@ -292,31 +310,13 @@ fn the_forty_target_speller_spells_with_a_fitted_trca_model() {
     let speller = Speller::cued(layout.clone(), SpellerTiming::default(), phrase).unwrap();
     let gaze = Arc::new(Attention::new());
     let session = gaze_session(&layout, &gaze, Box::new(decoder), seed(5), 6.0, None);
-    let view = SpellerView::new(
-        speller,
-        Some(session),
-        Some(gaze),
-        Box::new(neuroloop_acquisition::clock::local_clock),
-    );
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1000.0, 640.0))
-        .build_ui_state(|ui, view: &mut SpellerView| view.ui(ui), view);
     let started = std::time::Instant::now();
     let mut early = 0;
-    while harness.state().speller().phase() != Phase::Done {
-        assert!(
-            started.elapsed().as_secs_f64() < 40.0,
-            "spelling did not finish"
-        );
-        harness.step();
-        if let (Phase::Feedback { .. }, Some((_, true))) = (
-            harness.state().speller().phase(),
-            harness.state().speller().last_selection(),
-        ) {
+    let mut harness = spell(speller, session, gaze, egui::vec2(1000.0, 640.0), |sp| {
+        if let (Phase::Feedback { .. }, Some((_, true))) = (sp.phase(), sp.last_selection()) {
             early += 1;
         }
-        std::thread::sleep(std::time::Duration::from_millis(8));
-    }
+    });
     let (correct, judged) = harness.state().speller().score();
     let typed = harness.state().speller().text().to_string();
     let secs = started.elapsed().as_secs_f64();
@@ -356,24 +356,8 @@ fn the_speller_spells_with_the_shipped_ssvep_network() {
         ..SimConfig::default()
     };
     let session = gaze_session(&layout, &gaze, Box::new(decoder), sim, 4.0, None);
-    let view = SpellerView::new(
-        speller,
-        Some(session),
-        Some(gaze),
-        Box::new(neuroloop_acquisition::clock::local_clock),
-    );
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(600.0, 300.0))
-        .build_ui_state(|ui, view: &mut SpellerView| view.ui(ui), view);
     let started = std::time::Instant::now();
-    while harness.state().speller().phase() != Phase::Done {
-        assert!(
-            started.elapsed().as_secs_f64() < 40.0,
-            "spelling did not finish"
-        );
-        harness.step();
-        std::thread::sleep(std::time::Duration::from_millis(8));
-    }
+    let mut harness = spell(speller, session, gaze, egui::vec2(600.0, 300.0), |_| {});
     let (correct, judged) = harness.state().speller().score();
     let typed = harness.state().speller().text().to_string();
     println!(

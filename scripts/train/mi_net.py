@@ -35,6 +35,8 @@ import sys
 
 import numpy as np
 
+from cards import fmt, golden_inputs, ort_outputs
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SEED = 20261207
 FOLDS = 5
@@ -272,38 +274,6 @@ def export_onnx(params, recipe, channels, samples, path):
     onnx.save(model, str(path))
 
 
-def ort_probabilities(path, wins):
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    return np.stack([sess.run(None, {"window": w[None].astype(np.float32)})[0][0] for w in wins])
-
-
-def golden_windows(channels, samples):
-    i = np.arange(samples, dtype=np.float64)
-    out = np.zeros((GOLDEN_COUNT, channels, samples), np.float32)
-    for k in range(GOLDEN_COUNT):
-        for c in range(channels):
-            out[k, c] = (np.sin(0.05 * (k + 1) * (i + 1) + c) * GOLDEN_AMPLITUDE[c]).astype(np.float32)
-    return out
-
-
-def fmt(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        return repr(float(v))
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(fmt(x) for x in v) + "]"
-    raise TypeError(v)
-
-
 def write_card(path, task, channels, samples, mi, training, validation, golden):
     lines = [
         "# Model card of neuroloop's neural motor-imagery decoder. Written by",
@@ -418,7 +388,7 @@ def main():
 
     # 3. The ONNX graph must compute what JAX trained (on the imagined test windows).
     ref = predict(params, x_test, recipe)
-    got = ort_probabilities(onnx_path, x_test)
+    got = ort_outputs(onnx_path, x_test)
     parity = float(np.max(np.abs(ref - got)))
     if parity > 1e-4:
         sys.exit(f"ONNX export disagrees with the trained network: max |diff| {parity}")
@@ -426,7 +396,7 @@ def main():
     accuracy = float((pred == y_test).mean())
     kappa = cohen_kappa(y_test, pred)
     in_sample = np.argmax(predict(params, x_train[:, :, offset : offset + window], recipe), axis=1)
-    golden = [float(v) for v in ort_probabilities(onnx_path, golden_windows(channels, window))[:, 0]]
+    golden = [float(v) for v in ort_outputs(onnx_path, golden_inputs(GOLDEN_COUNT, channels, window, GOLDEN_AMPLITUDE))[:, 0]]
     log(f"imagined runs (held out): accuracy {accuracy:.3f}, kappa {kappa:.3f}; parity {parity:.2e}")
 
     mi = {

@@ -4,10 +4,7 @@
 # Needs EEGMMIDB subject S001 in ../shared/data/mi_eegmmidb_S001 (or NEUROLOOP_DATA_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bash scripts/setup.sh
-.venv/bin/python -m pip install --quiet -r scripts/train/requirements.txt
-cargo build --release --locked -p neuroloop
-data="${NEUROLOOP_DATA_DIR:-../shared/data}"
+source scripts/train/prepare.sh
 eegmmidb="$data/mi_eegmmidb_S001"
 for run in R03 R04 R07 R08 R11 R12; do
     if [ ! -f "$eegmmidb/S001$run.edf" ]; then
@@ -15,8 +12,6 @@ for run in R03 R04 R07 R08 R11 R12; do
         exit 1
     fi
 done
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
 ./target/release/neuroloop eval mi --eegmmidb "$eegmmidb" --dump-features "$work/features"
 .venv/bin/python scripts/train/mi_net.py \
     --features "$work/features" --data-dir "$eegmmidb" \

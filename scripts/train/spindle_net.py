@@ -29,6 +29,8 @@ import tempfile
 
 import numpy as np
 
+from cards import fmt, golden_inputs, ort_outputs
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SEED = 20261123
 CHANNELS = 3
@@ -203,40 +205,6 @@ def export_onnx(params, path):
     onnx.save(model, str(path))
 
 
-def ort_probabilities(path, wins):
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    return np.array([sess.run(None, {"window": w[None]})[0][0, 0] for w in wins])
-
-
-def golden_windows(count):
-    out = []
-    for k in range(count):
-        x = np.zeros((CHANNELS, 100), np.float32)
-        for c in range(CHANNELS):
-            i = np.arange(100, dtype=np.float64)
-            x[c] = (np.sin(0.05 * (k + 1) * (i + 1) + c) * GOLDEN_AMPLITUDE[c]).astype(np.float32)
-        out.append(x)
-    return np.stack(out)
-
-
-def fmt(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        return repr(float(v))
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(fmt(x) for x in v) + "]"
-    raise TypeError(v)
-
-
 def write_card(path, front_end, decision, training, validation, golden):
     lines = [
         "# Model card of neuroloop's neural spindle detector. Written by",
@@ -337,13 +305,13 @@ class Fold:
         # The ONNX graph must compute what JAX trained.
         probe = wins[:: max(1, len(wins) // 200)][:200]
         ref = 1.0 / (1.0 + np.exp(-np.asarray(forward(self.params, probe))))
-        got = ort_probabilities(self.onnx, probe)
+        got = ort_outputs(self.onnx, probe)[:, 0]
         err = float(np.max(np.abs(ref - got)))
         if err > 1e-4:
             sys.exit(f"ONNX export disagrees with the trained network: max |diff| {err}")
         self.parity = err
-        self.golden = [float(v) for v in ort_probabilities(self.onnx, golden_windows(4))]
-        probs = {e: ort_probabilities(self.onnx, p[0]) for e, p in zip(train_ids, parts)}
+        self.golden = [float(v) for v in ort_outputs(self.onnx, golden_inputs(4, CHANNELS, 100, GOLDEN_AMPLITUDE))[:, 0]]
+        probs = {e: ort_outputs(self.onnx, p[0])[:, 0] for e, p in zip(train_ids, parts)}
         self.front_end = fe
         best = None
         for thr in THRESHOLDS:

@@ -4,17 +4,12 @@
 # Needs the DREAMS excerpts in ../shared/data/spindles_dreams (or NEUROLOOP_DATA_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bash scripts/setup.sh
-.venv/bin/python -m pip install --quiet -r scripts/train/requirements.txt
-cargo build --release --locked -p neuroloop
-data="${NEUROLOOP_DATA_DIR:-../shared/data}"
+source scripts/train/prepare.sh
 dreams="$data/spindles_dreams"
 if [ ! -f "$dreams/excerpt1.txt" ]; then
     echo "no DREAMS excerpts in $dreams: put them there or set NEUROLOOP_DATA_DIR" >&2
     exit 1
 fi
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
 ./target/release/neuroloop eval spindles --dreams "$dreams" --dump-features "$work/features"
 .venv/bin/python scripts/train/spindle_net.py \
     --features "$work/features" --dreams "$dreams" \

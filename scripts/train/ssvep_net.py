@@ -48,6 +48,8 @@ import sys
 import tempfile
 
 import numpy as np
+
+from cards import fmt, golden_inputs, ort_outputs
 from scipy.optimize import minimize
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -271,43 +273,6 @@ def export_onnx(feat, w, b, path):
     onnx.save(model, str(path))
 
 
-def ort_probabilities(path, windows):
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    return np.stack(
-        [sess.run(None, {"window": w[None].astype(np.float32)})[0][0] for w in windows]
-    )
-
-
-def golden_windows(rows, samples):
-    """The card's formula-made inputs (`Golden::input` in decoders/src/onnx.rs) over the
-    `rows` = bands x channels rows."""
-    i = np.arange(samples, dtype=np.float64)
-    out = np.zeros((GOLDEN_COUNT, rows, samples), np.float32)
-    for k in range(GOLDEN_COUNT):
-        for c in range(rows):
-            rate = 0.05 * (k + 1) * (1.0 + GOLDEN_ROW_RATE * c)
-            out[k, c] = (np.sin(rate * (i + 1) + c) * GOLDEN_AMPLITUDE_UV).astype(np.float32)
-    return out
-
-
-def fmt(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        return repr(float(v))
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(fmt(x) for x in v) + "]"
-    raise TypeError(v)
-
-
 def write_card(path, feat, ssvep, training, validation, golden):
     lines = [
         "# Model card of neuroloop's neural SSVEP decoder. Written by",
@@ -390,7 +355,7 @@ def main():
 
     # 3. The ONNX graph must compute what was fitted (float64 numpy) on every trial.
     reference = probabilities(w, b, f)
-    got = ort_probabilities(onnx_path, x)
+    got = ort_outputs(onnx_path, x)
     parity = float(np.max(np.abs(reference - got)))
     if parity > 1e-3:
         sys.exit(f"ONNX export disagrees with the fitted model: max |diff| {parity}")
@@ -413,11 +378,15 @@ def main():
 
     golden = [
         float(v)
-        for v in ort_probabilities(
+        for v in ort_outputs(
             onnx_path,
-            golden_windows(feat.bands * feat.channels, feat.samples).reshape(
-                GOLDEN_COUNT, feat.bands, feat.channels, feat.samples
-            ),
+            golden_inputs(
+                GOLDEN_COUNT,
+                feat.bands * feat.channels,
+                feat.samples,
+                [GOLDEN_AMPLITUDE_UV] * (feat.bands * feat.channels),
+                GOLDEN_ROW_RATE,
+            ).reshape(GOLDEN_COUNT, feat.bands, feat.channels, feat.samples),
         )[:, 0]
     ]
     ssvep = {

@@ -5,17 +5,12 @@
 # (or NEUROLOOP_DATA_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bash scripts/setup.sh
-.venv/bin/python -m pip install --quiet -r scripts/train/requirements.txt
-cargo build --release --locked -p neuroloop
-data="${NEUROLOOP_DATA_DIR:-../shared/data}"
+source scripts/train/prepare.sh
 kalunga="$data/ssvep_exoskeleton_kalunga2016/npy"
 if [ ! -f "$kalunga/s01_2012.07.06-19.02.16.npy" ]; then
     echo "no Kalunga recordings in $kalunga: put them there or set NEUROLOOP_DATA_DIR" >&2
     exit 1
 fi
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
 ./target/release/neuroloop eval ssvep --kalunga "$kalunga" --dump-features "$work/features"
 .venv/bin/python scripts/train/ssvep_net.py \
     --features "$work/features" --kalunga "$kalunga" \

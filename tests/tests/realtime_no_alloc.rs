@@ -21,6 +21,14 @@ use ringbuf::traits::Consumer;
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
+/// Deterministic noise in [-0.5, 0.5) (xorshift64).
+fn xorshift(state: &mut u64) -> f32 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    (*state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+}
+
 #[test]
 fn counter_sees_allocations() {
     let (v, n) = count_allocations(|| vec![1u8; 100]);
@@ -379,10 +387,7 @@ fn neural_motor_imagery_decoder_allocates_nothing_per_decision() {
             *s = (t + k) as f64 / fs;
         }
         for v in block.iter_mut() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            *v = ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 20.0;
+            *v = xorshift(&mut state) * 20.0;
         }
         out.clear();
         decoder.process(&block, &stamps, &mut out);
@@ -444,10 +449,7 @@ fn neural_ssvep_decoder_allocates_nothing_per_decision() {
             }
         }
         for v in block.iter_mut() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            *v = ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 20.0;
+            *v = xorshift(&mut state) * 20.0;
         }
         out.clear();
         decoder.process(&block, &stamps, &mut out);
@@ -478,12 +480,7 @@ fn trca_scoring_allocates_nothing() {
     // exercise every path.
     let (classes, ch, n, bands) = (40, 9, 250, 5);
     let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut noise = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-    };
+    let mut noise = move || xorshift(&mut state);
     let trials: Vec<Vec<f32>> = (0..2 * classes)
         .map(|_| (0..bands * ch * n).map(|_| noise()).collect())
         .collect();
