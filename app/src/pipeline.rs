@@ -461,12 +461,19 @@ impl Worker {
             self.stats
                 .delivery_lag
                 .record_secs(header.arrival - self.stamps[n - 1]);
-            if let Some(rec) = &mut self.record {
+            // A recorder that let go (its file failed: the output thread reports why) is fed
+            // no more; the session goes on.
+            if let Some(rec) = &mut self.record
+                && rec.is_open()
+            {
                 let (values, stamps) = (&self.values[..n * channels], &self.stamps[..n]);
                 if self.lossless {
-                    wait_for_room(|| rec.has_room(n), self.output_waker.as_ref());
+                    wait_for_room(
+                        || rec.has_room(n) || !rec.is_open(),
+                        self.output_waker.as_ref(),
+                    );
                 }
-                if !rec.push(values, stamps) {
+                if !rec.push(values, stamps) && rec.is_open() {
                     self.stats
                         .record_dropped
                         .fetch_add(n as u64, Ordering::Relaxed);

@@ -72,6 +72,14 @@ impl RecordFeed {
         self.values.vacant_len() >= frames * self.channels && self.stamps.vacant_len() >= frames
     }
 
+    /// Whether the recorder still reads the feed (it lets go when its file fails, e.g. on a
+    /// full disk; the worker then stops feeding it instead of waiting for room forever).
+    ///
+    /// Real-time safe: one atomic load.
+    pub fn is_open(&self) -> bool {
+        self.values.read_is_held()
+    }
+
     /// Copies a raw interleaved chunk into the feed whole, or returns `false` if it does not fit.
     ///
     /// Real-time safe: no allocation, no blocking.

@@ -227,6 +227,60 @@ fn killed_session_leaves_a_readable_recording() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A recording whose file can no longer grow (a full disk, here a 256 KiB file-size limit on
+/// the process) in a lossless maximum-speed session: the session finishes (it used to wait
+/// for the stopped recorder forever), decodes everything, names the failure with the fix, and
+/// the file holds every frame written before it, readable.
+#[test]
+fn a_recording_that_runs_out_of_space_ends_cleanly_with_the_data_so_far() {
+    let dir = temp_dir("full");
+    let out = dir.join("full.xdf");
+    let bin = env!("CARGO_BIN_EXE_neuroloop");
+    // The size limit makes writes past it fail (EFBIG) instead of killing the process.
+    let mut child = std::process::Command::new("bash")
+        .args(["-c", "trap '' XFSZ; ulimit -f 256; exec \"$0\" \"$@\"", bin])
+        .args(["demo", "--headless", "--speed", "max", "--seconds", "600"])
+        .args(["--markers", "none", "--json", "--record"])
+        .arg(&out)
+        .env(
+            "LSLAPICFG",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../config/lsl_api.cfg"),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed().as_secs() > 120 {
+            child.kill().ok();
+            panic!("the session hung after its recording failed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(r["frames_processed"], 150_000, "{text}");
+    assert_eq!(r["frames_dropped"], 0, "{text}");
+    let errors = r["errors"].to_string();
+    assert!(
+        errors.contains("stopped") && errors.contains("free disk space"),
+        "{errors}"
+    );
+    let size = std::fs::metadata(&out).unwrap().len();
+    assert!(size <= 256 * 1024, "{size} bytes");
+    let recorded = neuroloop_formats::xdf::read(&out).expect("the file so far is readable");
+    let eeg = recorded.stream_by_name("neuroloop-sim").unwrap();
+    // Most of the 256 KiB are samples (8 channels of f32 plus stamps).
+    assert!(
+        eeg.sample_count() > 3000,
+        "{} frames kept",
+        eeg.sample_count()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// `--lsl-outlet`: another process sees the replayed file as a live LSL amplifier.
 #[test]
 fn replay_republishes_the_file_on_lsl() {

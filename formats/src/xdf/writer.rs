@@ -9,7 +9,7 @@
 //! [`WriterOptions::sync_interval`] (one second by default), and on [`XdfWriter::flush`].
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -382,10 +382,18 @@ impl XdfWriter {
         self.chunk.extend_from_slice(&stream_id.to_le_bytes());
     }
 
-    /// Hands the assembled chunk to the operating system in one write.
+    /// Hands the assembled chunk to the operating system in one write. If the write fails
+    /// part-way (a full disk, a file-size limit), the partial chunk is cut off again so the
+    /// file ends on a whole chunk and stays readable with everything written before.
     fn emit_chunk(&mut self) -> Result<(), XdfWriteError> {
+        let start = self.file.stream_position();
         let result = self.file.write_all(&self.chunk);
         self.chunk.clear();
+        if let (Err(_), Ok(start)) = (&result, start) {
+            // Shrinking needs no space; if it fails too, readers still get every whole chunk.
+            let _ = self.file.set_len(start);
+            let _ = self.file.seek(std::io::SeekFrom::Start(start));
+        }
         result.map_err(|source| self.io_error(source))?;
         self.unsynced = true;
         Ok(())
