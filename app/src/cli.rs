@@ -1223,8 +1223,21 @@ impl Progress {
     }
 }
 
+/// Prints the session's report; a recording that holds fewer frames than the session processed
+/// (its disk filled up or stalled) then fails the command, so scripts notice.
 fn print_report(report: &SessionReport, json: bool) -> anyhow::Result<()> {
-    print_json_or_text(report, json, SessionReport::to_text)
+    print_json_or_text(report, json, SessionReport::to_text)?;
+    if let Some(rec) = &report.recording
+        && rec.frames < report.frames_processed
+    {
+        bail!(
+            "the recording {} holds {} of the {} frames processed (the report's errors say why); what it holds is readable",
+            rec.path,
+            rec.frames,
+            report.frames_processed
+        );
+    }
+    Ok(())
 }
 
 /// Prints `value` as pretty JSON, or as the text `to_text` makes of it.

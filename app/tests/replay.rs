@@ -229,8 +229,8 @@ fn killed_session_leaves_a_readable_recording() {
 
 /// A recording whose file can no longer grow (a full disk, here a 256 KiB file-size limit on
 /// the process) in a lossless maximum-speed session: the session finishes (it used to wait
-/// for the stopped recorder forever), decodes everything, names the failure with the fix, and
-/// the file holds every frame written before it, readable.
+/// for the stopped recorder forever), decodes everything, names the failure with the fix,
+/// exits with an error, and the file holds every frame written before it, readable.
 #[test]
 fn a_recording_that_runs_out_of_space_ends_cleanly_with_the_data_so_far() {
     let dir = temp_dir("full");
@@ -247,7 +247,7 @@ fn a_recording_that_runs_out_of_space_ends_cleanly_with_the_data_so_far() {
             concat!(env!("CARGO_MANIFEST_DIR"), "/../config/lsl_api.cfg"),
         )
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let started = std::time::Instant::now();
@@ -260,6 +260,13 @@ fn a_recording_that_runs_out_of_space_ends_cleanly_with_the_data_so_far() {
     }
     let output = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    // The report is printed, then the command fails so that scripts notice.
+    assert!(!output.status.success(), "{text}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("frames processed") && stderr.contains("readable"),
+        "{stderr}"
+    );
     let r: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(r["frames_processed"], 150_000, "{text}");
     assert_eq!(r["frames_dropped"], 0, "{text}");
