@@ -27,7 +27,7 @@ use anyhow::Context;
 use neuroloop_acquisition::Pacing;
 use neuroloop_acquisition::sim::{MiScenario, Scenario, SimConfig, SleepScenario, SsvepScenario};
 use neuroloop_decoders::mi::model::{MiProtocol, TrainingInfo};
-use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiMethod, MiModel};
+use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiMethod, MiModel, MiNet};
 use neuroloop_decoders::sleep::{SoDecoder, SoDecoderConfig, SpindleDecoder, SpindleDecoderConfig};
 use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
 use neuroloop_decoders::{Decoder, DecoderContext};
@@ -134,6 +134,9 @@ enum BenchDecoder {
     /// The shipped SSVEP network (ONNX), onset-locked, on the stream its card describes (the
     /// Kalunga montage at 256 Hz, 13/17/21 Hz targets); trials start at the simulator's cues.
     SsvepNet,
+    /// The shipped motor-imagery network (ONNX) on the stream its card describes (21
+    /// sensorimotor channels at 160 Hz), a decision every 0.25 s, on simulated imagery.
+    MiNet,
 }
 
 const DECODERS: [BenchDecoder; 9] = [
@@ -265,7 +268,7 @@ fn decoded_channels(channels: usize, rate_hz: f64, which: BenchDecoder) -> anyho
         }
         BenchDecoder::Mi(_) => Ok(channels),
         BenchDecoder::SsvepTrca => Ok(posterior(&SimConfig::labels_for(channels)).len()),
-        BenchDecoder::SsvepNet => Ok(channels),
+        BenchDecoder::SsvepNet | BenchDecoder::MiNet => Ok(channels),
         BenchDecoder::Sleep => Ok(2),
         BenchDecoder::SpindleNet => Ok(1),
     }
@@ -278,10 +281,10 @@ fn session(
     pacing: Pacing,
     secs: f64,
 ) -> anyhow::Result<Session> {
-    let labels = if which == BenchDecoder::SsvepNet {
-        ssvep_net_card()?.channels
-    } else {
-        SimConfig::labels_for(channels)
+    let labels = match which {
+        BenchDecoder::SsvepNet => ssvep_net_card()?.channels,
+        BenchDecoder::MiNet => MiNet::shipped()?.config().channels.clone(),
+        _ => SimConfig::labels_for(channels),
     };
     let one = |d: Box<dyn Decoder>, truth| {
         let info = DecoderInfo::of(d.as_ref(), truth);
@@ -339,6 +342,16 @@ fn session(
                 Scenario::Ssvep(scenario),
             )
         }
+        BenchDecoder::MiNet => (
+            one(
+                Box::new(MiDecoder::with_net(
+                    MiNet::shipped()?,
+                    MiDecoderConfig::default(),
+                )),
+                TruthMapping::None,
+            ),
+            Scenario::MotorImagery(MiScenario::default()),
+        ),
         BenchDecoder::Sleep => (
             // Cz is in every simulated montage (Fz is not in the 32-channel one).
             sleep_decoders("Cz", "Cz"),
@@ -436,7 +449,7 @@ pub fn run(quick: bool) -> anyhow::Result<BenchReport> {
     let (latency_secs, throughput_secs): (f64, f64) =
         if quick { (10.0, 10.0) } else { (60.0, 60.0) };
     let mut pipeline = Vec::new();
-    // Every decoder at every stream size, then the SSVEP network on the one stream it reads.
+    // Every decoder at every stream size, then the networks on the one stream each reads.
     let mut configs: Vec<(usize, f64, BenchDecoder)> = Vec::new();
     for channels in [8, 32, 64] {
         for rate_hz in [250.0, 500.0, 1000.0] {
@@ -449,6 +462,8 @@ pub fn run(quick: bool) -> anyhow::Result<BenchReport> {
         net.sample_rate_hz,
         BenchDecoder::SsvepNet,
     ));
+    let mi = MiNet::shipped()?.config().clone();
+    configs.push((mi.channels.len(), mi.sample_rate_hz, BenchDecoder::MiNet));
     for (channels, rate_hz, which) in configs {
         // Sleep decisions are events (a few a minute, after a 10 s baseline) and the SSVEP
         // network decides once per 5-s trial: give them two minutes of data.
@@ -630,6 +645,39 @@ pub fn write(report: &BenchReport, dir: &Path) -> anyhow::Result<(PathBuf, PathB
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The network rows run on the streams their cards describe and decide.
+    #[test]
+    fn the_network_rows_decode_their_own_streams() {
+        if let Err(e) = neuroloop_decoders::onnx::init() {
+            eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+            return;
+        }
+        let mi = MiNet::shipped().unwrap().config().clone();
+        let ssvep = ssvep_net_card().unwrap();
+        for (channels, rate_hz, which, secs, at_least) in [
+            (
+                mi.channels.len(),
+                mi.sample_rate_hz,
+                BenchDecoder::MiNet,
+                5.0,
+                10,
+            ),
+            (
+                ssvep.channels.len(),
+                ssvep.sample_rate_hz,
+                BenchDecoder::SsvepNet,
+                12.0,
+                1,
+            ),
+        ] {
+            let s = session(channels, rate_hz, which, Pacing::Max, secs).unwrap();
+            let (s, _) = run_to_end(s);
+            let decisions = s.stats.decisions.load(Ordering::Relaxed);
+            assert!(decisions >= at_least, "{which:?}: {decisions} decisions");
+            assert_eq!(s.stats.ring.frames_dropped.load(Ordering::Relaxed), 0);
+        }
+    }
 
     #[test]
     fn report_is_written_as_json_and_svg() {
