@@ -354,25 +354,23 @@ fn neural_spindle_detector_allocates_nothing_per_window() {
     assert!(counts[0] >= 10, "{} decisions", counts[0]);
 }
 
-/// The Rust side of the network decoder (filter, window, ONNX call through preallocated
-/// tensors) allocates nothing per decision; what ONNX Runtime does inside is its own arena's
-/// business and not counted here.
-#[test]
-fn neural_motor_imagery_decoder_allocates_nothing_per_decision() {
-    use neuroloop_decoders::mi::MiNet;
+/// Prepares `decoder` for a stream of `labels` at `fs` and feeds it 16-frame chunks of noise,
+/// reporting a flicker onset every `onset_every_secs` when given: first until `warm_up`
+/// decisions came (the network's first call sets up its arena), then one more minute with
+/// allocations counted. Returns the allocations of that minute and every decision made.
+fn network_minute_allocations(
+    decoder: &mut dyn Decoder,
+    labels: &[String],
+    fs: f64,
+    onset_every_secs: Option<f64>,
+    warm_up: usize,
+) -> (u64, usize) {
     use neuroloop_decoders::{DecisionBuffer, DecoderContext};
-    if let Err(e) = neuroloop_decoders::onnx::init() {
-        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
-        return;
-    }
-    let net = MiNet::shipped().unwrap();
-    let cfg = net.config().clone();
-    let (n, fs, chunk) = (cfg.channels.len(), cfg.sample_rate_hz, 16usize);
-    let mut decoder = MiDecoder::with_net(net, MiDecoderConfig::default());
+    let (n, chunk) = (labels.len(), 16usize);
     decoder
         .prepare(&DecoderContext {
             sample_rate_hz: fs,
-            channel_labels: cfg.channels.clone(),
+            channel_labels: labels.to_vec(),
             max_block_frames: chunk,
         })
         .unwrap();
@@ -382,9 +380,13 @@ fn neural_motor_imagery_decoder_allocates_nothing_per_decision() {
     let mut out = DecisionBuffer::with_capacity(16);
     let mut t = 0usize;
     let mut decisions = 0usize;
-    let mut step = |decoder: &mut MiDecoder, decisions: &mut usize| {
+    let onset_frames = onset_every_secs.map(|secs| (secs * fs) as usize);
+    let mut step = |decoder: &mut dyn Decoder, decisions: &mut usize| {
         for (k, s) in stamps.iter_mut().enumerate() {
             *s = (t + k) as f64 / fs;
+            if onset_frames.is_some_and(|every| (t + k).is_multiple_of(every)) {
+                decoder.stimulus_onset(*s);
+            }
         }
         for v in block.iter_mut() {
             *v = xorshift(&mut state) * 20.0;
@@ -394,16 +396,33 @@ fn neural_motor_imagery_decoder_allocates_nothing_per_decision() {
         *decisions += out.items().len();
         t += chunk;
     };
-    // Warm-up: fill the window and run the network once.
-    while decisions < 2 {
-        step(&mut decoder, &mut decisions);
+    while decisions < warm_up {
+        step(decoder, &mut decisions);
     }
-    // One minute of stream: 240 network calls.
     let ((), allocations) = count_allocations(|| {
         for _ in 0..(60.0 * fs) as usize / chunk {
-            step(&mut decoder, &mut decisions);
+            step(decoder, &mut decisions);
         }
     });
+    (allocations, decisions)
+}
+
+/// The Rust side of the network decoder (filter, window, ONNX call through preallocated
+/// tensors) allocates nothing per decision; what ONNX Runtime does inside is its own arena's
+/// business and not counted here.
+#[test]
+fn neural_motor_imagery_decoder_allocates_nothing_per_decision() {
+    use neuroloop_decoders::mi::MiNet;
+    if let Err(e) = neuroloop_decoders::onnx::init() {
+        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+        return;
+    }
+    let net = MiNet::shipped().unwrap();
+    let cfg = net.config().clone();
+    let mut decoder = MiDecoder::with_net(net, MiDecoderConfig::default());
+    // Warm-up: fill the window and run the network once; then one minute: 240 network calls.
+    let (allocations, decisions) =
+        network_minute_allocations(&mut decoder, &cfg.channels, cfg.sample_rate_hz, None, 2);
     assert_eq!(
         allocations, 0,
         "the motor-imagery network decoder allocated {allocations} times"
@@ -417,55 +436,22 @@ fn neural_motor_imagery_decoder_allocates_nothing_per_decision() {
 fn neural_ssvep_decoder_allocates_nothing_per_decision() {
     use neuroloop_decoders::ssvep::SsvepNet;
     use neuroloop_decoders::ssvep::onset::SsvepOnsetDecoder;
-    use neuroloop_decoders::{DecisionBuffer, DecoderContext};
     if let Err(e) = neuroloop_decoders::onnx::init() {
         eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
         return;
     }
     let net = SsvepNet::shipped().unwrap();
     let cfg = net.config().clone();
-    let (n, fs, chunk) = (cfg.channels.len(), cfg.sample_rate_hz, 16usize);
     let mut decoder = SsvepOnsetDecoder::net(net, 0.2);
-    decoder
-        .prepare(&DecoderContext {
-            sample_rate_hz: fs,
-            channel_labels: cfg.channels.clone(),
-            max_block_frames: chunk,
-        })
-        .unwrap();
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut block = vec![0.0f32; chunk * n];
-    let mut stamps = vec![0.0f64; chunk];
-    let mut out = DecisionBuffer::with_capacity(16);
-    let mut t = 0usize;
-    let mut decisions = 0usize;
-    // A flicker onset every 3 s, reported when its block is due.
-    let trial_frames = (3.0 * fs) as usize;
-    let mut step = |decoder: &mut SsvepOnsetDecoder, decisions: &mut usize| {
-        for (k, s) in stamps.iter_mut().enumerate() {
-            *s = (t + k) as f64 / fs;
-            if (t + k).is_multiple_of(trial_frames) {
-                decoder.stimulus_onset(*s);
-            }
-        }
-        for v in block.iter_mut() {
-            *v = xorshift(&mut state) * 20.0;
-        }
-        out.clear();
-        decoder.process(&block, &stamps, &mut out);
-        *decisions += out.items().len();
-        t += chunk;
-    };
-    // Warm-up: the first trial's decision runs the network once.
-    while decisions < 1 {
-        step(&mut decoder, &mut decisions);
-    }
-    // One minute of stream: 20 onsets and decisions.
-    let ((), allocations) = count_allocations(|| {
-        for _ in 0..(60.0 * fs) as usize / chunk {
-            step(&mut decoder, &mut decisions);
-        }
-    });
+    // A flicker onset every 3 s; warm-up: the first trial's decision runs the network once;
+    // then one minute: 20 onsets and decisions.
+    let (allocations, decisions) = network_minute_allocations(
+        &mut decoder,
+        &cfg.channels,
+        cfg.sample_rate_hz,
+        Some(3.0),
+        1,
+    );
     assert_eq!(
         allocations, 0,
         "the SSVEP network decoder allocated {allocations} times"
