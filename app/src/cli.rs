@@ -1031,20 +1031,34 @@ fn ssvep_model_targets(path: &Path) -> anyhow::Result<Vec<f64>> {
     }
 }
 
+/// Whether two target-frequency lists are the same targets (within 1 mHz each).
+fn same_frequencies(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len() && !a.iter().zip(b).any(|(x, y)| (x - y).abs() > 1e-3)
+}
+
 /// The onset-locked decoder of `--ssvep-model`: TRCA from a fitted model file, or the network
 /// a card describes.
+fn load_onset_decoder(
+    path: &Path,
+    margin: f64,
+) -> anyhow::Result<neuroloop_decoders::ssvep::onset::SsvepOnsetDecoder> {
+    use neuroloop_decoders::ssvep::onset::{SsvepOnsetDecoder, SsvepTrcaModel};
+    Ok(if is_card(path) {
+        let card = neuroloop_decoders::onnx::ModelCard::read(path)?;
+        SsvepOnsetDecoder::net(neuroloop_decoders::ssvep::SsvepNet::load(&card)?, margin)
+    } else {
+        SsvepOnsetDecoder::trca(SsvepTrcaModel::load(path)?, margin)?
+    })
+}
+
+/// [`load_onset_decoder`], boxed with its info, scored against the simulator's truth when
+/// `scored`.
 fn onset_decoder(
     path: &Path,
     margin: f64,
     scored: bool,
 ) -> anyhow::Result<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> {
-    use neuroloop_decoders::ssvep::onset::{SsvepOnsetDecoder, SsvepTrcaModel};
-    let decoder = if is_card(path) {
-        let card = neuroloop_decoders::onnx::ModelCard::read(path)?;
-        SsvepOnsetDecoder::net(neuroloop_decoders::ssvep::SsvepNet::load(&card)?, margin)
-    } else {
-        SsvepOnsetDecoder::trca(SsvepTrcaModel::load(path)?, margin)?
-    };
+    let decoder = load_onset_decoder(path, margin)?;
     let truth = if scored {
         TruthMapping::SsvepTargetIndex
     } else {
@@ -1262,12 +1276,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.ssvep.ssvep_model {
         let fitted = ssvep_model_targets(path)?;
         let simulated = &args.ssvep.targets;
-        if fitted.len() != simulated.len()
-            || fitted
-                .iter()
-                .zip(simulated)
-                .any(|(a, b)| (a - b).abs() > 1e-3)
-        {
+        if !same_frequencies(&fitted, simulated) {
             bail!(
                 "the SSVEP model was fitted for targets {fitted:?} Hz but the simulator flickers {simulated:?} Hz: pass the model's frequencies with --targets"
             );
@@ -1371,17 +1380,19 @@ fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
     };
     let (decoder, info) = match &args.ssvep_model {
         Some(path) => {
-            let (decoder, info) = onset_decoder(path, args.trca_margin, true)?;
-            let fitted = ssvep_model_targets(path)?;
+            let decoder = load_onset_decoder(path, args.trca_margin)?;
+            let fitted = decoder.targets_hz();
             let shown = layout.freqs_hz();
-            if fitted.len() != shown.len()
-                || fitted.iter().zip(&shown).any(|(a, b)| (a - b).abs() > 1e-3)
-            {
+            if !same_frequencies(fitted, &shown) {
                 bail!(
                     "the SSVEP model was fitted for targets {fitted:?} but the speller shows {shown:?}: fit on a calibration with this layout's targets"
                 );
             }
-            (decoder, info)
+            let info = DecoderInfo::of(&decoder, TruthMapping::SsvepTargetIndex);
+            (
+                Box::new(decoder) as Box<dyn neuroloop_decoders::Decoder>,
+                info,
+            )
         }
         None => {
             let decoder = SsvepCcaDecoder::new(SsvepCcaConfig {
