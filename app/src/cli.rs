@@ -77,6 +77,10 @@ pub enum Command {
         /// Folder for bench.json and latency.svg.
         #[arg(long, default_value = "out/bench")]
         out: PathBuf,
+        /// Only the rows whose key contains one of these (comma-separated); keys look like
+        /// `64ch-1000hz-fbcca`, `32ch-500hz-csp-lda`, `8ch-250hz-sleep`, `lsl-loopback`.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
         /// Instead: a soak run of this many hours of simulated sleep at maximum speed (spindle
         /// detector, slow-oscillation trigger, stimulation in dry run), printing memory as it
         /// goes; e.g. 8 for a night.
@@ -2012,8 +2016,8 @@ impl eframe::App for ReportOnExit {
     }
 }
 
-fn bench(quick: bool, out: &Path) -> anyhow::Result<()> {
-    let report = crate::bench::run(quick)?;
+fn bench(quick: bool, only: &[String], out: &Path) -> anyhow::Result<()> {
+    let report = crate::bench::run(quick, only)?;
     if let Some(rss) = report.peak_rss_mib {
         println!("peak RSS {rss:.1} MiB");
     }
@@ -2329,7 +2333,9 @@ pub fn main() -> ExitCode {
             soak_hours: Some(h),
             ..
         } => soak(*h),
-        Command::Bench { quick, out, .. } => bench(*quick, out),
+        Command::Bench {
+            quick, only, out, ..
+        } => bench(*quick, only, out),
         Command::Simulate(a) => simulate(a),
         Command::Streams { wait_secs } => streams(*wait_secs),
         Command::Doctor => doctor(),

@@ -167,6 +167,19 @@ fn replaying_a_run_with_fbcsp_reproduces_the_offline_decisions() {
     replay_fitted(neuroloop_decoders::mi::MiMethod::FbcspLda);
 }
 
+/// The same with the tangent-space classifier, whose streaming covariance comes from moments
+/// accumulated as the samples arrive.
+#[test]
+fn replaying_a_run_with_ts_lr_reproduces_the_offline_decisions() {
+    replay_fitted(neuroloop_decoders::mi::MiMethod::TsLr);
+}
+
+/// The same with minimum distance to the Riemannian means.
+#[test]
+fn replaying_a_run_with_mdm_reproduces_the_offline_decisions() {
+    replay_fitted(neuroloop_decoders::mi::MiMethod::Mdm);
+}
+
 /// The same with the shipped network (`--mi-model` given its card).
 #[test]
 fn replaying_a_run_with_the_network_reproduces_its_offline_decisions() {

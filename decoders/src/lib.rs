@@ -9,6 +9,7 @@
 mod centre;
 pub mod decision;
 pub mod mi;
+mod moments;
 pub mod onnx;
 pub mod sleep;
 pub mod ssvep;

@@ -139,6 +139,32 @@ enum BenchDecoder {
     MiNet,
 }
 
+impl BenchDecoder {
+    /// The decoder's part of a row's key ([`row_key`]).
+    fn tag(self) -> String {
+        match self {
+            BenchDecoder::Ssvep(false) => "cca".into(),
+            BenchDecoder::Ssvep(true) => "fbcca".into(),
+            BenchDecoder::Mi(m) => m.name().into(),
+            BenchDecoder::Sleep => "sleep".into(),
+            BenchDecoder::SpindleNet => "spindle-net".into(),
+            BenchDecoder::SsvepTrca => "etrca".into(),
+            BenchDecoder::SsvepNet => "ssvep-net".into(),
+            BenchDecoder::MiNet => "mi-net".into(),
+        }
+    }
+}
+
+/// A configuration's key, e.g. `64ch-1000hz-fbcca`, which `--only` filters match.
+fn row_key(channels: usize, rate_hz: f64, which: BenchDecoder) -> String {
+    format!("{channels}ch-{rate_hz}hz-{}", which.tag())
+}
+
+/// Whether a row keyed `key` runs: no filters, or one of them is part of the key.
+fn selected(key: &str, only: &[String]) -> bool {
+    only.is_empty() || only.iter().any(|f| key.contains(f.as_str()))
+}
+
 const DECODERS: [BenchDecoder; 9] = [
     BenchDecoder::Ssvep(false),
     BenchDecoder::Ssvep(true),
@@ -444,8 +470,9 @@ fn run_to_end(mut s: Session) -> (Session, f64) {
     (s, outcome.wall_secs)
 }
 
-/// Runs every configuration. `quick` shortens the runs (CI).
-pub fn run(quick: bool) -> anyhow::Result<BenchReport> {
+/// Runs every configuration, or those whose key (`64ch-1000hz-fbcca`, `160hz-mi-net`; the LSL
+/// loop is `lsl-loopback`) contains one of `only`. `quick` shortens the runs (CI).
+pub fn run(quick: bool, only: &[String]) -> anyhow::Result<BenchReport> {
     let (latency_secs, throughput_secs): (f64, f64) =
         if quick { (10.0, 10.0) } else { (60.0, 60.0) };
     let mut pipeline = Vec::new();
@@ -464,6 +491,8 @@ pub fn run(quick: bool) -> anyhow::Result<BenchReport> {
     ));
     let mi = MiNet::shipped()?.config().clone();
     configs.push((mi.channels.len(), mi.sample_rate_hz, BenchDecoder::MiNet));
+    configs
+        .retain(|&(channels, rate_hz, which)| selected(&row_key(channels, rate_hz, which), only));
     for (channels, rate_hz, which) in configs {
         // Sleep decisions are events (a few a minute, after a 10 s baseline) and the SSVEP
         // network decides once per 5-s trial: give them two minutes of data.
@@ -526,8 +555,11 @@ pub fn run(quick: bool) -> anyhow::Result<BenchReport> {
         );
         pipeline.push(fig);
     }
-    let lsl_loopback = match loopback::run(if quick { 10.0 } else { 60.0 }) {
-        Ok(l) => {
+    let loopback =
+        selected("lsl-loopback", only).then(|| loopback::run(if quick { 10.0 } else { 60.0 }));
+    let lsl_loopback = match loopback {
+        None => None,
+        Some(Ok(l)) => {
             let peer = match (l.pylsl_hop_p50_ms, &l.pylsl_note) {
                 (Some(hop), _) => format!(
                     "; pylsl one hop p50 {hop:.3} ms, loop / two hops {:.1}x",
@@ -542,7 +574,7 @@ pub fn run(quick: bool) -> anyhow::Result<BenchReport> {
             );
             Some(l)
         }
-        Err(e) => {
+        Some(Err(e)) => {
             println!("LSL loopback not measured: {e:#}");
             None
         }

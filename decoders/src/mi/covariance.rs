@@ -35,56 +35,36 @@ impl CovEstimator {
 
     /// Writes the OAS covariance of `window` (channel-major, `channels × samples`) into
     /// `out` (`channels × channels`) and returns the shrinkage used, or `None` when the
-    /// window holds non-finite values or no variance at all (then `out` is unspecified).
-    ///
-    /// The sample covariance `S` (mean removed, divided by `n`) is shrunk towards `μI`,
-    /// `μ = tr(S)/p`, by `min((ᾱ + μ²) / ((n + 1)(ᾱ − μ²/p)), 1)` where `ᾱ` is the mean of
-    /// the squared entries of `S`.
+    /// window holds non-finite values or no variance at all (then `out` is unspecified):
+    /// [`CovEstimator::sample_covariance`] shrunk by [`oas_shrink`].
     ///
     /// Real-time safe: no allocation.
     ///
     /// # Panics
     /// Panics on a window or output of the wrong shape (a programming error).
     pub fn estimate(&mut self, window: &[f32], mut out: MatMut<'_, f64>) -> Option<f64> {
+        self.sample_covariance(window, out.as_mut());
+        oas_shrink(out, self.samples)
+    }
+
+    /// Writes the sample covariance of `window` (mean removed, divided by `n`) into `out`,
+    /// unshrunk. Real-time safe: no allocation.
+    ///
+    /// # Panics
+    /// Panics on a window or output of the wrong shape (a programming error).
+    pub fn sample_covariance(&mut self, window: &[f32], out: MatMut<'_, f64>) {
         let (p, n) = (self.channels, self.samples);
         assert_eq!(window.len(), p * n, "window shape");
         assert_eq!((out.nrows(), out.ncols()), (p, p), "covariance shape");
         crate::centre::load_centred(window, &mut self.x);
         matmul(
-            out.as_mut(),
+            out,
             Accum::Replace,
             self.x.as_ref(),
             self.x.as_ref().transpose(),
             1.0 / n as f64,
             Par::Seq,
         );
-        let mut trace = 0.0;
-        let mut sq = 0.0;
-        for j in 0..p {
-            trace += out[(j, j)];
-            for i in 0..p {
-                sq += out[(i, j)] * out[(i, j)];
-            }
-        }
-        if !trace.is_finite() || !sq.is_finite() || trace <= 0.0 {
-            return None;
-        }
-        let mu = trace / p as f64;
-        let alpha = sq / (p * p) as f64;
-        let num = alpha + mu * mu;
-        let den = (n as f64 + 1.0) * (alpha - mu * mu / p as f64);
-        let shrinkage = if den == 0.0 {
-            1.0
-        } else {
-            (num / den).min(1.0)
-        };
-        for j in 0..p {
-            for i in 0..p {
-                out[(i, j)] *= 1.0 - shrinkage;
-            }
-            out[(j, j)] += shrinkage * mu;
-        }
-        Some(shrinkage)
     }
 
     /// Allocating convenience for offline use: the covariance as a new matrix.
@@ -92,6 +72,44 @@ impl CovEstimator {
         let mut out = Mat::zeros(self.channels, self.channels);
         self.estimate(window, out.as_mut()).map(|_| out)
     }
+}
+
+/// Shrinks `out`, the sample covariance (mean removed, divided by `n`) of `n` samples, in
+/// place by Oracle Approximating Shrinkage and returns the shrinkage used, or `None` when it
+/// holds non-finite values or no variance at all (then `out` is unspecified).
+///
+/// The sample covariance `S` is shrunk towards `μI`, `μ = tr(S)/p`, by
+/// `min((ᾱ + μ²) / ((n + 1)(ᾱ − μ²/p)), 1)` where `ᾱ` is the mean of the squared entries of
+/// `S`. Real-time safe: no allocation.
+pub fn oas_shrink(mut out: MatMut<'_, f64>, n: usize) -> Option<f64> {
+    let p = out.nrows();
+    let mut trace = 0.0;
+    let mut sq = 0.0;
+    for j in 0..p {
+        trace += out[(j, j)];
+        for i in 0..p {
+            sq += out[(i, j)] * out[(i, j)];
+        }
+    }
+    if !trace.is_finite() || !sq.is_finite() || trace <= 0.0 {
+        return None;
+    }
+    let mu = trace / p as f64;
+    let alpha = sq / (p * p) as f64;
+    let num = alpha + mu * mu;
+    let den = (n as f64 + 1.0) * (alpha - mu * mu / p as f64);
+    let shrinkage = if den == 0.0 {
+        1.0
+    } else {
+        (num / den).min(1.0)
+    };
+    for j in 0..p {
+        for i in 0..p {
+            out[(i, j)] *= 1.0 - shrinkage;
+        }
+        out[(j, j)] += shrinkage * mu;
+    }
+    Some(shrinkage)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use neuroloop_dsp::window::RingWindow;
 
 use super::model::{MiModel, MiPredictor, MiProtocol};
 use super::net::MiNet;
+use crate::moments::SlidingMoments;
 use crate::step::{DecisionStepper, channel_indices};
 use crate::{Decision, DecisionBuffer, Decoder, DecoderContext, DecoderError};
 
@@ -59,19 +60,17 @@ impl Classifier {
             Classifier::Net(n) => &n.config().class_names,
         }
     }
-
-    fn predict(&mut self, window: &[f32], proba: &mut [f64]) -> bool {
-        match self {
-            Classifier::Fitted(p) => p.predict(window, proba),
-            Classifier::Net(n) => n.predict(window, proba),
-        }
-    }
 }
 
 /// Applies a fitted motor-imagery model (or a network, [`MiDecoder::with_net`]) to a stream:
 /// picks the model's channels, band-passes them causally, and every `step_secs` classifies
 /// the latest window. A decision's `score` and `confidence` are the chosen class's
 /// probability.
+///
+/// A fitted model needs only the window's covariance, so the decoder keeps none of the
+/// window's samples: each band's moments are accumulated as the samples arrive
+/// (sliding-window moments) and a decision costs a few `channels²` sums plus the model's own
+/// algebra, whatever the window's length. A network reads the samples from a ring.
 pub struct MiDecoder {
     cfg: MiDecoderConfig,
     classifier: Classifier,
@@ -82,6 +81,9 @@ pub struct MiDecoder {
     /// Filter banks: one band's copy of a segment, and the bands stacked per frame.
     band_buf: Vec<f32>,
     stacked: Vec<f32>,
+    /// A fitted model's window moments, one accumulator per band.
+    moments: Vec<SlidingMoments>,
+    /// A network's window (channel-major rows, band after band).
     window: RingWindow,
     window_buf: Vec<f32>,
     proba: Vec<f64>,
@@ -117,6 +119,7 @@ impl MiDecoder {
             filters,
             band_buf: Vec::new(),
             stacked: Vec::new(),
+            moments: Vec::new(),
             window: RingWindow::new(1, 1),
             window_buf: Vec::new(),
             proba: vec![0.0; classes],
@@ -142,17 +145,29 @@ impl MiDecoder {
         &self.proba
     }
 
-    /// A filter bank: each band filters its own copy of `segment` (interleaved picked
-    /// channels); each frame of the window then holds the bands one after another.
-    fn push_bands(&mut self, segment: &[f32]) {
-        let bands = self.filters.len();
-        let n = self.window.channels() / bands;
-        let rows = n * bands;
+    /// Filters `segment` (interleaved picked channels) into every band and adds it to the
+    /// window: to each band's moments for a fitted model, to the ring for a network (each
+    /// frame then holds the bands one after another).
+    fn push(&mut self, segment: &mut [f32]) {
+        if let [filter] = self.filters.as_mut_slice() {
+            filter.process_interleaved(segment);
+            match self.moments.first_mut() {
+                Some(m) => m.push(segment, &[]),
+                None => self.window.push_interleaved(segment),
+            }
+            return;
+        }
+        let n = self.protocol().channels.len();
+        let rows = n * self.filters.len();
         let frames = segment.len() / n;
         for (b, filter) in self.filters.iter_mut().enumerate() {
             let buf = &mut self.band_buf[..segment.len()];
             buf.copy_from_slice(segment);
             filter.process_interleaved(buf);
+            if let Some(m) = self.moments.get_mut(b) {
+                m.push(buf, &[]);
+                continue;
+            }
             for (frame, values) in self.stacked[..frames * rows]
                 .chunks_exact_mut(rows)
                 .zip(buf.chunks_exact(n))
@@ -160,17 +175,25 @@ impl MiDecoder {
                 frame[b * n..(b + 1) * n].copy_from_slice(values);
             }
         }
-        self.window.push_interleaved(&self.stacked[..frames * rows]);
+        if self.moments.is_empty() {
+            self.window.push_interleaved(&self.stacked[..frames * rows]);
+        }
     }
 
     fn decide(&mut self, stamp: f64, out: &mut DecisionBuffer) {
-        if self.window.len() < self.window_frames {
-            return;
-        }
-        self.window
-            .latest_channel_major(self.window_frames, &mut self.window_buf);
-        if !self.classifier.predict(&self.window_buf, &mut self.proba) {
-            // A flat or corrupted window carries no evidence: no decision.
+        let classified = match &mut self.classifier {
+            Classifier::Fitted(p) => p.predict_moments(&mut self.moments, &mut self.proba),
+            Classifier::Net(net) => {
+                if self.window.len() < self.window_frames {
+                    return;
+                }
+                self.window
+                    .latest_channel_major(self.window_frames, &mut self.window_buf);
+                net.predict(&self.window_buf, &mut self.proba)
+            }
+        };
+        if !classified {
+            // An incomplete, flat or corrupted window carries no evidence: no decision.
             return;
         }
         let best = (0..self.proba.len())
@@ -221,18 +244,30 @@ impl Decoder for MiDecoder {
         for f in &mut self.filters {
             f.prepare(ctx.sample_rate_hz, n, ctx.max_block_frames)?;
         }
+        let step_frames = (self.cfg.step_secs * ctx.sample_rate_hz).round() as usize;
+        let fitted = matches!(self.classifier, Classifier::Fitted(_));
         if self.filters.len() > 1 {
             self.band_buf = vec![0.0; n * ctx.max_block_frames];
-            self.stacked = vec![0.0; rows * ctx.max_block_frames];
+            if !fitted {
+                self.stacked = vec![0.0; rows * ctx.max_block_frames];
+            }
         }
         self.stepper = Some(DecisionStepper::new(
             picks,
             ctx.channel_labels.len(),
             ctx.max_block_frames,
-            (self.cfg.step_secs * ctx.sample_rate_hz).round() as usize,
+            step_frames,
         )?);
-        self.window = RingWindow::new(rows, self.window_frames);
-        self.window_buf = vec![0.0; self.window_frames * rows];
+        if fitted {
+            self.moments = (0..self.filters.len())
+                .map(|_| {
+                    SlidingMoments::new(n, 0, self.window_frames, step_frames, ctx.max_block_frames)
+                })
+                .collect();
+        } else {
+            self.window = RingWindow::new(rows, self.window_frames);
+            self.window_buf = vec![0.0; self.window_frames * rows];
+        }
         Ok(())
     }
 
@@ -242,12 +277,7 @@ impl Decoder for MiDecoder {
         };
         let mut cursor = 0;
         while let Some((segment, due)) = stepper.next_segment(block, stamps, &mut cursor) {
-            if let [filter] = self.filters.as_mut_slice() {
-                filter.process_interleaved(segment);
-                self.window.push_interleaved(segment);
-            } else {
-                self.push_bands(segment);
-            }
+            self.push(segment);
             if let Some(stamp) = due {
                 self.decide(stamp, out);
             }
@@ -260,6 +290,9 @@ impl Decoder for MiDecoder {
             f.reset();
         }
         self.window.clear();
+        for m in &mut self.moments {
+            m.reset();
+        }
         if let Some(stepper) = self.stepper.as_mut() {
             stepper.reset();
         }

@@ -11,9 +11,10 @@ use faer::{Accum, Mat, Par};
 use serde::{Deserialize, Serialize};
 
 use super::MiError;
-use super::covariance::CovEstimator;
+use super::covariance::{CovEstimator, oas_shrink};
 use super::fit::{Linear, csp_filters, lda, logistic_regression, softmax};
 use super::spd::{inv_sqrtm, mean_euclid, mean_riemann, tangent_dim, tangent_vector, upper_into};
+use crate::moments::SlidingMoments;
 
 /// Identifies model files.
 pub const MODEL_FORMAT: &str = "neuroloop-mi-model";
@@ -579,7 +580,8 @@ pub struct MiPredictor {
     /// The final linear classifier (CSP-LDA and TS-LR).
     linear: Option<Linear>,
     est: CovEstimator,
-    cov: Mat<f64>,
+    /// The window's covariance, one per band (one without a filter bank).
+    covs: Vec<Mat<f64>>,
     /// CSP filters (`filters × channels`), or the reference / class-mean inverse roots.
     mats: Vec<Mat<f64>>,
     tmp: Mat<f64>,
@@ -644,7 +646,9 @@ impl MiPredictor {
         Ok(MiPredictor {
             linear,
             est: CovEstimator::new(n, model.protocol.window_frames()),
-            cov: Mat::zeros(n, n),
+            covs: (0..model.protocol.bands().len())
+                .map(|_| Mat::zeros(n, n))
+                .collect(),
             tmp: Mat::zeros(n, n),
             projected: Mat::zeros(n, mats[0].nrows()),
             inner: Mat::zeros(n, n),
@@ -673,21 +677,54 @@ impl MiPredictor {
     /// # Panics
     /// Panics on a window or output of the wrong shape (a programming error).
     pub fn predict(&mut self, window: &[f32], proba: &mut [f64]) -> bool {
+        let block = window.len() / self.covs.len();
+        for (b, cov) in self.covs.iter_mut().enumerate() {
+            self.est
+                .sample_covariance(&window[b * block..(b + 1) * block], cov.as_mut());
+        }
+        self.classify(proba)
+    }
+
+    /// [`MiPredictor::predict`] on the windows whose moments `bands` hold (one per band, as
+    /// the streaming decoder accumulates them): the same covariances without reading the
+    /// samples again. Returns `false` when a band has no complete window.
+    pub(crate) fn predict_moments(
+        &mut self,
+        bands: &mut [SlidingMoments],
+        proba: &mut [f64],
+    ) -> bool {
+        assert_eq!(bands.len(), self.covs.len(), "one accumulator per band");
+        for (m, cov) in bands.iter_mut().zip(&mut self.covs) {
+            let Some(w) = m.window() else {
+                return false;
+            };
+            w.centred_outer_into(cov);
+            let n = w.n as f64;
+            for j in 0..cov.ncols() {
+                for v in cov.col_mut(j).iter_mut() {
+                    *v /= n;
+                }
+            }
+        }
+        self.classify(proba)
+    }
+
+    /// Shrinks the sample covariances in `covs` and classifies them.
+    fn classify(&mut self, proba: &mut [f64]) -> bool {
         assert_eq!(
             proba.len(),
             self.model.class_names.len(),
             "one output per class"
         );
+        let n = self.model.protocol.window_frames();
+        for cov in &mut self.covs {
+            if oas_shrink(cov.as_mut(), n).is_none() {
+                return false;
+            }
+        }
         if self.model.method == MiMethod::FbcspLda {
-            let bands = self.mats.len();
-            let block = window.len() / bands;
-            for b in 0..bands {
-                if self
-                    .est
-                    .estimate(&window[b * block..(b + 1) * block], self.cov.as_mut())
-                    .is_none()
-                    || !self.csp_log_variances(b)
-                {
+            for b in 0..self.covs.len() {
+                if !self.csp_log_variances(b) {
                     return false;
                 }
             }
@@ -703,10 +740,7 @@ impl MiPredictor {
             softmax(proba);
             return proba.iter().all(|p| p.is_finite());
         }
-        if self.est.estimate(window, self.cov.as_mut()).is_none() {
-            return false;
-        }
-        let n = self.cov.nrows();
+        let n = self.covs[0].nrows();
         match (self.model.method, &self.linear) {
             (MiMethod::CspLda, Some(_)) => {
                 if !self.csp_log_variances(0) {
@@ -753,7 +787,7 @@ impl MiPredictor {
         proba.iter().all(|p| p.is_finite())
     }
 
-    /// Log-variances of `cov` through the CSP filters `mats[m]`, into `features` from
+    /// Log-variances of `covs[m]` through the CSP filters `mats[m]`, into `features` from
     /// `m × filters` on; false if one is not positive.
     fn csp_log_variances(&mut self, m: usize) -> bool {
         let f = &self.mats[m];
@@ -762,7 +796,7 @@ impl MiPredictor {
         matmul(
             tmp.as_mut(),
             Accum::Replace,
-            self.cov.as_ref(),
+            self.covs[m].as_ref(),
             f.as_ref().transpose(),
             1.0,
             Par::Seq,
@@ -777,14 +811,14 @@ impl MiPredictor {
         true
     }
 
-    /// Eigen-decomposes `P cov P` for `P = mats[m]`; false if it is not positive definite.
+    /// Eigen-decomposes `P C P` for `P = mats[m]` and the window's covariance `C`; false if it is not positive definite.
     fn congruence(&mut self, m: usize, vectors: bool) -> bool {
         let p = &self.mats[m];
         matmul(
             self.tmp.as_mut(),
             Accum::Replace,
             p.as_ref(),
-            self.cov.as_ref(),
+            self.covs[0].as_ref(),
             1.0,
             Par::Seq,
         );

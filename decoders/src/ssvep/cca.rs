@@ -6,6 +6,13 @@
 //! `ρ = σ_max(L⁻¹ X Q)`, where `L Lᵀ = X Xᵀ` (Cholesky, rows of `X` centred) and `Q` is an
 //! orthonormal basis of the centred references (computed once). Everything per window runs
 //! in preallocated `faer` matrices and a preallocated scratch stack: no allocation.
+//!
+//! The streaming decoder does not keep the window at all: `X Xᵀ` and `X Yᵀ` need only the
+//! window's moments (`Σx`, `Σ x xᵀ`, and `Σ x yᵀ` against references of absolute phase,
+//! accumulated as the samples arrive), and `CcaScorer::score_moments` turns them into the
+//! same correlations: rotating each harmonic's sine/cosine pair by the phase at the window's
+//! start gives the window-relative references, and `X Q = (X Yᵀ − x̄-terms) R⁻¹` for the
+//! references' QR factor `R`.
 
 use faer::diag::Diag;
 use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
@@ -14,11 +21,14 @@ use faer::linalg::cholesky::llt::factor::{
 };
 use faer::linalg::evd::{ComputeEigenvectors, self_adjoint_evd, self_adjoint_evd_scratch};
 use faer::linalg::matmul::matmul;
-use faer::linalg::triangular_solve::solve_lower_triangular_in_place;
+use faer::linalg::triangular_solve::{
+    solve_lower_triangular_in_place, solve_upper_triangular_in_place,
+};
 use faer::prelude::{Reborrow, ReborrowMut};
 use faer::{Accum, Mat, Par};
 
 use crate::DecoderError;
+use crate::moments::WindowMoments;
 
 /// Relative ridge added to `X Xᵀ` so that rank-deficient windows (a flat channel, channels
 /// made linearly dependent by re-referencing) still factorise.
@@ -28,8 +38,19 @@ const RIDGE: f64 = 1e-9;
 pub struct CcaScorer {
     channels: usize,
     samples: usize,
+    sample_rate_hz: f64,
+    /// Per target: its frequency and the harmonics used.
+    targets: Vec<(f64, usize)>,
+    /// Per target: its first column among all targets' references.
+    offsets: Vec<usize>,
     /// Per target: orthonormal basis (samples × 2H) of the centred reference signals.
     bases: Vec<Mat<f64>>,
+    /// Per target: `R⁻¹` for the QR factor `R` of the centred references (`Y_c = Q R`).
+    r_inverses: Vec<Mat<f64>>,
+    /// Per target: the mean of each reference over a window.
+    reference_means: Vec<Vec<f64>>,
+    /// Window-relative, centred `X Yᵀ` of one target (channels × 2H).
+    cross: Mat<f64>,
     x: Mat<f64>,
     cxx: Mat<f64>,
     xq: Mat<f64>,
@@ -72,10 +93,20 @@ impl CcaScorer {
                 needed: channels.max(max_refs) + 1,
             });
         }
-        let bases: Vec<Mat<f64>> = freqs_hz
-            .iter()
-            .map(|&f| reference_basis(f, usable(f), samples, sample_rate_hz))
-            .collect();
+        let targets: Vec<(f64, usize)> = freqs_hz.iter().map(|&f| (f, usable(f))).collect();
+        let mut offsets = Vec::with_capacity(targets.len());
+        let mut bases = Vec::with_capacity(targets.len());
+        let mut r_inverses = Vec::with_capacity(targets.len());
+        let mut reference_means = Vec::with_capacity(targets.len());
+        let mut refs = 0;
+        for &(f, h) in &targets {
+            offsets.push(refs);
+            refs += 2 * h;
+            let (basis, r_inverse, means) = reference_basis(f, h, samples, sample_rate_hz);
+            bases.push(basis);
+            r_inverses.push(r_inverse);
+            reference_means.push(means);
+        }
         let eigenvalues = bases.iter().map(|b| Diag::zeros(b.ncols())).collect();
         let par = Par::Seq;
         let req = StackReq::any_of(&[
@@ -90,7 +121,13 @@ impl CcaScorer {
         Ok(CcaScorer {
             channels,
             samples,
+            sample_rate_hz,
+            targets,
+            offsets,
             bases,
+            r_inverses,
+            reference_means,
+            cross: Mat::zeros(channels, max_refs),
             x: Mat::zeros(channels, samples),
             cxx: Mat::zeros(channels, channels),
             xq: Mat::zeros(channels, max_refs),
@@ -130,6 +167,100 @@ impl CcaScorer {
             1.0,
             Par::Seq,
         );
+        if !self.factor_cxx() {
+            // A flat or non-finite window carries no evidence for any target.
+            out.fill(0.0);
+            return;
+        }
+        for (t, out) in out.iter_mut().enumerate() {
+            let k = self.bases[t].ncols();
+            matmul(
+                self.xq.as_mut().subcols_mut(0, k),
+                Accum::Replace,
+                self.x.as_ref(),
+                self.bases[t].as_ref(),
+                1.0,
+                Par::Seq,
+            );
+            *out = self.largest_correlation(t, k);
+        }
+    }
+
+    /// References per frame over all targets (`Σ 2H`), in the order
+    /// [`CcaScorer::fill_references`] writes them.
+    pub fn reference_count(&self) -> usize {
+        self.targets.iter().map(|&(_, h)| 2 * h).sum()
+    }
+
+    /// Writes the references of absolute phase for `frames` frames from frame `start`
+    /// (counted from the stream's start): per frame, per target, per harmonic `sin` then
+    /// `cos` of `2π h f t / fs`. Real-time safe.
+    ///
+    /// # Panics
+    /// Panics if `out` does not hold `frames ×` [`CcaScorer::reference_count`] values.
+    pub fn fill_references(&self, start: u64, frames: usize, out: &mut [f64]) {
+        let refs = self.reference_count();
+        assert_eq!(out.len(), frames * refs, "one row of references per frame");
+        for (f, row) in out.chunks_exact_mut(refs.max(1)).enumerate() {
+            let t = start + f as u64;
+            for (&(freq, harmonics), &off) in self.targets.iter().zip(&self.offsets) {
+                for h in 0..harmonics {
+                    let (s, c) = self.phase(freq * (h + 1) as f64, t).sin_cos();
+                    row[off + 2 * h] = s;
+                    row[off + 2 * h + 1] = c;
+                }
+            }
+        }
+    }
+
+    /// `2π f t / fs` reduced to one turn, exact enough for any session length.
+    fn phase(&self, freq_hz: f64, t: u64) -> f64 {
+        let cycles = freq_hz / self.sample_rate_hz * t as f64;
+        std::f64::consts::TAU * (cycles - cycles.floor())
+    }
+
+    /// [`CcaScorer::score`] of the window whose moments `m` holds, its cross-products taken
+    /// against [`CcaScorer::fill_references`]. Real-time safe.
+    ///
+    /// # Panics
+    /// Panics on moments of another shape or window length (programming errors).
+    pub(crate) fn score_moments(&mut self, m: &WindowMoments, out: &mut [f64]) {
+        assert_eq!(m.n, self.samples, "window length");
+        assert_eq!(m.cross.ncols(), self.reference_count(), "references");
+        assert_eq!(out.len(), self.bases.len(), "one output per target");
+        m.centred_outer_into(&mut self.cxx);
+        if !self.factor_cxx() {
+            out.fill(0.0);
+            return;
+        }
+        for (t, out) in out.iter_mut().enumerate() {
+            let (freq, harmonics) = self.targets[t];
+            let (off, k) = (self.offsets[t], 2 * harmonics);
+            for h in 0..harmonics {
+                // y_rel(i) = M y_abs(start + i), M the rotation by the start's phase.
+                let (s0, c0) = self.phase(freq * (h + 1) as f64, m.start).sin_cos();
+                let means = &self.reference_means[t];
+                for c in 0..self.channels {
+                    let (a_s, a_c) = (m.cross[(c, off + 2 * h)], m.cross[(c, off + 2 * h + 1)]);
+                    self.cross[(c, 2 * h)] = a_s * c0 - a_c * s0 - m.sum[c] * means[2 * h];
+                    self.cross[(c, 2 * h + 1)] = a_s * s0 + a_c * c0 - m.sum[c] * means[2 * h + 1];
+                }
+            }
+            matmul(
+                self.xq.as_mut().subcols_mut(0, k),
+                Accum::Replace,
+                self.cross.as_ref().subcols(0, k),
+                self.r_inverses[t].as_ref(),
+                1.0,
+                Par::Seq,
+            );
+            *out = self.largest_correlation(t, k);
+        }
+    }
+
+    /// Adds the ridge to the centred `X Xᵀ` in `cxx` and factors it in place; false for a
+    /// flat or non-finite window.
+    fn factor_cxx(&mut self) -> bool {
         let trace: f64 = (0..self.channels).map(|c| self.cxx[(c, c)]).sum();
         let ridge = RIDGE * (trace / self.channels as f64).max(f64::MIN_POSITIVE);
         for c in 0..self.channels {
@@ -143,52 +274,47 @@ impl CcaScorer {
             stack,
             Default::default(),
         );
-        if factored.is_err() || !trace.is_finite() || trace <= 0.0 {
-            // A flat or non-finite window carries no evidence for any target.
-            out.fill(0.0);
-            return;
-        }
-        for (t, basis) in self.bases.iter().enumerate() {
-            let k = basis.ncols();
-            let mut xq = self.xq.as_mut().subcols_mut(0, k);
-            matmul(
-                xq.rb_mut(),
-                Accum::Replace,
-                self.x.as_ref(),
-                basis.as_ref(),
-                1.0,
-                Par::Seq,
-            );
-            solve_lower_triangular_in_place(self.cxx.as_ref(), xq.rb_mut(), Par::Seq);
-            let mut gram = self.gram.as_mut().submatrix_mut(0, 0, k, k);
-            matmul(
-                gram.rb_mut(),
-                Accum::Replace,
-                xq.rb().transpose(),
-                xq.rb(),
-                1.0,
-                Par::Seq,
-            );
-            let stack = MemStack::new(&mut self.scratch);
-            let eig = self_adjoint_evd(
-                gram.rb(),
-                self.eigenvalues[t].as_mut(),
-                None,
-                Par::Seq,
-                stack,
-                Default::default(),
-            );
-            out[t] = match eig {
-                // Eigenvalues come sorted in nondecreasing order.
-                Ok(()) => self.eigenvalues[t][k - 1].clamp(0.0, 1.0).sqrt(),
-                Err(_) => 0.0,
-            };
+        factored.is_ok() && trace.is_finite() && trace > 0.0
+    }
+
+    /// `σ_max(L⁻¹ X Q)` for target `t` from `X Q` in the first `k` columns of `xq`.
+    fn largest_correlation(&mut self, t: usize, k: usize) -> f64 {
+        let mut xq = self.xq.as_mut().subcols_mut(0, k);
+        solve_lower_triangular_in_place(self.cxx.as_ref(), xq.rb_mut(), Par::Seq);
+        let mut gram = self.gram.as_mut().submatrix_mut(0, 0, k, k);
+        matmul(
+            gram.rb_mut(),
+            Accum::Replace,
+            xq.rb().transpose(),
+            xq.rb(),
+            1.0,
+            Par::Seq,
+        );
+        let stack = MemStack::new(&mut self.scratch);
+        let eig = self_adjoint_evd(
+            gram.rb(),
+            self.eigenvalues[t].as_mut(),
+            None,
+            Par::Seq,
+            stack,
+            Default::default(),
+        );
+        match eig {
+            // Eigenvalues come sorted in nondecreasing order.
+            Ok(()) => self.eigenvalues[t][k - 1].clamp(0.0, 1.0).sqrt(),
+            Err(_) => 0.0,
         }
     }
 }
 
-/// Orthonormal basis (thin Q of a QR factorisation) of the centred sine/cosine references.
-fn reference_basis(freq_hz: f64, harmonics: usize, samples: usize, fs: f64) -> Mat<f64> {
+/// Orthonormal basis (thin Q of a QR factorisation) of the centred sine/cosine references,
+/// the inverse of the factorisation's `R` and the references' means over the window.
+fn reference_basis(
+    freq_hz: f64,
+    harmonics: usize,
+    samples: usize,
+    fs: f64,
+) -> (Mat<f64>, Mat<f64>, Vec<f64>) {
     let mut y = Mat::<f64>::zeros(samples, 2 * harmonics);
     for h in 0..harmonics {
         let w = std::f64::consts::TAU * freq_hz * (h + 1) as f64 / fs;
@@ -198,13 +324,19 @@ fn reference_basis(freq_hz: f64, harmonics: usize, samples: usize, fs: f64) -> M
             y[(i, 2 * h + 1)] = c;
         }
     }
-    for j in 0..y.ncols() {
-        let mean = (0..samples).map(|i| y[(i, j)]).sum::<f64>() / samples as f64;
+    let mut means = vec![0.0; y.ncols()];
+    for (j, mean) in means.iter_mut().enumerate() {
+        *mean = (0..samples).map(|i| y[(i, j)]).sum::<f64>() / samples as f64;
         for i in 0..samples {
-            y[(i, j)] -= mean;
+            y[(i, j)] -= *mean;
         }
     }
-    y.qr().compute_thin_Q()
+    let q = y.qr().compute_thin_Q();
+    // R = Qᵀ Y_c (upper triangular); its inverse by a triangular solve against I.
+    let r = q.transpose() * &y;
+    let mut r_inverse = Mat::<f64>::identity(r.nrows(), r.ncols());
+    solve_upper_triangular_in_place(r.as_ref(), r_inverse.as_mut(), Par::Seq);
+    (q, r_inverse, means)
 }
 
 #[cfg(test)]
@@ -284,6 +416,51 @@ mod tests {
             .unwrap()
             .0;
         assert_eq!(best, 2);
+    }
+
+    /// The moments path gives the windowed path's correlations for windows at any start,
+    /// including far into a long session (phases of large frame counts).
+    #[test]
+    fn moments_give_the_windowed_correlations() {
+        use crate::moments::SlidingMoments;
+        let (fs, n, ch, step) = (250.0, 500, 4, 50);
+        let freqs = [8.0, 10.0, 12.0, 15.0];
+        let mut scorer = CcaScorer::new(ch, n, fs, &freqs, 3).unwrap();
+        let refs = scorer.reference_count();
+        assert_eq!(refs, 24);
+        let total = 1500;
+        let x = noisy_ssvep(12.0, ch, total, fs, 3);
+        let interleaved: Vec<f32> = (0..total)
+            .flat_map(|i| (0..ch).map(move |c| (c, i)))
+            .map(|(c, i)| x[(c, i)] as f32)
+            .collect();
+        for origin in [0u64, 86_400_000] {
+            let mut m = SlidingMoments::new(ch, refs, n, step, step);
+            let mut y = vec![0.0; step * refs];
+            let mut compared = 0;
+            for (b, block) in interleaved.chunks_exact(step * ch).enumerate() {
+                scorer.fill_references(origin + (b * step) as u64, step, &mut y);
+                m.push(block, &y);
+                let Some(w) = m.window() else { continue };
+                // The moments carry absolute phase: shift the window's start by the origin.
+                let mut w = w.clone();
+                let first = (w.start) as usize;
+                w.start += origin;
+                let mut streamed = [0.0; 4];
+                scorer.score_moments(&w, &mut streamed);
+                let window: Vec<f32> = (0..ch)
+                    .flat_map(|c| (first..first + n).map(move |i| (c, i)))
+                    .map(|(c, i)| interleaved[i * ch + c])
+                    .collect();
+                let mut windowed = [0.0; 4];
+                scorer.score(&window, &mut windowed);
+                for (a, b) in streamed.iter().zip(&windowed) {
+                    assert!((a - b).abs() < 1e-9, "{streamed:?} vs {windowed:?}");
+                }
+                compared += 1;
+            }
+            assert_eq!(compared, (total - n) / step + 1);
+        }
     }
 
     #[test]

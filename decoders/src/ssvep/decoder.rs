@@ -1,8 +1,8 @@
 //! The streaming SSVEP decoder: band-pass, sliding window, CCA against every target.
 
+use crate::moments::SlidingMoments;
 use neuroloop_dsp::filter::{FilterChain, FilterKind, FilterSpec};
 use neuroloop_dsp::filterbank::{FilterBank, fbcca_weights};
-use neuroloop_dsp::window::RingWindow;
 
 use super::cca::CcaScorer;
 use crate::step::{DecisionStepper, channel_indices};
@@ -76,18 +76,24 @@ pub fn is_posterior(label: &str) -> bool {
 
 /// CCA (Lin et al. 2006) or filter-bank CCA (Chen et al. 2015) SSVEP decoder on a sliding
 /// window.
+///
+/// The window's samples are never kept: each band accumulates the moments CCA needs
+/// (`Σ x xᵀ` and the cross-products with the sinusoidal references) as the samples arrive,
+/// so a decision costs a few `channels × references` sums and the small factorisations,
+/// whatever the window's length (`CcaScorer::score_moments`).
 pub struct SsvepCcaDecoder {
     cfg: SsvepCcaConfig,
     class_names: Vec<String>,
     stepper: Option<DecisionStepper>,
     filter: FilterChain,
     bank: Option<FilterBank>,
-    /// One window per band (one for plain CCA).
-    windows: Vec<RingWindow>,
+    /// One window's moments per band (one for plain CCA).
+    moments: Vec<SlidingMoments>,
+    /// The references of the frames being added (frames × references).
+    references: Vec<f64>,
     weights: Vec<f64>,
     combined: Vec<f64>,
     scorer: Option<CcaScorer>,
-    window_buf: Vec<f32>,
     scores: Vec<f64>,
     window_frames: usize,
     sample_rate_hz: f64,
@@ -102,11 +108,11 @@ impl SsvepCcaDecoder {
             stepper: None,
             filter: FilterChain::new(Vec::new()),
             bank: None,
-            windows: Vec::new(),
+            moments: Vec::new(),
+            references: Vec::new(),
             weights: Vec::new(),
             combined: Vec::new(),
             scorer: None,
-            window_buf: Vec::new(),
             scores: Vec::new(),
             window_frames: 0,
             sample_rate_hz: 0.0,
@@ -128,18 +134,13 @@ impl SsvepCcaDecoder {
         let Some(scorer) = self.scorer.as_mut() else {
             return;
         };
-        if self
-            .windows
-            .first()
-            .is_none_or(|w| w.len() < self.window_frames)
-        {
-            return;
-        }
         let fbcca = self.bank.is_some();
         self.combined.fill(0.0);
-        for (b, window) in self.windows.iter().enumerate() {
-            window.latest_channel_major(self.window_frames, &mut self.window_buf);
-            scorer.score(&self.window_buf, &mut self.scores);
+        for (b, moments) in self.moments.iter_mut().enumerate() {
+            let Some(window) = moments.window() else {
+                return;
+            };
+            scorer.score_moments(window, &mut self.scores);
             for (c, &rho) in self.combined.iter_mut().zip(&self.scores) {
                 *c += if fbcca {
                     self.weights[b] * rho * rho
@@ -205,11 +206,12 @@ impl Decoder for SsvepCcaDecoder {
         }
         let n = picks.len();
         self.window_frames = (self.cfg.window_secs * fs).round() as usize;
+        let step = ((self.cfg.step_secs * fs).round() as usize).max(1);
         self.stepper = Some(DecisionStepper::new(
             picks,
             labels.len(),
             ctx.max_block_frames,
-            (self.cfg.step_secs * fs).round() as usize,
+            step,
         )?);
         self.sample_rate_hz = fs;
         let bands = if self.cfg.sub_bands > 0 {
@@ -254,18 +256,20 @@ impl Decoder for SsvepCcaDecoder {
             self.bank = None;
             1
         };
-        self.scorer = Some(CcaScorer::new(
+        let scorer = CcaScorer::new(
             n,
             self.window_frames,
             fs,
             &self.cfg.targets_hz,
             self.cfg.harmonics,
-        )?);
-        self.windows = (0..bands)
-            .map(|_| RingWindow::new(n, self.window_frames))
+        )?;
+        let refs = scorer.reference_count();
+        self.scorer = Some(scorer);
+        self.moments = (0..bands)
+            .map(|_| SlidingMoments::new(n, refs, self.window_frames, step, ctx.max_block_frames))
             .collect();
+        self.references = vec![0.0; refs * ctx.max_block_frames];
         self.combined = vec![0.0; self.cfg.targets_hz.len()];
-        self.window_buf = vec![0.0; self.window_frames * n];
         self.scores = vec![0.0; self.cfg.targets_hz.len()];
         Ok(())
     }
@@ -276,20 +280,24 @@ impl Decoder for SsvepCcaDecoder {
         };
         let mut cursor = 0;
         while let Some((segment, due)) = stepper.next_segment(block, stamps, &mut cursor) {
+            let (Some(scorer), Some(first)) = (self.scorer.as_ref(), self.moments.first()) else {
+                break;
+            };
+            let frames = segment.len() / first.channels();
+            let refs = &mut self.references[..frames * scorer.reference_count()];
+            scorer.fill_references(first.frames(), frames, refs);
             match self.bank.as_mut() {
                 Some(bank) => {
                     // Blocks never exceed the prepared length, so the bank cannot fail here.
                     if bank.process_interleaved(&*segment).is_ok() {
-                        for (b, w) in self.windows.iter_mut().enumerate() {
-                            w.push_interleaved(bank.band_output(b));
+                        for (b, m) in self.moments.iter_mut().enumerate() {
+                            m.push(bank.band_output(b), refs);
                         }
                     }
                 }
                 None => {
                     self.filter.process_interleaved(segment);
-                    if let Some(w) = self.windows.first_mut() {
-                        w.push_interleaved(segment);
-                    }
+                    self.moments[0].push(segment, refs);
                 }
             }
             if let Some(stamp) = due {
@@ -304,8 +312,8 @@ impl Decoder for SsvepCcaDecoder {
         if let Some(bank) = self.bank.as_mut() {
             bank.reset();
         }
-        for w in &mut self.windows {
-            w.clear();
+        for m in &mut self.moments {
+            m.reset();
         }
         if let Some(stepper) = self.stepper.as_mut() {
             stepper.reset();
@@ -395,7 +403,7 @@ mod tests {
         });
         // At 50 Hz the upper edge is 22.5 Hz: bands [6, 22.5], [12, 22.5], [18, 22.5] fit.
         d.prepare(&ctx(50.0)).unwrap();
-        assert_eq!(d.windows.len(), 3);
+        assert_eq!(d.moments.len(), 3);
         let mut none_fit = SsvepCcaDecoder::new(SsvepCcaConfig {
             targets_hz: vec![0.5],
             sub_bands: 3,
