@@ -55,13 +55,14 @@ impl WindowMoments {
         add_into(&mut self.cross, &other.cross);
     }
 
-    /// Writes the centred scatter `Σ (x − x̄)(x − x̄)ᵀ` into `out` (not divided by `n`).
-    pub fn centred_outer_into(&self, out: &mut Mat<f64>) {
+    /// Writes the centred scatter `Σ (x − x̄)(x − x̄)ᵀ` times `scale` into `out` (`scale` 1
+    /// for the scatter itself, `1/n` for the sample covariance).
+    pub fn centred_outer_into(&self, out: &mut Mat<f64>, scale: f64) {
         let n = self.n.max(1) as f64;
         let p = self.sum.len();
         for j in 0..p {
             for i in 0..p {
-                out[(i, j)] = self.outer[(i, j)] - self.sum[i] * self.sum[j] / n;
+                out[(i, j)] = scale * (self.outer[(i, j)] - self.sum[i] * self.sum[j] / n);
             }
         }
     }
@@ -155,9 +156,9 @@ impl SlidingMoments {
         decision.min(start)
     }
 
-    fn open(&mut self) -> &mut WindowMoments {
-        let i = (self.head + self.len - 1) % self.segments.len();
-        &mut self.segments[i]
+    /// Index of the open (latest) segment in the ring.
+    fn open_index(&self) -> usize {
+        (self.head + self.len - 1) % self.segments.len()
     }
 
     /// Closes the open segment and opens one at the current frame, dropping segments no later
@@ -173,10 +174,9 @@ impl SlidingMoments {
             "segment ring sized for the cut lattice"
         );
         self.len += 1;
-        let frame = self.frame;
-        let seg = self.open();
-        seg.clear();
-        seg.start = frame;
+        let i = self.open_index();
+        self.segments[i].clear();
+        self.segments[i].start = self.frame;
         self.next_cut = self.cut_after(self.frame);
     }
 
@@ -212,8 +212,8 @@ impl SlidingMoments {
                 self.x[(c, f)] = f64::from(v);
             }
         }
+        let i = self.open_index();
         let xs = self.x.as_ref().subcols(0, k);
-        let i = (self.head + self.len - 1) % self.segments.len();
         let seg = &mut self.segments[i];
         seg.n += k;
         for c in 0..p {

@@ -698,13 +698,7 @@ impl MiPredictor {
             let Some(w) = m.window() else {
                 return false;
             };
-            w.centred_outer_into(cov);
-            let n = w.n as f64;
-            for j in 0..cov.ncols() {
-                for v in cov.col_mut(j).iter_mut() {
-                    *v /= n;
-                }
-            }
+            w.centred_outer_into(cov, 1.0 / w.n as f64);
         }
         self.classify(proba)
     }
@@ -811,7 +805,8 @@ impl MiPredictor {
         true
     }
 
-    /// Eigen-decomposes `P C P` for `P = mats[m]` and the window's covariance `C`; false if it is not positive definite.
+    /// Eigen-decomposes `P C P` for `P = mats[m]` and the window's covariance `C`; false if it
+    /// is not positive definite.
     fn congruence(&mut self, m: usize, vectors: bool) -> bool {
         let p = &self.mats[m];
         matmul(

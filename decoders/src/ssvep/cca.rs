@@ -228,7 +228,7 @@ impl CcaScorer {
         assert_eq!(m.n, self.samples, "window length");
         assert_eq!(m.cross.ncols(), self.reference_count(), "references");
         assert_eq!(out.len(), self.bases.len(), "one output per target");
-        m.centred_outer_into(&mut self.cxx);
+        m.centred_outer_into(&mut self.cxx, 1.0);
         if !self.factor_cxx() {
             out.fill(0.0);
             return;

@@ -206,7 +206,7 @@ impl Decoder for SsvepCcaDecoder {
         }
         let n = picks.len();
         self.window_frames = (self.cfg.window_secs * fs).round() as usize;
-        let step = ((self.cfg.step_secs * fs).round() as usize).max(1);
+        let step = (self.cfg.step_secs * fs).round() as usize;
         self.stepper = Some(DecisionStepper::new(
             picks,
             labels.len(),
