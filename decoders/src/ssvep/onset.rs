@@ -8,6 +8,12 @@
 //! A network ([`SsvepNet`]) has one checkpoint, its card's window, and scores class
 //! probabilities. Filters, windows and scorers are allocated in `prepare`; `process` allocates
 //! nothing.
+//!
+//! TRCA scores come from sums accumulated as the trial's frames arrive ([`TrcaSums`] and each
+//! checkpoint's cross sums), so a checkpoint's decision costs the same at 0.5 s as at 2 s and at
+//! 250 Hz as at 1 kHz; the band-passed history is kept only to catch up when an onset is
+//! reported after its first frames have arrived. The network reads its window from that
+//! history.
 
 use std::path::Path;
 
@@ -16,7 +22,7 @@ use neuroloop_dsp::window::RingWindow;
 use serde::{Deserialize, Serialize};
 
 use super::net::SsvepNet;
-use super::trca::{TrcaKind, TrcaModel, TrcaParts, TrcaScorer};
+use super::trca::{TrcaKind, TrcaModel, TrcaParts, TrcaScorer, TrcaSums};
 use crate::step::channel_indices;
 use crate::{Decision, DecisionBuffer, Decoder, DecoderContext, DecoderError};
 
@@ -363,13 +369,40 @@ struct Pending {
 
 /// What scores the windows: TRCA fitted per checkpoint, or a network.
 enum OnsetScorer {
-    /// The fitted model and, after `prepare`, one scorer per checkpoint.
+    /// The fitted model and, after `prepare`, one scorer per checkpoint and the pending
+    /// trial's sums.
     Trca {
         model: Box<SsvepTrcaModel>,
         scorers: Vec<TrcaScorer>,
+        growing: Growing,
     },
     /// A network with one window.
     Net(Box<SsvepNet>),
+}
+
+/// The pending trial's window so far, for TRCA: its moments (shared by the checkpoints, whose
+/// windows all start at the trial's first frame) and each checkpoint's cross sums.
+struct Growing {
+    sums: TrcaSums,
+    /// `checkpoints × bands × classes`.
+    cross: Vec<f64>,
+    /// One frame of every band (`bands × channels`), read from the history.
+    frame: Vec<f32>,
+}
+
+impl Growing {
+    fn empty() -> Self {
+        Growing {
+            sums: TrcaSums::new(0, 0),
+            cross: Vec::new(),
+            frame: Vec::new(),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.sums.clear();
+        self.cross.fill(0.0);
+    }
 }
 
 /// What the windows are cut from: the model's channels, rate, filter bank and timing.
@@ -429,6 +462,7 @@ impl SsvepOnsetDecoder {
         let scorer = OnsetScorer::Trca {
             model: Box::new(model),
             scorers: Vec::new(),
+            growing: Growing::empty(),
         };
         Ok(Self::with(scorer, protocol, min_margin))
     }
@@ -482,8 +516,48 @@ impl SsvepOnsetDecoder {
         &self.protocol.targets_hz
     }
 
-    /// Scores checkpoint `i` of the pending trial into a decision.
-    fn decide(&mut self, i: usize, start: u64, out: &mut DecisionBuffer) {
+    /// Adds the pending trial's frames from `start + frames so far` up to `total` (exclusive)
+    /// to the TRCA sums, deciding at each checkpoint reached, until the trial ends.
+    fn advance_trca(&mut self, start: u64, total: u64, out: &mut DecisionBuffer) {
+        loop {
+            let Some(p) = self.pending else { return };
+            let OnsetScorer::Trca {
+                scorers, growing, ..
+            } = &mut self.scorer
+            else {
+                return;
+            };
+            let offset = growing.sums.frames();
+            let frame = start + offset as u64;
+            if frame >= total {
+                return;
+            }
+            let ch = self.picks.len();
+            for (b, w) in self.windows.iter().enumerate() {
+                let dest = &mut growing.frame[b * ch..(b + 1) * ch];
+                if w.copy_range_channel_major(frame, 1, dest).is_err() {
+                    // Not held (any more): give the trial up rather than retry it.
+                    self.pending = None;
+                    return;
+                }
+            }
+            growing.sums.add(&growing.frame);
+            let per_checkpoint = growing.cross.len() / scorers.len().max(1);
+            for (i, scorer) in scorers.iter().enumerate().skip(p.next) {
+                let cross = &mut growing.cross[i * per_checkpoint..(i + 1) * per_checkpoint];
+                scorer.add_cross(offset, &growing.frame, cross);
+            }
+            if offset + 1 == self.protocol.lengths[p.next] {
+                let cross = &growing.cross[p.next * per_checkpoint..(p.next + 1) * per_checkpoint];
+                scorers[p.next].score_sums(&growing.sums, cross, &mut self.scores);
+                self.emit(p.next, start, out);
+            }
+        }
+    }
+
+    /// Scores checkpoint `i` of the pending trial with the network, reading its window from
+    /// the history.
+    fn decide_net(&mut self, i: usize, start: u64, out: &mut DecisionBuffer) {
         let n = self.protocol.lengths[i];
         let per_band = self.picks.len() * n;
         for (b, w) in self.windows.iter().enumerate() {
@@ -495,16 +569,23 @@ impl SsvepOnsetDecoder {
             }
         }
         let window = &self.buf[..self.windows.len() * per_band];
-        let scores = &mut self.scores;
-        let scored = match &mut self.scorer {
-            OnsetScorer::Trca { scorers, .. } => {
-                scorers[i].score(window, scores);
-                true
-            }
-            OnsetScorer::Net(net) => net.predict(window, scores),
-        };
-        if !scored {
+        if let OnsetScorer::Net(net) = &mut self.scorer
+            && !net.predict(window, &mut self.scores)
+        {
             // Non-finite samples in the window, or the network failed: no decision.
+            self.pending = None;
+            return;
+        }
+        self.emit(i, start, out);
+    }
+
+    /// Turns the scores of checkpoint `i` (in `self.scores`) into a decision, ending the trial
+    /// when it is confident or the last checkpoint.
+    fn emit(&mut self, i: usize, start: u64, out: &mut DecisionBuffer) {
+        let n = self.protocol.lengths[i];
+        let scores = &self.scores;
+        if scores.iter().any(|s| !s.is_finite()) {
+            // Non-finite samples in the window: no decision.
             self.pending = None;
             return;
         }
@@ -565,7 +646,14 @@ impl Decoder for SsvepOnsetDecoder {
         self.bank = FilterBank::new(p.bands_hz.clone(), p.filter_order);
         self.bank.prepare(self.fs, ch, ctx.max_block_frames)?;
         self.picked = vec![0.0; ctx.max_block_frames * ch];
-        if let OnsetScorer::Trca { model, scorers } = &mut self.scorer {
+        let bands = p.bands_hz.len();
+        let classes = p.targets_hz.len();
+        if let OnsetScorer::Trca {
+            model,
+            scorers,
+            growing,
+        } = &mut self.scorer
+        {
             let kind = if model.ensemble {
                 TrcaKind::Ensemble
             } else {
@@ -581,14 +669,21 @@ impl Decoder for SsvepOnsetDecoder {
                     ))
                 })
                 .collect::<Result<_, DecoderError>>()?;
+            *growing = Growing {
+                sums: TrcaSums::new(bands, ch),
+                cross: vec![0.0; scorers.len() * bands * classes],
+                frame: vec![0.0; bands * ch],
+            };
         }
         let longest = p.lengths.iter().copied().max().unwrap_or(0);
         // Room for the latency, the longest window and two seconds of late onsets.
         let capacity = longest + ((p.latency_secs + 2.0) * self.fs).ceil() as usize;
-        self.windows = (0..p.bands_hz.len())
-            .map(|_| RingWindow::new(ch, capacity))
-            .collect();
-        self.buf = vec![0.0; p.bands_hz.len() * ch * longest];
+        self.windows = (0..bands).map(|_| RingWindow::new(ch, capacity)).collect();
+        // The network reads its window whole; TRCA reads one frame at a time.
+        self.buf = match self.scorer {
+            OnsetScorer::Net(_) => vec![0.0; bands * ch * longest],
+            OnsetScorer::Trca { .. } => Vec::new(),
+        };
         self.stamps = vec![f64::NAN; capacity];
         self.scores = vec![0.0; p.targets_hz.len()];
         self.pending = None;
@@ -664,6 +759,15 @@ impl Decoder for SsvepOnsetDecoder {
             let lag = (self.protocol.latency_secs * self.fs).round() as u64;
             p.start_frame = Some(onset_frame + lag);
             self.pending = Some(p);
+            if let OnsetScorer::Trca { growing, .. } = &mut self.scorer {
+                growing.clear();
+            }
+        }
+        if let OnsetScorer::Trca { .. } = self.scorer {
+            if let Some(start) = self.pending.and_then(|p| p.start_frame) {
+                self.advance_trca(start, total, out);
+            }
+            return;
         }
         while let Some(Pending {
             start_frame: Some(start),
@@ -678,7 +782,7 @@ impl Decoder for SsvepOnsetDecoder {
             if total < start + self.protocol.lengths[next] as u64 {
                 break;
             }
-            self.decide(next, start, out);
+            self.decide_net(next, start, out);
         }
     }
 
@@ -688,5 +792,132 @@ impl Decoder for SsvepOnsetDecoder {
             w.clear();
         }
         self.pending = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Eight channels at 250 Hz: trial `k` flickers at `targets[k]` with a per-channel gain
+    /// and phase for 2.5 s from each onset (every 3 s), plus noise.
+    fn recording(targets: &[f64], trials: usize) -> (Vec<f32>, Vec<String>, Vec<(usize, usize)>) {
+        let (fs, ch) = (250.0, 8);
+        let mut noise = crate::test_noise::Xorshift(0x0123_4567_89AB_CDEF);
+        let frames = (trials * 3 + 1) * 250;
+        let onsets: Vec<(usize, usize)> = (0..trials)
+            .map(|t| (t * 750 + 100, t % targets.len()))
+            .collect();
+        let mut data = vec![0.0f32; frames * ch];
+        for (f, frame) in data.chunks_exact_mut(ch).enumerate() {
+            let on = onsets
+                .iter()
+                .find(|&&(o, _)| f >= o && f < o + 625)
+                .map(|&(o, k)| (f - o, k));
+            for (c, v) in frame.iter_mut().enumerate() {
+                let mut x = 2.0 * (noise.uniform() - 0.5) + 0.5;
+                if let Some((t, k)) = on {
+                    let phase = std::f64::consts::TAU * targets[k] * t as f64 / fs;
+                    x += (0.3 + 0.1 * c as f64) * (phase + 0.4 * c as f64).sin();
+                }
+                *v = x as f32;
+            }
+        }
+        let labels = (0..ch).map(|c| format!("O{c}")).collect();
+        (data, labels, onsets)
+    }
+
+    #[test]
+    fn online_decisions_equal_scores_of_their_windows() {
+        let targets = [8.0, 10.0, 13.0];
+        let (data, labels, trials) = recording(&targets, 24);
+        let (fs, ch) = (250.0, labels.len());
+        let picks: Vec<usize> = (0..ch).collect();
+        let cfg = TrcaFitConfig {
+            windows_secs: vec![0.5, 1.0, 1.5],
+            folds: 0,
+            ..TrcaFitConfig::default()
+        };
+        let model = SsvepTrcaModel::fit(
+            &data,
+            &labels,
+            fs,
+            &picks,
+            &trials[..12],
+            &targets,
+            &cfg,
+            "test",
+        )
+        .unwrap();
+        // Offline: every checkpoint's score of every held-out trial's window.
+        let filtered = filter_bank(&data, ch, fs, &model.bands_hz, model.filter_order).unwrap();
+        let lag = (model.latency_secs * fs).round() as usize;
+        let mut scorers: Vec<TrcaScorer> = model
+            .checkpoints
+            .iter()
+            .map(|c| {
+                TrcaScorer::new(
+                    TrcaModel::from_parts(c.trca.clone()).unwrap(),
+                    TrcaKind::Ensemble,
+                )
+            })
+            .collect();
+        let mut expected = Vec::new();
+        for &(onset, _) in &trials[12..] {
+            for (i, scorer) in scorers.iter_mut().enumerate() {
+                let n = model.checkpoints[i].trca.samples;
+                let mut scores = vec![0.0; targets.len()];
+                scorer.score(&band_window(&filtered, ch, onset + lag, n), &mut scores);
+                expected.push(scores);
+            }
+        }
+        // Online, never confident (every checkpoint decided), in blocks of 7 frames; every
+        // other onset reported 0.3 s after its frame has arrived, so that the decoder catches
+        // up from its history.
+        let mut decoder = SsvepOnsetDecoder::trca(model, 2.0).unwrap();
+        decoder
+            .prepare(&DecoderContext {
+                sample_rate_hz: fs,
+                channel_labels: labels.clone(),
+                max_block_frames: 7,
+            })
+            .unwrap();
+        let mut out = DecisionBuffer::with_capacity(16);
+        let mut decisions = Vec::new();
+        let frames = data.len() / ch;
+        let mut reported = 12;
+        let mut stamps = [0.0f64; 7];
+        for first in (0..frames).step_by(7) {
+            let n = 7.min(frames - first);
+            if let Some(&(onset, _)) = trials.get(reported) {
+                let delay = if reported % 2 == 0 { 0 } else { 75 };
+                if first + n > onset + delay {
+                    decoder.stimulus_onset(onset as f64 / fs);
+                    reported += 1;
+                }
+            }
+            for (j, s) in stamps[..n].iter_mut().enumerate() {
+                *s = (first + j) as f64 / fs;
+            }
+            out.clear();
+            decoder.process(&data[first * ch..(first + n) * ch], &stamps[..n], &mut out);
+            decisions.extend(out.items().iter().map(|&(_, d)| d));
+        }
+        assert_eq!(
+            decisions.len(),
+            expected.len(),
+            "one decision per checkpoint"
+        );
+        for (d, scores) in decisions.iter().zip(&expected) {
+            let best = argmax(scores);
+            assert_eq!(d.class as usize, best, "{d:?} vs {scores:?}");
+            assert!(
+                (f64::from(d.score) - scores[best]).abs() < 1e-4,
+                "{d:?} vs {scores:?}"
+            );
+        }
+        let at = |i: usize| decisions[i * 3 + 2].class as usize;
+        let right = (0..12).filter(|&i| at(i) == trials[12 + i].1).count();
+        assert!(right >= 10, "{right}/12 correct at 1.5 s");
     }
 }

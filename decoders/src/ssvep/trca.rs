@@ -324,23 +324,102 @@ fn unit_centred(m: &mut Mat<f64>) {
     }
 }
 
+/// The moments of a window that grows one frame at a time from its first sample: per band,
+/// `Σx` and the upper triangle of `Σ x xᵀ`. With a scorer's per-class cross sums
+/// ([`TrcaScorer::add_cross`]) they give the window's scores ([`TrcaScorer::score_sums`])
+/// without keeping the window: an onset-locked decoder adds each frame as it arrives, and a
+/// decision costs no more for a long window than for a short one.
+#[derive(Debug, Clone)]
+pub struct TrcaSums {
+    bands: usize,
+    channels: usize,
+    frames: usize,
+    /// `bands × channels`.
+    sum: Vec<f64>,
+    /// `bands × channels × channels`, entries `c <= d` only.
+    outer: Vec<f64>,
+}
+
+impl TrcaSums {
+    /// Empty sums for `bands` bands of `channels` channels. Allocates; call it while preparing.
+    pub fn new(bands: usize, channels: usize) -> Self {
+        TrcaSums {
+            bands,
+            channels,
+            frames: 0,
+            sum: vec![0.0; bands * channels],
+            outer: vec![0.0; bands * channels * channels],
+        }
+    }
+
+    /// Forgets every frame. Real-time safe.
+    pub fn clear(&mut self) {
+        self.frames = 0;
+        self.sum.fill(0.0);
+        self.outer.fill(0.0);
+    }
+
+    /// Frames added since the last clear.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Adds one frame: `bands × channels` values, band-major. Real-time safe.
+    ///
+    /// # Panics
+    /// Panics if `frame` has the wrong length (a programming error).
+    pub fn add(&mut self, frame: &[f32]) {
+        let ch = self.channels;
+        assert_eq!(frame.len(), self.bands * ch, "frame shape");
+        for (b, x) in frame.chunks_exact(ch.max(1)).enumerate() {
+            let sum = &mut self.sum[b * ch..(b + 1) * ch];
+            let outer = &mut self.outer[b * ch * ch..(b + 1) * ch * ch];
+            for (c, &xc) in x.iter().enumerate() {
+                let xc = f64::from(xc);
+                sum[c] += xc;
+                let row = &mut outer[c * ch..(c + 1) * ch];
+                for (o, &xd) in row[c..].iter_mut().zip(&x[c..]) {
+                    *o += xc * f64::from(xd);
+                }
+            }
+        }
+        self.frames += 1;
+    }
+}
+
 /// Scores windows against a fitted [`TrcaModel`] without allocating.
 pub struct TrcaScorer {
     model: TrcaModel,
     kind: TrcaKind,
     /// Per band and class, what the window is correlated with (built for `kind` only).
     references: Vec<Vec<Mat<f64>>>,
+    /// Per band and class, each channel's sum over the window of `references` (`bands ×
+    /// classes × channels`): what centring the window takes off a cross sum.
+    reference_sums: Vec<f64>,
     x: Mat<f64>,
     y: Mat<f64>,
+    /// Scratch for [`TrcaScorer::score_sums`]: a window's mean and centred `Σ x xᵀ`.
+    mean: Vec<f64>,
+    cov: Mat<f64>,
 }
 
 impl TrcaScorer {
     /// Precomputes `kind`'s per-class references and the buffers for `model`.
     pub fn new(model: TrcaModel, kind: TrcaKind) -> Self {
+        let references: Vec<Vec<Mat<f64>>> =
+            model.bands.iter().map(|b| b.references(kind)).collect();
+        let reference_sums = references
+            .iter()
+            .flatten()
+            .flat_map(|g| (0..g.nrows()).map(move |c| (0..g.ncols()).map(|j| g[(c, j)]).sum()))
+            .collect();
         TrcaScorer {
-            references: model.bands.iter().map(|b| b.references(kind)).collect(),
+            references,
+            reference_sums,
             x: Mat::zeros(model.channels(), model.samples()),
             y: Mat::zeros(model.classes(), model.samples()),
+            mean: vec![0.0; model.channels()],
+            cov: Mat::zeros(model.channels(), model.channels()),
             model,
             kind,
         }
@@ -396,6 +475,106 @@ impl TrcaScorer {
                 } else {
                     0.0
                 };
+                *o += weights[b] * rho;
+            }
+        }
+    }
+}
+
+impl TrcaScorer {
+    /// Adds the frame at `offset` samples into the window (`bands × channels` values,
+    /// band-major, as [`TrcaSums::add`] takes) to `cross` (`bands × classes`): per band and
+    /// class, the running sum of the frame's products with the class's reference at that
+    /// offset. Frames at or past the model's window length are ignored.
+    ///
+    /// Real-time safe: no allocation.
+    ///
+    /// # Panics
+    /// Panics if `frame` or `cross` has the wrong length (programming errors).
+    pub fn add_cross(&self, offset: usize, frame: &[f32], cross: &mut [f64]) {
+        let (ch, classes) = (self.model.channels(), self.model.classes());
+        assert_eq!(frame.len(), self.references.len() * ch, "frame shape");
+        assert_eq!(cross.len(), self.references.len() * classes, "cross shape");
+        if offset >= self.model.samples() {
+            return;
+        }
+        for (b, refs) in self.references.iter().enumerate() {
+            let x = &frame[b * ch..(b + 1) * ch];
+            for (k, g) in refs.iter().enumerate() {
+                let column = g.col_as_slice(offset);
+                cross[b * classes + k] += x
+                    .iter()
+                    .zip(column)
+                    .map(|(&v, &r)| f64::from(v) * r)
+                    .sum::<f64>();
+            }
+        }
+    }
+
+    /// Scores a window of exactly the model's length from its sums: `sums` holding its
+    /// frames and `cross` filled by [`TrcaScorer::add_cross`] for every one of them. Equal to
+    /// [`TrcaScorer::score`] on the same window up to rounding; its cost does not depend on
+    /// the window's length.
+    ///
+    /// Real-time safe: no allocation.
+    ///
+    /// # Panics
+    /// Panics if the shapes do not match the model (programming errors).
+    pub fn score_sums(&mut self, sums: &TrcaSums, cross: &[f64], out: &mut [f64]) {
+        let m = &self.model;
+        let (ch, classes, weights) = (m.channels(), m.classes(), &m.parts.weights);
+        assert_eq!(
+            (sums.bands, sums.channels),
+            (m.bands.len(), ch),
+            "sums shape"
+        );
+        assert_eq!(cross.len(), m.bands.len() * classes, "cross shape");
+        assert_eq!(out.len(), classes, "one output per class");
+        out.fill(0.0);
+        let n = sums.frames as f64;
+        if sums.frames == 0 {
+            return;
+        }
+        for (b, band) in m.bands.iter().enumerate() {
+            let sum = &sums.sum[b * ch..(b + 1) * ch];
+            let outer = &sums.outer[b * ch * ch..(b + 1) * ch * ch];
+            for (mean, &s) in self.mean.iter_mut().zip(sum) {
+                *mean = s / n;
+            }
+            // Centred Σ x xᵀ = Σ x xᵀ − n m mᵀ, mirrored from the upper triangle.
+            for c in 0..ch {
+                for d in c..ch {
+                    let v = outer[c * ch + d] - n * self.mean[c] * self.mean[d];
+                    self.cov[(c, d)] = v;
+                    self.cov[(d, c)] = v;
+                }
+            }
+            // The projected window's squared norm: `w_jᵀ C w_j` summed over the filters
+            // (ensemble) or for the class's own filter (plain); its rows have zero mean.
+            let quadratic = |cov: &Mat<f64>, j: usize| -> f64 {
+                let w = band.filters.col(j);
+                (0..ch)
+                    .map(|c| w[c] * (0..ch).map(|d| cov[(c, d)] * w[d]).sum::<f64>())
+                    .sum()
+            };
+            let ensemble_norm = match self.kind {
+                TrcaKind::Ensemble => (0..classes)
+                    .map(|j| quadratic(&self.cov, j))
+                    .sum::<f64>()
+                    .max(0.0)
+                    .sqrt(),
+                TrcaKind::Plain => 0.0,
+            };
+            for (k, o) in out.iter_mut().enumerate() {
+                let norm = match self.kind {
+                    TrcaKind::Ensemble => ensemble_norm,
+                    TrcaKind::Plain => quadratic(&self.cov, k).max(0.0).sqrt(),
+                };
+                let g_sum =
+                    &self.reference_sums[(b * classes + k) * ch..(b * classes + k + 1) * ch];
+                let centring: f64 = self.mean.iter().zip(g_sum).map(|(a, g)| a * g).sum();
+                let inner = cross[b * classes + k] - centring;
+                let rho = if norm > 0.0 { inner / norm } else { 0.0 };
                 *o += weights[b] * rho;
             }
         }
@@ -539,6 +718,43 @@ mod tests {
                     (direct - score).abs() < 1e-9,
                     "{kind:?} class {k}: {direct} vs {score}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn scores_from_sums_equal_scores_of_the_window() {
+        for kind in [TrcaKind::Plain, TrcaKind::Ensemble] {
+            let (mut scorer, _, _, mut noise) = fitted(kind);
+            for k in 0..3 {
+                // An offset so that centring matters.
+                let test: Vec<f32> = trial(k, 4, 250, 0.5, &mut noise)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| v + 3.0 + (i / 250) as f32)
+                    .collect();
+                let mut window = [0.0; 3];
+                scorer.score(&test, &mut window);
+                let mut sums = TrcaSums::new(1, 4);
+                let mut cross = [0.0; 3];
+                let mut frame = [0.0f32; 4];
+                for t in 0..250 {
+                    for (c, v) in frame.iter_mut().enumerate() {
+                        *v = test[c * 250 + t];
+                    }
+                    sums.add(&frame);
+                    scorer.add_cross(t, &frame, &mut cross);
+                }
+                // Past the window's length: ignored.
+                scorer.add_cross(250, &frame, &mut cross);
+                let mut moments = [0.0; 3];
+                scorer.score_sums(&sums, &cross, &mut moments);
+                for (a, b) in window.iter().zip(&moments) {
+                    assert!((a - b).abs() < 1e-9, "{kind:?} class {k}: {a} vs {b}");
+                }
+                assert!(window[k] > 0.5, "{kind:?}: class {k} scores {window:?}");
+                sums.clear();
+                assert_eq!(sums.frames(), 0);
             }
         }
     }
