@@ -78,7 +78,8 @@ pub enum Command {
         #[arg(long, default_value = "out/bench")]
         out: PathBuf,
         /// Only the rows whose key contains one of these (comma-separated); keys look like
-        /// `64ch-1000hz-fbcca`, `32ch-500hz-csp-lda`, `8ch-250hz-sleep`, `lsl-loopback`.
+        /// `64ch-1000hz-fbcca`, `32ch-500hz-csp-lda`, `8ch-250hz-sleep`, `lsl-loopback`,
+        /// `audio-onset`.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// Instead: a soak run of this many hours of simulated sleep at maximum speed (spindle
@@ -243,6 +244,10 @@ pub struct SleepArgs {
     /// Burst length, ms (5 ms raised-cosine ramps).
     #[arg(long, default_value_t = 50.0)]
     burst_ms: f64,
+    /// Fault injection for testing: the audio output fails this many seconds after it starts,
+    /// as an unplugged device would.
+    #[arg(long, hide = true)]
+    audio_fail_after_secs: Option<f64>,
     /// Power-line frequency to notch (with harmonics); 0 disables.
     #[arg(long, default_value_t = 50.0)]
     notch_hz: f64,
@@ -2155,6 +2160,7 @@ fn sleep(args: &SleepArgs) -> anyhow::Result<()> {
             volume_cap: args.volume_cap,
             // Spindle onsets are due as soon as they are declared: allow the output latency.
             max_late_secs: 0.1,
+            fail_after_secs: args.audio_fail_after_secs,
             ..Default::default()
         },
     });

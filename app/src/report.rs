@@ -144,6 +144,10 @@ impl SessionReport {
         if let Some(e) = &outcome.acquisition_error {
             errors.push(format!("acquisition stopped: {e}"));
         }
+        if let Some(out) = session.audio_output() {
+            let now = neuroloop_acquisition::clock::local_clock();
+            errors.extend(out.stats.problem(&out.device, now));
+        }
         let data_secs = frames_processed as f64 / session.meta.sample_rate_hz;
         SessionReport {
             source: source.to_string(),
@@ -271,7 +275,7 @@ impl SessionReport {
         if let Some(st) = &self.stimulation {
             let _ = writeln!(
                 t,
-                "stimulation   {} bursts commanded{}; suppressed: {} interval, {} rate, {} artifact, {} queue full",
+                "stimulation   {} bursts commanded{}; suppressed: {} interval, {} rate, {} artifact, {} queue full, {} audio lost",
                 st.commanded,
                 if st.dry_run {
                     " (dry run, no sound)"
@@ -281,7 +285,8 @@ impl SessionReport {
                 st.suppressed_interval,
                 st.suppressed_rate,
                 st.suppressed_artifact,
-                st.suppressed_queue
+                st.suppressed_queue,
+                st.suppressed_audio_lost
             );
             if !st.dry_run {
                 let _ = writeln!(

@@ -188,6 +188,8 @@ pub struct Session {
     pub meta: StreamMeta,
     /// Description of the front-end filter chain actually applied.
     pub front_end: String,
+    /// Mains frequency the front end notches (50 Hz when the notch is off).
+    mains_hz: f64,
     /// Shared counters.
     pub stats: Arc<PipelineStats>,
     /// Decision log (try-locked by the output thread; lock it briefly).
@@ -302,6 +304,7 @@ impl Session {
         } else {
             (None, None)
         };
+        let mains_hz = cfg.front_end.notch_hz.unwrap_or(50.0);
         let (decoders, infos): (Vec<_>, Vec<_>) = cfg.decoders.into_iter().unzip();
         let worker_result = Worker::new(
             reader,
@@ -409,6 +412,7 @@ impl Session {
         Ok(Session {
             meta,
             front_end,
+            mains_hz,
             stats,
             log,
             scope: scope_rx,
@@ -471,6 +475,11 @@ impl Session {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Mains frequency of the session's front end (its notch; 50 Hz when the notch is off).
+    pub fn line_hz(&self) -> f64 {
+        self.mains_hz
     }
 
     /// The audio output of closed-loop stimulation, when one is open (not in dry run).
@@ -576,7 +585,10 @@ fn start_stimulation(
         neuroloop_acquisition::clock::local_clock,
     ) {
         Ok(output) => Ok((
-            StimController::new(spec.policy, decoder, class, channel, Some(sender)),
+            StimController::new(spec.policy, decoder, class, channel, Some(sender)).watch_audio(
+                Arc::clone(&output.stats),
+                neuroloop_acquisition::clock::local_clock,
+            ),
             Some(output),
         )),
         Err(e) => {

@@ -8,15 +8,21 @@
 //! - `interval`: less than [`StimPolicy::min_interval_secs`] since the last stimulus;
 //! - `rate`: [`StimPolicy::max_per_minute`] stimuli already in the last 60 s;
 //! - `artifact`: the watched channel exceeded [`StimPolicy::artifact_uv`] (movement, arousal,
-//!   electrode pop) less than [`StimPolicy::artifact_pause_secs`] ago.
+//!   electrode pop) less than [`StimPolicy::artifact_pause_secs`] ago;
+//! - `queue-full`: the audio callback has not taken the commands already sent;
+//! - `audio-lost`: the audio device failed or stopped calling back during the session
+//!   ([`neuroloop_stimuli::device::AudioStats::health`]); detection and recording go on.
 //!
 //! The audio side's onset reports come back through the same queue pair and are logged with
 //! their actual onset time. Every command, suppression and onset is a [`StimEvent`], which the
 //! output thread publishes as a marker and writes to the recording's event stream.
 //! Nothing here allocates after construction.
 
+use std::sync::Arc;
+
 use neuroloop_decoders::Decision;
 use neuroloop_stimuli::audio::{Placement, StimCommand, StimSender};
+use neuroloop_stimuli::device::{AudioHealth, AudioStats};
 
 /// What triggers a stimulus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +97,8 @@ pub enum Suppression {
     Artifact,
     /// The command queue to the audio callback was full.
     QueueFull,
+    /// The audio device failed or stopped during the session.
+    AudioLost,
 }
 
 impl Suppression {
@@ -101,6 +109,7 @@ impl Suppression {
             Suppression::Rate => "rate",
             Suppression::Artifact => "artifact",
             Suppression::QueueFull => "queue-full",
+            Suppression::AudioLost => "audio-lost",
         }
     }
 }
@@ -193,6 +202,8 @@ pub struct StimSummary {
     pub suppressed_artifact: u64,
     /// Because the queue to the audio callback was full.
     pub suppressed_queue: u64,
+    /// Because the audio device had failed or stopped.
+    pub suppressed_audio_lost: u64,
     /// Bursts played on their target frame.
     pub on_time: u64,
     /// Bursts played late (target passed when they reached the callback).
@@ -215,6 +226,7 @@ impl StimSummary {
             StimEventKind::Suppressed(Suppression::Rate) => self.suppressed_rate += 1,
             StimEventKind::Suppressed(Suppression::Artifact) => self.suppressed_artifact += 1,
             StimEventKind::Suppressed(Suppression::QueueFull) => self.suppressed_queue += 1,
+            StimEventKind::Suppressed(Suppression::AudioLost) => self.suppressed_audio_lost += 1,
             StimEventKind::Onset { placement, .. } => match placement {
                 Placement::OnTime | Placement::Late => {
                     if placement == Placement::OnTime {
@@ -232,6 +244,18 @@ impl StimSummary {
     }
 }
 
+/// An audio output's counters and the clock they are stamped with.
+struct AudioWatch {
+    stats: Arc<AudioStats>,
+    clock: fn() -> f64,
+}
+
+impl AudioWatch {
+    fn playing(&self) -> bool {
+        self.stats.health((self.clock)()) == AudioHealth::Playing
+    }
+}
+
 /// Remembered stimulus times for the rate limit.
 const RATE_MEMORY: usize = 256;
 
@@ -242,6 +266,8 @@ pub struct StimController {
     class: u16,
     channel: usize,
     sender: Option<StimSender>,
+    /// The output's counters, checked before each command.
+    audio: Option<AudioWatch>,
     recent: [f64; RATE_MEMORY],
     recent_len: usize,
     recent_next: usize,
@@ -280,6 +306,7 @@ impl StimController {
             class,
             channel,
             sender,
+            audio: None,
             recent: [0.0; RATE_MEMORY],
             recent_len: 0,
             recent_next: 0,
@@ -287,6 +314,14 @@ impl StimController {
             artifact_until: f64::NEG_INFINITY,
             next_id: 1,
         }
+    }
+
+    /// Checks the output's health ([`AudioStats::health`] at `clock()`) before each command:
+    /// once the device has failed or stalled, triggers are logged as `audio-lost` instead of
+    /// queued for a callback that no longer runs.
+    pub fn watch_audio(mut self, stats: Arc<AudioStats>, clock: fn() -> f64) -> Self {
+        self.audio = Some(AudioWatch { stats, clock });
+        self
     }
 
     /// The policy in force (dry run when there is no audio output).
@@ -341,6 +376,8 @@ impl StimController {
             Some(Suppression::Interval)
         } else if self.per_minute(now) >= self.policy.max_per_minute {
             Some(Suppression::Rate)
+        } else if !self.policy.dry_run && self.audio.as_ref().is_some_and(|a| !a.playing()) {
+            Some(Suppression::AudioLost)
         } else {
             None
         };
@@ -461,5 +498,66 @@ mod tests {
             text.starts_with("stim/commanded id=7 trigger=so target=80.05"),
             "{text}"
         );
+    }
+
+    /// The fake clock of the audio-health test, in ms.
+    static NOW_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    fn fake_clock() -> f64 {
+        NOW_MS.load(std::sync::atomic::Ordering::Relaxed) as f64 * 1e-3
+    }
+
+    #[test]
+    fn a_failed_or_stalled_device_turns_triggers_into_audio_lost() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (sender, _receiver) = neuroloop_stimuli::audio::stim_queue(8);
+        let set = |ms: u64| NOW_MS.store(ms, Relaxed);
+        set(10_000);
+        let stats = Arc::new(AudioStats::started_at(fake_clock()));
+        let mut c = StimController::new(StimPolicy::default(), 1, 0, 0, Some(sender))
+            .watch_audio(Arc::clone(&stats), fake_clock);
+        assert!(!c.policy().dry_run);
+        let kind = |c: &mut StimController, t: f64| c.on_decision(1, &trigger(t)).unwrap().kind;
+        assert_eq!(
+            kind(&mut c, 1.0),
+            StimEventKind::Commanded { dry_run: false }
+        );
+        // No callback for 0.6 s: stalled.
+        set(10_600);
+        assert_eq!(
+            kind(&mut c, 5.0),
+            StimEventKind::Suppressed(Suppression::AudioLost)
+        );
+        assert!(
+            stats
+                .problem("dev", fake_clock())
+                .unwrap()
+                .contains("stopped calling back")
+        );
+        // Callbacks again: playing.
+        stats.last_callback_us.store(10_550_000, Relaxed);
+        assert_eq!(
+            kind(&mut c, 9.0),
+            StimEventKind::Commanded { dry_run: false }
+        );
+        assert!(stats.problem("dev", fake_clock()).is_none());
+        // A fatal stream error: lost for good, with the device's message.
+        stats.fail("device unplugged".into());
+        assert_eq!(
+            kind(&mut c, 13.0),
+            StimEventKind::Suppressed(Suppression::AudioLost)
+        );
+        let problem = stats.problem("dev", fake_clock()).unwrap();
+        assert!(
+            problem.contains("`dev` failed (device unplugged)") && problem.contains("reconnect"),
+            "{problem}"
+        );
+        let mut summary = StimSummary::default();
+        summary.add(&StimEvent {
+            id: 1,
+            kind: StimEventKind::Suppressed(Suppression::AudioLost),
+            target_time: 0.0,
+            time: 0.0,
+        });
+        assert_eq!(summary.suppressed_audio_lost, 1);
     }
 }

@@ -570,6 +570,93 @@ fn a_missing_audio_device_keeps_detection_going_as_a_dry_run() {
 }
 
 #[test]
+fn an_audio_device_lost_mid_session_keeps_detection_and_the_recording() {
+    // The default ALSA device is a working output (an ALSA `file` device writing to
+    // /dev/null); it is made to fail 4 s into the session, as an unplugged device would.
+    let home = temp_dir("audio-lost");
+    let rec = home.join("night.xdf");
+    std::fs::write(
+        home.join(".asoundrc"),
+        "pcm.!default {\n  type file\n  slave.pcm \"null\"\n  file \"/dev/null\"\n  format \"raw\"\n}\n",
+    )
+    .unwrap();
+    let out = common::neuroloop()
+        .args([
+            "sleep",
+            "--headless",
+            "--speed",
+            "10",
+            "--seconds",
+            "120",
+            "--markers",
+            "none",
+            "--audio-fail-after-secs",
+            "4",
+            "--record",
+            rec.to_str().unwrap(),
+        ])
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    let text = common::stdout_ok(&out, "sleep with an audio device lost mid-session");
+    println!("{text}");
+    assert!(
+        text.contains("failed (fault injected") && text.contains("reconnect it"),
+        "{text}"
+    );
+    let stim = text
+        .lines()
+        .find_map(|l| l.strip_prefix("stimulation   "))
+        .unwrap_or_else(|| panic!("no stimulation line:\n{text}"));
+    assert!(!stim.contains("dry run"), "{stim}");
+    let count = |label: &str| -> usize {
+        let words: Vec<&str> = stim
+            .split([' ', ',', ';'])
+            .filter(|w| !w.is_empty())
+            .collect();
+        let at = words
+            .windows(2)
+            .position(|w| w[1] == label)
+            .unwrap_or_else(|| panic!("no {label} in {stim}"));
+        words[at].parse().unwrap()
+    };
+    // Bursts before the failure, audio-lost triggers after it.
+    assert!(count("bursts") >= 1, "{stim}");
+    let xdf = neuroloop_formats::xdf::read(&rec).unwrap();
+    let events = xdf.stream_by_name("neuroloop-events").unwrap();
+    let texts: Vec<String> = (0..events.sample_count())
+        .map(|i| events.value_str(i, 0).unwrap().to_string())
+        .collect();
+    // Played (commanded to the device) before the failure, logged as lost after it.
+    let lost: Vec<usize> = (0..texts.len())
+        .filter(|&i| texts[i].ends_with("reason=audio-lost"))
+        .collect();
+    let commanded: Vec<usize> = (0..texts.len())
+        .filter(|&i| texts[i].starts_with("stim/commanded") && texts[i].ends_with("dry_run=0"))
+        .collect();
+    assert!(lost.len() >= 2, "{} audio-lost markers", lost.len());
+    assert_eq!(count("bursts"), commanded.len(), "{stim}");
+    assert_eq!(count("audio"), lost.len(), "{stim}");
+    assert!(
+        commanded.iter().all(|c| c < &lost[0]),
+        "a burst commanded after the loss"
+    );
+    // Every EEG frame of the two minutes is in the recording.
+    let eeg = xdf
+        .streams
+        .iter()
+        .find(|s| s.channel_count() > 2)
+        .expect("an EEG stream");
+    let rate = eeg.header.nominal_srate_hz;
+    assert!(
+        (eeg.sample_count() as f64 - 120.0 * rate).abs() <= rate * 0.05,
+        "{} frames at {rate} Hz",
+        eeg.sample_count()
+    );
+    std::fs::remove_dir_all(&home).ok();
+}
+
+#[test]
 fn a_volume_above_the_cap_is_refused() {
     let err = run_err(&[
         "sleep",

@@ -5,9 +5,13 @@
 //! fixed scratch buffer, so it never allocates. In [`ClockMode::Device`] each callback measures
 //! when its buffer will be heard as `clock()` (the caller's LSL clock) plus the device's
 //! output delay (cpal's playback instant minus its callback instant).
+//!
+//! A device that fails while playing (unplugged, its server gone, a stream that must be
+//! rebuilt) or stops calling back is reported through [`AudioStats::health`], which the
+//! stimulation controller reads before each command without blocking.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, SampleFormat, SizedSample};
@@ -68,6 +72,11 @@ pub struct AudioConfig {
     pub clock: ClockMode,
     /// Pink-noise seed.
     pub seed: u64,
+    /// Fault injection for testing how a session copes with a device lost mid-session: this
+    /// many seconds (of the caller's clock) after the stream starts it goes silent, reports
+    /// itself failed and calls back only every 50 ms, as an unplugged device would. `None` in
+    /// normal use.
+    pub fail_after_secs: Option<f64>,
 }
 
 impl Default for AudioConfig {
@@ -78,6 +87,7 @@ impl Default for AudioConfig {
             max_late_secs: 0.02,
             clock: ClockMode::Device,
             seed: 1,
+            fail_after_secs: None,
         }
     }
 }
@@ -95,6 +105,90 @@ pub struct AudioStats {
     pub re_anchors: AtomicU64,
     /// Latest output delay measured (µs).
     pub output_delay_us: AtomicU64,
+    /// The clock's time (µs) at the latest callback.
+    pub last_callback_us: AtomicU64,
+    /// Set when the stream reported an error it does not recover from.
+    pub failed: AtomicBool,
+    /// What the failure was (set once, with `failed`).
+    pub failure: OnceLock<String>,
+}
+
+/// A callback gap longer than this means the device has stopped.
+pub const STALL_SECS: f64 = 0.5;
+
+/// Whether the output is still playing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AudioHealth {
+    /// Callbacks are arriving.
+    Playing,
+    /// The stream reported a fatal error (see [`AudioStats::failure`]).
+    Failed,
+    /// No callback for this many seconds (more than [`STALL_SECS`]).
+    Stalled(f64),
+}
+
+impl AudioStats {
+    /// Counters of a stream opened at `now` (the clock's time, s).
+    pub fn started_at(now: f64) -> Self {
+        let stats = AudioStats::default();
+        stats.last_callback_us.store(micros(now), Ordering::Relaxed);
+        stats
+    }
+
+    /// The stream's state at `now` (the clock the stream was opened with).
+    ///
+    /// Real-time safe: reads atomics only.
+    pub fn health(&self, now: f64) -> AudioHealth {
+        if self.failed.load(Ordering::Acquire) {
+            return AudioHealth::Failed;
+        }
+        let last = self.last_callback_us.load(Ordering::Relaxed) as f64 * 1e-6;
+        let gap = now - last;
+        if gap > STALL_SECS {
+            AudioHealth::Stalled(gap)
+        } else {
+            AudioHealth::Playing
+        }
+    }
+
+    /// Records a fatal error (the first one's message is kept).
+    pub fn fail(&self, message: String) {
+        let _ = self.failure.set(message);
+        self.failed.store(true, Ordering::Release);
+    }
+
+    /// Why the output stopped, in words with the fix, if it has (`now` as for
+    /// [`AudioStats::health`]).
+    pub fn problem(&self, device: &str, now: f64) -> Option<String> {
+        let what = match self.health(now) {
+            AudioHealth::Playing => return None,
+            AudioHealth::Failed => format!(
+                "failed ({})",
+                self.failure.get().map_or("no detail", String::as_str)
+            ),
+            AudioHealth::Stalled(gap) => format!("stopped calling back {gap:.1} s ago"),
+        };
+        Some(format!(
+            "the audio device `{device}` {what}: reconnect it (or select another output) and start a new session; detection and recording go on and later stimuli are logged, not played"
+        ))
+    }
+}
+
+/// Clock seconds as whole microseconds (0 for negative times).
+fn micros(t: f64) -> u64 {
+    (t.max(0.0) * 1e6) as u64
+}
+
+/// Whether a stream error leaves the stream playing (a glitch or a re-route) rather than
+/// stopped.
+fn recoverable(kind: cpal::ErrorKind) -> bool {
+    matches!(
+        kind,
+        cpal::ErrorKind::Xrun
+            | cpal::ErrorKind::DeviceChanged
+            | cpal::ErrorKind::RealtimeDenied
+            | cpal::ErrorKind::DeviceBusy
+    )
 }
 
 /// A running output stream. Dropping it stops the sound.
@@ -163,13 +257,21 @@ pub fn open_default_output(
         },
         queue,
     );
-    let stats = Arc::new(AudioStats::default());
+    let started = clock();
+    let stats = Arc::new(AudioStats::started_at(started));
     let map = ClockMap::new(config.clock, fs);
+    let fault = config.fail_after_secs.map(|secs| Fault {
+        at: started + secs.max(0.0),
+        message: Some(format!(
+            "fault injected {secs} s after the output started: the device behaves as if unplugged"
+        )),
+    });
+    let parts = (scheduler, map, clock, fault);
     let stream = match format {
-        SampleFormat::F32 => build::<f32>(&device, &stream_config, scheduler, map, clock, &stats),
-        SampleFormat::I16 => build::<i16>(&device, &stream_config, scheduler, map, clock, &stats),
-        SampleFormat::I32 => build::<i32>(&device, &stream_config, scheduler, map, clock, &stats),
-        SampleFormat::U16 => build::<u16>(&device, &stream_config, scheduler, map, clock, &stats),
+        SampleFormat::F32 => build::<f32>(&device, &stream_config, parts, &stats),
+        SampleFormat::I16 => build::<i16>(&device, &stream_config, parts, &stats),
+        SampleFormat::I32 => build::<i32>(&device, &stream_config, parts, &stats),
+        SampleFormat::U16 => build::<u16>(&device, &stream_config, parts, &stats),
         other => {
             return Err(AudioError::Format {
                 device: name,
@@ -195,12 +297,22 @@ pub fn open_default_output(
     })
 }
 
+/// An injected failure ([`AudioConfig::fail_after_secs`]): its time, and its message made
+/// before the stream starts so that the callback does not allocate it.
+struct Fault {
+    at: f64,
+    message: Option<String>,
+}
+
 fn build<T>(
     device: &cpal::Device,
     config: &cpal::StreamConfig,
-    mut scheduler: BurstScheduler,
-    mut map: ClockMap,
-    clock: fn() -> f64,
+    (mut scheduler, mut map, clock, mut fault): (
+        BurstScheduler,
+        ClockMap,
+        fn() -> f64,
+        Option<Fault>,
+    ),
     stats: &Arc<AudioStats>,
 ) -> Result<cpal::Stream, cpal::Error>
 where
@@ -216,6 +328,20 @@ where
         *config,
         move |out: &mut [T], info: &cpal::OutputCallbackInfo| {
             let now = clock();
+            data_stats
+                .last_callback_us
+                .store(micros(now), Ordering::Relaxed);
+            if let Some(f) = fault.as_mut().filter(|f| now >= f.at) {
+                // Injected failure: silence from here on, reported once; a dead device does
+                // not ask for more either.
+                out.fill(T::EQUILIBRIUM);
+                if let Some(message) = f.message.take() {
+                    data_stats.errors.fetch_add(1, Ordering::Relaxed);
+                    data_stats.fail(message);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                return;
+            }
             let ts = info.timestamp();
             let delay = ts
                 .playback
@@ -245,8 +371,11 @@ where
                 .output_delay_us
                 .store((delay * 1e6) as u64, Ordering::Relaxed);
         },
-        move |_err| {
+        move |err: cpal::Error| {
             error_stats.errors.fetch_add(1, Ordering::Relaxed);
+            if !recoverable(err.kind()) {
+                error_stats.fail(err.to_string());
+            }
         },
         None,
     )

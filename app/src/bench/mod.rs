@@ -16,6 +16,7 @@
 //! Results are printed, written as JSON and drawn as an SVG (p50 to p99.9 per configuration).
 //! Nothing is asserted: timings on a shared machine are reported, not tested.
 
+pub mod audio;
 pub mod loopback;
 
 use std::fmt::Write as _;
@@ -87,6 +88,8 @@ pub struct BenchReport {
     pub peak_rss_mib: Option<f64>,
     /// The LSL loopback, unless LSL could not run here.
     pub lsl_loopback: Option<loopback::LoopbackFigures>,
+    /// Audio onsets: the virtual device, and the default device when one opened.
+    pub audio_onset: Vec<audio::AudioFigures>,
 }
 
 fn machine() -> String {
@@ -471,7 +474,8 @@ fn run_to_end(mut s: Session) -> (Session, f64) {
 }
 
 /// Runs every configuration, or those whose key (`64ch-1000hz-fbcca`, `160hz-mi-net`; the LSL
-/// loop is `lsl-loopback`) contains one of `only`. `quick` shortens the runs (CI).
+/// loop is `lsl-loopback`, the audio output `audio-onset`) contains one of `only`. `quick`
+/// shortens the runs (CI).
 pub fn run(quick: bool, only: &[String]) -> anyhow::Result<BenchReport> {
     let (latency_secs, throughput_secs): (f64, f64) =
         if quick { (10.0, 10.0) } else { (60.0, 60.0) };
@@ -579,6 +583,22 @@ pub fn run(quick: bool, only: &[String]) -> anyhow::Result<BenchReport> {
             None
         }
     };
+    let mut audio_onset = Vec::new();
+    if selected("audio-onset", only) {
+        let bursts = if quick { 20 } else { 200 };
+        for (what, run) in [
+            ("virtual device", audio::run_virtual as fn(usize) -> _),
+            ("default device", audio::run_device),
+        ] {
+            match run(bursts) {
+                Ok(a) => {
+                    println!("{}", a.line());
+                    audio_onset.push(a);
+                }
+                Err(e) => println!("audio onset on the {what} not measured: {e:#}"),
+            }
+        }
+    }
     Ok(BenchReport {
         machine: machine(),
         build: if cfg!(debug_assertions) {
@@ -591,6 +611,7 @@ pub fn run(quick: bool, only: &[String]) -> anyhow::Result<BenchReport> {
         pipeline,
         peak_rss_mib: peak_rss_mib(),
         lsl_loopback,
+        audio_onset,
     })
 }
 
@@ -735,6 +756,7 @@ mod tests {
             pipeline: vec![fig.clone(), fig],
             peak_rss_mib: Some(10.0),
             lsl_loopback: None,
+            audio_onset: Vec::new(),
         };
         let dir = std::env::temp_dir().join(format!("neuroloop-bench-{}", std::process::id()));
         let (json, plot) = write(&report, &dir).unwrap();
