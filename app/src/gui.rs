@@ -1,4 +1,5 @@
-//! The live window: scrolling traces, decoder output and pipeline health.
+//! The live window: scrolling traces, spectra and signal quality of the raw stream, decoder
+//! output and pipeline health.
 //!
 //! The view only reads what the pipeline publishes (atomics, the display ring, the output log
 //! under a briefly held mutex that the output thread only `try_lock`s), so a slow frame never
@@ -13,6 +14,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoints};
 use neuroloop_acquisition::{SourceEvent, TruthKind};
 use ringbuf::traits::{Consumer, Observer};
 
+use crate::monitor::SignalMonitor;
 use crate::outputs::{DecoderInfo, OutputLog};
 use crate::report::SessionReport;
 use crate::session::Session;
@@ -191,6 +193,10 @@ pub struct LiveView {
     traces: TraceHistory,
     /// Shown when the session detects spindles.
     sigma: Option<SigmaHistory>,
+    /// Spectra and quality of the raw stream.
+    monitor: Option<SignalMonitor>,
+    /// Scratch for draining the raw feed.
+    raw_block: Vec<f32>,
     report_sink: Arc<Mutex<Option<SessionReport>>>,
     stopped_report: Option<SessionReport>,
 }
@@ -212,12 +218,26 @@ impl LiveView {
             .any(|d| d.name.starts_with("spindle"))
             .then(|| SigmaHistory::new(session.meta.channel_labels.len(), rate))
             .flatten();
+        let monitor = session.scope.as_ref().and_then(|s| {
+            SignalMonitor::new(
+                session.meta.channel_labels.clone(),
+                s.raw_rate_hz,
+                neuroloop_dsp::quality::QualityConfig {
+                    line_hz: session.line_hz(),
+                    ..Default::default()
+                },
+            )
+            .ok()
+        });
+        let raw_block = vec![0.0; session.meta.channels() * 64];
         LiveView {
             session: Some(session),
             source_label,
             clocked,
             traces,
             sigma,
+            monitor,
+            raw_block,
             report_sink,
             stopped_report: None,
         }
@@ -243,6 +263,25 @@ impl LiveView {
             }
             self.traces.frame = frame;
         }
+        if let Some(monitor) = self.monitor.as_mut() {
+            let whole = self.raw_block.len() / n.max(1) * n;
+            while scope.raw.occupied_len() >= n.max(1) {
+                let take = (scope.raw.occupied_len() / n.max(1) * n).min(whole);
+                let got = scope.raw.pop_slice(&mut self.raw_block[..take]);
+                monitor.push_interleaved(&self.raw_block[..got]);
+            }
+        }
+    }
+
+    /// Spectra and signal quality of the raw stream.
+    fn monitor_ui(&self, ui: &mut egui::Ui, line_hz: f64) {
+        let Some(m) = &self.monitor else { return };
+        ui.label(format!(
+            "raw signal (before the front end), last {} s: quality and spectra (Welch, 1-s segments)",
+            SignalMonitor::WINDOW_SECS
+        ));
+        crate::monitor::quality_ui(ui, m);
+        crate::monitor::spectra_ui(ui, m, line_hz, (m.rate_hz() / 2.0).min(100.0));
     }
 
     fn status_ui(&self, ui: &mut egui::Ui, session: &Session) {
@@ -287,6 +326,13 @@ impl LiveView {
                 ui.label(
                     RichText::new("stream lost: waiting for it to return").color(Color32::RED),
                 );
+            }
+            if let Some(out) = session.audio_output()
+                && let Some(problem) = out
+                    .stats
+                    .problem(&out.device, neuroloop_acquisition::clock::local_clock())
+            {
+                ui.label(RichText::new(problem).color(Color32::RED));
             }
         });
         ui.label(RichText::new(format!("front end: {}", session.front_end)).weak());
@@ -513,9 +559,16 @@ impl eframe::App for LiveView {
         egui::Panel::right("decoders")
             .default_size(320.0)
             .show(ui, |ui| Self::decisions_ui(ui, session));
+        let line_hz = session.line_hz();
         egui::CentralPanel::default().show(ui, |ui| {
             if self.sigma.is_some() {
                 egui::Panel::bottom("sigma").show(ui, |ui| self.sigma_ui(ui));
+            }
+            if self.monitor.is_some() {
+                egui::Panel::bottom("monitor")
+                    .default_size(260.0)
+                    .resizable(true)
+                    .show(ui, |ui| self.monitor_ui(ui, line_hz));
             }
             self.traces_ui(ui);
         });

@@ -14,6 +14,7 @@ pub mod eval;
 pub mod gui;
 pub mod latency;
 pub mod mi;
+pub mod monitor;
 pub mod outputs;
 pub mod pipeline;
 pub mod record;

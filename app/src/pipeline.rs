@@ -148,8 +148,10 @@ pub struct PipelineStats {
     /// Delivery lag of each chunk: from the stamp of its last sample to its arrival in
     /// neuroloop. Transport delay for a live stream; pacing accuracy for a paced replay.
     pub delivery_lag: LatencyHistogram,
-    /// Display samples dropped because the GUI did not keep up (not data loss).
+    /// Display frames dropped because the GUI did not keep up (not data loss).
     pub scope_dropped: AtomicU64,
+    /// Raw monitor frames dropped because the GUI did not keep up (not data loss).
+    pub monitor_dropped: AtomicU64,
     /// Frames that could not be handed to the session recorder (its ring was full).
     pub record_dropped: AtomicU64,
 }
@@ -172,26 +174,36 @@ impl PipelineStats {
             latency_from_arrival: LatencyHistogram::new(),
             delivery_lag: LatencyHistogram::new(),
             scope_dropped: AtomicU64::new(0),
+            monitor_dropped: AtomicU64::new(0),
             record_dropped: AtomicU64::new(0),
         }
     }
 }
 
-/// Display feed for the GUI: filtered frames, decimated to about [`ScopeFeed::TARGET_RATE_HZ`].
+/// Display feeds for the GUI: filtered frames decimated to about
+/// [`ScopeFeed::TARGET_RATE_HZ`] (traces), and raw frames at the stream's rate, as they arrive
+/// before the front end (spectra and signal quality). Only whole frames are pushed; frames
+/// that do not fit are counted, never waited for.
 pub struct ScopeFeed {
     producer: HeapProd<f32>,
+    raw: HeapProd<f32>,
+    channels: usize,
     every: usize,
     phase: usize,
 }
 
-/// Consumer end of the display feed.
+/// Consumer end of the display feeds.
 pub struct ScopeReceiver {
-    /// Interleaved display frames.
+    /// Interleaved display frames (filtered, decimated).
     pub consumer: HeapCons<f32>,
+    /// Interleaved raw frames at the stream's rate.
+    pub raw: HeapCons<f32>,
     /// Frame width.
     pub channels: usize,
     /// Rate of the display frames.
     pub rate_hz: f64,
+    /// Rate of the raw frames (the stream's).
+    pub raw_rate_hz: f64,
 }
 
 impl ScopeFeed {
@@ -203,19 +215,56 @@ impl ScopeFeed {
         let every = (sample_rate_hz / Self::TARGET_RATE_HZ).round().max(1.0) as usize;
         let rate_hz = sample_rate_hz / every as f64;
         let capacity = ((SCOPE_RING_SECS * rate_hz) as usize).max(16) * channels;
-        let (producer, consumer) = HeapRb::<f32>::new(capacity).split();
+        let (producer, consumer) = HeapRb::<f32>::new(capacity.max(1)).split();
+        let raw_capacity = ((SCOPE_RING_SECS * sample_rate_hz) as usize).max(16) * channels;
+        let (raw, raw_consumer) = HeapRb::<f32>::new(raw_capacity.max(1)).split();
         (
             ScopeFeed {
                 producer,
+                raw,
+                channels,
                 every,
                 phase: 0,
             },
             ScopeReceiver {
                 consumer,
+                raw: raw_consumer,
                 channels,
                 rate_hz,
+                raw_rate_hz: sample_rate_hz,
             },
         )
+    }
+
+    /// Pushes the whole raw frames of `block` that fit; counts the others in `dropped`.
+    ///
+    /// Real-time safe: lock-free, no allocation.
+    fn push_raw(&mut self, block: &[f32], dropped: &AtomicU64) {
+        let ch = self.channels.max(1);
+        let frames = block.len() / ch;
+        let fit = frames.min(self.raw.vacant_len() / ch);
+        self.raw.push_slice(&block[..fit * ch]);
+        if fit < frames {
+            dropped.fetch_add((frames - fit) as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Pushes every `every`-th filtered frame of `block` that fits; counts the others in
+    /// `dropped`.
+    ///
+    /// Real-time safe: lock-free, no allocation.
+    fn push_display(&mut self, block: &[f32], dropped: &AtomicU64) {
+        let ch = self.channels.max(1);
+        for frame in block.chunks_exact(ch) {
+            if self.phase == 0 {
+                if self.producer.vacant_len() >= ch {
+                    self.producer.push_slice(frame);
+                } else {
+                    dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            self.phase = (self.phase + 1) % self.every;
+        }
     }
 }
 
@@ -479,6 +528,9 @@ impl Worker {
                         .fetch_add(n as u64, Ordering::Relaxed);
                 }
             }
+            if let Some(scope) = &mut self.scope {
+                scope.push_raw(&self.values[..n * channels], &self.stats.monitor_dropped);
+            }
             let block = &mut self.values[..n * channels];
             let stamps = &self.stamps[..n];
             let report = self.front_end.process_interleaved(block);
@@ -538,12 +590,7 @@ impl Worker {
             }
             self.decisions.clear();
             if let Some(scope) = &mut self.scope {
-                for frame in block.chunks_exact(channels) {
-                    if scope.phase == 0 && scope.producer.push_slice(frame) < channels {
-                        self.stats.scope_dropped.fetch_add(1, Ordering::Relaxed);
-                    }
-                    scope.phase = (scope.phase + 1) % scope.every;
-                }
+                scope.push_display(block, &self.stats.scope_dropped);
             }
             self.stats
                 .frames_processed
@@ -591,5 +638,43 @@ impl Worker {
                 std::thread::park_timeout(Duration::from_millis(50));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_feeds_take_whole_frames_and_count_the_rest() {
+        // 3 channels at 1 kHz: display every 4th frame, raw every frame.
+        let (mut feed, mut rx) = ScopeFeed::new(3, 1000.0);
+        assert_eq!((rx.rate_hz, rx.raw_rate_hz), (250.0, 1000.0));
+        let dropped = AtomicU64::new(0);
+        let frames = (SCOPE_RING_SECS * 1000.0) as usize;
+        let block: Vec<f32> = (0..frames * 3).map(|i| i as f32).collect();
+        feed.push_raw(&block, &dropped);
+        assert_eq!(dropped.load(Ordering::Relaxed), 0);
+        assert_eq!(rx.raw.occupied_len(), frames * 3);
+        // Full: a 10-frame block is dropped whole, never split.
+        feed.push_raw(&block[..30], &dropped);
+        assert_eq!(dropped.load(Ordering::Relaxed), 10);
+        assert_eq!(rx.raw.occupied_len() % 3, 0);
+        // One frame read makes room for exactly one.
+        let mut frame = [0.0f32; 3];
+        assert_eq!(rx.raw.pop_slice(&mut frame), 3);
+        assert_eq!(frame, [0.0, 1.0, 2.0]);
+        feed.push_raw(&block[..6], &dropped);
+        assert_eq!(dropped.load(Ordering::Relaxed), 11);
+        assert_eq!(rx.raw.occupied_len(), frames * 3);
+
+        let shown = AtomicU64::new(0);
+        feed.push_display(&block[..24], &shown);
+        assert_eq!(rx.consumer.occupied_len(), 2 * 3, "frames 0 and 4 of 8");
+        assert_eq!(rx.consumer.pop_slice(&mut frame), 3);
+        assert_eq!(frame, [0.0, 1.0, 2.0]);
+        assert_eq!(rx.consumer.pop_slice(&mut frame), 3);
+        assert_eq!(frame, [12.0, 13.0, 14.0]);
+        assert_eq!(shown.load(Ordering::Relaxed), 0);
     }
 }

@@ -80,9 +80,17 @@ fn live_view_shows_status_targets_and_decisions_then_the_report() {
         harness.get_by_label(target);
     }
     harness.get_by_label_contains("front end: ");
-    // 20 s of data at 20x real time: about a second; step the UI until the session ends.
+    // The raw-signal monitor: a quality cell per channel, waiting for its first 4 s.
+    harness.get_by_label_contains("raw signal (before the front end)");
+    for label in ["Fz", "Cz", "Oz"] {
+        harness.get_by_label_contains(&format!("{label}: "));
+    }
+    // 20 s of data at 20x real time: about a second; step the UI until the session ends,
+    // checking that the simulated channels are assessed good on the way.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut assessed = false;
     while sink.lock().unwrap().is_none() && std::time::Instant::now() < deadline {
+        assessed |= harness.query_by_label("Oz: good").is_some();
         harness.run_steps(1);
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -96,6 +104,7 @@ fn live_view_shows_status_targets_and_decisions_then_the_report() {
     assert_eq!(report.frames_processed, 5000);
     assert_eq!(report.frames_dropped, 0);
     assert!(report.decisions >= 80, "{} decisions", report.decisions);
+    assert!(assessed, "the monitor never assessed Oz");
 }
 
 /// Motor imagery in the live window: the two classes, the feedback cursor between them, and
