@@ -590,6 +590,9 @@ pub struct MiPredictor {
     inner: Mat<f64>,
     vectors: Mat<f64>,
     values: Diag<f64>,
+    /// Eigenvalues only (MDM).
+    eigenvalues: super::spd::SymEigenvalues,
+    ev: Vec<f64>,
     features: Vec<f64>,
     /// FBCSP: the selected features, in LDA input order.
     kept: Vec<f64>,
@@ -631,12 +634,8 @@ impl MiPredictor {
             Fitted::FbcspLda { selected, .. } => vec![0.0; selected.len()],
             _ => Vec::new(),
         };
-        let req = self_adjoint_evd_scratch::<f64>(
-            n,
-            ComputeEigenvectors::Yes,
-            Par::Seq,
-            Default::default(),
-        );
+        let req =
+            self_adjoint_evd_scratch::<f64>(n, ComputeEigenvectors::Yes, Par::Seq, evd_params());
         let linear = match &model.fitted {
             Fitted::CspLda { lda, .. } => Some(lda.clone()),
             Fitted::TsLr { lr, .. } => Some(lr.clone()),
@@ -654,6 +653,8 @@ impl MiPredictor {
             inner: Mat::zeros(n, n),
             vectors: Mat::zeros(n, n),
             values: Diag::zeros(n),
+            eigenvalues: super::spd::SymEigenvalues::new(n),
+            ev: vec![0.0; n],
             scratch: MemBuffer::new(StackReq::any_of(&[req])),
             mats,
             features,
@@ -745,7 +746,7 @@ impl MiPredictor {
                 }
             }
             (MiMethod::TsLr, Some(_)) => {
-                if !self.congruence(0, true) {
+                if !self.congruence(0) {
                     return false;
                 }
                 // L = U diag(log λ) Uᵀ, in `inner`.
@@ -770,10 +771,13 @@ impl MiPredictor {
             }
             _ => {
                 for (k, p) in proba.iter_mut().enumerate() {
-                    if !self.congruence(k, false) {
+                    self.project(k);
+                    if !self.eigenvalues.compute(self.inner.as_ref(), &mut self.ev)
+                        || self.ev.iter().any(|&v| v.is_nan() || v <= 0.0)
+                    {
                         return false;
                     }
-                    *p = -(0..n).map(|i| self.values[i].ln().powi(2)).sum::<f64>();
+                    *p = -self.ev.iter().map(|v| v.ln().powi(2)).sum::<f64>();
                 }
             }
         }
@@ -807,7 +811,24 @@ impl MiPredictor {
 
     /// Eigen-decomposes `P C P` for `P = mats[m]` and the window's covariance `C`; false if it
     /// is not positive definite.
-    fn congruence(&mut self, m: usize, vectors: bool) -> bool {
+    fn congruence(&mut self, m: usize) -> bool {
+        self.project(m);
+        let stack = MemStack::new(&mut self.scratch);
+        let ok = self_adjoint_evd(
+            self.inner.as_ref(),
+            self.values.as_mut(),
+            Some(self.vectors.as_mut()),
+            Par::Seq,
+            stack,
+            evd_params(),
+        )
+        .is_ok();
+        ok && (0..self.values.dim()).all(|i| self.values[i] > 0.0)
+    }
+
+    /// `inner = mats[m] · covs[0] · mats[m]` (the covariance seen from a reference point
+    /// given by its inverse square root).
+    fn project(&mut self, m: usize) {
         let p = &self.mats[m];
         matmul(
             self.tmp.as_mut(),
@@ -825,19 +846,16 @@ impl MiPredictor {
             1.0,
             Par::Seq,
         );
-        let stack = MemStack::new(&mut self.scratch);
-        let u = vectors.then_some(self.vectors.as_mut());
-        let ok = self_adjoint_evd(
-            self.inner.as_ref(),
-            self.values.as_mut(),
-            u,
-            Par::Seq,
-            stack,
-            Default::default(),
-        )
-        .is_ok();
-        ok && (0..self.values.dim()).all(|i| self.values[i] > 0.0)
     }
+}
+
+/// Eigendecomposition settings: divide and conquer from 32 rows (faer's default switches at
+/// 128), faster for the 32-64-channel covariances of tangent-space scoring (64 channels:
+/// 0.35 instead of 0.43 ms on the development machine).
+fn evd_params() -> faer::Spec<faer::linalg::evd::SelfAdjointEvdParams, f64> {
+    let mut params: faer::Spec<faer::linalg::evd::SelfAdjointEvdParams, f64> = Default::default();
+    params.config.recursion_threshold = 32;
+    params
 }
 
 #[cfg(test)]

@@ -6,6 +6,139 @@ use faer::{Mat, MatRef, Side};
 
 use super::MiError;
 
+/// Eigenvalues of symmetric matrices of one size without allocating: Householder reduction
+/// to tridiagonal form (faer's), then implicit symmetric QR steps with Wilkinson shifts on
+/// the tridiagonal matrix (Golub & Van Loan, *Matrix Computations*, §8.3). For the
+/// minimum-distance-to-mean classifier, which needs only eigenvalues: several times faster at
+/// 64 channels than an eigendecomposition routine that also serves eigenvectors.
+pub struct SymEigenvalues {
+    trid: Mat<f64>,
+    householder: Mat<f64>,
+    scratch: faer::dyn_stack::MemBuffer,
+    off: Vec<f64>,
+}
+
+impl SymEigenvalues {
+    /// Buffers for `n × n` matrices. Allocates; call it while preparing.
+    pub fn new(n: usize) -> Self {
+        let n = n.max(1);
+        let bs = faer::linalg::qr::no_pivoting::factor::recommended_block_size::<f64>(n, n);
+        let req = faer::linalg::evd::tridiag::tridiag_in_place_scratch::<f64>(
+            n,
+            faer::Par::Seq,
+            Default::default(),
+        );
+        SymEigenvalues {
+            trid: Mat::zeros(n, n),
+            householder: Mat::zeros(bs, n.saturating_sub(1).max(1)),
+            scratch: faer::dyn_stack::MemBuffer::new(req),
+            off: vec![0.0; n],
+        }
+    }
+
+    /// The eigenvalues of symmetric `m` (its lower triangle is read) into `values`, in no
+    /// particular order. Returns `false` when the iteration does not converge (non-finite
+    /// input).
+    ///
+    /// Real-time safe: no allocation.
+    ///
+    /// # Panics
+    /// Panics if `m` or `values` does not match the size given to [`SymEigenvalues::new`].
+    pub fn compute(&mut self, m: MatRef<'_, f64>, values: &mut [f64]) -> bool {
+        let n = m.nrows();
+        assert!(
+            m.ncols() == n && values.len() == n && self.trid.nrows() == n,
+            "matrix and output sizes"
+        );
+        if n == 1 {
+            values[0] = m[(0, 0)];
+            return values[0].is_finite();
+        }
+        self.trid.copy_from_triangular_lower(m);
+        faer::linalg::evd::tridiag::tridiag_in_place(
+            self.trid.as_mut(),
+            self.householder.as_mut(),
+            faer::Par::Seq,
+            faer::dyn_stack::MemStack::new(&mut self.scratch),
+            Default::default(),
+        );
+        for (i, (v, off)) in values.iter_mut().zip(&mut self.off).enumerate() {
+            *v = self.trid[(i, i)];
+            *off = if i + 1 < n {
+                self.trid[(i + 1, i)]
+            } else {
+                0.0
+            };
+        }
+        tridiagonal_eigenvalues(values, &mut self.off[..n])
+    }
+}
+
+/// Eigenvalues of the symmetric tridiagonal matrix with diagonal `a` and sub-diagonal `b`
+/// (`b[i]` joins rows `i` and `i + 1`; `b[n - 1]` is ignored), left in `a`; `b` is destroyed.
+/// Implicit QR steps with Wilkinson shifts on the trailing unreduced block, deflating
+/// sub-diagonal entries below `ε (|aᵢ| + |aᵢ₊₁|)`. Returns `false` without convergence.
+fn tridiagonal_eigenvalues(a: &mut [f64], b: &mut [f64]) -> bool {
+    let n = a.len();
+    if a.iter()
+        .chain(&b[..n.saturating_sub(1)])
+        .any(|v| !v.is_finite())
+    {
+        return false;
+    }
+    let mut q = n.saturating_sub(1);
+    let mut steps = 0;
+    while q > 0 {
+        for i in 0..q {
+            if b[i].abs() <= f64::EPSILON * (a[i].abs() + a[i + 1].abs()) {
+                b[i] = 0.0;
+            }
+        }
+        if b[q - 1] == 0.0 {
+            q -= 1;
+            continue;
+        }
+        let mut p = q - 1;
+        while p > 0 && b[p - 1] != 0.0 {
+            p -= 1;
+        }
+        steps += 1;
+        if steps > 30 * n {
+            return false;
+        }
+        // Wilkinson shift: the eigenvalue of the trailing 2 × 2 block nearer to a[q].
+        let d = (a[q - 1] - a[q]) / 2.0;
+        let e = b[q - 1];
+        let sign = if d < 0.0 { -1.0 } else { 1.0 };
+        let mu = a[q] - e * e / (d + sign * (d * d + e * e).sqrt());
+        // Chase the bulge from the top of the block to its bottom.
+        let (mut x, mut z) = (a[p] - mu, b[p]);
+        for k in p..q {
+            // `hypot` guards against overflow at several times the cost; covariances of
+            // EEG are far from it.
+            let r = (x * x + z * z).sqrt();
+            let (c, s) = if r == 0.0 {
+                (1.0, 0.0)
+            } else {
+                (x / r, -z / r)
+            };
+            if k > p {
+                b[k - 1] = r;
+            }
+            let (ak, bk, ak1) = (a[k], b[k], a[k + 1]);
+            a[k] = c * c * ak - 2.0 * c * s * bk + s * s * ak1;
+            a[k + 1] = s * s * ak + 2.0 * c * s * bk + c * c * ak1;
+            b[k] = c * s * (ak - ak1) + (c * c - s * s) * bk;
+            if k + 1 < q {
+                z = -s * b[k + 1];
+                b[k + 1] *= c;
+                x = b[k];
+            }
+        }
+    }
+    true
+}
+
 /// `U f(Λ) Uᵀ` for the eigendecomposition `m = U Λ Uᵀ` of a symmetric positive definite
 /// matrix; `what` names the matrix in the error when it is not positive definite.
 pub fn eig_map(
@@ -170,6 +303,55 @@ mod tests {
             (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
         });
         &a * a.transpose() + Mat::<f64>::identity(n, n) * faer::Scale(0.1)
+    }
+
+    #[test]
+    fn eigenvalues_match_the_full_decomposition() {
+        for (n, seed) in [(1, 1), (2, 2), (3, 3), (8, 4), (64, 5), (64, 6)] {
+            let m = spd(n, seed);
+            let mut want: Vec<f64> = m
+                .self_adjoint_eigenvalues(Side::Lower)
+                .unwrap()
+                .into_iter()
+                .collect();
+            let mut got = vec![0.0; n];
+            let mut solver = SymEigenvalues::new(n);
+            assert!(solver.compute(m.as_ref(), &mut got));
+            got.sort_by(f64::total_cmp);
+            want.sort_by(f64::total_cmp);
+            let scale = want.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() <= 1e-12 * scale, "n {n}: {g} vs {w}");
+            }
+            // Reused on another matrix of the same size.
+            let m2 = spd(n, seed + 100);
+            assert!(solver.compute(m2.as_ref(), &mut got));
+        }
+        // Repeated eigenvalues, a diagonal matrix, an already tridiagonal one.
+        let mut solver = SymEigenvalues::new(5);
+        let mut got = vec![0.0; 5];
+        let eye = Mat::<f64>::identity(5, 5) * faer::Scale(3.0);
+        assert!(solver.compute(eye.as_ref(), &mut got));
+        assert!(got.iter().all(|&v| (v - 3.0).abs() < 1e-14), "{got:?}");
+        let diag = Mat::<f64>::from_fn(5, 5, |i, j| if i == j { (i + 1) as f64 } else { 0.0 });
+        assert!(solver.compute(diag.as_ref(), &mut got));
+        got.sort_by(f64::total_cmp);
+        assert_eq!(got, [1.0, 2.0, 3.0, 4.0, 5.0]);
+        // 2 on the diagonal, -1 beside it: eigenvalues 2 - 2 cos(kπ/6).
+        let lap = Mat::<f64>::from_fn(5, 5, |i, j| match i.abs_diff(j) {
+            0 => 2.0,
+            1 => -1.0,
+            _ => 0.0,
+        });
+        assert!(solver.compute(lap.as_ref(), &mut got));
+        got.sort_by(f64::total_cmp);
+        for (k, g) in got.iter().enumerate() {
+            let want = 2.0 - 2.0 * (std::f64::consts::PI * (k + 1) as f64 / 6.0).cos();
+            assert!((g - want).abs() < 1e-13, "{g} vs {want}");
+        }
+        let mut nan = lap.clone();
+        nan[(2, 2)] = f64::NAN;
+        assert!(!solver.compute(nan.as_ref(), &mut got));
     }
 
     #[test]
