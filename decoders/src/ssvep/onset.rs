@@ -192,7 +192,8 @@ impl SsvepTrcaModel {
         let lag = (cfg.latency_secs * sample_rate_hz).round() as usize;
         let mut windows_secs = cfg.windows_secs.clone();
         windows_secs.sort_by(f64::total_cmp);
-        windows_secs.dedup();
+        // One checkpoint per window length in samples (0.5 and 0.501 s are one at 250 Hz).
+        windows_secs.dedup_by_key(|s| (*s * sample_rate_hz).round() as usize);
         let mut checkpoints = Vec::with_capacity(windows_secs.len());
         let mut trials_per_class = vec![0; classes];
         for &secs in &windows_secs {
@@ -271,6 +272,15 @@ impl SsvepTrcaModel {
                 )));
             }
             TrcaModel::from_parts(p.clone())?;
+        }
+        if self
+            .checkpoints
+            .windows(2)
+            .any(|w| w[1].trca.samples <= w[0].trca.samples)
+        {
+            return Err(bad(
+                "the SSVEP model's checkpoints are not in increasing window lengths (in samples): refit the model".into(),
+            ));
         }
         Ok(())
     }

@@ -535,6 +535,11 @@ impl TrcaScorer {
         if sums.frames == 0 {
             return;
         }
+        if sums.sum.iter().chain(cross).any(|v| !v.is_finite()) {
+            // A non-finite sample in the window: no scores.
+            out.fill(f64::NAN);
+            return;
+        }
         for (b, band) in m.bands.iter().enumerate() {
             let sum = &sums.sum[b * ch..(b + 1) * ch];
             let outer = &sums.outer[b * ch * ch..(b + 1) * ch * ch];
