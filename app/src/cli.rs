@@ -74,17 +74,18 @@ pub enum Command {
         /// Short runs (10 s of data per configuration instead of 60 s).
         #[arg(long)]
         quick: bool,
-        /// Folder for bench.json and latency.svg.
+        /// Folder for bench.json and latency.svg (and soak.xdf, the soak run's recording).
         #[arg(long, default_value = "out/bench")]
         out: PathBuf,
         /// Only the rows whose key contains one of these (comma-separated); keys look like
         /// `64ch-1000hz-fbcca`, `32ch-500hz-csp-lda`, `8ch-250hz-sleep`, `lsl-loopback`,
-        /// `audio-onset`.
+        /// `audio-onset`; `audio-device` (only by name) plays audible bursts on the default
+        /// output device.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// Instead: a soak run of this many hours of simulated sleep at maximum speed (spindle
-        /// detector, slow-oscillation trigger, stimulation in dry run), printing memory as it
-        /// goes; e.g. 8 for a night.
+        /// detector, slow-oscillation trigger, stimulation in dry run, the session recorded to
+        /// OUT/soak.xdf), printing memory as it goes; e.g. 8 for a night.
         #[arg(long, value_name = "HOURS")]
         soak_hours: Option<f64>,
     },
@@ -2037,14 +2038,23 @@ fn bench(quick: bool, only: &[String], out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn soak(hours: f64) -> anyhow::Result<()> {
+fn soak(hours: f64, out: &Path) -> anyhow::Result<()> {
     if !(hours.is_finite() && hours > 0.0) {
         bail!("--soak-hours {hours}: give a positive number of hours, e.g. 8");
     }
-    let r = crate::bench::soak(hours)?;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("creating the bench folder {}", out.display()))?;
+    let record = out.join("soak.xdf");
+    let r = crate::bench::soak(hours, Some(&record))?;
     println!(
         "soak: {:.2} h of simulated sleep in {:.1} s ({:.0}x real time), {} frames dropped, {} decisions, {} stimuli (dry run)",
         r.data_hours, r.wall_secs, r.x_real_time, r.frames_dropped, r.decisions, r.stimuli
+    );
+    println!(
+        "recording: {} ({} frames, {:.1} MiB)",
+        record.display(),
+        r.recorded_frames,
+        r.recording_bytes as f64 / 1048576.0
     );
     let step = (r.samples.len() / 8).max(1);
     for p in r.samples.iter().step_by(step).chain(r.samples.last()) {
@@ -2337,8 +2347,9 @@ pub fn main() -> ExitCode {
         Command::Mi(MiCommand::Session(a)) => mi_session(a),
         Command::Bench {
             soak_hours: Some(h),
+            out,
             ..
-        } => soak(*h),
+        } => soak(*h, out),
         Command::Bench {
             quick, only, out, ..
         } => bench(*quick, only, out),

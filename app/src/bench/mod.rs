@@ -474,8 +474,9 @@ fn run_to_end(mut s: Session) -> (Session, f64) {
 }
 
 /// Runs every configuration, or those whose key (`64ch-1000hz-fbcca`, `160hz-mi-net`; the LSL
-/// loop is `lsl-loopback`, the audio output `audio-onset`) contains one of `only`. `quick`
-/// shortens the runs (CI).
+/// loop is `lsl-loopback`, the virtual audio output `audio-onset`) contains one of `only`;
+/// the default audio device (audible bursts) runs only when `only` names `audio-device`.
+/// `quick` shortens the runs (CI).
 pub fn run(quick: bool, only: &[String]) -> anyhow::Result<BenchReport> {
     let (latency_secs, throughput_secs): (f64, f64) =
         if quick { (10.0, 10.0) } else { (60.0, 60.0) };
@@ -584,12 +585,23 @@ pub fn run(quick: bool, only: &[String]) -> anyhow::Result<BenchReport> {
         }
     };
     let mut audio_onset = Vec::new();
-    if selected("audio-onset", only) {
-        let bursts = if quick { 20 } else { 200 };
-        for (what, run) in [
-            ("virtual device", audio::run_virtual as fn(usize) -> _),
-            ("default device", audio::run_device),
-        ] {
+    let bursts = if quick { 20 } else { 200 };
+    // The default device plays audible bursts: only when asked for by name.
+    let device = only.iter().any(|f| f == "audio-device");
+    let audio_rows = [
+        (
+            selected("audio-onset", only),
+            "virtual device",
+            audio::run_virtual as fn(usize) -> _,
+        ),
+        (device, "default device", audio::run_device),
+    ];
+    for (what, run) in audio_rows
+        .into_iter()
+        .filter(|r| r.0)
+        .map(|(_, what, run)| (what, run))
+    {
+        {
             match run(bursts) {
                 Ok(a) => {
                     println!("{}", a.line());
@@ -811,12 +823,19 @@ pub struct SoakReport {
     pub samples: Vec<SoakSample>,
     /// RSS growth from the end of the first quarter of the run to its end, MiB.
     pub rss_growth_mib: f64,
+    /// The session recording (XDF), when one was made.
+    pub recording: Option<String>,
+    /// EEG frames written to it.
+    pub recorded_frames: u64,
+    /// Its size on disk, bytes.
+    pub recording_bytes: u64,
 }
 
 /// Runs `hours` of simulated sleep (8 channels at 250 Hz) through the spindle detector, the
-/// slow-oscillation trigger and the stimulation policy in dry run, at maximum speed, sampling
-/// the process's RSS every 50 ms of wall time.
-pub fn soak(hours: f64) -> anyhow::Result<SoakReport> {
+/// slow-oscillation trigger and the stimulation policy in dry run, at maximum speed, recording
+/// the session to `record` (XDF: EEG, decisions, stimulation events) when given, sampling the
+/// process's RSS every 50 ms of wall time.
+pub fn soak(hours: f64, record: Option<&Path>) -> anyhow::Result<SoakReport> {
     use crate::session::StimulationSpec;
     use crate::stimulation::StimTrigger;
     let rate_hz = 250.0;
@@ -829,13 +848,16 @@ pub fn soak(hours: f64) -> anyhow::Result<SoakReport> {
             StimTrigger::SlowOscillation,
             Some("Fz".into()),
         )),
-        ..simulated(
-            SimConfig::labels_for(8),
-            rate_hz,
-            Scenario::Sleep(SleepScenario::default()),
-            Pacing::Max,
-            hours * 3600.0,
-            sleep_decoders("Cz", "Fz"),
+        ..with_recording(
+            simulated(
+                SimConfig::labels_for(8),
+                rate_hz,
+                Scenario::Sleep(SleepScenario::default()),
+                Pacing::Max,
+                hours * 3600.0,
+                sleep_decoders("Cz", "Fz"),
+            ),
+            record,
         )
     })?;
     let mut samples = Vec::new();
@@ -860,12 +882,10 @@ pub fn soak(hours: f64) -> anyhow::Result<SoakReport> {
         .find(|p| p.data_hours >= hours / 4.0)
         .map_or(0.0, |p| p.rss_mib);
     let last = samples.last().map_or(0.0, |p| p.rss_mib);
-    let stimuli = s
-        .log
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .stim
-        .map_or(0, |st| st.commanded);
+    let (stimuli, recorded_frames) = {
+        let log = s.log.lock().unwrap_or_else(|p| p.into_inner());
+        (log.stim.map_or(0, |st| st.commanded), log.recorded_frames)
+    };
     let frames = s.stats.frames_processed.load(Ordering::Relaxed) as f64;
     Ok(SoakReport {
         data_hours: frames / rate_hz / 3600.0,
@@ -877,5 +897,16 @@ pub fn soak(hours: f64) -> anyhow::Result<SoakReport> {
         stimuli,
         samples,
         rss_growth_mib: last - quarter,
+        recording: record.map(|p| p.display().to_string()),
+        recorded_frames,
+        recording_bytes: record
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map_or(0, |m| m.len()),
     })
+}
+
+/// `config` recording to `record`, when given.
+fn with_recording(mut config: SessionConfig, record: Option<&Path>) -> SessionConfig {
+    config.outputs.record = record.map(Path::to_path_buf);
+    config
 }
