@@ -263,12 +263,24 @@ impl LiveView {
             }
             self.traces.frame = frame;
         }
-        if let Some(monitor) = self.monitor.as_mut() {
-            let whole = self.raw_block.len() / n.max(1) * n;
-            while scope.raw.occupied_len() >= n.max(1) {
-                let take = (scope.raw.occupied_len() / n.max(1) * n).min(whole);
-                let got = scope.raw.pop_slice(&mut self.raw_block[..take]);
-                monitor.push_interleaved(&self.raw_block[..got]);
+        // What is there now, not what the worker adds meanwhile: a replay at maximum speed
+        // would otherwise keep this frame from ever ending.
+        let mut pending = scope.raw.occupied_len() / n.max(1) * n;
+        match self.monitor.as_mut() {
+            Some(monitor) => {
+                let whole = self.raw_block.len() / n.max(1) * n;
+                while pending > 0 && whole > 0 {
+                    let take = pending.min(whole);
+                    let got = scope.raw.pop_slice(&mut self.raw_block[..take]);
+                    monitor.push_interleaved(&self.raw_block[..got]);
+                    pending -= got.min(pending);
+                    if got < take {
+                        break;
+                    }
+                }
+            }
+            None => {
+                scope.raw.skip(pending);
             }
         }
     }
@@ -309,6 +321,14 @@ impl LiveView {
                     ui.visuals().text_color()
                 }),
             );
+            let skipped = s.scope_dropped.load(Ordering::Relaxed)
+                + s.monitor_dropped.load(Ordering::Relaxed);
+            if skipped > 0 {
+                ui.label(RichText::new(format!("display skipped {skipped} frames")).weak())
+                    .on_hover_text(
+                        "the window could not keep up with the stream; only the display lost them, not the recording or the decoders",
+                    );
+            }
             ui.separator();
             ui.label(format!("decisions {}", s.decisions.load(Ordering::Relaxed)));
             ui.separator();

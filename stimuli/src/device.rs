@@ -179,15 +179,15 @@ fn micros(t: f64) -> u64 {
     (t.max(0.0) * 1e6) as u64
 }
 
-/// Whether a stream error leaves the stream playing (a glitch or a re-route) rather than
-/// stopped.
-fn recoverable(kind: cpal::ErrorKind) -> bool {
+/// Whether a stream error means the stream has stopped for good (the device or its host is
+/// gone, or the stream must be rebuilt). Other errors (under-runs, re-routes, backend
+/// hiccups) are counted; a stream that really stops after one shows as stalled.
+fn fatal(kind: cpal::ErrorKind) -> bool {
     matches!(
         kind,
-        cpal::ErrorKind::Xrun
-            | cpal::ErrorKind::DeviceChanged
-            | cpal::ErrorKind::RealtimeDenied
-            | cpal::ErrorKind::DeviceBusy
+        cpal::ErrorKind::DeviceNotAvailable
+            | cpal::ErrorKind::HostUnavailable
+            | cpal::ErrorKind::StreamInvalidated
     )
 }
 
@@ -373,7 +373,8 @@ where
         },
         move |err: cpal::Error| {
             error_stats.errors.fetch_add(1, Ordering::Relaxed);
-            if !recoverable(err.kind()) {
+            // The message is made once, when the stream stops; later errors only count.
+            if fatal(err.kind()) && !error_stats.failed.load(Ordering::Acquire) {
                 error_stats.fail(err.to_string());
             }
         },

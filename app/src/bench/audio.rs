@@ -12,9 +12,11 @@
 //!   delay. Frame `k` is then heard at exactly `t₀ + delay + k / fs`, so the error is the
 //!   onset frame's true time minus the commanded target: what the queues, the scheduler and the
 //!   clock map add.
-//! - *Default device* (when one opens): the same commands through cpal; the truth there is the
-//!   device's own report, so the error is the reported onset minus the target. That the
-//!   reported frame is the frame written is checked against the samples
+//! - *Default device* (`--only audio-device`; it plays audible bursts): the same commands
+//!   through cpal. There is no independent truth here: the error is the callback's own report
+//!   (at most half a sample for a burst placed on time), so this row shows whether the real
+//!   device's callbacks take commands in time (on time, late, dropped), not its output
+//!   latency. That the reported frame is the frame written is checked against the samples
 //!   (`stimuli/tests/alsa_wav.rs`).
 
 use std::sync::Arc;
