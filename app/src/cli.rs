@@ -95,6 +95,10 @@ pub enum Command {
     /// Publish the simulator as an LSL EEG stream (a virtual amplifier), with its ground truth
     /// on a `<name>-truth` marker stream.
     Simulate(SimulateArgs),
+    /// The start screen: choose the source (the simulator, an LSL stream listed live, a
+    /// recording), the paradigm (monitor, SSVEP, sleep) and a settings profile, then run it in
+    /// the same window. Needs a display.
+    Start(StartArgs),
     /// List the LSL streams visible from this machine.
     Streams {
         /// Seconds to wait for streams to answer.
@@ -836,6 +840,23 @@ pub enum ScenarioArg {
     Mi,
     /// Sleep with spindles and slow oscillations.
     Sleep,
+}
+
+/// Options of `neuroloop start`.
+#[derive(Debug, Clone, Args)]
+pub struct StartArgs {
+    /// Settings profile (TOML) to load and save [default: ~/.config/neuroloop/profile.toml].
+    #[arg(long)]
+    profile: Option<PathBuf>,
+    /// Start the profile's session at once instead of waiting for the Start button.
+    #[arg(long)]
+    now: bool,
+    /// Save a PNG of the window after a few seconds (with --now: of the running session).
+    #[arg(long)]
+    screenshot: Option<PathBuf>,
+    /// Seconds before the screenshot.
+    #[arg(long, default_value_t = 6.0)]
+    screenshot_after_secs: f64,
 }
 
 /// Options of `neuroloop simulate`.
@@ -2263,6 +2284,32 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn start(args: &StartArgs) -> anyhow::Result<()> {
+    use crate::launcher::{Launcher, Profile};
+    if !display_available() {
+        bail!(
+            "the start screen needs a display (DISPLAY or WAYLAND_DISPLAY): run it on a desktop, under `xvfb-run`, or use the headless commands (`neuroloop demo --headless`, `neuroloop run`, `neuroloop replay`)"
+        );
+    }
+    let path = args.profile.clone().unwrap_or_else(Profile::default_path);
+    let (profile, problem) = match Profile::load(&path) {
+        Ok(p) => (p, None),
+        Err(e) => (Profile::default(), Some(error_text(&e))),
+    };
+    let mut launcher = Launcher::new(profile, path, true);
+    if let Some(problem) = problem {
+        launcher.show_error(problem);
+    }
+    if args.now {
+        launcher.start();
+    }
+    if let Some(shot) = &args.screenshot {
+        launcher.screenshot(shot.clone(), args.screenshot_after_secs);
+    }
+    run_window("neuroloop", "neuroloop", [1280.0, 860.0], launcher)
+        .map_err(|e| anyhow::anyhow!("the window could not open: {e}"))
+}
+
 fn streams(wait_secs: f64) -> anyhow::Result<()> {
     let list = list_streams(wait_secs)?;
     if list.is_empty() {
@@ -2354,6 +2401,7 @@ pub fn main() -> ExitCode {
             quick, only, out, ..
         } => bench(*quick, only, out),
         Command::Simulate(a) => simulate(a),
+        Command::Start(a) => start(a),
         Command::Streams { wait_secs } => streams(*wait_secs),
         Command::Doctor => doctor(),
     };

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod eval;
 pub mod gui;
 pub mod latency;
+pub mod launcher;
 pub mod mi;
 pub mod monitor;
 pub mod outputs;

@@ -241,3 +241,67 @@ fn the_sigma_plot_shows_band_power_in_microvolts() {
     // No sigma band at 25 Hz sampling.
     assert!(SigmaHistory::new(2, 25.0).is_none());
 }
+
+/// The start screen: its choices, an error shown with its fix (a recording that does not
+/// exist), then the simulator started in monitor mode in the same window, and back.
+#[test]
+fn start_screen_starts_the_simulator_monitor_and_shows_errors_with_the_fix() {
+    use neuroloop::launcher::{Launcher, Paradigm, Profile, SourceKind};
+    let dir = std::env::temp_dir().join(format!("neuroloop-start-{}", std::process::id()));
+    let profile_path = dir.join("profile.toml");
+    let launcher = Launcher::new(Profile::default(), profile_path.clone(), false);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1200.0, 860.0))
+        .build_eframe(|_| launcher);
+    harness.run_steps(2);
+    for label in [
+        "Source",
+        "Simulator",
+        "LSL stream",
+        "Recording to replay (XDF, EDF, BDF)",
+        "Paradigm",
+        "Monitor only",
+        "SSVEP decoding (FBCCA)",
+        "Start",
+        "Save profile",
+    ] {
+        harness.get_by_label(label);
+    }
+    // A missing recording: the screen says so and what to give instead; nothing starts.
+    harness.state_mut().profile_mut().file = "/nonexistent/night.edf".into();
+    harness
+        .get_by_label("Recording to replay (XDF, EDF, BDF)")
+        .click();
+    harness.run_steps(1);
+    assert_eq!(harness.state().profile().source, SourceKind::File);
+    harness.get_by_label("Start").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("was not found: give the path of an XDF, EDF or BDF file");
+    assert!(!harness.state().is_running());
+    // The profile is saved where the screen says.
+    harness.get_by_label("Save profile").click();
+    harness.run_steps(2);
+    let saved = Profile::load(&profile_path).unwrap();
+    assert_eq!(saved.source, SourceKind::File);
+    // The simulator, monitor only: the live view with the raw-signal monitor.
+    harness.get_by_label("Simulator").click();
+    harness.run_steps(1);
+    assert_eq!(harness.state().profile().paradigm, Paradigm::Monitor);
+    harness.get_by_label("Start").click();
+    harness.run_steps(3);
+    assert!(harness.state().is_running());
+    harness.get_by_label_contains("raw signal (before the front end)");
+    for label in ["Fz", "Oz"] {
+        harness.get_by_label_contains(&format!("{label}: "));
+    }
+    // Back to the start screen, with the last session's summary.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    harness.run_steps(1);
+    harness
+        .get_by_label("Stop and return to the start screen")
+        .click();
+    harness.run_steps(2);
+    assert!(!harness.state().is_running());
+    harness.get_by_label_contains("last session:");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -531,29 +531,28 @@ fn sleep_replay_in_dry_run_logs_every_stimulus() {
     std::fs::remove_dir_all(&out).ok();
 }
 
-#[test]
-fn a_missing_audio_device_keeps_detection_going_as_a_dry_run() {
-    // The default ALSA device is a sound card that does not exist.
-    let home = temp_dir("no-audio");
-    std::fs::write(
-        home.join(".asoundrc"),
-        "pcm.!default {\n  type hw\n  card 37\n}\n",
-    )
-    .unwrap();
+/// `neuroloop sleep --headless --markers none` plus `args`, with ALSA configured by
+/// `asoundrc` in a scratch home `tag` (returned with the run's output).
+fn sleep_with_alsa(tag: &str, asoundrc: &str, args: &[&str]) -> (PathBuf, std::process::Output) {
+    let home = temp_dir(tag);
+    std::fs::write(home.join(".asoundrc"), asoundrc).unwrap();
     let out = common::neuroloop()
-        .args([
-            "sleep",
-            "--headless",
-            "--speed",
-            "max",
-            "--seconds",
-            "300",
-            "--markers",
-            "none",
-        ])
+        .args(["sleep", "--headless", "--markers", "none"])
+        .args(args)
         .env("HOME", &home)
         .output()
         .unwrap();
+    (home, out)
+}
+
+#[test]
+fn a_missing_audio_device_keeps_detection_going_as_a_dry_run() {
+    // The default ALSA device is a sound card that does not exist.
+    let (home, out) = sleep_with_alsa(
+        "no-audio",
+        "pcm.!default {\n  type hw\n  card 37\n}\n",
+        &["--speed", "max", "--seconds", "300"],
+    );
     let text = common::stdout_ok(&out, "sleep without an audio device");
     assert!(
         text.contains("error")
@@ -573,31 +572,22 @@ fn a_missing_audio_device_keeps_detection_going_as_a_dry_run() {
 fn an_audio_device_lost_mid_session_keeps_detection_and_the_recording() {
     // The default ALSA device is a working output (an ALSA `file` device writing to
     // /dev/null); it is made to fail 4 s into the session, as an unplugged device would.
-    let home = temp_dir("audio-lost");
-    let rec = home.join("night.xdf");
-    std::fs::write(
-        home.join(".asoundrc"),
+    let dir = temp_dir("audio-lost-rec");
+    let rec = dir.join("night.xdf");
+    let (home, out) = sleep_with_alsa(
+        "audio-lost",
         "pcm.!default {\n  type file\n  slave.pcm \"null\"\n  file \"/dev/null\"\n  format \"raw\"\n}\n",
-    )
-    .unwrap();
-    let out = common::neuroloop()
-        .args([
-            "sleep",
-            "--headless",
+        &[
             "--speed",
             "10",
             "--seconds",
             "120",
-            "--markers",
-            "none",
             "--audio-fail-after-secs",
             "4",
             "--record",
             rec.to_str().unwrap(),
-        ])
-        .env("HOME", &home)
-        .output()
-        .unwrap();
+        ],
+    );
     let text = common::stdout_ok(&out, "sleep with an audio device lost mid-session");
     println!("{text}");
     assert!(
@@ -654,6 +644,7 @@ fn an_audio_device_lost_mid_session_keeps_detection_and_the_recording() {
         eeg.sample_count()
     );
     std::fs::remove_dir_all(&home).ok();
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]

@@ -415,7 +415,10 @@ fn spindle_net_decoder(channel: &str) -> anyhow::Result<Vec<(Box<dyn Decoder>, D
 }
 
 /// The spindle detector and the slow-oscillation trigger on the given channels.
-fn sleep_decoders(spindle_channel: &str, so_channel: &str) -> Vec<(Box<dyn Decoder>, DecoderInfo)> {
+pub(crate) fn sleep_decoders(
+    spindle_channel: &str,
+    so_channel: &str,
+) -> Vec<(Box<dyn Decoder>, DecoderInfo)> {
     let spindles = SpindleDecoder::new(SpindleDecoderConfig {
         channel: Some(spindle_channel.into()),
         ..SpindleDecoderConfig::default()

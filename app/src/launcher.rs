@@ -1,0 +1,714 @@
+//! The start screen: choose the source (the simulator, an LSL stream found on the network —
+//! listed live with name, type, channels, rate and host — or a recording to replay), the
+//! paradigm and a settings profile (TOML, saved and loaded), then start. The session then runs
+//! in the same window ([`LiveView`]: traces, spectra and signal quality of the raw stream,
+//! decoder output, pipeline counters) until the user returns to the start screen.
+//!
+//! The LSL list is refreshed by a background thread (LSL handles stay on that thread; only
+//! plain descriptions cross), so the screen never waits for the network. Errors (a stream
+//! that cannot be opened, a missing file, a profile that does not parse) are shown on the
+//! screen with the fix, never in a modal dialog.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use egui::{Color32, RichText};
+use neuroloop_acquisition::Pacing;
+use neuroloop_acquisition::lsl_io::{LslInletConfig, StreamListing, list_streams};
+use neuroloop_acquisition::sim::{Scenario, SimConfig, SleepScenario, SsvepScenario};
+use neuroloop_decoders::Decoder;
+use serde::{Deserialize, Serialize};
+
+use crate::gui::LiveView;
+use crate::outputs::{DecoderInfo, OutputConfig, TruthMapping};
+use crate::pipeline::FrontEnd;
+use crate::report::SessionReport;
+use crate::session::{Session, SessionConfig, SourceSpec, StimulationSpec};
+
+/// Where the samples come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    /// The built-in simulator (no hardware).
+    Simulator,
+    /// An LSL stream, by name.
+    Lsl,
+    /// A recording (XDF, EDF/BDF) replayed in real time.
+    File,
+}
+
+/// What runs on the samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Paradigm {
+    /// Traces, spectra and signal quality only.
+    Monitor,
+    /// SSVEP decoding with filter-bank CCA (the simulator's four flickers).
+    Ssvep,
+    /// Sleep: spindle detection, slow-oscillation phase triggers and stimulation in dry run.
+    Sleep,
+}
+
+impl Paradigm {
+    fn label(self) -> &'static str {
+        match self {
+            Paradigm::Monitor => "Monitor only",
+            Paradigm::Ssvep => "SSVEP decoding (FBCCA)",
+            Paradigm::Sleep => "Sleep: spindles, slow oscillations, stimulation (dry run)",
+        }
+    }
+}
+
+/// Simulator settings of a profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SimulatorProfile {
+    /// Channels (8: the default montage; up to 64: the 10-10 cap).
+    pub channels: usize,
+    /// Sampling rate, Hz.
+    pub rate_hz: f64,
+}
+
+impl Default for SimulatorProfile {
+    fn default() -> Self {
+        SimulatorProfile {
+            channels: 8,
+            rate_hz: 250.0,
+        }
+    }
+}
+
+/// Front-end settings of a profile (0 turns a filter off).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FrontEndProfile {
+    /// High-pass cutoff, Hz (1 Hz; 0.1 Hz is used for sleep whatever this says, to keep slow
+    /// oscillations).
+    pub highpass_hz: f64,
+    /// Mains frequency notched with its harmonics, Hz (50; 60 in the Americas).
+    pub notch_hz: f64,
+    /// Re-reference to the common average.
+    pub common_average: bool,
+}
+
+impl Default for FrontEndProfile {
+    fn default() -> Self {
+        FrontEndProfile {
+            highpass_hz: 1.0,
+            notch_hz: 50.0,
+            common_average: false,
+        }
+    }
+}
+
+/// Everything the start screen remembers: a TOML file, every field optional (defaults shown
+/// in [`Profile::default`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Profile {
+    /// Source kind (`simulator`, `lsl`, `file`).
+    pub source: SourceKind,
+    /// LSL stream name (for `lsl`).
+    pub stream: String,
+    /// Recording to replay (for `file`).
+    pub file: String,
+    /// Paradigm (`monitor`, `ssvep`, `sleep`).
+    pub paradigm: Paradigm,
+    /// Folder for session recordings (XDF); empty: no recording.
+    pub record_dir: String,
+    /// Simulator settings.
+    pub simulator: SimulatorProfile,
+    /// Front end.
+    pub front_end: FrontEndProfile,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile {
+            source: SourceKind::Simulator,
+            stream: String::new(),
+            file: String::new(),
+            paradigm: Paradigm::Monitor,
+            record_dir: String::new(),
+            simulator: SimulatorProfile::default(),
+            front_end: FrontEndProfile::default(),
+        }
+    }
+}
+
+impl Profile {
+    /// The default profile file: `$XDG_CONFIG_HOME/neuroloop/profile.toml`, else
+    /// `~/.config/neuroloop/profile.toml`.
+    pub fn default_path() -> PathBuf {
+        let base = std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+            .unwrap_or_else(|| PathBuf::from("."));
+        base.join("neuroloop").join("profile.toml")
+    }
+
+    /// Reads a profile; a missing file is the default profile.
+    pub fn load(path: &Path) -> anyhow::Result<Profile> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Profile::default()),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        toml::from_str(&text).with_context(|| {
+            format!(
+                "the profile {} does not parse: fix the field named above or delete the file to start from the defaults",
+                path.display()
+            )
+        })
+    }
+
+    /// Writes the profile (creating its folder).
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating the folder {}", dir.display()))?;
+        }
+        let text = toml::to_string_pretty(self).context("writing the profile as TOML")?;
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// The session this profile describes, with its label.
+    pub fn session_config(&self) -> anyhow::Result<(SessionConfig, String)> {
+        let sleep = self.paradigm == Paradigm::Sleep;
+        let front_end = FrontEnd {
+            highpass_hz: if sleep {
+                Some(0.1)
+            } else {
+                (self.front_end.highpass_hz > 0.0).then_some(self.front_end.highpass_hz)
+            },
+            notch_hz: (self.front_end.notch_hz > 0.0).then_some(self.front_end.notch_hz),
+            common_average: self.front_end.common_average,
+        };
+        let (source, label) = match self.source {
+            SourceKind::Simulator => {
+                let sim = &self.simulator;
+                if sim.channels == 0 || sim.rate_hz.is_nan() || sim.rate_hz < 100.0 {
+                    anyhow::bail!(
+                        "the simulator needs at least 1 channel and 100 Hz: set them in the profile"
+                    );
+                }
+                let scenario = if sleep {
+                    Scenario::Sleep(SleepScenario::default())
+                } else {
+                    Scenario::Ssvep(SsvepScenario::default())
+                };
+                (
+                    SourceSpec::Simulator {
+                        config: SimConfig {
+                            sample_rate_hz: sim.rate_hz,
+                            channel_labels: SimConfig::labels_for(sim.channels),
+                            scenario,
+                            ..SimConfig::default()
+                        },
+                        pacing: Pacing::REAL_TIME,
+                        chunk_frames: 0,
+                        duration_secs: None,
+                        time_origin: None,
+                    },
+                    format!("simulator ({} ch @ {} Hz)", sim.channels, sim.rate_hz),
+                )
+            }
+            SourceKind::Lsl => {
+                if self.stream.trim().is_empty() {
+                    anyhow::bail!("choose an LSL stream from the list (or type its name)");
+                }
+                (
+                    SourceSpec::Lsl(LslInletConfig {
+                        name: Some(self.stream.trim().to_string()),
+                        content_type: None,
+                        resolve_timeout_secs: 2.0,
+                        ..LslInletConfig::default()
+                    }),
+                    format!("LSL stream {}", self.stream.trim()),
+                )
+            }
+            SourceKind::File => {
+                let path = PathBuf::from(self.file.trim());
+                if !path.is_file() {
+                    anyhow::bail!(
+                        "the recording `{}` was not found: give the path of an XDF, EDF or BDF file",
+                        path.display()
+                    );
+                }
+                (
+                    SourceSpec::File {
+                        path: path.clone(),
+                        channels: Vec::new(),
+                        pacing: Pacing::REAL_TIME,
+                        lsl_outlet: None,
+                    },
+                    format!("replay of {}", path.display()),
+                )
+            }
+        };
+        let mut decoders: Vec<(Box<dyn Decoder>, DecoderInfo)> = Vec::new();
+        let scored = self.source == SourceKind::Simulator;
+        match self.paradigm {
+            Paradigm::Monitor => {}
+            Paradigm::Ssvep => {
+                let d = neuroloop_decoders::ssvep::SsvepCcaDecoder::new(
+                    neuroloop_decoders::ssvep::SsvepCcaConfig {
+                        sub_bands: 5,
+                        ..Default::default()
+                    },
+                );
+                let truth = if scored {
+                    TruthMapping::SsvepTargetIndex
+                } else {
+                    TruthMapping::None
+                };
+                let info = DecoderInfo::of(&d, truth);
+                decoders.push((Box::new(d), info));
+            }
+            Paradigm::Sleep => decoders.extend(crate::bench::sleep_decoders("Cz", "Cz")),
+        }
+        let record = if self.record_dir.trim().is_empty() {
+            None
+        } else {
+            let dir = PathBuf::from(self.record_dir.trim());
+            std::fs::create_dir_all(&dir).with_context(|| {
+                format!(
+                    "the recording folder {} cannot be created: choose a writable folder",
+                    dir.display()
+                )
+            })?;
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            Some(dir.join(format!("neuroloop-{stamp}.xdf")))
+        };
+        let config = SessionConfig {
+            source,
+            front_end,
+            decoders,
+            outputs: OutputConfig {
+                record,
+                ..OutputConfig::default()
+            },
+            ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
+            with_scope: true,
+            stimulation: sleep.then(|| {
+                StimulationSpec::dry_run(
+                    crate::stimulation::StimTrigger::SlowOscillation,
+                    Some("Cz".into()),
+                )
+            }),
+        };
+        Ok((config, label))
+    }
+}
+
+/// The latest LSL scan.
+#[derive(Debug, Default)]
+struct Scan {
+    streams: Vec<StreamListing>,
+    error: Option<String>,
+    scans: u64,
+}
+
+/// The start screen and, once started, the session's live view. See the
+/// [module documentation](self).
+pub struct Launcher {
+    profile: Profile,
+    profile_path: PathBuf,
+    scan: Arc<Mutex<Scan>>,
+    scan_stop: Arc<AtomicBool>,
+    /// Last message: (is an error, text).
+    message: Option<(bool, String)>,
+    live: Option<LiveView>,
+    /// Reports of finished sessions, for the caller.
+    reports: Arc<Mutex<Option<SessionReport>>>,
+    /// A pending screenshot: path, seconds after the first frame.
+    screenshot: Option<(PathBuf, f64)>,
+    first_frame: Option<std::time::Instant>,
+}
+
+impl Launcher {
+    /// A start screen on `profile` (saved to `profile_path`); `scan_lsl` lists the network's
+    /// streams in the background.
+    pub fn new(profile: Profile, profile_path: PathBuf, scan_lsl: bool) -> Self {
+        let scan = Arc::new(Mutex::new(Scan::default()));
+        let scan_stop = Arc::new(AtomicBool::new(false));
+        if scan_lsl {
+            let (scan, stop) = (Arc::clone(&scan), Arc::clone(&scan_stop));
+            let _ = std::thread::Builder::new()
+                .name("lsl-scan".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let found = list_streams(1.0);
+                        let mut s = scan.lock().unwrap_or_else(|p| p.into_inner());
+                        match found {
+                            Ok(list) => {
+                                s.streams = list;
+                                s.error = None;
+                            }
+                            Err(e) => s.error = Some(e.to_string()),
+                        }
+                        s.scans += 1;
+                        drop(s);
+                        std::thread::sleep(Duration::from_millis(500));
+                    }
+                });
+        }
+        Launcher {
+            profile,
+            profile_path,
+            scan,
+            scan_stop,
+            message: None,
+            live: None,
+            reports: Arc::new(Mutex::new(None)),
+            screenshot: None,
+            first_frame: None,
+        }
+    }
+
+    /// Shows `text` as an error on the start screen.
+    pub fn show_error(&mut self, text: String) {
+        self.message = Some((true, text));
+    }
+
+    /// Saves a PNG of the window `after_secs` after its first frame.
+    pub fn screenshot(&mut self, path: PathBuf, after_secs: f64) {
+        self.screenshot = Some((path, after_secs));
+    }
+
+    /// The profile, to edit (as the screen's fields do).
+    pub fn profile_mut(&mut self) -> &mut Profile {
+        &mut self.profile
+    }
+
+    /// The profile as edited on the screen.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// Whether a session is running in the window.
+    pub fn is_running(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// Starts the session the profile describes; on failure the start screen shows why.
+    pub fn start(&mut self) {
+        let started = self
+            .profile
+            .session_config()
+            .and_then(|(config, label)| Ok((Session::start(config)?, label)));
+        match started {
+            Ok((session, label)) => {
+                self.message = None;
+                self.live = Some(LiveView::new(
+                    session,
+                    label,
+                    self.profile.source == SourceKind::Lsl,
+                    Arc::clone(&self.reports),
+                ));
+            }
+            Err(e) => self.message = Some((true, crate::cli::error_text(&e))),
+        }
+    }
+
+    /// Stops the running session and returns to the start screen.
+    pub fn stop(&mut self) {
+        if let Some(mut live) = self.live.take() {
+            live.finish();
+            if let Some(r) = self
+                .reports
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+            {
+                self.message = Some((
+                    false,
+                    format!(
+                        "last session: {} s of data, {} frames dropped, {} decisions{}",
+                        (r.frames_processed as f64 / r.sample_rate_hz).round(),
+                        r.frames_dropped,
+                        r.decisions,
+                        r.recording
+                            .as_ref()
+                            .map(|rec| format!(", recorded to {}", rec.path))
+                            .unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+    }
+
+    fn save_profile(&mut self) {
+        self.message = Some(match self.profile.save(&self.profile_path) {
+            Ok(()) => (
+                false,
+                format!("profile saved to {}", self.profile_path.display()),
+            ),
+            Err(e) => (true, crate::cli::error_text(&e)),
+        });
+    }
+
+    fn load_profile(&mut self) {
+        match Profile::load(&self.profile_path) {
+            Ok(p) => {
+                self.profile = p;
+                self.message = Some((
+                    false,
+                    format!("profile loaded from {}", self.profile_path.display()),
+                ));
+            }
+            Err(e) => self.message = Some((true, crate::cli::error_text(&e))),
+        }
+    }
+
+    fn source_ui(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Source");
+        let p = &mut self.profile;
+        ui.radio_value(&mut p.source, SourceKind::Simulator, "Simulator");
+        ui.indent("sim", |ui| {
+            ui.add_enabled_ui(p.source == SourceKind::Simulator, |ui| {
+                ui.horizontal(|ui| {
+                    let l = ui.label("channels");
+                    ui.add(egui::DragValue::new(&mut p.simulator.channels).range(1..=64))
+                        .labelled_by(l.id);
+                    let l = ui.label("rate (Hz)");
+                    ui.add(egui::DragValue::new(&mut p.simulator.rate_hz).range(100.0..=2000.0))
+                        .labelled_by(l.id);
+                });
+            });
+        });
+        ui.radio_value(&mut p.source, SourceKind::Lsl, "LSL stream");
+        ui.indent("lsl", |ui| {
+            let scan = self.scan.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(e) = &scan.error {
+                ui.label(
+                    RichText::new(format!("listing LSL streams failed: {e}")).color(Color32::RED),
+                );
+            } else if scan.streams.is_empty() {
+                ui.label(if scan.scans == 0 {
+                    "looking for LSL streams..."
+                } else {
+                    "no LSL streams found on this network (start the amplifier's LSL app)"
+                });
+            }
+            egui::Grid::new("streams").striped(true).show(ui, |ui| {
+                if !scan.streams.is_empty() {
+                    for h in ["name", "type", "channels", "rate", "host"] {
+                        ui.label(RichText::new(h).strong());
+                    }
+                    ui.end_row();
+                }
+                for s in &scan.streams {
+                    let chosen = p.source == SourceKind::Lsl && p.stream == s.name;
+                    if ui.selectable_label(chosen, &s.name).clicked() {
+                        p.source = SourceKind::Lsl;
+                        p.stream = s.name.clone();
+                    }
+                    ui.label(&s.content_type);
+                    ui.label(s.channels.to_string());
+                    ui.label(format!("{} Hz", s.sample_rate_hz));
+                    ui.label(&s.hostname);
+                    ui.end_row();
+                }
+            });
+            ui.horizontal(|ui| {
+                let l = ui.label("name");
+                ui.text_edit_singleline(&mut p.stream).labelled_by(l.id);
+            });
+        });
+        ui.radio_value(
+            &mut p.source,
+            SourceKind::File,
+            "Recording to replay (XDF, EDF, BDF)",
+        );
+        ui.indent("file", |ui| {
+            ui.horizontal(|ui| {
+                let l = ui.label("path");
+                ui.text_edit_singleline(&mut p.file).labelled_by(l.id);
+            });
+        });
+    }
+
+    fn start_screen(&mut self, ui: &mut egui::Ui) {
+        let (enter, save) = ui.input(|i| {
+            (
+                i.key_pressed(egui::Key::Enter) && !i.modifiers.any(),
+                i.key_pressed(egui::Key::S) && i.modifiers.command,
+            )
+        });
+        egui::CentralPanel::default().show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                ui.heading("neuroloop");
+                ui.label("Choose where the EEG comes from and what to run on it.");
+                ui.separator();
+                self.source_ui(ui);
+                ui.separator();
+                ui.heading("Paradigm");
+                for p in [Paradigm::Monitor, Paradigm::Ssvep, Paradigm::Sleep] {
+                    ui.radio_value(&mut self.profile.paradigm, p, p.label());
+                }
+                ui.label(
+                    RichText::new(
+                        "The SSVEP speller and motor-imagery sessions open their own windows: `neuroloop speller`, `neuroloop mi session`.",
+                    )
+                    .weak(),
+                );
+                ui.separator();
+                ui.heading("Settings");
+                let fe = &mut self.profile.front_end;
+                ui.horizontal(|ui| {
+                    let l = ui.label("high-pass (Hz, 0 = off)");
+                    ui.add(egui::DragValue::new(&mut fe.highpass_hz).range(0.0..=10.0).speed(0.1))
+                        .labelled_by(l.id);
+                    let l = ui.label("mains notch (Hz, 0 = off)");
+                    ui.add(egui::DragValue::new(&mut fe.notch_hz).range(0.0..=60.0))
+                        .labelled_by(l.id);
+                    ui.checkbox(&mut fe.common_average, "common average");
+                });
+                ui.horizontal(|ui| {
+                    let l = ui.label("record to folder (empty: no recording)");
+                    ui.text_edit_singleline(&mut self.profile.record_dir)
+                        .labelled_by(l.id);
+                });
+                ui.horizontal(|ui| {
+                    ui.label(format!("profile {}", self.profile_path.display()));
+                    if ui.button("Save profile").clicked() {
+                        self.save_profile();
+                    }
+                    if ui.button("Load profile").clicked() {
+                        self.load_profile();
+                    }
+                });
+                ui.separator();
+                if ui.button(RichText::new("Start").strong()).clicked() {
+                    self.start();
+                }
+                ui.label(RichText::new("Enter: start · Ctrl+S: save the profile").weak());
+                if let Some((error, text)) = &self.message {
+                    let color = if *error { Color32::RED } else { ui.visuals().text_color() };
+                    ui.label(RichText::new(text).color(color));
+                }
+            });
+        });
+        if save {
+            self.save_profile();
+        }
+        if enter && self.live.is_none() {
+            self.start();
+        }
+    }
+}
+
+impl eframe::App for Launcher {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        let elapsed = self
+            .first_frame
+            .get_or_insert_with(std::time::Instant::now)
+            .elapsed()
+            .as_secs_f64();
+        crate::gui::screenshot_when_due(ui.ctx(), &mut self.screenshot, elapsed);
+        let mut back = false;
+        if let Some(live) = self.live.as_mut() {
+            egui::Panel::top("launcher").show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    back = ui.button("Stop and return to the start screen").clicked()
+                        || ui.input(|i| i.key_pressed(egui::Key::Escape));
+                    ui.label(RichText::new("Esc").weak());
+                });
+            });
+            eframe::App::ui(live, ui, frame);
+        } else {
+            self.start_screen(ui);
+            // The stream list changes without input; so does a pending screenshot's time.
+            ui.ctx()
+                .request_repaint_after(Duration::from_millis(if self.screenshot.is_some() {
+                    100
+                } else {
+                    500
+                }));
+        }
+        if back {
+            self.stop();
+        }
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.scan_stop.store(true, Ordering::Relaxed);
+        self.stop();
+    }
+}
+
+impl Drop for Launcher {
+    fn drop(&mut self) {
+        self.scan_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_round_trip_and_fill_missing_fields_with_defaults() {
+        let dir = std::env::temp_dir().join(format!("neuroloop-profile-{}", std::process::id()));
+        let path = dir.join("sub").join("profile.toml");
+        assert_eq!(Profile::load(&path).unwrap(), Profile::default());
+        let p = Profile {
+            source: SourceKind::Lsl,
+            stream: "amp".into(),
+            paradigm: Paradigm::Sleep,
+            front_end: FrontEndProfile {
+                notch_hz: 60.0,
+                ..FrontEndProfile::default()
+            },
+            ..Profile::default()
+        };
+        p.save(&path).unwrap();
+        assert_eq!(Profile::load(&path).unwrap(), p);
+        std::fs::write(&path, "paradigm = \"ssvep\"\n").unwrap();
+        let partial = Profile::load(&path).unwrap();
+        assert_eq!(partial.paradigm, Paradigm::Ssvep);
+        assert_eq!(partial.simulator, SimulatorProfile::default());
+        std::fs::write(&path, "paradigm = \"speling\"\n").unwrap();
+        let err = format!("{:#}", Profile::load(&path).unwrap_err());
+        assert!(
+            err.contains("does not parse") && err.contains("paradigm"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_profile_that_cannot_start_says_why() {
+        let missing = Profile {
+            source: SourceKind::File,
+            file: "/nonexistent/night.edf".into(),
+            ..Profile::default()
+        };
+        let err = missing.session_config().err().unwrap().to_string();
+        assert!(
+            err.contains("was not found") && err.contains("XDF, EDF or BDF"),
+            "{err}"
+        );
+        let unnamed = Profile {
+            source: SourceKind::Lsl,
+            ..Profile::default()
+        };
+        assert!(unnamed.session_config().is_err());
+        let (cfg, label) = Profile {
+            paradigm: Paradigm::Sleep,
+            ..Profile::default()
+        }
+        .session_config()
+        .unwrap();
+        assert!(label.starts_with("simulator"));
+        assert_eq!(cfg.decoders.len(), 2);
+        assert_eq!(cfg.front_end.highpass_hz, Some(0.1));
+        assert!(cfg.stimulation.is_some() && cfg.with_scope);
+    }
+}
