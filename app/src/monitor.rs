@@ -292,10 +292,7 @@ mod tests {
         let ch = config.channel_labels.len();
         let frames = (secs * config.sample_rate_hz) as usize;
         let mut data = vec![0.0f32; frames * ch];
-        let mut done = 0;
-        while done < frames {
-            done += sim.generate(&mut data[done * ch..]);
-        }
+        sim.generate(&mut data);
         (data, config.channel_labels, config.sample_rate_hz)
     }
 

@@ -253,10 +253,7 @@ pub fn synthetic_trca_model(
     let ch = labels.len();
     let frames = (60.0 * rate_hz) as usize;
     let mut data = vec![0.0f32; frames * ch];
-    let mut done = 0;
-    while done < frames {
-        done += sim.generate(&mut data[done * ch..]);
-    }
+    sim.generate(&mut data);
     let origin = sim.frame_time(0);
     let mut trials = Vec::new();
     sim.drain_truth(|t| {
