@@ -10,7 +10,7 @@
 //! rebuilt) or stops calling back is reported through [`AudioStats::health`], which the
 //! stimulation controller reads before each command without blocking.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
@@ -107,9 +107,8 @@ pub struct AudioStats {
     pub output_delay_us: AtomicU64,
     /// The clock's time (µs) at the latest callback.
     pub last_callback_us: AtomicU64,
-    /// Set when the stream reported an error it does not recover from.
-    pub failed: AtomicBool,
-    /// What the failure was (set once, with `failed`).
+    /// The error the stream does not recover from, once it has reported one (set once; its
+    /// presence is what [`AudioStats::health`] reads).
     pub failure: OnceLock<String>,
 }
 
@@ -137,9 +136,9 @@ impl AudioStats {
 
     /// The stream's state at `now` (the clock the stream was opened with).
     ///
-    /// Real-time safe: reads atomics only.
+    /// Real-time safe: reads atomics only (`OnceLock::get` is one acquire load).
     pub fn health(&self, now: f64) -> AudioHealth {
-        if self.failed.load(Ordering::Acquire) {
+        if self.failure.get().is_some() {
             return AudioHealth::Failed;
         }
         let last = self.last_callback_us.load(Ordering::Relaxed) as f64 * 1e-6;
@@ -154,7 +153,6 @@ impl AudioStats {
     /// Records a fatal error (the first one's message is kept).
     pub fn fail(&self, message: String) {
         let _ = self.failure.set(message);
-        self.failed.store(true, Ordering::Release);
     }
 
     /// Why the output stopped, in words with the fix, if it has (`now` as for
@@ -374,7 +372,7 @@ where
         move |err: cpal::Error| {
             error_stats.errors.fetch_add(1, Ordering::Relaxed);
             // The message is made once, when the stream stops; later errors only count.
-            if fatal(err.kind()) && !error_stats.failed.load(Ordering::Acquire) {
+            if fatal(err.kind()) && error_stats.failure.get().is_none() {
                 error_stats.fail(err.to_string());
             }
         },
