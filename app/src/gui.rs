@@ -273,7 +273,7 @@ impl LiveView {
                     let take = pending.min(whole);
                     let got = scope.raw.pop_slice(&mut self.raw_block[..take]);
                     monitor.push_interleaved(&self.raw_block[..got]);
-                    pending -= got.min(pending);
+                    pending -= got;
                     if got < take {
                         break;
                     }
