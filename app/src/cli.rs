@@ -25,6 +25,7 @@ use crate::eval::{SsvepMethod, evaluate_ssvep, load_kalunga, reference_mean_accu
 use crate::mi::{CalibrationCut, FitOutcome, fit_best, trial_counts};
 use crate::outputs::{DecoderInfo, OutputConfig, TruthMapping};
 use crate::pipeline::FrontEnd;
+use crate::power::{HoldStatus, WakeLatency, WakeLatencyHold};
 use crate::report::SessionReport;
 use crate::session::{Session, SessionConfig, SourceSpec};
 use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiMethod, MiModel};
@@ -39,6 +40,31 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Longest CPU wake-up latency, in microseconds, allowed while a session runs (Linux PM
+    /// QoS through /dev/cpu_dma_latency; idle cores stay ready instead of sleeping deeply,
+    /// which shortens decisions after idle periods at the cost of power), or `off`.
+    #[arg(long, global = true, value_name = "US|off", default_value_t = WakeLatency::default())]
+    pub cpu_wake_latency: WakeLatency,
+}
+
+impl Command {
+    /// Whether the command runs real-time sessions from the command line, and so holds the
+    /// CPU wake-up latency while it runs (`start` holds it per session, `bench` per run).
+    fn runs_sessions(&self) -> bool {
+        matches!(
+            self,
+            Command::Demo(_)
+                | Command::Run(_)
+                | Command::Speller(_)
+                | Command::Replay(_)
+                | Command::Sleep(_)
+                | Command::Mi(MiCommand::Session(_))
+                | Command::Bench {
+                    soak_hours: Some(_),
+                    ..
+                }
+        )
+    }
 }
 
 /// Subcommands.
@@ -2043,16 +2069,17 @@ impl eframe::App for ReportOnExit {
     }
 }
 
-fn bench(quick: bool, only: &[String], out: &Path) -> anyhow::Result<()> {
-    let report = crate::bench::run(quick, only)?;
+fn bench(quick: bool, only: &[String], out: &Path, wake: WakeLatency) -> anyhow::Result<()> {
+    let report = crate::bench::run(quick, only, wake)?;
     if let Some(rss) = report.peak_rss_mib {
         println!("peak RSS {rss:.1} MiB");
     }
     let (json, plot) = crate::bench::write(&report, out)?;
     println!(
-        "{} build on {}; wrote {} and {}",
+        "{} build on {} ({}); wrote {} and {}",
         report.build,
         report.machine,
+        report.cpu_wake_latency,
         json.display(),
         plot.display()
     );
@@ -2284,7 +2311,7 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn start(args: &StartArgs) -> anyhow::Result<()> {
+fn start(args: &StartArgs, wake: WakeLatency) -> anyhow::Result<()> {
     use crate::launcher::{Launcher, Profile};
     if !display_available() {
         bail!(
@@ -2296,7 +2323,7 @@ fn start(args: &StartArgs) -> anyhow::Result<()> {
         Ok(p) => (p, None),
         Err(e) => (Profile::default(), Some(error_text(&e))),
     };
-    let mut launcher = Launcher::new(profile, path, true);
+    let mut launcher = Launcher::new(profile, path, true).with_wake_latency(wake);
     if let Some(problem) = problem {
         launcher.show_error(problem);
     }
@@ -2324,7 +2351,7 @@ fn streams(wait_secs: f64) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn doctor() -> anyhow::Result<()> {
+fn doctor(wake: WakeLatency) -> anyhow::Result<()> {
     println!(
         "LSL            liblsl {} (protocol {})",
         lsl::library_version(),
@@ -2355,11 +2382,13 @@ fn doctor() -> anyhow::Result<()> {
             "none (the demo runs headless; use Xvfb for a virtual display)"
         }
     );
+    println!(
+        "CPU wake-up    {}",
+        WakeLatencyHold::request(wake).describe()
+    );
     Ok(())
 }
 
-/// Parses the command line, runs it, prints errors with their causes and maps them to an
-/// exit code.
 /// The error and its causes on one line, leaving out a cause whose text the message before it
 /// already contains (library errors often include their source in their own message).
 pub fn error_text(e: &anyhow::Error) -> String {
@@ -2376,9 +2405,17 @@ pub fn error_text(e: &anyhow::Error) -> String {
     text
 }
 
-/// Entry point of the `neuroloop` binary.
+/// Entry point of the `neuroloop` binary: parses the command line, runs it, prints errors
+/// with their causes and maps them to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let _wake_hold = cli.command.runs_sessions().then(|| {
+        let hold = WakeLatencyHold::request(cli.cpu_wake_latency);
+        if let HoldStatus::Refused(why) = hold.status() {
+            eprintln!("neuroloop: {why}");
+        }
+        hold
+    });
     let result = match &cli.command {
         Command::Demo(a) => demo(a),
         Command::Speller(a) => speller(a),
@@ -2399,11 +2436,11 @@ pub fn main() -> ExitCode {
         } => soak(*h, out),
         Command::Bench {
             quick, only, out, ..
-        } => bench(*quick, only, out),
+        } => bench(*quick, only, out, cli.cpu_wake_latency),
         Command::Simulate(a) => simulate(a),
-        Command::Start(a) => start(a),
+        Command::Start(a) => start(a, cli.cpu_wake_latency),
         Command::Streams { wait_secs } => streams(*wait_secs),
-        Command::Doctor => doctor(),
+        Command::Doctor => doctor(cli.cpu_wake_latency),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

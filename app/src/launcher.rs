@@ -329,6 +329,9 @@ pub struct Launcher {
     /// A pending screenshot: path, seconds after the first frame.
     screenshot: Option<(PathBuf, f64)>,
     first_frame: Option<std::time::Instant>,
+    /// The CPU wake-up latency to hold while a session runs, and the hold itself.
+    wake: crate::power::WakeLatency,
+    wake_hold: Option<crate::power::WakeLatencyHold>,
 }
 
 impl Launcher {
@@ -368,7 +371,16 @@ impl Launcher {
             reports: Arc::new(Mutex::new(None)),
             screenshot: None,
             first_frame: None,
+            wake: crate::power::WakeLatency::Off,
+            wake_hold: None,
         }
+    }
+
+    /// Holds `wake` ([`crate::power`]) while a session runs (none by default); a refusal is
+    /// printed on stderr with its fix, and the session runs anyway.
+    pub fn with_wake_latency(mut self, wake: crate::power::WakeLatency) -> Self {
+        self.wake = wake;
+        self
     }
 
     /// Shows `text` as an error on the start screen.
@@ -405,6 +417,11 @@ impl Launcher {
         match started {
             Ok((session, label)) => {
                 self.message = None;
+                let hold = crate::power::WakeLatencyHold::request(self.wake);
+                if let crate::power::HoldStatus::Refused(why) = hold.status() {
+                    eprintln!("neuroloop: {why}");
+                }
+                self.wake_hold = Some(hold);
                 self.live = Some(LiveView::new(
                     session,
                     label,
@@ -420,6 +437,7 @@ impl Launcher {
     pub fn stop(&mut self) {
         if let Some(mut live) = self.live.take() {
             live.finish();
+            self.wake_hold = None;
             if let Some(r) = self
                 .reports
                 .lock()

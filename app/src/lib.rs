@@ -18,6 +18,7 @@ pub mod mi;
 pub mod monitor;
 pub mod outputs;
 pub mod pipeline;
+pub mod power;
 pub mod record;
 pub mod report;
 pub mod session;

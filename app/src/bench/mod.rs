@@ -36,6 +36,7 @@ use serde::Serialize;
 
 use crate::outputs::{DecoderInfo, OutputConfig, TruthMapping};
 use crate::pipeline::FrontEnd;
+use crate::power::{WakeLatency, WakeLatencyHold};
 use crate::session::{Session, SessionConfig, SourceSpec};
 
 /// Pacing of the latency runs.
@@ -90,6 +91,8 @@ pub struct BenchReport {
     pub lsl_loopback: Option<loopback::LoopbackFigures>,
     /// Audio onsets: the virtual device, and the default device when one opened.
     pub audio_onset: Vec<audio::AudioFigures>,
+    /// Whether the CPU wake-up latency was held during the run ([`crate::power`]).
+    pub cpu_wake_latency: String,
 }
 
 fn machine() -> String {
@@ -476,8 +479,10 @@ fn run_to_end(mut s: Session) -> (Session, f64) {
 /// Runs every configuration, or those whose key (`64ch-1000hz-fbcca`, `160hz-mi-net`; the LSL
 /// loop is `lsl-loopback`, the virtual audio output `audio-onset`) contains one of `only`;
 /// the default audio device (audible bursts) runs only when `only` names `audio-device`.
-/// `quick` shortens the runs (CI).
-pub fn run(quick: bool, only: &[String]) -> anyhow::Result<BenchReport> {
+/// `quick` shortens the runs (CI). `wake` is held for the whole run ([`crate::power`]); the
+/// report says whether it was.
+pub fn run(quick: bool, only: &[String], wake: WakeLatency) -> anyhow::Result<BenchReport> {
+    let wake_hold = WakeLatencyHold::request(wake);
     let (latency_secs, throughput_secs): (f64, f64) =
         if quick { (10.0, 10.0) } else { (60.0, 60.0) };
     let mut pipeline = Vec::new();
@@ -624,6 +629,7 @@ pub fn run(quick: bool, only: &[String]) -> anyhow::Result<BenchReport> {
         peak_rss_mib: peak_rss_mib(),
         lsl_loopback,
         audio_onset,
+        cpu_wake_latency: wake_hold.describe(),
     })
 }
 
@@ -642,9 +648,10 @@ pub fn svg(report: &BenchReport) -> String {
     );
     let _ = writeln!(
         s,
-        r#"<text x="10" y="18" font-size="13">neuroloop pipeline latency, chunk arrival to decision ({} build, {})</text>"#,
+        r#"<text x="10" y="18" font-size="13">neuroloop pipeline latency, chunk arrival to decision ({} build, {}; {})</text>"#,
         report.build,
-        escape(&report.machine)
+        escape(&report.machine),
+        escape(&report.cpu_wake_latency)
     );
     for (i, ms) in [0.001, 0.01, 0.1, 1.0, 10.0, 100.0].iter().enumerate() {
         let label = ["1 µs", "10 µs", "100 µs", "1 ms", "10 ms", "100 ms"][i];
@@ -769,6 +776,7 @@ mod tests {
             peak_rss_mib: Some(10.0),
             lsl_loopback: None,
             audio_onset: Vec::new(),
+            cpu_wake_latency: "CPU wake-up latency held at 0 µs".into(),
         };
         let dir = std::env::temp_dir().join(format!("neuroloop-bench-{}", std::process::id()));
         let (json, plot) = write(&report, &dir).unwrap();
