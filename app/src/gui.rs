@@ -5,7 +5,8 @@
 //! under a briefly held mutex that the output thread only `try_lock`s), so a slow frame never
 //! delays acquisition or decoding.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
@@ -16,18 +17,28 @@ use ringbuf::traits::{Consumer, Observer};
 
 use crate::monitor::SignalMonitor;
 use crate::outputs::{DecoderInfo, OutputLog};
+use crate::record::RecordingStatus;
 use crate::report::SessionReport;
-use crate::session::Session;
+use crate::session::{Problem, Session, Severity};
 use crate::stimulation::{StimSummary, StimTrigger};
 
 /// Seconds of signal kept on screen.
 pub const TRACE_SECS: f64 = 5.0;
 
+/// Seconds of decisions drawn per decoder.
+pub const DECISIONS_SECS: f64 = 30.0;
+
+/// `h:mm:ss` for a duration in seconds.
+pub fn clock_text(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
 /// Takes the pending `screenshot` (path, seconds after the first frame) once `elapsed_secs`
 /// has reached it ([`save_screenshot`]); leaves it pending before that.
 pub fn screenshot_when_due(
     ctx: &egui::Context,
-    screenshot: &mut Option<(std::path::PathBuf, f64)>,
+    screenshot: &mut Option<(PathBuf, f64)>,
     elapsed_secs: f64,
 ) {
     if screenshot
@@ -41,7 +52,7 @@ pub fn screenshot_when_due(
 
 /// Asks the window for a screenshot of its next frame and saves it to `path` as PNG,
 /// reporting the outcome on standard error (for documentation and display checks).
-pub fn save_screenshot(ctx: &egui::Context, path: std::path::PathBuf) {
+pub fn save_screenshot(ctx: &egui::Context, path: PathBuf) {
     ctx.request_screenshot(move |image| {
         let [w, h] = image.size;
         let saved = image::RgbaImage::from_raw(w as u32, h as u32, image.as_raw().to_vec())
@@ -185,6 +196,237 @@ impl SigmaHistory {
     }
 }
 
+/// Spacings between traces offered by the window, in µV (`None`: automatic).
+pub const TRACE_SPACINGS_UV: [Option<f64>; 8] = [
+    None,
+    Some(10.0),
+    Some(20.0),
+    Some(50.0),
+    Some(100.0),
+    Some(200.0),
+    Some(500.0),
+    Some(1000.0),
+];
+
+/// The spacing `traces_plot` uses: `fixed`, or six typical amplitudes rounded up to 1, 2 or 5
+/// times a power of ten (a stable scale that reads well).
+pub fn trace_spacing_uv(traces: &TraceHistory, fixed: Option<f64>) -> f64 {
+    if let Some(uv) = fixed {
+        return uv;
+    }
+    let raw = (6.0 * f64::from(traces.typical_amplitude())).max(1e-3);
+    let decade = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * decade)
+        .find(|&v| v >= raw)
+        .unwrap_or(10.0 * decade)
+}
+
+/// An event drawn across the traces: seconds before the newest sample, label, colour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceEvent {
+    /// Seconds relative to the newest sample on screen (negative: earlier).
+    pub at_secs: f64,
+    /// Short label (shown in the legend and on hover).
+    pub label: String,
+    /// Line colour.
+    pub colour: Color32,
+}
+
+/// The events of the log that fall within the last `secs` seconds before `latest` (the
+/// newest sample's stamp): ground-truth onsets (cue, imagery class, spindle, slow
+/// oscillation), gaps, stream losses and returns, a replayed file's annotations, and
+/// stimulation commands and onsets.
+pub fn trace_events(log: &OutputLog, latest: f64, secs: f64) -> Vec<TraceEvent> {
+    let mut out = Vec::new();
+    let mut add = |t: f64, label: String, colour: Color32| {
+        let at = t - latest;
+        if at.is_finite() && (-secs..=0.0).contains(&at) {
+            out.push(TraceEvent {
+                at_secs: at,
+                label,
+                colour,
+            });
+        }
+    };
+    let cue = Color32::from_rgb(120, 200, 255);
+    let trouble = Color32::from_rgb(230, 70, 60);
+    for e in &log.events {
+        match *e {
+            SourceEvent::Truth(t) => {
+                let label = match t.kind {
+                    TruthKind::SsvepTarget { freq_hz, .. } => format!("cue {freq_hz} Hz"),
+                    TruthKind::MotorImagery { class } => format!("cue {}", class.name()),
+                    TruthKind::Spindle { .. } => "spindle".into(),
+                    TruthKind::SlowOscillation { .. } => "slow oscillation".into(),
+                };
+                add(t.onset, label, cue);
+            }
+            SourceEvent::Gap { at, missing_secs } => {
+                add(at, format!("gap {missing_secs:.3} s"), trouble);
+            }
+            SourceEvent::StreamLost { at } => add(at, "stream lost".into(), trouble),
+            SourceEvent::Reconnected { at } => add(at, "reconnected".into(), trouble),
+            SourceEvent::Annotation { at, .. } => {
+                add(at, "annotation".into(), Color32::from_rgb(200, 200, 120));
+            }
+        }
+    }
+    for e in &log.stim_events {
+        match e.kind {
+            crate::stimulation::StimEventKind::Commanded { dry_run } => add(
+                e.time,
+                if dry_run { "burst (dry run)" } else { "burst" }.into(),
+                Color32::from_rgb(240, 150, 240),
+            ),
+            crate::stimulation::StimEventKind::Onset { .. } => {
+                add(
+                    e.time,
+                    "sound onset".into(),
+                    Color32::from_rgb(250, 210, 90),
+                );
+            }
+            crate::stimulation::StimEventKind::Suppressed(_) => {}
+        }
+    }
+    out
+}
+
+/// The scrolling traces: one row per channel, named on the left, `spacing_uv` apart (`None`:
+/// automatic, [`trace_spacing_uv`]), the newest sample at 0 s, `events` as vertical lines.
+pub fn traces_plot(
+    ui: &mut egui::Ui,
+    traces: &TraceHistory,
+    spacing_uv: Option<f64>,
+    events: &[TraceEvent],
+) {
+    let spacing = trace_spacing_uv(traces, spacing_uv);
+    let rate = traces.rate_hz;
+    let n = traces.labels.len();
+    let labels = traces.labels.clone();
+    Plot::new("traces")
+        .allow_scroll(false)
+        .x_axis_label(format!("seconds · rows {spacing} µV apart"))
+        .y_grid_spacer(move |_| {
+            (0..n)
+                .map(|i| egui_plot::GridMark {
+                    value: -(i as f64) * spacing,
+                    step_size: spacing,
+                })
+                .collect()
+        })
+        .y_axis_formatter(move |mark, _| {
+            let row = (-mark.value / spacing).round();
+            if row >= 0.0 && ((row * spacing) + mark.value).abs() < 1e-9 * spacing.max(1.0) {
+                labels.get(row as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .show(ui, |plot| {
+            for (i, (label, ch)) in traces.labels.iter().zip(&traces.channels).enumerate() {
+                let offset = -(i as f64) * spacing;
+                let len = ch.len();
+                let points: PlotPoints<'_> = ch
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &v)| [(k as f64 - len as f64) / rate, f64::from(v) + offset])
+                    .collect();
+                plot.line(Line::new(label.clone(), points));
+            }
+            for e in events {
+                plot.vline(
+                    egui_plot::VLine::new(e.label.clone(), e.at_secs)
+                        .color(e.colour)
+                        .width(1.5),
+                );
+            }
+        });
+}
+
+/// Decisions of the last `secs` seconds before `latest`, one row per class (0 at the bottom),
+/// each decision a point (large when confident), hits green and misses red when scored.
+pub fn decisions_plot(
+    ui: &mut egui::Ui,
+    id: &str,
+    log: &OutputLog,
+    decoder: usize,
+    class_names: &[String],
+    latest: f64,
+    secs: f64,
+) {
+    use egui_plot::{Points, Text};
+    let names = class_names.to_vec();
+    let n = names.len();
+    Plot::new(id.to_string())
+        .height(24.0 + 18.0 * n.min(8) as f32)
+        .allow_scroll(false)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .include_x(-secs)
+        .include_x(0.0)
+        .include_y(-0.5)
+        .include_y(n as f64 - 0.5)
+        .show_axes([true, false])
+        .show(ui, |plot| {
+            for (hit, colour) in [
+                (Some(true), Color32::from_rgb(60, 180, 80)),
+                (Some(false), Color32::from_rgb(220, 70, 60)),
+                (None, Color32::from_rgb(120, 170, 230)),
+            ] {
+                for confident in [true, false] {
+                    let points: Vec<[f64; 2]> = log
+                        .recent
+                        .iter()
+                        .filter(|l| {
+                            usize::from(l.record.decoder) == decoder
+                                && l.correct == hit
+                                && l.record.decision.confident == confident
+                        })
+                        .map(|l| {
+                            [
+                                l.record.decision.sample_time - latest,
+                                f64::from(l.record.decision.class),
+                            ]
+                        })
+                        .filter(|p| (-secs..=0.0).contains(&p[0]))
+                        .collect();
+                    if !points.is_empty() {
+                        plot.points(
+                            Points::new(String::new(), points)
+                                .color(colour)
+                                .radius(if confident { 3.5 } else { 1.5 }),
+                        );
+                    }
+                }
+            }
+            if n <= 8 {
+                for (c, name) in names.iter().enumerate() {
+                    plot.text(
+                        Text::new(
+                            String::new(),
+                            egui_plot::PlotPoint::new(-secs, c as f64),
+                            RichText::new(name).small(),
+                        )
+                        .anchor(egui::Align2::LEFT_CENTER),
+                    );
+                }
+            }
+        });
+}
+
+/// Signal quality and spectra of the raw stream (before the front end), the mains line at
+/// `line_hz` marked.
+pub fn monitor_panel(ui: &mut egui::Ui, m: &SignalMonitor, line_hz: f64) {
+    ui.label(format!(
+        "raw signal (before the front end), last {} s: quality and spectra (Welch, 1-s segments)",
+        SignalMonitor::WINDOW_SECS
+    ));
+    crate::monitor::quality_ui(ui, m);
+    crate::monitor::spectra_ui(ui, m, line_hz, (m.rate_hz() / 2.0).min(100.0));
+}
+
 /// The live view of a running session.
 pub struct LiveView {
     session: Option<Session>,
@@ -199,6 +441,21 @@ pub struct LiveView {
     raw_block: Vec<f32>,
     report_sink: Arc<Mutex<Option<SessionReport>>>,
     stopped_report: Option<SessionReport>,
+    /// Where recordings started in the window go.
+    record_dir: PathBuf,
+    /// A recording asked for and not yet reported open by the output thread, with the
+    /// number of errors in the log when it was asked for (a new one means it failed).
+    record_requested: Option<(PathBuf, usize)>,
+    /// The session's recording files, as last read from its log.
+    recordings: Vec<RecordingStatus>,
+    /// Problems the user dismissed (by text: a changed count shows again).
+    dismissed: HashSet<String>,
+    /// The raw stream's last seconds (before the front end), for the raw view of the traces.
+    raw_traces: TraceHistory,
+    /// Whether the traces show the raw stream instead of the front end's output.
+    show_raw: bool,
+    /// Spacing between trace rows in µV (`None`: automatic).
+    spacing_uv: Option<f64>,
 }
 
 impl LiveView {
@@ -230,6 +487,10 @@ impl LiveView {
             .ok()
         });
         let raw_block = vec![0.0; session.meta.channels() * 64];
+        let raw_traces = TraceHistory::new(
+            session.meta.channel_labels.clone(),
+            session.scope.as_ref().map_or(rate, |s| s.raw_rate_hz),
+        );
         LiveView {
             session: Some(session),
             source_label,
@@ -240,7 +501,109 @@ impl LiveView {
             raw_block,
             report_sink,
             stopped_report: None,
+            record_dir: PathBuf::from("recordings"),
+            record_requested: None,
+            recordings: Vec::new(),
+            dismissed: HashSet::new(),
+            raw_traces,
+            show_raw: false,
+            spacing_uv: None,
         }
+    }
+
+    /// The session's problems, each with its fix and a button that hides it (until its text
+    /// changes, e.g. a count grows). Not modal: the session goes on underneath.
+    fn problems_ui(ui: &mut egui::Ui, problems: &[Problem], dismissed: &mut HashSet<String>) {
+        let mut hide = None;
+        for p in problems.iter().filter(|p| !dismissed.contains(&p.text)) {
+            let (colour, tag) = match p.severity {
+                Severity::Error => (Color32::from_rgb(230, 70, 60), "problem"),
+                Severity::Warning => (Color32::from_rgb(220, 170, 40), "warning"),
+            };
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(tag).strong().color(colour));
+                ui.label(RichText::new(&p.text).color(colour));
+                if ui.small_button("dismiss").clicked() {
+                    hide = Some(p.text.clone());
+                }
+            });
+        }
+        dismissed.extend(hide);
+    }
+
+    /// Recordings started in the window go to `dir` (default `recordings`).
+    pub fn with_record_dir(mut self, dir: PathBuf) -> Self {
+        self.record_dir = dir;
+        self
+    }
+
+    /// Whether a recording file is being written.
+    pub fn is_recording(&self) -> bool {
+        self.recordings.last().is_some_and(|r| r.open)
+    }
+
+    /// Starts a recording in the recordings folder, or stops the one being written (Ctrl+R).
+    pub fn toggle_recording(&mut self) {
+        let recording = self.is_recording();
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        if recording {
+            session.stop_recording();
+        } else if self.record_requested.is_none() {
+            let errors = session.log.try_lock().map_or(0, |l| l.errors.len());
+            let path = crate::record::recording_path(&self.record_dir);
+            if session.start_recording(path.clone()) {
+                self.record_requested = Some((path, errors));
+            }
+        }
+    }
+
+    /// The recording row: the file being written with its duration and size and the button
+    /// that stops it, or the button that starts one and the last file written.
+    fn recording_ui(&self, ui: &mut egui::Ui) -> bool {
+        let mut toggle = false;
+        ui.horizontal_wrapped(|ui| match self.recordings.last().filter(|r| r.open) {
+            Some(r) => {
+                ui.label(RichText::new("REC").strong().color(Color32::WHITE).background_color(Color32::from_rgb(190, 30, 30)));
+                ui.label(format!(
+                    "{}  {}  {:.1} MiB  {} frames",
+                    r.path.display(),
+                    clock_text(r.duration_secs()),
+                    r.bytes as f64 / 1048576.0,
+                    r.frames
+                ));
+                toggle = ui
+                    .button("Stop recording")
+                    .on_hover_text("Ctrl+R; the file is closed and readable")
+                    .clicked();
+            }
+            None => {
+                if let Some((path, _)) = &self.record_requested {
+                    ui.label(format!("starting the recording {}…", path.display()));
+                } else {
+                    toggle = ui
+                        .button("Record")
+                        .on_hover_text(format!(
+                            "Ctrl+R: record the raw EEG, decisions and events to a new XDF file in {}",
+                            self.record_dir.display()
+                        ))
+                        .clicked();
+                }
+                if let Some(last) = self.recordings.last() {
+                    ui.label(
+                        RichText::new(format!(
+                            "saved {} ({}, {:.1} MiB)",
+                            last.path.display(),
+                            clock_text(last.duration_secs()),
+                            last.bytes as f64 / 1048576.0
+                        ))
+                        .weak(),
+                    );
+                }
+            }
+        });
+        toggle
     }
 
     fn drain_scope(&mut self) {
@@ -273,6 +636,9 @@ impl LiveView {
                     let take = pending.min(whole);
                     let got = scope.raw.pop_slice(&mut self.raw_block[..take]);
                     monitor.push_interleaved(&self.raw_block[..got]);
+                    for frame in self.raw_block[..got].chunks_exact(n) {
+                        self.raw_traces.push_frame(frame);
+                    }
                     pending -= got;
                     if got < take {
                         break;
@@ -283,17 +649,6 @@ impl LiveView {
                 scope.raw.skip(pending);
             }
         }
-    }
-
-    /// Spectra and signal quality of the raw stream.
-    fn monitor_ui(&self, ui: &mut egui::Ui, line_hz: f64) {
-        let Some(m) = &self.monitor else { return };
-        ui.label(format!(
-            "raw signal (before the front end), last {} s: quality and spectra (Welch, 1-s segments)",
-            SignalMonitor::WINDOW_SECS
-        ));
-        crate::monitor::quality_ui(ui, m);
-        crate::monitor::spectra_ui(ui, m, line_hz, (m.rate_hz() / 2.0).min(100.0));
     }
 
     fn status_ui(&self, ui: &mut egui::Ui, session: &Session) {
@@ -342,25 +697,12 @@ impl LiveView {
                 "arrival -> decision p50 {:.3} ms · p99 {:.3} ms",
                 arr.p50_ms, arr.p99_ms
             ));
-            if s.stream_lost.load(Ordering::Relaxed) {
-                ui.label(
-                    RichText::new("stream lost: waiting for it to return").color(Color32::RED),
-                );
-            }
-            if let Some(out) = session.audio_output()
-                && let Some(problem) = out
-                    .stats
-                    .problem(&out.device, neuroloop_acquisition::clock::local_clock())
-            {
-                ui.label(RichText::new(problem).color(Color32::RED));
-            }
         });
         ui.label(RichText::new(format!("front end: {}", session.front_end)).weak());
     }
 
     /// Sigma-band RMS of every channel over the last half minute.
-    fn sigma_ui(&self, ui: &mut egui::Ui) {
-        let Some(sigma) = &self.sigma else { return };
+    fn sigma_ui(ui: &mut egui::Ui, sigma: &SigmaHistory, labels: &[String]) {
         ui.label(format!(
             "sigma ({}-{} Hz) RMS, µV, last {SIGMA_SECS} s",
             SigmaHistory::BAND_HZ.0,
@@ -372,7 +714,7 @@ impl LiveView {
             .allow_scroll(false)
             .x_axis_label("seconds")
             .show(ui, |plot| {
-                for (label, ch) in self.traces.labels.iter().zip(&sigma.channels) {
+                for (label, ch) in labels.iter().zip(&sigma.channels) {
                     let len = ch.len();
                     let points: PlotPoints<'_> = ch
                         .iter()
@@ -384,39 +726,8 @@ impl LiveView {
             });
     }
 
-    fn traces_ui(&self, ui: &mut egui::Ui) {
-        let spacing = 6.0 * f64::from(self.traces.typical_amplitude());
-        let rate = self.traces.rate_hz;
-        Plot::new("traces")
-            .legend(Legend::default())
-            .show_y(false)
-            .allow_scroll(false)
-            .x_axis_label("seconds")
-            .show(ui, |plot| {
-                for (i, (label, ch)) in self
-                    .traces
-                    .labels
-                    .iter()
-                    .zip(&self.traces.channels)
-                    .enumerate()
-                {
-                    let offset = -(i as f64) * spacing;
-                    let len = ch.len();
-                    let points: PlotPoints<'_> = ch
-                        .iter()
-                        .enumerate()
-                        .map(|(k, &v)| [(k as f64 - len as f64) / rate, f64::from(v) + offset])
-                        .collect();
-                    plot.line(Line::new(label.clone(), points));
-                }
-            });
-    }
-
     fn decisions_ui(ui: &mut egui::Ui, session: &Session) {
         let log = session.log.lock().unwrap_or_else(|p| p.into_inner());
-        for e in &log.errors {
-            ui.label(RichText::new(e).color(Color32::RED));
-        }
         let truth = log.events.iter().rev().find_map(|e| match e {
             SourceEvent::Truth(t) => Some(*t),
             _ => None,
@@ -460,6 +771,17 @@ impl LiveView {
                     score.scored,
                     100.0 * score.accuracy()
                 ));
+            }
+            if let Some(latest) = session.scope.as_ref().and_then(|s| s.latest_stamp()) {
+                decisions_plot(
+                    ui,
+                    &format!("decisions-{d}"),
+                    &log,
+                    d,
+                    &info.class_names,
+                    latest,
+                    DECISIONS_SECS,
+                );
             }
         }
         if let Some(st) = &log.stim {
@@ -563,6 +885,29 @@ impl LiveView {
 impl eframe::App for LiveView {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.drain_scope();
+        if let Some(session) = self.session.as_ref() {
+            let files = session.recordings();
+            // The log was busy: keep what was read last.
+            if !files.is_empty() {
+                if files.len() > self.recordings.len()
+                    || (files.last().is_some_and(|f| f.open) && self.record_requested.is_some())
+                {
+                    self.record_requested = None;
+                }
+                self.recordings = files;
+            }
+            if let Some((_, errors)) = self.record_requested
+                && !self.is_recording()
+                && session
+                    .log
+                    .try_lock()
+                    .is_ok_and(|l| l.errors.len() > errors)
+            {
+                // The output thread could not make the file: its error is listed.
+                self.record_requested = None;
+            }
+        }
+        let mut toggle = ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::R));
         if self.session.as_ref().is_some_and(|s| s.source_finished()) {
             self.finish();
         }
@@ -575,25 +920,74 @@ impl eframe::App for LiveView {
             });
             return;
         };
-        egui::Panel::top("status").show(ui, |ui| self.status_ui(ui, session));
+        let problems = session.problems();
+        if problems.iter().any(|p| !self.dismissed.contains(&p.text)) {
+            let dismissed = &mut self.dismissed;
+            egui::Panel::top("problems").show(ui, |ui| {
+                Self::problems_ui(ui, &problems, dismissed);
+            });
+        }
+        egui::Panel::top("status").show(ui, |ui| {
+            self.status_ui(ui, session);
+            toggle |= self.recording_ui(ui);
+        });
         egui::Panel::right("decoders")
             .default_size(320.0)
             .show(ui, |ui| Self::decisions_ui(ui, session));
         let line_hz = session.line_hz();
         egui::CentralPanel::default().show(ui, |ui| {
-            if self.sigma.is_some() {
-                egui::Panel::bottom("sigma").show(ui, |ui| self.sigma_ui(ui));
+            if let Some(sigma) = &self.sigma {
+                let labels = &self.traces.labels;
+                egui::Panel::bottom("sigma").show(ui, |ui| Self::sigma_ui(ui, sigma, labels));
             }
             if self.monitor.is_some() {
                 egui::Panel::bottom("monitor")
                     .default_size(260.0)
                     .resizable(true)
-                    .show(ui, |ui| self.monitor_ui(ui, line_hz));
+                    .show(ui, |ui| {
+                        if let Some(m) = &self.monitor {
+                            monitor_panel(ui, m, line_hz);
+                        }
+                    });
             }
-            self.traces_ui(ui);
+            ui.horizontal(|ui| {
+                ui.label("traces:");
+                ui.radio_value(&mut self.show_raw, false, "after the front end")
+                    .on_hover_text(format!("as the decoders see them: {}", session.front_end));
+                if self.monitor.is_some() {
+                    ui.radio_value(&mut self.show_raw, true, "raw")
+                        .on_hover_text("as the amplifier sent them, no filter");
+                }
+                let text = |s: Option<f64>| s.map_or("auto".to_string(), |uv| format!("{uv} µV"));
+                egui::ComboBox::from_label("row spacing")
+                    .selected_text(text(self.spacing_uv))
+                    .show_ui(ui, |ui| {
+                        for s in TRACE_SPACINGS_UV {
+                            ui.selectable_value(&mut self.spacing_uv, s, text(s));
+                        }
+                    });
+            });
+            let shown = if self.show_raw {
+                &self.raw_traces
+            } else {
+                &self.traces
+            };
+            let events = session
+                .scope
+                .as_ref()
+                .and_then(|s| s.latest_stamp())
+                .and_then(|latest| {
+                    let log = session.log.try_lock().ok()?;
+                    Some(trace_events(&log, latest, TRACE_SECS))
+                })
+                .unwrap_or_default();
+            traces_plot(ui, shown, self.spacing_uv, &events);
         });
         ui.ctx()
             .request_repaint_after(std::time::Duration::from_millis(30));
+        if toggle {
+            self.toggle_recording();
+        }
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {

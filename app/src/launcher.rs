@@ -117,8 +117,11 @@ pub struct Profile {
     pub file: String,
     /// Paradigm (`monitor`, `ssvep`, `sleep`).
     pub paradigm: Paradigm,
-    /// Folder for session recordings (XDF); empty: no recording.
+    /// Folder for session recordings (XDF), started and stopped in the session's window
+    /// (Ctrl+R) or from the start (`record_at_start`).
     pub record_dir: String,
+    /// Record every session from its first sample.
+    pub record_at_start: bool,
     /// Simulator settings.
     pub simulator: SimulatorProfile,
     /// Front end.
@@ -132,7 +135,8 @@ impl Default for Profile {
             stream: String::new(),
             file: String::new(),
             paradigm: Paradigm::Monitor,
-            record_dir: String::new(),
+            record_dir: "recordings".into(),
+            record_at_start: false,
             simulator: SimulatorProfile::default(),
             front_end: FrontEndProfile::default(),
         }
@@ -173,6 +177,14 @@ impl Profile {
         }
         let text = toml::to_string_pretty(self).context("writing the profile as TOML")?;
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Where recordings go: `record_dir`, or `recordings` in the working folder when empty.
+    pub fn recordings_folder(&self) -> PathBuf {
+        match self.record_dir.trim() {
+            "" => PathBuf::from("recordings"),
+            dir => PathBuf::from(dir),
+        }
     }
 
     /// The session this profile describes, with its label.
@@ -270,20 +282,17 @@ impl Profile {
             }
             Paradigm::Sleep => decoders.extend(crate::bench::sleep_decoders("Cz", "Cz")),
         }
-        let record = if self.record_dir.trim().is_empty() {
-            None
-        } else {
-            let dir = PathBuf::from(self.record_dir.trim());
+        let record = if self.record_at_start {
+            let dir = self.recordings_folder();
             std::fs::create_dir_all(&dir).with_context(|| {
                 format!(
                     "the recording folder {} cannot be created: choose a writable folder",
                     dir.display()
                 )
             })?;
-            let stamp = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            Some(dir.join(format!("neuroloop-{stamp}.xdf")))
+            Some(crate::record::recording_path(&dir))
+        } else {
+            None
         };
         let config = SessionConfig {
             source,
@@ -422,12 +431,15 @@ impl Launcher {
                     eprintln!("neuroloop: {why}");
                 }
                 self.wake_hold = Some(hold);
-                self.live = Some(LiveView::new(
-                    session,
-                    label,
-                    self.profile.source == SourceKind::Lsl,
-                    Arc::clone(&self.reports),
-                ));
+                self.live = Some(
+                    LiveView::new(
+                        session,
+                        label,
+                        self.profile.source == SourceKind::Lsl,
+                        Arc::clone(&self.reports),
+                    )
+                    .with_record_dir(self.profile.recordings_folder()),
+                );
             }
             Err(e) => self.message = Some((true, crate::cli::error_text(&e))),
         }
@@ -451,10 +463,14 @@ impl Launcher {
                         (r.frames_processed as f64 / r.sample_rate_hz).round(),
                         r.frames_dropped,
                         r.decisions,
-                        r.recording
-                            .as_ref()
-                            .map(|rec| format!(", recorded to {}", rec.path))
-                            .unwrap_or_default()
+                        r.recordings
+                            .iter()
+                            .map(|rec| format!(
+                                ", recorded to {} ({:.0} s)",
+                                rec.path,
+                                rec.frames as f64 / r.sample_rate_hz
+                            ))
+                            .collect::<String>()
                     ),
                 ));
             }
@@ -589,9 +605,11 @@ impl Launcher {
                     ui.checkbox(&mut fe.common_average, "common average");
                 });
                 ui.horizontal(|ui| {
-                    let l = ui.label("record to folder (empty: no recording)");
+                    let l = ui.label("recordings folder");
                     ui.text_edit_singleline(&mut self.profile.record_dir)
                         .labelled_by(l.id);
+                    ui.checkbox(&mut self.profile.record_at_start, "record from the start")
+                        .on_hover_text("otherwise start and stop recordings in the session's window (Ctrl+R)");
                 });
                 ui.horizontal(|ui| {
                     ui.label(format!("profile {}", self.profile_path.display()));

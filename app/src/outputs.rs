@@ -18,7 +18,7 @@ use ringbuf::HeapCons;
 use ringbuf::traits::Consumer;
 
 use crate::pipeline::{DecisionRecord, OutputEvent};
-use crate::record::SessionRecorder;
+use crate::record::{Recording, RecordingStatus};
 
 /// Decisions kept for display.
 pub const LOG_CAPACITY: usize = 200;
@@ -100,8 +100,11 @@ pub struct OutputLog {
     pub markers_sent: u64,
     /// Errors from the outlets (the pipeline keeps running without them).
     pub errors: Vec<String>,
-    /// EEG frames written to the session recording.
+    /// EEG frames written to the session recording (the latest file, when the window started
+    /// several).
     pub recorded_frames: u64,
+    /// Every recording file of the session, the one being written (if any) last.
+    pub recordings: Vec<RecordingStatus>,
     /// Stimulation counts, when stimulation runs.
     pub stim: Option<crate::stimulation::StimSummary>,
     /// Most recent stimulation events, oldest first.
@@ -205,6 +208,10 @@ pub enum UiEvent {
         /// LSL time.
         at: f64,
     },
+    /// Start recording to this XDF file (sessions with a window; errors go to the log).
+    StartRecording(PathBuf),
+    /// Close the recording being written.
+    StopRecording,
 }
 
 /// Capacity of the GUI-to-output event ring (over a minute of frames at 60 Hz).
@@ -255,7 +262,7 @@ pub fn run_outputs(
     ctx: &OutputContext<'_>,
     log: &Mutex<OutputLog>,
     done: &AtomicBool,
-    mut recorder: Option<SessionRecorder>,
+    mut recording: Recording,
     mut ui_events: HeapCons<UiEvent>,
 ) {
     let mut outlet = match &cfg.marker_stream {
@@ -311,7 +318,7 @@ pub fn run_outputs(
                     let Some(info) = decoders.get(usize::from(r.decoder)) else {
                         continue;
                     };
-                    if outlet.is_some() || recorder.is_some() {
+                    if outlet.is_some() || recording.recorder().is_some() {
                         format_decision(&mut text, info, &r, cfg.clocked);
                     }
                     if let Some(o) = outlet.as_mut() {
@@ -320,10 +327,10 @@ pub fn run_outputs(
                             Err(e) => errors.push(format!("publishing a marker failed: {e}")),
                         }
                     }
-                    if let Some(rec) = recorder.as_mut()
+                    if let Some(rec) = recording.recorder()
                         && let Err(e) = rec.decision(&text, r.decision.sample_time)
                     {
-                        stop_recording(&mut recorder, &mut errors, &e);
+                        errors.extend(recording.fail(&e));
                     }
                     let correct = scorer.judge(info, &r);
                     if let Some(c) = correct {
@@ -352,10 +359,10 @@ pub fn run_outputs(
                             Err(err) => errors.push(format!("publishing a marker failed: {err}")),
                         }
                     }
-                    if let Some(rec) = recorder.as_mut()
+                    if let Some(rec) = recording.recorder()
                         && let Err(err) = rec.text_event(&text, at)
                     {
-                        stop_recording(&mut recorder, &mut errors, &err);
+                        errors.extend(recording.fail(&err));
                     }
                     if let Some(s) = stim.as_mut() {
                         s.add(&e);
@@ -374,10 +381,10 @@ pub fn run_outputs(
                             errors.push(format!("publishing an annotation failed: {err}"));
                         }
                     }
-                    if let Some(rec) = recorder.as_mut()
+                    if let Some(rec) = recording.recorder()
                         && let Err(err) = rec.event(&e)
                     {
-                        stop_recording(&mut recorder, &mut errors, &err);
+                        errors.extend(recording.fail(&err));
                     }
                     if let SourceEvent::Truth(t) = e {
                         if scorer.truths.len() == TRUTH_MEMORY {
@@ -395,7 +402,7 @@ pub fn run_outputs(
         while let Some(event) = ui_events.try_pop() {
             got += 1;
             let result = match &event {
-                UiEvent::Frame(f) => recorder.as_mut().map(|rec| rec.frame(f)),
+                UiEvent::Frame(f) => recording.recorder().map(|rec| rec.frame(f)),
                 UiEvent::Marker { text, at } => {
                     if let Some(o) = outlet.as_mut() {
                         match o.push(text, *at) {
@@ -403,23 +410,29 @@ pub fn run_outputs(
                             Err(e) => errors.push(format!("publishing a marker failed: {e}")),
                         }
                     }
-                    recorder.as_mut().map(|rec| rec.text_event(text, *at))
+                    recording.recorder().map(|rec| rec.text_event(text, *at))
+                }
+                UiEvent::StartRecording(path) => {
+                    if let Err(e) = recording.start(path) {
+                        errors.push(e);
+                    }
+                    None
+                }
+                UiEvent::StopRecording => {
+                    if let Err(e) = recording.stop() {
+                        errors.push(e);
+                    }
+                    None
                 }
             };
             if let Some(Err(e)) = result {
-                stop_recording(&mut recorder, &mut errors, &e);
+                errors.extend(recording.fail(&e));
             }
         }
-        if let Some(rec) = recorder.as_mut()
-            && let Err(e) = rec
-                .drain_samples()
-                .and_then(|()| rec.tick(neuroloop_acquisition::clock::local_clock()))
-        {
-            stop_recording(&mut recorder, &mut errors, &e);
-        }
-        let recorded_frames = recorder.as_ref().map_or(0, SessionRecorder::frames);
+        errors.extend(recording.service(neuroloop_acquisition::clock::local_clock()));
         if let Ok(mut shared) = log.try_lock() {
-            shared.recorded_frames = shared.recorded_frames.max(recorded_frames);
+            shared.recorded_frames = recording.frames();
+            shared.recordings.clone_from(&recording.files);
             for d in pending.drain(..) {
                 if shared.recent.len() == LOG_CAPACITY {
                     shared.recent.pop_front();
@@ -452,22 +465,11 @@ pub fn run_outputs(
         }
     }
     // The worker has stopped: the recording gets the rest of the feed and its footers.
-    let mut final_frames = None;
-    if let Some(rec) = recorder.take() {
-        let path = rec.path();
-        match rec.finish() {
-            Ok(frames) => final_frames = Some(frames),
-            Err(e) => errors.push(format!(
-                "finishing the recording {} failed: {e}; everything written before is readable",
-                path.display()
-            )),
-        }
-    }
+    errors.extend(recording.finish());
     // Final hand-over, waiting for the lock this once: the session is over.
     let mut shared = log.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(frames) = final_frames {
-        shared.recorded_frames = frames;
-    }
+    shared.recorded_frames = recording.frames();
+    shared.recordings.clone_from(&recording.files);
     for d in pending.drain(..) {
         if shared.recent.len() == LOG_CAPACITY {
             shared.recent.pop_front();
@@ -480,22 +482,6 @@ pub fn run_outputs(
     shared.scores = scores;
     shared.markers_sent = markers_sent;
     shared.errors.append(&mut errors);
-}
-
-/// A recording that fails (disk full, device gone) is closed: what was written stays a valid
-/// file, the session goes on, and the error is reported.
-fn stop_recording(
-    recorder: &mut Option<SessionRecorder>,
-    errors: &mut Vec<String>,
-    e: &neuroloop_formats::XdfWriteError,
-) {
-    if let Some(rec) = recorder.take() {
-        errors.push(format!(
-            "recording to {} stopped: {e}; the file holds everything up to this point (free \
-             disk space or choose another --record path for the next session)",
-            rec.path().display()
-        ));
-    }
 }
 
 fn push_error(log: &Mutex<OutputLog>, message: String) {

@@ -190,6 +190,8 @@ pub struct ScopeFeed {
     channels: usize,
     every: usize,
     phase: usize,
+    /// Stamp (`f64` bits) of the newest frame offered to the feeds.
+    stamp: Arc<AtomicU64>,
 }
 
 /// Consumer end of the display feeds.
@@ -204,6 +206,17 @@ pub struct ScopeReceiver {
     pub rate_hz: f64,
     /// Rate of the raw frames (the stream's).
     pub raw_rate_hz: f64,
+    stamp: Arc<AtomicU64>,
+}
+
+impl ScopeReceiver {
+    /// The stamp (LSL time, or virtual time at maximum speed) of the newest frame the worker
+    /// has offered to the feeds, `None` before the first: once both rings are drained, the
+    /// newest frame on screen. Places events and decisions on the traces' time axis.
+    pub fn latest_stamp(&self) -> Option<f64> {
+        let t = f64::from_bits(self.stamp.load(Ordering::Acquire));
+        t.is_finite().then_some(t)
+    }
 }
 
 impl ScopeFeed {
@@ -218,6 +231,7 @@ impl ScopeFeed {
         let (producer, consumer) = HeapRb::<f32>::new(capacity.max(1)).split();
         let raw_capacity = ((SCOPE_RING_SECS * sample_rate_hz) as usize).max(16) * channels;
         let (raw, raw_consumer) = HeapRb::<f32>::new(raw_capacity.max(1)).split();
+        let stamp = Arc::new(AtomicU64::new(f64::NAN.to_bits()));
         (
             ScopeFeed {
                 producer,
@@ -225,6 +239,7 @@ impl ScopeFeed {
                 channels,
                 every,
                 phase: 0,
+                stamp: Arc::clone(&stamp),
             },
             ScopeReceiver {
                 consumer,
@@ -232,8 +247,14 @@ impl ScopeFeed {
                 channels,
                 rate_hz,
                 raw_rate_hz: sample_rate_hz,
+                stamp,
             },
         )
+    }
+
+    /// Records the stamp of the newest frame pushed. Real-time safe: one atomic store.
+    fn set_stamp(&self, stamp: f64) {
+        self.stamp.store(stamp.to_bits(), Ordering::Release);
     }
 
     /// Pushes the whole raw frames of `block` that fit; counts the others in `dropped`.
@@ -591,6 +612,7 @@ impl Worker {
             self.decisions.clear();
             if let Some(scope) = &mut self.scope {
                 scope.push_display(block, &self.stats.scope_dropped);
+                scope.set_stamp(stamps[n - 1]);
             }
             self.stats
                 .frames_processed

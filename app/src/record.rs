@@ -101,10 +101,13 @@ impl RecordReceiver {
         self.stamps.occupied_len()
     }
 
-    /// Discards everything waiting (a consumer that only measures the feed).
+    /// Discards every complete frame waiting. Frame by frame, like a reader: the worker
+    /// pushes a chunk's values before its stamps, so values whose stamps are not visible yet
+    /// stay for the next call and the two rings never fall out of step.
     pub fn discard(&mut self) {
-        self.stamps.clear();
-        self.values.clear();
+        let n = self.stamps.occupied_len();
+        self.stamps.skip(n);
+        self.values.skip(n * self.channels);
     }
 }
 
@@ -136,6 +139,45 @@ impl SessionRecorder {
         feed: RecordReceiver,
         annotation_texts: Vec<String>,
     ) -> Result<SessionRecorder, XdfWriteError> {
+        Self::create_or_return(path, meta, feed, annotation_texts).map_err(|failed| failed.0)
+    }
+
+    /// [`SessionRecorder::create`], handing the feed back when the file cannot be made.
+    fn create_or_return(
+        path: &Path,
+        meta: &StreamMeta,
+        feed: RecordReceiver,
+        annotation_texts: Vec<String>,
+    ) -> Result<SessionRecorder, Box<(XdfWriteError, RecordReceiver)>> {
+        let now = neuroloop_acquisition::clock::local_clock();
+        let (writer, [eeg, decisions, events]) = match Self::open_file(path, meta, now) {
+            Ok(opened) => opened,
+            Err(e) => return Err(Box::new((e, feed))),
+        };
+        let frames = ((RECORD_RING_SECS * meta.sample_rate_hz) as usize).max(1024);
+        Ok(SessionRecorder {
+            writer,
+            eeg,
+            decisions,
+            events,
+            frames_stream: None,
+            source_id: meta.source_id.clone(),
+            values: vec![0.0; frames * feed.channels],
+            stamps: vec![0.0; frames],
+            feed,
+            text: String::with_capacity(256),
+            last_offsets: now,
+            frames: 0,
+            annotation_texts,
+        })
+    }
+
+    /// Creates the file with its three stream headers and first clock offsets.
+    fn open_file(
+        path: &Path,
+        meta: &StreamMeta,
+        now: f64,
+    ) -> Result<(XdfWriter, [StreamId; 3]), XdfWriteError> {
         let mut writer = XdfWriter::create(path)?;
         let mut eeg = StreamHeader::new(
             &meta.name,
@@ -161,24 +203,10 @@ impl SessionRecorder {
             StreamHeader::new("neuroloop-events", "Markers", 1, 0.0, ChannelFormat::String);
         events.source_id = format!("{}-events", meta.source_id);
         let events = writer.add_stream(&events)?;
-        let frames = ((RECORD_RING_SECS * meta.sample_rate_hz) as usize).max(1024);
-        let mut recorder = SessionRecorder {
-            writer,
-            eeg,
-            decisions,
-            events,
-            frames_stream: None,
-            source_id: meta.source_id.clone(),
-            values: vec![0.0; frames * feed.channels],
-            stamps: vec![0.0; frames],
-            feed,
-            text: String::with_capacity(256),
-            last_offsets: f64::NEG_INFINITY,
-            frames: 0,
-            annotation_texts,
-        };
-        recorder.tick(neuroloop_acquisition::clock::local_clock())?;
-        Ok(recorder)
+        for id in [eeg, decisions, events] {
+            writer.write_clock_offset(id, now, 0.0)?;
+        }
+        Ok((writer, [eeg, decisions, events]))
     }
 
     /// The file being written.
@@ -301,11 +329,404 @@ impl SessionRecorder {
         Ok(())
     }
 
+    /// Bytes in the file so far.
+    pub fn bytes(&self) -> u64 {
+        self.writer.bytes_written()
+    }
+
     /// Writes what is left, the stream footers, and syncs the file.
-    pub fn finish(mut self) -> Result<u64, XdfWriteError> {
-        self.drain_samples()?;
-        let frames = self.frames;
-        self.writer.finish()?;
-        Ok(frames)
+    pub fn finish(self) -> Result<u64, XdfWriteError> {
+        self.close().0
+    }
+
+    /// [`SessionRecorder::finish`], handing back the feed for a later recording.
+    pub fn close(mut self) -> (Result<u64, XdfWriteError>, RecordReceiver) {
+        let drained = self.drain_samples();
+        let SessionRecorder {
+            writer,
+            feed,
+            frames,
+            ..
+        } = self;
+        (
+            drained.and_then(|()| writer.finish()).map(|()| frames),
+            feed,
+        )
+    }
+
+    /// Gives up the file as it is (after a write error: every chunk written before stays
+    /// readable) and hands back the feed.
+    pub fn abandon(self) -> RecordReceiver {
+        self.feed
+    }
+}
+
+/// Where a recording started now goes: `dir/neuroloop-YYYYMMDD-HHMMSS.xdf` (UTC), with `-2`,
+/// `-3`… added when that name is taken.
+pub fn recording_path(dir: &Path) -> PathBuf {
+    let stamp: String = neuroloop_formats::xdf::utc_datetime(std::time::SystemTime::now())
+        .chars()
+        .take(19)
+        .filter(|c| c.is_ascii_digit() || *c == 'T')
+        .map(|c| if c == 'T' { '-' } else { c })
+        .collect();
+    let mut path = dir.join(format!("neuroloop-{stamp}.xdf"));
+    let mut n = 2;
+    while path.exists() {
+        path = dir.join(format!("neuroloop-{stamp}-{n}.xdf"));
+        n += 1;
+    }
+    path
+}
+
+/// One recording file of a session, as the window shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordingStatus {
+    /// The XDF file.
+    pub path: PathBuf,
+    /// EEG frames written.
+    pub frames: u64,
+    /// Bytes in the file.
+    pub bytes: u64,
+    /// Sampling rate of the recorded stream (for the duration).
+    pub sample_rate_hz: f64,
+    /// Whether it is still being written.
+    pub open: bool,
+}
+
+impl RecordingStatus {
+    /// Seconds of EEG written.
+    pub fn duration_secs(&self) -> f64 {
+        if self.sample_rate_hz > 0.0 {
+            self.frames as f64 / self.sample_rate_hz
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The output thread's recording: the file being written, if any, and in sessions whose window
+/// starts and stops recordings ([`Recording::on_demand`]) the feed, kept and emptied while no
+/// file is open. Every file of the session is listed in [`Recording::files`].
+pub struct Recording {
+    meta: StreamMeta,
+    annotation_texts: Vec<String>,
+    active: Option<SessionRecorder>,
+    /// The feed while no file is open (on-demand sessions).
+    idle: Option<RecordReceiver>,
+    /// Whether files can be started and stopped while the session runs.
+    demand: bool,
+    /// Every file of the session, oldest first; the open one, if any, last.
+    pub files: Vec<RecordingStatus>,
+}
+
+impl Recording {
+    /// No recording at all (the worker has no feed).
+    pub fn none(meta: StreamMeta) -> Self {
+        Recording {
+            meta,
+            annotation_texts: Vec::new(),
+            active: None,
+            idle: None,
+            demand: false,
+            files: Vec::new(),
+        }
+    }
+
+    /// The file given when the session started (`--record`); it is written until the session
+    /// ends or a write fails, and none can be started after it.
+    pub fn fixed(recorder: SessionRecorder, meta: StreamMeta) -> Self {
+        let mut r = Recording::none(meta);
+        r.open(recorder);
+        r
+    }
+
+    /// Recordings started and stopped while the session runs ([`Recording::start`],
+    /// [`Recording::stop`]); between them the feed is emptied as it arrives.
+    pub fn on_demand(
+        meta: StreamMeta,
+        annotation_texts: Vec<String>,
+        feed: RecordReceiver,
+    ) -> Self {
+        Recording {
+            annotation_texts,
+            demand: true,
+            idle: Some(feed),
+            ..Recording::none(meta)
+        }
+    }
+
+    fn open(&mut self, recorder: SessionRecorder) {
+        self.files.push(RecordingStatus {
+            path: recorder.path(),
+            frames: 0,
+            bytes: recorder.bytes(),
+            sample_rate_hz: self.meta.sample_rate_hz,
+            open: true,
+        });
+        self.active = Some(recorder);
+    }
+
+    /// The open file's recorder.
+    pub fn recorder(&mut self) -> Option<&mut SessionRecorder> {
+        self.active.as_mut()
+    }
+
+    /// EEG frames in the open file (or the last one).
+    pub fn frames(&self) -> u64 {
+        self.files.last().map_or(0, |f| f.frames)
+    }
+
+    /// Starts a new file at `path`: frames that arrive from now on go into it. Fails with a
+    /// message naming the fix when a file is already open, the session cannot start
+    /// recordings, or the file cannot be created.
+    pub fn start(&mut self, path: &Path) -> Result<(), String> {
+        if let Some(rec) = &self.active {
+            return Err(format!(
+                "already recording to {}: stop it first",
+                rec.path().display()
+            ));
+        }
+        let Some(mut feed) = self.idle.take() else {
+            return Err(
+                "this session cannot start recordings: give --record when starting it".into(),
+            );
+        };
+        // What arrived before the request is not part of the recording.
+        feed.discard();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            self.idle = Some(feed);
+            return Err(format!(
+                "the recording folder {} cannot be created ({e}): choose a writable folder",
+                dir.display()
+            ));
+        }
+        match SessionRecorder::create_or_return(
+            path,
+            &self.meta,
+            feed,
+            self.annotation_texts.clone(),
+        ) {
+            Ok(rec) => {
+                self.open(rec);
+                Ok(())
+            }
+            Err(failed) => {
+                let (e, feed) = *failed;
+                self.idle = Some(feed);
+                Err(format!(
+                    "the recording {} could not be created: {e}; choose a writable folder",
+                    path.display()
+                ))
+            }
+        }
+    }
+
+    /// Closes the open file (footers written, synced); an on-demand session keeps the feed
+    /// for the next one.
+    /// Returns the finished file's status, or the error.
+    pub fn stop(&mut self) -> Result<Option<RecordingStatus>, String> {
+        let Some(rec) = self.active.take() else {
+            return Ok(None);
+        };
+        let path = rec.path();
+        let (result, feed) = rec.close();
+        if self.demand {
+            self.idle = Some(feed);
+        }
+        let mut status = self.files.last_mut();
+        if let Some(f) = status.as_mut() {
+            f.open = false;
+        }
+        match result {
+            Ok(frames) => Ok(status.map(|f| {
+                f.frames = frames;
+                if let Ok(m) = std::fs::metadata(&f.path) {
+                    f.bytes = m.len();
+                }
+                f.clone()
+            })),
+            Err(e) => Err(format!(
+                "finishing the recording {} failed: {e}; everything written before is readable",
+                path.display()
+            )),
+        }
+    }
+
+    /// Gives up the open file after the write error `e` (what was written stays a valid
+    /// file) and returns the message for the user. An on-demand session keeps its feed, so a
+    /// new file can be started elsewhere; a fixed recording lets the worker stop feeding it.
+    pub fn fail(&mut self, e: &XdfWriteError) -> Option<String> {
+        let rec = self.active.take()?;
+        let path = rec.path();
+        let feed = rec.abandon();
+        if self.demand {
+            self.idle = Some(feed);
+        }
+        if let Some(f) = self.files.last_mut() {
+            f.open = false;
+        }
+        Some(format!(
+            "recording to {} stopped: {e}; the file holds everything up to this point (free \
+             disk space or choose another recording path)",
+            path.display()
+        ))
+    }
+
+    /// Writes the frames waiting in the feed and the clock offsets when due, or empties the
+    /// feed while no file is open; keeps [`Recording::files`] current. A write error closes
+    /// the file ([`Recording::fail`]) and is returned as the message for the user.
+    pub fn service(&mut self, now: f64) -> Option<String> {
+        if let Some(feed) = self.idle.as_mut() {
+            feed.discard();
+        }
+        let rec = self.active.as_mut()?;
+        match rec.drain_samples().and_then(|()| rec.tick(now)) {
+            Ok(()) => {
+                let (frames, bytes) = (rec.frames(), rec.bytes());
+                if let Some(f) = self.files.last_mut() {
+                    f.frames = frames;
+                    f.bytes = bytes;
+                }
+                None
+            }
+            Err(e) => self.fail(&e),
+        }
+    }
+
+    /// Closes the open file at the end of the session; the error, if finishing failed.
+    pub fn finish(&mut self) -> Option<String> {
+        self.stop().err()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> StreamMeta {
+        StreamMeta {
+            name: "test-eeg".into(),
+            content_type: "EEG".into(),
+            channel_labels: vec!["C3".into(), "C4".into()],
+            sample_rate_hz: 100.0,
+            source_id: "test".into(),
+            hostname: String::new(),
+        }
+    }
+
+    /// Pushes `frames` frames numbered from `first` (value = frame index) into the feed.
+    fn push(feed: &mut RecordFeed, first: usize, frames: usize) {
+        let values: Vec<f32> = (first..first + frames)
+            .flat_map(|i| [i as f32, -(i as f32)])
+            .collect();
+        let stamps: Vec<f64> = (first..first + frames).map(|i| i as f64 / 100.0).collect();
+        assert!(feed.push(&values, &stamps));
+    }
+
+    fn eeg_values(path: &Path) -> Vec<f64> {
+        let xdf = neuroloop_formats::xdf::read(path).unwrap();
+        let eeg = xdf.stream_by_name("test-eeg").unwrap();
+        assert!(
+            eeg.footer.is_some(),
+            "{} was closed with footers",
+            path.display()
+        );
+        eeg.channel_f64(0).unwrap()
+    }
+
+    #[test]
+    fn recordings_start_and_stop_while_the_feed_runs_and_each_holds_its_own_frames() {
+        let dir = std::env::temp_dir().join(format!("neuroloop-rec-demand-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (mut feed, rx) = record_feed(2, 100.0, 1.0);
+        let mut rec = Recording::on_demand(meta(), Vec::new(), rx);
+        // Before any recording the feed is emptied, never filled up.
+        push(&mut feed, 0, 50);
+        assert_eq!(rec.service(1.0), None);
+        assert!(feed.has_room(1000));
+        // A folder that cannot be made: named, and the feed survives for the next attempt.
+        let blocker = dir.join("file");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(&blocker, b"").unwrap();
+        let err = rec.start(&blocker.join("sub/a.xdf")).unwrap_err();
+        assert!(err.contains("choose a writable folder"), "{err}");
+        // Frames waiting when a recording starts are not part of it.
+        push(&mut feed, 50, 10);
+        let first = dir.join("first.xdf");
+        rec.start(&first).unwrap();
+        assert!(
+            rec.start(&dir.join("again.xdf"))
+                .unwrap_err()
+                .contains("stop it first")
+        );
+        push(&mut feed, 60, 40);
+        assert_eq!(rec.service(2.0), None);
+        assert_eq!(
+            rec.files.last().map(|f| (f.frames, f.open)),
+            Some((40, true))
+        );
+        push(&mut feed, 100, 5);
+        let done = rec.stop().unwrap().unwrap();
+        assert_eq!((done.frames, done.open), (45, false));
+        assert_eq!(done.bytes, std::fs::metadata(&first).unwrap().len());
+        assert!((done.duration_secs() - 0.45).abs() < 1e-9);
+        // Between recordings the feed is emptied again; a second file gets only its frames.
+        push(&mut feed, 105, 20);
+        assert_eq!(rec.service(3.0), None);
+        let second = dir.join("second.xdf");
+        rec.start(&second).unwrap();
+        push(&mut feed, 125, 7);
+        assert_eq!(rec.finish(), None);
+        assert_eq!(
+            eeg_values(&first),
+            (60..105).map(f64::from).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            eeg_values(&second),
+            (125..132).map(f64::from).collect::<Vec<_>>()
+        );
+        assert_eq!(rec.files.len(), 2);
+        assert!(rec.files.iter().all(|f| !f.open));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_fixed_recording_cannot_be_restarted_and_names_the_option() {
+        let dir = std::env::temp_dir().join(format!("neuroloop-rec-fixed-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (mut feed, rx) = record_feed(2, 100.0, 1.0);
+        let path = dir.join("fixed.xdf");
+        let mut rec = Recording::fixed(
+            SessionRecorder::create(&path, &meta(), rx, Vec::new()).unwrap(),
+            meta(),
+        );
+        push(&mut feed, 0, 30);
+        assert_eq!(rec.service(1.0), None);
+        rec.stop().unwrap();
+        let err = rec.start(&dir.join("more.xdf")).unwrap_err();
+        assert!(err.contains("--record"), "{err}");
+        assert_eq!(eeg_values(&path).len(), 30);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn recording_names_carry_the_utc_time_and_never_overwrite() {
+        let dir = std::env::temp_dir().join(format!("neuroloop-rec-names-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let a = recording_path(&dir);
+        let name = a.file_name().unwrap().to_str().unwrap().to_string();
+        // neuroloop-YYYYMMDD-HHMMSS.xdf
+        assert_eq!(name.len(), "neuroloop-20261204-134500.xdf".len(), "{name}");
+        assert!(
+            name.starts_with("neuroloop-20") && name.ends_with(".xdf"),
+            "{name}"
+        );
+        std::fs::write(&a, b"").unwrap();
+        let b = recording_path(&dir);
+        assert_ne!(a, b);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -93,8 +93,11 @@ pub struct SessionReport {
     pub delivery_lag: Option<LatencyReport>,
     /// Throughput in multiples of real time.
     pub real_time_factor: f64,
-    /// The session recording, if one was made.
+    /// The session recording, if one was made (the first file, when the window started
+    /// several).
     pub recording: Option<RecordingReport>,
+    /// Every recording file of the session, oldest first.
+    pub recordings: Vec<RecordingReport>,
     /// Errors reported during the session.
     pub errors: Vec<String>,
     /// Stimulation counts, when stimulation ran.
@@ -108,8 +111,11 @@ pub struct RecordingReport {
     pub path: String,
     /// EEG frames written.
     pub frames: u64,
-    /// Frames the recorder could not take (its ring was full); 0 unless the disk stalled.
+    /// Frames the recorder could not take (its ring was full; counted for the whole
+    /// session); 0 unless the disk stalled.
     pub frames_dropped: u64,
+    /// Bytes in the file.
+    pub bytes: u64,
 }
 
 impl SessionReport {
@@ -149,6 +155,16 @@ impl SessionReport {
             errors.extend(out.stats.problem(&out.device, now));
         }
         let data_secs = frames_processed as f64 / session.meta.sample_rate_hz;
+        let recordings: Vec<RecordingReport> = log
+            .recordings
+            .iter()
+            .map(|f| RecordingReport {
+                path: f.path.display().to_string(),
+                frames: f.frames,
+                frames_dropped: s.record_dropped.load(Ordering::Relaxed),
+                bytes: f.bytes,
+            })
+            .collect();
         SessionReport {
             source: source.to_string(),
             channels: session.meta.channels(),
@@ -175,11 +191,8 @@ impl SessionReport {
             } else {
                 0.0
             },
-            recording: session.record_path.as_ref().map(|p| RecordingReport {
-                path: p.display().to_string(),
-                frames: log.recorded_frames,
-                frames_dropped: s.record_dropped.load(Ordering::Relaxed),
-            }),
+            recording: recordings.first().cloned(),
+            recordings,
             errors,
             stimulation: log.stim,
         }
@@ -265,11 +278,14 @@ impl SessionReport {
                 line("delivery      sample stamp -> chunk arrival: ", l)
             );
         }
-        if let Some(r) = &self.recording {
+        for r in &self.recordings {
             let _ = writeln!(
                 t,
-                "recording     {} ({} frames, {} dropped)",
-                r.path, r.frames, r.frames_dropped
+                "recording     {} ({} frames, {:.1} MiB, {} dropped)",
+                r.path,
+                r.frames,
+                r.bytes as f64 / 1048576.0,
+                r.frames_dropped
             );
         }
         if let Some(st) = &self.stimulation {

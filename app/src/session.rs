@@ -20,7 +20,7 @@ use neuroloop_decoders::Decoder;
 
 use crate::outputs::{DecoderInfo, OutputConfig, OutputContext, OutputLog, SharedLog, run_outputs};
 use crate::pipeline::{FrontEnd, PipelineStats, ScopeFeed, ScopeReceiver, Worker};
-use crate::record::{SessionRecorder, record_feed};
+use crate::record::{Recording, SessionRecorder, record_feed};
 use ringbuf::traits::Split as _;
 
 /// Where samples come from.
@@ -180,6 +180,24 @@ impl StimulationSpec {
             audio: Default::default(),
         }
     }
+}
+
+/// How serious a [`Problem`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Data or function is being lost now.
+    Error,
+    /// Something happened that the user should know about; the session goes on normally.
+    Warning,
+}
+
+/// Something wrong with a running session, with what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// How serious it is.
+    pub severity: Severity,
+    /// What happened and the fix.
+    pub text: String,
 }
 
 /// Handle to a running session.
@@ -344,28 +362,45 @@ impl Session {
             }
         }
         // The recording file is created before any sample flows, so a bad path fails here.
-        let recorder = match &cfg.outputs.record {
-            Some(path) => {
-                let (feed, rx) =
-                    record_feed(meta.channels(), meta.sample_rate_hz, cfg.source.speed());
-                match SessionRecorder::create(path, &meta, rx, annotation_texts.clone()) {
-                    Ok(r) => {
-                        worker.set_record_feed(feed);
-                        Some(r)
-                    }
-                    Err(e) => {
-                        stop.store(true, Ordering::Release);
-                        drop(writer_tx);
-                        let _ = acquisition.join();
-                        return Err(anyhow!(e.to_string())).context(format!(
-                            "creating the recording {}; choose a writable --record path",
+        // Sessions with a window keep the feed, so that recordings can start and stop while
+        // they run.
+        let mut recording = Recording::none(meta.clone());
+        if cfg.outputs.record.is_some() || cfg.with_scope {
+            let (feed, rx) = record_feed(meta.channels(), meta.sample_rate_hz, cfg.source.speed());
+            let made = if cfg.with_scope {
+                let mut r = Recording::on_demand(meta.clone(), annotation_texts.clone(), rx);
+                match &cfg.outputs.record {
+                    Some(path) => r.start(path).map(|()| r),
+                    None => Ok(r),
+                }
+            } else {
+                let path = cfg
+                    .outputs
+                    .record
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new(""));
+                SessionRecorder::create(path, &meta, rx, annotation_texts.clone())
+                    .map(|rec| Recording::fixed(rec, meta.clone()))
+                    .map_err(|e| {
+                        format!(
+                            "creating the recording {}: {e}; choose a writable --record path",
                             path.display()
-                        ));
-                    }
+                        )
+                    })
+            };
+            match made {
+                Ok(r) => {
+                    worker.set_record_feed(feed);
+                    recording = r;
+                }
+                Err(e) => {
+                    stop.store(true, Ordering::Release);
+                    drop(writer_tx);
+                    let _ = acquisition.join();
+                    return Err(anyhow!(e));
                 }
             }
-            None => None,
-        };
+        }
         let front_end = worker.describe_front_end();
         let log: SharedLog = Arc::new(Mutex::new(OutputLog {
             scores: vec![Default::default(); infos.len()],
@@ -394,7 +429,7 @@ impl Session {
                     annotation_texts: &annotation_texts,
                 };
                 run_outputs(
-                    output_rx, &out_cfg, &ctx, &out_log, &out_done, recorder, ui_rx,
+                    output_rx, &out_cfg, &ctx, &out_log, &out_done, recording, ui_rx,
                 );
             })
             .context("starting the output thread")?;
@@ -437,6 +472,32 @@ impl Session {
         })
     }
 
+    /// Asks the output thread to start recording the session to `path` (XDF) from now on,
+    /// without waiting; false when the window's event sender was taken or its ring is full.
+    /// Whether the file could be made shows in [`Session::recordings`] or the log's errors.
+    pub fn start_recording(&mut self, path: std::path::PathBuf) -> bool {
+        self.ui_events
+            .as_mut()
+            .is_some_and(|tx| tx.send(crate::outputs::UiEvent::StartRecording(path)))
+    }
+
+    /// Asks the output thread to close the recording being written (footers written, file
+    /// synced); false when the window's event sender was taken or its ring is full.
+    pub fn stop_recording(&mut self) -> bool {
+        self.ui_events
+            .as_mut()
+            .is_some_and(|tx| tx.send(crate::outputs::UiEvent::StopRecording))
+    }
+
+    /// Every recording file of the session so far, the one being written (if any) last, with
+    /// its frames, bytes and duration (read from the output log without waiting).
+    pub fn recordings(&self) -> Vec<crate::record::RecordingStatus> {
+        self.log
+            .try_lock()
+            .map(|l| l.recordings.clone())
+            .unwrap_or_default()
+    }
+
     /// The sender for what the window presents (frames, stimulus markers), handed out once:
     /// the output thread writes its events to the recording and the marker stream.
     pub fn take_ui_events(&mut self) -> Option<crate::outputs::UiEventSender> {
@@ -475,6 +536,89 @@ impl Session {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Everything wrong with the session now, each with what to do about it: the stream
+    /// lost, gaps, samples that were not numbers, frames dropped or not recorded, decisions
+    /// or events lost, the audio device, and every error the output thread logged (outlets,
+    /// recordings, stimulation start-up). Reads counters and `try_lock`s the log: never
+    /// waits for the pipeline (the log's errors are left out while it is busy).
+    pub fn problems(&self) -> Vec<Problem> {
+        let s = &self.stats;
+        let mut out = Vec::new();
+        let mut add = |severity, text: String| out.push(Problem { severity, text });
+        if s.stream_lost.load(Ordering::Relaxed) {
+            add(
+                Severity::Error,
+                format!(
+                    "the stream {} is gone: waiting for it to return (check the amplifier, its LSL app and the network); the recording marks the gap",
+                    self.meta.name
+                ),
+            );
+        }
+        if let Some(e) = self.acquisition_error() {
+            add(Severity::Error, format!("acquisition stopped: {e}"));
+        }
+        let count = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        let gaps = count(&s.gaps);
+        if gaps > 0 {
+            add(
+                Severity::Warning,
+                format!(
+                    "{gaps} gap(s) in the stream: samples went missing and the decoders restarted their windows; check the amplifier's connection"
+                ),
+            );
+        }
+        let nan = count(&s.non_finite_samples);
+        if nan > 0 {
+            add(
+                Severity::Warning,
+                format!(
+                    "{nan} samples were not numbers (NaN/Inf) and were replaced: a channel is broken or disconnected; check the electrodes flagged in the quality cells"
+                ),
+            );
+        }
+        let dropped = count(&s.ring.frames_dropped);
+        if dropped > 0 {
+            add(
+                Severity::Error,
+                format!(
+                    "{dropped} frames dropped: the pipeline fell behind the stream; close other programs, decode fewer channels or use a faster machine"
+                ),
+            );
+        }
+        let unrecorded = count(&s.record_dropped);
+        if unrecorded > 0 {
+            add(
+                Severity::Error,
+                format!(
+                    "{unrecorded} frames could not be recorded: the disk did not keep up; record to a faster or less busy disk"
+                ),
+            );
+        }
+        let lost =
+            count(&s.decisions_dropped) + count(&s.events_dropped) + count(&s.ring.events_dropped);
+        if lost > 0 {
+            add(
+                Severity::Warning,
+                format!(
+                    "{lost} decisions or events were not published: the output thread fell behind (a stalled LSL consumer or disk)"
+                ),
+            );
+        }
+        if let Some(out) = self.audio_output()
+            && let Some(problem) = out
+                .stats
+                .problem(&out.device, neuroloop_acquisition::clock::local_clock())
+        {
+            add(Severity::Error, problem);
+        }
+        if let Ok(log) = self.log.try_lock() {
+            for e in &log.errors {
+                add(Severity::Error, e.clone());
+            }
+        }
+        out
     }
 
     /// Mains frequency of the session's front end (its notch; 50 Hz when the notch is off).

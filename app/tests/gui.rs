@@ -305,3 +305,194 @@ fn start_screen_starts_the_simulator_monitor_and_shows_errors_with_the_fix() {
     harness.get_by_label_contains("last session:");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Steps `harness` until `done` holds, for at most `secs` seconds of wall clock.
+fn step_until<S>(
+    harness: &mut Harness<'_, S>,
+    secs: f64,
+    mut done: impl FnMut(&Harness<'_, S>) -> bool,
+) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+    while std::time::Instant::now() < deadline {
+        harness.run_steps(1);
+        if done(harness) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
+/// Recording controls: a recording started and stopped with the button, a second one started
+/// with Ctrl+R and left running when the window goes away, which closes it with footers.
+#[test]
+fn recordings_start_and_stop_in_the_window_and_survive_it_closing() {
+    let dir = std::env::temp_dir().join(format!("neuroloop-gui-rec-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let s = Session::start(config(
+        vec![],
+        Scenario::Ssvep(SsvepScenario::default()),
+        5.0,
+        600.0,
+    ))
+    .unwrap();
+    let rate = s.meta.sample_rate_hz;
+    let sink = Arc::new(Mutex::new(None));
+    let view =
+        LiveView::new(s, "simulator".into(), false, Arc::clone(&sink)).with_record_dir(dir.clone());
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1200.0, 700.0))
+        .build_eframe(|_| view);
+    harness.run_steps(2);
+    harness.get_by_label("Record").click();
+    assert!(
+        step_until(&mut harness, 10.0, |h| h.query_by_label("REC").is_some()),
+        "the recording never showed as running"
+    );
+    // A second of wall clock (5 s of data), then stop.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    harness.run_steps(1);
+    harness.get_by_label("Stop recording").click();
+    assert!(
+        step_until(&mut harness, 10.0, |h| h
+            .query_by_label_contains("saved ")
+            .is_some()),
+        "the stopped recording was never listed"
+    );
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let first = neuroloop_formats::xdf::read(&files[0]).unwrap();
+    let eeg = first.stream_by_name("neuroloop-sim").unwrap();
+    assert!(
+        eeg.footer.is_some(),
+        "a stopped recording is closed with footers"
+    );
+    let frames = eeg.sample_count();
+    assert!(
+        frames as f64 >= 2.0 * rate,
+        "{frames} frames in about 5 s of data"
+    );
+    // Stamps follow each other at the sampling interval: nothing lost inside the file.
+    let steps = eeg.timestamps_s.windows(2).map(|w| w[1] - w[0]);
+    assert!(steps.clone().all(|d| (d - 1.0 / rate).abs() < 1e-6));
+    // Ctrl+R starts the next one; the window then closes with it running.
+    harness.key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::R]);
+    assert!(step_until(&mut harness, 10.0, |h| h
+        .query_by_label("REC")
+        .is_some()));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    harness.run_steps(1);
+    drop(harness);
+    let second: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| *p != files[0])
+        .collect();
+    assert_eq!(second.len(), 1, "{second:?}");
+    let last = neuroloop_formats::xdf::read(&second[0]).unwrap();
+    let eeg = last.stream_by_name("neuroloop-sim").unwrap();
+    assert!(
+        eeg.footer.is_some(),
+        "closing the window closes the recording with footers"
+    );
+    assert!(eeg.sample_count() > 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Errors the pipeline reports appear in the window with their fix, without stopping the
+/// session, and can be dismissed: here a recording asked for in a folder that cannot exist.
+#[test]
+fn a_pipeline_error_is_shown_with_its_fix_and_can_be_dismissed() {
+    let dir = std::env::temp_dir().join(format!("neuroloop-gui-err-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let blocker = dir.join("not-a-folder");
+    std::fs::write(&blocker, b"").unwrap();
+    let s = Session::start(config(
+        vec![],
+        Scenario::Ssvep(SsvepScenario::default()),
+        1.0,
+        600.0,
+    ))
+    .unwrap();
+    let view = LiveView::new(s, "simulator".into(), false, Arc::new(Mutex::new(None)))
+        .with_record_dir(blocker.join("recordings"));
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1200.0, 700.0))
+        .build_eframe(|_| view);
+    harness.run_steps(2);
+    assert!(
+        harness.query_by_label("problem").is_none(),
+        "no problem before"
+    );
+    harness.get_by_label("Record").click();
+    assert!(
+        step_until(&mut harness, 10.0, |h| h
+            .query_by_label_contains("cannot be created")
+            .is_some()),
+        "the failed recording was never reported"
+    );
+    harness.get_by_label_contains("choose a writable folder");
+    harness.get_by_label("problem");
+    // The session goes on, and another recording can be asked for.
+    harness.get_by_label("Record");
+    harness.get_by_label("dismiss").click();
+    harness.run_steps(2);
+    assert!(
+        harness
+            .query_by_label_contains("cannot be created")
+            .is_none()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Events drawn on the traces: those of the last seconds, placed relative to the newest
+/// sample, with labels naming them.
+#[test]
+fn trace_events_place_cues_gaps_and_bursts_on_the_time_axis() {
+    use neuroloop::gui::trace_events;
+    use neuroloop::outputs::OutputLog;
+    use neuroloop::stimulation::{StimEvent, StimEventKind};
+    use neuroloop_acquisition::{SourceEvent, TruthEvent, TruthKind};
+    let mut log = OutputLog::default();
+    let truth = |onset| {
+        SourceEvent::Truth(TruthEvent {
+            onset,
+            duration_secs: 4.0,
+            kind: TruthKind::SsvepTarget {
+                index: 2,
+                freq_hz: 12.0,
+            },
+        })
+    };
+    log.events.extend([
+        truth(90.0), // too old for a 5-s window ending at 100 s
+        truth(97.5),
+        SourceEvent::Gap {
+            at: 99.0,
+            missing_secs: 0.25,
+        },
+        truth(100.5), // not yet on screen
+    ]);
+    log.stim_events.push_back(StimEvent {
+        id: 1,
+        kind: StimEventKind::Commanded { dry_run: true },
+        target_time: 99.6,
+        time: 99.5,
+    });
+    let events = trace_events(&log, 100.0, 5.0);
+    let got: Vec<(f64, &str)> = events
+        .iter()
+        .map(|e| (e.at_secs, e.label.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (-2.5, "cue 12 Hz"),
+            (-1.0, "gap 0.250 s"),
+            (-0.5, "burst (dry run)")
+        ]
+    );
+}

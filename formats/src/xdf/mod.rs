@@ -13,7 +13,7 @@ mod writer;
 use std::path::Path;
 
 pub use header::{ChannelFormat, StreamFooter, StreamHeader, XdfChannel};
-pub use writer::{StreamId, WriterOptions, XdfWriter, XdfWriterSamples};
+pub use writer::{StreamId, WriterOptions, XdfWriter, XdfWriterSamples, utc_datetime};
 
 use crate::error::{XdfError, file_name};
 use crate::recording::{Annotation, ChannelInfo, Recording};

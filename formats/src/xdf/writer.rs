@@ -130,6 +130,8 @@ pub struct XdfWriter {
     last_boundary: Instant,
     /// Chunks written since the last sync.
     unsynced: bool,
+    /// Bytes in the file.
+    written: u64,
 }
 
 impl XdfWriter {
@@ -159,6 +161,7 @@ impl XdfWriter {
             last_sync: now,
             last_boundary: now,
             unsynced: false,
+            written: 0,
         };
         let mut xml = String::from("<?xml version=\"1.0\"?>\n<info>\n\t<version>1.0</version>\n");
         xml.push_str("\t<datetime>");
@@ -176,6 +179,11 @@ impl XdfWriter {
     /// The file being written.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Bytes written to the file so far (whole chunks).
+    pub fn bytes_written(&self) -> u64 {
+        self.written
     }
 
     /// Declares a stream and writes its StreamHeader chunk. Stream ids are assigned from 1.
@@ -387,6 +395,7 @@ impl XdfWriter {
     /// file ends on a whole chunk and stays readable with everything written before.
     fn emit_chunk(&mut self) -> Result<(), XdfWriteError> {
         let start = self.file.stream_position();
+        let len = self.chunk.len() as u64;
         let result = self.file.write_all(&self.chunk);
         self.chunk.clear();
         if let (Err(_), Ok(start)) = (&result, start) {
@@ -395,6 +404,7 @@ impl XdfWriter {
             let _ = self.file.seek(std::io::SeekFrom::Start(start));
         }
         result.map_err(|source| self.io_error(source))?;
+        self.written += len;
         self.unsynced = true;
         Ok(())
     }
@@ -456,7 +466,7 @@ fn push_chunk_prefix(out: &mut Vec<u8>, length: u64, chunk_tag: u16) {
 }
 
 /// Formats a system time as an ISO 8601 UTC date and time, e.g. `2024-03-01T12:00:00+0000`.
-fn utc_datetime(time: SystemTime) -> String {
+pub fn utc_datetime(time: SystemTime) -> String {
     let seconds = time
         .duration_since(UNIX_EPOCH)
         .map_or(0, |duration| duration.as_secs());
