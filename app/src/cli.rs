@@ -989,20 +989,6 @@ fn mi_decoder(
     Ok(boxed_mi_decoder(decoder, scored))
 }
 
-/// A motor-imagery decoder deciding every `step_secs` with `model`, scored against the
-/// simulator's truth when `scored`.
-fn mi_decoder_of(
-    model: MiModel,
-    step_secs: f64,
-    scored: bool,
-) -> anyhow::Result<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> {
-    let cfg = MiDecoderConfig {
-        step_secs,
-        ..MiDecoderConfig::default()
-    };
-    Ok(boxed_mi_decoder(MiDecoder::new(model, cfg)?, scored))
-}
-
 fn boxed_mi_decoder(
     decoder: MiDecoder,
     scored: bool,
@@ -1089,13 +1075,13 @@ fn ssvep_model_targets(path: &Path) -> anyhow::Result<Vec<f64>> {
 }
 
 /// Whether two target-frequency lists are the same targets (within 1 mHz each).
-fn same_frequencies(a: &[f64], b: &[f64]) -> bool {
+pub(crate) fn same_frequencies(a: &[f64], b: &[f64]) -> bool {
     a.len() == b.len() && !a.iter().zip(b).any(|(x, y)| (x - y).abs() > 1e-3)
 }
 
 /// The onset-locked decoder of `--ssvep-model`: TRCA from a fitted model file, or the network
 /// a card describes.
-fn load_onset_decoder(
+pub(crate) fn load_onset_decoder(
     path: &Path,
     margin: f64,
 ) -> anyhow::Result<neuroloop_decoders::ssvep::onset::SsvepOnsetDecoder> {
@@ -1203,8 +1189,16 @@ fn drive(
         return Ok(SessionReport::build(&session, &outcome, label, clocked));
     }
     let sink = Arc::new(Mutex::new(None));
+    // Recordings started in the window go beside the --record file, if one was given.
+    let record_dir = session
+        .record_path
+        .as_ref()
+        .and_then(|p| p.parent())
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("recordings"), Path::to_path_buf);
     let view_app =
-        crate::gui::LiveView::new(session, label.to_string(), clocked, Arc::clone(&sink));
+        crate::gui::LiveView::new(session, label.to_string(), clocked, Arc::clone(&sink))
+            .with_record_dir(record_dir);
     run_window(
         "neuroloop",
         &format!("neuroloop — {label}"),
@@ -1298,8 +1292,11 @@ impl Progress {
 /// (its disk filled up or stalled) then fails the command, so scripts notice.
 fn print_report(report: &SessionReport, json: bool) -> anyhow::Result<()> {
     print_json_or_text(report, json, SessionReport::to_text)?;
-    if let Some(rec) = &report.recording
-        && rec.frames < report.frames_processed
+    // Files started or stopped in the window hold part of the session by design.
+    if let Some(rec) = report
+        .recordings
+        .iter()
+        .find(|r| r.whole_session && r.frames < report.frames_processed)
     {
         bail!(
             "the recording {} holds {} of the {} frames processed (the report's errors say why); what it holds is readable",
@@ -1408,8 +1405,8 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
 }
 
 fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
-    use crate::speller::{Speller, SpellerLayout, SpellerTiming, SpellerView};
-    use neuroloop_acquisition::sim::{Attention, SsvepTarget};
+    use crate::speller::SpellerLayout;
+    use crate::speller::launch::{SpellerDecoder, SpellerSetup};
     if !display_available() {
         bail!("the speller needs a display (set DISPLAY, or run it under xvfb-run for a test)");
     }
@@ -1422,95 +1419,32 @@ fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
             &args.keys,
         )?
     };
-    let timing = SpellerTiming {
-        cue_secs: args.cue_secs,
-        stim_secs: args.stim_secs,
-        ..SpellerTiming::default()
-    };
-    let speller = match (&args.phrase, args.calibrate) {
-        (Some(p), true) => Speller::calibration(layout.clone(), timing, p)?,
-        (Some(p), false) => Speller::cued(layout.clone(), timing, p)?,
-        (None, true) => bail!(
-            "--calibrate needs the --phrase to cue, e.g. every key twice: --phrase \"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.<ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.<\""
-        ),
-        (None, false) => Speller::free(layout.clone(), timing),
-    };
-    let (decoder, info) = match &args.ssvep_model {
-        Some(path) => {
-            let decoder = load_onset_decoder(path, args.trca_margin)?;
-            let fitted = decoder.targets_hz();
-            let shown = layout.freqs_hz();
-            if !same_frequencies(fitted, &shown) {
-                bail!(
-                    "the SSVEP model was fitted for targets {fitted:?} but the speller shows {shown:?}: fit on a calibration with this layout's targets"
-                );
-            }
-            let info = DecoderInfo::of(&decoder, TruthMapping::SsvepTargetIndex);
-            (
-                Box::new(decoder) as Box<dyn neuroloop_decoders::Decoder>,
-                info,
-            )
-        }
-        None => {
-            let decoder = SsvepCcaDecoder::new(SsvepCcaConfig {
-                targets_hz: layout.freqs_hz(),
-                window_secs: args.window_secs,
-                step_secs: 0.1,
-                sub_bands: 5,
-                min_margin: args.min_margin,
-                ..SsvepCcaConfig::default()
-            });
-            let info = DecoderInfo::of(&decoder, TruthMapping::SsvepTargetIndex);
-            (
-                Box::new(decoder) as Box<dyn neuroloop_decoders::Decoder>,
-                info,
-            )
-        }
-    };
-    let gaze = args.stream.is_none().then(|| Arc::new(Attention::new()));
-    let source = match &args.stream {
-        Some(name) => SourceSpec::Lsl(LslInletConfig {
-            name: Some(name.clone()),
-            ..LslInletConfig::default()
-        }),
-        None => live_simulator(SimConfig {
-            seed: args.seed,
-            scenario: Scenario::Ssvep(SsvepScenario {
-                targets: layout
-                    .targets
-                    .iter()
-                    .map(|t| SsvepTarget {
-                        freq_hz: t.code.freq_hz,
-                        phase_rad: t.code.phase_rad,
-                    })
-                    .collect(),
-                gaze: gaze.clone(),
-                amplitude_uv: args.ssvep_uv,
-                ..SsvepScenario::default()
-            }),
-            ..SimConfig::default()
-        }),
-    };
-    let session = Session::start(SessionConfig {
-        source,
-        front_end: FrontEnd::default(),
-        decoders: vec![(decoder, info)],
-        outputs: OutputConfig {
-            marker_stream: (!args.markers.eq_ignore_ascii_case("none"))
-                .then(|| args.markers.clone()),
-            record: args.record.clone(),
-            ..OutputConfig::default()
+    let setup = SpellerSetup {
+        timing: crate::speller::SpellerTiming {
+            cue_secs: args.cue_secs,
+            stim_secs: args.stim_secs,
+            ..Default::default()
         },
-        ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
-        with_scope: false,
-        stimulation: None,
-    })?;
-    let mut view = SpellerView::new(
-        speller,
-        Some(session),
-        gaze,
-        Box::new(neuroloop_acquisition::clock::local_clock),
-    );
+        phrase: args.phrase.clone(),
+        calibrate: args.calibrate,
+        decoder: match &args.ssvep_model {
+            Some(path) => SpellerDecoder::Model {
+                path: path.clone(),
+                margin: args.trca_margin,
+            },
+            None => SpellerDecoder::Fbcca {
+                window_secs: args.window_secs,
+                min_margin: args.min_margin,
+            },
+        },
+        stream: args.stream.clone(),
+        seed: args.seed,
+        ssvep_uv: args.ssvep_uv,
+        markers: (!args.markers.eq_ignore_ascii_case("none")).then(|| args.markers.clone()),
+        record: args.record.clone(),
+        ..SpellerSetup::new(layout)
+    };
+    let mut view = setup.start()?;
     if let Some(path) = &args.screenshot {
         view = view.with_screenshot(path.clone(), args.screenshot_after);
     }
@@ -1525,18 +1459,6 @@ fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
         println!("recorded to {}", path.display());
     }
     Ok(())
-}
-
-/// The simulator as a live source for a stimulus window: real time, unbounded, stamped on
-/// the clock from its first sample.
-fn live_simulator(config: SimConfig) -> SourceSpec {
-    SourceSpec::Simulator {
-        config,
-        pacing: Pacing::REAL_TIME,
-        chunk_frames: 0,
-        duration_secs: None,
-        time_origin: None,
-    }
 }
 
 fn run(args: &RunArgs) -> anyhow::Result<()> {
@@ -1887,8 +1809,7 @@ fn mi_fit(args: &MiFitArgs) -> anyhow::Result<()> {
 fn mi_session(args: &MiSessionArgs) -> anyhow::Result<()> {
     use crate::mi::paradigm::ImageryParadigm;
     use crate::mi::paradigm::{ImageryTiming, parse_classes};
-    use crate::mi::view::{ImageryPlan, ImageryView, SessionRole};
-    use neuroloop_acquisition::sim::Attention;
+    use crate::mi::view::ImageryPlan;
     // Everything that can be checked is checked before the window opens.
     let classes = parse_classes(&args.classes).map_err(anyhow::Error::msg)?;
     let model = match &args.mi_model {
@@ -1931,8 +1852,6 @@ fn mi_session(args: &MiSessionArgs) -> anyhow::Result<()> {
             "the motor-imagery paradigm needs a display (set DISPLAY, or run it under xvfb-run for a test)"
         );
     }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create the output folder {}", args.out.display()))?;
     let plan = ImageryPlan {
         classes: classes.clone(),
         timing,
@@ -1949,59 +1868,16 @@ fn mi_session(args: &MiSessionArgs) -> anyhow::Result<()> {
         model,
         close_when_done: args.close_when_done,
     };
-    let intent = args.stream.is_none().then(|| Arc::new(Attention::new()));
-    let factory = {
-        let args = args.clone();
-        let intent = intent.clone();
-        let mut sessions = 0u64;
-        Box::new(move |role: SessionRole| {
-            sessions += 1;
-            let source = match &args.stream {
-                Some(name) => SourceSpec::Lsl(LslInletConfig {
-                    name: Some(name.clone()),
-                    ..LslInletConfig::default()
-                }),
-                None => live_simulator(SimConfig {
-                    // Another noise realisation for each run.
-                    seed: args.seed.wrapping_add(sessions),
-                    scenario: Scenario::MotorImagery(MiScenario {
-                        classes: classes.clone(),
-                        trial_secs: timing.imagery_secs,
-                        intent: intent.clone(),
-                        ..MiScenario::default()
-                    }),
-                    ..SimConfig::default()
-                }),
-            };
-            let (decoders, record) = match role {
-                SessionRole::Calibration => (Vec::new(), args.out.join("calibration.xdf")),
-                SessionRole::Feedback(model) => (
-                    vec![mi_decoder_of(*model, args.mi_step_secs, false)?],
-                    args.out.join("feedback.xdf"),
-                ),
-            };
-            Session::start(SessionConfig {
-                source,
-                front_end: FrontEnd::default(),
-                decoders,
-                outputs: OutputConfig {
-                    marker_stream: (!args.markers.eq_ignore_ascii_case("none"))
-                        .then(|| args.markers.clone()),
-                    record: Some(record),
-                    ..OutputConfig::default()
-                },
-                ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
-                with_scope: false,
-                stimulation: None,
-            })
-        })
-    };
-    let mut view = ImageryView::new(
+    let mut view = crate::mi::launch::start(
         plan,
-        factory,
-        intent,
-        Box::new(neuroloop_acquisition::clock::local_clock),
-    );
+        crate::mi::launch::ImagerySource {
+            stream: args.stream.clone(),
+            seed: args.seed,
+            markers: (!args.markers.eq_ignore_ascii_case("none")).then(|| args.markers.clone()),
+            out: args.out.clone(),
+            step_secs: args.mi_step_secs,
+        },
+    )?;
     if let Some(path) = &args.screenshot {
         view = view.with_screenshot(path.clone(), args.screenshot_after);
     }

@@ -456,6 +456,8 @@ pub struct LiveView {
     show_raw: bool,
     /// Spacing between trace rows in µV (`None`: automatic).
     spacing_uv: Option<f64>,
+    /// Stamp of the newest frame drained for the traces (events are placed against it).
+    shown_until: Option<f64>,
 }
 
 impl LiveView {
@@ -508,6 +510,7 @@ impl LiveView {
             raw_traces,
             show_raw: false,
             spacing_uv: None,
+            shown_until: None,
         }
     }
 
@@ -537,6 +540,11 @@ impl LiveView {
         self
     }
 
+    /// Whether the session has stopped (its source ended or the view finished it).
+    pub fn is_finished(&self) -> bool {
+        self.session.is_none()
+    }
+
     /// Whether a recording file is being written.
     pub fn is_recording(&self) -> bool {
         self.recordings.last().is_some_and(|r| r.open)
@@ -551,7 +559,13 @@ impl LiveView {
         if recording {
             session.stop_recording();
         } else if self.record_requested.is_none() {
-            let errors = session.log.try_lock().map_or(0, |l| l.errors.len());
+            // Briefly, like the decision panel: the output thread only try_locks the log.
+            let errors = session
+                .log
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .errors
+                .len();
             let path = crate::record::recording_path(&self.record_dir);
             if session.start_recording(path.clone()) {
                 self.record_requested = Some((path, errors));
@@ -613,6 +627,9 @@ impl LiveView {
         let Some(scope) = session.scope.as_mut() else {
             return;
         };
+        // Read before draining: every frame up to this stamp is in the rings now, so after
+        // the drain the newest frame on screen is at (or a chunk after) it.
+        self.shown_until = scope.latest_stamp();
         let n = scope.channels;
         while scope.consumer.occupied_len() >= n {
             let got = scope.consumer.pop_slice(&mut self.traces.frame);
@@ -896,14 +913,21 @@ impl eframe::App for LiveView {
                 }
                 self.recordings = files;
             }
-            if let Some((_, errors)) = self.record_requested
+            if let Some((path, errors)) = &self.record_requested
                 && !self.is_recording()
-                && session
-                    .log
-                    .try_lock()
-                    .is_ok_and(|l| l.errors.len() > errors)
+                && session.log.try_lock().is_ok_and(|l| {
+                    // A new error naming the file or its folder: it could not be made.
+                    let names: Vec<String> = [path.display().to_string()]
+                        .into_iter()
+                        .chain(path.parent().map(|d| d.display().to_string()))
+                        .filter(|n| !n.is_empty())
+                        .collect();
+                    l.errors
+                        .iter()
+                        .skip(*errors)
+                        .any(|e| names.iter().any(|n| e.contains(n.as_str())))
+                })
             {
-                // The output thread could not make the file: its error is listed.
                 self.record_requested = None;
             }
         }
@@ -972,10 +996,8 @@ impl eframe::App for LiveView {
             } else {
                 &self.traces
             };
-            let events = session
-                .scope
-                .as_ref()
-                .and_then(|s| s.latest_stamp())
+            let events = self
+                .shown_until
                 .and_then(|latest| {
                     let log = session.log.try_lock().ok()?;
                     Some(trace_events(&log, latest, TRACE_SECS))

@@ -27,6 +27,7 @@ use crate::outputs::{DecoderInfo, OutputConfig, TruthMapping};
 use crate::pipeline::FrontEnd;
 use crate::report::SessionReport;
 use crate::session::{Session, SessionConfig, SourceSpec, StimulationSpec};
+use crate::speller::view::SpellerView;
 
 /// Where the samples come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +51,12 @@ pub enum Paradigm {
     Ssvep,
     /// Sleep: spindle detection, slow-oscillation phase triggers and stimulation in dry run.
     Sleep,
+    /// The SSVEP speller: the 40-target benchmark keyboard, FBCCA with dynamic stopping;
+    /// cued by the profile's `speller_phrase`, free spelling when it is empty.
+    Speller,
+    /// Motor imagery, left against right hand: a cued calibration run, the decoder fitted
+    /// from it, then online feedback (`mi_calibration_trials`, `mi_feedback_trials`).
+    MotorImagery,
 }
 
 impl Paradigm {
@@ -58,6 +65,8 @@ impl Paradigm {
             Paradigm::Monitor => "Monitor only",
             Paradigm::Ssvep => "SSVEP decoding (FBCCA)",
             Paradigm::Sleep => "Sleep: spindles, slow oscillations, stimulation (dry run)",
+            Paradigm::Speller => "SSVEP speller (40 keys, FBCCA with dynamic stopping)",
+            Paradigm::MotorImagery => "Motor imagery: calibration, fit, feedback (left/right hand)",
         }
     }
 }
@@ -118,10 +127,19 @@ pub struct Profile {
     /// Paradigm (`monitor`, `ssvep`, `sleep`).
     pub paradigm: Paradigm,
     /// Folder for session recordings (XDF), started and stopped in the session's window
-    /// (Ctrl+R) or from the start (`record_at_start`).
+    /// (Ctrl+R) or from the start (`record_at_start`); empty: `recordings` in the working
+    /// folder.
     pub record_dir: String,
-    /// Record every session from its first sample.
-    pub record_at_start: bool,
+    /// Record every session from its first sample. Absent in profiles written before it
+    /// existed: those recorded whenever they named a `record_dir`, and still do.
+    #[serde(default)]
+    pub record_at_start: Option<bool>,
+    /// The phrase the speller cues (copy spelling); empty: free spelling.
+    pub speller_phrase: String,
+    /// Motor-imagery calibration trials per class.
+    pub mi_calibration_trials: usize,
+    /// Motor-imagery feedback trials per class.
+    pub mi_feedback_trials: usize,
     /// Simulator settings.
     pub simulator: SimulatorProfile,
     /// Front end.
@@ -135,8 +153,11 @@ impl Default for Profile {
             stream: String::new(),
             file: String::new(),
             paradigm: Paradigm::Monitor,
-            record_dir: "recordings".into(),
-            record_at_start: false,
+            record_dir: String::new(),
+            record_at_start: Some(false),
+            speller_phrase: "NEUROLOOP".into(),
+            mi_calibration_trials: 20,
+            mi_feedback_trials: 10,
             simulator: SimulatorProfile::default(),
             front_end: FrontEndProfile::default(),
         }
@@ -179,12 +200,134 @@ impl Profile {
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
     }
 
+    /// Whether sessions record from their first sample: `record_at_start`, or for a profile
+    /// without that field, whether it names a `record_dir`.
+    pub fn records_at_start(&self) -> bool {
+        self.record_at_start
+            .unwrap_or_else(|| !self.record_dir.trim().is_empty())
+    }
+
     /// Where recordings go: `record_dir`, or `recordings` in the working folder when empty.
     pub fn recordings_folder(&self) -> PathBuf {
         match self.record_dir.trim() {
             "" => PathBuf::from("recordings"),
             dir => PathBuf::from(dir),
         }
+    }
+
+    /// The speller session this profile describes: the benchmark keyboard, cued by
+    /// `speller_phrase` (free spelling when empty), on the simulator or the LSL stream; files
+    /// and other sources are refused with the reason.
+    pub fn speller_setup(&self) -> anyhow::Result<crate::speller::launch::SpellerSetup> {
+        use crate::speller::SpellerLayout;
+        use crate::speller::launch::SpellerSetup;
+        let stream = match self.source {
+            SourceKind::Simulator => None,
+            SourceKind::Lsl => {
+                let name = self.stream.trim();
+                if name.is_empty() {
+                    anyhow::bail!("no LSL stream chosen: pick one from the list or type its name");
+                }
+                Some(name.to_string())
+            }
+            SourceKind::File => anyhow::bail!(
+                "the speller needs a live source (its flicker drives what the user sees): choose the simulator or an LSL stream, or replay a recorded speller session with `neuroloop replay`"
+            ),
+        };
+        let phrase = self.speller_phrase.trim();
+        let record = if self.records_at_start() {
+            let dir = self.recordings_folder();
+            std::fs::create_dir_all(&dir).with_context(|| {
+                format!(
+                    "the recording folder {} cannot be created: choose a writable folder",
+                    dir.display()
+                )
+            })?;
+            Some(crate::record::recording_path(&dir))
+        } else {
+            None
+        };
+        Ok(SpellerSetup {
+            phrase: (!phrase.is_empty()).then(|| phrase.to_uppercase()),
+            stream,
+            record,
+            ..SpellerSetup::new(SpellerLayout::benchmark())
+        })
+    }
+
+    /// The motor-imagery run this profile describes: left against right hand, the
+    /// profile's trial counts, every fitting method (the best cross-validated kept), on the
+    /// simulator or the LSL stream; its files go to a new `mi-YYYYMMDD-HHMMSS` folder in the
+    /// recordings folder.
+    pub fn imagery_setup(
+        &self,
+    ) -> anyhow::Result<(
+        crate::mi::view::ImageryPlan,
+        crate::mi::launch::ImagerySource,
+    )> {
+        use crate::mi::CalibrationCut;
+        use crate::mi::paradigm::{ImageryParadigm, ImageryTiming};
+        use neuroloop_acquisition::MiClass;
+        use neuroloop_decoders::mi::MiMethod;
+        let stream = match self.source {
+            SourceKind::Simulator => None,
+            SourceKind::Lsl => {
+                let name = self.stream.trim();
+                if name.is_empty() {
+                    anyhow::bail!("no LSL stream chosen: pick one from the list or type its name");
+                }
+                Some(name.to_string())
+            }
+            SourceKind::File => anyhow::bail!(
+                "motor imagery needs a live source (the cues drive what the subject does): choose the simulator or an LSL stream, or fit a recorded calibration with `neuroloop mi fit`"
+            ),
+        };
+        if self.mi_calibration_trials == 0 {
+            anyhow::bail!("give at least 5 calibration trials per class in the profile");
+        }
+        let classes = vec![MiClass::LeftHand, MiClass::RightHand];
+        let timing = ImageryTiming::default();
+        let seed = 1;
+        ImageryParadigm::calibration(&classes, 1, timing, seed)?;
+        let stamp = crate::record::recording_path(Path::new(""));
+        let name = stamp
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("neuroloop")
+            .replacen("neuroloop-", "mi-", 1);
+        let out = self.recordings_folder().join(name);
+        let cut = CalibrationCut {
+            channels: Vec::new(),
+            band_hz: (8.0, 30.0),
+            window_secs: 2.0,
+            cue_offset_secs: 0.5,
+            sub_bands: Vec::new(),
+        };
+        let plan = crate::mi::view::ImageryPlan {
+            classes,
+            timing,
+            calibration_trials: self.mi_calibration_trials,
+            feedback_trials: self.mi_feedback_trials,
+            seed,
+            cut,
+            methods: vec![
+                MiMethod::CspLda,
+                MiMethod::TsLr,
+                MiMethod::Mdm,
+                MiMethod::FbcspLda,
+            ],
+            model_out: Some(out.join("model.json")),
+            model: None,
+            close_when_done: false,
+        };
+        let source = crate::mi::launch::ImagerySource {
+            stream,
+            seed,
+            markers: Some("neuroloop-markers".into()),
+            out,
+            step_secs: 0.25,
+        };
+        Ok((plan, source))
     }
 
     /// The session this profile describes, with its label.
@@ -281,8 +424,11 @@ impl Profile {
                 decoders.push((Box::new(d), info));
             }
             Paradigm::Sleep => decoders.extend(crate::bench::sleep_decoders("Cz", "Cz")),
+            Paradigm::Speller | Paradigm::MotorImagery => anyhow::bail!(
+                "the speller and motor imagery run their own views: start them from the start screen, `neuroloop speller` or `neuroloop mi session`"
+            ),
         }
-        let record = if self.record_at_start {
+        let record = if self.records_at_start() {
             let dir = self.recordings_folder();
             std::fs::create_dir_all(&dir).with_context(|| {
                 format!(
@@ -333,6 +479,10 @@ pub struct Launcher {
     /// Last message: (is an error, text).
     message: Option<(bool, String)>,
     live: Option<LiveView>,
+    /// The speller, when that paradigm runs.
+    speller: Option<SpellerView>,
+    /// The motor-imagery paradigm and its output folder, when that runs.
+    imagery: Option<(crate::mi::view::ImageryView, PathBuf)>,
     /// Reports of finished sessions, for the caller.
     reports: Arc<Mutex<Option<SessionReport>>>,
     /// A pending screenshot: path, seconds after the first frame.
@@ -377,6 +527,8 @@ impl Launcher {
             scan_stop,
             message: None,
             live: None,
+            speller: None,
+            imagery: None,
             reports: Arc::new(Mutex::new(None)),
             screenshot: None,
             first_frame: None,
@@ -414,11 +566,50 @@ impl Launcher {
 
     /// Whether a session is running in the window.
     pub fn is_running(&self) -> bool {
-        self.live.is_some()
+        self.live.is_some() || self.speller.is_some() || self.imagery.is_some()
+    }
+
+    /// The speller running in the window, if any.
+    pub fn speller_view(&self) -> Option<&SpellerView> {
+        self.speller.as_ref()
+    }
+
+    /// Takes the CPU wake-up latency hold for a session that just started.
+    fn hold_wake_latency(&mut self) {
+        let hold = crate::power::WakeLatencyHold::request(self.wake);
+        if let crate::power::HoldStatus::Refused(why) = hold.status() {
+            eprintln!("neuroloop: {why}");
+        }
+        self.wake_hold = Some(hold);
     }
 
     /// Starts the session the profile describes; on failure the start screen shows why.
     pub fn start(&mut self) {
+        if self.profile.paradigm == Paradigm::MotorImagery {
+            match self.profile.imagery_setup().and_then(|(plan, source)| {
+                let out = source.out.clone();
+                Ok((crate::mi::launch::start(plan, source)?, out))
+            }) {
+                Ok((view, out)) => {
+                    self.message = None;
+                    self.hold_wake_latency();
+                    self.imagery = Some((view, out));
+                }
+                Err(e) => self.message = Some((true, crate::cli::error_text(&e))),
+            }
+            return;
+        }
+        if self.profile.paradigm == Paradigm::Speller {
+            match self.profile.speller_setup().and_then(|s| s.start()) {
+                Ok(view) => {
+                    self.message = None;
+                    self.hold_wake_latency();
+                    self.speller = Some(view);
+                }
+                Err(e) => self.message = Some((true, crate::cli::error_text(&e))),
+            }
+            return;
+        }
         let started = self
             .profile
             .session_config()
@@ -426,11 +617,7 @@ impl Launcher {
         match started {
             Ok((session, label)) => {
                 self.message = None;
-                let hold = crate::power::WakeLatencyHold::request(self.wake);
-                if let crate::power::HoldStatus::Refused(why) = hold.status() {
-                    eprintln!("neuroloop: {why}");
-                }
-                self.wake_hold = Some(hold);
+                self.hold_wake_latency();
                 self.live = Some(
                     LiveView::new(
                         session,
@@ -447,6 +634,38 @@ impl Launcher {
 
     /// Stops the running session and returns to the start screen.
     pub fn stop(&mut self) {
+        if let Some((mut view, out)) = self.imagery.take() {
+            view.finish();
+            self.wake_hold = None;
+            let mut text = format!("last motor-imagery session ({}):", out.display());
+            for line in view.report() {
+                text.push(' ');
+                text.push_str(line);
+            }
+            if let Some(e) = view.error() {
+                text.push_str(&format!(" error: {e}"));
+            }
+            self.message = Some((view.error().is_some(), text));
+        }
+        if let Some(mut view) = self.speller.take() {
+            view.finish();
+            self.wake_hold = None;
+            let sp = view.speller();
+            let (correct, scored) = sp.score();
+            self.message = Some((
+                false,
+                format!(
+                    "last speller session: typed \"{}\" in {} selections{}",
+                    sp.text(),
+                    sp.trials(),
+                    if scored > 0 {
+                        format!(", {correct}/{scored} as cued")
+                    } else {
+                        String::new()
+                    }
+                ),
+            ));
+        }
         if let Some(mut live) = self.live.take() {
             live.finish();
             self.wake_hold = None;
@@ -583,33 +802,72 @@ impl Launcher {
                 self.source_ui(ui);
                 ui.separator();
                 ui.heading("Paradigm");
-                for p in [Paradigm::Monitor, Paradigm::Ssvep, Paradigm::Sleep] {
+                for p in [
+                    Paradigm::Monitor,
+                    Paradigm::Ssvep,
+                    Paradigm::Sleep,
+                    Paradigm::Speller,
+                    Paradigm::MotorImagery,
+                ] {
                     ui.radio_value(&mut self.profile.paradigm, p, p.label());
                 }
-                ui.label(
-                    RichText::new(
-                        "The SSVEP speller and motor-imagery sessions open their own windows: `neuroloop speller`, `neuroloop mi session`.",
-                    )
-                    .weak(),
-                );
+                if self.profile.paradigm == Paradigm::Speller {
+                    ui.indent("speller", |ui| {
+                        ui.horizontal(|ui| {
+                            let l = ui.label("phrase to cue (empty: free spelling)");
+                            ui.text_edit_singleline(&mut self.profile.speller_phrase)
+                                .labelled_by(l.id);
+                        });
+                    });
+                }
+                if self.profile.paradigm == Paradigm::MotorImagery {
+                    ui.indent("imagery", |ui| {
+                        ui.horizontal(|ui| {
+                            let l = ui.label("motor imagery trials per class: calibration");
+                            ui.add(
+                                egui::DragValue::new(&mut self.profile.mi_calibration_trials)
+                                    .range(5..=100),
+                            )
+                            .labelled_by(l.id);
+                            let l = ui.label("feedback");
+                            ui.add(
+                                egui::DragValue::new(&mut self.profile.mi_feedback_trials)
+                                    .range(0..=100),
+                            )
+                            .labelled_by(l.id);
+                        });
+                    });
+                }
                 ui.separator();
                 ui.heading("Settings");
                 let fe = &mut self.profile.front_end;
                 ui.horizontal(|ui| {
                     let l = ui.label("high-pass (Hz, 0 = off)");
-                    ui.add(egui::DragValue::new(&mut fe.highpass_hz).range(0.0..=10.0).speed(0.1))
-                        .labelled_by(l.id);
+                    ui.add(
+                        egui::DragValue::new(&mut fe.highpass_hz)
+                            .range(0.0..=10.0)
+                            .speed(0.1),
+                    )
+                    .labelled_by(l.id);
                     let l = ui.label("mains notch (Hz, 0 = off)");
                     ui.add(egui::DragValue::new(&mut fe.notch_hz).range(0.0..=60.0))
                         .labelled_by(l.id);
                     ui.checkbox(&mut fe.common_average, "common average");
                 });
                 ui.horizontal(|ui| {
-                    let l = ui.label("recordings folder");
+                    let l = ui.label("recordings folder (empty: ./recordings)");
                     ui.text_edit_singleline(&mut self.profile.record_dir)
                         .labelled_by(l.id);
-                    ui.checkbox(&mut self.profile.record_at_start, "record from the start")
-                        .on_hover_text("otherwise start and stop recordings in the session's window (Ctrl+R)");
+                    let mut at_start = self.profile.records_at_start();
+                    if ui
+                        .checkbox(&mut at_start, "record from the start")
+                        .on_hover_text(
+                            "otherwise start and stop recordings in the session's window (Ctrl+R)",
+                        )
+                        .changed()
+                    {
+                        self.profile.record_at_start = Some(at_start);
+                    }
                 });
                 ui.horizontal(|ui| {
                     ui.label(format!("profile {}", self.profile_path.display()));
@@ -626,7 +884,11 @@ impl Launcher {
                 }
                 ui.label(RichText::new("Enter: start · Ctrl+S: save the profile").weak());
                 if let Some((error, text)) = &self.message {
-                    let color = if *error { Color32::RED } else { ui.visuals().text_color() };
+                    let color = if *error {
+                        Color32::RED
+                    } else {
+                        ui.visuals().text_color()
+                    };
                     ui.label(RichText::new(text).color(color));
                 }
             });
@@ -634,7 +896,7 @@ impl Launcher {
         if save {
             self.save_profile();
         }
-        if enter && self.live.is_none() {
+        if enter && !self.is_running() {
             self.start();
         }
     }
@@ -649,7 +911,7 @@ impl eframe::App for Launcher {
             .as_secs_f64();
         crate::gui::screenshot_when_due(ui.ctx(), &mut self.screenshot, elapsed);
         let mut back = false;
-        if let Some(live) = self.live.as_mut() {
+        if self.is_running() {
             egui::Panel::top("launcher").show(ui, |ui| {
                 ui.horizontal(|ui| {
                     back = ui.button("Stop and return to the start screen").clicked()
@@ -657,7 +919,20 @@ impl eframe::App for Launcher {
                     ui.label(RichText::new("Esc").weak());
                 });
             });
+        }
+        if let Some(live) = self.live.as_mut() {
             eframe::App::ui(live, ui, frame);
+            if live.is_finished() {
+                // The source ended: nothing runs that needs the cores awake.
+                self.wake_hold = None;
+            }
+        } else if let Some((view, _)) = self.imagery.as_mut() {
+            egui::CentralPanel::default().show(ui, |ui| view.ui(ui));
+        } else if let Some(view) = self.speller.as_mut() {
+            // The speller's own frame loop (it repaints every refresh); a finished cued
+            // phrase returns to the start screen with the result.
+            egui::CentralPanel::default().show(ui, |ui| view.ui(ui));
+            back |= view.speller().phase() == crate::speller::Phase::Done;
         } else {
             self.start_screen(ui);
             // The stream list changes without input; so does a pending screenshot's time.
@@ -688,6 +963,18 @@ impl Drop for Launcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profiles_written_before_record_at_start_keep_recording_when_they_name_a_folder() {
+        let old: Profile = toml::from_str("record_dir = \"/data/eeg\"\n").unwrap();
+        assert!(old.records_at_start());
+        let old_none: Profile = toml::from_str("record_dir = \"\"\n").unwrap();
+        assert!(!old_none.records_at_start());
+        assert!(!Profile::default().records_at_start());
+        let new: Profile =
+            toml::from_str("record_dir = \"/data/eeg\"\nrecord_at_start = false\n").unwrap();
+        assert!(!new.records_at_start());
+    }
 
     #[test]
     fn profiles_round_trip_and_fill_missing_fields_with_defaults() {

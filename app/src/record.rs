@@ -392,6 +392,9 @@ pub struct RecordingStatus {
     pub sample_rate_hz: f64,
     /// Whether it is still being written.
     pub open: bool,
+    /// Whether it was opened with the session and not stopped before the session ended: it
+    /// should then hold every frame the session processed.
+    pub whole_session: bool,
 }
 
 impl RecordingStatus {
@@ -437,7 +440,7 @@ impl Recording {
     /// ends or a write fails, and none can be started after it.
     pub fn fixed(recorder: SessionRecorder, meta: StreamMeta) -> Self {
         let mut r = Recording::none(meta);
-        r.open(recorder);
+        r.open(recorder, true);
         r
     }
 
@@ -456,13 +459,14 @@ impl Recording {
         }
     }
 
-    fn open(&mut self, recorder: SessionRecorder) {
+    fn open(&mut self, recorder: SessionRecorder, whole_session: bool) {
         self.files.push(RecordingStatus {
             path: recorder.path(),
             frames: 0,
             bytes: recorder.bytes(),
             sample_rate_hz: self.meta.sample_rate_hz,
             open: true,
+            whole_session,
         });
         self.active = Some(recorder);
     }
@@ -481,6 +485,16 @@ impl Recording {
     /// message naming the fix when a file is already open, the session cannot start
     /// recordings, or the file cannot be created.
     pub fn start(&mut self, path: &Path) -> Result<(), String> {
+        self.start_file(path, false)
+    }
+
+    /// [`Recording::start`] before the session's first frame: the file is expected to hold
+    /// the whole session (unless stopped).
+    pub fn start_with_session(&mut self, path: &Path) -> Result<(), String> {
+        self.start_file(path, true)
+    }
+
+    fn start_file(&mut self, path: &Path, whole_session: bool) -> Result<(), String> {
         if let Some(rec) = &self.active {
             return Err(format!(
                 "already recording to {}: stop it first",
@@ -510,7 +524,7 @@ impl Recording {
             self.annotation_texts.clone(),
         ) {
             Ok(rec) => {
-                self.open(rec);
+                self.open(rec, whole_session);
                 Ok(())
             }
             Err(failed) => {
@@ -528,10 +542,30 @@ impl Recording {
     /// for the next one.
     /// Returns the finished file's status, or the error.
     pub fn stop(&mut self) -> Result<Option<RecordingStatus>, String> {
+        let stopped = self.close();
+        if let Ok(Some(f)) = &stopped
+            && let Some(last) = self.files.last_mut()
+        {
+            last.whole_session = false;
+            return Ok(Some(RecordingStatus {
+                whole_session: false,
+                ..f.clone()
+            }));
+        }
+        stopped
+    }
+
+    /// Closes the open file at the end of the session; the error, if finishing failed.
+    pub fn finish(&mut self) -> Option<String> {
+        self.close().err()
+    }
+
+    fn close(&mut self) -> Result<Option<RecordingStatus>, String> {
         let Some(rec) = self.active.take() else {
             return Ok(None);
         };
         let path = rec.path();
+        let (frames_before, bytes_before) = (rec.frames(), rec.bytes());
         let (result, feed) = rec.close();
         if self.demand {
             self.idle = Some(feed);
@@ -539,6 +573,8 @@ impl Recording {
         let mut status = self.files.last_mut();
         if let Some(f) = status.as_mut() {
             f.open = false;
+            f.frames = frames_before;
+            f.bytes = bytes_before;
         }
         match result {
             Ok(frames) => Ok(status.map(|f| {
@@ -561,6 +597,10 @@ impl Recording {
     pub fn fail(&mut self, e: &XdfWriteError) -> Option<String> {
         let rec = self.active.take()?;
         let path = rec.path();
+        if let Some(f) = self.files.last_mut() {
+            f.frames = rec.frames();
+            f.bytes = std::fs::metadata(&path).map_or(rec.bytes(), |m| m.len());
+        }
         let feed = rec.abandon();
         if self.demand {
             self.idle = Some(feed);
@@ -594,11 +634,6 @@ impl Recording {
             }
             Err(e) => self.fail(&e),
         }
-    }
-
-    /// Closes the open file at the end of the session; the error, if finishing failed.
-    pub fn finish(&mut self) -> Option<String> {
-        self.stop().err()
     }
 }
 

@@ -116,6 +116,9 @@ pub struct RecordingReport {
     pub frames_dropped: u64,
     /// Bytes in the file.
     pub bytes: u64,
+    /// Opened with the session and not stopped before its end: it should hold every frame
+    /// processed (fewer means the disk failed or stalled).
+    pub whole_session: bool,
 }
 
 impl SessionReport {
@@ -163,6 +166,7 @@ impl SessionReport {
                 frames: f.frames,
                 frames_dropped: s.record_dropped.load(Ordering::Relaxed),
                 bytes: f.bytes,
+                whole_session: f.whole_session,
             })
             .collect();
         SessionReport {

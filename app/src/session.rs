@@ -370,7 +370,7 @@ impl Session {
             let made = if cfg.with_scope {
                 let mut r = Recording::on_demand(meta.clone(), annotation_texts.clone(), rx);
                 match &cfg.outputs.record {
-                    Some(path) => r.start(path).map(|()| r),
+                    Some(path) => r.start_with_session(path).map(|()| r),
                     None => Ok(r),
                 }
             } else {

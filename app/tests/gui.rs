@@ -496,3 +496,96 @@ fn trace_events_place_cues_gaps_and_bursts_on_the_time_axis() {
         ]
     );
 }
+
+/// The speller from the start screen: a file source is refused with the reason; on the
+/// simulator the cued phrase starts in the same window, and Esc returns with what was typed.
+#[test]
+fn start_screen_runs_the_speller_and_returns_with_what_was_typed() {
+    use neuroloop::launcher::{Launcher, Paradigm, Profile, SourceKind};
+    let dir = std::env::temp_dir().join(format!("neuroloop-start-speller-{}", std::process::id()));
+    let profile = Profile {
+        paradigm: Paradigm::Speller,
+        speller_phrase: "hi".into(),
+        source: SourceKind::File,
+        file: "/nonexistent/night.edf".into(),
+        ..Profile::default()
+    };
+    let launcher = Launcher::new(profile, dir.join("profile.toml"), false);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1200.0, 860.0))
+        .build_eframe(|_| launcher);
+    harness.run_steps(2);
+    harness.get_by_label("SSVEP speller (40 keys, FBCCA with dynamic stopping)");
+    harness.get_by_label("Start").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("the speller needs a live source");
+    assert!(!harness.state().is_running());
+    harness.get_by_label("Simulator").click();
+    harness.run_steps(1);
+    harness.get_by_label("Start").click();
+    harness.run_steps(2);
+    assert!(harness.state().is_running());
+    assert!(harness.state().speller_view().is_some());
+    assert!(
+        step_until(&mut harness, 10.0, |h| h
+            .query_by_label("look at H")
+            .is_some()),
+        "the speller never cued the first letter"
+    );
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    assert!(!harness.state().is_running());
+    harness.get_by_label_contains("last speller session: typed");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Motor imagery from the start screen: the calibration run starts in the same window with
+/// its files in a new folder under the recordings folder, and Esc returns to the screen.
+#[test]
+fn start_screen_runs_motor_imagery_calibration() {
+    use neuroloop::launcher::{Launcher, Paradigm, Profile};
+    let dir = std::env::temp_dir().join(format!("neuroloop-start-mi-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let profile = Profile {
+        paradigm: Paradigm::MotorImagery,
+        record_dir: dir.join("recordings").display().to_string(),
+        mi_calibration_trials: 5,
+        ..Profile::default()
+    };
+    let launcher = Launcher::new(profile, dir.join("profile.toml"), false);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1200.0, 860.0))
+        .build_eframe(|_| launcher);
+    harness.run_steps(2);
+    harness
+        .get_by_label("Motor imagery: calibration, fit, feedback (left/right hand)")
+        .click();
+    harness.run_steps(1);
+    harness.get_by_label("Start").click();
+    harness.run_steps(3);
+    assert!(harness.state().is_running());
+    // The calibration session records into mi-*/calibration.xdf.
+    let run_dir = std::fs::read_dir(dir.join("recordings"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("mi-"))
+        })
+        .expect("a run folder mi-… in the recordings folder");
+    assert!(
+        step_until(&mut harness, 10.0, |_| run_dir
+            .join("calibration.xdf")
+            .exists()),
+        "no calibration recording in {}",
+        run_dir.display()
+    );
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    assert!(!harness.state().is_running());
+    harness.get_by_label_contains("last motor-imagery session");
+    // Stopped early, the calibration recording is closed and readable.
+    neuroloop_formats::xdf::read(run_dir.join("calibration.xdf")).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -9,6 +9,7 @@
 //! Classes are ordered as the simulator orders them (left_hand, right_hand, feet, rest), other
 //! names after them alphabetically.
 
+pub mod launch;
 pub mod paradigm;
 pub mod view;
 

@@ -8,6 +8,7 @@
 //! the flicker, the most confident in-window decision of the trial is taken.
 
 pub mod fit;
+pub mod launch;
 pub mod view;
 
 pub use view::SpellerView;

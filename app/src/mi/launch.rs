@@ -1,0 +1,120 @@
+//! Starting the motor-imagery paradigm: where each stage's session reads from (the simulator,
+//! whose subject imagines what the cue says, or an LSL stream), where its recordings go, and
+//! the window. Shared by `neuroloop mi session` and the start screen.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use neuroloop_acquisition::MiClass;
+use neuroloop_acquisition::Pacing;
+use neuroloop_acquisition::lsl_io::LslInletConfig;
+use neuroloop_acquisition::sim::{Attention, MiScenario, Scenario, SimConfig};
+use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig};
+
+use super::paradigm::ImageryTiming;
+use super::view::{ImageryPlan, ImageryView, SessionFactory, SessionRole};
+use crate::outputs::{DecoderInfo, OutputConfig, TruthMapping};
+use crate::pipeline::FrontEnd;
+use crate::session::{Session, SessionConfig, SourceSpec};
+
+/// Where the paradigm's sessions read from and write to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImagerySource {
+    /// Read this LSL stream instead of the simulator.
+    pub stream: Option<String>,
+    /// Simulator seed (each stage adds its number, for another noise realisation).
+    pub seed: u64,
+    /// LSL marker stream for cues and decisions (`None`: no LSL output).
+    pub markers: Option<String>,
+    /// Folder of `calibration.xdf`, `model.json` and `feedback.xdf`.
+    pub out: PathBuf,
+    /// Time between feedback decisions, seconds.
+    pub step_secs: f64,
+}
+
+/// The factory that starts each stage's session: calibration recorded to
+/// `out/calibration.xdf` without decoders, feedback with the fitted model recorded to
+/// `out/feedback.xdf`. `intent` is the simulated subject's (none for a stream).
+pub fn session_factory(
+    source: ImagerySource,
+    classes: Vec<MiClass>,
+    timing: ImageryTiming,
+    intent: Option<Arc<Attention>>,
+) -> SessionFactory {
+    let mut sessions = 0u64;
+    Box::new(move |role: SessionRole| {
+        sessions += 1;
+        let input = match &source.stream {
+            Some(name) => SourceSpec::Lsl(LslInletConfig {
+                name: Some(name.clone()),
+                ..LslInletConfig::default()
+            }),
+            None => SourceSpec::Simulator {
+                config: SimConfig {
+                    // Another noise realisation for each run.
+                    seed: source.seed.wrapping_add(sessions),
+                    scenario: Scenario::MotorImagery(MiScenario {
+                        classes: classes.clone(),
+                        trial_secs: timing.imagery_secs,
+                        intent: intent.clone(),
+                        ..MiScenario::default()
+                    }),
+                    ..SimConfig::default()
+                },
+                pacing: Pacing::REAL_TIME,
+                chunk_frames: 0,
+                duration_secs: None,
+                time_origin: None,
+            },
+        };
+        let (decoders, record) = match role {
+            SessionRole::Calibration => (Vec::new(), source.out.join("calibration.xdf")),
+            SessionRole::Feedback(model) => {
+                let decoder = MiDecoder::new(
+                    *model,
+                    MiDecoderConfig {
+                        step_secs: source.step_secs,
+                        ..MiDecoderConfig::default()
+                    },
+                )?;
+                let info = DecoderInfo::of(&decoder, TruthMapping::None);
+                (
+                    vec![(
+                        Box::new(decoder) as Box<dyn neuroloop_decoders::Decoder>,
+                        info,
+                    )],
+                    source.out.join("feedback.xdf"),
+                )
+            }
+        };
+        Session::start(SessionConfig {
+            source: input,
+            front_end: FrontEnd::default(),
+            decoders,
+            outputs: OutputConfig {
+                marker_stream: source.markers.clone(),
+                record: Some(record),
+                ..OutputConfig::default()
+            },
+            ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
+            with_scope: false,
+            stimulation: None,
+        })
+    })
+}
+
+/// The paradigm's window for `plan`, its sessions made as `source` says (the output folder
+/// created first).
+pub fn start(plan: ImageryPlan, source: ImagerySource) -> anyhow::Result<ImageryView> {
+    std::fs::create_dir_all(&source.out)
+        .with_context(|| format!("cannot create the output folder {}", source.out.display()))?;
+    let intent = source.stream.is_none().then(|| Arc::new(Attention::new()));
+    let factory = session_factory(source, plan.classes.clone(), plan.timing, intent.clone());
+    Ok(ImageryView::new(
+        plan,
+        factory,
+        intent,
+        Box::new(neuroloop_acquisition::clock::local_clock),
+    ))
+}
