@@ -215,38 +215,49 @@ impl Profile {
         }
     }
 
+    /// For a paradigm that drives what the user does: no stream for the simulator, the chosen
+    /// LSL stream's name, or `refusal` for a recording.
+    fn live_stream(&self, refusal: &str) -> anyhow::Result<Option<String>> {
+        match self.source {
+            SourceKind::Simulator => Ok(None),
+            SourceKind::Lsl => {
+                let name = self.stream.trim();
+                if name.is_empty() {
+                    anyhow::bail!("no LSL stream chosen: pick one from the list or type its name");
+                }
+                Ok(Some(name.to_string()))
+            }
+            SourceKind::File => anyhow::bail!("{refusal}"),
+        }
+    }
+
+    /// The file a session records to from its start (a new name in the recordings folder,
+    /// which is created), or `None` when the profile does not record from the start.
+    fn recording_at_start(&self) -> anyhow::Result<Option<PathBuf>> {
+        if !self.records_at_start() {
+            return Ok(None);
+        }
+        let dir = self.recordings_folder();
+        std::fs::create_dir_all(&dir).with_context(|| {
+            format!(
+                "the recording folder {} cannot be created: choose a writable folder",
+                dir.display()
+            )
+        })?;
+        Ok(Some(crate::record::recording_path(&dir)))
+    }
+
     /// The speller session this profile describes: the benchmark keyboard, cued by
     /// `speller_phrase` (free spelling when empty), on the simulator or the LSL stream; files
     /// and other sources are refused with the reason.
     pub fn speller_setup(&self) -> anyhow::Result<crate::speller::launch::SpellerSetup> {
         use crate::speller::SpellerLayout;
         use crate::speller::launch::SpellerSetup;
-        let stream = match self.source {
-            SourceKind::Simulator => None,
-            SourceKind::Lsl => {
-                let name = self.stream.trim();
-                if name.is_empty() {
-                    anyhow::bail!("no LSL stream chosen: pick one from the list or type its name");
-                }
-                Some(name.to_string())
-            }
-            SourceKind::File => anyhow::bail!(
-                "the speller needs a live source (its flicker drives what the user sees): choose the simulator or an LSL stream, or replay a recorded speller session with `neuroloop replay`"
-            ),
-        };
+        let stream = self.live_stream(
+            "the speller needs a live source (its flicker drives what the user sees): choose the simulator or an LSL stream, or replay a recorded speller session with `neuroloop replay`",
+        )?;
         let phrase = self.speller_phrase.trim();
-        let record = if self.records_at_start() {
-            let dir = self.recordings_folder();
-            std::fs::create_dir_all(&dir).with_context(|| {
-                format!(
-                    "the recording folder {} cannot be created: choose a writable folder",
-                    dir.display()
-                )
-            })?;
-            Some(crate::record::recording_path(&dir))
-        } else {
-            None
-        };
+        let record = self.recording_at_start()?;
         Ok(SpellerSetup {
             phrase: (!phrase.is_empty()).then(|| phrase.to_uppercase()),
             stream,
@@ -269,19 +280,9 @@ impl Profile {
         use crate::mi::paradigm::{ImageryParadigm, ImageryTiming};
         use neuroloop_acquisition::MiClass;
         use neuroloop_decoders::mi::MiMethod;
-        let stream = match self.source {
-            SourceKind::Simulator => None,
-            SourceKind::Lsl => {
-                let name = self.stream.trim();
-                if name.is_empty() {
-                    anyhow::bail!("no LSL stream chosen: pick one from the list or type its name");
-                }
-                Some(name.to_string())
-            }
-            SourceKind::File => anyhow::bail!(
-                "motor imagery needs a live source (the cues drive what the subject does): choose the simulator or an LSL stream, or fit a recorded calibration with `neuroloop mi fit`"
-            ),
-        };
+        let stream = self.live_stream(
+            "motor imagery needs a live source (the cues drive what the subject does): choose the simulator or an LSL stream, or fit a recorded calibration with `neuroloop mi fit`",
+        )?;
         if self.mi_calibration_trials == 0 {
             anyhow::bail!("give at least 5 calibration trials per class in the profile");
         }
@@ -428,18 +429,7 @@ impl Profile {
                 "the speller and motor imagery run their own views: start them from the start screen, `neuroloop speller` or `neuroloop mi session`"
             ),
         }
-        let record = if self.records_at_start() {
-            let dir = self.recordings_folder();
-            std::fs::create_dir_all(&dir).with_context(|| {
-                format!(
-                    "the recording folder {} cannot be created: choose a writable folder",
-                    dir.display()
-                )
-            })?;
-            Some(crate::record::recording_path(&dir))
-        } else {
-            None
-        };
+        let record = self.recording_at_start()?;
         let config = SessionConfig {
             source,
             front_end,
