@@ -17,10 +17,12 @@ use ringbuf::traits::{Consumer, Observer};
 
 use crate::monitor::SignalMonitor;
 use crate::outputs::{DecoderInfo, OutputLog};
+use crate::pipeline::FrontEnd;
 use crate::record::RecordingStatus;
 use crate::report::SessionReport;
 use crate::session::{Problem, Session, Severity};
 use crate::stimulation::{StimSummary, StimTrigger};
+use neuroloop_dsp::filter::FilterChain;
 
 /// Seconds of signal kept on screen.
 pub const TRACE_SECS: f64 = 5.0;
@@ -132,7 +134,7 @@ pub const SIGMA_SECS: f64 = 30.0;
 /// a causal band-pass, then the square root of a 0.3 s exponential mean square, kept 10 times a
 /// second.
 pub struct SigmaHistory {
-    filter: neuroloop_dsp::filter::FilterChain,
+    filter: FilterChain,
     mean_square: Vec<f64>,
     alpha: f64,
     scratch: Vec<f64>,
@@ -458,6 +460,13 @@ pub struct LiveView {
     spacing_uv: Option<f64>,
     /// Stamp of the newest frame drained for the traces (events are placed against it).
     shown_until: Option<f64>,
+    /// Display filters of the raw view (the session's stages, each switched on or off).
+    view_filters: FrontEnd,
+    /// The session's front end, whose stages the raw view offers.
+    session_filters: FrontEnd,
+    /// The raw view's filters, rebuilt when a stage is switched.
+    view_chain: Option<FilterChain>,
+    view_block: Vec<f32>,
 }
 
 impl LiveView {
@@ -489,10 +498,10 @@ impl LiveView {
             .ok()
         });
         let raw_block = vec![0.0; session.meta.channels() * 64];
-        let raw_traces = TraceHistory::new(
-            session.meta.channel_labels.clone(),
-            session.scope.as_ref().map_or(rate, |s| s.raw_rate_hz),
-        );
+        let raw_rate = session.scope.as_ref().map_or(rate, |s| s.raw_rate_hz);
+        let raw_traces = TraceHistory::new(session.meta.channel_labels.clone(), raw_rate);
+        let channels = session.meta.channels();
+        let session_filters = session.front_end_config.clone();
         LiveView {
             session: Some(session),
             source_label,
@@ -511,6 +520,10 @@ impl LiveView {
             show_raw: false,
             spacing_uv: None,
             shown_until: None,
+            view_chain: Self::display_chain(&session_filters, raw_rate, channels),
+            view_filters: session_filters.clone(),
+            session_filters,
+            view_block: vec![0.0; channels * 64],
         }
     }
 
@@ -538,6 +551,51 @@ impl LiveView {
     pub fn with_record_dir(mut self, dir: PathBuf) -> Self {
         self.record_dir = dir;
         self
+    }
+
+    /// The raw view's filter chain for `filters` (`None` when no filtering stage is on or the
+    /// chain cannot be made at this rate).
+    fn display_chain(filters: &FrontEnd, rate_hz: f64, channels: usize) -> Option<FilterChain> {
+        let specs = filters.specs(rate_hz);
+        if specs.is_empty() {
+            return None;
+        }
+        let mut chain = FilterChain::new(specs);
+        chain.prepare(rate_hz, channels.max(1), 64).ok()?;
+        Some(chain)
+    }
+
+    /// Switches the raw view's display filters: the session's high-pass, notch and common
+    /// average, each on or off (those the session does not apply stay off). The traces
+    /// restart, so that no frame mixes two filter settings.
+    pub fn set_display_filters(&mut self, highpass: bool, notch: bool, common_average: bool) {
+        let s = &self.session_filters;
+        let wanted = FrontEnd {
+            highpass_hz: s.highpass_hz.filter(|_| highpass),
+            notch_hz: s.notch_hz.filter(|_| notch),
+            common_average: s.common_average && common_average,
+        };
+        if wanted == self.view_filters {
+            return;
+        }
+        self.view_chain = Self::display_chain(
+            &wanted,
+            self.raw_traces.rate_hz,
+            self.raw_traces.labels.len(),
+        );
+        self.view_filters = wanted;
+        self.raw_traces =
+            TraceHistory::new(self.raw_traces.labels.clone(), self.raw_traces.rate_hz);
+    }
+
+    /// The raw view's display filters: (high-pass, notch, common average) on.
+    pub fn display_filters(&self) -> (bool, bool, bool) {
+        let v = &self.view_filters;
+        (
+            v.highpass_hz.is_some(),
+            v.notch_hz.is_some(),
+            v.common_average,
+        )
     }
 
     /// Whether the session has stopped (its source ended or the view finished it).
@@ -653,7 +711,15 @@ impl LiveView {
                     let take = pending.min(whole);
                     let got = scope.raw.pop_slice(&mut self.raw_block[..take]);
                     monitor.push_interleaved(&self.raw_block[..got]);
-                    for frame in self.raw_block[..got].chunks_exact(n) {
+                    let shown = &mut self.view_block[..got];
+                    shown.copy_from_slice(&self.raw_block[..got]);
+                    if let Some(chain) = self.view_chain.as_mut() {
+                        chain.process_interleaved(shown);
+                    }
+                    if self.view_filters.common_average {
+                        neuroloop_dsp::reref::common_average_interleaved(shown, n);
+                    }
+                    for frame in shown.chunks_exact(n) {
                         self.raw_traces.push_frame(frame);
                     }
                     pending -= got;
@@ -932,6 +998,7 @@ impl eframe::App for LiveView {
             }
         }
         let mut toggle = ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::R));
+        let mut filters = None;
         if self.session.as_ref().is_some_and(|s| s.source_finished()) {
             self.finish();
         }
@@ -979,8 +1046,24 @@ impl eframe::App for LiveView {
                 ui.radio_value(&mut self.show_raw, false, "after the front end")
                     .on_hover_text(format!("as the decoders see them: {}", session.front_end));
                 if self.monitor.is_some() {
-                    ui.radio_value(&mut self.show_raw, true, "raw")
-                        .on_hover_text("as the amplifier sent them, no filter");
+                    ui.radio_value(&mut self.show_raw, true, "raw, display filters:")
+                        .on_hover_text("as the amplifier sent them, through the filters ticked here (the decoders always get the whole front end)");
+                    let s = &self.session_filters;
+                    let v = &self.view_filters;
+                    let (mut hp, mut notch, mut car) =
+                        (v.highpass_hz.is_some(), v.notch_hz.is_some(), v.common_average);
+                    ui.add_enabled_ui(self.show_raw, |ui| {
+                        if let Some(hz) = s.highpass_hz {
+                            ui.checkbox(&mut hp, format!("high-pass {hz} Hz"));
+                        }
+                        if let Some(hz) = s.notch_hz {
+                            ui.checkbox(&mut notch, format!("notch {hz} Hz"));
+                        }
+                        if s.common_average {
+                            ui.checkbox(&mut car, "common average");
+                        }
+                    });
+                    filters = Some((hp, notch, car));
                 }
                 let text = |s: Option<f64>| s.map_or("auto".to_string(), |uv| format!("{uv} µV"));
                 egui::ComboBox::from_label("row spacing")
@@ -1009,6 +1092,9 @@ impl eframe::App for LiveView {
             .request_repaint_after(std::time::Duration::from_millis(30));
         if toggle {
             self.toggle_recording();
+        }
+        if let Some((hp, notch, car)) = filters {
+            self.set_display_filters(hp, notch, car);
         }
     }
 

@@ -206,6 +206,8 @@ pub struct Session {
     pub meta: StreamMeta,
     /// Description of the front-end filter chain actually applied.
     pub front_end: String,
+    /// The front end's settings.
+    pub front_end_config: FrontEnd,
     /// Mains frequency the front end notches (50 Hz when the notch is off).
     mains_hz: f64,
     /// Shared counters.
@@ -447,6 +449,7 @@ impl Session {
         Ok(Session {
             meta,
             front_end,
+            front_end_config: cfg.front_end.clone(),
             mains_hz,
             stats,
             log,

@@ -589,3 +589,35 @@ fn start_screen_runs_motor_imagery_calibration() {
     neuroloop_formats::xdf::read(run_dir.join("calibration.xdf")).unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The raw view's display filters: the session's stages offered as switches, all on at first
+/// (the same chain as the decoders get), each switched off and on from the window.
+#[test]
+fn raw_traces_take_the_front_end_stages_as_display_filters() {
+    let s = Session::start(config(
+        vec![],
+        Scenario::Ssvep(SsvepScenario::default()),
+        5.0,
+        600.0,
+    ))
+    .unwrap();
+    let view = LiveView::new(s, "simulator".into(), false, Arc::new(Mutex::new(None)));
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1200.0, 700.0))
+        .build_eframe(|_| view);
+    harness.run_steps(2);
+    assert_eq!(harness.state().display_filters(), (true, true, false));
+    harness.get_by_label("raw, display filters:").click();
+    harness.run_steps(1);
+    harness.get_by_label("notch 50 Hz").click();
+    harness.run_steps(1);
+    assert_eq!(harness.state().display_filters(), (true, false, false));
+    harness.get_by_label("high-pass 1 Hz").click();
+    harness.run_steps(1);
+    assert_eq!(harness.state().display_filters(), (false, false, false));
+    harness.get_by_label("notch 50 Hz").click();
+    harness.run_steps(1);
+    assert_eq!(harness.state().display_filters(), (false, true, false));
+    // The session's own chain is untouched: the front end still reads as it started.
+    harness.get_by_label_contains("front end: notch 50");
+}
