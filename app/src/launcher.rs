@@ -290,12 +290,7 @@ impl Profile {
         let timing = ImageryTiming::default();
         let seed = 1;
         ImageryParadigm::calibration(&classes, 1, timing, seed)?;
-        let stamp = crate::record::recording_path(Path::new(""));
-        let name = stamp
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("neuroloop")
-            .replacen("neuroloop-", "mi-", 1);
+        let name = format!("mi-{}", crate::record::file_stamp());
         let out = self.recordings_folder().join(name);
         let cut = CalibrationCut {
             channels: Vec::new(),

@@ -361,15 +361,20 @@ impl SessionRecorder {
     }
 }
 
-/// Where a recording started now goes: `dir/neuroloop-YYYYMMDD-HHMMSS.xdf` (UTC), with `-2`,
-/// `-3`… added when that name is taken.
-pub fn recording_path(dir: &Path) -> PathBuf {
-    let stamp: String = neuroloop_formats::xdf::utc_datetime(std::time::SystemTime::now())
+/// The UTC time now as `YYYYMMDD-HHMMSS`, for file and folder names.
+pub fn file_stamp() -> String {
+    neuroloop_formats::xdf::utc_datetime(std::time::SystemTime::now())
         .chars()
         .take(19)
         .filter(|c| c.is_ascii_digit() || *c == 'T')
         .map(|c| if c == 'T' { '-' } else { c })
-        .collect();
+        .collect()
+}
+
+/// Where a recording started now goes: `dir/neuroloop-YYYYMMDD-HHMMSS.xdf` (UTC), with `-2`,
+/// `-3`… added when that name is taken.
+pub fn recording_path(dir: &Path) -> PathBuf {
+    let stamp = file_stamp();
     let mut path = dir.join(format!("neuroloop-{stamp}.xdf"));
     let mut n = 2;
     while path.exists() {
@@ -542,17 +547,13 @@ impl Recording {
     /// for the next one.
     /// Returns the finished file's status, or the error.
     pub fn stop(&mut self) -> Result<Option<RecordingStatus>, String> {
-        let stopped = self.close();
-        if let Ok(Some(f)) = &stopped
+        if self.active.is_some()
             && let Some(last) = self.files.last_mut()
         {
+            // Stopped before the session's end: it holds part of the session by design.
             last.whole_session = false;
-            return Ok(Some(RecordingStatus {
-                whole_session: false,
-                ..f.clone()
-            }));
         }
-        stopped
+        self.close()
     }
 
     /// Closes the open file at the end of the session; the error, if finishing failed.

@@ -563,51 +563,40 @@ impl Session {
             add(Severity::Error, format!("acquisition stopped: {e}"));
         }
         let count = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-        let gaps = count(&s.gaps);
-        if gaps > 0 {
-            add(
+        // Counters that only grow: each shown with its count once it is not zero.
+        let counted = [
+            (
+                count(&s.gaps),
                 Severity::Warning,
-                format!(
-                    "{gaps} gap(s) in the stream: samples went missing and the decoders restarted their windows; check the amplifier's connection"
-                ),
-            );
-        }
-        let nan = count(&s.non_finite_samples);
-        if nan > 0 {
-            add(
+                "gap(s) in the stream: samples went missing and the decoders restarted their windows; check the amplifier's connection",
+            ),
+            (
+                count(&s.non_finite_samples),
                 Severity::Warning,
-                format!(
-                    "{nan} samples were not numbers (NaN/Inf) and were replaced: a channel is broken or disconnected; check the electrodes flagged in the quality cells"
-                ),
-            );
-        }
-        let dropped = count(&s.ring.frames_dropped);
-        if dropped > 0 {
-            add(
+                "samples were not numbers (NaN/Inf) and were replaced: a channel is broken or disconnected; check the electrodes flagged in the quality cells",
+            ),
+            (
+                count(&s.ring.frames_dropped),
                 Severity::Error,
-                format!(
-                    "{dropped} frames dropped: the pipeline fell behind the stream; close other programs, decode fewer channels or use a faster machine"
-                ),
-            );
-        }
-        let unrecorded = count(&s.record_dropped);
-        if unrecorded > 0 {
-            add(
+                "frames dropped: the pipeline fell behind the stream; close other programs, decode fewer channels or use a faster machine",
+            ),
+            (
+                count(&s.record_dropped),
                 Severity::Error,
-                format!(
-                    "{unrecorded} frames could not be recorded: the disk did not keep up; record to a faster or less busy disk"
-                ),
-            );
-        }
-        let lost =
-            count(&s.decisions_dropped) + count(&s.events_dropped) + count(&s.ring.events_dropped);
-        if lost > 0 {
-            add(
+                "frames could not be recorded: the disk did not keep up; record to a faster or less busy disk",
+            ),
+            (
+                count(&s.decisions_dropped)
+                    + count(&s.events_dropped)
+                    + count(&s.ring.events_dropped),
                 Severity::Warning,
-                format!(
-                    "{lost} decisions or events were not published: the output thread fell behind (a stalled LSL consumer or disk)"
-                ),
-            );
+                "decisions or events were not published: the output thread fell behind (a stalled LSL consumer or disk)",
+            ),
+        ];
+        for (n, severity, what) in counted {
+            if n > 0 {
+                add(severity, format!("{n} {what}"));
+            }
         }
         if let Some(out) = self.audio_output()
             && let Some(problem) = out
