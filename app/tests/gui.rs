@@ -33,6 +33,24 @@ fn session_with(
     Session::start(config(vec![(decoder, info)], scenario, 20.0, seconds)).unwrap()
 }
 
+/// A 1200-pixel-wide headless window `height` pixels tall running `app`.
+fn window<S: eframe::App + 'static>(app: S, height: f32) -> Harness<'static, S> {
+    Harness::builder()
+        .with_size(egui::vec2(1200.0, height))
+        .build_eframe(|_| app)
+}
+
+/// Ten minutes of the simulator's SSVEP scenario at `speed` times real time, no decoder.
+fn undecoded_session(speed: f64) -> Session {
+    Session::start(config(
+        vec![],
+        Scenario::Ssvep(SsvepScenario::default()),
+        speed,
+        600.0,
+    ))
+    .unwrap()
+}
+
 /// A simulator session at `speed` times real time, feeding the window.
 fn config(
     decoders: Vec<(Box<dyn Decoder>, DecoderInfo)>,
@@ -69,9 +87,7 @@ fn config(
 fn live_view_shows_status_targets_and_decisions_then_the_report() {
     let sink = Arc::new(Mutex::new(None));
     let view = LiveView::new(session(20.0), "simulator".into(), false, Arc::clone(&sink));
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1200.0, 700.0))
-        .build_eframe(|_| view);
+    let mut harness = window(view, 700.0);
     // While running: the status line, the decoder panel with its four targets.
     harness.run_steps(5);
     harness.get_by_label("simulator");
@@ -126,9 +142,7 @@ fn motor_imagery_view_shows_classes_and_the_feedback_cursor() {
     );
     let sink = Arc::new(Mutex::new(None));
     let view = LiveView::new(s, "simulator".into(), false, Arc::clone(&sink));
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1200.0, 700.0))
-        .build_eframe(|_| view);
+    let mut harness = window(view, 700.0);
     // While running, once the cursor averages a full set of decisions (past the first
     // cued trial, so some decisions are scored).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -193,9 +207,7 @@ fn sleep_view_shows_the_stimulation_log() {
     .unwrap();
     let sink = Arc::new(Mutex::new(None));
     let view = LiveView::new(s, "simulator".into(), false, Arc::clone(&sink));
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1200.0, 800.0))
-        .build_eframe(|_| view);
+    let mut harness = window(view, 800.0);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while harness.query_by_label_contains("stim/commanded").is_none() {
         assert!(std::time::Instant::now() < deadline, "no stimulus shown");
@@ -250,9 +262,7 @@ fn start_screen_starts_the_simulator_monitor_and_shows_errors_with_the_fix() {
     let dir = std::env::temp_dir().join(format!("neuroloop-start-{}", std::process::id()));
     let profile_path = dir.join("profile.toml");
     let launcher = Launcher::new(Profile::default(), profile_path.clone(), false);
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1200.0, 860.0))
-        .build_eframe(|_| launcher);
+    let mut harness = window(launcher, 860.0);
     harness.run_steps(2);
     for label in [
         "Source",
@@ -329,20 +339,12 @@ fn step_until<S>(
 fn recordings_start_and_stop_in_the_window_and_survive_it_closing() {
     let dir = std::env::temp_dir().join(format!("neuroloop-gui-rec-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let s = Session::start(config(
-        vec![],
-        Scenario::Ssvep(SsvepScenario::default()),
-        5.0,
-        600.0,
-    ))
-    .unwrap();
+    let s = undecoded_session(5.0);
     let rate = s.meta.sample_rate_hz;
     let sink = Arc::new(Mutex::new(None));
     let view =
         LiveView::new(s, "simulator".into(), false, Arc::clone(&sink)).with_record_dir(dir.clone());
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1200.0, 700.0))
-        .build_eframe(|_| view);
+    let mut harness = window(view, 700.0);
     harness.run_steps(2);
     harness.get_by_label("Record").click();
     assert!(
@@ -410,18 +412,10 @@ fn a_pipeline_error_is_shown_with_its_fix_and_can_be_dismissed() {
     std::fs::create_dir_all(&dir).unwrap();
     let blocker = dir.join("not-a-folder");
     std::fs::write(&blocker, b"").unwrap();
-    let s = Session::start(config(
-        vec![],
-        Scenario::Ssvep(SsvepScenario::default()),
-        1.0,
-        600.0,
-    ))
-    .unwrap();
+    let s = undecoded_session(1.0);
     let view = LiveView::new(s, "simulator".into(), false, Arc::new(Mutex::new(None)))
         .with_record_dir(blocker.join("recordings"));
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1200.0, 700.0))
-        .build_eframe(|_| view);
+    let mut harness = window(view, 700.0);
     harness.run_steps(2);
     assert!(
         harness.query_by_label("problem").is_none(),
@@ -511,9 +505,7 @@ fn start_screen_runs_the_speller_and_returns_with_what_was_typed() {
         ..Profile::default()
     };
     let launcher = Launcher::new(profile, dir.join("profile.toml"), false);
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1200.0, 860.0))
-        .build_eframe(|_| launcher);
+    let mut harness = window(launcher, 860.0);
     harness.run_steps(2);
     harness.get_by_label("SSVEP speller (40 keys, FBCCA with dynamic stopping)");
     harness.get_by_label("Start").click();
@@ -553,9 +545,7 @@ fn start_screen_runs_motor_imagery_calibration() {
         ..Profile::default()
     };
     let launcher = Launcher::new(profile, dir.join("profile.toml"), false);
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1200.0, 860.0))
-        .build_eframe(|_| launcher);
+    let mut harness = window(launcher, 860.0);
     harness.run_steps(2);
     harness
         .get_by_label("Motor imagery: calibration, fit, feedback (left/right hand)")
@@ -594,17 +584,9 @@ fn start_screen_runs_motor_imagery_calibration() {
 /// (the same chain as the decoders get), each switched off and on from the window.
 #[test]
 fn raw_traces_take_the_front_end_stages_as_display_filters() {
-    let s = Session::start(config(
-        vec![],
-        Scenario::Ssvep(SsvepScenario::default()),
-        5.0,
-        600.0,
-    ))
-    .unwrap();
+    let s = undecoded_session(5.0);
     let view = LiveView::new(s, "simulator".into(), false, Arc::new(Mutex::new(None)));
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1200.0, 700.0))
-        .build_eframe(|_| view);
+    let mut harness = window(view, 700.0);
     harness.run_steps(2);
     assert_eq!(harness.state().display_filters(), (true, true, false));
     harness.get_by_label("raw, display filters:").click();
