@@ -120,17 +120,25 @@ pub struct StreamListing {
 /// Lists the streams visible on the network after waiting `wait_secs`.
 pub fn list_streams(wait_secs: f64) -> Result<Vec<StreamListing>, SourceError> {
     let infos = lsl::resolve_streams(wait_secs).map_err(lsl_err("listing streams"))?;
-    Ok(infos
-        .iter()
-        .map(|i| StreamListing {
-            name: i.stream_name(),
-            content_type: i.stream_type(),
-            channels: usize::try_from(i.channel_count()).unwrap_or(0),
-            sample_rate_hz: i.nominal_srate(),
-            source_id: i.source_id(),
-            hostname: i.hostname(),
-        })
-        .collect())
+    Ok(infos.iter().map(listing).collect())
+}
+
+fn listing(i: &lsl::StreamInfo) -> StreamListing {
+    StreamListing {
+        name: i.stream_name(),
+        content_type: i.stream_type(),
+        channels: usize::try_from(i.channel_count()).unwrap_or(0),
+        sample_rate_hz: i.nominal_srate(),
+        source_id: i.source_id(),
+        hostname: i.hostname(),
+    }
+}
+
+/// Waits up to `timeout_secs` for the stream `cfg` selects and describes it, without opening
+/// an inlet; returns as soon as it is seen. For callers that must not wait on the network
+/// themselves (a window): run it on a thread of its own.
+pub fn find_stream(cfg: &LslInletConfig, timeout_secs: f64) -> Result<StreamListing, SourceError> {
+    resolve(cfg, timeout_secs).map(|info| listing(&info))
 }
 
 fn resolve(cfg: &LslInletConfig, timeout_secs: f64) -> Result<lsl::StreamInfo, SourceError> {

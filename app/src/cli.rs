@@ -1003,12 +1003,14 @@ fn boxed_mi_decoder(
 }
 
 /// The session's decoders: motor imagery with `--mi-model`, spindles with `--spindles` and/or
-/// slow-oscillation triggers with `--so-triggers`, SSVEP otherwise.
+/// slow-oscillation triggers with `--so-triggers`, SSVEP otherwise. An `--ssvep-model` must
+/// have been fitted for `simulated_targets` when given (the simulator's flickers).
 fn session_decoders(
     ssvep: &SsvepArgs,
     mi: &MiArgs,
     sleep: &SleepDecoderArgs,
     scored: bool,
+    simulated_targets: Option<&[f64]>,
 ) -> anyhow::Result<Vec<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)>> {
     let any_sleep = sleep.spindles || sleep.so_triggers;
     if any_sleep && (mi.mi_model.is_some() || ssvep.ssvep_model.is_some()) {
@@ -1047,7 +1049,24 @@ fn session_decoders(
             )
         }
         (Some(path), None) => mi_decoder(mi, path, scored)?,
-        (None, Some(path)) => onset_decoder(path, ssvep.trca_margin, scored)?,
+        (None, Some(path)) => {
+            let decoder = load_onset_decoder(path, ssvep.trca_margin)?;
+            if let Some(simulated) = simulated_targets
+                && !same_frequencies(decoder.targets_hz(), simulated)
+            {
+                bail!(
+                    "the SSVEP model was fitted for targets {:?} Hz but the simulator flickers {simulated:?} Hz: pass the model's frequencies with --targets",
+                    decoder.targets_hz()
+                );
+            }
+            let truth = if scored {
+                TruthMapping::SsvepTargetIndex
+            } else {
+                TruthMapping::None
+            };
+            let info = DecoderInfo::of(&decoder, truth);
+            (Box::new(decoder), info)
+        }
         (None, None) => ssvep_decoder(ssvep, scored),
     }])
 }
@@ -1056,22 +1075,6 @@ fn session_decoders(
 fn is_card(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
-}
-
-/// The target frequencies of an `--ssvep-model` (a TRCA model file or a network card).
-fn ssvep_model_targets(path: &Path) -> anyhow::Result<Vec<f64>> {
-    if is_card(path) {
-        let card = neuroloop_decoders::onnx::ModelCard::read(path)?;
-        match card.ssvep {
-            Some(c) => Ok(c.targets_hz),
-            None => bail!(
-                "{} has no [ssvep] table: it is not an SSVEP model card; pass an SSVEP card (e.g. assets/models/ssvep-net.toml) or a model file of `neuroloop ssvep fit`",
-                path.display()
-            ),
-        }
-    } else {
-        Ok(neuroloop_decoders::ssvep::onset::SsvepTrcaModel::load(path)?.targets_hz)
-    }
 }
 
 /// Whether two target-frequency lists are the same targets (within 1 mHz each).
@@ -1092,23 +1095,6 @@ pub(crate) fn load_onset_decoder(
     } else {
         SsvepOnsetDecoder::trca(SsvepTrcaModel::load(path)?, margin)?
     })
-}
-
-/// [`load_onset_decoder`], boxed with its info, scored against the simulator's truth when
-/// `scored`.
-fn onset_decoder(
-    path: &Path,
-    margin: f64,
-    scored: bool,
-) -> anyhow::Result<(Box<dyn neuroloop_decoders::Decoder>, DecoderInfo)> {
-    let decoder = load_onset_decoder(path, margin)?;
-    let truth = if scored {
-        TruthMapping::SsvepTargetIndex
-    } else {
-        TruthMapping::None
-    };
-    let info = DecoderInfo::of(&decoder, truth);
-    Ok((Box::new(decoder), info))
 }
 
 fn ssvep_fit(args: &SsvepFitArgs) -> anyhow::Result<()> {
@@ -1327,15 +1313,6 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     if args.channels == 0 {
         bail!("--channels must be at least 1");
     }
-    if let Some(path) = &args.ssvep.ssvep_model {
-        let fitted = ssvep_model_targets(path)?;
-        let simulated = &args.ssvep.targets;
-        if !same_frequencies(&fitted, simulated) {
-            bail!(
-                "the SSVEP model was fitted for targets {fitted:?} Hz but the simulator flickers {simulated:?} Hz: pass the model's frequencies with --targets"
-            );
-        }
-    }
     let mi = args.mi.mi_model.is_some();
     let scenario_arg = args.scenario.unwrap_or(if mi {
         ScenarioArg::Mi
@@ -1390,7 +1367,13 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
             time_origin: None,
         },
         front_end: args.front_end.front_end(),
-        decoders: session_decoders(&args.ssvep, &args.mi, &args.sleep, scored)?,
+        decoders: session_decoders(
+            &args.ssvep,
+            &args.mi,
+            &args.sleep,
+            scored,
+            Some(&args.ssvep.targets),
+        )?,
         outputs: markers(&args.view),
         ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
         with_scope: false,
@@ -1504,7 +1487,7 @@ fn decode_unscored(
     let cfg = SessionConfig {
         source,
         front_end: front_end.front_end(),
-        decoders: session_decoders(ssvep, mi, sleep, false)?,
+        decoders: session_decoders(ssvep, mi, sleep, false, None)?,
         outputs: markers(view),
         ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
         with_scope: false,
@@ -1807,7 +1790,6 @@ fn mi_fit(args: &MiFitArgs) -> anyhow::Result<()> {
 }
 
 fn mi_session(args: &MiSessionArgs) -> anyhow::Result<()> {
-    use crate::mi::paradigm::ImageryParadigm;
     use crate::mi::paradigm::{ImageryTiming, parse_classes};
     use crate::mi::view::ImageryPlan;
     // Everything that can be checked is checked before the window opens.
@@ -1816,50 +1798,18 @@ fn mi_session(args: &MiSessionArgs) -> anyhow::Result<()> {
         Some(path) => Some(MiModel::load(path)?),
         None => None,
     };
-    if model.is_none() && args.calibration_trials == 0 {
-        bail!("--calibration-trials 0 needs a --mi-model to give feedback with");
-    }
-    if model.is_some() && args.feedback_trials == 0 {
-        bail!("--mi-model skips calibration, so --feedback-trials must be at least 1");
-    }
     let [rest_low, rest_high] = args.rest_secs[..] else {
         bail!("--rest-secs takes two lengths, LOW,HIGH (e.g. 1.5,2.5)");
     };
-    let timing = ImageryTiming {
-        fixation_secs: args.fixation_secs,
-        cue_secs: args.cue_secs,
-        imagery_secs: args.imagery_secs,
-        rest_secs: (rest_low, rest_high),
-    };
-    ImageryParadigm::calibration(&classes, 1, timing, args.seed)?;
-    let (names, offset, window) = match &model {
-        Some(m) => (
-            m.class_names.clone(),
-            m.training.cue_offset_secs,
-            m.protocol.window_secs,
-        ),
-        None => (
-            classes.iter().map(|c| c.name().to_string()).collect(),
-            args.fit.cue_offset_secs,
-            args.fit.window_secs,
-        ),
-    };
-    if args.feedback_trials > 0 {
-        ImageryParadigm::feedback(&classes, 1, timing, args.seed, &names, offset, window)?;
-    }
-    if !display_available() {
-        bail!(
-            "the motor-imagery paradigm needs a display (set DISPLAY, or run it under xvfb-run for a test)"
-        );
-    }
     let plan = ImageryPlan {
-        classes: classes.clone(),
-        timing,
-        calibration_trials: if model.is_some() {
-            0
-        } else {
-            args.calibration_trials
+        classes,
+        timing: ImageryTiming {
+            fixation_secs: args.fixation_secs,
+            cue_secs: args.cue_secs,
+            imagery_secs: args.imagery_secs,
+            rest_secs: (rest_low, rest_high),
         },
+        calibration_trials: args.calibration_trials,
         feedback_trials: args.feedback_trials,
         seed: args.seed,
         cut: args.fit.cut(),
@@ -1867,7 +1817,13 @@ fn mi_session(args: &MiSessionArgs) -> anyhow::Result<()> {
         model_out: Some(args.out.join("model.json")),
         model,
         close_when_done: args.close_when_done,
-    };
+    }
+    .checked()?;
+    if !display_available() {
+        bail!(
+            "the motor-imagery paradigm needs a display (set DISPLAY, or run it under xvfb-run for a test)"
+        );
+    }
     let mut view = crate::mi::launch::start(
         plan,
         crate::mi::launch::ImagerySource {

@@ -5,19 +5,21 @@
 //! decoder output, pipeline counters) until the user returns to the start screen.
 //!
 //! The LSL list is refreshed by a background thread (LSL handles stay on that thread; only
-//! plain descriptions cross), so the screen never waits for the network. Errors (a stream
+//! plain descriptions cross), and Start on an LSL stream first looks for it on another thread
+//! (up to [`FIND_STREAM_SECS`]), so the screen never waits for the network. Errors (a stream
 //! that cannot be opened, a missing file, a profile that does not parse) are shown on the
 //! screen with the fix, never in a modal dialog.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use egui::{Color32, RichText};
 use neuroloop_acquisition::Pacing;
-use neuroloop_acquisition::lsl_io::{LslInletConfig, StreamListing, list_streams};
+use neuroloop_acquisition::lsl_io::{LslInletConfig, StreamListing, find_stream, list_streams};
 use neuroloop_acquisition::sim::{Scenario, SimConfig, SleepScenario, SsvepScenario};
 use neuroloop_decoders::Decoder;
 use serde::{Deserialize, Serialize};
@@ -51,11 +53,13 @@ pub enum Paradigm {
     Ssvep,
     /// Sleep: spindle detection, slow-oscillation phase triggers and stimulation in dry run.
     Sleep,
-    /// The SSVEP speller: the 40-target benchmark keyboard, FBCCA with dynamic stopping;
-    /// cued by the profile's `speller_phrase`, free spelling when it is empty.
+    /// The SSVEP speller: the 40-target benchmark keyboard with dynamic stopping, decoded by
+    /// FBCCA or the profile's `speller_model`; cued by its `speller_phrase` (free spelling
+    /// when empty), or a calibration run (`speller_calibrate`).
     Speller,
-    /// Motor imagery, left against right hand: a cued calibration run, the decoder fitted
-    /// from it, then online feedback (`mi_calibration_trials`, `mi_feedback_trials`).
+    /// Motor imagery of the profile's `mi_classes`: a cued calibration run, the decoder fitted
+    /// from it, then online feedback (`mi_calibration_trials`, `mi_feedback_trials`); or
+    /// feedback only with a fitted `mi_model`.
     MotorImagery,
 }
 
@@ -65,8 +69,10 @@ impl Paradigm {
             Paradigm::Monitor => "Monitor only",
             Paradigm::Ssvep => "SSVEP decoding (FBCCA)",
             Paradigm::Sleep => "Sleep: spindles, slow oscillations, stimulation (dry run)",
-            Paradigm::Speller => "SSVEP speller (40 keys, FBCCA with dynamic stopping)",
-            Paradigm::MotorImagery => "Motor imagery: calibration, fit, feedback (left/right hand)",
+            Paradigm::Speller => {
+                "SSVEP speller (40 keys, dynamic stopping; FBCCA or a fitted TRCA model)"
+            }
+            Paradigm::MotorImagery => "Motor imagery: calibration, fit, feedback",
         }
     }
 }
@@ -136,6 +142,18 @@ pub struct Profile {
     pub record_at_start: Option<bool>,
     /// The phrase the speller cues (copy spelling); empty: free spelling.
     pub speller_phrase: String,
+    /// Decode the speller with this onset-locked TRCA model (`neuroloop ssvep fit`, or the
+    /// speller's calibration run here) or SSVEP network card; empty: FBCCA.
+    pub speller_model: String,
+    /// The next speller run calibrates: every key cued twice with its flicker at full length,
+    /// recorded to `speller-calibration-….xdf` in the recordings folder; an ensemble-TRCA model
+    /// is then fitted from it, saved beside it and chosen as `speller_model`.
+    pub speller_calibrate: bool,
+    /// Motor-imagery classes cued (`left_hand`, `right_hand`, `feet`, `rest`; at least two).
+    pub mi_classes: Vec<String>,
+    /// A fitted motor-imagery model (`neuroloop mi fit`, or an earlier run's `model.json`):
+    /// feedback only, no calibration; empty: calibrate first.
+    pub mi_model: String,
     /// Motor-imagery calibration trials per class.
     pub mi_calibration_trials: usize,
     /// Motor-imagery feedback trials per class.
@@ -156,6 +174,10 @@ impl Default for Profile {
             record_dir: String::new(),
             record_at_start: Some(false),
             speller_phrase: "NEUROLOOP".into(),
+            speller_model: String::new(),
+            speller_calibrate: false,
+            mi_classes: vec!["left_hand".into(), "right_hand".into()],
+            mi_model: String::new(),
             mi_calibration_trials: 20,
             mi_feedback_trials: 10,
             simulator: SimulatorProfile::default(),
@@ -215,6 +237,32 @@ impl Profile {
         }
     }
 
+    /// How the chosen paradigm's session finds its LSL stream, for an LSL source with a name.
+    fn lsl_query(&self) -> Option<LslInletConfig> {
+        let name = self.stream.trim();
+        if self.source != SourceKind::Lsl || name.is_empty() {
+            return None;
+        }
+        Some(match self.paradigm {
+            // The speller and motor imagery read EEG-typed streams only.
+            Paradigm::Speller | Paradigm::MotorImagery => LslInletConfig {
+                name: Some(name.to_string()),
+                ..LslInletConfig::default()
+            },
+            Paradigm::Monitor | Paradigm::Ssvep | Paradigm::Sleep => self.monitor_inlet(name),
+        })
+    }
+
+    /// The inlet of the monitor, SSVEP and sleep sessions: the stream by name, any type.
+    fn monitor_inlet(&self, name: &str) -> LslInletConfig {
+        LslInletConfig {
+            name: Some(name.to_string()),
+            content_type: None,
+            resolve_timeout_secs: FIND_STREAM_SECS,
+            ..LslInletConfig::default()
+        }
+    }
+
     /// For a paradigm that drives what the user does: no stream for the simulator, the chosen
     /// LSL stream's name, or `refusal` for a recording.
     fn live_stream(&self, refusal: &str) -> anyhow::Result<Option<String>> {
@@ -248,28 +296,63 @@ impl Profile {
     }
 
     /// The speller session this profile describes: the benchmark keyboard, cued by
-    /// `speller_phrase` (free spelling when empty), on the simulator or the LSL stream; files
+    /// `speller_phrase` (free spelling when empty), decoded by `speller_model` or FBCCA, or
+    /// the calibration run of `speller_calibrate`; on the simulator or the LSL stream; files
     /// and other sources are refused with the reason.
     pub fn speller_setup(&self) -> anyhow::Result<crate::speller::launch::SpellerSetup> {
         use crate::speller::SpellerLayout;
-        use crate::speller::launch::SpellerSetup;
+        use crate::speller::launch::{SpellerDecoder, SpellerSetup};
         let stream = self.live_stream(
             "the speller needs a live source (its flicker drives what the user sees): choose the simulator or an LSL stream, or replay a recorded speller session with `neuroloop replay`",
         )?;
+        let layout = SpellerLayout::benchmark();
+        if self.speller_calibrate {
+            let dir = self.recordings_folder();
+            std::fs::create_dir_all(&dir).with_context(|| {
+                format!(
+                    "the recording folder {} cannot be created: choose a writable folder",
+                    dir.display()
+                )
+            })?;
+            let file = crate::record::unused_path(&dir, "speller-calibration", ".xdf");
+            return Ok(SpellerSetup {
+                phrase: Some(layout.calibration_phrase(2)),
+                calibrate: true,
+                stream,
+                record: Some(file),
+                ..SpellerSetup::new(layout)
+            });
+        }
+        let model = self.speller_model.trim();
+        let decoder = if model.is_empty() {
+            SpellerSetup::new(layout.clone()).decoder
+        } else {
+            let path = PathBuf::from(model);
+            if !path.is_file() {
+                anyhow::bail!(
+                    "the speller model `{model}` was not found: give the path of a model from `neuroloop ssvep fit` (or a network card), run the speller's calibration, or leave it empty for FBCCA"
+                );
+            }
+            SpellerDecoder::Model {
+                path,
+                margin: TRCA_MARGIN,
+            }
+        };
         let phrase = self.speller_phrase.trim();
         let record = self.recording_at_start()?;
         Ok(SpellerSetup {
             phrase: (!phrase.is_empty()).then(|| phrase.to_uppercase()),
+            decoder,
             stream,
             record,
-            ..SpellerSetup::new(SpellerLayout::benchmark())
+            ..SpellerSetup::new(layout)
         })
     }
 
-    /// The motor-imagery run this profile describes: left against right hand, the
-    /// profile's trial counts, every fitting method (the best cross-validated kept), on the
-    /// simulator or the LSL stream; its files go to a new `mi-YYYYMMDD-HHMMSS` folder in the
-    /// recordings folder.
+    /// The motor-imagery run this profile describes: the cued `mi_classes`, the profile's
+    /// trial counts, calibrated with every fitting method (the best cross-validated kept) or
+    /// feedback with `mi_model`, on the simulator or the LSL stream; its files go to a new
+    /// `mi-YYYYMMDD-HHMMSS` folder in the recordings folder.
     pub fn imagery_setup(
         &self,
     ) -> anyhow::Result<(
@@ -277,21 +360,22 @@ impl Profile {
         crate::mi::launch::ImagerySource,
     )> {
         use crate::mi::CalibrationCut;
-        use crate::mi::paradigm::{ImageryParadigm, ImageryTiming};
-        use neuroloop_acquisition::MiClass;
-        use neuroloop_decoders::mi::MiMethod;
+        use crate::mi::paradigm::{ImageryTiming, parse_classes};
+        use neuroloop_decoders::mi::{MiMethod, MiModel};
         let stream = self.live_stream(
             "motor imagery needs a live source (the cues drive what the subject does): choose the simulator or an LSL stream, or fit a recorded calibration with `neuroloop mi fit`",
         )?;
-        if self.mi_calibration_trials == 0 {
-            anyhow::bail!("give at least 5 calibration trials per class in the profile");
-        }
-        let classes = vec![MiClass::LeftHand, MiClass::RightHand];
-        let timing = ImageryTiming::default();
+        let classes = parse_classes(&self.mi_classes).map_err(anyhow::Error::msg)?;
+        let model = match self.mi_model.trim() {
+            "" => None,
+            path => Some(MiModel::load(Path::new(path)).with_context(|| {
+                format!(
+                    "the motor-imagery model `{path}` cannot be used: give a model from `neuroloop mi fit` or an earlier run's model.json, or leave it empty to calibrate"
+                )
+            })?),
+        };
         let seed = 1;
-        ImageryParadigm::calibration(&classes, 1, timing, seed)?;
-        let name = format!("mi-{}", crate::record::file_stamp());
-        let out = self.recordings_folder().join(name);
+        let out = crate::record::unused_path(&self.recordings_folder(), "mi", "");
         let cut = CalibrationCut {
             channels: Vec::new(),
             band_hz: (8.0, 30.0),
@@ -301,7 +385,7 @@ impl Profile {
         };
         let plan = crate::mi::view::ImageryPlan {
             classes,
-            timing,
+            timing: ImageryTiming::default(),
             calibration_trials: self.mi_calibration_trials,
             feedback_trials: self.mi_feedback_trials,
             seed,
@@ -313,9 +397,10 @@ impl Profile {
                 MiMethod::FbcspLda,
             ],
             model_out: Some(out.join("model.json")),
-            model: None,
+            model,
             close_when_done: false,
-        };
+        }
+        .checked()?;
         let source = crate::mi::launch::ImagerySource {
             stream,
             seed,
@@ -372,12 +457,7 @@ impl Profile {
                     anyhow::bail!("choose an LSL stream from the list (or type its name)");
                 }
                 (
-                    SourceSpec::Lsl(LslInletConfig {
-                        name: Some(self.stream.trim().to_string()),
-                        content_type: None,
-                        resolve_timeout_secs: 2.0,
-                        ..LslInletConfig::default()
-                    }),
+                    SourceSpec::Lsl(self.monitor_inlet(self.stream.trim())),
                     format!("LSL stream {}", self.stream.trim()),
                 )
             }
@@ -446,6 +526,52 @@ impl Profile {
     }
 }
 
+/// Relative margin of the best over the second TRCA score (or network probability) that stops
+/// a speller flicker early (as `neuroloop speller --trca-margin`).
+pub const TRCA_MARGIN: f64 = 0.2;
+
+/// How long Start looks for the chosen LSL stream before saying it is not there.
+pub const FIND_STREAM_SECS: f64 = 2.0;
+
+/// A start waiting for its LSL stream to be seen.
+struct PendingStart {
+    stream: String,
+    found: Receiver<Result<(), String>>,
+}
+
+/// Fits the speller's ensemble-TRCA model from a calibration recording and saves it beside
+/// the recording (`X.xdf` → `X.trca.json`): the model's path and a one-line summary.
+fn fit_calibration(recording: &Path) -> anyhow::Result<(PathBuf, String)> {
+    use neuroloop_decoders::ssvep::onset::TrcaFitConfig;
+    let model = crate::speller::fit::fit_recordings(
+        &[recording.to_path_buf()],
+        &[],
+        &TrcaFitConfig::default(),
+    )?;
+    let out = recording.with_extension("trca.json");
+    model.save(&out)?;
+    let accuracy = model
+        .checkpoints
+        .iter()
+        .filter_map(|cp| {
+            cp.cv_accuracy
+                .map(|a| format!("{:.0} % at {} s", 100.0 * a, cp.window_secs))
+        })
+        .collect::<Vec<_>>();
+    let summary = format!(
+        "ensemble TRCA fitted on {} targets, {} trials each (fewest), channels {}; cross-validated accuracy {}",
+        model.targets_hz.len(),
+        model.trials_per_class.iter().min().unwrap_or(&0),
+        model.channels.join(","),
+        if accuracy.is_empty() {
+            "not estimated (too few trials per target)".to_string()
+        } else {
+            accuracy.join(", ")
+        }
+    );
+    Ok((out, summary))
+}
+
 /// The latest LSL scan.
 #[derive(Debug, Default)]
 struct Scan {
@@ -464,8 +590,15 @@ pub struct Launcher {
     /// Last message: (is an error, text).
     message: Option<(bool, String)>,
     live: Option<LiveView>,
+    /// A start looking for its LSL stream.
+    pending: Option<PendingStart>,
     /// The speller, when that paradigm runs.
     speller: Option<SpellerView>,
+    /// The recording of the speller's calibration run, while it runs.
+    speller_calibration: Option<PathBuf>,
+    /// A TRCA model being fitted from a calibration recording: its answer (the model's path
+    /// and a summary, or why not).
+    fitting: Option<Receiver<Result<(PathBuf, String), String>>>,
     /// The motor-imagery paradigm and its output folder, when that runs.
     imagery: Option<(crate::mi::view::ImageryView, PathBuf)>,
     /// Reports of finished sessions, for the caller.
@@ -512,7 +645,10 @@ impl Launcher {
             scan_stop,
             message: None,
             live: None,
+            pending: None,
             speller: None,
+            speller_calibration: None,
+            fitting: None,
             imagery: None,
             reports: Arc::new(Mutex::new(None)),
             screenshot: None,
@@ -568,8 +704,79 @@ impl Launcher {
         self.wake_hold = Some(hold);
     }
 
-    /// Starts the session the profile describes; on failure the start screen shows why.
+    /// Whether Start is looking for its LSL stream.
+    pub fn is_starting(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Starts the session the profile describes; on failure the start screen shows why. On an
+    /// LSL stream, a thread first looks for it (up to [`FIND_STREAM_SECS`]) and the session
+    /// starts from a later frame once it is seen, so the window keeps drawing meanwhile.
     pub fn start(&mut self) {
+        if self.is_running() || self.pending.is_some() || self.fitting.is_some() {
+            return;
+        }
+        let Some(query) = self.profile.lsl_query() else {
+            self.start_now();
+            return;
+        };
+        let stream = query.name.clone().unwrap_or_default();
+        let (tx, found) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("lsl-find".into())
+            .spawn(move || {
+                let result = find_stream(&query, FIND_STREAM_SECS)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+                let _ = tx.send(result);
+            });
+        match spawned {
+            Ok(_) => {
+                self.message = Some((
+                    false,
+                    format!(
+                        "looking for the LSL stream `{stream}` (up to {FIND_STREAM_SECS} s)..."
+                    ),
+                ));
+                self.pending = Some(PendingStart { stream, found });
+            }
+            Err(e) => {
+                self.message = Some((
+                    true,
+                    format!("cannot start a thread to look for the LSL stream: {e}"),
+                ))
+            }
+        }
+    }
+
+    /// Starts the session the moment its LSL stream was seen, or shows why not.
+    fn poll_pending(&mut self) {
+        let Some(pending) = &self.pending else {
+            return;
+        };
+        let result = match pending.found.try_recv() {
+            Err(TryRecvError::Empty) => return,
+            Ok(result) => result,
+            Err(TryRecvError::Disconnected) => Err(format!(
+                "looking for the LSL stream `{}` stopped without an answer: press Start again",
+                pending.stream
+            )),
+        };
+        let stream = std::mem::take(&mut self.pending).map(|p| p.stream);
+        let chosen = self.profile.lsl_query().and_then(|q| q.name);
+        match result {
+            Ok(()) if chosen == stream => self.start_now(),
+            Ok(()) => {
+                self.message = Some((
+                    false,
+                    "the source changed while its stream was looked for: press Start again".into(),
+                ))
+            }
+            Err(e) => self.message = Some((true, e)),
+        }
+    }
+
+    fn start_now(&mut self) {
         if self.profile.paradigm == Paradigm::MotorImagery {
             match self.profile.imagery_setup().and_then(|(plan, source)| {
                 let out = source.out.clone();
@@ -585,11 +792,16 @@ impl Launcher {
             return;
         }
         if self.profile.paradigm == Paradigm::Speller {
-            match self.profile.speller_setup().and_then(|s| s.start()) {
-                Ok(view) => {
+            match self
+                .profile
+                .speller_setup()
+                .and_then(|s| Ok((s.start()?, s.calibrate.then_some(s.record).flatten())))
+            {
+                Ok((view, calibration)) => {
                     self.message = None;
                     self.hold_wake_latency();
                     self.speller = Some(view);
+                    self.speller_calibration = calibration;
                 }
                 Err(e) => self.message = Some((true, crate::cli::error_text(&e))),
             }
@@ -650,6 +862,21 @@ impl Launcher {
                     }
                 ),
             ));
+            if let Some(recording) = self.speller_calibration.take() {
+                if sp.phase() == crate::speller::Phase::Done {
+                    self.fit_speller_model(recording);
+                } else {
+                    self.message = Some((
+                        true,
+                        format!(
+                            "the calibration stopped after {} of its {} flickers, so no model was fitted; its recording {} is kept: run the calibration to its end, or fit several recordings together with `neuroloop ssvep fit`",
+                            sp.trials().saturating_sub(1),
+                            sp.cues(),
+                            recording.display()
+                        ),
+                    ));
+                }
+            }
         }
         if let Some(mut live) = self.live.take() {
             live.finish();
@@ -679,6 +906,68 @@ impl Launcher {
                 ));
             }
         }
+    }
+
+    /// Fits an ensemble-TRCA model from a speller calibration recording on another thread;
+    /// once fitted it is saved beside the recording (`.trca.json`) and becomes the profile's
+    /// `speller_model` (the calibration switch goes off). Used after the calibration run.
+    pub fn fit_speller_model(&mut self, recording: PathBuf) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let shown = recording.display().to_string();
+        let spawned = std::thread::Builder::new()
+            .name("trca-fit".into())
+            .spawn(move || {
+                let _ = tx.send(fit_calibration(&recording).map_err(|e| {
+                    format!(
+                        "no speller model fitted from {}: {}",
+                        recording.display(),
+                        crate::cli::error_text(&e)
+                    )
+                }));
+            });
+        self.message = Some(match spawned {
+            Ok(_) => {
+                self.fitting = Some(rx);
+                (
+                    false,
+                    format!("fitting an ensemble-TRCA speller model on {shown}..."),
+                )
+            }
+            Err(e) => (true, format!("cannot start a thread to fit the model: {e}")),
+        });
+    }
+
+    /// Whether a speller model is being fitted.
+    pub fn is_fitting(&self) -> bool {
+        self.fitting.is_some()
+    }
+
+    fn poll_fitting(&mut self) {
+        let Some(rx) = &self.fitting else {
+            return;
+        };
+        let result = match rx.try_recv() {
+            Err(TryRecvError::Empty) => return,
+            Ok(result) => result,
+            Err(TryRecvError::Disconnected) => {
+                Err("fitting the speller model stopped without an answer".into())
+            }
+        };
+        self.fitting = None;
+        self.message = Some(match result {
+            Ok((path, summary)) => {
+                self.profile.speller_model = path.display().to_string();
+                self.profile.speller_calibrate = false;
+                (
+                    false,
+                    format!(
+                        "{summary}; saved to {} and chosen as the speller's model (Save profile keeps it)",
+                        path.display()
+                    ),
+                )
+            }
+            Err(e) => (true, e),
+        });
     }
 
     fn save_profile(&mut self) {
@@ -797,26 +1086,62 @@ impl Launcher {
                     ui.radio_value(&mut self.profile.paradigm, p, p.label());
                 }
                 if self.profile.paradigm == Paradigm::Speller {
+                    let p = &mut self.profile;
                     ui.indent("speller", |ui| {
-                        ui.horizontal(|ui| {
-                            let l = ui.label("phrase to cue (empty: free spelling)");
-                            ui.text_edit_singleline(&mut self.profile.speller_phrase)
-                                .labelled_by(l.id);
+                        ui.checkbox(
+                            &mut p.speller_calibrate,
+                            "calibration run: every key cued twice, full-length flickers, recorded, then a TRCA model fitted",
+                        );
+                        ui.add_enabled_ui(!p.speller_calibrate, |ui| {
+                            ui.horizontal(|ui| {
+                                let l = ui.label("phrase to cue (empty: free spelling)");
+                                ui.text_edit_singleline(&mut p.speller_phrase)
+                                    .labelled_by(l.id);
+                            });
+                            ui.horizontal(|ui| {
+                                let l = ui.label("TRCA model or network card (empty: FBCCA)");
+                                ui.text_edit_singleline(&mut p.speller_model)
+                                    .labelled_by(l.id);
+                            });
                         });
                     });
                 }
                 if self.profile.paradigm == Paradigm::MotorImagery {
+                    let p = &mut self.profile;
                     ui.indent("imagery", |ui| {
                         ui.horizontal(|ui| {
+                            ui.label("classes");
+                            for class in neuroloop_acquisition::MiClass::ALL {
+                                let name = class.name();
+                                let mut on = p.mi_classes.iter().any(|c| c == name);
+                                if ui.checkbox(&mut on, name.replace('_', " ")).changed() {
+                                    p.mi_classes.retain(|c| c != name);
+                                    if on {
+                                        p.mi_classes.push(name.to_string());
+                                        // Cue order follows the classes' canonical order.
+                                        p.mi_classes.sort_by_key(|c| {
+                                            neuroloop_acquisition::MiClass::from_name(c)
+                                                .map_or(usize::MAX, |c| c as usize)
+                                        });
+                                    }
+                                }
+                            }
+                        });
+                        ui.horizontal(|ui| {
+                            let l = ui.label("fitted model (empty: calibrate first)");
+                            ui.text_edit_singleline(&mut p.mi_model).labelled_by(l.id);
+                        });
+                        ui.horizontal(|ui| {
                             let l = ui.label("motor imagery trials per class: calibration");
-                            ui.add(
-                                egui::DragValue::new(&mut self.profile.mi_calibration_trials)
+                            ui.add_enabled(
+                                p.mi_model.trim().is_empty(),
+                                egui::DragValue::new(&mut p.mi_calibration_trials)
                                     .range(5..=100),
                             )
                             .labelled_by(l.id);
                             let l = ui.label("feedback");
                             ui.add(
-                                egui::DragValue::new(&mut self.profile.mi_feedback_trials)
+                                egui::DragValue::new(&mut p.mi_feedback_trials)
                                     .range(0..=100),
                             )
                             .labelled_by(l.id);
@@ -864,9 +1189,18 @@ impl Launcher {
                     }
                 });
                 ui.separator();
-                if ui.button(RichText::new("Start").strong()).clicked() {
-                    self.start();
-                }
+                let starting = self.pending.is_some() || self.fitting.is_some();
+                ui.horizontal(|ui| {
+                    if ui
+                        .add_enabled(!starting, egui::Button::new(RichText::new("Start").strong()))
+                        .clicked()
+                    {
+                        self.start();
+                    }
+                    if starting {
+                        ui.spinner();
+                    }
+                });
                 ui.label(RichText::new("Enter: start · Ctrl+S: save the profile").weak());
                 if let Some((error, text)) = &self.message {
                     let color = if *error {
@@ -919,14 +1253,19 @@ impl eframe::App for Launcher {
             egui::CentralPanel::default().show(ui, |ui| view.ui(ui));
             back |= view.speller().phase() == crate::speller::Phase::Done;
         } else {
+            self.poll_pending();
+            self.poll_fitting();
             self.start_screen(ui);
             // The stream list changes without input; so does a pending screenshot's time.
-            ui.ctx()
-                .request_repaint_after(Duration::from_millis(if self.screenshot.is_some() {
+            ui.ctx().request_repaint_after(Duration::from_millis(
+                if self.pending.is_some() || self.fitting.is_some() {
+                    30
+                } else if self.screenshot.is_some() {
                     100
                 } else {
                     500
-                }));
+                },
+            ));
         }
         if back {
             self.stop();

@@ -130,6 +130,8 @@ pub struct PipelineStats {
     pub decisions: AtomicU64,
     /// Decisions made, per decoder (in session order).
     pub decisions_per_decoder: Vec<AtomicU64>,
+    /// Model calls each decoder failed so far ([`Decoder::failures`]), in session order.
+    pub decoder_failures: Vec<AtomicU64>,
     /// Decisions lost because the output ring or decision buffer was full.
     pub decisions_dropped: AtomicU64,
     /// Source events lost because the output ring was full.
@@ -162,6 +164,7 @@ impl PipelineStats {
         PipelineStats {
             ring,
             decisions_per_decoder: (0..decoders).map(|_| AtomicU64::new(0)).collect(),
+            decoder_failures: (0..decoders).map(|_| AtomicU64::new(0)).collect(),
             frames_processed: AtomicU64::new(0),
             chunks_processed: AtomicU64::new(0),
             decisions: AtomicU64::new(0),
@@ -569,6 +572,9 @@ impl Worker {
             for (i, d) in self.decoders.iter_mut().enumerate() {
                 self.decisions.set_decoder(i as u16);
                 d.process(block, stamps, &mut self.decisions);
+                if let Some(c) = self.stats.decoder_failures.get(i) {
+                    c.store(d.failures(), Ordering::Relaxed);
+                }
             }
             let decided_at = local_clock();
             for &(decoder, decision) in self.decisions.items() {

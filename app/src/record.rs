@@ -374,11 +374,17 @@ pub fn file_stamp() -> String {
 /// Where a recording started now goes: `dir/neuroloop-YYYYMMDD-HHMMSS.xdf` (UTC), with `-2`,
 /// `-3`… added when that name is taken.
 pub fn recording_path(dir: &Path) -> PathBuf {
+    unused_path(dir, "neuroloop", ".xdf")
+}
+
+/// A name in `dir` nothing has yet: `prefix-YYYYMMDD-HHMMSS` (UTC) then `suffix` (e.g.
+/// `.xdf`, or empty for a folder), with `-2`, `-3`… before the suffix when taken.
+pub fn unused_path(dir: &Path, prefix: &str, suffix: &str) -> PathBuf {
     let stamp = file_stamp();
-    let mut path = dir.join(format!("neuroloop-{stamp}.xdf"));
+    let mut path = dir.join(format!("{prefix}-{stamp}{suffix}"));
     let mut n = 2;
     while path.exists() {
-        path = dir.join(format!("neuroloop-{stamp}-{n}.xdf"));
+        path = dir.join(format!("{prefix}-{stamp}-{n}{suffix}"));
         n += 1;
     }
     path

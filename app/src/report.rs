@@ -42,6 +42,8 @@ pub struct DecoderReport {
     pub name: String,
     /// Decisions it made.
     pub decisions: u64,
+    /// Model calls that failed (windows left without a decision).
+    pub failures: u64,
     /// Decisions scorable against ground truth.
     pub scored: u64,
     /// Of those, correct.
@@ -142,6 +144,10 @@ impl SessionReport {
                     name: info.name.clone(),
                     decisions: s
                         .decisions_per_decoder
+                        .get(i)
+                        .map_or(0, |c| c.load(Ordering::Relaxed)),
+                    failures: s
+                        .decoder_failures
                         .get(i)
                         .map_or(0, |c| c.load(Ordering::Relaxed)),
                     scored: score.scored,
@@ -248,6 +254,13 @@ impl SessionReport {
                 );
             } else {
                 let _ = writeln!(t, "  {:<12}{} decisions", d.name, d.decisions);
+            }
+            if d.failures > 0 {
+                let _ = writeln!(
+                    t,
+                    "  {:<12}{} model calls failed (no decision for those windows)",
+                    d.name, d.failures
+                );
             }
         }
         let line = |name: &str, l: &LatencyReport| {

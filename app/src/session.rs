@@ -598,6 +598,18 @@ impl Session {
                 add(severity, format!("{n} {what}"));
             }
         }
+        for (info, failures) in self.decoders.iter().zip(&s.decoder_failures) {
+            let n = count(failures);
+            if n > 0 {
+                add(
+                    Severity::Error,
+                    format!(
+                        "{n} model call(s) of {} failed, leaving those windows without a decision: check ONNX Runtime with `neuroloop doctor` and that the model card fits this stream (channels, rate)",
+                        info.name
+                    ),
+                );
+            }
+        }
         if let Some(out) = self.audio_output()
             && let Some(problem) = out
                 .stats

@@ -1,5 +1,7 @@
 //! The live window, driven headless by egui_kittest on a simulator session.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use egui_kittest::Harness;
@@ -316,6 +318,74 @@ fn start_screen_starts_the_simulator_monitor_and_shows_errors_with_the_fix() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Start on an LSL stream looks for it on another thread: the window keeps drawing (a spinner,
+/// what it looks for), says when the stream is not there with the fix, and starts the session
+/// once the stream is on the network.
+#[test]
+fn start_screen_looks_for_the_lsl_stream_without_holding_the_window() {
+    use neuroloop::launcher::{Launcher, Profile, SourceKind};
+    use neuroloop_acquisition::lsl_io::{VirtualAmplifier, run_virtual_amplifier};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let name = format!("neuroloop-gui-find-{}", std::process::id());
+    let dir = std::env::temp_dir().join(&name);
+    let profile = Profile {
+        source: SourceKind::Lsl,
+        stream: name.clone(),
+        ..Profile::default()
+    };
+    let launcher = Launcher::new(profile, dir.join("profile.toml"), false);
+    let mut harness = window(launcher, 860.0);
+    harness.run_steps(2);
+    harness.get_by_label("Start").click();
+    harness.run_steps(1);
+    // The frame right after Start is drawn while the lookup runs: a start on the window's
+    // thread would have waited out the whole timeout and show its error here already.
+    harness.get_by_label_contains(&format!("looking for the LSL stream `{name}`"));
+    assert!(harness.state().is_starting());
+    assert!(
+        harness
+            .query_by_label_contains("no LSL stream matching")
+            .is_none()
+    );
+    assert!(
+        step_until(&mut harness, 10.0, |h| h
+            .query_by_label_contains("no LSL stream matching")
+            .is_some()),
+        "the missing stream was never reported"
+    );
+    harness.get_by_label_contains("check the stream name and type");
+    assert!(!harness.state().is_starting() && !harness.state().is_running());
+    // The amplifier appears: Start finds it and the monitor runs on it.
+    let stop = Arc::new(AtomicBool::new(false));
+    let amp = VirtualAmplifier {
+        sim: SimConfig::default(),
+        name: name.clone(),
+        chunk_frames: 0,
+        duration_secs: Some(30.0),
+        pacing: Pacing::REAL_TIME,
+    };
+    let amp_thread = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || run_virtual_amplifier(&amp, &stop, |_, _, _| {}))
+    };
+    harness.get_by_label("Start").click();
+    harness.run_steps(1);
+    assert!(
+        step_until(&mut harness, 10.0, |h| h.state().is_running()),
+        "the session never started on the stream"
+    );
+    harness.run_steps(2);
+    harness.get_by_label_contains(&format!("LSL stream {name}"));
+    harness
+        .get_by_label("Stop and return to the start screen")
+        .click();
+    harness.run_steps(2);
+    assert!(!harness.state().is_running());
+    stop.store(true, Ordering::Relaxed);
+    amp_thread.join().unwrap().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// Steps `harness` until `done` holds, for at most `secs` seconds of wall clock.
 fn step_until<S>(
     harness: &mut Harness<'_, S>,
@@ -442,6 +512,75 @@ fn a_pipeline_error_is_shown_with_its_fix_and_can_be_dismissed() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A decoder standing for a network whose every call fails (as an ONNX Runtime error would):
+/// it decides nothing and counts each window.
+struct FailingNet {
+    classes: Vec<String>,
+    calls: u64,
+}
+
+impl Decoder for FailingNet {
+    fn name(&self) -> &str {
+        "failing-net"
+    }
+    fn class_names(&self) -> &[String] {
+        &self.classes
+    }
+    fn prepare(
+        &mut self,
+        _ctx: &neuroloop_decoders::DecoderContext,
+    ) -> Result<(), neuroloop_decoders::DecoderError> {
+        Ok(())
+    }
+    fn process(
+        &mut self,
+        _block: &[f32],
+        _stamps: &[f64],
+        _out: &mut neuroloop_decoders::DecisionBuffer,
+    ) {
+        self.calls += 1;
+    }
+    fn reset(&mut self) {}
+    fn failures(&self) -> u64 {
+        self.calls
+    }
+}
+
+/// Failed model calls reach the problems panel with the fix, and the session's report.
+#[test]
+fn failed_model_calls_are_counted_shown_and_reported() {
+    let decoder = FailingNet {
+        classes: vec!["a".into(), "b".into()],
+        calls: 0,
+    };
+    let info = DecoderInfo::of(&decoder, TruthMapping::None);
+    let s = Session::start(config(
+        vec![(Box::new(decoder), info)],
+        Scenario::Ssvep(SsvepScenario::default()),
+        1.0,
+        600.0,
+    ))
+    .unwrap();
+    let reports = Arc::new(Mutex::new(None));
+    let view = LiveView::new(s, "simulator".into(), false, Arc::clone(&reports));
+    let mut harness = window(view, 700.0);
+    assert!(
+        step_until(&mut harness, 10.0, |h| h
+            .query_by_label_contains("model call(s) of failing-net failed")
+            .is_some()),
+        "the failed calls were never shown"
+    );
+    harness.get_by_label_contains("check ONNX Runtime with `neuroloop doctor`");
+    harness.state_mut().finish();
+    let report = reports.lock().unwrap().take().unwrap();
+    assert!(report.decoders[0].failures > 0);
+    assert!(
+        report.to_text().contains("model calls failed"),
+        "{}",
+        report.to_text()
+    );
+}
+
 /// Events drawn on the traces: those of the last seconds, placed relative to the newest
 /// sample, with labels naming them.
 #[test]
@@ -507,7 +646,7 @@ fn start_screen_runs_the_speller_and_returns_with_what_was_typed() {
     let launcher = Launcher::new(profile, dir.join("profile.toml"), false);
     let mut harness = window(launcher, 860.0);
     harness.run_steps(2);
-    harness.get_by_label("SSVEP speller (40 keys, FBCCA with dynamic stopping)");
+    harness.get_by_label("SSVEP speller (40 keys, dynamic stopping; FBCCA or a fitted TRCA model)");
     harness.get_by_label("Start").click();
     harness.run_steps(2);
     harness.get_by_label_contains("the speller needs a live source");
@@ -531,6 +670,109 @@ fn start_screen_runs_the_speller_and_returns_with_what_was_typed() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The speller's calibration from the start screen: the run records to the recordings folder
+/// (stopped early, it keeps the recording and fits nothing); a complete calibration recording
+/// is fitted on another thread into an ensemble-TRCA model that becomes the profile's speller
+/// model, and the speller then starts with it.
+#[test]
+fn a_speller_calibration_is_fitted_into_the_model_the_speller_then_uses() {
+    use neuroloop::launcher::{Launcher, Paradigm, Profile};
+    let dir = common::temp_dir("start-speller-calibration");
+    let recordings = dir.join("recordings");
+    let profile = Profile {
+        paradigm: Paradigm::Speller,
+        speller_calibrate: true,
+        record_dir: recordings.display().to_string(),
+        ..Profile::default()
+    };
+    let launcher = Launcher::new(profile, dir.join("profile.toml"), false);
+    let mut harness = window(launcher, 860.0);
+    harness.run_steps(2);
+    harness.get_by_label_contains("calibration run: every key cued twice");
+    harness.get_by_label("Start").click();
+    harness.run_steps(2);
+    assert!(harness.state().speller_view().is_some());
+    assert!(
+        step_until(&mut harness, 10.0, |h| h
+            .query_by_label("look at A")
+            .is_some()),
+        "the calibration never cued the first key"
+    );
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    assert!(!harness.state().is_running() && !harness.state().is_fitting());
+    harness.get_by_label_contains("the calibration stopped after 0 of its 80 flickers");
+    assert!(harness.state().profile().speller_model.is_empty());
+    let stopped: Vec<_> = std::fs::read_dir(&recordings)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        stopped
+            .iter()
+            .any(|n| n.starts_with("speller-calibration-") && n.ends_with(".xdf")),
+        "{stopped:?}"
+    );
+    // A whole calibration of the 40 targets (the simulator's cued user, two trials each).
+    let cal = dir.join("calibration.xdf");
+    let targets = neuroloop::speller::SpellerLayout::benchmark()
+        .freqs_hz()
+        .iter()
+        .map(|f| format!("{f:.1}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    common::run_ok(&[
+        "demo",
+        "--headless",
+        "--speed",
+        "max",
+        "--seconds",
+        "400",
+        "--targets",
+        &targets,
+        "--ssvep-uv",
+        "6",
+        "--markers",
+        "none",
+        "--record",
+        cal.to_str().unwrap(),
+    ]);
+    harness.state_mut().fit_speller_model(cal.clone());
+    harness.run_steps(1);
+    harness.get_by_label_contains("fitting an ensemble-TRCA speller model");
+    assert!(
+        step_until(&mut harness, 60.0, |h| !h.state().is_fitting()),
+        "the fit never answered"
+    );
+    harness.run_steps(1);
+    harness.get_by_label_contains("ensemble TRCA fitted on 40 targets, 2 trials each");
+    let model = cal.with_extension("trca.json");
+    assert_eq!(
+        harness.state().profile().speller_model,
+        model.display().to_string()
+    );
+    assert!(!harness.state().profile().speller_calibrate);
+    neuroloop_decoders::ssvep::onset::SsvepTrcaModel::load(&model).unwrap();
+    harness.get_by_label("Start").click();
+    harness.run_steps(2);
+    let speller = harness.state().speller_view().expect("the speller runs");
+    assert!(
+        speller.decoder_name().contains("trca"),
+        "{}",
+        speller.decoder_name()
+    );
+    assert!(
+        step_until(&mut harness, 10.0, |h| h
+            .query_by_label("look at N")
+            .is_some()),
+        "the speller never cued the first letter"
+    );
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    assert!(!harness.state().is_running() && !harness.state().is_fitting());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// Motor imagery from the start screen: the calibration run starts in the same window with
 /// its files in a new folder under the recordings folder, and Esc returns to the screen.
 #[test]
@@ -548,7 +790,7 @@ fn start_screen_runs_motor_imagery_calibration() {
     let mut harness = window(launcher, 860.0);
     harness.run_steps(2);
     harness
-        .get_by_label("Motor imagery: calibration, fit, feedback (left/right hand)")
+        .get_by_label("Motor imagery: calibration, fit, feedback")
         .click();
     harness.run_steps(1);
     harness.get_by_label("Start").click();
@@ -577,6 +819,69 @@ fn start_screen_runs_motor_imagery_calibration() {
     harness.get_by_label_contains("last motor-imagery session");
     // Stopped early, the calibration recording is closed and readable.
     neuroloop_formats::xdf::read(run_dir.join("calibration.xdf")).unwrap();
+    // The classes are chosen on the screen, in their canonical order.
+    harness.get_by_label("feet").click();
+    harness.run_steps(1);
+    assert_eq!(
+        harness.state().profile().mi_classes,
+        ["left_hand", "right_hand", "feet"]
+    );
+    harness.get_by_label("feet").click();
+    harness.run_steps(1);
+    assert_eq!(
+        harness.state().profile().mi_classes,
+        ["left_hand", "right_hand"]
+    );
+    // A model that is not there: the screen says what to give instead.
+    harness.state_mut().profile_mut().mi_model = dir.join("nothing.json").display().to_string();
+    harness.get_by_label("Start").click();
+    harness.run_steps(2);
+    assert!(!harness.state().is_running());
+    harness.get_by_label_contains("cannot be used: give a model from `neuroloop mi fit`");
+    // A fitted model: feedback straight away, no calibration.
+    let cal = dir.join("calibration.xdf");
+    let model = dir.join("model.json");
+    common::run_ok(&[
+        "demo",
+        "--headless",
+        "--scenario",
+        "mi",
+        "--speed",
+        "max",
+        "--seconds",
+        "120",
+        "--markers",
+        "none",
+        "--record",
+        cal.to_str().unwrap(),
+    ]);
+    common::run_ok(&[
+        "mi",
+        "fit",
+        cal.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    harness.state_mut().profile_mut().mi_model = model.display().to_string();
+    harness.get_by_label("Start").click();
+    harness.run_steps(3);
+    assert!(harness.state().is_running());
+    let feedback_dir = std::fs::read_dir(dir.join("recordings"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p != &run_dir);
+    let feedback_dir = feedback_dir.expect("a second run folder");
+    assert!(
+        step_until(&mut harness, 10.0, |_| feedback_dir
+            .join("feedback.xdf")
+            .exists()),
+        "no feedback recording in {}",
+        feedback_dir.display()
+    );
+    assert!(!feedback_dir.join("calibration.xdf").exists());
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    assert!(!harness.state().is_running());
     std::fs::remove_dir_all(&dir).ok();
 }
 

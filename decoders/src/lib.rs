@@ -112,4 +112,11 @@ pub trait Decoder: Send {
     /// A stimulus (e.g. the speller's flicker) started at LSL time `onset`; onset-locked
     /// decoders start a trial there, the others ignore it. Real-time safe.
     fn stimulus_onset(&mut self, _onset: f64) {}
+
+    /// Model calls that failed since start-up (an ONNX Runtime error, or an output that is
+    /// not a probability distribution), each leaving its window without a decision. Faults
+    /// of the data (non-finite windows) are not counted here. Real-time safe.
+    fn failures(&self) -> u64 {
+        0
+    }
 }

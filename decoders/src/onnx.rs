@@ -366,6 +366,8 @@ pub struct OnnxModel {
     input_name: std::ffi::CString,
     output: ort::value::Tensor<f32>,
     output_name: std::ffi::CString,
+    /// Calls of [`OnnxModel::probabilities`] the model failed.
+    failures: u64,
 }
 
 fn shape_text(shape: &[i64]) -> String {
@@ -445,6 +447,7 @@ impl OnnxModel {
             input_name: c_name(&card.input.name)?,
             output: tensor(&card.output)?,
             output_name: c_name(&card.output.name)?,
+            failures: 0,
         })
     }
 
@@ -502,6 +505,12 @@ impl OnnxModel {
         Ok(self.output.extract_tensor().1)
     }
 
+    /// Calls of [`OnnxModel::probabilities`] on finite windows that the model failed (a run
+    /// error, or an output that is not a probability distribution).
+    pub fn failures(&self) -> u64 {
+        self.failures
+    }
+
     /// Runs a classifier on `window` and writes its class probabilities into `proba`.
     /// Returns `false` when the window holds non-finite samples or the model fails or returns
     /// something that is not a probability distribution over `proba.len()` classes (negative,
@@ -513,12 +522,14 @@ impl OnnxModel {
             return false;
         }
         let Ok(out) = self.run(window) else {
+            self.failures += 1;
             return false;
         };
         if out.len() != proba.len()
             || !out.iter().all(|p| p.is_finite() && *p >= 0.0)
             || (out.iter().sum::<f32>() - 1.0).abs() > 1e-3
         {
+            self.failures += 1;
             return false;
         }
         for (p, &o) in proba.iter_mut().zip(out) {

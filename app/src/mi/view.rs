@@ -63,6 +63,53 @@ pub struct ImageryPlan {
     pub close_when_done: bool,
 }
 
+impl ImageryPlan {
+    /// Checks everything that can be checked before a window opens (classes, timing, a
+    /// model's classes against the cued ones, a model or calibration to decode with) and
+    /// returns the plan, without calibration when a model is given.
+    pub fn checked(mut self) -> anyhow::Result<Self> {
+        use super::paradigm::ImageryParadigm;
+        if self.model.is_none() && self.calibration_trials == 0 {
+            anyhow::bail!(
+                "no calibration trials and no fitted model: calibrate (at least 5 trials per class) or give a model (`--mi-model`, or the start screen's model field) from `neuroloop mi fit` or an earlier run's model.json"
+            );
+        }
+        if self.model.is_some() && self.feedback_trials == 0 {
+            anyhow::bail!(
+                "a fitted model skips calibration, so give at least 1 feedback trial per class (`--feedback-trials`)"
+            );
+        }
+        ImageryParadigm::calibration(&self.classes, 1, self.timing, self.seed)?;
+        let (names, offset, window) = match &self.model {
+            Some(m) => (
+                m.class_names.clone(),
+                m.training.cue_offset_secs,
+                m.protocol.window_secs,
+            ),
+            None => (
+                self.classes.iter().map(|c| c.name().to_string()).collect(),
+                self.cut.cue_offset_secs,
+                self.cut.window_secs,
+            ),
+        };
+        if self.feedback_trials > 0 {
+            ImageryParadigm::feedback(
+                &self.classes,
+                1,
+                self.timing,
+                self.seed,
+                &names,
+                offset,
+                window,
+            )?;
+        }
+        if self.model.is_some() {
+            self.calibration_trials = 0;
+        }
+        Ok(self)
+    }
+}
+
 /// A paradigm run on its session.
 struct Run {
     session: Session,

@@ -132,6 +132,20 @@ impl SpellerLayout {
         self.targets.iter().map(|t| t.code.freq_hz).collect()
     }
 
+    /// A calibration phrase cueing every key `times` times, in key order (`<` for
+    /// backspace).
+    pub fn calibration_phrase(&self, times: usize) -> String {
+        let keys: String = self
+            .targets
+            .iter()
+            .map(|t| match t.key {
+                Key::Char(c) => c,
+                Key::Backspace => '<',
+            })
+            .collect();
+        keys.repeat(times)
+    }
+
     /// The target typing `c` (`<` is backspace; letters match either case when the layout
     /// has only one of them), if any.
     pub fn target_of(&self, c: char) -> Option<usize> {
@@ -346,6 +360,11 @@ impl Speller {
     /// Trials started so far.
     pub fn trials(&self) -> u32 {
         self.trial
+    }
+
+    /// How many trials the phrase cues (0: free spelling).
+    pub fn cues(&self) -> usize {
+        self.cues.len()
     }
 
     /// The cued target of the current trial (calibration).

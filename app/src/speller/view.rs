@@ -81,6 +81,14 @@ impl SpellerView {
         &self.speller
     }
 
+    /// The name of the decoder the speller follows (empty without a session).
+    pub fn decoder_name(&self) -> &str {
+        self.session
+            .as_ref()
+            .and_then(|s| s.decoders.first())
+            .map_or("", |d| d.name.as_str())
+    }
+
     /// The last frame's timing.
     pub fn last_frame(&self) -> Option<FrameTime> {
         self.last_frame

@@ -213,6 +213,13 @@ impl MiDecoder {
 }
 
 impl Decoder for MiDecoder {
+    fn failures(&self) -> u64 {
+        match &self.classifier {
+            Classifier::Fitted(_) => 0,
+            Classifier::Net(net) => net.failures(),
+        }
+    }
+
     fn name(&self) -> &str {
         &self.name
     }

@@ -147,4 +147,9 @@ impl MiNet {
     pub fn predict(&mut self, window: &[f32], proba: &mut [f64]) -> bool {
         self.onnx.probabilities(window, proba)
     }
+
+    /// Windows the network failed to classify ([`OnnxModel::failures`]).
+    pub fn failures(&self) -> u64 {
+        self.onnx.failures()
+    }
 }

@@ -157,6 +157,13 @@ impl Decoder for SpindleDecoder {
         self.engine.name()
     }
 
+    fn failures(&self) -> u64 {
+        match &self.engine {
+            SpindleEngine::A7(_) => 0,
+            SpindleEngine::Net(net) => net.faults(),
+        }
+    }
+
     fn class_names(&self) -> &[String] {
         &self.classes
     }

@@ -151,4 +151,9 @@ impl SsvepNet {
     pub fn predict(&mut self, window: &[f32], proba: &mut [f64]) -> bool {
         self.onnx.probabilities(window, proba)
     }
+
+    /// Windows the network failed to classify ([`OnnxModel::failures`]).
+    pub fn failures(&self) -> u64 {
+        self.onnx.failures()
+    }
 }

@@ -631,6 +631,13 @@ impl SsvepOnsetDecoder {
 }
 
 impl Decoder for SsvepOnsetDecoder {
+    fn failures(&self) -> u64 {
+        match &self.scorer {
+            OnsetScorer::Net(net) => net.failures(),
+            OnsetScorer::Trca { .. } => 0,
+        }
+    }
+
     fn name(&self) -> &str {
         self.protocol.name
     }
