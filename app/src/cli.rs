@@ -960,11 +960,7 @@ fn ssvep_decoder(
         },
         ..SsvepCcaConfig::default()
     });
-    let truth = if scored {
-        TruthMapping::SsvepTargetIndex
-    } else {
-        TruthMapping::None
-    };
+    let truth = TruthMapping::ssvep_when(scored);
     let info = DecoderInfo::of(&decoder, truth);
     (Box::new(decoder), info)
 }
@@ -1059,11 +1055,7 @@ fn session_decoders(
                     decoder.targets_hz()
                 );
             }
-            let truth = if scored {
-                TruthMapping::SsvepTargetIndex
-            } else {
-                TruthMapping::None
-            };
+            let truth = TruthMapping::ssvep_when(scored);
             let info = DecoderInfo::of(&decoder, truth);
             (Box::new(decoder), info)
         }

@@ -6,7 +6,8 @@
 //!
 //! The LSL list is refreshed by a background thread (LSL handles stay on that thread; only
 //! plain descriptions cross), and Start on an LSL stream first looks for it on another thread
-//! (up to [`FIND_STREAM_SECS`]), so the screen never waits for the network. Errors (a stream
+//! (up to [`FIND_STREAM_SECS`]), so a stream that is not there never holds the screen; the
+//! session then opens the stream that was seen. Errors (a stream
 //! that cannot be opened, a missing file, a profile that does not parse) are shown on the
 //! screen with the fix, never in a modal dialog.
 
@@ -285,6 +286,13 @@ impl Profile {
         if !self.records_at_start() {
             return Ok(None);
         }
+        Ok(Some(crate::record::recording_path(
+            &self.created_recordings_folder()?,
+        )))
+    }
+
+    /// The recordings folder, created if missing.
+    fn created_recordings_folder(&self) -> anyhow::Result<PathBuf> {
         let dir = self.recordings_folder();
         std::fs::create_dir_all(&dir).with_context(|| {
             format!(
@@ -292,7 +300,7 @@ impl Profile {
                 dir.display()
             )
         })?;
-        Ok(Some(crate::record::recording_path(&dir)))
+        Ok(dir)
     }
 
     /// The speller session this profile describes: the benchmark keyboard, cued by
@@ -307,13 +315,7 @@ impl Profile {
         )?;
         let layout = SpellerLayout::benchmark();
         if self.speller_calibrate {
-            let dir = self.recordings_folder();
-            std::fs::create_dir_all(&dir).with_context(|| {
-                format!(
-                    "the recording folder {} cannot be created: choose a writable folder",
-                    dir.display()
-                )
-            })?;
+            let dir = self.created_recordings_folder()?;
             let file = crate::record::unused_path(&dir, "speller-calibration", ".xdf");
             return Ok(SpellerSetup {
                 phrase: Some(layout.calibration_phrase(2)),
@@ -491,11 +493,7 @@ impl Profile {
                         ..Default::default()
                     },
                 );
-                let truth = if scored {
-                    TruthMapping::SsvepTargetIndex
-                } else {
-                    TruthMapping::None
-                };
+                let truth = TruthMapping::ssvep_when(scored);
                 let info = DecoderInfo::of(&d, truth);
                 decoders.push((Box::new(d), info));
             }
@@ -535,8 +533,18 @@ pub const FIND_STREAM_SECS: f64 = 2.0;
 
 /// A start waiting for its LSL stream to be seen.
 struct PendingStart {
-    stream: String,
+    /// What the lookup looks for (the session starts only if the profile still asks for it).
+    query: LslInletConfig,
     found: Receiver<Result<(), String>>,
+}
+
+/// Flickers the speller ran to their end: the trials started, less the one under way unless
+/// it is in its feedback.
+fn completed_flickers(sp: &crate::speller::Speller) -> u32 {
+    match sp.phase() {
+        crate::speller::Phase::Feedback { .. } | crate::speller::Phase::Done => sp.trials(),
+        _ => sp.trials().saturating_sub(1),
+    }
 }
 
 /// Fits the speller's ensemble-TRCA model from a calibration recording and saves it beside
@@ -722,10 +730,11 @@ impl Launcher {
         };
         let stream = query.name.clone().unwrap_or_default();
         let (tx, found) = std::sync::mpsc::channel();
+        let looked_for = query.clone();
         let spawned = std::thread::Builder::new()
             .name("lsl-find".into())
             .spawn(move || {
-                let result = find_stream(&query, FIND_STREAM_SECS)
+                let result = find_stream(&looked_for, FIND_STREAM_SECS)
                     .map(|_| ())
                     .map_err(|e| e.to_string());
                 let _ = tx.send(result);
@@ -735,10 +744,10 @@ impl Launcher {
                 self.message = Some((
                     false,
                     format!(
-                        "looking for the LSL stream `{stream}` (up to {FIND_STREAM_SECS} s)..."
+                        "looking for the LSL stream `{stream}` (waiting up to {FIND_STREAM_SECS} s for it to appear)..."
                     ),
                 ));
-                self.pending = Some(PendingStart { stream, found });
+                self.pending = Some(PendingStart { query, found });
             }
             Err(e) => {
                 self.message = Some((
@@ -759,19 +768,19 @@ impl Launcher {
             Ok(result) => result,
             Err(TryRecvError::Disconnected) => Err(format!(
                 "looking for the LSL stream `{}` stopped without an answer: press Start again",
-                pending.stream
+                pending.query.name.as_deref().unwrap_or_default()
             )),
         };
-        let stream = std::mem::take(&mut self.pending).map(|p| p.stream);
-        let chosen = self.profile.lsl_query().and_then(|q| q.name);
+        let looked_for = std::mem::take(&mut self.pending).map(|p| p.query);
         match result {
-            Ok(()) if chosen == stream => self.start_now(),
-            Ok(()) => {
-                self.message = Some((
-                    false,
-                    "the source changed while its stream was looked for: press Start again".into(),
-                ))
-            }
+            // Started only for what was looked for: the source or paradigm may have changed
+            // meanwhile (another stream, or another type filter).
+            Ok(()) if self.profile.lsl_query() == looked_for => self.start_now(),
+            Ok(()) => self.message = Some((
+                false,
+                "the source or paradigm changed while the stream was looked for: press Start again"
+                    .into(),
+            )),
             Err(e) => self.message = Some((true, e)),
         }
     }
@@ -870,7 +879,7 @@ impl Launcher {
                         true,
                         format!(
                             "the calibration stopped after {} of its {} flickers, so no model was fitted; its recording {} is kept: run the calibration to its end, or fit several recordings together with `neuroloop ssvep fit`",
-                            sp.trials().saturating_sub(1),
+                            completed_flickers(sp),
                             sp.cues(),
                             recording.display()
                         ),
@@ -955,7 +964,9 @@ impl Launcher {
         };
         self.fitting = None;
         self.message = Some(match result {
-            Ok((path, summary)) => {
+            // Chosen only while the profile still asks for a calibration (it may have been
+            // edited or another one loaded during the fit).
+            Ok((path, summary)) if self.profile.speller_calibrate => {
                 self.profile.speller_model = path.display().to_string();
                 self.profile.speller_calibrate = false;
                 (
@@ -966,6 +977,13 @@ impl Launcher {
                     ),
                 )
             }
+            Ok((path, summary)) => (
+                false,
+                format!(
+                    "{summary}; saved to {} (the profile changed meanwhile, so it is not chosen: give it as the speller's model)",
+                    path.display()
+                ),
+            ),
             Err(e) => (true, e),
         });
     }

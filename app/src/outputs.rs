@@ -58,6 +58,17 @@ pub enum TruthMapping {
     MiClassName,
 }
 
+impl TruthMapping {
+    /// SSVEP decisions scored against the scenario's targets when `scored`, else not scored.
+    pub fn ssvep_when(scored: bool) -> Self {
+        if scored {
+            TruthMapping::SsvepTargetIndex
+        } else {
+            TruthMapping::None
+        }
+    }
+}
+
 /// Accuracy against ground truth.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Score {

@@ -543,7 +543,7 @@ impl Session {
 
     /// Everything wrong with the session now, each with what to do about it: the stream
     /// lost, gaps, samples that were not numbers, frames dropped or not recorded, decisions
-    /// or events lost, the audio device, and every error the output thread logged (outlets,
+    /// or events lost, failed model calls, the audio device, and every error the output thread logged (outlets,
     /// recordings, stimulation start-up). Reads counters and `try_lock`s the log: never
     /// waits for the pipeline (the log's errors are left out while it is busy).
     pub fn problems(&self) -> Vec<Problem> {
@@ -604,7 +604,7 @@ impl Session {
                 add(
                     Severity::Error,
                     format!(
-                        "{n} model call(s) of {} failed, leaving those windows without a decision: check ONNX Runtime with `neuroloop doctor` and that the model card fits this stream (channels, rate)",
+                        "{n} model call(s) of {} failed, leaving those windows without a decision: check ONNX Runtime with `neuroloop doctor`, and that the network ends in a softmax (its output must be class probabilities, as its card says)",
                         info.name
                     ),
                 );

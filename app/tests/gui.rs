@@ -368,6 +368,13 @@ fn start_screen_looks_for_the_lsl_stream_without_holding_the_window() {
         let stop = Arc::clone(&stop);
         std::thread::spawn(move || run_virtual_amplifier(&amp, &stop, |_, _, _| {}))
     };
+    // Visible on the network before Start (a busy machine may take a while to announce it).
+    let query = neuroloop_acquisition::lsl_io::LslInletConfig {
+        name: Some(name.clone()),
+        content_type: None,
+        ..Default::default()
+    };
+    neuroloop_acquisition::lsl_io::find_stream(&query, 20.0).expect("the virtual amplifier");
     harness.get_by_label("Start").click();
     harness.run_steps(1);
     assert!(
@@ -715,28 +722,7 @@ fn a_speller_calibration_is_fitted_into_the_model_the_speller_then_uses() {
     );
     // A whole calibration of the 40 targets (the simulator's cued user, two trials each).
     let cal = dir.join("calibration.xdf");
-    let targets = neuroloop::speller::SpellerLayout::benchmark()
-        .freqs_hz()
-        .iter()
-        .map(|f| format!("{f:.1}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    common::run_ok(&[
-        "demo",
-        "--headless",
-        "--speed",
-        "max",
-        "--seconds",
-        "400",
-        "--targets",
-        &targets,
-        "--ssvep-uv",
-        "6",
-        "--markers",
-        "none",
-        "--record",
-        cal.to_str().unwrap(),
-    ]);
+    common::record_benchmark_calibration(&cal, 400);
     harness.state_mut().fit_speller_model(cal.clone());
     harness.run_steps(1);
     harness.get_by_label_contains("fitting an ensemble-TRCA speller model");
@@ -841,20 +827,7 @@ fn start_screen_runs_motor_imagery_calibration() {
     // A fitted model: feedback straight away, no calibration.
     let cal = dir.join("calibration.xdf");
     let model = dir.join("model.json");
-    common::run_ok(&[
-        "demo",
-        "--headless",
-        "--scenario",
-        "mi",
-        "--speed",
-        "max",
-        "--seconds",
-        "120",
-        "--markers",
-        "none",
-        "--record",
-        cal.to_str().unwrap(),
-    ]);
+    common::record_demo(&cal, &["--scenario", "mi", "--seconds", "120"]);
     common::run_ok(&[
         "mi",
         "fit",

@@ -19,20 +19,7 @@ fn calibrate_fit_and_decode_online_on_the_simulator() {
     let cal = dir.join("calibration.xdf");
     let model = dir.join("model.json");
     let p = |p: &Path| p.to_str().unwrap().to_string();
-    run_ok(&[
-        "demo",
-        "--headless",
-        "--scenario",
-        "mi",
-        "--speed",
-        "max",
-        "--seconds",
-        "240",
-        "--markers",
-        "none",
-        "--record",
-        &p(&cal),
-    ]);
+    common::record_demo(&cal, &["--scenario", "mi", "--seconds", "240"]);
     let fit = run_ok(&["mi", "fit", &p(&cal), "--out", &p(&model)]);
     assert!(
         fit.contains("40 trials (20 left_hand, 20 right_hand)"),

@@ -240,7 +240,7 @@ fn bad_session_settings_are_refused_before_the_window_opens() {
         "--out",
         out,
     ]);
-    assert!(err.contains("--classes left_hand,right_hand"), "{err}");
+    assert!(err.contains("left_hand,right_hand (--classes"), "{err}");
     // An imagery period shorter than the decision window after the cue.
     let err = common::run_err(&["mi", "session", "--imagery-secs", "2", "--out", out]);
     assert!(err.contains("--imagery-secs"), "{err}");

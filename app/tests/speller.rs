@@ -279,28 +279,7 @@ fn the_forty_target_speller_spells_with_a_fitted_trca_model() {
     let cal = dir.join("calibration.xdf");
     let model = dir.join("model.json");
     let p = |p: &std::path::Path| p.to_str().unwrap().to_string();
-    let targets = SpellerLayout::benchmark()
-        .freqs_hz()
-        .iter()
-        .map(|f| format!("{f:.1}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    common::run_ok(&[
-        "demo",
-        "--headless",
-        "--speed",
-        "max",
-        "--seconds",
-        "1200",
-        "--targets",
-        &targets,
-        "--ssvep-uv",
-        "6",
-        "--markers",
-        "none",
-        "--record",
-        &p(&cal),
-    ]);
+    common::record_benchmark_calibration(&cal, 1200);
     let fit = common::run_ok(&["ssvep", "fit", &p(&cal), "--out", &p(&model)]);
     println!("{fit}");
     let trca = neuroloop_decoders::ssvep::onset::SsvepTrcaModel::load(&model).unwrap();

@@ -169,7 +169,7 @@ impl ImageryEvent {
 pub enum ParadigmError {
     /// Fewer than two classes.
     #[error(
-        "motor imagery needs at least two classes, got {0}: give e.g. --classes left_hand,right_hand"
+        "motor imagery needs at least two classes, got {0}: choose two or more (e.g. left_hand,right_hand: --classes on the command line, the class boxes on the start screen)"
     )]
     TooFewClasses(usize),
     /// A class given twice.
@@ -193,7 +193,7 @@ pub enum ParadigmError {
     },
     /// The decoder decides classes the paradigm does not cue.
     #[error(
-        "the model decodes {model:?} but the paradigm cues {cued:?}: fit the model on a calibration with the same classes, or pass --classes {model_list}"
+        "the model decodes {model:?} but the paradigm cues {cued:?}: fit the model on a calibration with the same classes, or cue the model's classes {model_list} (--classes, or the class boxes on the start screen)"
     )]
     ClassMismatch {
         /// The model's classes.
@@ -875,7 +875,7 @@ mod tests {
             2.0,
         )
         .unwrap_err();
-        assert!(err.to_string().contains("--classes feet,rest"), "{err}");
+        assert!(err.to_string().contains("classes feet,rest (--classes"), "{err}");
         assert!(parse_classes(&["left_hand".into(), "tongue".into()]).is_err());
     }
 }

@@ -69,14 +69,16 @@ impl ImageryPlan {
     /// returns the plan, without calibration when a model is given.
     pub fn checked(mut self) -> anyhow::Result<Self> {
         use super::paradigm::ImageryParadigm;
-        if self.model.is_none() && self.calibration_trials == 0 {
+        let needed = neuroloop_decoders::mi::model::MIN_TRIALS_PER_CLASS;
+        if self.model.is_none() && self.calibration_trials < needed {
             anyhow::bail!(
-                "no calibration trials and no fitted model: calibrate (at least 5 trials per class) or give a model (`--mi-model`, or the start screen's model field) from `neuroloop mi fit` or an earlier run's model.json"
+                "{} calibration trials per class and no fitted model: calibrate with at least {needed} trials per class (20 or more fit better), or give a model (`--mi-model`, or the start screen's model field) from `neuroloop mi fit` or an earlier run's model.json",
+                self.calibration_trials
             );
         }
         if self.model.is_some() && self.feedback_trials == 0 {
             anyhow::bail!(
-                "a fitted model skips calibration, so give at least 1 feedback trial per class (`--feedback-trials`)"
+                "a fitted model skips calibration, so give at least 1 feedback trial per class (`--feedback-trials`, or the start screen's feedback trials)"
             );
         }
         ImageryParadigm::calibration(&self.classes, 1, self.timing, self.seed)?;

@@ -67,6 +67,49 @@ pub fn run_ok(args: &[&str]) -> String {
     stdout_ok(&out, &format!("neuroloop {args:?}"))
 }
 
+/// Records a headless `neuroloop demo` at full speed, without LSL markers, to `out`, with
+/// `args` added (scenario, seconds, targets…); returns its standard output.
+#[allow(dead_code)] // not every test binary records a demo
+pub fn record_demo(out: &Path, args: &[&str]) -> String {
+    let out = out.to_str().expect("a UTF-8 path");
+    let mut all = vec![
+        "demo",
+        "--headless",
+        "--speed",
+        "max",
+        "--markers",
+        "none",
+        "--record",
+        out,
+    ];
+    all.extend_from_slice(args);
+    run_ok(&all)
+}
+
+/// Records `seconds` of the simulated user looking at the 40 benchmark speller targets in
+/// turn (6 µV responses) to `out`: a calibration for `neuroloop ssvep fit`.
+#[allow(dead_code)] // not every test binary fits a speller
+pub fn record_benchmark_calibration(out: &Path, seconds: u32) {
+    let targets = neuroloop::speller::SpellerLayout::benchmark()
+        .freqs_hz()
+        .iter()
+        .map(|f| format!("{f:.1}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let seconds = seconds.to_string();
+    record_demo(
+        out,
+        &[
+            "--seconds",
+            &seconds,
+            "--targets",
+            &targets,
+            "--ssvep-uv",
+            "6",
+        ],
+    );
+}
+
 /// Runs the binary with `args`, which must fail; returns its standard error.
 #[allow(dead_code)] // not every test binary runs the binary
 pub fn run_err(args: &[&str]) -> String {
