@@ -418,15 +418,15 @@ pub fn decisions_plot(
         });
 }
 
-/// Signal quality and spectra of the raw stream (before the front end), the mains line at
-/// `line_hz` marked.
-pub fn monitor_panel(ui: &mut egui::Ui, m: &SignalMonitor, line_hz: f64) {
+/// Signal quality and spectra of the raw stream (before the front end), the mains line
+/// ([`SignalMonitor::line_hz`]) marked.
+pub fn monitor_panel(ui: &mut egui::Ui, m: &SignalMonitor) {
     ui.label(format!(
         "raw signal (before the front end), last {} s: quality and spectra (Welch, 1-s segments)",
         SignalMonitor::WINDOW_SECS
     ));
     crate::monitor::quality_ui(ui, m);
-    crate::monitor::spectra_ui(ui, m, line_hz, (m.rate_hz() / 2.0).min(100.0));
+    crate::monitor::spectra_ui(ui, m, m.line_hz(), (m.rate_hz() / 2.0).min(100.0));
 }
 
 /// The live view of a running session.
@@ -491,11 +491,19 @@ impl LiveView {
                 session.meta.channel_labels.clone(),
                 s.raw_rate_hz,
                 neuroloop_dsp::quality::QualityConfig {
-                    line_hz: session.line_hz(),
+                    line_hz: session.line_hz().unwrap_or(50.0),
                     ..Default::default()
                 },
             )
             .ok()
+            // Without a notch to say it, the mains is read from the spectra.
+            .map(|m| {
+                if session.line_hz().is_none() {
+                    m.detecting_mains()
+                } else {
+                    m
+                }
+            })
         });
         let raw_block = vec![0.0; session.meta.channels() * 64];
         let raw_rate = session.scope.as_ref().map_or(rate, |s| s.raw_rate_hz);
@@ -1025,7 +1033,6 @@ impl eframe::App for LiveView {
         egui::Panel::right("decoders")
             .default_size(320.0)
             .show(ui, |ui| Self::decisions_ui(ui, session));
-        let line_hz = session.line_hz();
         egui::CentralPanel::default().show(ui, |ui| {
             if let Some(sigma) = &self.sigma {
                 let labels = &self.traces.labels;
@@ -1037,7 +1044,7 @@ impl eframe::App for LiveView {
                     .resizable(true)
                     .show(ui, |ui| {
                         if let Some(m) = &self.monitor {
-                            monitor_panel(ui, m, line_hz);
+                            monitor_panel(ui, m);
                         }
                     });
             }

@@ -8,6 +8,10 @@
 //! half overlap: scipy's `welch` with `nperseg = fs`) and the quality measures of
 //! [`neuroloop_dsp::quality`]. It never touches the pipeline: the feed is a lock-free ring the
 //! worker fills and this side drains.
+//!
+//! The mains frequency is the session's notch; with the notch off it is read from the spectra
+//! ([`mains_from_spectra`]: 50 or 60 Hz, whichever stands out of its neighbourhood), so the
+//! line-noise check and the spectrum's marker follow the site's mains.
 
 use neuroloop_dsp::quality::{ChannelQuality, QualityConfig, QualityMonitor};
 use neuroloop_dsp::spectrum::Welch;
@@ -101,6 +105,9 @@ pub struct SignalMonitor {
     welch: Welch,
     psd: Vec<f64>,
     quality_monitor: QualityMonitor,
+    quality_config: QualityConfig,
+    /// Whether the mains frequency is read from the spectra (no notch to say it).
+    detect_mains: bool,
     quality: Vec<ChannelQuality>,
     /// Frames since the last update.
     since_update: usize,
@@ -129,6 +136,8 @@ impl SignalMonitor {
             window: vec![0.0; channels * frames],
             psd: vec![f64::NAN; channels * welch.bins()],
             quality_monitor: QualityMonitor::prepare(quality, rate_hz, channels, frames)?,
+            quality_config: quality,
+            detect_mains: false,
             quality: vec![ChannelQuality::default(); channels],
             welch,
             labels,
@@ -136,6 +145,18 @@ impl SignalMonitor {
             since_update: 0,
             updates: 0,
         })
+    }
+
+    /// Reads the mains frequency from the spectra ([`mains_from_spectra`]) instead of
+    /// trusting the configured `line_hz` (for sessions without a notch).
+    pub fn detecting_mains(mut self) -> Self {
+        self.detect_mains = true;
+        self
+    }
+
+    /// The mains frequency the line-noise check uses (and the spectra mark).
+    pub fn line_hz(&self) -> f64 {
+        self.quality_config.line_hz
     }
 
     /// Channel labels.
@@ -180,6 +201,20 @@ impl SignalMonitor {
             .is_err()
         {
             self.psd.fill(f64::NAN);
+        }
+        if self.detect_mains
+            && let Some(hz) = mains_from_spectra(self.welch.frequencies_hz(), &self.psd, channels)
+            && hz != self.quality_config.line_hz
+        {
+            let config = QualityConfig {
+                line_hz: hz,
+                ..self.quality_config
+            };
+            // The GUI thread: rebuilding the check here allocates nothing the pipeline sees.
+            if let Ok(m) = QualityMonitor::prepare(config, self.rate_hz, channels, n) {
+                self.quality_monitor = m;
+                self.quality_config = config;
+            }
         }
         if self
             .quality_monitor
@@ -231,6 +266,53 @@ impl SignalMonitor {
             .max_by(|a, b| a.1.total_cmp(b.1))
             .map(|(&f, _)| f)
     }
+}
+
+/// The mains frequency standing out of `psd` (channel-major spectra at `freqs_hz`): 50 or
+/// 60 Hz, whichever has the larger median (over channels) ratio of its bin to the median of
+/// the bins 3-8 Hz away on either side, when that ratio is at least 4; `None` when neither
+/// line is seen (or the rate cannot show it).
+pub fn mains_from_spectra(freqs_hz: &[f64], psd: &[f64], channels: usize) -> Option<f64> {
+    let bins = freqs_hz.len();
+    if bins < 2 || channels == 0 || psd.len() != bins * channels {
+        return None;
+    }
+    let step = freqs_hz[1] - freqs_hz[0];
+    let bin = |f: f64| ((f - freqs_hz[0]) / step).round() as usize;
+    let prominence = |f0: f64| -> Option<f64> {
+        if f0 + 8.0 > freqs_hz[bins - 1] {
+            return None;
+        }
+        let mut ratios: Vec<f64> = (0..channels)
+            .filter_map(|c| {
+                let p = &psd[c * bins..(c + 1) * bins];
+                let mut around: Vec<f64> = freqs_hz
+                    .iter()
+                    .zip(p)
+                    .filter(|&(&f, v)| (3.0..=8.0).contains(&(f - f0).abs()) && v.is_finite())
+                    .map(|(_, &v)| v)
+                    .collect();
+                if around.is_empty() {
+                    return None;
+                }
+                around.sort_by(f64::total_cmp);
+                let floor = around[around.len() / 2];
+                let peak = p[bin(f0)];
+                (peak.is_finite() && floor > 0.0).then(|| peak / floor)
+            })
+            .collect();
+        if ratios.is_empty() {
+            return None;
+        }
+        ratios.sort_by(f64::total_cmp);
+        Some(ratios[ratios.len() / 2])
+    };
+    [50.0, 60.0]
+        .into_iter()
+        .filter_map(|f0| Some((f0, prominence(f0)?)))
+        .filter(|&(_, r)| r >= 4.0)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(f0, _)| f0)
 }
 
 /// The spectra of every channel (log scale, µV²/Hz for EEG) up to `max_hz`, with the mains
@@ -294,6 +376,32 @@ mod tests {
         let mut data = vec![0.0f32; frames * ch];
         sim.generate(&mut data);
         (data, config.channel_labels, config.sample_rate_hz)
+    }
+
+    /// Without a notch, the monitor reads the mains from the spectra: 60 Hz from a 60-Hz
+    /// site, 50 Hz from a 50-Hz one, and keeps its setting when no line stands out.
+    #[test]
+    fn the_mains_frequency_is_read_from_the_spectra_when_no_notch_says_it() {
+        for (line, expected) in [(Some(60.0), 60.0), (Some(50.0), 50.0), (None, 50.0)] {
+            let config = SimConfig {
+                line_noise: line.map(|hz| (hz, 5.0)),
+                ..SimConfig::default()
+            };
+            let (data, labels, fs) = simulated(config, 5.0);
+            let ch = labels.len();
+            let mut m = SignalMonitor::new(labels, fs, QualityConfig::default())
+                .unwrap()
+                .detecting_mains();
+            for block in data.chunks(10 * ch) {
+                m.push_interleaved(block);
+            }
+            assert!(m.updates() > 0);
+            assert_eq!(m.line_hz(), expected, "line {line:?}");
+            let found = mains_from_spectra(m.frequencies_hz(), &m.psd, ch);
+            assert_eq!(found, line, "line {line:?}");
+        }
+        // Too slow a rate to show either line.
+        assert_eq!(mains_from_spectra(&[0.0, 1.0, 2.0], &[1.0; 3], 1), None);
     }
 
     #[test]

@@ -209,7 +209,7 @@ pub struct Session {
     /// The front end's settings.
     pub front_end_config: FrontEnd,
     /// Mains frequency the front end notches (50 Hz when the notch is off).
-    mains_hz: f64,
+    mains_hz: Option<f64>,
     /// Shared counters.
     pub stats: Arc<PipelineStats>,
     /// Decision log (try-locked by the output thread; lock it briefly).
@@ -324,7 +324,7 @@ impl Session {
         } else {
             (None, None)
         };
-        let mains_hz = cfg.front_end.notch_hz.unwrap_or(50.0);
+        let mains_hz = cfg.front_end.notch_hz;
         let (decoders, infos): (Vec<_>, Vec<_>) = cfg.decoders.into_iter().unzip();
         let worker_result = Worker::new(
             reader,
@@ -625,8 +625,8 @@ impl Session {
         out
     }
 
-    /// Mains frequency of the session's front end (its notch; 50 Hz when the notch is off).
-    pub fn line_hz(&self) -> f64 {
+    /// Mains frequency of the session's front end (its notch), `None` when the notch is off.
+    pub fn line_hz(&self) -> Option<f64> {
         self.mains_hz
     }
 

@@ -875,7 +875,10 @@ mod tests {
             2.0,
         )
         .unwrap_err();
-        assert!(err.to_string().contains("classes feet,rest (--classes"), "{err}");
+        assert!(
+            err.to_string().contains("classes feet,rest (--classes"),
+            "{err}"
+        );
         assert!(parse_classes(&["left_hand".into(), "tongue".into()]).is_err());
     }
 }
