@@ -653,6 +653,15 @@ impl LiveView {
                     r.bytes as f64 / 1048576.0,
                     r.frames
                 ));
+                if r.frames_dropped > 0 {
+                    ui.label(
+                        RichText::new(format!(
+                            "{} frames lost (the disk did not keep up)",
+                            r.frames_dropped
+                        ))
+                        .color(Color32::RED),
+                    );
+                }
                 toggle = ui
                     .button("Stop recording")
                     .on_hover_text("Ctrl+R; the file is closed and readable")

@@ -9,6 +9,8 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use neuroloop_acquisition::lsl_io::truth_marker;
 use neuroloop_acquisition::{SourceEvent, StreamMeta};
@@ -30,6 +32,9 @@ pub struct RecordFeed {
     values: HeapProd<f32>,
     stamps: HeapProd<f64>,
     channels: usize,
+    /// Frames that did not fit while the recorder read the feed (shared with the receiver,
+    /// which attributes them to its files).
+    dropped: Arc<AtomicU64>,
 }
 
 /// Recorder end of the recording feed.
@@ -37,6 +42,7 @@ pub struct RecordReceiver {
     values: HeapCons<f32>,
     stamps: HeapCons<f64>,
     channels: usize,
+    dropped: Arc<AtomicU64>,
 }
 
 /// Creates the feed for a stream delivered at `speed` times real time (1 for live streams),
@@ -52,16 +58,19 @@ pub fn record_feed(
         .max(1024);
     let (vp, vc) = HeapRb::<f32>::new(frames * channels).split();
     let (sp, sc) = HeapRb::<f64>::new(frames).split();
+    let dropped = Arc::new(AtomicU64::new(0));
     (
         RecordFeed {
             values: vp,
             stamps: sp,
             channels,
+            dropped: Arc::clone(&dropped),
         },
         RecordReceiver {
             values: vc,
             stamps: sc,
             channels,
+            dropped,
         },
     )
 }
@@ -80,11 +89,16 @@ impl RecordFeed {
         self.values.read_is_held()
     }
 
-    /// Copies a raw interleaved chunk into the feed whole, or returns `false` if it does not fit.
+    /// Copies a raw interleaved chunk into the feed whole, or returns `false` if it does not
+    /// fit (its frames then count as dropped while the recorder reads the feed).
     ///
     /// Real-time safe: no allocation, no blocking.
     pub fn push(&mut self, values: &[f32], stamps: &[f64]) -> bool {
         if self.values.vacant_len() < values.len() || self.stamps.vacant_len() < stamps.len() {
+            if self.is_open() {
+                self.dropped
+                    .fetch_add(stamps.len() as u64, Ordering::Relaxed);
+            }
             return false;
         }
         debug_assert_eq!(values.len(), stamps.len() * self.channels);
@@ -96,6 +110,11 @@ impl RecordFeed {
 }
 
 impl RecordReceiver {
+    /// Frames the worker could not put into the feed so far ([`RecordFeed::push`]).
+    pub fn frames_dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
     /// Frames waiting to be written.
     pub fn frames_waiting(&self) -> usize {
         self.stamps.occupied_len()
@@ -217,6 +236,12 @@ impl SessionRecorder {
     /// EEG frames written so far.
     pub fn frames(&self) -> u64 {
         self.frames
+    }
+
+    /// Frames its feed has dropped since the feed was made (not only while this file was
+    /// open: see [`RecordingStatus::frames_dropped`]).
+    pub fn feed_dropped(&self) -> u64 {
+        self.feed.frames_dropped()
     }
 
     /// Writes every complete frame waiting in the feed as one Samples chunk.
@@ -399,6 +424,8 @@ pub struct RecordingStatus {
     pub frames: u64,
     /// Bytes in the file.
     pub bytes: u64,
+    /// Frames lost while it was open (the disk did not keep up): the file has a gap there.
+    pub frames_dropped: u64,
     /// Sampling rate of the recorded stream (for the duration).
     pub sample_rate_hz: f64,
     /// Whether it is still being written.
@@ -432,6 +459,8 @@ pub struct Recording {
     demand: bool,
     /// Every file of the session, oldest first; the open one, if any, last.
     pub files: Vec<RecordingStatus>,
+    /// The feed's dropped frames when the open file was opened.
+    dropped_at_open: u64,
 }
 
 impl Recording {
@@ -444,6 +473,7 @@ impl Recording {
             idle: None,
             demand: false,
             files: Vec::new(),
+            dropped_at_open: 0,
         }
     }
 
@@ -471,9 +501,11 @@ impl Recording {
     }
 
     fn open(&mut self, recorder: SessionRecorder, whole_session: bool) {
+        self.dropped_at_open = recorder.feed_dropped();
         self.files.push(RecordingStatus {
             path: recorder.path(),
             frames: 0,
+            frames_dropped: 0,
             bytes: recorder.bytes(),
             sample_rate_hz: self.meta.sample_rate_hz,
             open: true,
@@ -573,6 +605,7 @@ impl Recording {
         };
         let path = rec.path();
         let (frames_before, bytes_before) = (rec.frames(), rec.bytes());
+        let dropped = rec.feed_dropped().saturating_sub(self.dropped_at_open);
         let (result, feed) = rec.close();
         if self.demand {
             self.idle = Some(feed);
@@ -582,6 +615,7 @@ impl Recording {
             f.open = false;
             f.frames = frames_before;
             f.bytes = bytes_before;
+            f.frames_dropped = dropped;
         }
         match result {
             Ok(frames) => Ok(status.map(|f| {
@@ -607,6 +641,7 @@ impl Recording {
         if let Some(f) = self.files.last_mut() {
             f.frames = rec.frames();
             f.bytes = std::fs::metadata(&path).map_or(rec.bytes(), |m| m.len());
+            f.frames_dropped = rec.feed_dropped().saturating_sub(self.dropped_at_open);
         }
         let feed = rec.abandon();
         if self.demand {
@@ -633,9 +668,11 @@ impl Recording {
         match rec.drain_samples().and_then(|()| rec.tick(now)) {
             Ok(()) => {
                 let (frames, bytes) = (rec.frames(), rec.bytes());
+                let dropped = rec.feed_dropped().saturating_sub(self.dropped_at_open);
                 if let Some(f) = self.files.last_mut() {
                     f.frames = frames;
                     f.bytes = bytes;
+                    f.frames_dropped = dropped;
                 }
                 None
             }
@@ -732,6 +769,35 @@ mod tests {
         );
         assert_eq!(rec.files.len(), 2);
         assert!(rec.files.iter().all(|f| !f.open));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Frames the feed could not take are counted for the file open at the time, not for
+    /// the files before or after it.
+    #[test]
+    fn dropped_frames_count_for_the_file_open_when_they_were_lost() {
+        let dir = std::env::temp_dir().join(format!("neuroloop-rec-drops-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // 10 s at 100 Hz, at least 1024 frames: exactly 1024.
+        let (mut feed, rx) = record_feed(2, 100.0, 1.0);
+        let mut rec = Recording::on_demand(meta(), Vec::new(), rx);
+        rec.start(&dir.join("first.xdf")).unwrap();
+        push(&mut feed, 0, 1024);
+        assert!(
+            !feed.push(&[0.0; 6], &[10.24, 10.25, 10.26]),
+            "the ring is full"
+        );
+        assert_eq!(rec.service(1.0), None);
+        assert_eq!(
+            (rec.files[0].frames, rec.files[0].frames_dropped),
+            (1024, 3)
+        );
+        rec.stop().unwrap();
+        rec.start(&dir.join("second.xdf")).unwrap();
+        push(&mut feed, 2000, 10);
+        let second = rec.stop().unwrap().unwrap();
+        assert_eq!((second.frames, second.frames_dropped), (10, 0));
+        assert_eq!(rec.files[0].frames_dropped, 3);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

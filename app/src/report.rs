@@ -170,7 +170,7 @@ impl SessionReport {
             .map(|f| RecordingReport {
                 path: f.path.display().to_string(),
                 frames: f.frames,
-                frames_dropped: s.record_dropped.load(Ordering::Relaxed),
+                frames_dropped: f.frames_dropped,
                 bytes: f.bytes,
                 whole_session: f.whole_session,
             })
