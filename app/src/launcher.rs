@@ -5,9 +5,10 @@
 //! decoder output, pipeline counters) until the user returns to the start screen.
 //!
 //! The LSL list is refreshed by a background thread (LSL handles stay on that thread; only
-//! plain descriptions cross), and Start on an LSL stream first looks for it on another thread
-//! (up to [`FIND_STREAM_SECS`]), so a stream that is not there never holds the screen; the
-//! session then opens the stream that was seen. Errors (a stream
+//! plain descriptions cross), and Start on an LSL stream opens the session on another thread
+//! (after waiting up to [`FIND_STREAM_SECS`] for the stream to appear), so the network never
+//! holds the screen; motor imagery, whose window starts a session per stage, only has its
+//! stream looked for there. Errors (a stream
 //! that cannot be opened, a missing file, a profile that does not parse) are shown on the
 //! screen with the fix, never in a modal dialog.
 
@@ -531,11 +532,60 @@ pub const TRCA_MARGIN: f64 = 0.2;
 /// How long Start looks for the chosen LSL stream before saying it is not there.
 pub const FIND_STREAM_SECS: f64 = 2.0;
 
-/// A start waiting for its LSL stream to be seen.
+/// A start opening its LSL stream on another thread.
 struct PendingStart {
-    /// What the lookup looks for (the session starts only if the profile still asks for it).
+    /// What it looks for.
     query: LslInletConfig,
-    found: Receiver<Result<(), String>>,
+    opened: Receiver<Result<Opened, String>>,
+}
+
+/// A paradigm's session, opened (on any thread) and not yet shown.
+enum Opened {
+    /// Motor imagery: its window opens a session per stage itself, on the window's thread;
+    /// on an LSL source the stream was seen.
+    Seen,
+    /// The speller's window (Send), with its calibration recording when it calibrates.
+    Speller(Box<SpellerView>, Option<PathBuf>),
+    /// A monitor, SSVEP or sleep session.
+    Live {
+        session: Box<Session>,
+        label: String,
+        from_lsl: bool,
+        record_dir: PathBuf,
+    },
+}
+
+/// Opens the session `profile` describes (resolving its stream, creating its files): the
+/// work that may wait, done on a thread of its own for an LSL source.
+fn open(profile: &Profile) -> anyhow::Result<Opened> {
+    match profile.paradigm {
+        // Set up and started by the window ([`open_imagery`]).
+        Paradigm::MotorImagery => Ok(Opened::Seen),
+        Paradigm::Speller => {
+            let setup = profile.speller_setup()?;
+            let view = setup.start()?;
+            Ok(Opened::Speller(
+                Box::new(view),
+                setup.calibrate.then_some(setup.record).flatten(),
+            ))
+        }
+        Paradigm::Monitor | Paradigm::Ssvep | Paradigm::Sleep => {
+            let (config, label) = profile.session_config()?;
+            Ok(Opened::Live {
+                session: Box::new(Session::start(config)?),
+                label,
+                from_lsl: profile.source == SourceKind::Lsl,
+                record_dir: profile.recordings_folder(),
+            })
+        }
+    }
+}
+
+/// The motor-imagery window `profile` describes, with its run folder.
+fn open_imagery(profile: &Profile) -> anyhow::Result<(crate::mi::view::ImageryView, PathBuf)> {
+    let (plan, source) = profile.imagery_setup()?;
+    let out = source.out.clone();
+    Ok((crate::mi::launch::start(plan, source)?, out))
 }
 
 /// Flickers the speller ran to their end: the trials started, less the one under way unless
@@ -718,25 +768,28 @@ impl Launcher {
     }
 
     /// Starts the session the profile describes; on failure the start screen shows why. On an
-    /// LSL stream, a thread first looks for it (up to [`FIND_STREAM_SECS`]) and the session
-    /// starts from a later frame once it is seen, so the window keeps drawing meanwhile.
+    /// LSL stream, a thread waits for the stream (up to [`FIND_STREAM_SECS`]) and opens the
+    /// session ([`open`]); a later frame shows it, so the window keeps drawing meanwhile.
     pub fn start(&mut self) {
         if self.is_running() || self.pending.is_some() || self.fitting.is_some() {
             return;
         }
         let Some(query) = self.profile.lsl_query() else {
-            self.start_now();
+            match open(&self.profile) {
+                Ok(opened) => self.show(opened),
+                Err(e) => self.message = Some((true, crate::cli::error_text(&e))),
+            }
             return;
         };
         let stream = query.name.clone().unwrap_or_default();
-        let (tx, found) = std::sync::mpsc::channel();
-        let looked_for = query.clone();
+        let (tx, opened) = std::sync::mpsc::channel();
+        let (looked_for, profile) = (query.clone(), self.profile.clone());
         let spawned = std::thread::Builder::new()
-            .name("lsl-find".into())
+            .name("lsl-open".into())
             .spawn(move || {
                 let result = find_stream(&looked_for, FIND_STREAM_SECS)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string());
+                    .map_err(|e| e.to_string())
+                    .and_then(|_| open(&profile).map_err(|e| crate::cli::error_text(&e)));
                 let _ = tx.send(result);
             });
         match spawned {
@@ -747,92 +800,77 @@ impl Launcher {
                         "looking for the LSL stream `{stream}` (waiting up to {FIND_STREAM_SECS} s for it to appear)..."
                     ),
                 ));
-                self.pending = Some(PendingStart { query, found });
+                self.pending = Some(PendingStart { query, opened });
             }
             Err(e) => {
                 self.message = Some((
                     true,
-                    format!("cannot start a thread to look for the LSL stream: {e}"),
+                    format!("cannot start a thread to open the LSL stream: {e}"),
                 ))
             }
         }
     }
 
-    /// Starts the session the moment its LSL stream was seen, or shows why not.
+    /// Shows the session its thread opened, or why it could not.
     fn poll_pending(&mut self) {
         let Some(pending) = &self.pending else {
             return;
         };
-        let result = match pending.found.try_recv() {
+        let result = match pending.opened.try_recv() {
             Err(TryRecvError::Empty) => return,
             Ok(result) => result,
             Err(TryRecvError::Disconnected) => Err(format!(
-                "looking for the LSL stream `{}` stopped without an answer: press Start again",
+                "opening the LSL stream `{}` stopped without an answer: press Start again",
                 pending.query.name.as_deref().unwrap_or_default()
             )),
         };
         let looked_for = std::mem::take(&mut self.pending).map(|p| p.query);
         match result {
-            // Started only for what was looked for: the source or paradigm may have changed
-            // meanwhile (another stream, or another type filter).
-            Ok(()) if self.profile.lsl_query() == looked_for => self.start_now(),
-            Ok(()) => self.message = Some((
+            // Motor imagery opens its stream itself, for what the profile says now: only
+            // if that is still the stream that was seen (another stream or paradigm may have
+            // been chosen meanwhile).
+            Ok(Opened::Seen) if self.profile.lsl_query() != looked_for => self.message = Some((
                 false,
                 "the source or paradigm changed while the stream was looked for: press Start again"
                     .into(),
             )),
+            Ok(opened) => self.show(opened),
             Err(e) => self.message = Some((true, e)),
         }
     }
 
-    fn start_now(&mut self) {
-        if self.profile.paradigm == Paradigm::MotorImagery {
-            match self.profile.imagery_setup().and_then(|(plan, source)| {
-                let out = source.out.clone();
-                Ok((crate::mi::launch::start(plan, source)?, out))
-            }) {
-                Ok((view, out)) => {
-                    self.message = None;
-                    self.hold_wake_latency();
-                    self.imagery = Some((view, out));
+    /// Runs what [`open`] started in the window.
+    fn show(&mut self, opened: Opened) {
+        let shown = match opened {
+            Opened::Seen => match open_imagery(&self.profile) {
+                Ok(imagery) => {
+                    self.imagery = Some(imagery);
+                    Ok(())
                 }
-                Err(e) => self.message = Some((true, crate::cli::error_text(&e))),
+                Err(e) => Err(e),
+            },
+            Opened::Speller(view, calibration) => {
+                self.speller = Some(*view);
+                self.speller_calibration = calibration;
+                Ok(())
             }
-            return;
-        }
-        if self.profile.paradigm == Paradigm::Speller {
-            match self
-                .profile
-                .speller_setup()
-                .and_then(|s| Ok((s.start()?, s.calibrate.then_some(s.record).flatten())))
-            {
-                Ok((view, calibration)) => {
-                    self.message = None;
-                    self.hold_wake_latency();
-                    self.speller = Some(view);
-                    self.speller_calibration = calibration;
-                }
-                Err(e) => self.message = Some((true, crate::cli::error_text(&e))),
+            Opened::Live {
+                session,
+                label,
+                from_lsl,
+                record_dir,
+            } => {
+                self.live = Some(
+                    LiveView::new(*session, label, from_lsl, Arc::clone(&self.reports))
+                        .with_record_dir(record_dir),
+                );
+                Ok(())
             }
-            return;
-        }
-        let started = self
-            .profile
-            .session_config()
-            .and_then(|(config, label)| Ok((Session::start(config)?, label)));
-        match started {
-            Ok((session, label)) => {
+        };
+        match shown {
+            Ok(()) => {
                 self.message = None;
                 self.hold_wake_latency();
-                self.live = Some(
-                    LiveView::new(
-                        session,
-                        label,
-                        self.profile.source == SourceKind::Lsl,
-                        Arc::clone(&self.reports),
-                    )
-                    .with_record_dir(self.profile.recordings_folder()),
-                );
             }
             Err(e) => self.message = Some((true, crate::cli::error_text(&e))),
         }
