@@ -769,7 +769,7 @@ impl Launcher {
 
     /// Starts the session the profile describes; on failure the start screen shows why. On an
     /// LSL stream, a thread waits for the stream (up to [`FIND_STREAM_SECS`]) and opens the
-    /// session ([`open`]); a later frame shows it, so the window keeps drawing meanwhile.
+    /// session; a later frame shows it, so the window keeps drawing meanwhile.
     pub fn start(&mut self) {
         if self.is_running() || self.pending.is_some() || self.fitting.is_some() {
             return;
