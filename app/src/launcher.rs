@@ -87,6 +87,9 @@ pub struct SimulatorProfile {
     pub channels: usize,
     /// Sampling rate, Hz.
     pub rate_hz: f64,
+    /// The simulated speller user's SSVEP amplitude at the occipital pole, µV (the speller
+    /// simulates its own 8-channel, 250 Hz cap).
+    pub ssvep_uv: f64,
 }
 
 impl Default for SimulatorProfile {
@@ -94,6 +97,7 @@ impl Default for SimulatorProfile {
         SimulatorProfile {
             channels: 8,
             rate_hz: 250.0,
+            ssvep_uv: 3.0,
         }
     }
 }
@@ -147,10 +151,14 @@ pub struct Profile {
     /// Decode the speller with this onset-locked TRCA model (`neuroloop ssvep fit`, or the
     /// speller's calibration run here) or SSVEP network card; empty: FBCCA.
     pub speller_model: String,
-    /// The next speller run calibrates: every key cued twice with its flicker at full length,
-    /// recorded to `speller-calibration-….xdf` in the recordings folder; an ensemble-TRCA model
-    /// is then fitted from it, saved beside it and chosen as `speller_model`.
+    /// The next speller run calibrates: every key cued `speller_calibration_blocks` times
+    /// with its flicker at full length, recorded to `speller-calibration-….xdf` in the
+    /// recordings folder; an ensemble-TRCA model is then fitted from it, saved beside it and
+    /// chosen as `speller_model`.
     pub speller_calibrate: bool,
+    /// Times every key is cued in a speller calibration (at least 2; each block of 40 keys
+    /// takes about 3.7 min; more blocks fit a better model).
+    pub speller_calibration_blocks: usize,
     /// Motor-imagery classes cued (`left_hand`, `right_hand`, `feet`, `rest`; at least two).
     pub mi_classes: Vec<String>,
     /// A fitted motor-imagery model (`neuroloop mi fit`, or an earlier run's `model.json`):
@@ -178,6 +186,7 @@ impl Default for Profile {
             speller_phrase: "NEUROLOOP".into(),
             speller_model: String::new(),
             speller_calibrate: false,
+            speller_calibration_blocks: 2,
             mi_classes: vec!["left_hand".into(), "right_hand".into()],
             mi_model: String::new(),
             mi_calibration_trials: 20,
@@ -316,13 +325,19 @@ impl Profile {
         )?;
         let layout = SpellerLayout::benchmark();
         if self.speller_calibrate {
+            if self.speller_calibration_blocks < 2 {
+                anyhow::bail!(
+                    "a speller calibration cues every key at least twice (TRCA learns from what repeats): set the calibration blocks to 2 or more"
+                );
+            }
             let dir = self.created_recordings_folder()?;
             let file = crate::record::unused_path(&dir, "speller-calibration", ".xdf");
             return Ok(SpellerSetup {
-                phrase: Some(layout.calibration_phrase(2)),
+                phrase: Some(layout.calibration_phrase(self.speller_calibration_blocks)),
                 calibrate: true,
                 stream,
                 record: Some(file),
+                ssvep_uv: self.simulator.ssvep_uv,
                 ..SpellerSetup::new(layout)
             });
         }
@@ -348,6 +363,7 @@ impl Profile {
             decoder,
             stream,
             record,
+            ssvep_uv: self.simulator.ssvep_uv,
             ..SpellerSetup::new(layout)
         })
     }
@@ -1062,6 +1078,13 @@ impl Launcher {
                     let l = ui.label("rate (Hz)");
                     ui.add(egui::DragValue::new(&mut p.simulator.rate_hz).range(100.0..=2000.0))
                         .labelled_by(l.id);
+                    let l = ui.label("speller SSVEP (µV)");
+                    ui.add(
+                        egui::DragValue::new(&mut p.simulator.ssvep_uv)
+                            .range(0.0..=20.0)
+                            .speed(0.1),
+                    )
+                    .labelled_by(l.id);
                 });
             });
         });
@@ -1144,10 +1167,18 @@ impl Launcher {
                 if self.profile.paradigm == Paradigm::Speller {
                     let p = &mut self.profile;
                     ui.indent("speller", |ui| {
-                        ui.checkbox(
-                            &mut p.speller_calibrate,
-                            "calibration run: every key cued twice, full-length flickers, recorded, then a TRCA model fitted",
-                        );
+                        ui.horizontal(|ui| {
+                            ui.checkbox(
+                                &mut p.speller_calibrate,
+                                "calibration run: every key cued, full-length flickers, recorded, then a TRCA model fitted; blocks",
+                            );
+                            ui.add_enabled(
+                                p.speller_calibrate,
+                                egui::DragValue::new(&mut p.speller_calibration_blocks)
+                                    .range(2..=10),
+                            )
+                            .on_hover_text("times every key is cued (about 3.7 min each)");
+                        });
                         ui.add_enabled_ui(!p.speller_calibrate, |ui| {
                             ui.horizontal(|ui| {
                                 let l = ui.label("phrase to cue (empty: free spelling)");

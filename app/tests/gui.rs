@@ -695,7 +695,7 @@ fn a_speller_calibration_is_fitted_into_the_model_the_speller_then_uses() {
     let launcher = Launcher::new(profile, dir.join("profile.toml"), false);
     let mut harness = window(launcher, 860.0);
     harness.run_steps(2);
-    harness.get_by_label_contains("calibration run: every key cued twice");
+    harness.get_by_label_contains("calibration run: every key cued");
     harness.get_by_label("Start").click();
     harness.run_steps(2);
     assert!(harness.state().speller_view().is_some());
