@@ -689,6 +689,15 @@ impl LiveView {
                         ))
                         .weak(),
                     );
+                    if last.frames_dropped > 0 {
+                        ui.label(
+                            RichText::new(format!(
+                                "{} frames lost while it was written",
+                                last.frames_dropped
+                            ))
+                            .color(Color32::RED),
+                        );
+                    }
                 }
             }
         });

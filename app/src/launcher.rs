@@ -324,10 +324,17 @@ impl Profile {
             "the speller needs a live source (its flicker drives what the user sees): choose the simulator or an LSL stream, or replay a recorded speller session with `neuroloop replay`",
         )?;
         let layout = SpellerLayout::benchmark();
+        let uv = self.simulator.ssvep_uv;
+        if !(0.0..=100.0).contains(&uv) {
+            anyhow::bail!(
+                "the simulated speller user's SSVEP amplitude must be 0 to 100 µV, not {uv}: set it in the profile (3 µV is typical)"
+            );
+        }
         if self.speller_calibrate {
-            if self.speller_calibration_blocks < 2 {
+            if !(2..=20).contains(&self.speller_calibration_blocks) {
                 anyhow::bail!(
-                    "a speller calibration cues every key at least twice (TRCA learns from what repeats): set the calibration blocks to 2 or more"
+                    "a speller calibration cues every key 2 to 20 times (TRCA learns from what repeats; each block takes about 3.7 min), not {}: set the calibration blocks in that range",
+                    self.speller_calibration_blocks
                 );
             }
             let dir = self.created_recordings_folder()?;
@@ -1149,6 +1156,10 @@ impl Launcher {
         });
         egui::CentralPanel::default().show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
+                if self.pending.is_some() {
+                    // The session opening reads this profile: nothing changes until it is shown.
+                    ui.disable();
+                }
                 ui.heading("neuroloop");
                 ui.label("Choose where the EEG comes from and what to run on it.");
                 ui.separator();
@@ -1361,13 +1372,27 @@ impl eframe::App for Launcher {
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         self.scan_stop.store(true, Ordering::Relaxed);
+        self.abandon_pending();
         self.stop();
+    }
+}
+
+impl Launcher {
+    /// Waits for a session being opened and closes it (its recording finished, its threads
+    /// joined) instead of leaving its thread to be killed with the process.
+    fn abandon_pending(&mut self) {
+        if let Some(pending) = self.pending.take() {
+            let wait = Duration::from_secs_f64(FIND_STREAM_SECS + 30.0);
+            // Dropping what arrives stops it here.
+            drop(pending.opened.recv_timeout(wait));
+        }
     }
 }
 
 impl Drop for Launcher {
     fn drop(&mut self) {
         self.scan_stop.store(true, Ordering::Relaxed);
+        self.abandon_pending();
     }
 }
 

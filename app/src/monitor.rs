@@ -108,6 +108,8 @@ pub struct SignalMonitor {
     quality_config: QualityConfig,
     /// Whether the mains frequency is read from the spectra (no notch to say it).
     detect_mains: bool,
+    /// Another mains frequency the spectra showed, and in how many updates in a row.
+    mains_candidate: Option<(f64, u32)>,
     quality: Vec<ChannelQuality>,
     /// Frames since the last update.
     since_update: usize,
@@ -119,6 +121,8 @@ impl SignalMonitor {
     pub const WINDOW_SECS: f64 = 4.0;
     /// Seconds between updates.
     pub const UPDATE_SECS: f64 = 0.5;
+    /// Updates in a row that must show another mains frequency before it is taken.
+    pub const MAINS_UPDATES: u32 = 3;
 
     /// A monitor for a stream of `labels` at `rate_hz`, flagging with `quality` (its amplitude
     /// thresholds in the stream's units, µV for EEG).
@@ -138,6 +142,7 @@ impl SignalMonitor {
             quality_monitor: QualityMonitor::prepare(quality, rate_hz, channels, frames)?,
             quality_config: quality,
             detect_mains: false,
+            mains_candidate: None,
             quality: vec![ChannelQuality::default(); channels],
             welch,
             labels,
@@ -148,7 +153,8 @@ impl SignalMonitor {
     }
 
     /// Reads the mains frequency from the spectra ([`mains_from_spectra`]) instead of
-    /// trusting the configured `line_hz` (for sessions without a notch).
+    /// trusting the configured `line_hz` (for sessions without a notch): another frequency
+    /// is taken once [`SignalMonitor::MAINS_UPDATES`] updates in a row show it.
     pub fn detecting_mains(mut self) -> Self {
         self.detect_mains = true;
         self
@@ -202,18 +208,28 @@ impl SignalMonitor {
         {
             self.psd.fill(f64::NAN);
         }
-        if self.detect_mains
-            && let Some(hz) = mains_from_spectra(self.welch.frequencies_hz(), &self.psd, channels)
-            && hz != self.quality_config.line_hz
-        {
-            let config = QualityConfig {
-                line_hz: hz,
-                ..self.quality_config
+        if self.detect_mains {
+            let seen = mains_from_spectra(self.welch.frequencies_hz(), &self.psd, channels)
+                .filter(|&hz| hz != self.quality_config.line_hz);
+            self.mains_candidate = match (seen, self.mains_candidate) {
+                (Some(hz), Some((c, votes))) if c == hz => Some((hz, votes + 1)),
+                (Some(hz), _) => Some((hz, 1)),
+                (None, _) => None,
             };
-            // The GUI thread: rebuilding the check here allocates nothing the pipeline sees.
-            if let Ok(m) = QualityMonitor::prepare(config, self.rate_hz, channels, n) {
-                self.quality_monitor = m;
-                self.quality_config = config;
+            if let Some((hz, votes)) = self.mains_candidate
+                && votes >= Self::MAINS_UPDATES
+            {
+                let config = QualityConfig {
+                    line_hz: hz,
+                    ..self.quality_config
+                };
+                // The GUI thread: rebuilding the check here allocates nothing the pipeline
+                // sees.
+                if let Ok(m) = QualityMonitor::prepare(config, self.rate_hz, channels, n) {
+                    self.quality_monitor = m;
+                    self.quality_config = config;
+                }
+                self.mains_candidate = None;
             }
         }
         if self
@@ -269,9 +285,10 @@ impl SignalMonitor {
 }
 
 /// The mains frequency standing out of `psd` (channel-major spectra at `freqs_hz`): 50 or
-/// 60 Hz, whichever has the larger median (over channels) ratio of its bin to the median of
-/// the bins 3-8 Hz away on either side, when that ratio is at least 4; `None` when neither
-/// line is seen (or the rate cannot show it).
+/// 60 Hz, whichever has the larger upper-quartile (over channels: mains often shows on a few
+/// poorly connected electrodes only) ratio of its bin to the median of the bins 3-8 Hz away
+/// (on the side below only, near Nyquist), when that ratio is at least 4; `None` when neither
+/// line is seen or the rate cannot show it.
 pub fn mains_from_spectra(freqs_hz: &[f64], psd: &[f64], channels: usize) -> Option<f64> {
     let bins = freqs_hz.len();
     if bins < 2 || channels == 0 || psd.len() != bins * channels {
@@ -280,7 +297,7 @@ pub fn mains_from_spectra(freqs_hz: &[f64], psd: &[f64], channels: usize) -> Opt
     let step = freqs_hz[1] - freqs_hz[0];
     let bin = |f: f64| ((f - freqs_hz[0]) / step).round() as usize;
     let prominence = |f0: f64| -> Option<f64> {
-        if f0 + 8.0 > freqs_hz[bins - 1] {
+        if f0 + step > freqs_hz[bins - 1] {
             return None;
         }
         let mut ratios: Vec<f64> = (0..channels)
@@ -292,7 +309,7 @@ pub fn mains_from_spectra(freqs_hz: &[f64], psd: &[f64], channels: usize) -> Opt
                     .filter(|&(&f, v)| (3.0..=8.0).contains(&(f - f0).abs()) && v.is_finite())
                     .map(|(_, &v)| v)
                     .collect();
-                if around.is_empty() {
+                if around.len() < 3 {
                     return None;
                 }
                 around.sort_by(f64::total_cmp);
@@ -305,7 +322,7 @@ pub fn mains_from_spectra(freqs_hz: &[f64], psd: &[f64], channels: usize) -> Opt
             return None;
         }
         ratios.sort_by(f64::total_cmp);
-        Some(ratios[ratios.len() / 2])
+        Some(ratios[(ratios.len() * 3 / 4).min(ratios.len() - 1)])
     };
     [50.0, 60.0]
         .into_iter()
@@ -379,29 +396,50 @@ mod tests {
     }
 
     /// Without a notch, the monitor reads the mains from the spectra: 60 Hz from a 60-Hz
-    /// site, 50 Hz from a 50-Hz one, and keeps its setting when no line stands out.
+    /// site and 50 Hz from a 50-Hz one whatever it started with (after
+    /// [`SignalMonitor::MAINS_UPDATES`] updates agree), and keeps its setting when no line
+    /// stands out.
     #[test]
     fn the_mains_frequency_is_read_from_the_spectra_when_no_notch_says_it() {
-        for (line, expected) in [(Some(60.0), 60.0), (Some(50.0), 50.0), (None, 50.0)] {
+        for (line, start, expected) in [
+            (Some(60.0), 50.0, 60.0),
+            (Some(50.0), 60.0, 50.0),
+            (None, 60.0, 60.0),
+        ] {
             let config = SimConfig {
                 line_noise: line.map(|hz| (hz, 5.0)),
                 ..SimConfig::default()
             };
-            let (data, labels, fs) = simulated(config, 5.0);
+            let (data, labels, fs) = simulated(config, 6.0);
             let ch = labels.len();
-            let mut m = SignalMonitor::new(labels, fs, QualityConfig::default())
+            let quality = QualityConfig {
+                line_hz: start,
+                ..QualityConfig::default()
+            };
+            let mut m = SignalMonitor::new(labels, fs, quality)
                 .unwrap()
                 .detecting_mains();
+            let mut seen = Vec::new();
             for block in data.chunks(10 * ch) {
-                m.push_interleaved(block);
+                if m.push_interleaved(block) {
+                    seen.push(m.line_hz());
+                }
             }
-            assert!(m.updates() > 0);
+            // The first two updates keep the start, the third takes the line.
+            assert!(seen.len() >= 3, "{} updates", seen.len());
+            if line.is_some_and(|hz| hz != start) {
+                assert_eq!(&seen[..2], &[start, start], "line {line:?}");
+            }
             assert_eq!(m.line_hz(), expected, "line {line:?}");
             let found = mains_from_spectra(m.frequencies_hz(), &m.psd, ch);
             assert_eq!(found, line, "line {line:?}");
         }
-        // Too slow a rate to show either line.
+        // Too slow a rate to show either line; a 128-Hz headset still shows 60 Hz.
         assert_eq!(mains_from_spectra(&[0.0, 1.0, 2.0], &[1.0; 3], 1), None);
+        let freqs: Vec<f64> = (0..=64).map(f64::from).collect();
+        let mut psd = vec![1.0; 65];
+        psd[60] = 10.0;
+        assert_eq!(mains_from_spectra(&freqs, &psd, 1), Some(60.0));
     }
 
     #[test]

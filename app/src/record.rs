@@ -424,7 +424,8 @@ pub struct RecordingStatus {
     pub frames: u64,
     /// Bytes in the file.
     pub bytes: u64,
-    /// Frames lost while it was open (the disk did not keep up): the file has a gap there.
+    /// Frames lost while it was open (the disk did not keep up): missing from the file, as a
+    /// gap or at its end.
     pub frames_dropped: u64,
     /// Sampling rate of the recorded stream (for the duration).
     pub sample_rate_hz: f64,
@@ -481,7 +482,8 @@ impl Recording {
     /// ends or a write fails, and none can be started after it.
     pub fn fixed(recorder: SessionRecorder, meta: StreamMeta) -> Self {
         let mut r = Recording::none(meta);
-        r.open(recorder, true);
+        let dropped = recorder.feed_dropped();
+        r.open(recorder, true, dropped);
         r
     }
 
@@ -500,8 +502,10 @@ impl Recording {
         }
     }
 
-    fn open(&mut self, recorder: SessionRecorder, whole_session: bool) {
-        self.dropped_at_open = recorder.feed_dropped();
+    /// Lists `recorder`'s file as open; `dropped_before` is its feed's drop count when the
+    /// file's first frame could arrive.
+    fn open(&mut self, recorder: SessionRecorder, whole_session: bool, dropped_before: u64) {
+        self.dropped_at_open = dropped_before;
         self.files.push(RecordingStatus {
             path: recorder.path(),
             frames: 0,
@@ -549,8 +553,10 @@ impl Recording {
                 "this session cannot start recordings: give --record when starting it".into(),
             );
         };
-        // What arrived before the request is not part of the recording.
+        // What arrived before the request is not part of the recording; what is dropped from
+        // now on is missing from it.
         feed.discard();
+        let dropped_before = feed.frames_dropped();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
             && let Err(e) = std::fs::create_dir_all(dir)
         {
@@ -567,7 +573,7 @@ impl Recording {
             self.annotation_texts.clone(),
         ) {
             Ok(rec) => {
-                self.open(rec, whole_session);
+                self.open(rec, whole_session, dropped_before);
                 Ok(())
             }
             Err(failed) => {
@@ -793,6 +799,9 @@ mod tests {
             (1024, 3)
         );
         rec.stop().unwrap();
+        // Lost while no file is open: counted for no file.
+        push(&mut feed, 1100, 1024);
+        assert!(!feed.push(&[0.0; 2], &[20.0]));
         rec.start(&dir.join("second.xdf")).unwrap();
         push(&mut feed, 2000, 10);
         let second = rec.stop().unwrap().unwrap();

@@ -208,7 +208,7 @@ pub struct Session {
     pub front_end: String,
     /// The front end's settings.
     pub front_end_config: FrontEnd,
-    /// Mains frequency the front end notches (50 Hz when the notch is off).
+    /// Mains frequency the front end notches (`None`: the notch is off).
     mains_hz: Option<f64>,
     /// Shared counters.
     pub stats: Arc<PipelineStats>,

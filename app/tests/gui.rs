@@ -388,6 +388,23 @@ fn start_screen_looks_for_the_lsl_stream_without_holding_the_window() {
         .click();
     harness.run_steps(2);
     assert!(!harness.state().is_running());
+    // The window closing while a recorded session is being opened: the session is closed
+    // with it, its recording finished (footers written), not killed with the process.
+    let recordings = dir.join("recordings");
+    let p = harness.state_mut().profile_mut();
+    p.record_dir = recordings.display().to_string();
+    p.record_at_start = Some(true);
+    harness.get_by_label("Start").click();
+    harness.run_steps(1);
+    assert!(harness.state().is_starting());
+    drop(harness);
+    let files: Vec<_> = std::fs::read_dir(&recordings)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let xdf = neuroloop_formats::xdf::read(&files[0]).unwrap();
+    assert!(xdf.streams.iter().all(|s| s.footer.is_some()));
     stop.store(true, Ordering::Relaxed);
     amp_thread.join().unwrap().unwrap();
     std::fs::remove_dir_all(&dir).ok();
