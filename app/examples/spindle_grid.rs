@@ -5,8 +5,8 @@
 //! selection generalises; then the best setting on all excerpts is printed.
 //!
 //! `cargo run --release -p neuroloop --example spindle_grid [DATA_DIR]`
-use neuroloop::eval::spindles::*;
 use neuroloop_decoders::sleep::SpindleConfig;
+use neuroloop_offline::eval::spindles::*;
 use std::path::PathBuf;
 fn main() {
     let data = std::env::args()

@@ -1,26 +1,17 @@
-//! neuroloop: a real-time brain-computer-interface application.
+//! neuroloop: a real-time brain-computer-interface application — the command line, the
+//! windows and the bench, on top of the runtime (`neuroloop_runtime`: sessions and their
+//! threads) and the offline crate (`neuroloop_offline`: evaluation and calibration fitting).
 //!
 //! The binary (`src/main.rs`) only calls [`cli::main`]; everything else lives in this library
-//! so that tests drive the real application.
-//!
-//! Threads of a session (see `ARCHITECTURE.md`): the acquisition thread reads the source into
-//! a lock-free sample ring; the worker ([`pipeline::Worker`]) filters and decodes; the output
-//! thread ([`outputs`]) publishes decisions; the GUI ([`gui`]) or the headless loop only reads
-//! shared state.
+//! so that tests drive the real application. The windows: the start screen
+//! ([`start_screen`]), a running session's window ([`session_window`]), the speller
+//! ([`speller`]) and the motor-imagery paradigm ([`mi`]).
 
 pub mod bench;
 pub mod cli;
-pub mod eval;
-pub mod gui;
-pub mod latency;
-pub mod launcher;
+pub mod errors;
 pub mod mi;
-pub mod monitor;
-pub mod outputs;
-pub mod pipeline;
-pub mod power;
-pub mod record;
-pub mod report;
-pub mod session;
+pub mod session_window;
 pub mod speller;
-pub mod stimulation;
+pub mod start_screen;
+pub mod window;

@@ -134,3 +134,146 @@ fn missing_lsl_stream_is_named_in_the_error() {
     assert!(err.contains("no-such-amplifier"), "{err}");
     assert!(err.contains("neuroloop simulate --lsl"), "{err}");
 }
+
+/// What a recorded run decided: the number of decision markers and an FNV-1a digest of their
+/// texts (maximum-speed runs carry no latency in their markers, so the texts are exact).
+fn decision_digest(record: &std::path::Path) -> (usize, u64) {
+    let xdf = neuroloop_formats::xdf::read(record).unwrap();
+    let decisions = xdf
+        .streams
+        .iter()
+        .find(|s| s.header.name == "neuroloop-decisions")
+        .expect("a decisions stream");
+    let neuroloop_formats::xdf::XdfValues::String(texts) = &decisions.values else {
+        panic!("decisions are text markers")
+    };
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    for byte in texts.iter().flat_map(|t| t.bytes().chain([b'\n'])) {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (texts.len(), hash)
+}
+
+/// A headless demo at maximum speed with `args`, recorded; what it decided.
+fn demo_decisions(tag: &str, args: &[&str]) -> (usize, u64) {
+    let dir = common::temp_dir("paradigm-flags");
+    let record = dir.join(format!("{tag}.xdf"));
+    common::record_demo(&record, args);
+    let digest = decision_digest(&record);
+    std::fs::remove_file(&record).ok();
+    digest
+}
+
+/// `--paradigm` and a paradigm's own flags build the same spec, and the examples of the
+/// documentation decide exactly what they decided before the paradigm spec existed (the
+/// digests were taken from the same commands run by the binary before it: the old flags, and
+/// for sleep the 1 Hz high-pass and no trigger lookahead those commands used then; the sleep
+/// paradigm's one set of defaults is now 0.1 Hz and 50 ms, as `neuroloop sleep` had).
+#[test]
+fn paradigm_flags_decide_as_the_old_flags_did() {
+    let shipped = |card: &str| format!("{}/../assets/models/{card}", env!("CARGO_MANIFEST_DIR"));
+    let ssvep_net = shipped("ssvep-net.toml");
+    // (name, the old flags, the same with --paradigm, the old binary's decisions)
+    type Case<'a> = (&'a str, Vec<&'a str>, Vec<&'a str>, (usize, u64));
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "fbcca",
+            vec!["--seconds", "60"],
+            vec!["--seconds", "60", "--paradigm", "ssvep"],
+            SSVEP_FBCCA_60S,
+        ),
+        (
+            "cca",
+            vec!["--seconds", "60", "--ssvep-method", "cca"],
+            vec![
+                "--seconds",
+                "60",
+                "--paradigm",
+                "ssvep",
+                "--ssvep-method",
+                "cca",
+            ],
+            SSVEP_CCA_60S,
+        ),
+        (
+            "sleep",
+            vec![
+                "--seconds",
+                "600",
+                "--scenario",
+                "sleep",
+                "--spindles",
+                "--spindle-channel",
+                "Cz",
+                "--so-triggers",
+                "--so-channel",
+                "Fz",
+                "--highpass-hz",
+                "1",
+                "--lookahead-ms",
+                "0",
+            ],
+            vec![
+                "--seconds",
+                "600",
+                "--paradigm",
+                "sleep",
+                "--stim-on",
+                "none",
+                "--spindle-channel",
+                "Cz",
+                "--so-channel",
+                "Fz",
+                "--highpass-hz",
+                "1",
+                "--lookahead-ms",
+                "0",
+            ],
+            SLEEP_600S,
+        ),
+        (
+            "ssvep-net",
+            vec![
+                "--seconds",
+                "120",
+                "--ssvep-model",
+                &ssvep_net,
+                "--targets",
+                "13,17,21",
+                "--channels",
+                "64",
+                "--rate-hz",
+                "256",
+            ],
+            vec![
+                "--seconds",
+                "120",
+                "--paradigm",
+                "ssvep",
+                "--ssvep-model",
+                &ssvep_net,
+                "--targets",
+                "13,17,21",
+                "--channels",
+                "64",
+                "--rate-hz",
+                "256",
+            ],
+            SSVEP_NET_120S,
+        ),
+    ];
+    for (tag, old, new, golden) in cases {
+        let before = demo_decisions(&format!("{tag}-old"), &old);
+        let after = demo_decisions(&format!("{tag}-new"), &new);
+        assert_eq!(before, after, "{tag}: --paradigm and the old flags differ");
+        assert_eq!(before, golden, "{tag}: the decisions changed");
+        assert!(before.0 > 0, "{tag} decided nothing");
+    }
+}
+
+// Taken with the binary before the paradigm spec (`neuroloop demo --headless --speed max
+// --markers none --record F.xdf` with the old flags of each case above).
+const SSVEP_FBCCA_60S: (usize, u64) = (291, 0xc933_337c_e87e_5511);
+const SSVEP_CCA_60S: (usize, u64) = (291, 0x2660_efcc_53d4_4fe8);
+const SLEEP_600S: (usize, u64) = (124, 0x19af_0cda_cddf_5fdf);
+const SSVEP_NET_120S: (usize, u64) = (24, 0x5832_ca43_a4e1_8c4b);

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use neuroloop::eval::{
+use neuroloop_offline::eval::{
     SsvepMethod, evaluate_ssvep, load_kalunga, reference_mean_accuracy, reference_subject,
 };
 
@@ -76,8 +76,8 @@ fn eegmmidb_dir() -> Option<PathBuf> {
 /// `scripts/reference/mi_eegmmidb.py` (same trials, same folds, predictions committed).
 #[test]
 fn motor_imagery_methods_match_the_reference_trial_by_trial() {
-    use neuroloop::eval::mi::{evaluate_mi, load_eegmmidb_for, reference};
     use neuroloop_decoders::mi::MiMethod;
+    use neuroloop_offline::eval::mi::{evaluate_mi, load_eegmmidb_for, reference};
     let Some(dir) = eegmmidb_dir() else { return };
     let mut best = (0.0, 0.0);
     for method in MiMethod::ALL {

@@ -6,33 +6,25 @@ use std::sync::{Arc, Mutex};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use neuroloop::gui::LiveView;
-use neuroloop::outputs::{DecoderInfo, OutputConfig, TruthMapping};
-use neuroloop::pipeline::FrontEnd;
-use neuroloop::session::{Session, SessionConfig, SourceSpec};
+use neuroloop::session_window::SessionWindow;
 use neuroloop_acquisition::Pacing;
 use neuroloop_acquisition::sim::{Scenario, SimConfig, SsvepScenario};
 use neuroloop_decoders::Decoder;
 use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
+use neuroloop_runtime::outputs::TruthMapping;
+use neuroloop_runtime::{Session, SessionConfig, SessionDecoder, SourceSpec};
 
 fn session(seconds: f64) -> Session {
     let decoder = SsvepCcaDecoder::new(SsvepCcaConfig::default());
-    let info = DecoderInfo::of(&decoder, TruthMapping::SsvepTargetIndex);
     session_with(
-        Box::new(decoder),
-        info,
+        SessionDecoder::new(decoder, TruthMapping::SsvepTargetIndex),
         Scenario::Ssvep(SsvepScenario::default()),
         seconds,
     )
 }
 
-fn session_with(
-    decoder: Box<dyn Decoder>,
-    info: DecoderInfo,
-    scenario: Scenario,
-    seconds: f64,
-) -> Session {
-    Session::start(config(vec![(decoder, info)], scenario, 20.0, seconds)).unwrap()
+fn session_with(decoder: SessionDecoder, scenario: Scenario, seconds: f64) -> Session {
+    Session::start(config(vec![decoder], scenario, 20.0, seconds)).unwrap()
 }
 
 /// A 1200-pixel-wide headless window `height` pixels tall running `app`.
@@ -55,40 +47,30 @@ fn undecoded_session(speed: f64) -> Session {
 
 /// A simulator session at `speed` times real time, feeding the window.
 fn config(
-    decoders: Vec<(Box<dyn Decoder>, DecoderInfo)>,
+    decoders: Vec<SessionDecoder>,
     scenario: Scenario,
     speed: f64,
     seconds: f64,
 ) -> SessionConfig {
-    SessionConfig {
-        source: SourceSpec::Simulator {
-            config: SimConfig {
-                scenario,
-                ..SimConfig::default()
-            },
-            pacing: Pacing::Speed(speed),
-            chunk_frames: 0,
-            duration_secs: Some(seconds),
-            time_origin: None,
+    let source = SourceSpec::Simulator {
+        config: SimConfig {
+            scenario,
+            ..SimConfig::default()
         },
-        front_end: FrontEnd::default(),
-        decoders,
-        outputs: OutputConfig {
-            marker_stream: None,
-            record: None,
-            clocked: true,
-            stim_trigger: None,
-        },
-        ring_secs: 4.0,
-        with_scope: true,
-        stimulation: None,
-    }
+        pacing: Pacing::Speed(speed),
+        chunk_frames: 0,
+        duration_secs: Some(seconds),
+        time_origin: None,
+    };
+    let mut config = SessionConfig::new(source).markers(None).with_window(true);
+    config.decoders = decoders;
+    config
 }
 
 #[test]
 fn live_view_shows_status_targets_and_decisions_then_the_report() {
     let sink = Arc::new(Mutex::new(None));
-    let view = LiveView::new(session(20.0), "simulator".into(), false, Arc::clone(&sink));
+    let view = SessionWindow::new(session(20.0), "simulator".into(), false, Arc::clone(&sink));
     let mut harness = window(view, 700.0);
     // While running: the status line, the decoder panel with its four targets.
     harness.run_steps(5);
@@ -133,17 +115,15 @@ fn motor_imagery_view_shows_classes_and_the_feedback_cursor() {
     use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiMethod};
     let labels = SimConfig::default().channel_labels;
     let model =
-        neuroloop::bench::synthetic_mi_model(MiMethod::CspLda, &labels, 250.0, 2.0).unwrap();
+        neuroloop_decoders::mi::MiModel::synthetic(MiMethod::CspLda, &labels, 250.0, 2.0).unwrap();
     let decoder = MiDecoder::new(model, MiDecoderConfig::default()).unwrap();
-    let info = DecoderInfo::of(&decoder, TruthMapping::MiClassName);
     let s = session_with(
-        Box::new(decoder),
-        info,
+        SessionDecoder::new(decoder, TruthMapping::MiClassName),
         Scenario::MotorImagery(MiScenario::default()),
         20.0,
     );
     let sink = Arc::new(Mutex::new(None));
-    let view = LiveView::new(s, "simulator".into(), false, Arc::clone(&sink));
+    let view = SessionWindow::new(s, "simulator".into(), false, Arc::clone(&sink));
     let mut harness = window(view, 700.0);
     // While running, once the cursor averages a full set of decisions (past the first
     // cued trial, so some decisions are scored).
@@ -177,38 +157,36 @@ fn motor_imagery_view_shows_classes_and_the_feedback_cursor() {
 /// with its dry-run banner, counts and the latest stimulus events.
 #[test]
 fn sleep_view_shows_the_stimulation_log() {
-    use neuroloop::session::StimulationSpec;
-    use neuroloop::stimulation::StimTrigger;
     use neuroloop_acquisition::sim::SleepScenario;
     use neuroloop_decoders::sleep::{SoDecoder, SoDecoderConfig, SpindleDecoder};
+    use neuroloop_runtime::session::StimulationSpec;
+    use neuroloop_runtime::stimulation::StimTrigger;
     let spindles = SpindleDecoder::new(Default::default());
     let so = SoDecoder::new(SoDecoderConfig {
         channel: Some("Fz".into()),
         ..SoDecoderConfig::default()
     });
-    let (a, b) = (
-        DecoderInfo::of(&spindles, TruthMapping::None),
-        DecoderInfo::of(&so, TruthMapping::None),
-    );
-    let s = Session::start(SessionConfig {
-        front_end: FrontEnd {
-            highpass_hz: Some(0.1),
-            ..FrontEnd::default()
-        },
-        stimulation: Some(StimulationSpec::dry_run(
-            StimTrigger::SlowOscillation,
-            Some("Fz".into()),
-        )),
-        ..config(
-            vec![(Box::new(spindles), a), (Box::new(so), b)],
-            Scenario::Sleep(SleepScenario::default()),
-            40.0,
-            240.0,
-        )
+    let decoders = vec![
+        SessionDecoder::new(spindles, TruthMapping::None),
+        SessionDecoder::new(so, TruthMapping::None),
+    ];
+    let config = config(
+        decoders,
+        Scenario::Sleep(SleepScenario::default()),
+        40.0,
+        240.0,
+    )
+    .front_end(neuroloop_runtime::FrontEnd {
+        highpass_hz: Some(0.1),
+        ..Default::default()
     })
-    .unwrap();
+    .stimulation(Some(StimulationSpec::dry_run(
+        StimTrigger::SlowOscillation,
+        Some("Fz".into()),
+    )));
+    let s = Session::start(config).unwrap();
     let sink = Arc::new(Mutex::new(None));
-    let view = LiveView::new(s, "simulator".into(), false, Arc::clone(&sink));
+    let view = SessionWindow::new(s, "simulator".into(), false, Arc::clone(&sink));
     let mut harness = window(view, 800.0);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while harness.query_by_label_contains("stim/commanded").is_none() {
@@ -236,7 +214,7 @@ fn sleep_view_shows_the_stimulation_log() {
 
 #[test]
 fn the_sigma_plot_shows_band_power_in_microvolts() {
-    use neuroloop::gui::SigmaHistory;
+    use neuroloop::session_window::SigmaHistory;
     let fs = 250.0;
     let mut sigma = SigmaHistory::new(2, fs).unwrap();
     // Channel 0: 13 Hz at 20 µV amplitude (RMS 14.1 µV); channel 1: 3 Hz at 50 µV.
@@ -260,10 +238,10 @@ fn the_sigma_plot_shows_band_power_in_microvolts() {
 /// exist), then the simulator started in monitor mode in the same window, and back.
 #[test]
 fn start_screen_starts_the_simulator_monitor_and_shows_errors_with_the_fix() {
-    use neuroloop::launcher::{Launcher, Paradigm, Profile, SourceKind};
+    use neuroloop::start_screen::{Paradigm, Profile, SourceKind, StartScreen};
     let dir = std::env::temp_dir().join(format!("neuroloop-start-{}", std::process::id()));
     let profile_path = dir.join("profile.toml");
-    let launcher = Launcher::new(Profile::default(), profile_path.clone(), false);
+    let launcher = StartScreen::new(Profile::default(), profile_path.clone(), false);
     let mut harness = window(launcher, 860.0);
     harness.run_steps(2);
     for label in [
@@ -323,7 +301,7 @@ fn start_screen_starts_the_simulator_monitor_and_shows_errors_with_the_fix() {
 /// once the stream is on the network.
 #[test]
 fn start_screen_looks_for_the_lsl_stream_without_holding_the_window() {
-    use neuroloop::launcher::{Launcher, Profile, SourceKind};
+    use neuroloop::start_screen::{Profile, SourceKind, StartScreen};
     use neuroloop_acquisition::lsl_io::{VirtualAmplifier, run_virtual_amplifier};
     use std::sync::atomic::{AtomicBool, Ordering};
     let name = format!("neuroloop-gui-find-{}", std::process::id());
@@ -333,7 +311,7 @@ fn start_screen_looks_for_the_lsl_stream_without_holding_the_window() {
         stream: name.clone(),
         ..Profile::default()
     };
-    let launcher = Launcher::new(profile, dir.join("profile.toml"), false);
+    let launcher = StartScreen::new(profile, dir.join("profile.toml"), false);
     let mut harness = window(launcher, 860.0);
     harness.run_steps(2);
     harness.get_by_label("Start").click();
@@ -436,8 +414,8 @@ fn recordings_start_and_stop_in_the_window_and_survive_it_closing() {
     let s = undecoded_session(5.0);
     let rate = s.meta.sample_rate_hz;
     let sink = Arc::new(Mutex::new(None));
-    let view =
-        LiveView::new(s, "simulator".into(), false, Arc::clone(&sink)).with_record_dir(dir.clone());
+    let view = SessionWindow::new(s, "simulator".into(), false, Arc::clone(&sink))
+        .with_record_dir(dir.clone());
     let mut harness = window(view, 700.0);
     harness.run_steps(2);
     harness.get_by_label("Record").click();
@@ -507,7 +485,7 @@ fn a_pipeline_error_is_shown_with_its_fix_and_can_be_dismissed() {
     let blocker = dir.join("not-a-folder");
     std::fs::write(&blocker, b"").unwrap();
     let s = undecoded_session(1.0);
-    let view = LiveView::new(s, "simulator".into(), false, Arc::new(Mutex::new(None)))
+    let view = SessionWindow::new(s, "simulator".into(), false, Arc::new(Mutex::new(None)))
         .with_record_dir(blocker.join("recordings"));
     let mut harness = window(view, 700.0);
     harness.run_steps(2);
@@ -577,16 +555,15 @@ fn failed_model_calls_are_counted_shown_and_reported() {
         classes: vec!["a".into(), "b".into()],
         calls: 0,
     };
-    let info = DecoderInfo::of(&decoder, TruthMapping::None);
     let s = Session::start(config(
-        vec![(Box::new(decoder), info)],
+        vec![SessionDecoder::new(decoder, TruthMapping::None)],
         Scenario::Ssvep(SsvepScenario::default()),
         1.0,
         600.0,
     ))
     .unwrap();
     let reports = Arc::new(Mutex::new(None));
-    let view = LiveView::new(s, "simulator".into(), false, Arc::clone(&reports));
+    let view = SessionWindow::new(s, "simulator".into(), false, Arc::clone(&reports));
     let mut harness = window(view, 700.0);
     assert!(
         step_until(&mut harness, 10.0, |h| h
@@ -609,10 +586,10 @@ fn failed_model_calls_are_counted_shown_and_reported() {
 /// sample, with labels naming them.
 #[test]
 fn trace_events_place_cues_gaps_and_bursts_on_the_time_axis() {
-    use neuroloop::gui::trace_events;
-    use neuroloop::outputs::OutputLog;
-    use neuroloop::stimulation::{StimEvent, StimEventKind};
+    use neuroloop::session_window::trace_events;
     use neuroloop_acquisition::{SourceEvent, TruthEvent, TruthKind};
+    use neuroloop_runtime::outputs::OutputLog;
+    use neuroloop_runtime::stimulation::{StimEvent, StimEventKind};
     let mut log = OutputLog::default();
     let truth = |onset| {
         SourceEvent::Truth(TruthEvent {
@@ -658,7 +635,7 @@ fn trace_events_place_cues_gaps_and_bursts_on_the_time_axis() {
 /// simulator the cued phrase starts in the same window, and Esc returns with what was typed.
 #[test]
 fn start_screen_runs_the_speller_and_returns_with_what_was_typed() {
-    use neuroloop::launcher::{Launcher, Paradigm, Profile, SourceKind};
+    use neuroloop::start_screen::{Paradigm, Profile, SourceKind, StartScreen};
     let dir = std::env::temp_dir().join(format!("neuroloop-start-speller-{}", std::process::id()));
     let profile = Profile {
         paradigm: Paradigm::Speller,
@@ -667,7 +644,7 @@ fn start_screen_runs_the_speller_and_returns_with_what_was_typed() {
         file: "/nonexistent/night.edf".into(),
         ..Profile::default()
     };
-    let launcher = Launcher::new(profile, dir.join("profile.toml"), false);
+    let launcher = StartScreen::new(profile, dir.join("profile.toml"), false);
     let mut harness = window(launcher, 860.0);
     harness.run_steps(2);
     harness.get_by_label("SSVEP speller (40 keys, dynamic stopping; FBCCA or a fitted TRCA model)");
@@ -700,7 +677,7 @@ fn start_screen_runs_the_speller_and_returns_with_what_was_typed() {
 /// model, and the speller then starts with it.
 #[test]
 fn a_speller_calibration_is_fitted_into_the_model_the_speller_then_uses() {
-    use neuroloop::launcher::{Launcher, Paradigm, Profile};
+    use neuroloop::start_screen::{Paradigm, Profile, StartScreen};
     let dir = common::temp_dir("start-speller-calibration");
     let recordings = dir.join("recordings");
     let profile = Profile {
@@ -709,7 +686,7 @@ fn a_speller_calibration_is_fitted_into_the_model_the_speller_then_uses() {
         record_dir: recordings.display().to_string(),
         ..Profile::default()
     };
-    let launcher = Launcher::new(profile, dir.join("profile.toml"), false);
+    let launcher = StartScreen::new(profile, dir.join("profile.toml"), false);
     let mut harness = window(launcher, 860.0);
     harness.run_steps(2);
     harness.get_by_label_contains("calibration run: every key cued");
@@ -780,7 +757,7 @@ fn a_speller_calibration_is_fitted_into_the_model_the_speller_then_uses() {
 /// its files in a new folder under the recordings folder, and Esc returns to the screen.
 #[test]
 fn start_screen_runs_motor_imagery_calibration() {
-    use neuroloop::launcher::{Launcher, Paradigm, Profile};
+    use neuroloop::start_screen::{Paradigm, Profile, StartScreen};
     let dir = std::env::temp_dir().join(format!("neuroloop-start-mi-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let profile = Profile {
@@ -789,7 +766,7 @@ fn start_screen_runs_motor_imagery_calibration() {
         mi_calibration_trials: 5,
         ..Profile::default()
     };
-    let launcher = Launcher::new(profile, dir.join("profile.toml"), false);
+    let launcher = StartScreen::new(profile, dir.join("profile.toml"), false);
     let mut harness = window(launcher, 860.0);
     harness.run_steps(2);
     harness
@@ -880,7 +857,7 @@ fn start_screen_runs_motor_imagery_calibration() {
 #[test]
 fn raw_traces_take_the_front_end_stages_as_display_filters() {
     let s = undecoded_session(5.0);
-    let view = LiveView::new(s, "simulator".into(), false, Arc::new(Mutex::new(None)));
+    let view = SessionWindow::new(s, "simulator".into(), false, Arc::new(Mutex::new(None)));
     let mut harness = window(view, 700.0);
     harness.run_steps(2);
     assert_eq!(harness.state().display_filters(), (true, true, false));

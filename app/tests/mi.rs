@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use neuroloop::eval::mi::{fit_all, protocol_signal};
 use neuroloop_decoders::mi::model::MiProtocol;
 use neuroloop_decoders::mi::{MiModel, MiPredictor};
+use neuroloop_offline::eval::mi::{fit_all, protocol_signal};
 
 mod common;
 use common::{decision_markers, marker_field, run_err, run_ok, temp_dir};
@@ -118,7 +118,7 @@ fn replay_reproduces_offline(
 /// `method` fitted on runs 4 and 8 of EEGMMIDB S001 (cut as the method reads them), saved,
 /// and run 12 replayed with it ([`replay_reproduces_offline`]).
 fn replay_fitted(method: neuroloop_decoders::mi::MiMethod) {
-    use neuroloop::eval::mi::{CUE_OFFSET_SECS, eegmmidb_protocol, load_eegmmidb_with};
+    use neuroloop_offline::eval::mi::{CUE_OFFSET_SECS, eegmmidb_protocol, load_eegmmidb_with};
     let Some(data) = common::data_dir("mi_eegmmidb_S001") else {
         return;
     };

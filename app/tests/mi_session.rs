@@ -8,15 +8,14 @@ use std::sync::Arc;
 use egui::epaint::Shape;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use neuroloop::mi::CalibrationCut;
 use neuroloop::mi::paradigm::{ImageryMode, ImageryPhase, ImageryTiming, class_direction};
 use neuroloop::mi::view::{ImageryPlan, ImageryView, SessionRole};
-use neuroloop::outputs::{DecoderInfo, OutputConfig, TruthMapping};
-use neuroloop::pipeline::FrontEnd;
-use neuroloop::session::{Session, SessionConfig, SourceSpec};
 use neuroloop_acquisition::sim::{Attention, MiScenario, Scenario, SimConfig};
 use neuroloop_acquisition::{MiClass, Pacing};
 use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiMethod};
+use neuroloop_offline::calibration::imagery::CalibrationCut;
+use neuroloop_runtime::outputs::TruthMapping;
+use neuroloop_runtime::{Session, SessionConfig, SessionDecoder, SourceSpec};
 
 mod common;
 
@@ -73,45 +72,34 @@ fn calibrate_fit_and_feedback_in_one_window_on_the_simulator() {
         let (dir, classes, intent) = (dir.clone(), classes.clone(), Arc::clone(&intent));
         let mut sessions = 0u64;
         Box::new(move |role: SessionRole| {
-            let (decoders, record) = match role {
-                SessionRole::Calibration => (Vec::new(), dir.join("calibration.xdf")),
+            sessions += 1;
+            let source = SourceSpec::Simulator {
+                config: SimConfig {
+                    seed: 10 + sessions,
+                    scenario: Scenario::MotorImagery(MiScenario {
+                        classes: classes.clone(),
+                        trial_secs: timing().imagery_secs,
+                        intent: Some(Arc::clone(&intent)),
+                        ..MiScenario::default()
+                    }),
+                    ..SimConfig::default()
+                },
+                pacing: Pacing::Speed(SPEED),
+                chunk_frames: 0,
+                duration_secs: None,
+                time_origin: Some(clock()),
+            };
+            let config = SessionConfig::new(source).markers(None);
+            let config = match role {
+                SessionRole::Calibration => config.record(Some(dir.join("calibration.xdf"))),
                 SessionRole::Feedback(model) => {
                     let decoder = MiDecoder::new(*model, MiDecoderConfig::default())?;
-                    let info = DecoderInfo::of(&decoder, TruthMapping::MiClassName);
-                    let d: Box<dyn neuroloop_decoders::Decoder> = Box::new(decoder);
-                    (vec![(d, info)], dir.join("feedback.xdf"))
+                    config
+                        .decoder(SessionDecoder::new(decoder, TruthMapping::MiClassName))
+                        .record(Some(dir.join("feedback.xdf")))
                 }
             };
-            sessions += 1;
-            Session::start(SessionConfig {
-                source: SourceSpec::Simulator {
-                    config: SimConfig {
-                        seed: 10 + sessions,
-                        scenario: Scenario::MotorImagery(MiScenario {
-                            classes: classes.clone(),
-                            trial_secs: timing().imagery_secs,
-                            intent: Some(Arc::clone(&intent)),
-                            ..MiScenario::default()
-                        }),
-                        ..SimConfig::default()
-                    },
-                    pacing: Pacing::Speed(SPEED),
-                    chunk_frames: 0,
-                    duration_secs: None,
-                    time_origin: Some(clock()),
-                },
-                front_end: FrontEnd::default(),
-                decoders,
-                outputs: OutputConfig {
-                    marker_stream: None,
-                    record: Some(record),
-                    clocked: false,
-                    stim_trigger: None,
-                },
-                ring_secs: 4.0,
-                with_scope: false,
-                stimulation: None,
-            })
+            Ok(Session::start(config)?)
         })
     };
     let plan = ImageryPlan {
@@ -227,7 +215,7 @@ fn bad_session_settings_are_refused_before_the_window_opens() {
     // A left/right model for a feet/rest paradigm: the model's classes are named.
     let labels = SimConfig::default().channel_labels;
     let model =
-        neuroloop::bench::synthetic_mi_model(MiMethod::CspLda, &labels, 250.0, 2.0).unwrap();
+        neuroloop_decoders::mi::MiModel::synthetic(MiMethod::CspLda, &labels, 250.0, 2.0).unwrap();
     let path = dir.join("lr.json");
     model.save(&path).unwrap();
     let err = common::run_err(&[

@@ -49,11 +49,20 @@ fn write_fixture_with(path: &Path, damage: impl Fn(usize, &mut [f32])) {
     w.finish().unwrap();
 }
 
+/// A headless replay decoding SSVEP (the fixtures are SSVEP sessions; replay itself only
+/// monitors unless told), its report.
 fn replay_json(file: &Path, extra: &[&str]) -> serde_json::Value {
     let out = neuroloop()
         .arg("replay")
         .arg(file)
-        .args(["--headless", "--json", "--markers", "none"])
+        .args([
+            "--headless",
+            "--json",
+            "--markers",
+            "none",
+            "--paradigm",
+            "ssvep",
+        ])
         .args(extra)
         .output()
         .unwrap();
@@ -416,4 +425,67 @@ fn bad_samples_are_counted_and_do_not_poison_decisions() {
     let eeg = recorded.stream_by_name("damaged.xdf").unwrap();
     assert!(eeg.value_f64(250, 3).unwrap().is_nan());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Every shared recording replays with no flag at all: replay monitors unless told to decode,
+/// so a file needs only to be readable (the XDF project's examples, real Muse recordings made
+/// with LabRecorder, a DREAMS PSG excerpt).
+#[test]
+fn every_shared_recording_replays_with_no_flag() {
+    let mut files = Vec::new();
+    if let Some(dir) = common::data_dir("xdf") {
+        for sub in ["xdf_example_files", "muse_lsl2_recordings"] {
+            let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+                continue;
+            };
+            files.extend(
+                entries
+                    .map(|e| e.unwrap().path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "xdf")),
+            );
+        }
+    }
+    if let Some(dir) = common::data_dir("spindles_dreams") {
+        files.push(dir.join("excerpt3.edf"));
+    }
+    files.sort();
+    let mut failures = Vec::new();
+    for file in &files {
+        let out = neuroloop()
+            .arg("replay")
+            .arg(file)
+            .args([
+                "--speed",
+                "max",
+                "--headless",
+                "--json",
+                "--markers",
+                "none",
+            ])
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            failures.push(format!(
+                "{}: {}",
+                file.display(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+            continue;
+        }
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["frames_dropped"], 0, "{}", file.display());
+        assert_eq!(
+            r["decisions"],
+            0,
+            "{}: monitoring decides nothing",
+            file.display()
+        );
+        assert!(
+            r["frames_processed"].as_u64().unwrap() > 0,
+            "{}",
+            file.display()
+        );
+    }
+    println!("{} recordings replayed", files.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -4,11 +4,11 @@
 
 use std::path::PathBuf;
 
-use neuroloop::eval::spindles::{
+use neuroloop_decoders::sleep::SpindleConfig;
+use neuroloop_offline::eval::spindles::{
     DREAMS_REFERENCE_JSON, Detector, EventScore, Span, evaluate_dreams, evaluate_dreams_with,
     format_report, match_events,
 };
-use neuroloop_decoders::sleep::SpindleConfig;
 
 mod common;
 use common::{decision_markers, marker_field, run_err, run_ok, temp_dir};
@@ -273,9 +273,9 @@ fn shipped_spindle_card() -> neuroloop_decoders::onnx::ModelCard {
 /// Replays excerpt 3's EDF with `--spindles` and `extra` arguments and checks its decisions
 /// are the evaluation's, event for event.
 fn replay_matches_evaluation(extra: &[&str], detector: &Detector, at_least: usize) {
-    use neuroloop::eval::spindles::detect_with;
     use neuroloop_decoders::sleep::SpindleEventKind;
     use neuroloop_decoders::sleep::decoder::spindle_decision;
+    use neuroloop_offline::eval::spindles::detect_with;
     let Some(dir) = dreams_dir() else { return };
     let edf = dir.join("excerpt3.edf");
     let out = temp_dir("replay");
@@ -394,8 +394,8 @@ fn simulated_sleep_spindles_are_found_online() {
 
 #[test]
 fn slow_oscillation_triggers_land_in_the_up_state() {
-    use neuroloop::eval::so_phase::{evaluate_so_phase, format_so_report};
     use neuroloop_decoders::sleep::SoConfig;
+    use neuroloop_offline::eval::so_phase::{evaluate_so_phase, format_so_report};
     let Some(data) = dreams_dir().map(|d| d.parent().unwrap().to_path_buf()) else {
         return;
     };
@@ -472,7 +472,7 @@ fn spindle_and_slow_oscillation_decoders_run_together() {
     );
     // A motor-imagery model and sleep decoders cannot share the session.
     let err = run_err(&["demo", "--headless", "--spindles", "--mi-model", "m.json"]);
-    assert!(err.contains("give one of them"), "{err}");
+    assert!(err.contains("choose different paradigms"), "{err}");
 }
 
 #[test]

@@ -7,12 +7,12 @@
 
 use egui_kittest::kittest::Queryable;
 use egui_kittest::{Harness, SnapshotOptions};
-use neuroloop::gui::{TraceHistory, monitor_panel, traces_plot};
-use neuroloop::launcher::{Launcher, Profile, SourceKind};
-use neuroloop::monitor::SignalMonitor;
-use neuroloop::pipeline::FrontEnd;
+use neuroloop::session_window::{TraceHistory, monitor_panel, traces_plot};
+use neuroloop::start_screen::{Profile, SourceKind, StartScreen};
 use neuroloop_acquisition::sim::{Scenario, SimConfig, Simulator, SsvepScenario, SsvepTarget};
 use neuroloop_dsp::quality::QualityConfig;
+use neuroloop_runtime::FrontEnd;
+use neuroloop_runtime::monitor::SignalMonitor;
 
 /// Text is rasterised by the same code everywhere, but a software rasteriser on another CPU
 /// may round a few edge pixels differently: allow a handful, never a layout change.
@@ -25,8 +25,8 @@ fn profile_path() -> std::path::PathBuf {
     std::path::PathBuf::from("/tmp/neuroloop-snapshots/profile.toml")
 }
 
-fn start_screen(profile: Profile) -> Harness<'static, Launcher> {
-    let launcher = Launcher::new(profile, profile_path(), false);
+fn start_screen(profile: Profile) -> Harness<'static, StartScreen> {
+    let launcher = StartScreen::new(profile, profile_path(), false);
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1000.0, 620.0))
         .build_eframe(|_| launcher);

@@ -8,14 +8,13 @@ use std::sync::{Arc, Mutex};
 use egui::epaint::{RectShape, Shape};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use neuroloop::outputs::{DecoderInfo, OutputConfig, TruthMapping};
-use neuroloop::pipeline::FrontEnd;
-use neuroloop::session::{Session, SessionConfig, SourceSpec};
 use neuroloop::speller::{Phase, Speller, SpellerLayout, SpellerTiming, SpellerView};
 use neuroloop_acquisition::Pacing;
 use neuroloop_acquisition::sim::{Attention, Scenario, SimConfig, SsvepScenario, SsvepTarget};
 use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
 use neuroloop_formats::xdf::XdfValues;
+use neuroloop_runtime::outputs::TruthMapping;
+use neuroloop_runtime::{Session, SessionConfig, SessionDecoder, SourceSpec};
 
 mod common;
 
@@ -85,7 +84,6 @@ fn gaze_session(
     amplitude_uv: f64,
     record: Option<std::path::PathBuf>,
 ) -> Session {
-    let info = DecoderInfo::of(decoder.as_ref(), TruthMapping::SsvepTargetIndex);
     let targets = layout
         .targets
         .iter()
@@ -94,34 +92,30 @@ fn gaze_session(
             phase_rad: t.code.phase_rad,
         })
         .collect();
-    Session::start(SessionConfig {
-        source: SourceSpec::Simulator {
-            config: SimConfig {
-                scenario: Scenario::Ssvep(SsvepScenario {
-                    targets,
-                    amplitude_uv,
-                    gaze: Some(Arc::clone(gaze)),
-                    ..SsvepScenario::default()
-                }),
-                ..sim
-            },
-            pacing: Pacing::Speed(1.0),
-            chunk_frames: 0,
-            duration_secs: Some(60.0),
-            time_origin: None,
+    let source = SourceSpec::Simulator {
+        config: SimConfig {
+            scenario: Scenario::Ssvep(SsvepScenario {
+                targets,
+                amplitude_uv,
+                gaze: Some(Arc::clone(gaze)),
+                ..SsvepScenario::default()
+            }),
+            ..sim
         },
-        front_end: FrontEnd::default(),
-        decoders: vec![(decoder, info)],
-        outputs: OutputConfig {
-            marker_stream: None,
-            record,
-            clocked: true,
-            stim_trigger: None,
-        },
-        ring_secs: 4.0,
-        with_scope: false,
-        stimulation: None,
-    })
+        pacing: Pacing::Speed(1.0),
+        chunk_frames: 0,
+        duration_secs: Some(60.0),
+        time_origin: None,
+    };
+    Session::start(
+        SessionConfig::new(source)
+            .decoder(SessionDecoder::boxed(
+                decoder,
+                TruthMapping::SsvepTargetIndex,
+            ))
+            .markers(None)
+            .record(record),
+    )
     .unwrap()
 }
 

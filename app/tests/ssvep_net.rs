@@ -5,10 +5,12 @@
 //! pipeline's default front end; on the simulator the network decides each cued trial, and
 //! streams or targets it was not made for are refused.
 
-use neuroloop::eval::ssvep::{KALUNGA_CHANNEL_LABELS, KALUNGA_RATE_HZ, load_kalunga, net_windows};
-use neuroloop::pipeline::FrontEnd;
 use neuroloop_decoders::ssvep::SsvepNet;
 use neuroloop_formats::xdf::{ChannelFormat, StreamHeader, XdfWriter};
+use neuroloop_offline::eval::ssvep::{
+    KALUNGA_CHANNEL_LABELS, KALUNGA_RATE_HZ, load_kalunga, net_windows,
+};
+use neuroloop_runtime::FrontEnd;
 
 mod common;
 use common::{decision_markers, marker_field, run_err, run_ok, temp_dir};

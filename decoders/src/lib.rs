@@ -6,11 +6,13 @@
 //! [`Decoder::process`], which never allocates and emits [`Decision`]s into a fixed-capacity
 //! [`DecisionBuffer`].
 
+mod card;
 mod centre;
 pub mod decision;
 pub mod mi;
 mod moments;
 pub mod onnx;
+pub mod roles;
 pub mod sleep;
 pub mod ssvep;
 pub mod step;

@@ -12,6 +12,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use crate::card::{MiNetConfig, SpindleNetConfig, SsvepNetConfig};
+
 /// The ONNX Runtime release the project is built and tested against.
 pub const ORT_VERSION: &str = "1.31.1";
 
@@ -223,13 +225,13 @@ pub struct ModelCard {
     pub output: TensorSpec,
     /// Settings of a spindle model (front end and decision rule).
     #[serde(default)]
-    pub spindle: Option<crate::sleep::SpindleNetConfig>,
+    pub spindle: Option<SpindleNetConfig>,
     /// Settings of a motor-imagery model (its window and classes).
     #[serde(default)]
-    pub mi: Option<crate::mi::net::MiNetConfig>,
+    pub mi: Option<MiNetConfig>,
     /// Settings of an SSVEP model (its sub-band windows and targets).
     #[serde(default)]
-    pub ssvep: Option<crate::ssvep::net::SsvepNetConfig>,
+    pub ssvep: Option<SsvepNetConfig>,
     /// How the model was trained (free-form: data, command, seed, sizes).
     #[serde(default)]
     pub training: toml::Table,

@@ -2,23 +2,26 @@
 //! blocks and cut the blocks where a decision falls due, so that each decision is stamped with
 //! the exact sample that completed its window.
 
-use neuroloop_dsp::reref::{ChannelSelection, indices_by_label};
+use neuroloop_dsp::reref::ChannelSelection;
 
 use crate::DecoderError;
 
-/// Finds each of `wanted` in `available` (case-insensitive, ignoring surrounding spaces and
-/// trailing dots, as [`indices_by_label`]), naming the stream's channels when one is missing.
+/// Finds each of `wanted` in `available` by label (case, surrounding spaces and trailing dots
+/// aside) or by 10-20 name ([`crate::roles::find_channel`]: `C3` finds `C3-A2`), naming the
+/// stream's channels when one is missing.
 pub fn channel_indices(
     wanted: &[String],
     available: &[String],
 ) -> Result<Vec<usize>, DecoderError> {
-    indices_by_label(available, wanted).map_err(|e| match e {
-        neuroloop_dsp::DspError::UnknownChannel { label } => DecoderError::MissingChannel {
-            label,
-            available: available.join(", "),
-        },
-        other => other.into(),
-    })
+    wanted
+        .iter()
+        .map(|w| {
+            crate::roles::find_channel(available, w).ok_or_else(|| DecoderError::MissingChannel {
+                label: w.clone(),
+                available: available.join(", "),
+            })
+        })
+        .collect()
 }
 
 /// Channel picking plus the decision clock of a sliding-window decoder. Allocated by

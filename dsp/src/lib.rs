@@ -61,6 +61,7 @@ pub mod decimate;
 mod error;
 pub mod filter;
 pub mod filterbank;
+pub mod front_end;
 pub mod phase;
 pub mod quality;
 pub mod reref;

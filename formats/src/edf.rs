@@ -291,22 +291,63 @@ impl Parser<'_> {
     }
 
     fn parse(&self) -> Result<EdfFile, EdfError> {
+        let fixed = self.fixed_header()?;
+        let signal_count = self.checked_signal_count(fixed.signal_count)?;
+        let header_bytes = self.check_fixed_header(&fixed, signal_count)?;
+        let raw_signals = self.signal_headers(signal_count, fixed.variant)?;
+        let layout = RecordLayout {
+            header_bytes,
+            bytes_per_sample: fixed.variant.bytes_per_sample(),
+            record_bytes: self.record_bytes(&raw_signals, fixed.variant, header_bytes)?,
+        };
+        let record_count = self.record_count(fixed.record_count, &layout)?;
+        let (mut signals, annotation_signal_indices) =
+            empty_signals(&raw_signals, fixed.record_duration_s, record_count);
+        let tals = self.read_records(&raw_signals, &mut signals, &layout, record_count)?;
+
+        let plus = !annotation_signal_indices.is_empty();
+        let record_onsets_s = record_onsets(
+            &tals.record_onsets_s,
+            record_count,
+            fixed.record_duration_s,
+            plus,
+        );
+        let first_onset_s = record_onsets_s.first().copied().unwrap_or(0.0);
+        let annotations = relative_to_first_sample(tals.annotations, first_onset_s);
+        let start_time = parse_start_time(
+            &fixed.start_date_text,
+            &fixed.start_time_text,
+            &fixed.recording,
+        )
+        .map(|time| add_subsecond(time, first_onset_s));
+        Ok(EdfFile {
+            variant: fixed.variant,
+            header: EdfHeader {
+                patient: fixed.patient,
+                recording: fixed.recording,
+                start_date_text: fixed.start_date_text,
+                start_time_text: fixed.start_time_text,
+                header_bytes,
+                reserved: fixed.reserved,
+                record_count,
+                record_duration_s: fixed.record_duration_s,
+                signal_count,
+            },
+            signals,
+            annotation_signal_indices,
+            annotations,
+            record_onsets_s,
+            start_time,
+        })
+    }
+
+    /// Reads the fixed 256-byte header. Only the version and the numeric fields can fail
+    /// here; how the fields fit together is checked by [`Parser::check_fixed_header`].
+    fn fixed_header(&self) -> Result<FixedHeader, EdfError> {
         if self.bytes.len() < BLOCK_BYTES {
             return Err(self.truncated("fixed header", 0, BLOCK_BYTES));
         }
-        let version = self.bytes.get(..8).unwrap_or_default();
-        let is_bdf = match version {
-            [0xFF, rest @ ..] if rest == b"BIOSEMI" => true,
-            [b'0', rest @ ..] if rest.iter().all(|&byte| byte == b' ') => false,
-            _ => {
-                return Err(EdfError::at(
-                    0,
-                    EdfProblem::BadVersion {
-                        found: String::from_utf8_lossy(version).into_owned(),
-                    },
-                ));
-            }
-        };
+        let is_bdf = self.is_bdf_version()?;
         let patient = self.text(8, 80, "patient field")?;
         let recording = self.text(88, 80, "recording field")?;
         let start_date_text = self.text(168, 8, "start date")?;
@@ -325,44 +366,81 @@ impl Parser<'_> {
             (true, Some("BDF+D")) => EdfVariant::BdfPlusDiscontinuous,
             (true, _) => EdfVariant::Bdf,
         };
+        Ok(FixedHeader {
+            variant,
+            patient,
+            recording,
+            start_date_text,
+            start_time_text,
+            header_bytes,
+            reserved,
+            record_count,
+            record_duration_s,
+            signal_count,
+        })
+    }
+
+    /// Tells BDF (`0xFF BIOSEMI`) from EDF (`0` and blanks) by the version field.
+    fn is_bdf_version(&self) -> Result<bool, EdfError> {
+        let version = self.bytes.get(..8).unwrap_or_default();
+        match version {
+            [0xFF, rest @ ..] if rest == b"BIOSEMI" => Ok(true),
+            [b'0', rest @ ..] if rest.iter().all(|&byte| byte == b' ') => Ok(false),
+            _ => Err(EdfError::at(
+                0,
+                EdfProblem::BadVersion {
+                    found: String::from_utf8_lossy(version).into_owned(),
+                },
+            )),
+        }
+    }
+
+    /// The declared signal count, once it is known to fit in the file.
+    fn checked_signal_count(&self, signal_count: i64) -> Result<usize, EdfError> {
         // Each signal needs 256 header bytes, so the file size bounds the signal count before
         // anything is allocated for signals.
         let max_signals = (self.bytes.len() - BLOCK_BYTES) / BLOCK_BYTES;
-        let signal_count = match usize::try_from(signal_count) {
-            Ok(count) if count <= max_signals => count,
-            Ok(_) => {
-                return Err(EdfError::at(
-                    252,
-                    EdfProblem::Truncated {
-                        what: "signal headers",
-                        needed: u64::try_from(signal_count).unwrap_or(0).saturating_mul(256),
-                        available: (self.bytes.len() - BLOCK_BYTES) as u64,
-                    },
-                ));
-            }
-            Err(_) => {
-                return Err(EdfError::at(
-                    252,
-                    EdfProblem::BadField {
-                        field: "number of signals",
-                        signal: None,
-                        value: signal_count.to_string(),
-                        reason: "negative",
-                    },
-                ));
-            }
-        };
+        match usize::try_from(signal_count) {
+            Ok(count) if count <= max_signals => Ok(count),
+            Ok(_) => Err(EdfError::at(
+                252,
+                EdfProblem::Truncated {
+                    what: "signal headers",
+                    needed: u64::try_from(signal_count).unwrap_or(0).saturating_mul(256),
+                    available: (self.bytes.len() - BLOCK_BYTES) as u64,
+                },
+            )),
+            Err(_) => Err(EdfError::at(
+                252,
+                EdfProblem::BadField {
+                    field: "number of signals",
+                    signal: None,
+                    value: signal_count.to_string(),
+                    reason: "negative",
+                },
+            )),
+        }
+    }
+
+    /// Checks the header size, record duration and record count of the fixed header and
+    /// returns the header size in bytes.
+    fn check_fixed_header(
+        &self,
+        fixed: &FixedHeader,
+        signal_count: usize,
+    ) -> Result<usize, EdfError> {
         let expected_header = BLOCK_BYTES * (signal_count + 1);
-        if u64::try_from(header_bytes).ok() != Some(expected_header as u64) {
+        if u64::try_from(fixed.header_bytes).ok() != Some(expected_header as u64) {
             return Err(EdfError::at(
                 184,
                 EdfProblem::HeaderSizeMismatch {
-                    declared: u64::try_from(header_bytes).unwrap_or(0),
+                    declared: u64::try_from(fixed.header_bytes).unwrap_or(0),
                     expected: expected_header as u64,
                     signals: signal_count,
                 },
             ));
         }
+        let record_duration_s = fixed.record_duration_s;
         if !(record_duration_s.is_finite() && record_duration_s >= 0.0) {
             return Err(EdfError::at(
                 244,
@@ -374,19 +452,27 @@ impl Parser<'_> {
                 },
             ));
         }
-        if record_count < -1 {
+        if fixed.record_count < -1 {
             return Err(EdfError::at(
                 236,
                 EdfProblem::NegativeRecordCount {
-                    value: record_count,
+                    value: fixed.record_count,
                 },
             ));
         }
+        Ok(expected_header)
+    }
 
-        let raw_signals = self.signal_headers(signal_count, variant)?;
+    /// Bytes in one data record: every signal's samples, annotation signals included.
+    fn record_bytes(
+        &self,
+        raw_signals: &[RawSignal],
+        variant: EdfVariant,
+        header_bytes: usize,
+    ) -> Result<usize, EdfError> {
         let bytes_per_sample = variant.bytes_per_sample();
         let mut record_bytes: usize = 0;
-        for signal in &raw_signals {
+        for signal in raw_signals {
             record_bytes = signal
                 .samples_per_record
                 .checked_mul(bytes_per_sample)
@@ -397,70 +483,55 @@ impl Parser<'_> {
                         EdfProblem::DataSizeMismatch {
                             records: 0,
                             record_bytes: u64::MAX,
-                            available: (self.bytes.len() - expected_header) as u64,
+                            available: (self.bytes.len() - header_bytes) as u64,
                         },
                     )
                 })?;
         }
-        let available = self.bytes.len() - expected_header;
-        let record_count = if record_count == -1 {
+        Ok(record_bytes)
+    }
+
+    /// The number of data records to read: the declared count once the data is known to hold
+    /// it, or every complete record of a recording that was never closed.
+    fn record_count(&self, declared: i64, layout: &RecordLayout) -> Result<usize, EdfError> {
+        let available = self.bytes.len() - layout.header_bytes;
+        if declared == -1 {
             // -1 marks a recording that was never closed; every complete record is used.
-            available.checked_div(record_bytes).unwrap_or(0)
-        } else {
-            let count = usize::try_from(record_count).unwrap_or(usize::MAX);
-            if count
-                .checked_mul(record_bytes)
-                .is_none_or(|total| total > available)
-            {
-                return Err(EdfError::at(
-                    expected_header as u64,
-                    EdfProblem::DataSizeMismatch {
-                        records: count as u64,
-                        record_bytes: record_bytes as u64,
-                        available: available as u64,
-                    },
-                ));
-            }
-            count
-        };
-
-        let mut signals = Vec::new();
-        let mut annotation_signal_indices = Vec::new();
-        for (index, raw) in raw_signals.iter().enumerate() {
-            if raw.is_annotation {
-                annotation_signal_indices.push(index);
-                continue;
-            }
-            let sample_rate_hz = if record_duration_s > 0.0 {
-                raw.samples_per_record as f64 / record_duration_s
-            } else {
-                0.0
-            };
-            signals.push(EdfSignal {
-                index,
-                label: raw.label.clone(),
-                transducer: raw.transducer.clone(),
-                physical_dimension: raw.physical_dimension.clone(),
-                physical_min: raw.physical_min,
-                physical_max: raw.physical_max,
-                digital_min: raw.digital_min,
-                digital_max: raw.digital_max,
-                prefiltering: raw.prefiltering.clone(),
-                samples_per_record: raw.samples_per_record,
-                reserved: raw.reserved.clone(),
-                sample_rate_hz,
-                // Bounded by the file size, checked above.
-                digital: Vec::with_capacity(raw.samples_per_record * record_count),
-            });
+            return Ok(available.checked_div(layout.record_bytes).unwrap_or(0));
         }
+        let count = usize::try_from(declared).unwrap_or(usize::MAX);
+        if count
+            .checked_mul(layout.record_bytes)
+            .is_none_or(|total| total > available)
+        {
+            return Err(EdfError::at(
+                layout.header_bytes as u64,
+                EdfProblem::DataSizeMismatch {
+                    records: count as u64,
+                    record_bytes: layout.record_bytes as u64,
+                    available: available as u64,
+                },
+            ));
+        }
+        Ok(count)
+    }
 
+    /// Decodes every data record: samples are appended to the ordinary signals (in header
+    /// order) and annotation signals go through the TAL parser.
+    fn read_records(
+        &self,
+        raw_signals: &[RawSignal],
+        signals: &mut [EdfSignal],
+        layout: &RecordLayout,
+        record_count: usize,
+    ) -> Result<TalCollector, EdfError> {
         let mut tals = TalCollector::default();
-        let mut offset = expected_header;
+        let mut offset = layout.header_bytes;
         for record in 0..record_count {
             let mut ordinary = signals.iter_mut();
             let mut first_annotation_signal = true;
             for (index, raw) in raw_signals.iter().enumerate() {
-                let length = raw.samples_per_record * bytes_per_sample;
+                let length = raw.samples_per_record * layout.bytes_per_sample;
                 let Some(block) = self.bytes.get(offset..offset + length) else {
                     return Err(self.truncated("data record", offset, length));
                 };
@@ -468,7 +539,7 @@ impl Parser<'_> {
                     tals.parse_block(block, record, index, offset, first_annotation_signal)?;
                     first_annotation_signal = false;
                 } else if let Some(signal) = ordinary.next() {
-                    decode_samples(block, bytes_per_sample, &mut signal.digital);
+                    decode_samples(block, layout.bytes_per_sample, &mut signal.digital);
                 }
                 offset += length;
             }
@@ -476,54 +547,7 @@ impl Parser<'_> {
                 tals.record_onsets_s.push(None);
             }
         }
-
-        let plus = !annotation_signal_indices.is_empty();
-        let record_onsets_s: Vec<f64> = (0..record_count)
-            .map(|record| {
-                let nominal = record as f64 * record_duration_s;
-                if plus {
-                    tals.record_onsets_s
-                        .get(record)
-                        .copied()
-                        .flatten()
-                        .unwrap_or(nominal)
-                } else {
-                    nominal
-                }
-            })
-            .collect();
-        let first_onset_s = record_onsets_s.first().copied().unwrap_or(0.0);
-        let mut annotations: Vec<EdfAnnotation> = tals
-            .annotations
-            .into_iter()
-            .map(|mut annotation| {
-                annotation.onset_s -= first_onset_s;
-                annotation
-            })
-            .collect();
-        annotations.sort_by(|a, b| a.onset_s.total_cmp(&b.onset_s));
-
-        let start_time = parse_start_time(&start_date_text, &start_time_text, &recording)
-            .map(|time| add_subsecond(time, first_onset_s));
-        Ok(EdfFile {
-            variant,
-            header: EdfHeader {
-                patient,
-                recording,
-                start_date_text,
-                start_time_text,
-                header_bytes: expected_header,
-                reserved,
-                record_count,
-                record_duration_s,
-                signal_count,
-            },
-            signals,
-            annotation_signal_indices,
-            annotations,
-            record_onsets_s,
-            start_time,
-        })
+        Ok(tals)
     }
 
     fn signal_headers(
@@ -613,6 +637,114 @@ impl Parser<'_> {
         }
         Ok(signals)
     }
+}
+
+/// The fixed header's fields as read, before they are checked against each other and the
+/// file size.
+struct FixedHeader {
+    variant: EdfVariant,
+    patient: String,
+    recording: String,
+    start_date_text: String,
+    start_time_text: String,
+    /// Declared header size, checked against the signal count.
+    header_bytes: i64,
+    reserved: String,
+    /// Declared record count; -1 for a recording that was never closed.
+    record_count: i64,
+    record_duration_s: f64,
+    /// Declared signal count, checked against the file size.
+    signal_count: i64,
+}
+
+/// Where the data records are and how they are packed.
+struct RecordLayout {
+    /// Header size in bytes: the data records start here.
+    header_bytes: usize,
+    /// 2 for EDF, 3 for BDF.
+    bytes_per_sample: usize,
+    /// Bytes in one data record.
+    record_bytes: usize,
+}
+
+/// The ordinary signals with their sample buffers reserved, and the header indices of the
+/// annotation signals.
+fn empty_signals(
+    raw_signals: &[RawSignal],
+    record_duration_s: f64,
+    record_count: usize,
+) -> (Vec<EdfSignal>, Vec<usize>) {
+    let mut signals = Vec::new();
+    let mut annotation_signal_indices = Vec::new();
+    for (index, raw) in raw_signals.iter().enumerate() {
+        if raw.is_annotation {
+            annotation_signal_indices.push(index);
+            continue;
+        }
+        let sample_rate_hz = if record_duration_s > 0.0 {
+            raw.samples_per_record as f64 / record_duration_s
+        } else {
+            0.0
+        };
+        signals.push(EdfSignal {
+            index,
+            label: raw.label.clone(),
+            transducer: raw.transducer.clone(),
+            physical_dimension: raw.physical_dimension.clone(),
+            physical_min: raw.physical_min,
+            physical_max: raw.physical_max,
+            digital_min: raw.digital_min,
+            digital_max: raw.digital_max,
+            prefiltering: raw.prefiltering.clone(),
+            samples_per_record: raw.samples_per_record,
+            reserved: raw.reserved.clone(),
+            sample_rate_hz,
+            // Bounded by the file size, checked by `Parser::record_count`.
+            digital: Vec::with_capacity(raw.samples_per_record * record_count),
+        });
+    }
+    (signals, annotation_signal_indices)
+}
+
+/// Onset of every record after the header's start time: the time-keeping annotation's onset
+/// in EDF+/BDF+ files that have one, otherwise `index × record_duration_s`.
+fn record_onsets(
+    kept_onsets_s: &[Option<f64>],
+    record_count: usize,
+    record_duration_s: f64,
+    plus: bool,
+) -> Vec<f64> {
+    (0..record_count)
+        .map(|record| {
+            let nominal = record as f64 * record_duration_s;
+            if plus {
+                kept_onsets_s
+                    .get(record)
+                    .copied()
+                    .flatten()
+                    .unwrap_or(nominal)
+            } else {
+                nominal
+            }
+        })
+        .collect()
+}
+
+/// Moves annotation onsets from the header's start time to the first sample and sorts them
+/// by onset (stable, so annotations at the same time keep their file order).
+fn relative_to_first_sample(
+    annotations: Vec<EdfAnnotation>,
+    first_onset_s: f64,
+) -> Vec<EdfAnnotation> {
+    let mut annotations: Vec<EdfAnnotation> = annotations
+        .into_iter()
+        .map(|mut annotation| {
+            annotation.onset_s -= first_onset_s;
+            annotation
+        })
+        .collect();
+    annotations.sort_by(|a, b| a.onset_s.total_cmp(&b.onset_s));
+    annotations
 }
 
 fn decode_samples(block: &[u8], bytes_per_sample: usize, out: &mut Vec<i32>) {

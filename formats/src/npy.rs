@@ -99,69 +99,26 @@ pub fn parse(bytes: &[u8]) -> Result<NpyArray, NpyError> {
             },
         ));
     }
-    let truncated = |what, offset: usize, needed: usize| {
-        NpyError::at(
-            offset as u64,
-            NpyProblem::Truncated {
-                what,
-                needed: needed as u64,
-                available: bytes.len().saturating_sub(offset) as u64,
-            },
-        )
-    };
     let (Some(&major), Some(&minor)) = (bytes.get(6), bytes.get(7)) else {
-        return Err(truncated("version", 6, 2));
+        return Err(truncated(bytes, "version", 6, 2));
     };
-    let (header_length, header_start) = match major {
-        1 => {
-            let Some(raw) = bytes.get(8..10) else {
-                return Err(truncated("header length", 8, 2));
-            };
-            (usize::from(u16::from_le_bytes([raw[0], raw[1]])), 10)
-        }
-        2 | 3 => {
-            let Some(raw) = bytes.get(8..12) else {
-                return Err(truncated("header length", 8, 4));
-            };
-            let length = u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
-            (usize::try_from(length).unwrap_or(usize::MAX), 12)
-        }
-        _ => {
-            return Err(NpyError::at(
-                6,
-                NpyProblem::UnsupportedVersion { major, minor },
-            ));
-        }
-    };
+    let (header_length, header_start) = header_location(bytes, major, minor)?;
     let Some(header_bytes) = bytes
         .get(header_start..)
         .and_then(|rest| rest.get(..header_length))
     else {
-        return Err(truncated("header", header_start, header_length));
-    };
-    // Versions 1 and 2 store the header in Latin-1, version 3 in UTF-8; the keys and values
-    // read here are ASCII in both.
-    let header_text: String = if major == 3 {
-        String::from_utf8_lossy(header_bytes).into_owned()
-    } else {
-        header_bytes.iter().map(|&byte| char::from(byte)).collect()
+        return Err(truncated(bytes, "header", header_start, header_length));
     };
     let bad_header =
         |message: String| NpyError::at(header_start as u64, NpyProblem::BadHeader { message });
-    let header = parse_header(&header_text).map_err(bad_header)?;
-    let (element_size, little_endian) = match header.descr.as_str() {
-        "<f4" | "=f4" => (4, true),
-        ">f4" => (4, false),
-        "<f8" | "=f8" => (8, true),
-        ">f8" => (8, false),
-        _ => {
-            return Err(NpyError::at(
-                header_start as u64,
-                NpyProblem::UnsupportedDtype {
-                    descr: header.descr,
-                },
-            ));
-        }
+    let header = parse_header(&header_text(header_bytes, major)).map_err(bad_header)?;
+    let Some(element) = ElementType::of(&header.descr) else {
+        return Err(NpyError::at(
+            header_start as u64,
+            NpyProblem::UnsupportedDtype {
+                descr: header.descr,
+            },
+        ));
     };
     if header.shape.is_empty() || header.shape.len() > 2 {
         return Err(NpyError::at(
@@ -172,11 +129,85 @@ pub fn parse(bytes: &[u8]) -> Result<NpyArray, NpyError> {
         ));
     }
     let data_start = header_start + header_length;
-    let available = bytes.len() - data_start;
-    let expected = header
+    check_data_size(bytes, data_start, &header.shape, element.size_bytes)?;
+    let Ok(shape) = header
         .shape
         .iter()
-        .try_fold(element_size as u64, |total, &dim| total.checked_mul(dim));
+        .map(|&dim| usize::try_from(dim))
+        .collect::<Result<Vec<usize>, _>>()
+    else {
+        return Err(bad_header("shape does not fit in memory".to_owned()));
+    };
+    let fortran = header.fortran_order && shape.len() == 2;
+    let values = element.decode(&bytes[data_start..], &shape, fortran);
+    Ok(NpyArray {
+        shape,
+        fortran_order: header.fortran_order,
+        descr: header.descr,
+        version: (major, minor),
+        values,
+    })
+}
+
+/// A `Truncated` error for `needed` bytes of `what` at `offset`.
+fn truncated(bytes: &[u8], what: &'static str, offset: usize, needed: usize) -> NpyError {
+    NpyError::at(
+        offset as u64,
+        NpyProblem::Truncated {
+            what,
+            needed: needed as u64,
+            available: bytes.len().saturating_sub(offset) as u64,
+        },
+    )
+}
+
+/// Length of the header and where it starts: version 1 stores the length in two bytes,
+/// versions 2 and 3 in four.
+fn header_location(bytes: &[u8], major: u8, minor: u8) -> Result<(usize, usize), NpyError> {
+    match major {
+        1 => {
+            let Some(raw) = bytes.get(8..10) else {
+                return Err(truncated(bytes, "header length", 8, 2));
+            };
+            Ok((usize::from(u16::from_le_bytes([raw[0], raw[1]])), 10))
+        }
+        2 | 3 => {
+            let Some(raw) = bytes.get(8..12) else {
+                return Err(truncated(bytes, "header length", 8, 4));
+            };
+            let length = u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
+            Ok((usize::try_from(length).unwrap_or(usize::MAX), 12))
+        }
+        _ => Err(NpyError::at(
+            6,
+            NpyProblem::UnsupportedVersion { major, minor },
+        )),
+    }
+}
+
+/// The header as text. Versions 1 and 2 store it in Latin-1, version 3 in UTF-8; the keys and
+/// values read here are ASCII in both.
+fn header_text(header_bytes: &[u8], major: u8) -> String {
+    if major == 3 {
+        String::from_utf8_lossy(header_bytes).into_owned()
+    } else {
+        header_bytes.iter().map(|&byte| char::from(byte)).collect()
+    }
+}
+
+/// Checks that the data after the header holds exactly the elements the shape declares.
+fn check_data_size(
+    bytes: &[u8],
+    data_start: usize,
+    shape: &[u64],
+    element_size_bytes: usize,
+) -> Result<(), NpyError> {
+    let available = bytes.len() - data_start;
+    let expected = shape
+        .iter()
+        .try_fold(element_size_bytes as u64, |total, &dim| {
+            total.checked_mul(dim)
+        });
     // The element count is only trusted once it matches the bytes present, so a corrupted
     // shape cannot make the reader allocate more than the file holds.
     if expected != Some(available as u64) {
@@ -188,70 +219,106 @@ pub fn parse(bytes: &[u8]) -> Result<NpyArray, NpyError> {
             },
         ));
     }
-    let Ok(shape) = header
-        .shape
-        .iter()
-        .map(|&dim| usize::try_from(dim))
-        .collect::<Result<Vec<usize>, _>>()
-    else {
-        return Err(bad_header("shape does not fit in memory".to_owned()));
-    };
-    let data = &bytes[data_start..];
-    let rows = shape.first().copied().unwrap_or(1);
-    let columns = shape.get(1).copied().unwrap_or(1);
-    let fortran = header.fortran_order && shape.len() == 2;
-    // Maps a C-order index to the position of that element in the file.
-    let source_index = |index: usize| {
-        if fortran {
-            (index % columns) * rows + index / columns
+    Ok(())
+}
+
+/// The element types this reader accepts: `float32` or `float64` in either byte order.
+#[derive(Debug, Clone, Copy)]
+struct ElementType {
+    /// 4 or 8.
+    size_bytes: usize,
+    little_endian: bool,
+}
+
+impl ElementType {
+    /// The element type a `descr` names, if it is one this reader accepts.
+    fn of(descr: &str) -> Option<ElementType> {
+        let (size_bytes, little_endian) = match descr {
+            "<f4" | "=f4" => (4, true),
+            ">f4" => (4, false),
+            "<f8" | "=f8" => (8, true),
+            ">f8" => (8, false),
+            _ => return None,
+        };
+        Some(ElementType {
+            size_bytes,
+            little_endian,
+        })
+    }
+
+    /// Decodes `data` (whose size has been checked against `shape`) into C-order values.
+    fn decode(self, data: &[u8], shape: &[usize], fortran: bool) -> NpyValues {
+        let rows = shape.first().copied().unwrap_or(1);
+        let columns = shape.get(1).copied().unwrap_or(1);
+        let count = data.len() / self.size_bytes;
+        let order = ElementOrder {
+            fortran,
+            rows,
+            columns,
+            count,
+        };
+        if self.size_bytes == 4 {
+            let raw: Vec<f32> = data
+                .chunks_exact(4)
+                .map(|chunk| {
+                    let array = [chunk[0], chunk[1], chunk[2], chunk[3]];
+                    if self.little_endian {
+                        f32::from_le_bytes(array)
+                    } else {
+                        f32::from_be_bytes(array)
+                    }
+                })
+                .collect();
+            NpyValues::Float32(order.to_c_order(raw))
+        } else {
+            let raw: Vec<f64> = data
+                .chunks_exact(8)
+                .map(|chunk| {
+                    let mut array = [0u8; 8];
+                    array.copy_from_slice(chunk);
+                    if self.little_endian {
+                        f64::from_le_bytes(array)
+                    } else {
+                        f64::from_be_bytes(array)
+                    }
+                })
+                .collect();
+            NpyValues::Float64(order.to_c_order(raw))
+        }
+    }
+}
+
+/// How the file's elements are laid out, to bring them into C order.
+#[derive(Debug, Clone, Copy)]
+struct ElementOrder {
+    /// Whether a 2-D array is stored column-major.
+    fortran: bool,
+    rows: usize,
+    columns: usize,
+    /// Number of elements.
+    count: usize,
+}
+
+impl ElementOrder {
+    /// Maps a C-order index to the position of that element in the file.
+    fn source_index(self, index: usize) -> usize {
+        if self.fortran {
+            (index % self.columns) * self.rows + index / self.columns
         } else {
             index
         }
-    };
-    let count = available / element_size;
-    let values = if element_size == 4 {
-        let raw: Vec<f32> = data
-            .chunks_exact(4)
-            .map(|chunk| {
-                let array = [chunk[0], chunk[1], chunk[2], chunk[3]];
-                if little_endian {
-                    f32::from_le_bytes(array)
-                } else {
-                    f32::from_be_bytes(array)
-                }
-            })
-            .collect();
-        NpyValues::Float32(if fortran {
-            (0..count).map(|index| raw[source_index(index)]).collect()
+    }
+
+    /// `raw` (in file order) in C order; unchanged when the file is already in C order.
+    fn to_c_order<T: Copy>(self, raw: Vec<T>) -> Vec<T> {
+        if self.fortran {
+            (0..self.count)
+                .map(|index| raw[self.source_index(index)])
+                .collect()
         } else {
             raw
-        })
-    } else {
-        let raw: Vec<f64> = data
-            .chunks_exact(8)
-            .map(|chunk| {
-                let mut array = [0u8; 8];
-                array.copy_from_slice(chunk);
-                if little_endian {
-                    f64::from_le_bytes(array)
-                } else {
-                    f64::from_be_bytes(array)
-                }
-            })
-            .collect();
-        NpyValues::Float64(if fortran {
-            (0..count).map(|index| raw[source_index(index)]).collect()
-        } else {
-            raw
-        })
-    };
-    Ok(NpyArray {
-        shape,
-        fortran_order: header.fortran_order,
-        descr: header.descr,
-        version: (major, minor),
-        values,
-    })
+        }
+    }
 }
 
 /// Reads and parses an NPY file.

@@ -22,7 +22,7 @@ protocol of `neuroloop eval mi`:
   LDA as for csp-lda;
 - metrics: accuracy over all held-out predictions and Cohen's kappa of the pooled confusion.
 
-Writes app/tests/golden/mi_eegmmidb_reference.json (small: per-fold counts and predictions).
+Writes offline/reference/mi_eegmmidb_reference.json (small: per-fold counts and predictions).
 Usage: .venv/bin/python scripts/reference/mi_eegmmidb.py [DATA_DIR]
 (needs the packages in scripts/requirements-reference.txt)
 """
@@ -173,7 +173,7 @@ def main():
             "predictions": pred.tolist(),
         }
         print(f"{name:8} accuracy {100 * acc:.1f} %  kappa {kappa(y, pred):.3f}")
-    out = here / "app/tests/golden/mi_eegmmidb_reference.json"
+    out = here / "offline/reference/mi_eegmmidb_reference.json"
     out.write_text(json.dumps({
         "protocol": "see scripts/reference/mi_eegmmidb.py",
         "mne": mne.__version__,

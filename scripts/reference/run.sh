@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Recomputes the committed reference numbers (app/tests/golden/*_reference.json) with the
+# Recomputes the committed reference numbers (offline/reference/*_reference.json) with the
 # Python reference implementations. Not part of the tests: the tests compare against the
 # committed files. Usage: scripts/reference/run.sh [DATA_DIR]
 set -euo pipefail

@@ -13,7 +13,7 @@ exactly the protocol of `neuroloop eval spindles`:
   then earlier detection); precision, recall and F1 per excerpt and pooled over excerpts
   (pooled = counts summed).
 
-Writes app/tests/golden/spindles_dreams_reference.json (small: YASA's detected spans and the
+Writes offline/reference/spindles_dreams_reference.json (small: YASA's detected spans and the
 match counts, so the Rust side can re-score them with its own matcher).
 Usage: .venv/bin/python scripts/reference/spindles_dreams.py [DATA_DIR]
 (needs the packages in scripts/requirements-reference.txt)
@@ -144,7 +144,7 @@ def main():
     for k, (tp, nd, nt) in pooled.items():
         out["pooled"][k] = {"expert": nt, "detected": nd, "matched": tp, **scores(tp, nd, nt)}
         print(f"pooled vs scorer {k}: F1 {out['pooled'][k]['f1']:.3f}")
-    target = pathlib.Path(__file__).resolve().parents[2] / "app/tests/golden/spindles_dreams_reference.json"
+    target = pathlib.Path(__file__).resolve().parents[2] / "offline/reference/spindles_dreams_reference.json"
     target.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {target}")
 

@@ -20,7 +20,7 @@ and scipy alone, on exactly the protocol of `neuroloop eval ssvep`:
   corr(W^T X, W^T T_c) over all entries, W = every class's filter (etrca);
 - ITR (Wolpaw) with N = 3 and T = W + 0.5 s (gaze shift).
 
-Writes app/tests/golden/ssvep_kalunga_reference.json (small: per subject accuracies).
+Writes offline/reference/ssvep_kalunga_reference.json (small: per subject accuracies).
 Usage: .venv/bin/python scripts/reference/ssvep_kalunga.py [DATA_DIR]
 """
 import json
@@ -184,7 +184,7 @@ def main():
             }
             print(f"{method:6} {w:g} s: mean accuracy {100 * mean:.1f} %")
         results[method] = per_window
-    out = here / "app/tests/golden/ssvep_kalunga_reference.json"
+    out = here / "offline/reference/ssvep_kalunga_reference.json"
     out.write_text(json.dumps({
         "protocol": "see scripts/reference/ssvep_kalunga.py",
         "numpy": np.__version__,

@@ -9,3 +9,4 @@ pub mod audio;
 pub mod burst;
 pub mod device;
 pub mod flicker;
+pub mod frame;

@@ -8,14 +8,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lsl::Pullable;
-use neuroloop::outputs::{DecoderInfo, OutputConfig, TruthMapping};
-use neuroloop::pipeline::FrontEnd;
-use neuroloop::session::{Session, SessionConfig, SourceSpec};
 use neuroloop_acquisition::lsl_io::{LslInletConfig, VirtualAmplifier, run_virtual_amplifier};
 use neuroloop_acquisition::sim::{Scenario, SimConfig, SsvepScenario};
 use neuroloop_acquisition::{Pacing, TruthEvent, TruthKind};
-use neuroloop_decoders::Decoder;
 use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
+use neuroloop_runtime::outputs::TruthMapping;
+use neuroloop_runtime::{Session, SessionConfig, SessionDecoder, SourceSpec};
 use neuroloop_tests::{init_lsl, unique_name};
 
 const RATE_HZ: f64 = 250.0;
@@ -77,29 +75,16 @@ fn decisions_return_over_lsl_stamped_with_their_samples() {
         step_secs: STEP_SECS,
         ..SsvepCcaConfig::default()
     });
-    let info = DecoderInfo {
-        name: decoder.name().into(),
-        class_names: decoder.class_names().to_vec(),
-        truth: TruthMapping::None,
-    };
-    let session = Session::start(SessionConfig {
-        source: SourceSpec::Lsl(LslInletConfig {
-            name: Some(amp_name.clone()),
-            resolve_timeout_secs: 10.0,
-            ..LslInletConfig::default()
-        }),
-        front_end: FrontEnd::default(),
-        decoders: vec![(Box::new(decoder), info)],
-        outputs: OutputConfig {
-            marker_stream: Some(marker_name.clone()),
-            record: None,
-            clocked: true,
-            stim_trigger: None,
-        },
-        ring_secs: 4.0,
-        with_scope: false,
-        stimulation: None,
-    })
+    let source = SourceSpec::Lsl(LslInletConfig {
+        name: Some(amp_name.clone()),
+        resolve_timeout_secs: 10.0,
+        ..LslInletConfig::default()
+    });
+    let session = Session::start(
+        SessionConfig::new(source)
+            .decoder(SessionDecoder::new(decoder, TruthMapping::None))
+            .markers(Some(marker_name.clone())),
+    )
     .expect("session starts on the LSL stream");
 
     // The second inlet: reads neuroloop's markers like LabRecorder would.
@@ -205,27 +190,5 @@ fn decisions_return_over_lsl_stamped_with_their_samples() {
     assert!(
         correct as f64 >= 0.5 * scored as f64,
         "{correct}/{scored} correct"
-    );
-}
-
-/// `neuroloop bench`'s LSL loopback measures every decision marker that comes back, and its
-/// pylsl peer runs here (the project's Python has pylsl) or says why not.
-#[test]
-fn bench_loopback_times_every_marker_beside_pylsl() {
-    init_lsl();
-    let l = neuroloop::bench::loopback::run(5.0).expect("the loopback runs");
-    // 5 s of data: the first 2-s window, then a decision every 0.2 s.
-    assert!(l.markers >= 10, "{l:?}");
-    assert!(
-        l.p50_ms > 0.0 && l.p50_ms <= l.p99_ms && l.p99_ms <= l.max_ms,
-        "{l:?}"
-    );
-    assert!(
-        l.pylsl_hop_p50_ms.is_some() || l.pylsl_note.is_some(),
-        "{l:?}"
-    );
-    eprintln!(
-        "loopback p50 {:.3} ms p99 {:.3} ms (n = {}); pylsl hop {:?} ms {:?}",
-        l.p50_ms, l.p99_ms, l.markers, l.pylsl_hop_p50_ms, l.pylsl_note
     );
 }

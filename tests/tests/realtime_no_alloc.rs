@@ -5,9 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use neuroloop::bench::synthetic_mi_model;
-use neuroloop::pipeline::{FrontEnd, PipelineStats, ScopeFeed, Worker};
-use neuroloop::record::record_feed;
 use neuroloop_acquisition::ring::{RingShape, sample_ring};
 use neuroloop_acquisition::sim::{Scenario, SimConfig, SsvepScenario};
 use neuroloop_acquisition::source::SimSource;
@@ -15,6 +12,9 @@ use neuroloop_acquisition::{Pacing, ReadStatus, Source};
 use neuroloop_decoders::Decoder;
 use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiMethod};
 use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
+use neuroloop_runtime::FrontEnd;
+use neuroloop_runtime::record::record_feed;
+use neuroloop_runtime::worker::{PipelineStats, ScopeFeed, Worker};
 use neuroloop_tests::alloc_counter::{CountingAllocator, count_allocations};
 use ringbuf::traits::Consumer;
 
@@ -71,7 +71,13 @@ fn acquisition_and_worker_hot_loop_allocate_nothing() {
     for method in MiMethod::ALL {
         decoders.push(Box::new(
             MiDecoder::new(
-                synthetic_mi_model(method, &meta.channel_labels, meta.sample_rate_hz, 1.0).unwrap(),
+                neuroloop_decoders::mi::MiModel::synthetic(
+                    method,
+                    &meta.channel_labels,
+                    meta.sample_rate_hz,
+                    1.0,
+                )
+                .unwrap(),
                 MiDecoderConfig {
                     step_secs: 0.1,
                     ..MiDecoderConfig::default()
@@ -289,8 +295,8 @@ fn audio_scheduler_allocates_nothing_in_the_callback() {
 
 #[test]
 fn stimulation_policy_and_audio_queue_allocate_nothing() {
-    use neuroloop::stimulation::{StimController, StimPolicy};
     use neuroloop_decoders::Decision;
+    use neuroloop_runtime::stimulation::{StimController, StimPolicy};
     use neuroloop_stimuli::audio::{BurstScheduler, SchedulerConfig, stim_queue};
     let (tx, rx) = stim_queue(64);
     let mut audio = BurstScheduler::new(SchedulerConfig::default(), rx);

@@ -298,6 +298,8 @@ impl SimConfig {
             .collect()
     }
 
+    /// Checks the rate, the channels and every setting of the scenario; the first problem found
+    /// is returned.
     fn validate(&self) -> Result<(), SimError> {
         let fs = self.sample_rate_hz;
         if !(fs.is_finite() && fs > 0.0) {
@@ -307,97 +309,122 @@ impl SimConfig {
             return Err(SimError::NoChannels);
         }
         let nyquist_hz = fs / 2.0;
-        let check_freq = |what, f: f64| {
-            if f >= nyquist_hz {
-                Err(SimError::AboveNyquist {
-                    what,
-                    freq_hz: f,
-                    nyquist_hz,
-                })
-            } else {
-                Ok(())
-            }
-        };
-        let check_pos = |name, value: f64, hint| {
-            if value.is_finite() && value >= 0.0 {
-                Ok(())
-            } else {
-                Err(SimError::BadSetting { name, value, hint })
-            }
-        };
-        check_pos(
+        check_non_negative(
             "background_uv",
             self.background_uv,
             "give a non-negative RMS in microvolts",
         )?;
         if let Some((f, a)) = self.alpha {
-            check_freq("alpha", f)?;
-            check_pos("alpha amplitude", a, "give a non-negative amplitude")?;
+            check_below_nyquist("alpha", f, nyquist_hz)?;
+            check_non_negative("alpha amplitude", a, "give a non-negative amplitude")?;
         }
         match &self.scenario {
-            Scenario::Rest => {}
-            Scenario::Ssvep(s) => {
-                for t in &s.targets {
-                    check_freq("SSVEP target", t.freq_hz)?;
-                }
-                check_pos("trial_secs", s.trial_secs, "give a positive duration")?;
-                check_pos("rest_secs", s.rest_secs, "give a non-negative duration")?;
-                check_pos(
-                    "latency_secs",
-                    s.latency_secs,
-                    "give a non-negative latency",
-                )?;
-                if s.targets.is_empty() || s.trial_secs <= 0.0 {
-                    return Err(SimError::BadSetting {
-                        name: "targets",
-                        value: s.targets.len() as f64,
-                        hint: "give at least one target and a positive trial length",
-                    });
-                }
-            }
-            Scenario::MotorImagery(m) => {
-                check_pos("trial_secs", m.trial_secs, "give a positive duration")?;
-                check_pos("rest_secs", m.rest_secs, "give a non-negative duration")?;
-                if m.classes.is_empty() || m.trial_secs <= 0.0 {
-                    return Err(SimError::BadSetting {
-                        name: "classes",
-                        value: m.classes.len() as f64,
-                        hint: "give at least one class and a positive trial length",
-                    });
-                }
-                if !(0.0..=1.0).contains(&m.erd_fraction) {
-                    return Err(SimError::BadSetting {
-                        name: "erd_fraction",
-                        value: m.erd_fraction,
-                        hint: "give a fraction between 0 and 1",
-                    });
-                }
-            }
-            Scenario::Sleep(s) => {
-                check_freq("spindle", s.spindle_freq_hz.1)?;
-                check_pos("spindles_per_min", s.spindles_per_min, "give a rate >= 0")?;
-                check_pos(
-                    "slow_oscillations_per_min",
-                    s.slow_oscillations_per_min,
-                    "give a rate >= 0",
-                )?;
-                if s.spindle_secs.0 <= 0.0 || s.spindle_secs.1 < s.spindle_secs.0 {
-                    return Err(SimError::BadSetting {
-                        name: "spindle_secs",
-                        value: s.spindle_secs.0,
-                        hint: "give a range (min, max) with 0 < min <= max",
-                    });
-                }
-                if s.slow_oscillation_freq_hz.0 <= 0.0
-                    || s.slow_oscillation_freq_hz.1 < s.slow_oscillation_freq_hz.0
-                {
-                    return Err(SimError::BadSetting {
-                        name: "slow_oscillation_freq_hz",
-                        value: s.slow_oscillation_freq_hz.0,
-                        hint: "give a range (min, max) with 0 < min <= max",
-                    });
-                }
-            }
+            Scenario::Rest => Ok(()),
+            Scenario::Ssvep(s) => s.validate(nyquist_hz),
+            Scenario::MotorImagery(m) => m.validate(),
+            Scenario::Sleep(s) => s.validate(nyquist_hz),
+        }
+    }
+}
+
+/// Rejects a frequency at or above the Nyquist frequency.
+fn check_below_nyquist(what: &'static str, freq_hz: f64, nyquist_hz: f64) -> Result<(), SimError> {
+    if freq_hz >= nyquist_hz {
+        Err(SimError::AboveNyquist {
+            what,
+            freq_hz,
+            nyquist_hz,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Rejects a setting that is negative or not finite.
+fn check_non_negative(name: &'static str, value: f64, hint: &'static str) -> Result<(), SimError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(SimError::BadSetting { name, value, hint })
+    }
+}
+
+impl SsvepScenario {
+    /// Checks the targets and timing against the stream's Nyquist frequency.
+    fn validate(&self, nyquist_hz: f64) -> Result<(), SimError> {
+        for t in &self.targets {
+            check_below_nyquist("SSVEP target", t.freq_hz, nyquist_hz)?;
+        }
+        check_non_negative("trial_secs", self.trial_secs, "give a positive duration")?;
+        check_non_negative("rest_secs", self.rest_secs, "give a non-negative duration")?;
+        check_non_negative(
+            "latency_secs",
+            self.latency_secs,
+            "give a non-negative latency",
+        )?;
+        if self.targets.is_empty() || self.trial_secs <= 0.0 {
+            return Err(SimError::BadSetting {
+                name: "targets",
+                value: self.targets.len() as f64,
+                hint: "give at least one target and a positive trial length",
+            });
+        }
+        Ok(())
+    }
+}
+
+impl MiScenario {
+    /// Checks the classes, timing and desynchronisation depth.
+    fn validate(&self) -> Result<(), SimError> {
+        check_non_negative("trial_secs", self.trial_secs, "give a positive duration")?;
+        check_non_negative("rest_secs", self.rest_secs, "give a non-negative duration")?;
+        if self.classes.is_empty() || self.trial_secs <= 0.0 {
+            return Err(SimError::BadSetting {
+                name: "classes",
+                value: self.classes.len() as f64,
+                hint: "give at least one class and a positive trial length",
+            });
+        }
+        if !(0.0..=1.0).contains(&self.erd_fraction) {
+            return Err(SimError::BadSetting {
+                name: "erd_fraction",
+                value: self.erd_fraction,
+                hint: "give a fraction between 0 and 1",
+            });
+        }
+        Ok(())
+    }
+}
+
+impl SleepScenario {
+    /// Checks the event rates and the spindle and slow-oscillation ranges.
+    fn validate(&self, nyquist_hz: f64) -> Result<(), SimError> {
+        check_below_nyquist("spindle", self.spindle_freq_hz.1, nyquist_hz)?;
+        check_non_negative(
+            "spindles_per_min",
+            self.spindles_per_min,
+            "give a rate >= 0",
+        )?;
+        check_non_negative(
+            "slow_oscillations_per_min",
+            self.slow_oscillations_per_min,
+            "give a rate >= 0",
+        )?;
+        if self.spindle_secs.0 <= 0.0 || self.spindle_secs.1 < self.spindle_secs.0 {
+            return Err(SimError::BadSetting {
+                name: "spindle_secs",
+                value: self.spindle_secs.0,
+                hint: "give a range (min, max) with 0 < min <= max",
+            });
+        }
+        if self.slow_oscillation_freq_hz.0 <= 0.0
+            || self.slow_oscillation_freq_hz.1 < self.slow_oscillation_freq_hz.0
+        {
+            return Err(SimError::BadSetting {
+                name: "slow_oscillation_freq_hz",
+                value: self.slow_oscillation_freq_hz.0,
+                hint: "give a range (min, max) with 0 < min <= max",
+            });
         }
         Ok(())
     }
@@ -782,144 +809,93 @@ impl Simulator {
         frames
     }
 
+    /// Generates one frame (one value per channel) into `out`.
+    ///
+    /// Real-time safe: does not allocate.
     fn next_frame(&mut self, out: &mut [f32]) {
         let frame = self.frame;
         let t = frame as f64 * self.dt;
-        let cfg_bg = self.cfg.background_uv;
+        let drive = self.scenario_drive(frame, t);
+        self.smooth_motor_gain(drive.motor_target);
+        let sources = self.shared_sources(frame, &drive);
+        self.mix_channels(out, t, &sources);
+        self.frame += 1;
+    }
 
-        // Scenario state: trial starts, spindle and slow-wave onsets.
-        let mut ssvep: Option<(f64, f64, f64, usize, f64)> = None; // (freq, phase, tau, harmonics, amplitude)
-        let mut motor_target = [1.0f64; 3];
-        let mut mu_scale = 0.0;
-        match &self.cfg.scenario {
-            Scenario::Rest => {}
-            Scenario::Ssvep(s) if s.gaze.is_some() => {
-                let gaze = s.gaze.as_deref().expect("checked above");
-                let (target, onset, fixation) = gaze.current();
-                let now = self.time_origin + t;
-                if let Some(k) = target.filter(|&k| k < s.targets.len()) {
-                    if fixation != self.last_fixation {
-                        self.last_fixation = fixation;
-                        self.truth.emit(TruthEvent {
-                            onset,
-                            duration_secs: s.trial_secs,
-                            kind: TruthKind::SsvepTarget {
-                                index: k as u16,
-                                freq_hz: s.targets[k].freq_hz as f32,
-                            },
-                        });
-                    }
-                    let tau = now - onset - s.latency_secs;
-                    if tau >= 0.0 {
-                        let target = s.targets[k];
-                        ssvep = Some((
-                            target.freq_hz,
-                            target.phase_rad,
-                            tau,
-                            s.harmonics,
-                            s.amplitude_uv,
-                        ));
-                    }
-                } else {
-                    self.last_fixation = fixation;
-                }
-            }
-            Scenario::Ssvep(s) => {
-                let (trial_secs, latency, amp, harmonics) =
-                    (s.trial_secs, s.latency_secs, s.amplitude_uv, s.harmonics);
-                let seq = self
-                    .sequencer
-                    .as_mut()
-                    .expect("SSVEP scenario has a sequencer");
-                if let Some(item) = seq.step(frame) {
-                    let target = s.targets[item];
-                    let onset = self.time_origin + t;
-                    self.truth.emit(TruthEvent {
-                        onset,
-                        duration_secs: trial_secs,
-                        kind: TruthKind::SsvepTarget {
-                            index: item as u16,
-                            freq_hz: target.freq_hz as f32,
-                        },
-                    });
-                }
-                let seq = self
-                    .sequencer
-                    .as_ref()
-                    .expect("SSVEP scenario has a sequencer");
-                if let Some((start, item)) = seq.current {
-                    let tau = (frame - start) as f64 * self.dt - latency;
-                    if tau >= 0.0 {
-                        let target = s.targets[item];
-                        ssvep = Some((target.freq_hz, target.phase_rad, tau, harmonics, amp));
-                    }
-                }
-            }
-            Scenario::MotorImagery(m) if m.intent.is_some() => {
-                mu_scale = m.mu_amplitude_uv;
-                let intent = m.intent.as_deref().expect("checked above");
-                let (item, onset, change) = intent.current();
-                let now = self.time_origin + t;
-                if let Some(class) = item.and_then(|k| m.classes.get(k).copied()) {
-                    if change != self.last_fixation {
-                        self.last_fixation = change;
-                        self.truth.emit(TruthEvent {
-                            onset,
-                            duration_secs: m.trial_secs,
-                            kind: TruthKind::MotorImagery { class },
-                        });
-                    }
-                    if now - onset > 0.3 {
-                        motor_target = erd_gains(class, m.erd_fraction);
-                    }
-                } else {
-                    self.last_fixation = change;
-                }
-            }
-            Scenario::MotorImagery(m) => {
-                let (trial_secs, erd, mu_amp) = (m.trial_secs, m.erd_fraction, m.mu_amplitude_uv);
-                mu_scale = mu_amp;
-                let seq = self
-                    .sequencer
-                    .as_mut()
-                    .expect("MI scenario has a sequencer");
-                if let Some(item) = seq.step(frame) {
-                    let class = m.classes[item];
-                    let onset = self.time_origin + t;
-                    self.truth.emit(TruthEvent {
-                        onset,
-                        duration_secs: trial_secs,
-                        kind: TruthKind::MotorImagery { class },
-                    });
-                }
-                let seq = self
-                    .sequencer
-                    .as_ref()
-                    .expect("MI scenario has a sequencer");
-                if let Some((start, item)) = seq.current {
-                    // Desynchronisation builds up after ~0.3 s, as in real cue-based imagery.
-                    let since = (frame - start) as f64 * self.dt;
-                    if since > 0.3 {
-                        motor_target = erd_gains(m.classes[item], erd);
-                    }
-                }
-            }
-            Scenario::Sleep(_) => {
-                mu_scale = 0.0;
-                self.sleep_events(frame);
-            }
+    /// Advances the scenario to `frame` (trial starts, attention changes and sleep events,
+    /// each reported as ground truth) and returns what it asks of the shared sources.
+    #[inline]
+    fn scenario_drive(&mut self, frame: u64, t: f64) -> ScenarioDrive {
+        if let Scenario::Sleep(_) = self.cfg.scenario {
+            self.sleep_events(frame);
+            return ScenarioDrive::IDLE;
         }
+        // The cue state is borrowed field by field so that the scenario can be read while
+        // it changes.
+        let mut cues = Cues {
+            frame,
+            now: self.time_origin + t,
+            dt: self.dt,
+            sequencer: &mut self.sequencer,
+            last_fixation: &mut self.last_fixation,
+            truth: &mut self.truth,
+        };
+        match &self.cfg.scenario {
+            Scenario::Rest | Scenario::Sleep(_) => ScenarioDrive::IDLE,
+            Scenario::Ssvep(s) => ScenarioDrive {
+                ssvep: match s.gaze.as_deref() {
+                    Some(gaze) => cues.gazed_ssvep(s, gaze),
+                    None => cues.cued_ssvep(s),
+                },
+                ..ScenarioDrive::IDLE
+            },
+            Scenario::MotorImagery(m) => ScenarioDrive {
+                motor_target: match m.intent.as_deref() {
+                    Some(intent) => cues.intended_mi(m, intent),
+                    None => cues.cued_mi(m),
+                },
+                mu_scale_uv: m.mu_amplitude_uv,
+                ..ScenarioDrive::IDLE
+            },
+        }
+    }
+
+    /// Moves the applied ERD gains towards `motor_target`.
+    #[inline]
+    fn smooth_motor_gain(&mut self, motor_target: [f64; 3]) {
         // Smooth the ERD gain with a ~0.2 s time constant.
         let k = 1.0 - (-self.dt / 0.2).exp();
         for (g, target) in self.motor_gain.iter_mut().zip(motor_target) {
             *g += k * (target - *g);
         }
+    }
 
-        // Shared sources, computed once per frame.
-        let alpha = match (&mut self.alpha, self.cfg.alpha) {
+    /// Advances the sources every channel shares, in a fixed order (each draws from its own
+    /// generator, and the order is part of what makes runs reproducible).
+    #[inline]
+    fn shared_sources(&mut self, frame: u64, drive: &ScenarioDrive) -> FrameSources {
+        let alpha_uv = match (&mut self.alpha, self.cfg.alpha) {
             (Some(r), Some((_, amp))) => amp * r.next(self.dt),
             _ => 0.0,
         };
+        let motor_uv = self.motor_sources(drive.mu_scale_uv);
+        let ssvep_uv = drive.ssvep.map_or(0.0, |ssvep| ssvep.value_uv(self.dt));
+        let (spindle_uv, slow_wave_uv) = self.sleep_sources(frame);
+        let common_pink = self.common_pink.next(self.common_rng.gaussian());
+        FrameSources {
+            alpha_uv,
+            motor_uv,
+            ssvep_uv,
+            spindle_uv,
+            slow_wave_uv,
+            common_pink,
+        }
+    }
+
+    /// The left, right and midline motor sources: mu plus half as much beta, scaled by the
+    /// current ERD gains.
+    #[inline]
+    fn motor_sources(&mut self, mu_scale_uv: f64) -> [f64; 3] {
         let mut motor = [0.0f64; 3];
         for (((out, mu), beta), gain) in motor
             .iter_mut()
@@ -927,31 +903,22 @@ impl Simulator {
             .zip(&mut self.beta)
             .zip(&self.motor_gain)
         {
-            *out = mu_scale * gain * (mu.next(self.dt) + 0.5 * beta.next(self.dt));
+            *out = mu_scale_uv * gain * (mu.next(self.dt) + 0.5 * beta.next(self.dt));
         }
-        let ssvep_value = match ssvep {
-            Some((freq, phase, tau, harmonics, amp)) => {
-                let nyquist = 0.5 / self.dt;
-                let mut v = 0.0;
-                for h in 1..=harmonics {
-                    let fh = freq * h as f64;
-                    if fh >= nyquist {
-                        break;
-                    }
-                    v += (TAU * fh * tau + h as f64 * phase).sin() / h as f64;
-                }
-                // A 100 ms onset ramp: the steady state builds up over a few cycles.
-                amp * v * (tau / 0.1).min(1.0)
-            }
-            None => 0.0,
-        };
-        let spindle_value = self.spindle.map_or(0.0, |s| {
+        motor
+    }
+
+    /// The spindle and slow-wave values at `frame` (0 when none is under way); an event
+    /// ends with its last frame.
+    #[inline]
+    fn sleep_sources(&mut self, frame: u64) -> (f64, f64) {
+        let spindle_uv = self.spindle.map_or(0.0, |s| {
             let i = (frame - s.start_frame) as f64;
             let n = s.frames as f64;
             let envelope = 0.5 - 0.5 * (TAU * i / n).cos();
             s.amplitude_uv * envelope * (TAU * s.freq_hz * i * self.dt).sin()
         });
-        let slow_value = self.slow_wave.map_or(0.0, |s| {
+        let slow_wave_uv = self.slow_wave.map_or(0.0, |s| {
             let i = (frame - s.start_frame) as f64;
             // Down-state (negative half-wave) first, then the up-state.
             -s.amplitude_uv * (TAU * s.freq_hz * i * self.dt).sin()
@@ -966,25 +933,31 @@ impl Simulator {
         {
             self.slow_wave = None;
         }
-        let common = self.common_pink.next(self.common_rng.gaussian());
-        let line = self.cfg.line_noise;
+        (spindle_uv, slow_wave_uv)
+    }
 
+    /// Spreads the shared sources over the channels with their montage weights and adds each
+    /// channel's own background and line noise.
+    #[inline]
+    fn mix_channels(&mut self, out: &mut [f32], t: f64, sources: &FrameSources) {
+        let background_uv = self.cfg.background_uv;
+        let line = self.cfg.line_noise;
+        let motor = sources.motor_uv;
         for (c, sample) in out.iter_mut().enumerate() {
             let w = self.weights[c];
             let own = self.pink[c].next(self.noise_rng[c].gaussian());
-            let mut v = cfg_bg * (0.8 * own + 0.6 * common);
-            v += alpha * w.posterior_alpha;
+            let mut v = background_uv * (0.8 * own + 0.6 * sources.common_pink);
+            v += sources.alpha_uv * w.posterior_alpha;
             v += motor[0] * w.motor_left + motor[1] * w.motor_right + motor[2] * w.motor_mid;
-            v += ssvep_value * w.occipital;
-            v += spindle_value * w.spindle;
-            v += slow_value * w.slow_wave;
+            v += sources.ssvep_uv * w.occipital;
+            v += sources.spindle_uv * w.spindle;
+            v += sources.slow_wave_uv * w.slow_wave;
             if let Some((f_line, a_line)) = line {
                 let ph = TAU * f_line * t + self.line_phase[c];
                 v += a_line * w.line * (ph.sin() + 0.2 * (3.0 * ph).sin());
             }
             *sample = v as f32;
         }
-        self.frame += 1;
     }
 
     fn sleep_events(&mut self, frame: u64) {
@@ -1044,6 +1017,195 @@ impl Simulator {
                 },
             });
             self.next_spindle_frame = self.draw_wait_frames(s.spindles_per_min) + frames;
+        }
+    }
+}
+
+/// The SSVEP response on one frame: the attended target and how long it has been seen.
+#[derive(Debug, Clone, Copy)]
+struct SsvepDrive {
+    freq_hz: f64,
+    phase_rad: f64,
+    /// Time since the response started (stimulus onset plus latency).
+    tau_secs: f64,
+    /// Harmonics including the fundamental.
+    harmonics: usize,
+    /// Amplitude of the fundamental at the strongest channel.
+    amplitude_uv: f64,
+}
+
+impl SsvepDrive {
+    /// The response to `target` of scenario `s`, `tau_secs` after it started.
+    #[inline]
+    fn new(s: &SsvepScenario, target: SsvepTarget, tau_secs: f64) -> Self {
+        SsvepDrive {
+            freq_hz: target.freq_hz,
+            phase_rad: target.phase_rad,
+            tau_secs,
+            harmonics: s.harmonics,
+            amplitude_uv: s.amplitude_uv,
+        }
+    }
+
+    /// The response's value at the strongest channel: harmonic `h` at `1/h` of the
+    /// fundamental's amplitude, stopping below the Nyquist frequency of sample period `dt`.
+    #[inline]
+    fn value_uv(self, dt: f64) -> f64 {
+        let nyquist = 0.5 / dt;
+        let mut v = 0.0;
+        for h in 1..=self.harmonics {
+            let fh = self.freq_hz * h as f64;
+            if fh >= nyquist {
+                break;
+            }
+            v += (TAU * fh * self.tau_secs + h as f64 * self.phase_rad).sin() / h as f64;
+        }
+        // A 100 ms onset ramp: the steady state builds up over a few cycles.
+        self.amplitude_uv * v * (self.tau_secs / 0.1).min(1.0)
+    }
+}
+
+/// What the scenario asks of the shared sources on one frame.
+#[derive(Debug, Clone, Copy)]
+struct ScenarioDrive {
+    /// The SSVEP response under way, if any.
+    ssvep: Option<SsvepDrive>,
+    /// ERD gains of the (left, right, midline) motor sources that the smoothed gains follow.
+    motor_target: [f64; 3],
+    /// Amplitude of the motor rhythms (0 outside motor imagery).
+    mu_scale_uv: f64,
+}
+
+impl ScenarioDrive {
+    /// No SSVEP, no desynchronisation, no motor rhythm.
+    const IDLE: ScenarioDrive = ScenarioDrive {
+        ssvep: None,
+        motor_target: [1.0; 3],
+        mu_scale_uv: 0.0,
+    };
+}
+
+/// The sources every channel shares on one frame, before the channel weights.
+#[derive(Debug, Clone, Copy)]
+struct FrameSources {
+    alpha_uv: f64,
+    /// Left, right and midline motor sources.
+    motor_uv: [f64; 3],
+    ssvep_uv: f64,
+    spindle_uv: f64,
+    slow_wave_uv: f64,
+    /// The volume-conducted part of the background (unit RMS).
+    common_pink: f64,
+}
+
+/// The simulator state that cued and attended trials update on each frame, borrowed apart
+/// from the configuration that describes the trials.
+struct Cues<'a> {
+    frame: u64,
+    /// LSL time of `frame`.
+    now: f64,
+    /// Sample period.
+    dt: f64,
+    sequencer: &'a mut Option<TrialSequencer>,
+    last_fixation: &'a mut u64,
+    truth: &'a mut TruthBuffer,
+}
+
+impl Cues<'_> {
+    /// SSVEP following a stimulus program's gaze: one truth event per fixation, and the
+    /// response once the latency has passed.
+    #[inline]
+    fn gazed_ssvep(&mut self, s: &SsvepScenario, gaze: &Attention) -> Option<SsvepDrive> {
+        let (target, onset, fixation) = gaze.current();
+        let Some(k) = target.filter(|&k| k < s.targets.len()) else {
+            *self.last_fixation = fixation;
+            return None;
+        };
+        if fixation != *self.last_fixation {
+            *self.last_fixation = fixation;
+            self.truth.emit(TruthEvent {
+                onset,
+                duration_secs: s.trial_secs,
+                kind: TruthKind::SsvepTarget {
+                    index: k as u16,
+                    freq_hz: s.targets[k].freq_hz as f32,
+                },
+            });
+        }
+        let tau_secs = self.now - onset - s.latency_secs;
+        (tau_secs >= 0.0).then(|| SsvepDrive::new(s, s.targets[k], tau_secs))
+    }
+
+    /// SSVEP following the cue sequence: a truth event at each trial start, and the response
+    /// once the latency has passed.
+    #[inline]
+    fn cued_ssvep(&mut self, s: &SsvepScenario) -> Option<SsvepDrive> {
+        let seq = self
+            .sequencer
+            .as_mut()
+            .expect("SSVEP scenario has a sequencer");
+        if let Some(item) = seq.step(self.frame) {
+            let target = s.targets[item];
+            self.truth.emit(TruthEvent {
+                onset: self.now,
+                duration_secs: s.trial_secs,
+                kind: TruthKind::SsvepTarget {
+                    index: item as u16,
+                    freq_hz: target.freq_hz as f32,
+                },
+            });
+        }
+        let (start, item) = seq.current?;
+        let tau_secs = (self.frame - start) as f64 * self.dt - s.latency_secs;
+        (tau_secs >= 0.0).then(|| SsvepDrive::new(s, s.targets[item], tau_secs))
+    }
+
+    /// Motor imagery following a paradigm's intent: one truth event per change, and the
+    /// class's ERD gains from 0.3 s after its onset.
+    #[inline]
+    fn intended_mi(&mut self, m: &MiScenario, intent: &Attention) -> [f64; 3] {
+        let (item, onset, change) = intent.current();
+        let Some(class) = item.and_then(|k| m.classes.get(k).copied()) else {
+            *self.last_fixation = change;
+            return [1.0; 3];
+        };
+        if change != *self.last_fixation {
+            *self.last_fixation = change;
+            self.truth.emit(TruthEvent {
+                onset,
+                duration_secs: m.trial_secs,
+                kind: TruthKind::MotorImagery { class },
+            });
+        }
+        if self.now - onset > 0.3 {
+            erd_gains(class, m.erd_fraction)
+        } else {
+            [1.0; 3]
+        }
+    }
+
+    /// Motor imagery following the cue sequence: a truth event at each trial start, and the
+    /// cued class's ERD gains from 0.3 s into the trial.
+    #[inline]
+    fn cued_mi(&mut self, m: &MiScenario) -> [f64; 3] {
+        let seq = self
+            .sequencer
+            .as_mut()
+            .expect("MI scenario has a sequencer");
+        if let Some(item) = seq.step(self.frame) {
+            let class = m.classes[item];
+            self.truth.emit(TruthEvent {
+                onset: self.now,
+                duration_secs: m.trial_secs,
+                kind: TruthKind::MotorImagery { class },
+            });
+        }
+        match seq.current {
+            // Desynchronisation builds up after ~0.3 s, as in real cue-based imagery.
+            Some((start, item)) if (self.frame - start) as f64 * self.dt > 0.3 => {
+                erd_gains(m.classes[item], m.erd_fraction)
+            }
+            _ => [1.0; 3],
         }
     }
 }

@@ -18,14 +18,14 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use lsl::Pullable;
 use neuroloop_acquisition::Pacing;
-use neuroloop_acquisition::lsl_io::{LslInletConfig, VirtualAmplifier, run_virtual_amplifier};
+use neuroloop_acquisition::SourceError;
+use neuroloop_acquisition::lsl_io::{
+    AmplifierSummary, LslInletConfig, VirtualAmplifier, run_virtual_amplifier,
+};
 use neuroloop_acquisition::sim::{Scenario, SimConfig, SsvepScenario};
-use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
+use neuroloop_runtime::spec::{ParadigmSpec, SsvepMethod, SsvepSpec};
+use neuroloop_runtime::{Session, SessionConfig, SourceSpec};
 use serde::Serialize;
-
-use crate::outputs::{DecoderInfo, OutputConfig, TruthMapping};
-use crate::pipeline::FrontEnd;
-use crate::session::{Session, SessionConfig, SourceSpec};
 
 /// What the loopback measured.
 #[derive(Debug, Clone, Serialize)]
@@ -59,94 +59,18 @@ pub fn run(secs: f64) -> anyhow::Result<LoopbackFigures> {
     let tag = std::process::id();
     let amp_name = format!("neuroloop-bench-amp-{tag}");
     let marker_name = format!("neuroloop-bench-markers-{tag}");
-    let scenario = SsvepScenario::default();
-    let targets: Vec<f64> = scenario.targets.iter().map(|t| t.freq_hz).collect();
-    let amp = VirtualAmplifier {
-        sim: SimConfig {
-            sample_rate_hz: 250.0,
-            scenario: Scenario::Ssvep(scenario),
-            seed: 11,
-            ..SimConfig::default()
-        },
-        name: amp_name.clone(),
-        chunk_frames: 5,
-        duration_secs: Some(secs),
-        pacing: Pacing::REAL_TIME,
-    };
-    // (last stamp of a chunk, LSL clock when it was pushed), filled by the amplifier thread.
-    let pushed = Arc::new(Mutex::new(Vec::<(f64, f64)>::new()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let amp_thread = {
-        let (pushed, stop) = (Arc::clone(&pushed), Arc::clone(&stop));
-        std::thread::spawn(move || {
-            run_virtual_amplifier(&amp, &stop, |_, stamps, _| {
-                let now = lsl::local_clock();
-                if let (Some(&last), Ok(mut p)) = (stamps.last(), pushed.lock()) {
-                    p.push((last, now));
-                }
-            })
-        })
-    };
-    let decoder = SsvepCcaDecoder::new(SsvepCcaConfig {
-        targets_hz: targets,
-        ..SsvepCcaConfig::default()
-    });
-    let info = DecoderInfo::of(&decoder, TruthMapping::None);
-    let session = Session::start(SessionConfig {
-        source: SourceSpec::Lsl(LslInletConfig {
-            name: Some(amp_name),
-            resolve_timeout_secs: 10.0,
-            ..LslInletConfig::default()
-        }),
-        front_end: FrontEnd::default(),
-        decoders: vec![(Box::new(decoder), info)],
-        outputs: OutputConfig {
-            marker_stream: Some(marker_name.clone()),
-            record: None,
-            clocked: true,
-            stim_trigger: None,
-        },
-        ring_secs: 4.0,
-        with_scope: false,
-        stimulation: None,
-    });
-    let session = match session {
+    let amp = Amplifier::start(&amp_name, secs);
+    let session = match start_session(&amp_name, &marker_name) {
         Ok(s) => s,
         Err(e) => {
-            stop.store(true, Ordering::Release);
-            let _ = amp_thread.join();
+            amp.stop.store(true, Ordering::Release);
+            let _ = amp.thread.join();
             return Err(e).context("starting a session on the loopback amplifier");
         }
     };
-    // The second inlet, on its own thread (LSL handles stay on the thread that made them).
     let receiver_stop = Arc::new(AtomicBool::new(false));
-    let receiver = {
-        let stop = Arc::clone(&receiver_stop);
-        std::thread::spawn(move || -> anyhow::Result<Vec<(f64, f64)>> {
-            let found = lsl::resolve_byprop("name", &marker_name, 1, 10.0)
-                .map_err(|e| anyhow::anyhow!("resolving the marker stream: {e}"))?;
-            let info = found
-                .first()
-                .context("neuroloop's marker stream is not visible on this machine")?;
-            let inlet = lsl::StreamInlet::new(info, 360, 0, true)
-                .map_err(|e| anyhow::anyhow!("opening the marker inlet: {e}"))?;
-            inlet
-                .open_stream(5.0)
-                .map_err(|e| anyhow::anyhow!("opening the marker inlet: {e}"))?;
-            let mut got = Vec::new();
-            let mut buf: Vec<String> = Vec::new();
-            while !stop.load(Ordering::Acquire) {
-                let ts = inlet
-                    .pull_sample_buf(&mut buf, 0.05)
-                    .map_err(|e| anyhow::anyhow!("reading markers: {e}"))?;
-                if ts != 0.0 {
-                    got.push((ts, lsl::local_clock()));
-                }
-            }
-            Ok(got)
-        })
-    };
-    let amp_result = amp_thread.join();
+    let receiver = read_markers(marker_name, Arc::clone(&receiver_stop));
+    let amp_result = amp.thread.join();
     std::thread::sleep(Duration::from_millis(500));
     let outcome = session.stop();
     receiver_stop.store(true, Ordering::Release);
@@ -161,22 +85,15 @@ pub fn run(secs: f64) -> anyhow::Result<LoopbackFigures> {
     if let Some(e) = outcome.acquisition_error {
         bail!("the loopback session's acquisition failed: {e}");
     }
-    let pushed = pushed
+    let pushed = amp
+        .pushed
         .lock()
         .map_err(|_| anyhow::anyhow!("push log poisoned"))?
         .clone();
-    let mut latencies: Vec<f64> = received
-        .iter()
-        .filter_map(|&(stamp, at)| {
-            // The chunk holding the decision's sample: the first whose last stamp reaches it.
-            let i = pushed.partition_point(|&(last, _)| last < stamp - 1e-6);
-            pushed.get(i).map(|&(_, pushed_at)| (at - pushed_at) * 1e3)
-        })
-        .collect();
+    let latencies = latencies_ms(&received, &pushed);
     if latencies.is_empty() {
         bail!("no decision marker came back over LSL");
     }
-    latencies.sort_by(f64::total_cmp);
     let (pylsl_hop_p50_ms, pylsl_note) = match pylsl_hop() {
         Ok(ms) => (Some(ms), None),
         Err(e) => (None, Some(format!("{e:#}"))),
@@ -191,6 +108,117 @@ pub fn run(secs: f64) -> anyhow::Result<LoopbackFigures> {
         pylsl_hop_p50_ms,
         pylsl_note,
     })
+}
+
+/// The simulated amplifier on LSL, pushing 5-frame chunks of SSVEP trials in real time on a
+/// thread of its own, logging when each chunk went out.
+struct Amplifier {
+    thread: std::thread::JoinHandle<Result<AmplifierSummary, SourceError>>,
+    stop: Arc<AtomicBool>,
+    /// (last stamp of a chunk, LSL clock when it was pushed).
+    pushed: Arc<Mutex<Vec<(f64, f64)>>>,
+}
+
+impl Amplifier {
+    fn start(name: &str, secs: f64) -> Self {
+        let amp = VirtualAmplifier {
+            sim: SimConfig {
+                sample_rate_hz: 250.0,
+                scenario: Scenario::Ssvep(SsvepScenario::default()),
+                seed: 11,
+                ..SimConfig::default()
+            },
+            name: name.to_string(),
+            chunk_frames: 5,
+            duration_secs: Some(secs),
+            pacing: Pacing::REAL_TIME,
+        };
+        let pushed = Arc::new(Mutex::new(Vec::<(f64, f64)>::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (log, flag) = (Arc::clone(&pushed), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            run_virtual_amplifier(&amp, &flag, |_, stamps, _| {
+                let now = lsl::local_clock();
+                if let (Some(&last), Ok(mut p)) = (stamps.last(), log.lock()) {
+                    p.push((last, now));
+                }
+            })
+        });
+        Amplifier {
+            thread,
+            stop,
+            pushed,
+        }
+    }
+}
+
+/// neuroloop on the amplifier's stream: plain CCA on the simulator's targets (the loopback
+/// times the hops, not the decoder), its decisions on the marker outlet `marker_name`.
+fn start_session(amp_name: &str, marker_name: &str) -> anyhow::Result<Session> {
+    let targets: Vec<f64> = SsvepScenario::default()
+        .targets
+        .iter()
+        .map(|t| t.freq_hz)
+        .collect();
+    let spec = ParadigmSpec::Ssvep(SsvepSpec {
+        method: SsvepMethod::Cca,
+        targets_hz: targets,
+        ..SsvepSpec::default()
+    });
+    let source = SourceSpec::Lsl(LslInletConfig {
+        name: Some(amp_name.to_string()),
+        resolve_timeout_secs: 10.0,
+        ..LslInletConfig::default()
+    });
+    let config = SessionConfig::new(source)
+        .paradigm(&spec, true)?
+        .markers(Some(marker_name.to_string()));
+    Ok(Session::start(config)?)
+}
+
+/// The second inlet, on its own thread (LSL handles stay on the thread that made them):
+/// every marker's stamp and the LSL clock when it arrived, until `stop`.
+fn read_markers(
+    marker_name: String,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<anyhow::Result<Vec<(f64, f64)>>> {
+    std::thread::spawn(move || {
+        let found = lsl::resolve_byprop("name", &marker_name, 1, 10.0)
+            .map_err(|e| anyhow::anyhow!("resolving the marker stream: {e}"))?;
+        let info = found
+            .first()
+            .context("neuroloop's marker stream is not visible on this machine")?;
+        let inlet = lsl::StreamInlet::new(info, 360, 0, true)
+            .map_err(|e| anyhow::anyhow!("opening the marker inlet: {e}"))?;
+        inlet
+            .open_stream(5.0)
+            .map_err(|e| anyhow::anyhow!("opening the marker inlet: {e}"))?;
+        let mut got = Vec::new();
+        let mut buf: Vec<String> = Vec::new();
+        while !stop.load(Ordering::Acquire) {
+            let ts = inlet
+                .pull_sample_buf(&mut buf, 0.05)
+                .map_err(|e| anyhow::anyhow!("reading markers: {e}"))?;
+            if ts != 0.0 {
+                got.push((ts, lsl::local_clock()));
+            }
+        }
+        Ok(got)
+    })
+}
+
+/// For each received marker, the time from the push of the chunk holding its decision's
+/// sample (the first chunk whose last stamp reaches it) to its arrival, ms, sorted.
+fn latencies_ms(received: &[(f64, f64)], pushed: &[(f64, f64)]) -> Vec<f64> {
+    let mut latencies: Vec<f64> = received
+        .iter()
+        .filter_map(|&(stamp, at)| {
+            let i = pushed.partition_point(|&(last, _)| last < stamp - 1e-6);
+            pushed.get(i).map(|&(_, pushed_at)| (at - pushed_at) * 1e3)
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    latencies
 }
 
 /// A Python with pylsl: `NEUROLOOP_PYTHON`, else the project's `.venv` in a folder above the

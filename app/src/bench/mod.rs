@@ -27,17 +27,16 @@ use std::time::Duration;
 use anyhow::Context;
 use neuroloop_acquisition::Pacing;
 use neuroloop_acquisition::sim::{MiScenario, Scenario, SimConfig, SleepScenario, SsvepScenario};
-use neuroloop_decoders::mi::model::{MiProtocol, TrainingInfo};
 use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiMethod, MiModel, MiNet};
-use neuroloop_decoders::sleep::{SoDecoder, SoDecoderConfig, SpindleDecoder, SpindleDecoderConfig};
 use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
 use neuroloop_decoders::{Decoder, DecoderContext};
+use neuroloop_runtime::outputs::TruthMapping;
+use neuroloop_runtime::spec::{
+    ParadigmSpec, SleepSpec, SpindleDetectorKind, SsvepMethod, SsvepSpec, StimOn,
+};
+use neuroloop_runtime::wake_latency::{WakeLatency, WakeLatencyHold};
+use neuroloop_runtime::{Session, SessionConfig, SessionDecoder, SourceSpec};
 use serde::Serialize;
-
-use crate::outputs::{DecoderInfo, OutputConfig, TruthMapping};
-use crate::pipeline::FrontEnd;
-use crate::power::{WakeLatency, WakeLatencyHold};
-use crate::session::{Session, SessionConfig, SourceSpec};
 
 /// Pacing of the latency runs.
 const LATENCY_SPEED: f64 = 10.0;
@@ -91,7 +90,7 @@ pub struct BenchReport {
     pub lsl_loopback: Option<loopback::LoopbackFigures>,
     /// Audio onsets: the virtual device, and the default device when one opened.
     pub audio_onset: Vec<audio::AudioFigures>,
-    /// Whether the CPU wake-up latency was held during the run ([`crate::power`]).
+    /// Whether the CPU wake-up latency was held during the run ([`neuroloop_runtime::wake_latency`]).
     pub cpu_wake_latency: String,
 }
 
@@ -184,51 +183,16 @@ const DECODERS: [BenchDecoder; 9] = [
 ];
 
 fn decoder_config(fbcca: bool) -> SsvepCcaConfig {
-    SsvepCcaConfig {
-        sub_bands: if fbcca { 5 } else { 0 },
-        ..SsvepCcaConfig::default()
-    }
-}
-
-/// A motor-imagery model fitted on 20 noise trials whose two classes differ in the variance
-/// of one channel: it exercises every step of the method at the stream's size (the bench and
-/// the allocation test measure cost, not accuracy).
-pub fn synthetic_mi_model(
-    method: MiMethod,
-    labels: &[String],
-    rate_hz: f64,
-    window_secs: f64,
-) -> anyhow::Result<MiModel> {
-    let protocol = MiProtocol {
-        window_secs,
-        ..MiProtocol::new(labels.to_vec(), rate_hz)
-    }
-    .for_method(method);
-    let (n, len) = (protocol.window_rows(), protocol.window_frames());
-    let mut state = 1u64;
-    let mut noise = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) as f32
+    let method = if fbcca {
+        SsvepMethod::Fbcca
+    } else {
+        SsvepMethod::Cca
     };
-    let classes: Vec<usize> = (0..20).map(|i| i % 2).collect();
-    let trials: Vec<Vec<f32>> = classes
-        .iter()
-        .map(|&y| {
-            (0..n * len)
-                .map(|i| noise() * if i / len == (1 + 2 * y) % n { 3.0 } else { 1.0 })
-                .collect()
-        })
-        .collect();
-    Ok(MiModel::fit(
+    SsvepSpec {
         method,
-        protocol,
-        vec!["left_hand".into(), "right_hand".into()],
-        &trials,
-        &classes,
-        TrainingInfo::default(),
-    )?)
+        ..SsvepSpec::default()
+    }
+    .cca_config()
 }
 
 /// The channels the SSVEP decoders read by default (parietal and occipital).
@@ -315,10 +279,7 @@ fn session(
         BenchDecoder::MiNet => MiNet::shipped()?.config().channels.clone(),
         _ => SimConfig::labels_for(channels),
     };
-    let one = |d: Box<dyn Decoder>, truth| {
-        let info = DecoderInfo::of(d.as_ref(), truth);
-        vec![(d, info)]
-    };
+    let one = |d: Box<dyn Decoder>, truth| vec![SessionDecoder::boxed(d, truth)];
     let (decoders, scenario) = match which {
         BenchDecoder::Ssvep(fbcca) => (
             one(
@@ -330,7 +291,7 @@ fn session(
         BenchDecoder::Mi(method) => (
             one(
                 Box::new(MiDecoder::new(
-                    synthetic_mi_model(method, &labels, rate_hz, 2.0)?,
+                    MiModel::synthetic(method, &labels, rate_hz, 2.0)?,
                     MiDecoderConfig::default(),
                 )?),
                 TruthMapping::None,
@@ -382,16 +343,25 @@ fn session(
             Scenario::MotorImagery(MiScenario::default()),
         ),
         BenchDecoder::Sleep => (
-            // Cz is in every simulated montage (Fz is not in the 32-channel one).
-            sleep_decoders("Cz", "Cz"),
+            sleep_spec(SpindleDetectorKind::A7).decoders()?,
             Scenario::Sleep(SleepScenario::default()),
         ),
-        BenchDecoder::SpindleNet => (
-            spindle_net_decoder("Cz")?,
-            Scenario::Sleep(SleepScenario::default()),
-        ),
+        BenchDecoder::SpindleNet => {
+            let ParadigmSpec::Sleep(spec) = sleep_spec(SpindleDetectorKind::Net) else {
+                unreachable!("sleep_spec makes a sleep spec");
+            };
+            (
+                vec![SessionDecoder::new(
+                    spec.spindle_decoder()?,
+                    TruthMapping::None,
+                )],
+                Scenario::Sleep(SleepScenario::default()),
+            )
+        }
     };
-    Session::start(simulated(labels, rate_hz, scenario, pacing, secs, decoders))
+    let mut config = simulated(labels, rate_hz, scenario, pacing, secs);
+    config.decoders = decoders;
+    Ok(Session::start(config)?)
 }
 
 /// The shipped SSVEP network's stream and targets (its card's `[ssvep]`).
@@ -403,35 +373,17 @@ fn ssvep_net_card() -> anyhow::Result<neuroloop_decoders::ssvep::net::SsvepNetCo
         .ok_or_else(|| anyhow::anyhow!("{SSVEP_NET_CARD} has no [ssvep] table"))
 }
 
-/// The shipped neural spindle detector on `channel`.
-fn spindle_net_decoder(channel: &str) -> anyhow::Result<Vec<(Box<dyn Decoder>, DecoderInfo)>> {
-    let decoder = crate::cli::spindle_decoder(
-        Some(channel.into()),
-        crate::cli::SpindleDetectorArg::Onnx,
-        None,
-    )?;
-    let info = DecoderInfo::of(&decoder, TruthMapping::None);
-    Ok(vec![(Box::new(decoder), info)])
-}
-
-/// The spindle detector and the slow-oscillation trigger on the given channels.
-pub(crate) fn sleep_decoders(
-    spindle_channel: &str,
-    so_channel: &str,
-) -> Vec<(Box<dyn Decoder>, DecoderInfo)> {
-    let spindles = SpindleDecoder::new(SpindleDecoderConfig {
-        channel: Some(spindle_channel.into()),
-        ..SpindleDecoderConfig::default()
-    });
-    let so = SoDecoder::new(SoDecoderConfig {
-        channel: Some(so_channel.into()),
-        ..SoDecoderConfig::default()
-    });
-    let (a, b) = (
-        DecoderInfo::of(&spindles, TruthMapping::None),
-        DecoderInfo::of(&so, TruthMapping::None),
-    );
-    vec![(Box::new(spindles), a), (Box::new(so), b)]
+/// The sleep paradigm on the bench's montages: both detectors on Cz (in every simulated
+/// montage; Fz is not in the 32-channel one), `detector` finding the spindles, stimulation
+/// as a dry run on the slow-oscillation triggers.
+fn sleep_spec(detector: SpindleDetectorKind) -> ParadigmSpec {
+    ParadigmSpec::Sleep(SleepSpec {
+        detector,
+        spindle_channel: Some("Cz".into()),
+        so_channel: Some("Cz".into()),
+        stim_on: StimOn::None,
+        ..SleepSpec::default()
+    })
 }
 
 /// A simulator session with the default front end and no marker outlet.
@@ -441,31 +393,20 @@ fn simulated(
     scenario: Scenario,
     pacing: Pacing,
     secs: f64,
-    decoders: Vec<(Box<dyn Decoder>, DecoderInfo)>,
 ) -> SessionConfig {
-    SessionConfig {
-        source: SourceSpec::Simulator {
-            config: SimConfig {
-                sample_rate_hz: rate_hz,
-                channel_labels: labels,
-                scenario,
-                ..SimConfig::default()
-            },
-            pacing,
-            chunk_frames: 0,
-            duration_secs: Some(secs),
-            time_origin: None,
+    let source = SourceSpec::Simulator {
+        config: SimConfig {
+            sample_rate_hz: rate_hz,
+            channel_labels: labels,
+            scenario,
+            ..SimConfig::default()
         },
-        front_end: FrontEnd::default(),
-        decoders,
-        outputs: OutputConfig {
-            marker_stream: None,
-            ..OutputConfig::default()
-        },
-        ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
-        with_scope: false,
-        stimulation: None,
-    }
+        pacing,
+        chunk_frames: 0,
+        duration_secs: Some(secs),
+        time_origin: None,
+    };
+    SessionConfig::new(source).markers(None)
 }
 
 fn run_to_end(mut s: Session) -> (Session, f64) {
@@ -479,14 +420,54 @@ fn run_to_end(mut s: Session) -> (Session, f64) {
 /// Runs every configuration, or those whose key (`64ch-1000hz-fbcca`, `160hz-mi-net`; the LSL
 /// loop is `lsl-loopback`, the virtual audio output `audio-onset`) contains one of `only`;
 /// the default audio device (audible bursts) runs only when `only` names `audio-device`.
-/// `quick` shortens the runs (CI). `wake` is held for the whole run ([`crate::power`]); the
+/// `quick` shortens the runs (CI). `wake` is held for the whole run
+/// ([`neuroloop_runtime::wake_latency`]); the
 /// report says whether it was.
 pub fn run(quick: bool, only: &[String], wake: WakeLatency) -> anyhow::Result<BenchReport> {
     let wake_hold = WakeLatencyHold::request(wake);
     let (latency_secs, throughput_secs): (f64, f64) =
         if quick { (10.0, 10.0) } else { (60.0, 60.0) };
     let mut pipeline = Vec::new();
-    // Every decoder at every stream size, then the networks on the one stream each reads.
+    for (channels, rate_hz, which) in pipeline_rows(only)? {
+        let fig = pipeline_row(channels, rate_hz, which, latency_secs, throughput_secs)?;
+        println!(
+            "{:>3} ch ({:>2} decoded) {:>5} Hz {:<12} n={:<5} arrival -> decision p50 {:>7.3} ms  p99 {:>7.3} ms  p99.9 {:>7.3} ms  drops {}  throughput {:>8.0}x",
+            fig.channels,
+            fig.decoded_channels,
+            fig.rate_hz,
+            fig.decoder,
+            fig.decisions,
+            fig.p50_ms,
+            fig.p99_ms,
+            fig.p999_ms,
+            fig.frames_dropped,
+            fig.throughput_x_real_time
+        );
+        pipeline.push(fig);
+    }
+    let lsl_loopback = selected("lsl-loopback", only)
+        .then(|| loopback_row(if quick { 10.0 } else { 60.0 }))
+        .flatten();
+    Ok(BenchReport {
+        machine: machine(),
+        build: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+        latency_data_secs: latency_secs,
+        throughput_data_secs: throughput_secs,
+        pipeline,
+        peak_rss_mib: peak_rss_mib(),
+        lsl_loopback,
+        audio_onset: audio_rows(only, if quick { 20 } else { 200 }),
+        cpu_wake_latency: wake_hold.describe(),
+    })
+}
+
+/// The pipeline rows `only` selects: every decoder at every stream size, then the networks on
+/// the one stream each reads.
+fn pipeline_rows(only: &[String]) -> anyhow::Result<Vec<(usize, f64, BenchDecoder)>> {
     let mut configs: Vec<(usize, f64, BenchDecoder)> = Vec::new();
     for channels in [8, 32, 64] {
         for rate_hz in [250.0, 500.0, 1000.0] {
@@ -503,73 +484,68 @@ pub fn run(quick: bool, only: &[String], wake: WakeLatency) -> anyhow::Result<Be
     configs.push((mi.channels.len(), mi.sample_rate_hz, BenchDecoder::MiNet));
     configs
         .retain(|&(channels, rate_hz, which)| selected(&row_key(channels, rate_hz, which), only));
-    for (channels, rate_hz, which) in configs {
-        // Sleep decisions are events (a few a minute, after a 10 s baseline) and the SSVEP
-        // network decides once per 5-s trial: give them two minutes of data.
-        let sparse = matches!(
-            which,
-            BenchDecoder::Sleep | BenchDecoder::SpindleNet | BenchDecoder::SsvepNet
-        );
-        let latency_secs = if sparse {
-            latency_secs.max(120.0)
-        } else {
-            latency_secs
-        };
-        let s = session(
-            channels,
-            rate_hz,
-            which,
-            Pacing::Speed(LATENCY_SPEED),
-            latency_secs,
-        )?;
-        let name = if which == BenchDecoder::Sleep {
-            "sleep".to_owned()
-        } else {
-            s.decoders[0].name.clone()
-        };
-        let (s, _) = run_to_end(s);
-        let lat = s.stats.latency_from_arrival.summary();
-        let histogram = s.stats.latency_from_arrival.nonzero_buckets_ms();
-        let frames_dropped = s.stats.ring.frames_dropped.load(Ordering::Relaxed);
-        drop(s);
-        let t = session(channels, rate_hz, which, Pacing::Max, throughput_secs)?;
-        let (t, wall) = run_to_end(t);
-        let frames = t.stats.frames_processed.load(Ordering::Relaxed) as f64;
-        let throughput = frames / rate_hz / wall.max(1e-9);
-        let fig = PipelineFigures {
-            channels,
-            rate_hz,
-            decoder: name,
-            decoded_channels: decoded_channels(channels, rate_hz, which)?,
-            decisions: lat.count,
-            p50_ms: lat.p50_ms,
-            p99_ms: lat.p99_ms,
-            p999_ms: lat.p999_ms,
-            max_ms: lat.max_ms,
-            frames_dropped,
-            throughput_x_real_time: throughput,
-            histogram,
-        };
-        println!(
-            "{:>3} ch ({:>2} decoded) {:>5} Hz {:<12} n={:<5} arrival -> decision p50 {:>7.3} ms  p99 {:>7.3} ms  p99.9 {:>7.3} ms  drops {}  throughput {:>8.0}x",
-            fig.channels,
-            fig.decoded_channels,
-            fig.rate_hz,
-            fig.decoder,
-            fig.decisions,
-            fig.p50_ms,
-            fig.p99_ms,
-            fig.p999_ms,
-            fig.frames_dropped,
-            fig.throughput_x_real_time
-        );
-        pipeline.push(fig);
-    }
-    let loopback =
-        selected("lsl-loopback", only).then(|| loopback::run(if quick { 10.0 } else { 60.0 }));
-    let lsl_loopback = match loopback {
-        None => None,
-        Some(Ok(l)) => {
+    Ok(configs)
+}
+
+/// One pipeline row: latency paced at [`LATENCY_SPEED`], then throughput at maximum speed.
+fn pipeline_row(
+    channels: usize,
+    rate_hz: f64,
+    which: BenchDecoder,
+    latency_secs: f64,
+    throughput_secs: f64,
+) -> anyhow::Result<PipelineFigures> {
+    // Sleep decisions are events (a few a minute, after a 10 s baseline) and the SSVEP
+    // network decides once per 5-s trial: give them two minutes of data.
+    let sparse = matches!(
+        which,
+        BenchDecoder::Sleep | BenchDecoder::SpindleNet | BenchDecoder::SsvepNet
+    );
+    let latency_secs = if sparse {
+        latency_secs.max(120.0)
+    } else {
+        latency_secs
+    };
+    let s = session(
+        channels,
+        rate_hz,
+        which,
+        Pacing::Speed(LATENCY_SPEED),
+        latency_secs,
+    )?;
+    let name = if which == BenchDecoder::Sleep {
+        "sleep".to_owned()
+    } else {
+        s.decoders[0].name.clone()
+    };
+    let (s, _) = run_to_end(s);
+    let lat = s.stats.latency_from_arrival.summary();
+    let histogram = s.stats.latency_from_arrival.nonzero_buckets_ms();
+    let frames_dropped = s.stats.ring.frames_dropped.load(Ordering::Relaxed);
+    drop(s);
+    let t = session(channels, rate_hz, which, Pacing::Max, throughput_secs)?;
+    let (t, wall) = run_to_end(t);
+    let frames = t.stats.frames_processed.load(Ordering::Relaxed) as f64;
+    Ok(PipelineFigures {
+        channels,
+        rate_hz,
+        decoder: name,
+        decoded_channels: decoded_channels(channels, rate_hz, which)?,
+        decisions: lat.count,
+        p50_ms: lat.p50_ms,
+        p99_ms: lat.p99_ms,
+        p999_ms: lat.p999_ms,
+        max_ms: lat.max_ms,
+        frames_dropped,
+        throughput_x_real_time: frames / rate_hz / wall.max(1e-9),
+        histogram,
+    })
+}
+
+/// The LSL loopback beside its pylsl peer, printed; `None` when LSL could not run here.
+fn loopback_row(secs: f64) -> Option<loopback::LoopbackFigures> {
+    match loopback::run(secs) {
+        Ok(l) => {
             let peer = match (l.pylsl_hop_p50_ms, &l.pylsl_note) {
                 (Some(hop), _) => format!(
                     "; pylsl one hop p50 {hop:.3} ms, loop / two hops {:.1}x",
@@ -579,21 +555,23 @@ pub fn run(quick: bool, only: &[String], wake: WakeLatency) -> anyhow::Result<Be
                 (None, None) => String::new(),
             };
             println!(
-                "LSL loopback (amplifier outlet -> neuroloop -> marker outlet -> inlet, 8 ch 250 Hz, FBCCA) n={} chunk pushed -> marker received p50 {:.3} ms  p99 {:.3} ms  p99.9 {:.3} ms{peer}",
+                "LSL loopback (amplifier outlet -> neuroloop -> marker outlet -> inlet, 8 ch 250 Hz, CCA) n={} chunk pushed -> marker received p50 {:.3} ms  p99 {:.3} ms  p99.9 {:.3} ms{peer}",
                 l.markers, l.p50_ms, l.p99_ms, l.p999_ms
             );
             Some(l)
         }
-        Some(Err(e)) => {
+        Err(e) => {
             println!("LSL loopback not measured: {e:#}");
             None
         }
-    };
-    let mut audio_onset = Vec::new();
-    let bursts = if quick { 20 } else { 200 };
-    // The default device plays audible bursts: only when asked for by name.
+    }
+}
+
+/// Audio onsets of `bursts` bursts on the virtual device and, only when `only` names
+/// `audio-device` (its bursts are audible), the default device; printed.
+fn audio_rows(only: &[String], bursts: usize) -> Vec<audio::AudioFigures> {
     let device = only.iter().any(|f| f == "audio-device");
-    let audio_rows = [
+    let rows = [
         (
             selected("audio-onset", only),
             "virtual device",
@@ -601,36 +579,17 @@ pub fn run(quick: bool, only: &[String], wake: WakeLatency) -> anyhow::Result<Be
         ),
         (device, "default device", audio::run_device),
     ];
-    for (what, run) in audio_rows
-        .into_iter()
-        .filter(|r| r.0)
-        .map(|(_, what, run)| (what, run))
-    {
-        {
-            match run(bursts) {
-                Ok(a) => {
-                    println!("{}", a.line());
-                    audio_onset.push(a);
-                }
-                Err(e) => println!("audio onset on the {what} not measured: {e:#}"),
+    let mut out = Vec::new();
+    for (_, what, run) in rows.into_iter().filter(|r| r.0) {
+        match run(bursts) {
+            Ok(a) => {
+                println!("{}", a.line());
+                out.push(a);
             }
+            Err(e) => println!("audio onset on the {what} not measured: {e:#}"),
         }
     }
-    Ok(BenchReport {
-        machine: machine(),
-        build: if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        },
-        latency_data_secs: latency_secs,
-        throughput_data_secs: throughput_secs,
-        pipeline,
-        peak_rss_mib: peak_rss_mib(),
-        lsl_loopback,
-        audio_onset,
-        cpu_wake_latency: wake_hold.describe(),
-    })
+    out
 }
 
 /// An SVG of the latency distributions: one row per configuration, a bar from p50 to p99.9 on
@@ -844,30 +803,22 @@ pub struct SoakReport {
 /// the session to `record` (XDF: EEG, decisions, stimulation events) when given, sampling the
 /// process's RSS every 50 ms of wall time.
 pub fn soak(hours: f64, record: Option<&Path>) -> anyhow::Result<SoakReport> {
-    use crate::session::StimulationSpec;
-    use crate::stimulation::StimTrigger;
     let rate_hz = 250.0;
-    let session = Session::start(SessionConfig {
-        front_end: FrontEnd {
-            highpass_hz: Some(0.1),
-            ..FrontEnd::default()
-        },
-        stimulation: Some(StimulationSpec::dry_run(
-            StimTrigger::SlowOscillation,
-            Some("Fz".into()),
-        )),
-        ..with_recording(
-            simulated(
-                SimConfig::labels_for(8),
-                rate_hz,
-                Scenario::Sleep(SleepScenario::default()),
-                Pacing::Max,
-                hours * 3600.0,
-                sleep_decoders("Cz", "Fz"),
-            ),
-            record,
-        )
-    })?;
+    let spec = ParadigmSpec::Sleep(SleepSpec {
+        spindle_channel: Some("Cz".into()),
+        so_channel: Some("Fz".into()),
+        ..SleepSpec::default()
+    });
+    let config = simulated(
+        SimConfig::labels_for(8),
+        rate_hz,
+        Scenario::Sleep(SleepScenario::default()),
+        Pacing::Max,
+        hours * 3600.0,
+    )
+    .paradigm(&spec, true)?
+    .record(record.map(Path::to_path_buf));
+    let session = Session::start(config)?;
     let mut samples = Vec::new();
     let sample = |s: &Session, samples: &mut Vec<SoakSample>| {
         if let Some(rss) = rss_mib() {
@@ -911,10 +862,4 @@ pub fn soak(hours: f64, record: Option<&Path>) -> anyhow::Result<SoakReport> {
             .and_then(|p| std::fs::metadata(p).ok())
             .map_or(0, |m| m.len()),
     })
-}
-
-/// `config` recording to `record`, when given.
-fn with_recording(mut config: SessionConfig, record: Option<&Path>) -> SessionConfig {
-    config.outputs.record = record.map(Path::to_path_buf);
-    config
 }

@@ -7,16 +7,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use neuroloop_acquisition::MiClass;
-use neuroloop_acquisition::Pacing;
-use neuroloop_acquisition::lsl_io::LslInletConfig;
 use neuroloop_acquisition::sim::{Attention, MiScenario, Scenario, SimConfig};
-use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig};
+use neuroloop_runtime::spec::MiSpec;
 
 use super::paradigm::ImageryTiming;
 use super::view::{ImageryPlan, ImageryView, SessionFactory, SessionRole};
-use crate::outputs::{DecoderInfo, OutputConfig, TruthMapping};
-use crate::pipeline::FrontEnd;
-use crate::session::{Session, SessionConfig, SourceSpec};
+use neuroloop_runtime::{Session, SessionConfig, SourceSpec};
 
 /// Where the paradigm's sessions read from and write to.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,61 +42,33 @@ pub fn session_factory(
     Box::new(move |role: SessionRole| {
         sessions += 1;
         let input = match &source.stream {
-            Some(name) => SourceSpec::Lsl(LslInletConfig {
-                name: Some(name.clone()),
-                ..LslInletConfig::default()
+            Some(name) => SourceSpec::lsl_named(name),
+            None => SourceSpec::simulator(SimConfig {
+                // Another noise realisation for each run.
+                seed: source.seed.wrapping_add(sessions),
+                scenario: Scenario::MotorImagery(MiScenario {
+                    classes: classes.clone(),
+                    trial_secs: timing.imagery_secs,
+                    intent: intent.clone(),
+                    ..MiScenario::default()
+                }),
+                ..SimConfig::default()
             }),
-            None => SourceSpec::Simulator {
-                config: SimConfig {
-                    // Another noise realisation for each run.
-                    seed: source.seed.wrapping_add(sessions),
-                    scenario: Scenario::MotorImagery(MiScenario {
-                        classes: classes.clone(),
-                        trial_secs: timing.imagery_secs,
-                        intent: intent.clone(),
-                        ..MiScenario::default()
-                    }),
-                    ..SimConfig::default()
-                },
-                pacing: Pacing::REAL_TIME,
-                chunk_frames: 0,
-                duration_secs: None,
-                time_origin: None,
-            },
         };
-        let (decoders, record) = match role {
-            SessionRole::Calibration => (Vec::new(), source.out.join("calibration.xdf")),
+        let config = SessionConfig::new(input).markers(source.markers.clone());
+        let config = match role {
+            SessionRole::Calibration => config.record(Some(source.out.join("calibration.xdf"))),
             SessionRole::Feedback(model) => {
-                let decoder = MiDecoder::new(
-                    *model,
-                    MiDecoderConfig {
-                        step_secs: source.step_secs,
-                        ..MiDecoderConfig::default()
-                    },
-                )?;
-                let info = DecoderInfo::of(&decoder, TruthMapping::None);
-                (
-                    vec![(
-                        Box::new(decoder) as Box<dyn neuroloop_decoders::Decoder>,
-                        info,
-                    )],
-                    source.out.join("feedback.xdf"),
-                )
+                let spec = MiSpec {
+                    model: None,
+                    step_secs: source.step_secs,
+                };
+                config
+                    .decoder(spec.decoder_for(*model)?)
+                    .record(Some(source.out.join("feedback.xdf")))
             }
         };
-        Session::start(SessionConfig {
-            source: input,
-            front_end: FrontEnd::default(),
-            decoders,
-            outputs: OutputConfig {
-                marker_stream: source.markers.clone(),
-                record: Some(record),
-                ..OutputConfig::default()
-            },
-            ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
-            with_scope: false,
-            stimulation: None,
-        })
+        Ok(Session::start(config)?)
     })
 }
 

@@ -698,7 +698,10 @@ mod tests {
             text.starts_with("cue/mi class=") && text.ends_with("trial=1 duration_s=4"),
             "{text}"
         );
-        assert_eq!(crate::mi::cue_class_name(&text), Some(cues[0].0.name()));
+        assert_eq!(
+            neuroloop_offline::calibration::imagery::cue_class_name(&text),
+            Some(cues[0].0.name())
+        );
     }
 
     #[test]

@@ -21,10 +21,10 @@ use neuroloop_decoders::mi::{MiMethod, MiModel};
 use super::paradigm::{
     ImageryEvent, ImageryMode, ImageryParadigm, ImageryPhase, ImageryTiming, class_direction,
 };
-use super::{CalibrationCut, FitOutcome, fit_best};
-use crate::outputs::{UiEvent, UiEventSender};
-use crate::session::Session;
 use crate::speller::FrameClock;
+use neuroloop_offline::calibration::imagery::{CalibrationCut, FitOutcome, fit_best};
+use neuroloop_runtime::outputs::{UiEvent, UiEventSender};
+use neuroloop_runtime::session::Session;
 
 /// Which session the window needs next.
 pub enum SessionRole {
@@ -323,7 +323,9 @@ impl ImageryView {
                         Stage::Fitted(Box::new(model))
                     }
                 }
-                Ok(Err(e)) => Stage::Failed(format!("fitting failed: {e:#}")),
+                Ok(Err(e)) => {
+                    Stage::Failed(format!("fitting failed: {}", crate::errors::error_text(&e)))
+                }
                 Err(TryRecvError::Empty) => Stage::Fitting(rx),
                 Err(TryRecvError::Disconnected) => {
                     Stage::Failed("the fitting thread stopped without a result".into())
@@ -615,7 +617,7 @@ impl eframe::App for ImageryView {
         ImageryView::ui(self, ui);
         let now = self.last_drawn;
         let started = self.started.unwrap_or(now);
-        crate::gui::screenshot_when_due(ui.ctx(), &mut self.screenshot, now - started);
+        crate::window::screenshot_when_due(ui.ctx(), &mut self.screenshot, now - started);
         // Leave the report on screen for a moment before closing.
         if self.plan.close_when_done
             && self.screenshot.is_none()

@@ -7,17 +7,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::bail;
-use neuroloop_acquisition::Pacing;
-use neuroloop_acquisition::lsl_io::LslInletConfig;
 use neuroloop_acquisition::sim::{Attention, Scenario, SimConfig, SsvepScenario, SsvepTarget};
-use neuroloop_decoders::Decoder;
-use neuroloop_decoders::ssvep::{SsvepCcaConfig, SsvepCcaDecoder};
+use neuroloop_runtime::spec::SsvepSpec;
 
 use super::view::SpellerView;
 use super::{Speller, SpellerLayout, SpellerTiming};
-use crate::outputs::{DecoderInfo, OutputConfig, TruthMapping};
-use crate::pipeline::FrontEnd;
-use crate::session::{Session, SessionConfig, SourceSpec};
+use neuroloop_runtime::{Session, SessionConfig, SourceSpec};
 
 /// How the speller decodes.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,17 +61,37 @@ pub struct SpellerSetup {
 }
 
 impl SpellerSetup {
+    /// The SSVEP spec of the speller's decoding: FBCCA on the layout's targets with dynamic
+    /// stopping, or the onset-locked model.
+    pub fn decoder_spec(&self) -> SsvepSpec {
+        match &self.decoder {
+            SpellerDecoder::Model { path, margin } => SsvepSpec {
+                model_margin: *margin,
+                ..SsvepSpec::speller(self.layout.freqs_hz(), Some(path.clone()))
+            },
+            SpellerDecoder::Fbcca {
+                window_secs,
+                min_margin,
+            } => SsvepSpec {
+                window_secs: *window_secs,
+                min_margin: *min_margin,
+                ..SsvepSpec::speller(self.layout.freqs_hz(), None)
+            },
+        }
+    }
+
     /// The benchmark keyboard, free spelling, FBCCA on a 2-s window with a 0.3 margin, on the
     /// simulator, markers on `neuroloop-markers`, no recording (the command's defaults).
     pub fn new(layout: SpellerLayout) -> Self {
+        let defaults = SsvepSpec::speller(Vec::new(), None);
         SpellerSetup {
             layout,
             timing: SpellerTiming::default(),
             phrase: None,
             calibrate: false,
             decoder: SpellerDecoder::Fbcca {
-                window_secs: 2.0,
-                min_margin: 0.3,
+                window_secs: defaults.window_secs,
+                min_margin: defaults.min_margin,
             },
             stream: None,
             seed: 1,
@@ -97,78 +112,34 @@ impl SpellerSetup {
             ),
             (None, false) => Speller::free(layout.clone(), self.timing),
         };
-        let (decoder, info): (Box<dyn Decoder>, DecoderInfo) = match &self.decoder {
-            SpellerDecoder::Model { path, margin } => {
-                let decoder = crate::cli::load_onset_decoder(path, *margin)?;
-                let fitted = decoder.targets_hz();
-                let shown = layout.freqs_hz();
-                if !crate::cli::same_frequencies(fitted, &shown) {
-                    bail!(
-                        "the SSVEP model was fitted for targets {fitted:?} but the speller shows {shown:?}: fit on a calibration with this layout's targets"
-                    );
-                }
-                let info = DecoderInfo::of(&decoder, TruthMapping::SsvepTargetIndex);
-                (Box::new(decoder), info)
-            }
-            SpellerDecoder::Fbcca {
-                window_secs,
-                min_margin,
-            } => {
-                let decoder = SsvepCcaDecoder::new(SsvepCcaConfig {
-                    targets_hz: layout.freqs_hz(),
-                    window_secs: *window_secs,
-                    step_secs: 0.1,
-                    sub_bands: 5,
-                    min_margin: *min_margin,
-                    ..SsvepCcaConfig::default()
-                });
-                let info = DecoderInfo::of(&decoder, TruthMapping::SsvepTargetIndex);
-                (Box::new(decoder), info)
-            }
-        };
+        let decoder = self.decoder_spec().decoder(Some(&layout.freqs_hz()))?;
         let gaze = self.stream.is_none().then(|| Arc::new(Attention::new()));
         let source = match &self.stream {
-            Some(name) => SourceSpec::Lsl(LslInletConfig {
-                name: Some(name.clone()),
-                ..LslInletConfig::default()
+            Some(name) => SourceSpec::lsl_named(name),
+            None => SourceSpec::simulator(SimConfig {
+                seed: self.seed,
+                scenario: Scenario::Ssvep(SsvepScenario {
+                    targets: layout
+                        .targets
+                        .iter()
+                        .map(|t| SsvepTarget {
+                            freq_hz: t.code.freq_hz,
+                            phase_rad: t.code.phase_rad,
+                        })
+                        .collect(),
+                    gaze: gaze.clone(),
+                    amplitude_uv: self.ssvep_uv,
+                    ..SsvepScenario::default()
+                }),
+                ..SimConfig::default()
             }),
-            None => SourceSpec::Simulator {
-                config: SimConfig {
-                    seed: self.seed,
-                    scenario: Scenario::Ssvep(SsvepScenario {
-                        targets: layout
-                            .targets
-                            .iter()
-                            .map(|t| SsvepTarget {
-                                freq_hz: t.code.freq_hz,
-                                phase_rad: t.code.phase_rad,
-                            })
-                            .collect(),
-                        gaze: gaze.clone(),
-                        amplitude_uv: self.ssvep_uv,
-                        ..SsvepScenario::default()
-                    }),
-                    ..SimConfig::default()
-                },
-                pacing: Pacing::REAL_TIME,
-                chunk_frames: 0,
-                duration_secs: None,
-                time_origin: None,
-            },
         };
-        let session = Session::start(SessionConfig {
-            source,
-            front_end: FrontEnd::default(),
-            decoders: vec![(decoder, info)],
-            outputs: OutputConfig {
-                marker_stream: self.markers.clone(),
-                record: self.record.clone(),
-                ..OutputConfig::default()
-            },
-            ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
-            with_scope: false,
-            stimulation: None,
-        })?;
+        let session = Session::start(
+            SessionConfig::new(source)
+                .decoder(decoder)
+                .markers(self.markers.clone())
+                .record(self.record.clone()),
+        )?;
         Ok(SpellerView::new(
             speller,
             Some(session),

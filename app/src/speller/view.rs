@@ -7,9 +7,9 @@ use egui::{Align2, Color32, FontId, Rect, Stroke, StrokeKind, vec2};
 use neuroloop_acquisition::sim::Attention;
 
 use super::{FrameClock, FrameTime, Phase, Speller, SpellerEvent, format_event};
-use crate::outputs::{UiEvent, UiEventSender};
-use crate::session::Session;
 use neuroloop_decoders::Decision;
+use neuroloop_runtime::outputs::{UiEvent, UiEventSender};
+use neuroloop_runtime::session::Session;
 
 /// Side of the photodiode square, in points.
 pub const PHOTODIODE_SIDE: f32 = 48.0;
@@ -105,7 +105,7 @@ impl SpellerView {
     }
 
     /// Stops the session (recording closed) and returns it.
-    pub fn finish(&mut self) -> Option<crate::session::SessionOutcome> {
+    pub fn finish(&mut self) -> Option<neuroloop_runtime::session::SessionOutcome> {
         self.session.as_mut().map(Session::stop_in_place)
     }
 
@@ -314,7 +314,7 @@ impl eframe::App for SpellerView {
         SpellerView::ui(self, ui);
         let now = self.last_frame.map_or(0.0, |f| f.drawn);
         let started = *self.started.get_or_insert(now);
-        crate::gui::screenshot_when_due(ui.ctx(), &mut self.screenshot, now - started);
+        crate::window::screenshot_when_due(ui.ctx(), &mut self.screenshot, now - started);
         if self.speller.phase() == Phase::Done {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }

@@ -244,54 +244,126 @@ pub fn logistic_regression(
 /// Newton's method on `m` weight vectors (each `r` weights + intercept). `m == 1` is the
 /// binary model with class 1 as positive.
 fn newton_logistic(x: &Mat<f64>, labels: &[usize], m: usize, c: f64) -> Result<Vec<f64>, MiError> {
-    let (n, r) = (x.nrows(), x.ncols());
-    let stride = r + 1;
-    let dim = m * stride;
-    let row = |i: usize, j: usize| if j < r { x[(i, j)] } else { 1.0 };
-    // Probabilities of the classes each weight vector scores.
-    let probs = |theta: &[f64], i: usize, out: &mut Vec<f64>| {
-        out.clear();
-        for k in 0..m {
-            out.push((0..stride).map(|j| theta[k * stride + j] * row(i, j)).sum());
+    let problem = LogisticProblem::new(x, labels, m, c);
+    let mut theta = vec![0.0; problem.dim];
+    let mut p = Vec::with_capacity(m);
+    let mut f = problem.objective(&theta);
+    for _ in 0..200 {
+        let (g, h) = problem.gradient_and_hessian(&theta, &mut p);
+        let gnorm = g.iter().map(|v| v.abs()).fold(0.0, f64::max);
+        if gnorm < 1e-10 * (1.0 + c * problem.n as f64) {
+            break;
         }
-        if m == 1 {
+        let gm = Mat::from_fn(problem.dim, 1, |i, _| g[i]);
+        let step = h
+            .llt(Side::Lower)
+            .map_err(|_| MiError::NotPositiveDefinite {
+                what: "the logistic-regression Hessian",
+            })?
+            .solve(&gm);
+        let t = problem.backtrack(&mut theta, &mut f, &g, &step);
+        if t < 1e-10 {
+            break;
+        }
+    }
+    Ok(theta)
+}
+
+/// The penalised logistic objective of [`newton_logistic`] over the trials `x` (one row
+/// each): `m` weight vectors of `r` weights plus an intercept, laid out one after another.
+struct LogisticProblem<'a> {
+    x: &'a Mat<f64>,
+    labels: &'a [usize],
+    /// Weight vectors: 1 for the binary model, one per class otherwise.
+    m: usize,
+    /// Inverse regularisation strength.
+    c: f64,
+    /// Trials.
+    n: usize,
+    /// Weights per vector, without the intercept.
+    r: usize,
+    /// `r + 1`: weights and intercept of one vector.
+    stride: usize,
+    /// All parameters: `m × stride`.
+    dim: usize,
+}
+
+impl<'a> LogisticProblem<'a> {
+    /// The problem for trials `x` labelled `labels`.
+    fn new(x: &'a Mat<f64>, labels: &'a [usize], m: usize, c: f64) -> Self {
+        let (n, r) = (x.nrows(), x.ncols());
+        LogisticProblem {
+            x,
+            labels,
+            m,
+            c,
+            n,
+            r,
+            stride: r + 1,
+            dim: m * (r + 1),
+        }
+    }
+
+    /// Entry `j` of trial `i` with a trailing 1 for the intercept.
+    fn row(&self, i: usize, j: usize) -> f64 {
+        if j < self.r { self.x[(i, j)] } else { 1.0 }
+    }
+
+    /// Score of weight vector `k` for trial `i`.
+    fn score(&self, theta: &[f64], i: usize, k: usize) -> f64 {
+        (0..self.stride)
+            .map(|j| theta[k * self.stride + j] * self.row(i, j))
+            .sum()
+    }
+
+    /// Probabilities of the classes each weight vector scores, for trial `i`, into `out`.
+    fn probs(&self, theta: &[f64], i: usize, out: &mut Vec<f64>) {
+        out.clear();
+        for k in 0..self.m {
+            out.push(self.score(theta, i, k));
+        }
+        if self.m == 1 {
             out[0] = 1.0 / (1.0 + (-out[0]).exp());
         } else {
             softmax(out);
         }
-    };
-    let target = |i: usize, k: usize| -> f64 {
-        let y = labels[i];
-        f64::from(u8::from(if m == 1 { y == 1 } else { y == k }))
-    };
-    let objective = |theta: &[f64]| -> f64 {
+    }
+
+    /// 1 when trial `i` belongs to the class weight vector `k` scores, else 0.
+    fn target(&self, i: usize, k: usize) -> f64 {
+        let y = self.labels[i];
+        f64::from(u8::from(if self.m == 1 { y == 1 } else { y == k }))
+    }
+
+    /// `½‖W‖² + C Σᵢ loss` at `theta`.
+    fn objective(&self, theta: &[f64]) -> f64 {
+        let (m, r, stride) = (self.m, self.r, self.stride);
         let mut f = 0.0;
         for k in 0..m {
             f += 0.5 * (0..r).map(|j| theta[k * stride + j].powi(2)).sum::<f64>();
         }
-        for i in 0..n {
-            let zs: Vec<f64> = (0..m)
-                .map(|k| (0..stride).map(|j| theta[k * stride + j] * row(i, j)).sum())
-                .collect();
+        for i in 0..self.n {
+            let zs: Vec<f64> = (0..m).map(|k| self.score(theta, i, k)).collect();
             let loss = if m == 1 {
                 // log(1 + e^z) − y z, stably.
                 let z = zs[0];
-                z.max(0.0) + (-z.abs()).exp().ln_1p() - target(i, 0) * z
+                z.max(0.0) + (-z.abs()).exp().ln_1p() - self.target(i, 0) * z
             } else {
                 let max = zs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 let lse = max + zs.iter().map(|z| (z - max).exp()).sum::<f64>().ln();
-                lse - zs[labels[i]]
+                lse - zs[self.labels[i]]
             };
-            f += c * loss;
+            f += self.c * loss;
         }
         f
-    };
-    let mut theta = vec![0.0; dim];
-    let mut p = Vec::with_capacity(m);
-    let mut f = objective(&theta);
-    for _ in 0..200 {
-        let mut g = vec![0.0; dim];
-        let mut h = Mat::<f64>::zeros(dim, dim);
+    }
+
+    /// Gradient and Hessian of the objective at `theta`; `p` is scratch for one trial's
+    /// probabilities.
+    fn gradient_and_hessian(&self, theta: &[f64], p: &mut Vec<f64>) -> (Vec<f64>, Mat<f64>) {
+        let (m, r, stride, c) = (self.m, self.r, self.stride, self.c);
+        let mut g = vec![0.0; self.dim];
+        let mut h = Mat::<f64>::zeros(self.dim, self.dim);
         for k in 0..m {
             for j in 0..r {
                 g[k * stride + j] = theta[k * stride + j];
@@ -300,12 +372,12 @@ fn newton_logistic(x: &Mat<f64>, labels: &[usize], m: usize, c: f64) -> Result<V
             // The multinomial model's intercepts are free up to a common shift.
             h[(k * stride + r, k * stride + r)] = if m == 1 { 0.0 } else { 1e-10 };
         }
-        for i in 0..n {
-            probs(&theta, i, &mut p);
+        for i in 0..self.n {
+            self.probs(theta, i, p);
             for k in 0..m {
-                let resid = p[k] - target(i, k);
+                let resid = p[k] - self.target(i, k);
                 for a in 0..stride {
-                    g[k * stride + a] += c * resid * row(i, a);
+                    g[k * stride + a] += c * resid * self.row(i, a);
                 }
                 for l in 0..m {
                     let wkl = if m == 1 {
@@ -316,43 +388,43 @@ fn newton_logistic(x: &Mat<f64>, labels: &[usize], m: usize, c: f64) -> Result<V
                     if wkl == 0.0 {
                         continue;
                     }
-                    for a in 0..stride {
-                        let xa = c * wkl * row(i, a);
-                        for b in 0..stride {
-                            h[(k * stride + a, l * stride + b)] += xa * row(i, b);
-                        }
-                    }
+                    self.add_outer(&mut h, i, k, l, c * wkl);
                 }
             }
         }
-        let gnorm = g.iter().map(|v| v.abs()).fold(0.0, f64::max);
-        if gnorm < 1e-10 * (1.0 + c * n as f64) {
-            break;
+        (g, h)
+    }
+
+    /// Adds `scale · xᵢ xᵢᵀ` (with the intercept's 1) to the Hessian block of weight vectors
+    /// `k` and `l`.
+    fn add_outer(&self, h: &mut Mat<f64>, i: usize, k: usize, l: usize, scale: f64) {
+        let stride = self.stride;
+        for a in 0..stride {
+            let xa = scale * self.row(i, a);
+            for b in 0..stride {
+                h[(k * stride + a, l * stride + b)] += xa * self.row(i, b);
+            }
         }
-        let gm = Mat::from_fn(dim, 1, |i, _| g[i]);
-        let step = h
-            .llt(Side::Lower)
-            .map_err(|_| MiError::NotPositiveDefinite {
-                what: "the logistic-regression Hessian",
-            })?
-            .solve(&gm);
+    }
+
+    /// Backtracking line search along `-step` from `theta` (objective `f`, gradient `g`):
+    /// halves the step until the Armijo condition holds or the step is below 1e-10, then
+    /// moves `theta` and `f` there. Returns the step length taken.
+    fn backtrack(&self, theta: &mut Vec<f64>, f: &mut f64, g: &[f64], step: &Mat<f64>) -> f64 {
+        let dim = self.dim;
         let decrease: f64 = (0..dim).map(|i| g[i] * step[(i, 0)]).sum();
         let mut t = 1.0;
         loop {
             let cand: Vec<f64> = (0..dim).map(|i| theta[i] - t * step[(i, 0)]).collect();
-            let fc = objective(&cand);
-            if fc <= f - 1e-4 * t * decrease || t < 1e-10 {
-                theta = cand;
-                f = fc;
-                break;
+            let fc = self.objective(&cand);
+            if fc <= *f - 1e-4 * t * decrease || t < 1e-10 {
+                *theta = cand;
+                *f = fc;
+                return t;
             }
             t *= 0.5;
         }
-        if t < 1e-10 {
-            break;
-        }
     }
-    Ok(theta)
 }
 
 #[cfg(test)]

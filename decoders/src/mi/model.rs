@@ -260,6 +260,47 @@ fn unflat(v: &[f64], n: usize) -> Mat<f64> {
 }
 
 impl MiModel {
+    /// A model fitted on 20 noise trials whose two classes (`left_hand`, `right_hand`) differ
+    /// in the variance of one channel: it exercises every step of `method` at a stream's size,
+    /// for benchmarks and allocation tests, which measure cost, not accuracy.
+    pub fn synthetic(
+        method: MiMethod,
+        labels: &[String],
+        rate_hz: f64,
+        window_secs: f64,
+    ) -> Result<MiModel, MiError> {
+        let protocol = MiProtocol {
+            window_secs,
+            ..MiProtocol::new(labels.to_vec(), rate_hz)
+        }
+        .for_method(method);
+        let (n, len) = (protocol.window_rows(), protocol.window_frames());
+        let mut state = 1u64;
+        let mut noise = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) as f32
+        };
+        let classes: Vec<usize> = (0..20).map(|i| i % 2).collect();
+        let trials: Vec<Vec<f32>> = classes
+            .iter()
+            .map(|&y| {
+                (0..n * len)
+                    .map(|i| noise() * if i / len == (1 + 2 * y) % n { 3.0 } else { 1.0 })
+                    .collect()
+            })
+            .collect();
+        MiModel::fit(
+            method,
+            protocol,
+            vec!["left_hand".into(), "right_hand".into()],
+            &trials,
+            &classes,
+            TrainingInfo::default(),
+        )
+    }
+
     /// Fits `method` on `trials` (channel-major windows, [`MiProtocol::window_rows`] ×
     /// `window_frames`, already band-passed as `protocol` says: for `fbcsp-lda` the protocol
     /// of [`MiProtocol::for_method`], bands one after another) labelled by class index into
@@ -276,120 +317,18 @@ impl MiModel {
     ) -> Result<MiModel, MiError> {
         let classes = class_names.len();
         let channels = protocol.channels.len();
-        let counts: Vec<usize> = (0..classes)
-            .map(|k| labels.iter().filter(|&&y| y == k).count())
-            .collect();
-        let present = counts.iter().filter(|&&c| c > 0).count();
-        if present < 2 {
-            return Err(MiError::TooFewClasses { classes: present });
-        }
-        if let Some(k) = (0..classes).find(|&k| counts[k] < MIN_TRIALS_PER_CLASS) {
-            return Err(MiError::TooFewTrials {
-                class: class_names[k].clone(),
-                trials: counts[k],
-                needed: MIN_TRIALS_PER_CLASS,
-            });
-        }
-        if method.uses_filter_bank() == protocol.sub_bands.is_empty() {
-            return Err(MiError::ProtocolMismatch {
-                method: method.name(),
-                needs: if method.uses_filter_bank() {
-                    "filter-bank (sub_bands)"
-                } else {
-                    "single-band"
-                },
-            });
-        }
-        let len = protocol.window_frames();
+        let counts = checked_class_counts(method, &protocol, &class_names, labels)?;
+        // Filter-bank methods compute covariances band by band themselves.
         let covs = if method.uses_filter_bank() {
             Vec::new()
         } else {
-            trial_covariances(channels, len, trials)?
-        };
-        let of_class = |covs: &[Mat<f64>], k: usize| -> Vec<Mat<f64>> {
-            covs.iter()
-                .zip(labels)
-                .filter(|&(_, &y)| y == k)
-                .map(|(c, _)| c.clone())
-                .collect()
+            trial_covariances(channels, protocol.window_frames(), trials)?
         };
         let fitted = match method {
-            MiMethod::CspLda => {
-                let means: Vec<Mat<f64>> = (0..classes)
-                    .map(|k| mean_euclid(&of_class(&covs, k)))
-                    .collect();
-                let filters = csp_filters(&means, 6)?;
-                let rows = filters.len() / channels;
-                let features: Vec<Vec<f64>> = covs
-                    .iter()
-                    .map(|c| csp_features(&filters, rows, c))
-                    .collect();
-                Fitted::CspLda {
-                    lda: lda(&features, labels, classes)?,
-                    filters,
-                }
-            }
-            MiMethod::TsLr => {
-                let reference = mean_riemann(&covs)?;
-                let p = inv_sqrtm(reference.as_ref(), "the Riemannian mean of the trials")?;
-                let features = covs
-                    .iter()
-                    .map(|c| tangent_vector(p.as_ref(), c.as_ref()))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Fitted::TsLr {
-                    lr: logistic_regression(&features, labels, classes, 1.0)?,
-                    reference_isqrt: flat(&p),
-                }
-            }
-            MiMethod::Mdm => Fitted::Mdm {
-                class_mean_isqrt: (0..classes)
-                    .map(|k| {
-                        let m = mean_riemann(&of_class(&covs, k))?;
-                        inv_sqrtm(m.as_ref(), "a class's Riemannian mean").map(|p| flat(&p))
-                    })
-                    .collect::<Result<_, _>>()?,
-            },
-            MiMethod::FbcspLda => {
-                let bands = protocol.bands().len();
-                let rows_of_band = channels * len;
-                for (index, t) in trials.iter().enumerate() {
-                    if t.len() != bands * rows_of_band {
-                        return Err(MiError::TrialShape {
-                            index,
-                            len: t.len(),
-                            expected: bands * rows_of_band,
-                        });
-                    }
-                }
-                let mut filters = Vec::with_capacity(bands);
-                let mut features = vec![Vec::new(); trials.len()];
-                for b in 0..bands {
-                    let band: Vec<Vec<f32>> = trials
-                        .iter()
-                        .map(|t| t[b * rows_of_band..(b + 1) * rows_of_band].to_vec())
-                        .collect();
-                    let covs = trial_covariances(channels, len, &band)?;
-                    let means: Vec<Mat<f64>> = (0..classes)
-                        .map(|k| mean_euclid(&of_class(&covs, k)))
-                        .collect();
-                    let f = csp_filters(&means, FBCSP_FILTERS_PER_BAND)?;
-                    let rows = f.len() / channels;
-                    for (x, c) in features.iter_mut().zip(&covs) {
-                        x.extend(csp_features(&f, rows, c));
-                    }
-                    filters.push(f);
-                }
-                let selected = anova_best(&features, labels, classes, FBCSP_FEATURES);
-                let kept: Vec<Vec<f64>> = features
-                    .iter()
-                    .map(|x| selected.iter().map(|&i| x[i]).collect())
-                    .collect();
-                Fitted::FbcspLda {
-                    lda: lda(&kept, labels, classes)?,
-                    filters,
-                    selected,
-                }
-            }
+            MiMethod::CspLda => fit_csp_lda(&covs, labels, classes, channels)?,
+            MiMethod::TsLr => fit_ts_lr(&covs, labels, classes)?,
+            MiMethod::Mdm => fit_mdm(&covs, labels, classes)?,
+            MiMethod::FbcspLda => fit_fbcsp_lda(&protocol, trials, labels, classes)?,
         };
         Ok(MiModel {
             format: MODEL_FORMAT.into(),
@@ -517,6 +456,151 @@ impl MiModel {
         model.validate()?;
         Ok(model)
     }
+}
+
+/// Trials per class, once every class has enough of them and the protocol has the shape
+/// `method` reads (filter bank or single band).
+fn checked_class_counts(
+    method: MiMethod,
+    protocol: &MiProtocol,
+    class_names: &[String],
+    labels: &[usize],
+) -> Result<Vec<usize>, MiError> {
+    let classes = class_names.len();
+    let counts: Vec<usize> = (0..classes)
+        .map(|k| labels.iter().filter(|&&y| y == k).count())
+        .collect();
+    let present = counts.iter().filter(|&&c| c > 0).count();
+    if present < 2 {
+        return Err(MiError::TooFewClasses { classes: present });
+    }
+    if let Some(k) = (0..classes).find(|&k| counts[k] < MIN_TRIALS_PER_CLASS) {
+        return Err(MiError::TooFewTrials {
+            class: class_names[k].clone(),
+            trials: counts[k],
+            needed: MIN_TRIALS_PER_CLASS,
+        });
+    }
+    if method.uses_filter_bank() == protocol.sub_bands.is_empty() {
+        return Err(MiError::ProtocolMismatch {
+            method: method.name(),
+            needs: if method.uses_filter_bank() {
+                "filter-bank (sub_bands)"
+            } else {
+                "single-band"
+            },
+        });
+    }
+    Ok(counts)
+}
+
+/// The covariances of the trials labelled `k`.
+fn of_class(covs: &[Mat<f64>], labels: &[usize], k: usize) -> Vec<Mat<f64>> {
+    covs.iter()
+        .zip(labels)
+        .filter(|&(_, &y)| y == k)
+        .map(|(c, _)| c.clone())
+        .collect()
+}
+
+/// The Euclidean mean covariance of every class, in class order.
+fn class_means(covs: &[Mat<f64>], labels: &[usize], classes: usize) -> Vec<Mat<f64>> {
+    (0..classes)
+        .map(|k| mean_euclid(&of_class(covs, labels, k)))
+        .collect()
+}
+
+/// CSP filters (6 per class) and the LDA on the trials' log-variances through them.
+fn fit_csp_lda(
+    covs: &[Mat<f64>],
+    labels: &[usize],
+    classes: usize,
+    channels: usize,
+) -> Result<Fitted, MiError> {
+    let filters = csp_filters(&class_means(covs, labels, classes), 6)?;
+    let rows = filters.len() / channels;
+    let features: Vec<Vec<f64>> = covs
+        .iter()
+        .map(|c| csp_features(&filters, rows, c))
+        .collect();
+    Ok(Fitted::CspLda {
+        lda: lda(&features, labels, classes)?,
+        filters,
+    })
+}
+
+/// Logistic regression on the tangent vectors at the trials' Riemannian mean.
+fn fit_ts_lr(covs: &[Mat<f64>], labels: &[usize], classes: usize) -> Result<Fitted, MiError> {
+    let reference = mean_riemann(covs)?;
+    let p = inv_sqrtm(reference.as_ref(), "the Riemannian mean of the trials")?;
+    let features = covs
+        .iter()
+        .map(|c| tangent_vector(p.as_ref(), c.as_ref()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Fitted::TsLr {
+        lr: logistic_regression(&features, labels, classes, 1.0)?,
+        reference_isqrt: flat(&p),
+    })
+}
+
+/// The inverse square root of every class's Riemannian mean.
+fn fit_mdm(covs: &[Mat<f64>], labels: &[usize], classes: usize) -> Result<Fitted, MiError> {
+    Ok(Fitted::Mdm {
+        class_mean_isqrt: (0..classes)
+            .map(|k| {
+                let m = mean_riemann(&of_class(covs, labels, k))?;
+                inv_sqrtm(m.as_ref(), "a class's Riemannian mean").map(|p| flat(&p))
+            })
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// CSP in every sub-band of `protocol`, the [`FBCSP_FEATURES`] log-variance features with the
+/// highest ANOVA F, and the LDA on them.
+fn fit_fbcsp_lda(
+    protocol: &MiProtocol,
+    trials: &[Vec<f32>],
+    labels: &[usize],
+    classes: usize,
+) -> Result<Fitted, MiError> {
+    let channels = protocol.channels.len();
+    let len = protocol.window_frames();
+    let bands = protocol.bands().len();
+    let rows_of_band = channels * len;
+    for (index, t) in trials.iter().enumerate() {
+        if t.len() != bands * rows_of_band {
+            return Err(MiError::TrialShape {
+                index,
+                len: t.len(),
+                expected: bands * rows_of_band,
+            });
+        }
+    }
+    let mut filters = Vec::with_capacity(bands);
+    let mut features = vec![Vec::new(); trials.len()];
+    for b in 0..bands {
+        let band: Vec<Vec<f32>> = trials
+            .iter()
+            .map(|t| t[b * rows_of_band..(b + 1) * rows_of_band].to_vec())
+            .collect();
+        let covs = trial_covariances(channels, len, &band)?;
+        let f = csp_filters(&class_means(&covs, labels, classes), FBCSP_FILTERS_PER_BAND)?;
+        let rows = f.len() / channels;
+        for (x, c) in features.iter_mut().zip(&covs) {
+            x.extend(csp_features(&f, rows, c));
+        }
+        filters.push(f);
+    }
+    let selected = anova_best(&features, labels, classes, FBCSP_FEATURES);
+    let kept: Vec<Vec<f64>> = features
+        .iter()
+        .map(|x| selected.iter().map(|&i| x[i]).collect())
+        .collect();
+    Ok(Fitted::FbcspLda {
+        lda: lda(&kept, labels, classes)?,
+        filters,
+        selected,
+    })
 }
 
 /// Indices of the `k` features with the highest one-way ANOVA F statistic across the classes

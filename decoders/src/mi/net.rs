@@ -8,33 +8,15 @@
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
-
 use super::model::MiProtocol;
 use crate::onnx::{ModelCard, ModelError, OnnxModel};
 
+// The card's `[mi]` table is defined with the other card tables, which the card reader in
+// `onnx` needs without depending on this module; its old path stays here.
+pub use crate::card::MiNetConfig;
+
 /// File name of the shipped network's card in `assets/models`.
 pub const MI_NET_CARD: &str = "mi-net.toml";
-
-/// The window a motor-imagery network reads and the classes it returns (a card's `[mi]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MiNetConfig {
-    /// Channel labels, in the input's channel order.
-    pub channels: Vec<String>,
-    /// Sampling rate the network was trained at.
-    pub sample_rate_hz: f64,
-    /// Causal Butterworth band-pass applied to the continuous signal first.
-    pub band_hz: (f64, f64),
-    /// Order of that band-pass.
-    pub filter_order: usize,
-    /// Window length.
-    pub window_secs: f64,
-    /// Where a trial's window starts after its cue (evaluation).
-    pub cue_offset_secs: f64,
-    /// Class names, in output order.
-    pub class_names: Vec<String>,
-}
 
 impl MiNetConfig {
     /// The preprocessing as a [`MiProtocol`] (what trial cutting and the decoder apply).

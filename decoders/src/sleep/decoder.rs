@@ -4,6 +4,7 @@
 use super::slow_oscillation::{SoConfig, SoTrigger, SoTriggerEvent};
 use super::spindle::{SpindleConfig, SpindleDetector, SpindleEvent, SpindleEventKind, Verdict};
 use super::spindle_net::SpindleNet;
+use crate::roles::{SO_CHANNELS, SPINDLE_CHANNELS, find_role};
 use crate::step::channel_indices;
 use crate::{Decision, DecisionBuffer, Decoder, DecoderContext, DecoderError};
 
@@ -117,11 +118,12 @@ impl SpindleDecoder {
         )
     }
 
-    /// A decoder watching `channel` (`None`: the first) with `engine`.
+    /// A decoder watching `channel` (`None`: the first of [`SPINDLE_CHANNELS`] the stream
+    /// has, else its first channel) with `engine`.
     pub fn with_engine(channel: Option<String>, engine: SpindleEngine) -> Self {
         SpindleDecoder {
             engine,
-            input: OneChannel::new(channel),
+            input: OneChannel::new(channel, SPINDLE_CHANNELS),
             classes: SPINDLE_CLASSES.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
@@ -192,7 +194,8 @@ pub const SO_TARGET_CLASS: &str = "so-target";
 /// Settings of [`SoDecoder`].
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SoDecoderConfig {
-    /// Channel to watch (frontal or central, e.g. `Fz`/`Cz`); `None` takes the first.
+    /// Channel to watch (frontal or central, e.g. `Fz`/`Cz`); `None` takes the first of
+    /// [`SO_CHANNELS`] the stream has, else its first channel.
     pub channel: Option<String>,
     /// The trigger's settings.
     pub trigger: SoConfig,
@@ -215,11 +218,17 @@ impl SoDecoder {
     pub fn new(cfg: SoDecoderConfig) -> Self {
         SoDecoder {
             trigger: SoTrigger::new(cfg.trigger),
-            input: OneChannel::new(cfg.channel),
+            input: OneChannel::new(cfg.channel, SO_CHANNELS),
             name: "so-phase".to_owned(),
             classes: vec![SO_TARGET_CLASS.to_owned()],
         }
     }
+}
+
+/// The channel a slow-oscillation decoder without a label watches (the artefact watch of
+/// stimulation follows it): the first of [`SO_CHANNELS`] in `labels`, else the first channel.
+pub fn so_channel_index(labels: &[String]) -> usize {
+    find_role(labels, SO_CHANNELS).unwrap_or(0)
 }
 
 /// The decision for a trigger.
@@ -266,17 +275,20 @@ impl Decoder for SoDecoder {
 /// allocates; [`OneChannel::runs`] does not.
 #[derive(Debug, Clone)]
 struct OneChannel {
-    /// Requested label; `None` takes the stream's first channel.
+    /// Requested label; `None` takes the first channel of `role` the stream has, else its
+    /// first channel.
     label: Option<String>,
+    role: &'static [&'static str],
     pick: usize,
     channels: usize,
     scratch: Vec<f64>,
 }
 
 impl OneChannel {
-    fn new(label: Option<String>) -> Self {
+    fn new(label: Option<String>, role: &'static [&'static str]) -> Self {
         OneChannel {
             label,
+            role,
             pick: 0,
             channels: 0,
             scratch: Vec::new(),
@@ -288,7 +300,7 @@ impl OneChannel {
         self.pick = match &self.label {
             Some(label) => channel_indices(std::slice::from_ref(label), &ctx.channel_labels)?[0],
             None if ctx.channel_labels.is_empty() => return Err(DecoderError::NoChannels),
-            None => 0,
+            None => find_role(&ctx.channel_labels, self.role).unwrap_or(0),
         };
         self.channels = ctx.channel_labels.len();
         self.scratch = vec![0.0; ctx.max_block_frames.max(1)];

@@ -31,67 +31,18 @@
 //! The model's file, input layout and every setting above come from its model card
 //! (`assets/models/spindle-net.toml`), read by [`crate::onnx::ModelCard`].
 
-use serde::{Deserialize, Serialize};
-
 use super::bands::BandBank;
 use super::spindle::{SpindleEvent, SpindleEventKind, SpindleFeatures, Verdict};
 use crate::DecoderError;
 
+// The card's `[spindle]` table is defined with the other card tables, so that the card reader
+// in `onnx` does not depend on the detector for it; its old paths stay here.
+pub use crate::card::{NetFrontEndConfig, SpindleNetConfig};
+
 /// Channels the front end hands the model.
 pub const NET_CHANNELS: usize = 3;
 
-/// Settings of the [`NetFrontEnd`]; they must match what the model was trained on (the model
-/// card holds them).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct NetFrontEndConfig {
-    /// Rate the model sees, Hz.
-    pub rate_hz: f64,
-    /// Model window, s.
-    pub window_secs: f64,
-    /// Time between model windows, s.
-    pub hop_secs: f64,
-    /// Wide band-pass, Hz (upper edge capped at 0.45 × the stream's rate).
-    pub wide_band_hz: (f64, f64),
-    /// Sigma band-pass, Hz.
-    pub sigma_band_hz: (f64, f64),
-    /// Butterworth prototype order of each band-pass.
-    pub filter_order: usize,
-    /// Time constant of the running RMS, s.
-    pub norm_secs: f64,
-    /// Signal needed (after the filters settle) before any window is scored, s.
-    pub min_norm_secs: f64,
-    /// Normalised values are clipped to ± this.
-    pub clip: f64,
-}
-
-impl Default for NetFrontEndConfig {
-    fn default() -> Self {
-        NetFrontEndConfig {
-            rate_hz: 100.0,
-            window_secs: 1.0,
-            hop_secs: 0.05,
-            wide_band_hz: (0.3, 30.0),
-            sigma_band_hz: (11.0, 16.0),
-            filter_order: 1,
-            norm_secs: 30.0,
-            min_norm_secs: 10.0,
-            clip: 20.0,
-        }
-    }
-}
-
 impl NetFrontEndConfig {
-    /// Samples in one model window.
-    pub fn window_samples(&self) -> usize {
-        (self.window_secs * self.rate_hz).round() as usize
-    }
-
-    /// Model samples between windows.
-    pub fn hop_samples(&self) -> usize {
-        ((self.hop_secs * self.rate_hz).round() as usize).max(1)
-    }
-
     fn check(&self, sample_rate_hz: f64) -> Result<(), DecoderError> {
         let bad = |name: &'static str, value: f64, hint: &'static str| {
             Err(DecoderError::BadSetting { name, value, hint })
@@ -307,42 +258,6 @@ pub trait WindowModel: Send + std::fmt::Debug {
     /// `window` is `[channels][samples]`, channel-major. Real-time safe implementations do
     /// not allocate.
     fn predict(&mut self, window: &[f32]) -> Result<f32, String>;
-}
-
-/// Decision settings of a [`SpindleNet`] (from the model card).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SpindleNetConfig {
-    /// The front end the model was trained on.
-    pub front_end: NetFrontEndConfig,
-    /// Probability at or above which a hop belongs to a spindle.
-    pub threshold: f64,
-    /// Hops a run must last before its onset is declared (1: at its first hop). Runs too
-    /// short to be accepted are then never declared, which spares stimulation false
-    /// triggers at 50 ms of delay per extra hop.
-    pub confirm_hops: usize,
-    /// A run's start is its first hop moved back by this, s.
-    pub onset_lead_secs: f64,
-    /// A run's end is its last hop moved back by this, s.
-    pub end_lag_secs: f64,
-    /// Shortest spindle accepted, s.
-    pub min_duration_secs: f64,
-    /// Longest spindle accepted, s.
-    pub max_duration_secs: f64,
-}
-
-impl Default for SpindleNetConfig {
-    fn default() -> Self {
-        SpindleNetConfig {
-            front_end: NetFrontEndConfig::default(),
-            threshold: 0.5,
-            confirm_hops: 1,
-            onset_lead_secs: 0.3,
-            end_lag_secs: 0.3,
-            min_duration_secs: 0.5,
-            max_duration_secs: 2.5,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]

@@ -10,39 +10,16 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use crate::onnx::{ModelCard, ModelError, OnnxModel};
+
+// The card's `[ssvep]` table is defined with the other card tables, which the card reader in
+// `onnx` needs without depending on this module; its old path stays here.
+pub use crate::card::SsvepNetConfig;
 
 /// File name of the shipped network's card in `assets/models`.
 pub const SSVEP_NET_CARD: &str = "ssvep-net.toml";
 
-/// What an SSVEP network reads and returns (a card's `[ssvep]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SsvepNetConfig {
-    /// Channel labels, in the input's channel order.
-    pub channels: Vec<String>,
-    /// Sampling rate the network was trained at.
-    pub sample_rate_hz: f64,
-    /// Stimulation frequencies, in output order.
-    pub targets_hz: Vec<f64>,
-    /// Sub-bands (causal Butterworth band-passes of the continuous signal), in input order.
-    pub bands_hz: Vec<(f64, f64)>,
-    /// Order of the sub-band filters.
-    pub filter_order: usize,
-    /// Window length.
-    pub window_secs: f64,
-    /// The window starts this long after the flicker onset.
-    pub latency_secs: f64,
-}
-
 impl SsvepNetConfig {
-    /// Samples per channel in a window.
-    pub fn window_frames(&self) -> usize {
-        (self.window_secs * self.sample_rate_hz).round() as usize
-    }
-
     /// Why the settings cannot describe a network input, if they cannot.
     fn problem(&self) -> Option<String> {
         let fs = self.sample_rate_hz;

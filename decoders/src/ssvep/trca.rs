@@ -17,7 +17,7 @@
 //! window costs one projection `Wᵀ X` (for its mean and norm) and one inner product per class.
 
 use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, Par};
+use faer::{Accum, Col, Mat, Par};
 
 use crate::DecoderError;
 use crate::mi::spd::inv_sqrtm;
@@ -114,41 +114,13 @@ impl TrcaModel {
         weights: &[f64],
     ) -> Result<TrcaModel, DecoderError> {
         let bands = weights.len();
-        let per_band = channels * samples;
-        if channels == 0 {
-            return Err(DecoderError::NoChannels);
-        }
-        if bands == 0 || samples < 2 || trials.len() != labels.len() {
-            return Err(DecoderError::BadSetting {
-                name: "trca trials",
-                value: trials.len() as f64,
-                hint: "give one label per trial, at least one band and windows of two or more samples",
-            });
-        }
-        if let Some(t) = trials.iter().find(|t| t.len() != bands * per_band) {
-            return Err(DecoderError::BadSetting {
-                name: "trca trial length",
-                value: t.len() as f64,
-                hint: "every trial must hold bands × channels × samples values",
-            });
-        }
-        for class in 0..classes {
-            let n = labels.iter().filter(|&&l| l == class).count();
-            if n < 2 {
-                return Err(DecoderError::BadSetting {
-                    name: "trca trials per class",
-                    value: n as f64,
-                    hint: "TRCA needs at least two calibration trials of every target; record more calibration trials",
-                });
-            }
-        }
-        if let Some(&l) = labels.iter().find(|&&l| l >= classes) {
-            return Err(DecoderError::BadSetting {
-                name: "trca label",
-                value: l as f64,
-                hint: "labels must be class indices below the number of classes",
-            });
-        }
+        check_calibration(trials, labels, classes, channels, samples, bands)?;
+        let calibration = Calibration {
+            trials,
+            labels,
+            channels,
+            samples,
+        };
         let mut parts = TrcaParts {
             channels,
             samples,
@@ -157,52 +129,14 @@ impl TrcaModel {
             filters: Vec::with_capacity(bands),
             templates: Vec::with_capacity(bands),
         };
+        // One centred trial at a time, reused for every class and band.
         let mut x = Mat::<f64>::zeros(channels, samples);
         for b in 0..bands {
             let mut filters = Vec::with_capacity(classes * channels);
             let mut templates = Vec::with_capacity(classes * channels * samples);
             for class in 0..classes {
-                let mut sum = Mat::<f64>::zeros(channels, samples);
-                let mut q = Mat::<f64>::zeros(channels, channels);
-                for (t, _) in trials.iter().zip(labels).filter(|&(_, &l)| l == class) {
-                    crate::centre::load_centred(&t[b * per_band..(b + 1) * per_band], &mut x);
-                    sum += &x;
-                    matmul(
-                        q.as_mut(),
-                        Accum::Add,
-                        x.as_ref(),
-                        x.as_ref().transpose(),
-                        1.0,
-                        Par::Seq,
-                    );
-                }
-                // S = (Σ X)(Σ X)ᵀ − Σ X Xᵀ.
-                let s = &sum * sum.transpose() - &q;
-                let trace: f64 = (0..channels).map(|c| q[(c, c)]).sum();
-                let ridge = RIDGE * (trace / channels as f64).max(f64::MIN_POSITIVE);
-                for c in 0..channels {
-                    q[(c, c)] += ridge;
-                }
-                let q_isqrt = inv_sqrtm(q.as_ref(), "the TRCA trial covariance").map_err(|e| {
-                    DecoderError::Model {
-                        reason: format!(
-                            "{e} (class {class}, band {b}): check the calibration recording for flat or non-finite channels"
-                        ),
-                    }
-                })?;
-                let m = &q_isqrt * &s * &q_isqrt;
-                let eig = m
-                    .self_adjoint_eigen(faer::Side::Lower)
-                    .map_err(|_| DecoderError::Model {
-                        reason: format!(
-                            "the TRCA eigenproblem did not converge (class {class}, band {b}): check the calibration recording for non-finite samples"
-                        ),
-                    })?;
-                let (u, lambda) = (eig.U(), eig.S().column_vector());
-                let top = (0..channels)
-                    .max_by(|&i, &j| lambda[i].total_cmp(&lambda[j]))
-                    .unwrap_or(0);
-                let w = &q_isqrt * u.col(top);
+                let (sum, q) = calibration.class_sums(class, b, &mut x);
+                let w = calibration.leading_filter(&sum, q, class, b)?;
                 filters.extend((0..channels).map(|c| w[c]));
                 let count = labels.iter().filter(|&&l| l == class).count() as f64;
                 for c in 0..channels {
@@ -297,6 +231,131 @@ impl TrcaModel {
     /// Number of bands.
     pub fn bands(&self) -> usize {
         self.bands.len()
+    }
+}
+
+/// Checks the calibration set's shape before anything is fitted: one label per trial, every
+/// trial `bands × channels × samples` long, at least two trials of every class and no label
+/// outside the classes.
+fn check_calibration(
+    trials: &[&[f32]],
+    labels: &[usize],
+    classes: usize,
+    channels: usize,
+    samples: usize,
+    bands: usize,
+) -> Result<(), DecoderError> {
+    let per_band = channels * samples;
+    if channels == 0 {
+        return Err(DecoderError::NoChannels);
+    }
+    if bands == 0 || samples < 2 || trials.len() != labels.len() {
+        return Err(DecoderError::BadSetting {
+            name: "trca trials",
+            value: trials.len() as f64,
+            hint: "give one label per trial, at least one band and windows of two or more samples",
+        });
+    }
+    if let Some(t) = trials.iter().find(|t| t.len() != bands * per_band) {
+        return Err(DecoderError::BadSetting {
+            name: "trca trial length",
+            value: t.len() as f64,
+            hint: "every trial must hold bands × channels × samples values",
+        });
+    }
+    for class in 0..classes {
+        let n = labels.iter().filter(|&&l| l == class).count();
+        if n < 2 {
+            return Err(DecoderError::BadSetting {
+                name: "trca trials per class",
+                value: n as f64,
+                hint: "TRCA needs at least two calibration trials of every target; record more calibration trials",
+            });
+        }
+    }
+    if let Some(&l) = labels.iter().find(|&&l| l >= classes) {
+        return Err(DecoderError::BadSetting {
+            name: "trca label",
+            value: l as f64,
+            hint: "labels must be class indices below the number of classes",
+        });
+    }
+    Ok(())
+}
+
+/// Calibration trials checked by [`check_calibration`], with their dimensions.
+struct Calibration<'a> {
+    trials: &'a [&'a [f32]],
+    labels: &'a [usize],
+    channels: usize,
+    samples: usize,
+}
+
+impl Calibration<'_> {
+    /// `Σ Xᵢ` (channels × samples) and `Q = Σ Xᵢ Xᵢᵀ` over the centred trials of `class` in
+    /// band `band`; `x` is scratch for one centred trial.
+    fn class_sums(&self, class: usize, band: usize, x: &mut Mat<f64>) -> (Mat<f64>, Mat<f64>) {
+        let (channels, samples) = (self.channels, self.samples);
+        let per_band = channels * samples;
+        let mut sum = Mat::<f64>::zeros(channels, samples);
+        let mut q = Mat::<f64>::zeros(channels, channels);
+        for (t, _) in self
+            .trials
+            .iter()
+            .zip(self.labels)
+            .filter(|&(_, &l)| l == class)
+        {
+            crate::centre::load_centred(&t[band * per_band..(band + 1) * per_band], x);
+            sum += &*x;
+            matmul(
+                q.as_mut(),
+                Accum::Add,
+                x.as_ref(),
+                x.as_ref().transpose(),
+                1.0,
+                Par::Seq,
+            );
+        }
+        (sum, q)
+    }
+
+    /// The TRCA filter of one class and band: the leading generalised eigenvector of
+    /// `S w = λ Q w`, with `S = (Σ X)(Σ X)ᵀ − Q` and a small ridge on `Q`.
+    fn leading_filter(
+        &self,
+        sum: &Mat<f64>,
+        mut q: Mat<f64>,
+        class: usize,
+        band: usize,
+    ) -> Result<Col<f64>, DecoderError> {
+        let channels = self.channels;
+        // S = (Σ X)(Σ X)ᵀ − Σ X Xᵀ.
+        let s = sum * sum.transpose() - &q;
+        let trace: f64 = (0..channels).map(|c| q[(c, c)]).sum();
+        let ridge = RIDGE * (trace / channels as f64).max(f64::MIN_POSITIVE);
+        for c in 0..channels {
+            q[(c, c)] += ridge;
+        }
+        let q_isqrt = inv_sqrtm(q.as_ref(), "the TRCA trial covariance").map_err(|e| {
+            DecoderError::Model {
+                reason: format!(
+                    "{e} (class {class}, band {band}): check the calibration recording for flat or non-finite channels"
+                ),
+            }
+        })?;
+        let m = &q_isqrt * &s * &q_isqrt;
+        let eig = m
+            .self_adjoint_eigen(faer::Side::Lower)
+            .map_err(|_| DecoderError::Model {
+                reason: format!(
+                    "the TRCA eigenproblem did not converge (class {class}, band {band}): check the calibration recording for non-finite samples"
+                ),
+            })?;
+        let (u, lambda) = (eig.U(), eig.S().column_vector());
+        let top = (0..channels)
+            .max_by(|&i, &j| lambda[i].total_cmp(&lambda[j]))
+            .unwrap_or(0);
+        Ok(&q_isqrt * u.col(top))
     }
 }
 

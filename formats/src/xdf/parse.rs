@@ -98,18 +98,13 @@ struct StreamState {
     period_s: f64,
 }
 
+/// Reads the chunks of an XDF file into streams with raw time stamps. With
+/// `tolerate_truncated_tail`, an incomplete final chunk is dropped and its offset recorded
+/// instead of failing the file.
 pub(super) fn parse_chunks(
     bytes: &[u8],
     tolerate_truncated_tail: bool,
 ) -> Result<XdfFile, XdfError> {
-    let mut file = XdfFile {
-        header_xml: None,
-        version: None,
-        streams: Vec::new(),
-        boundary_count: 0,
-        unknown_chunk_count: 0,
-        truncated_tail_offset: None,
-    };
     let magic = bytes.get(..4).unwrap_or(bytes);
     if magic != b"XDF:" {
         return Err(XdfError::at(
@@ -119,17 +114,85 @@ pub(super) fn parse_chunks(
             },
         ));
     }
-    let mut states: Vec<StreamState> = Vec::new();
-    let mut index_by_id: HashMap<u32, usize> = HashMap::new();
+    let mut reader = ChunkReader::new();
     let mut cursor = Cursor::new(bytes, 0);
     cursor.position = 4;
     while cursor.remaining() > 0 {
+        let Some(chunk) = reader.next_chunk(&mut cursor, tolerate_truncated_tail)? else {
+            break;
+        };
+        reader.read_chunk(chunk)?;
+    }
+    Ok(reader.finish())
+}
+
+/// One chunk whose length has been checked against the file, with its tag read.
+struct Chunk<'a> {
+    /// File offset of the chunk's length field.
+    start: u64,
+    /// Declared length of tag and content.
+    length: u64,
+    /// Tag and content.
+    body: &'a [u8],
+    /// File offset of `body[0]`.
+    body_start: u64,
+    tag: u16,
+    /// Reader over `body`, positioned after the tag.
+    cursor: Cursor<'a>,
+}
+
+impl Chunk<'_> {
+    /// Reads the stream id that follows the tag of stream-specific chunks.
+    fn stream_id(&mut self) -> Result<u32, XdfError> {
+        stream_id(&mut self.cursor, self.start, self.tag, self.length)
+    }
+}
+
+/// The file being assembled while its chunks are read.
+struct ChunkReader {
+    file: XdfFile,
+    /// Streams in the order their headers appeared.
+    states: Vec<StreamState>,
+    /// Position in `states` of each stream id.
+    index_by_id: HashMap<u32, usize>,
+}
+
+impl ChunkReader {
+    /// A reader that has seen no chunk yet.
+    fn new() -> Self {
+        ChunkReader {
+            file: XdfFile {
+                header_xml: None,
+                version: None,
+                streams: Vec::new(),
+                boundary_count: 0,
+                unknown_chunk_count: 0,
+                truncated_tail_offset: None,
+            },
+            states: Vec::new(),
+            index_by_id: HashMap::new(),
+        }
+    }
+
+    /// The file with every stream read so far.
+    fn finish(mut self) -> XdfFile {
+        self.file.streams = self.states.into_iter().map(|state| state.stream).collect();
+        self.file
+    }
+
+    /// Cuts the next chunk off `cursor`. `None` when the file ends in an incomplete chunk
+    /// that `tolerate_truncated_tail` allows to drop (its offset is recorded).
+    fn next_chunk<'a>(
+        &mut self,
+        cursor: &mut Cursor<'a>,
+        tolerate_truncated_tail: bool,
+    ) -> Result<Option<Chunk<'a>>, XdfError> {
         let chunk_start = cursor.offset();
-        let length = match chunk_length(&mut cursor) {
+        let length = match chunk_length(cursor) {
             Ok(length) => length,
             Err(error) if tolerate_truncated_tail && is_truncation(&error) => {
-                file.truncated_tail_offset = Some(chunk_start);
-                break;
+                self.file.truncated_tail_offset = Some(chunk_start);
+                return Ok(None);
             }
             Err(error) => return Err(error),
         };
@@ -139,8 +202,8 @@ pub(super) fn parse_chunks(
         let available = cursor.remaining() as u64;
         if length > available {
             if tolerate_truncated_tail {
-                file.truncated_tail_offset = Some(chunk_start);
-                break;
+                self.file.truncated_tail_offset = Some(chunk_start);
+                return Ok(None);
             }
             return Err(XdfError::at(
                 chunk_start,
@@ -153,7 +216,7 @@ pub(super) fn parse_chunks(
         }
         // `length <= available`, which is a usize, so the conversion cannot fail.
         let body = cursor.take(usize::try_from(length).unwrap_or(usize::MAX), "chunk")?;
-        let mut chunk = Cursor::new(body, body_start);
+        let mut chunk_cursor = Cursor::new(body, body_start);
         if body.len() < 2 {
             return Err(XdfError::at(
                 chunk_start,
@@ -164,109 +227,143 @@ pub(super) fn parse_chunks(
                 },
             ));
         }
-        let chunk_tag = chunk.u16("chunk tag")?;
-        match chunk_tag {
-            tag::FILE_HEADER => {
-                let xml = String::from_utf8_lossy(&body[2..]).into_owned();
-                file.version = header::file_header_version(&xml)
-                    .map_err(|p| XdfError::at(body_start + 2, p))?;
-                file.header_xml = Some(xml);
-            }
-            tag::STREAM_HEADER => {
-                let stream_id = stream_id(&mut chunk, chunk_start, chunk_tag, length)?;
-                let xml_start = chunk.offset();
-                let xml = String::from_utf8_lossy(&body[6..]).into_owned();
-                let header =
-                    StreamHeader::from_xml(&xml).map_err(|p| XdfError::at(xml_start, p))?;
-                if index_by_id.contains_key(&stream_id) {
-                    return Err(XdfError::at(
-                        chunk_start,
-                        XdfProblem::DuplicateStream { stream_id },
-                    ));
-                }
-                let period_s = if header.nominal_srate_hz > 0.0 {
-                    1.0 / header.nominal_srate_hz
-                } else {
-                    0.0
-                };
-                index_by_id.insert(stream_id, states.len());
-                states.push(StreamState {
-                    stream: XdfStream {
-                        id: stream_id,
-                        values: XdfValues::empty(header.channel_format),
-                        header,
-                        footer: None,
-                        timestamps_s: Vec::new(),
-                        clock_offsets: Vec::new(),
-                        clock_segments: Vec::new(),
-                        segments: Vec::new(),
-                        effective_srate_hz: 0.0,
-                    },
-                    last_timestamp_s: 0.0,
-                    period_s,
-                });
-            }
-            tag::SAMPLES => {
-                let stream_id = stream_id(&mut chunk, chunk_start, chunk_tag, length)?;
-                let state =
-                    stream_state(&mut states, &index_by_id, stream_id, "Samples", chunk_start)?;
-                read_samples(&mut chunk, state)?;
-                if chunk.remaining() != 0 {
-                    return Err(XdfError::at(
-                        chunk.offset(),
-                        XdfProblem::InconsistentChunkSize {
-                            declared: length.saturating_sub(6),
-                            used: (chunk.position - 6) as u64,
-                        },
-                    ));
-                }
-            }
-            tag::CLOCK_OFFSET => {
-                let stream_id = stream_id(&mut chunk, chunk_start, chunk_tag, length)?;
-                if chunk.remaining() != 16 {
-                    return Err(XdfError::at(
-                        body_start + 6,
-                        XdfProblem::InconsistentChunkSize {
-                            declared: length.saturating_sub(6),
-                            used: 16,
-                        },
-                    ));
-                }
-                let collection_time_s = chunk.f64("clock offset time")?;
-                let offset_s = chunk.f64("clock offset value")?;
-                let state = stream_state(
-                    &mut states,
-                    &index_by_id,
-                    stream_id,
-                    "ClockOffset",
-                    chunk_start,
-                )?;
-                state.stream.clock_offsets.push(ClockOffset {
-                    collection_time_s,
-                    offset_s,
-                });
-            }
-            tag::BOUNDARY => file.boundary_count += 1,
-            tag::STREAM_FOOTER => {
-                let stream_id = stream_id(&mut chunk, chunk_start, chunk_tag, length)?;
-                let xml_start = chunk.offset();
-                let xml = String::from_utf8_lossy(&body[6..]).into_owned();
-                let footer =
-                    StreamFooter::from_xml(&xml).map_err(|p| XdfError::at(xml_start, p))?;
-                let state = stream_state(
-                    &mut states,
-                    &index_by_id,
-                    stream_id,
-                    "StreamFooter",
-                    chunk_start,
-                )?;
-                state.stream.footer = Some(footer);
-            }
-            _ => file.unknown_chunk_count += 1,
-        }
+        let tag = chunk_cursor.u16("chunk tag")?;
+        Ok(Some(Chunk {
+            start: chunk_start,
+            length,
+            body,
+            body_start,
+            tag,
+            cursor: chunk_cursor,
+        }))
     }
-    file.streams = states.into_iter().map(|state| state.stream).collect();
-    Ok(file)
+
+    /// Applies one chunk to the file; unknown tags are counted and skipped.
+    fn read_chunk(&mut self, mut chunk: Chunk<'_>) -> Result<(), XdfError> {
+        match chunk.tag {
+            tag::FILE_HEADER => self.file_header(&chunk)?,
+            tag::STREAM_HEADER => self.stream_header(&mut chunk)?,
+            tag::SAMPLES => self.samples(&mut chunk)?,
+            tag::CLOCK_OFFSET => self.clock_offset(&mut chunk)?,
+            tag::BOUNDARY => self.file.boundary_count += 1,
+            tag::STREAM_FOOTER => self.stream_footer(&mut chunk)?,
+            _ => self.file.unknown_chunk_count += 1,
+        }
+        Ok(())
+    }
+
+    /// A FileHeader chunk: the file's XML header and its version.
+    fn file_header(&mut self, chunk: &Chunk<'_>) -> Result<(), XdfError> {
+        let xml = String::from_utf8_lossy(&chunk.body[2..]).into_owned();
+        self.file.version =
+            header::file_header_version(&xml).map_err(|p| XdfError::at(chunk.body_start + 2, p))?;
+        self.file.header_xml = Some(xml);
+        Ok(())
+    }
+
+    /// A StreamHeader chunk: a new stream, whose id must not have been seen before.
+    fn stream_header(&mut self, chunk: &mut Chunk<'_>) -> Result<(), XdfError> {
+        let stream_id = chunk.stream_id()?;
+        let xml_start = chunk.cursor.offset();
+        let xml = String::from_utf8_lossy(&chunk.body[6..]).into_owned();
+        let header = StreamHeader::from_xml(&xml).map_err(|p| XdfError::at(xml_start, p))?;
+        if self.index_by_id.contains_key(&stream_id) {
+            return Err(XdfError::at(
+                chunk.start,
+                XdfProblem::DuplicateStream { stream_id },
+            ));
+        }
+        let period_s = if header.nominal_srate_hz > 0.0 {
+            1.0 / header.nominal_srate_hz
+        } else {
+            0.0
+        };
+        self.index_by_id.insert(stream_id, self.states.len());
+        self.states.push(StreamState {
+            stream: XdfStream {
+                id: stream_id,
+                values: XdfValues::empty(header.channel_format),
+                header,
+                footer: None,
+                timestamps_s: Vec::new(),
+                clock_offsets: Vec::new(),
+                clock_segments: Vec::new(),
+                segments: Vec::new(),
+                effective_srate_hz: 0.0,
+            },
+            last_timestamp_s: 0.0,
+            period_s,
+        });
+        Ok(())
+    }
+
+    /// A Samples chunk: appended to its stream; the samples must fill the chunk exactly.
+    fn samples(&mut self, chunk: &mut Chunk<'_>) -> Result<(), XdfError> {
+        let stream_id = chunk.stream_id()?;
+        let state = stream_state(
+            &mut self.states,
+            &self.index_by_id,
+            stream_id,
+            "Samples",
+            chunk.start,
+        )?;
+        read_samples(&mut chunk.cursor, state)?;
+        if chunk.cursor.remaining() != 0 {
+            return Err(XdfError::at(
+                chunk.cursor.offset(),
+                XdfProblem::InconsistentChunkSize {
+                    declared: chunk.length.saturating_sub(6),
+                    used: (chunk.cursor.position - 6) as u64,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// A ClockOffset chunk: one (collection time, offset) pair for its stream.
+    fn clock_offset(&mut self, chunk: &mut Chunk<'_>) -> Result<(), XdfError> {
+        let stream_id = chunk.stream_id()?;
+        if chunk.cursor.remaining() != 16 {
+            return Err(XdfError::at(
+                chunk.body_start + 6,
+                XdfProblem::InconsistentChunkSize {
+                    declared: chunk.length.saturating_sub(6),
+                    used: 16,
+                },
+            ));
+        }
+        let collection_time_s = chunk.cursor.f64("clock offset time")?;
+        let offset_s = chunk.cursor.f64("clock offset value")?;
+        let state = stream_state(
+            &mut self.states,
+            &self.index_by_id,
+            stream_id,
+            "ClockOffset",
+            chunk.start,
+        )?;
+        state.stream.clock_offsets.push(ClockOffset {
+            collection_time_s,
+            offset_s,
+        });
+        Ok(())
+    }
+
+    /// A StreamFooter chunk: the footer XML of its stream.
+    fn stream_footer(&mut self, chunk: &mut Chunk<'_>) -> Result<(), XdfError> {
+        let stream_id = chunk.stream_id()?;
+        let xml_start = chunk.cursor.offset();
+        let xml = String::from_utf8_lossy(&chunk.body[6..]).into_owned();
+        let footer = StreamFooter::from_xml(&xml).map_err(|p| XdfError::at(xml_start, p))?;
+        let state = stream_state(
+            &mut self.states,
+            &self.index_by_id,
+            stream_id,
+            "StreamFooter",
+            chunk.start,
+        )?;
+        state.stream.footer = Some(footer);
+        Ok(())
+    }
 }
 
 fn is_truncation(error: &XdfError) -> bool {

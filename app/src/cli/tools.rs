@@ -1,0 +1,196 @@
+//! The other commands: `bench`, `simulate`, `start`, `streams` and `doctor`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::{Context, bail};
+use neuroloop_acquisition::Pacing;
+use neuroloop_acquisition::lsl_io::{VirtualAmplifier, list_streams, run_virtual_amplifier};
+use neuroloop_acquisition::sim::{MiScenario, Scenario, SimConfig, SleepScenario};
+use neuroloop_runtime::wake_latency::{WakeLatency, WakeLatencyHold};
+
+use super::args::{BenchArgs, ScenarioArg, SimulateArgs, StartArgs};
+use super::{display_available, error_text, hold_wake_latency, install_interrupt, ssvep_scenario};
+use crate::window::run_window;
+
+/// `neuroloop bench`: the latency and throughput table, or a soak run.
+pub(super) fn bench_command(args: &BenchArgs) -> anyhow::Result<()> {
+    match args.soak_hours {
+        Some(hours) => {
+            let _hold = hold_wake_latency(&args.wake);
+            soak(hours, &args.out)
+        }
+        None => bench(
+            args.quick,
+            &args.only,
+            &args.out,
+            args.wake.cpu_wake_latency,
+        ),
+    }
+}
+
+fn bench(quick: bool, only: &[String], out: &Path, wake: WakeLatency) -> anyhow::Result<()> {
+    let report = crate::bench::run(quick, only, wake)?;
+    if let Some(rss) = report.peak_rss_mib {
+        println!("peak RSS {rss:.1} MiB");
+    }
+    let (json, plot) = crate::bench::write(&report, out)?;
+    println!(
+        "{} build on {} ({}); wrote {} and {}",
+        report.build,
+        report.machine,
+        report.cpu_wake_latency,
+        json.display(),
+        plot.display()
+    );
+    Ok(())
+}
+
+fn soak(hours: f64, out: &Path) -> anyhow::Result<()> {
+    if !(hours.is_finite() && hours > 0.0) {
+        bail!("--soak-hours {hours}: give a positive number of hours, e.g. 8");
+    }
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("creating the bench folder {}", out.display()))?;
+    let record = out.join("soak.xdf");
+    let r = crate::bench::soak(hours, Some(&record))?;
+    println!(
+        "soak: {:.2} h of simulated sleep in {:.1} s ({:.0}x real time), {} frames dropped, {} decisions, {} stimuli (dry run)",
+        r.data_hours, r.wall_secs, r.x_real_time, r.frames_dropped, r.decisions, r.stimuli
+    );
+    println!(
+        "recording: {} ({} frames, {:.1} MiB)",
+        record.display(),
+        r.recorded_frames,
+        r.recording_bytes as f64 / 1048576.0
+    );
+    let step = (r.samples.len() / 8).max(1);
+    for p in r.samples.iter().step_by(step).chain(r.samples.last()) {
+        println!("  {:>6.2} h  RSS {:>6.1} MiB", p.data_hours, p.rss_mib);
+    }
+    println!(
+        "RSS growth from the first quarter to the end: {:+.2} MiB",
+        r.rss_growth_mib
+    );
+    Ok(())
+}
+
+/// `neuroloop simulate`.
+pub(super) fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
+    if !args.lsl {
+        bail!("choose where the simulated stream goes: --lsl publishes it as an LSL outlet");
+    }
+    let scenario = match args.scenario {
+        ScenarioArg::Rest => Scenario::Rest,
+        ScenarioArg::Ssvep => Scenario::Ssvep(ssvep_scenario(&args.targets, args.ssvep_uv)),
+        ScenarioArg::Mi => Scenario::MotorImagery(MiScenario::default()),
+        ScenarioArg::Sleep => Scenario::Sleep(SleepScenario::default()),
+    };
+    let amp = VirtualAmplifier {
+        sim: SimConfig {
+            sample_rate_hz: args.rate_hz,
+            channel_labels: SimConfig::labels_for(args.channels),
+            seed: args.seed,
+            scenario,
+            ..SimConfig::default()
+        },
+        name: args.name.clone(),
+        chunk_frames: 0,
+        duration_secs: args.seconds,
+        pacing: Pacing::REAL_TIME,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    install_interrupt(&stop);
+    eprintln!(
+        "publishing `{}` (type EEG, {} ch @ {} Hz) and `{}-truth` (Markers); Ctrl-C stops",
+        args.name, args.channels, args.rate_hz, args.name
+    );
+    let summary = run_virtual_amplifier(&amp, &stop, |_, _, _| {})?;
+    println!(
+        "published {} frames and {} ground-truth markers",
+        summary.frames, summary.truth_markers
+    );
+    Ok(())
+}
+
+/// `neuroloop start`.
+pub(super) fn start(args: &StartArgs, wake: WakeLatency) -> anyhow::Result<()> {
+    use crate::start_screen::{Profile, StartScreen};
+    if !display_available() {
+        bail!(
+            "the start screen needs a display (DISPLAY or WAYLAND_DISPLAY): run it on a desktop, under `xvfb-run`, or use the headless commands (`neuroloop demo --headless`, `neuroloop run`, `neuroloop replay`)"
+        );
+    }
+    let path = args.profile.clone().unwrap_or_else(Profile::default_path);
+    let (profile, problem) = match Profile::load(&path) {
+        Ok(p) => (p, None),
+        Err(e) => (Profile::default(), Some(error_text(&e))),
+    };
+    let mut launcher = StartScreen::new(profile, path, true).with_wake_latency(wake);
+    if let Some(problem) = problem {
+        launcher.show_error(problem);
+    }
+    if args.now {
+        launcher.start();
+    }
+    if let Some(shot) = &args.screenshot {
+        launcher.screenshot(shot.clone(), args.screenshot_after_secs);
+    }
+    run_window("neuroloop", "neuroloop", [1280.0, 860.0], launcher)
+        .map_err(|e| anyhow::anyhow!("the window could not open: {e}"))
+}
+
+/// `neuroloop streams`.
+pub(super) fn streams(wait_secs: f64) -> anyhow::Result<()> {
+    let list = list_streams(wait_secs)?;
+    if list.is_empty() {
+        println!("no LSL streams visible (waited {wait_secs} s)");
+    }
+    for s in list {
+        println!(
+            "{:<28} type={:<10} {:>3} ch  {:>8} Hz  host={}  source_id={}",
+            s.name, s.content_type, s.channels, s.sample_rate_hz, s.hostname, s.source_id
+        );
+    }
+    Ok(())
+}
+
+/// `neuroloop doctor`.
+pub(super) fn doctor(wake: WakeLatency) -> anyhow::Result<()> {
+    println!(
+        "LSL            liblsl {} (protocol {})",
+        lsl::library_version(),
+        lsl::protocol_version()
+    );
+    match std::env::var_os("LSLAPICFG") {
+        Some(p) => println!(
+            "               configuration {}",
+            PathBuf::from(p).display()
+        ),
+        None => {
+            println!("               configuration: liblsl defaults (set LSLAPICFG to use another)")
+        }
+    }
+    match neuroloop_decoders::onnx::init() {
+        Ok(info) => println!(
+            "ONNX Runtime   {} ({})",
+            info.path.display(),
+            info.build_info
+        ),
+        Err(e) => println!("ONNX Runtime   NOT AVAILABLE: {e}"),
+    }
+    println!(
+        "display        {}",
+        if display_available() {
+            "available (the demo opens a window)"
+        } else {
+            "none (the demo runs headless; use Xvfb for a virtual display)"
+        }
+    );
+    println!(
+        "CPU wake-up    {}",
+        WakeLatencyHold::request(wake).describe()
+    );
+    Ok(())
+}

@@ -1,0 +1,621 @@
+//! The start screen's settings profile: a TOML file holding the source, the paradigm and
+//! each paradigm's settings (the same specs the command line builds), saved and loaded by
+//! the screen.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use neuroloop_acquisition::Pacing;
+use neuroloop_acquisition::lsl_io::LslInletConfig;
+use neuroloop_acquisition::sim::{Scenario, SimConfig, SleepScenario, SsvepScenario};
+use neuroloop_runtime::spec::{FrontEndChoice, ParadigmSpec, SleepSpec, SsvepSpec};
+use neuroloop_runtime::{SessionConfig, SourceSpec};
+use serde::{Deserialize, Serialize};
+
+use super::FIND_STREAM_SECS;
+
+/// Where the samples come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    /// The built-in simulator (no hardware).
+    Simulator,
+    /// An LSL stream, by name.
+    Lsl,
+    /// A recording (XDF, EDF/BDF) replayed in real time.
+    File,
+}
+
+/// What runs on the samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Paradigm {
+    /// Traces, spectra and signal quality only.
+    Monitor,
+    /// SSVEP decoding with filter-bank CCA (the simulator's four flickers).
+    Ssvep,
+    /// Sleep: spindle detection, slow-oscillation phase triggers and stimulation in dry run.
+    Sleep,
+    /// The SSVEP speller: the 40-target benchmark keyboard with dynamic stopping, decoded by
+    /// FBCCA or the profile's `speller_model`; cued by its `speller_phrase` (free spelling
+    /// when empty), or a calibration run (`speller_calibrate`).
+    Speller,
+    /// Motor imagery of the profile's `mi_classes`: a cued calibration run, the decoder fitted
+    /// from it, then online feedback (`mi_calibration_trials`, `mi_feedback_trials`); or
+    /// feedback only with a fitted `mi_model`.
+    MotorImagery,
+}
+
+impl Paradigm {
+    pub(super) fn label(self) -> &'static str {
+        match self {
+            Paradigm::Monitor => "Monitor only",
+            Paradigm::Ssvep => "SSVEP decoding (FBCCA)",
+            Paradigm::Sleep => "Sleep: spindles, slow oscillations, stimulation (dry run)",
+            Paradigm::Speller => {
+                "SSVEP speller (40 keys, dynamic stopping; FBCCA or a fitted TRCA model)"
+            }
+            Paradigm::MotorImagery => "Motor imagery: calibration, fit, feedback",
+        }
+    }
+}
+
+/// Simulator settings of a profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SimulatorProfile {
+    /// Channels (8: the default montage; up to 64: the 10-10 cap).
+    pub channels: usize,
+    /// Sampling rate, Hz.
+    pub rate_hz: f64,
+    /// The simulated speller user's SSVEP amplitude at the occipital pole, µV (the speller
+    /// simulates its own 8-channel, 250 Hz cap).
+    pub ssvep_uv: f64,
+}
+
+impl Default for SimulatorProfile {
+    fn default() -> Self {
+        SimulatorProfile {
+            channels: 8,
+            rate_hz: 250.0,
+            ssvep_uv: 3.0,
+        }
+    }
+}
+
+/// Front-end settings of a profile: each filter the paradigm's default unless set (0 turns it
+/// off).
+pub type FrontEndProfile = FrontEndChoice;
+
+/// Everything the start screen remembers: a TOML file, every field optional (defaults shown
+/// in [`Profile::default`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Profile {
+    /// Layout of the file: 2 since the front end's filters follow the paradigm unless set;
+    /// files without it are read as version 1 (see [`Profile::load`]).
+    #[serde(default = "first_version")]
+    pub version: u32,
+    /// Source kind (`simulator`, `lsl`, `file`).
+    pub source: SourceKind,
+    /// LSL stream name (for `lsl`).
+    pub stream: String,
+    /// Recording to replay (for `file`).
+    pub file: String,
+    /// Paradigm (`monitor`, `ssvep`, `sleep`, `speller`, `motor-imagery`).
+    pub paradigm: Paradigm,
+    /// Folder for session recordings (XDF), started and stopped in the session's window
+    /// (Ctrl+R) or from the start (`record_at_start`); empty: `recordings` in the working
+    /// folder.
+    pub record_dir: String,
+    /// Record every session from its first sample. Absent in profiles written before it
+    /// existed: those recorded whenever they named a `record_dir`, and still do.
+    #[serde(default)]
+    pub record_at_start: Option<bool>,
+    /// The phrase the speller cues (copy spelling); empty: free spelling.
+    pub speller_phrase: String,
+    /// Decode the speller with this onset-locked TRCA model (`neuroloop ssvep fit`, or the
+    /// speller's calibration run here) or SSVEP network card; empty: FBCCA.
+    pub speller_model: String,
+    /// The next speller run calibrates: every key cued `speller_calibration_blocks` times
+    /// with its flicker at full length, recorded to `speller-calibration-….xdf` in the
+    /// recordings folder; an ensemble-TRCA model is then fitted from it, saved beside it and
+    /// chosen as `speller_model`.
+    pub speller_calibrate: bool,
+    /// Times every key is cued in a speller calibration (at least 2; each block of 40 keys
+    /// takes about 3.7 min; more blocks fit a better model).
+    pub speller_calibration_blocks: usize,
+    /// Motor-imagery classes cued (`left_hand`, `right_hand`, `feet`, `rest`; at least two).
+    pub mi_classes: Vec<String>,
+    /// A fitted motor-imagery model (`neuroloop mi fit`, or an earlier run's `model.json`):
+    /// feedback only, no calibration; empty: calibrate first.
+    pub mi_model: String,
+    /// Motor-imagery calibration trials per class.
+    pub mi_calibration_trials: usize,
+    /// Motor-imagery feedback trials per class.
+    pub mi_feedback_trials: usize,
+    /// Simulator settings.
+    pub simulator: SimulatorProfile,
+    /// Front end.
+    pub front_end: FrontEndProfile,
+    /// SSVEP decoding (`[ssvep]`: the same settings and defaults as `--paradigm ssvep`).
+    pub ssvep: SsvepSpec,
+    /// Sleep (`[sleep]`: the same settings and defaults as `neuroloop sleep`; stimuli are
+    /// logged as a dry run).
+    pub sleep: SleepSpec,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile {
+            version: PROFILE_VERSION,
+            source: SourceKind::Simulator,
+            stream: String::new(),
+            file: String::new(),
+            paradigm: Paradigm::Monitor,
+            record_dir: String::new(),
+            record_at_start: Some(false),
+            speller_phrase: "NEUROLOOP".into(),
+            speller_model: String::new(),
+            speller_calibrate: false,
+            speller_calibration_blocks: 2,
+            mi_classes: vec!["left_hand".into(), "right_hand".into()],
+            mi_model: String::new(),
+            mi_calibration_trials: 20,
+            mi_feedback_trials: 10,
+            simulator: SimulatorProfile::default(),
+            front_end: FrontEndProfile::default(),
+            ssvep: SsvepSpec::default(),
+            sleep: SleepSpec::default(),
+        }
+    }
+}
+
+impl Profile {
+    /// The default profile file: `$XDG_CONFIG_HOME/neuroloop/profile.toml`, else
+    /// `~/.config/neuroloop/profile.toml`.
+    pub fn default_path() -> PathBuf {
+        let base = std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+            .unwrap_or_else(|| PathBuf::from("."));
+        base.join("neuroloop").join("profile.toml")
+    }
+
+    /// Reads a profile; a missing file is the default profile. A version-1 file always held
+    /// a high-pass and a notch, 1 and 50 Hz unless changed, which the sleep paradigm
+    /// overrode with 0.1 Hz: those two values are read as "the paradigm's default", so such a
+    /// file keeps doing what it did.
+    pub fn load(path: &Path) -> anyhow::Result<Profile> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Profile::default()),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        let mut profile: Profile = toml::from_str(&text).with_context(|| {
+            format!(
+                "the profile {} does not parse: fix the field named above or delete the file to start from the defaults",
+                path.display()
+            )
+        })?;
+        if profile.version < PROFILE_VERSION {
+            let fe = &mut profile.front_end;
+            fe.highpass_hz = fe.highpass_hz.filter(|&hz| hz != 1.0);
+            fe.notch_hz = fe.notch_hz.filter(|&hz| hz != 50.0);
+            profile.version = PROFILE_VERSION;
+        }
+        Ok(profile)
+    }
+
+    /// Writes the profile (creating its folder).
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating the folder {}", dir.display()))?;
+        }
+        let text = toml::to_string_pretty(self).context("writing the profile as TOML")?;
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Whether sessions record from their first sample: `record_at_start`, or for a profile
+    /// without that field, whether it names a `record_dir`.
+    pub fn records_at_start(&self) -> bool {
+        self.record_at_start
+            .unwrap_or_else(|| !self.record_dir.trim().is_empty())
+    }
+
+    /// Where recordings go: `record_dir`, or `recordings` in the working folder when empty.
+    pub fn recordings_folder(&self) -> PathBuf {
+        match self.record_dir.trim() {
+            "" => PathBuf::from("recordings"),
+            dir => PathBuf::from(dir),
+        }
+    }
+
+    /// How the chosen paradigm's session finds its LSL stream, for an LSL source with a name.
+    pub(super) fn lsl_query(&self) -> Option<LslInletConfig> {
+        let name = self.stream.trim();
+        if self.source != SourceKind::Lsl || name.is_empty() {
+            return None;
+        }
+        Some(match self.paradigm {
+            // The speller and motor imagery read EEG-typed streams only.
+            Paradigm::Speller | Paradigm::MotorImagery => LslInletConfig {
+                name: Some(name.to_string()),
+                ..LslInletConfig::default()
+            },
+            Paradigm::Monitor | Paradigm::Ssvep | Paradigm::Sleep => self.monitor_inlet(name),
+        })
+    }
+
+    /// The inlet of the monitor, SSVEP and sleep sessions: the stream by name, any type.
+    fn monitor_inlet(&self, name: &str) -> LslInletConfig {
+        LslInletConfig {
+            name: Some(name.to_string()),
+            content_type: None,
+            resolve_timeout_secs: FIND_STREAM_SECS,
+            ..LslInletConfig::default()
+        }
+    }
+
+    /// For a paradigm that drives what the user does: no stream for the simulator, the chosen
+    /// LSL stream's name, or `refusal` for a recording.
+    fn live_stream(&self, refusal: &str) -> anyhow::Result<Option<String>> {
+        match self.source {
+            SourceKind::Simulator => Ok(None),
+            SourceKind::Lsl => {
+                let name = self.stream.trim();
+                if name.is_empty() {
+                    anyhow::bail!("no LSL stream chosen: pick one from the list or type its name");
+                }
+                Ok(Some(name.to_string()))
+            }
+            SourceKind::File => anyhow::bail!("{refusal}"),
+        }
+    }
+
+    /// The file a session records to from its start (a new name in the recordings folder,
+    /// which is created), or `None` when the profile does not record from the start.
+    fn recording_at_start(&self) -> anyhow::Result<Option<PathBuf>> {
+        if !self.records_at_start() {
+            return Ok(None);
+        }
+        Ok(Some(neuroloop_runtime::record::recording_path(
+            &self.created_recordings_folder()?,
+        )))
+    }
+
+    /// The recordings folder, created if missing.
+    fn created_recordings_folder(&self) -> anyhow::Result<PathBuf> {
+        let dir = self.recordings_folder();
+        std::fs::create_dir_all(&dir).with_context(|| {
+            format!(
+                "the recording folder {} cannot be created: choose a writable folder",
+                dir.display()
+            )
+        })?;
+        Ok(dir)
+    }
+
+    /// The speller session this profile describes: the benchmark keyboard, cued by
+    /// `speller_phrase` (free spelling when empty), decoded by `speller_model` or FBCCA, or
+    /// the calibration run of `speller_calibrate`; on the simulator or the LSL stream; files
+    /// and other sources are refused with the reason.
+    pub fn speller_setup(&self) -> anyhow::Result<crate::speller::launch::SpellerSetup> {
+        use crate::speller::SpellerLayout;
+        use crate::speller::launch::{SpellerDecoder, SpellerSetup};
+        let stream = self.live_stream(
+            "the speller needs a live source (its flicker drives what the user sees): choose the simulator or an LSL stream, or replay a recorded speller session with `neuroloop replay`",
+        )?;
+        let layout = SpellerLayout::benchmark();
+        let uv = self.simulator.ssvep_uv;
+        if !(0.0..=100.0).contains(&uv) {
+            anyhow::bail!(
+                "the simulated speller user's SSVEP amplitude must be 0 to 100 µV, not {uv}: set it in the profile (3 µV is typical)"
+            );
+        }
+        if self.speller_calibrate {
+            if !(2..=20).contains(&self.speller_calibration_blocks) {
+                anyhow::bail!(
+                    "a speller calibration cues every key 2 to 20 times (TRCA learns from what repeats; each block takes about 3.7 min), not {}: set the calibration blocks in that range",
+                    self.speller_calibration_blocks
+                );
+            }
+            let dir = self.created_recordings_folder()?;
+            let file = neuroloop_runtime::record::unused_path(&dir, "speller-calibration", ".xdf");
+            return Ok(SpellerSetup {
+                phrase: Some(layout.calibration_phrase(self.speller_calibration_blocks)),
+                calibrate: true,
+                stream,
+                record: Some(file),
+                ssvep_uv: self.simulator.ssvep_uv,
+                ..SpellerSetup::new(layout)
+            });
+        }
+        let model = self.speller_model.trim();
+        let decoder = if model.is_empty() {
+            SpellerSetup::new(layout.clone()).decoder
+        } else {
+            let path = PathBuf::from(model);
+            if !path.is_file() {
+                anyhow::bail!(
+                    "the speller model `{model}` was not found: give the path of a model from `neuroloop ssvep fit` (or a network card), run the speller's calibration, or leave it empty for FBCCA"
+                );
+            }
+            SpellerDecoder::Model {
+                path,
+                margin: TRCA_MARGIN,
+            }
+        };
+        let phrase = self.speller_phrase.trim();
+        let record = self.recording_at_start()?;
+        Ok(SpellerSetup {
+            phrase: (!phrase.is_empty()).then(|| phrase.to_uppercase()),
+            decoder,
+            stream,
+            record,
+            ssvep_uv: self.simulator.ssvep_uv,
+            ..SpellerSetup::new(layout)
+        })
+    }
+
+    /// The motor-imagery run this profile describes: the cued `mi_classes`, the profile's
+    /// trial counts, calibrated with every fitting method (the best cross-validated kept) or
+    /// feedback with `mi_model`, on the simulator or the LSL stream; its files go to a new
+    /// `mi-YYYYMMDD-HHMMSS` folder in the recordings folder.
+    pub fn imagery_setup(
+        &self,
+    ) -> anyhow::Result<(
+        crate::mi::view::ImageryPlan,
+        crate::mi::launch::ImagerySource,
+    )> {
+        use crate::mi::paradigm::{ImageryTiming, parse_classes};
+        use neuroloop_decoders::mi::{MiMethod, MiModel};
+        use neuroloop_offline::calibration::imagery::CalibrationCut;
+        let stream = self.live_stream(
+            "motor imagery needs a live source (the cues drive what the subject does): choose the simulator or an LSL stream, or fit a recorded calibration with `neuroloop mi fit`",
+        )?;
+        let classes = parse_classes(&self.mi_classes).map_err(anyhow::Error::msg)?;
+        let model = match self.mi_model.trim() {
+            "" => None,
+            path => Some(MiModel::load(Path::new(path)).with_context(|| {
+                format!(
+                    "the motor-imagery model `{path}` cannot be used: give a model from `neuroloop mi fit` or an earlier run's model.json, or leave it empty to calibrate"
+                )
+            })?),
+        };
+        let seed = 1;
+        let out = neuroloop_runtime::record::unused_path(&self.recordings_folder(), "mi", "");
+        let cut = CalibrationCut {
+            channels: Vec::new(),
+            band_hz: (8.0, 30.0),
+            window_secs: 2.0,
+            cue_offset_secs: 0.5,
+            sub_bands: Vec::new(),
+        };
+        let plan = crate::mi::view::ImageryPlan {
+            classes,
+            timing: ImageryTiming::default(),
+            calibration_trials: self.mi_calibration_trials,
+            feedback_trials: self.mi_feedback_trials,
+            seed,
+            cut,
+            methods: vec![
+                MiMethod::CspLda,
+                MiMethod::TsLr,
+                MiMethod::Mdm,
+                MiMethod::FbcspLda,
+            ],
+            model_out: Some(out.join("model.json")),
+            model,
+            close_when_done: false,
+        }
+        .checked()?;
+        let source = crate::mi::launch::ImagerySource {
+            stream,
+            seed,
+            markers: Some("neuroloop-markers".into()),
+            out,
+            step_secs: 0.25,
+        };
+        Ok((plan, source))
+    }
+
+    /// The paradigm spec of a monitor, SSVEP or sleep session (the speller and motor imagery
+    /// run windows of their own).
+    pub fn paradigm_spec(&self) -> anyhow::Result<ParadigmSpec> {
+        Ok(match self.paradigm {
+            Paradigm::Monitor => ParadigmSpec::Monitor,
+            Paradigm::Ssvep => ParadigmSpec::Ssvep(self.ssvep.clone()),
+            Paradigm::Sleep => ParadigmSpec::Sleep(self.sleep.clone()),
+            Paradigm::Speller | Paradigm::MotorImagery => anyhow::bail!(
+                "the speller and motor imagery run their own views: start them from the start screen, `neuroloop speller` or `neuroloop mi session`"
+            ),
+        })
+    }
+
+    /// The session this profile describes, with its label: the paradigm spec's decoders and
+    /// front end (with the profile's filters), stimulation as a dry run, in a window.
+    pub fn session_config(&self) -> anyhow::Result<(SessionConfig, String)> {
+        let spec = self.paradigm_spec()?;
+        let (source, label) = self.source_spec(&spec)?;
+        let front_end = self.front_end.over(&spec.front_end());
+        let config = SessionConfig::new(source)
+            .paradigm(&spec, true)?
+            .front_end(front_end)
+            .record(self.recording_at_start()?)
+            .with_window(true);
+        Ok((config, label))
+    }
+
+    /// Where a monitor, SSVEP or sleep session reads from, and its label; the simulator
+    /// simulates sleep for the sleep paradigm and the SSVEP targets otherwise.
+    fn source_spec(&self, spec: &ParadigmSpec) -> anyhow::Result<(SourceSpec, String)> {
+        match self.source {
+            SourceKind::Simulator => {
+                let sim = &self.simulator;
+                if sim.channels == 0 || sim.rate_hz.is_nan() || sim.rate_hz < 100.0 {
+                    anyhow::bail!(
+                        "the simulator needs at least 1 channel and 100 Hz: set them in the profile"
+                    );
+                }
+                let scenario = match spec {
+                    ParadigmSpec::Sleep(_) => Scenario::Sleep(SleepScenario::default()),
+                    _ => Scenario::Ssvep(SsvepScenario::default()),
+                };
+                let config = SimConfig {
+                    sample_rate_hz: sim.rate_hz,
+                    channel_labels: SimConfig::labels_for(sim.channels),
+                    scenario,
+                    ..SimConfig::default()
+                };
+                Ok((
+                    SourceSpec::simulator(config),
+                    format!("simulator ({} ch @ {} Hz)", sim.channels, sim.rate_hz),
+                ))
+            }
+            SourceKind::Lsl => {
+                if self.stream.trim().is_empty() {
+                    anyhow::bail!("choose an LSL stream from the list (or type its name)");
+                }
+                Ok((
+                    SourceSpec::Lsl(self.monitor_inlet(self.stream.trim())),
+                    format!("LSL stream {}", self.stream.trim()),
+                ))
+            }
+            SourceKind::File => {
+                let path = PathBuf::from(self.file.trim());
+                if !path.is_file() {
+                    anyhow::bail!(
+                        "the recording `{}` was not found: give the path of an XDF, EDF or BDF file",
+                        path.display()
+                    );
+                }
+                let label = format!("replay of {}", path.display());
+                Ok((SourceSpec::file(path, Pacing::REAL_TIME), label))
+            }
+        }
+    }
+}
+
+/// The profile layout this version writes.
+pub const PROFILE_VERSION: u32 = 2;
+
+/// The version of a profile file that does not say (written before versions existed).
+fn first_version() -> u32 {
+    1
+}
+
+/// Relative margin of the best over the second TRCA score (or network probability) that stops
+/// a speller flicker early (as `neuroloop speller --trca-margin`).
+pub const TRCA_MARGIN: f64 = 0.2;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_written_before_record_at_start_keep_recording_when_they_name_a_folder() {
+        let old: Profile = toml::from_str("record_dir = \"/data/eeg\"\n").unwrap();
+        assert!(old.records_at_start());
+        let old_none: Profile = toml::from_str("record_dir = \"\"\n").unwrap();
+        assert!(!old_none.records_at_start());
+        assert!(!Profile::default().records_at_start());
+        let new: Profile =
+            toml::from_str("record_dir = \"/data/eeg\"\nrecord_at_start = false\n").unwrap();
+        assert!(!new.records_at_start());
+    }
+
+    #[test]
+    fn profiles_round_trip_and_fill_missing_fields_with_defaults() {
+        let dir = std::env::temp_dir().join(format!("neuroloop-profile-{}", std::process::id()));
+        let path = dir.join("sub").join("profile.toml");
+        assert_eq!(Profile::load(&path).unwrap(), Profile::default());
+        let p = Profile {
+            source: SourceKind::Lsl,
+            stream: "amp".into(),
+            paradigm: Paradigm::Sleep,
+            front_end: FrontEndProfile {
+                notch_hz: Some(60.0),
+                ..FrontEndProfile::default()
+            },
+            ..Profile::default()
+        };
+        p.save(&path).unwrap();
+        assert_eq!(Profile::load(&path).unwrap(), p);
+        std::fs::write(&path, "paradigm = \"ssvep\"\n").unwrap();
+        let partial = Profile::load(&path).unwrap();
+        assert_eq!(partial.paradigm, Paradigm::Ssvep);
+        assert_eq!(partial.simulator, SimulatorProfile::default());
+        std::fs::write(&path, "paradigm = \"speling\"\n").unwrap();
+        let err = format!("{:#}", Profile::load(&path).unwrap_err());
+        assert!(
+            err.contains("does not parse") && err.contains("paradigm"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_profile_that_cannot_start_says_why() {
+        let missing = Profile {
+            source: SourceKind::File,
+            file: "/nonexistent/night.edf".into(),
+            ..Profile::default()
+        };
+        let err = missing.session_config().err().unwrap().to_string();
+        assert!(
+            err.contains("was not found") && err.contains("XDF, EDF or BDF"),
+            "{err}"
+        );
+        let unnamed = Profile {
+            source: SourceKind::Lsl,
+            ..Profile::default()
+        };
+        assert!(unnamed.session_config().is_err());
+        let (cfg, label) = Profile {
+            paradigm: Paradigm::Sleep,
+            ..Profile::default()
+        }
+        .session_config()
+        .unwrap();
+        assert!(label.starts_with("simulator"));
+        assert_eq!(cfg.decoders.len(), 2);
+        assert_eq!(cfg.front_end.highpass_hz, Some(0.1));
+        assert!(cfg.stimulation.is_some() && cfg.with_scope);
+    }
+
+    #[test]
+    fn old_profiles_keep_their_filters_and_new_ones_follow_the_paradigm() {
+        let dir = std::env::temp_dir().join(format!("neuroloop-profile-v1-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("profile.toml");
+        // Version 1 always wrote both filters; 1 and 50 Hz were its defaults.
+        std::fs::write(&path, "[front_end]\nhighpass_hz = 1.0\nnotch_hz = 60.0\n").unwrap();
+        let old = Profile::load(&path).unwrap();
+        assert_eq!(old.front_end.highpass_hz, None);
+        assert_eq!(old.front_end.notch_hz, Some(60.0));
+        std::fs::write(&path, "[front_end]\nhighpass_hz = 2.0\nnotch_hz = 50.0\n").unwrap();
+        let changed = Profile::load(&path).unwrap();
+        assert_eq!(changed.front_end.highpass_hz, Some(2.0));
+        assert_eq!(changed.front_end.notch_hz, None);
+        // A version-2 file means what it says.
+        let explicit = Profile {
+            front_end: FrontEndProfile {
+                highpass_hz: Some(1.0),
+                ..FrontEndProfile::default()
+            },
+            ..Profile::default()
+        };
+        explicit.save(&path).unwrap();
+        assert_eq!(Profile::load(&path).unwrap(), explicit);
+        std::fs::remove_dir_all(&dir).ok();
+        let sleep = Profile {
+            paradigm: Paradigm::Sleep,
+            ..Profile::default()
+        };
+        let spec = sleep.paradigm_spec().unwrap();
+        assert_eq!(sleep.front_end.over(&spec.front_end()), spec.front_end());
+        assert_eq!(spec, ParadigmSpec::Sleep(SleepSpec::default()));
+    }
+}
