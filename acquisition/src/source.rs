@@ -61,7 +61,7 @@ pub enum SourceError {
     /// No LSL stream matched within the resolve timeout.
     #[error(
         "no LSL stream matching `{query}` appeared within {timeout_secs} s (streams visible: {visible}); \
-         start the amplifier's LSL app or `neuroloop simulate --lsl`, and check the stream name and type"
+         start the amplifier's LSL app (or the simulator published as a stream), and check the stream name and type"
     )]
     StreamNotFound {
         /// The LSL predicate used.

@@ -472,7 +472,7 @@ fn spindle_and_slow_oscillation_decoders_run_together() {
     );
     // A motor-imagery model and sleep decoders cannot share the session.
     let err = run_err(&["demo", "--headless", "--spindles", "--mi-model", "m.json"]);
-    assert!(err.contains("choose different paradigms"), "{err}");
+    assert!(err.contains("belong to different paradigms"), "{err}");
 }
 
 #[test]

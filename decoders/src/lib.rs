@@ -121,4 +121,11 @@ pub trait Decoder: Send {
     fn failures(&self) -> u64 {
         0
     }
+
+    /// The stream's channels (indices) the decoder reads, once prepared; empty when it reads
+    /// them all or does not say. Called at start-up, so the user can be told which channels a
+    /// paradigm found.
+    fn input_channels(&self) -> Vec<usize> {
+        Vec::new()
+    }
 }

@@ -35,6 +35,9 @@ pub struct DecoderInfo {
     pub class_names: Vec<String>,
     /// How its classes map onto the simulator's ground truth, if they do.
     pub truth: TruthMapping,
+    /// The stream's channels it reads, by label, once the session started (empty: all, or
+    /// not said).
+    pub channels: Vec<String>,
 }
 
 impl DecoderInfo {
@@ -44,6 +47,7 @@ impl DecoderInfo {
             name: decoder.name().to_string(),
             class_names: decoder.class_names().to_vec(),
             truth,
+            channels: Vec::new(),
         }
     }
 }
@@ -57,17 +61,6 @@ pub enum TruthMapping {
     SsvepTargetIndex,
     /// Class names are motor-imagery class names (`left_hand`, ...) of the scenario.
     MiClassName,
-}
-
-impl TruthMapping {
-    /// SSVEP decisions scored against the scenario's targets when `scored`, else not scored.
-    pub fn ssvep_when(scored: bool) -> Self {
-        if scored {
-            TruthMapping::SsvepTargetIndex
-        } else {
-            TruthMapping::None
-        }
-    }
 }
 
 /// Accuracy against ground truth.
@@ -135,6 +128,9 @@ pub struct OutputConfig {
     pub clocked: bool,
     /// What triggers stimuli, when stimulation runs (names them in markers).
     pub stim_trigger: Option<crate::stimulation::StimTrigger>,
+    /// Whether stimuli are logged without sound (asked for, or no audio device): the summary
+    /// says so from the start, not only once the first stimulus is commanded.
+    pub stim_dry_run: bool,
 }
 
 impl Default for OutputConfig {
@@ -142,6 +138,7 @@ impl Default for OutputConfig {
         OutputConfig {
             marker_stream: Some("neuroloop-markers".into()),
             stim_trigger: None,
+            stim_dry_run: false,
             record: None,
             clocked: true,
         }
@@ -394,6 +391,7 @@ impl<'a> OutputThread<'a> {
             errors: Vec::new(),
             stim: cfg.stim_trigger.map(|t| crate::stimulation::StimSummary {
                 trigger: t.name(),
+                dry_run: cfg.stim_dry_run,
                 ..Default::default()
             }),
         }
@@ -560,6 +558,7 @@ mod tests {
             name: "ssvep-cca".into(),
             class_names: vec!["8Hz".into(), "12Hz".into()],
             truth: TruthMapping::SsvepTargetIndex,
+            channels: Vec::new(),
         };
         let mut s = String::new();
         format_decision(&mut s, &info, &record(1, 10.0), true);
@@ -586,6 +585,7 @@ mod tests {
             name: "ssvep-cca".into(),
             class_names: vec!["8Hz".into(), "12Hz".into()],
             truth: TruthMapping::SsvepTargetIndex,
+            channels: Vec::new(),
         };
         assert_eq!(scorer.judge(&m, &record(1, 12.0)), Some(true));
         assert_eq!(scorer.judge(&m, &record(0, 13.5)), Some(false));
@@ -613,6 +613,7 @@ mod tests {
             name: "mi-csp-lda".into(),
             class_names: vec!["left_hand".into(), "right_hand".into()],
             truth: TruthMapping::MiClassName,
+            channels: Vec::new(),
         };
         assert_eq!(scorer.judge(&m, &record(1, 12.0)), Some(true));
         assert_eq!(scorer.judge(&m, &record(0, 12.0)), Some(false));

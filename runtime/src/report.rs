@@ -48,6 +48,8 @@ pub struct DecoderReport {
     pub scored: u64,
     /// Of those, correct.
     pub correct: u64,
+    /// The channels it read, by label (empty: all, or not said).
+    pub channels: Vec<String>,
 }
 
 /// Everything printed at the end of a session.
@@ -152,6 +154,7 @@ impl SessionReport {
                         .map_or(0, |c| c.load(Ordering::Relaxed)),
                     scored: score.scored,
                     correct: score.correct,
+                    channels: info.channels.clone(),
                 }
             })
             .collect();
@@ -258,6 +261,9 @@ impl SessionReport {
     /// Each decoder's decisions, accuracy and failed model calls.
     fn decoders_text(&self, t: &mut String) {
         for d in &self.decoders {
+            if !d.channels.is_empty() && d.channels.len() <= 8 {
+                let _ = writeln!(t, "  {:<12}reads {}", d.name, d.channels.join(", "));
+            }
             if d.scored > 0 {
                 let _ = writeln!(
                     t,

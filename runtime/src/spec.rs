@@ -2,13 +2,15 @@
 //! `ssvep`, `mi` or `sleep`, each with its settings — and the one place that turns it into
 //! decoders, a front end and a stimulation policy.
 //!
-//! The command line and the start screen's profile both produce a [`ParadigmSpec`]; nothing
-//! else builds a paradigm's decoders, so a default cannot differ by entry point. Every field
-//! has its default in the `Default` impl of its spec, which is what `--help` and the start
-//! screen show.
+//! The command line and the start screen's profile both produce a [`ParadigmSpec`], and the
+//! speller and the motor-imagery window build their decoders through the same specs
+//! ([`SsvepSpec::speller`], [`MiSpec::decoder_for`]), so a default cannot differ by entry
+//! point. Every field has its default in the `Default` impl of its spec, which is what `--help`
+//! and the start screen show. (The bench times decoders of models it makes itself.)
 
 use std::path::{Path, PathBuf};
 
+use neuroloop_acquisition::sim::{SsvepScenario, SsvepTarget};
 use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiModel, MiNet};
 use neuroloop_decoders::onnx::{ModelCard, SPINDLE_NET_CARD, load_spindle_net};
 use neuroloop_decoders::sleep::{
@@ -93,6 +95,16 @@ pub enum SpecError {
         fitted: Vec<f64>,
         /// The stimulus's targets.
         shown: Vec<f64>,
+    },
+    /// A burst louder than the volume cap allows.
+    #[error(
+        "the burst volume {volume} must not exceed the volume cap {cap}, which must be within 0..1 of full scale"
+    )]
+    VolumeAboveCap {
+        /// The burst amplitude asked for.
+        volume: f32,
+        /// The cap.
+        cap: f32,
     },
     /// A setting out of its range.
     #[error("{0}")]
@@ -233,12 +245,6 @@ impl SsvepSpec {
         }
     }
 
-    /// Whether decoding is onset-locked (a model), so the session must report stimulus
-    /// onsets.
-    pub fn is_onset_locked(&self) -> bool {
-        self.model.is_some()
-    }
-
     /// The decoder. With a model, `shown_hz` (the targets the stimulus flickers, when known)
     /// must be the model's.
     pub fn decoder(&self, shown_hz: Option<&[f64]>) -> Result<SessionDecoder, SpecError> {
@@ -295,6 +301,24 @@ impl SsvepSpec {
             ));
         }
         Ok(())
+    }
+}
+
+/// The simulator's SSVEP scenario for `targets_hz`: a simulated user attending each in turn,
+/// phases a quarter period apart from target to target, responses of `amplitude_uv` at the
+/// occipital pole.
+pub fn ssvep_scenario(targets_hz: &[f64], amplitude_uv: f64) -> SsvepScenario {
+    SsvepScenario {
+        amplitude_uv,
+        targets: targets_hz
+            .iter()
+            .enumerate()
+            .map(|(i, &f)| SsvepTarget {
+                freq_hz: f,
+                phase_rad: (i as f64 * std::f64::consts::FRAC_PI_2) % std::f64::consts::TAU,
+            })
+            .collect(),
+        ..SsvepScenario::default()
     }
 }
 
@@ -547,10 +571,10 @@ impl SleepSpec {
         if !(0.0..=1.0).contains(&self.volume_cap)
             || !(0.0..=self.volume_cap).contains(&self.volume)
         {
-            return Err(SpecError::Setting(format!(
-                "the burst volume {} must not exceed the volume cap {}, which must be within 0..1 of full scale",
-                self.volume, self.volume_cap
-            )));
+            return Err(SpecError::VolumeAboveCap {
+                volume: self.volume,
+                cap: self.volume_cap,
+            });
         }
         Ok(Some(StimulationSpec {
             policy: StimPolicy {

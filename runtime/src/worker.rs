@@ -454,6 +454,11 @@ impl Worker {
         )
     }
 
+    /// The channels each decoder reads (indices into the stream's), as they prepared them.
+    pub fn decoder_inputs(&self) -> Vec<Vec<usize>> {
+        self.decoders.iter().map(|d| d.input_channels()).collect()
+    }
+
     /// Processes every complete chunk and event waiting in the ring; returns the number of
     /// chunks processed.
     ///

@@ -120,6 +120,6 @@ fn errors_of_a_failed_start_say_what_to_change() {
         .paradigm(&spec, true)
         .map(|c| Session::start(c.markers(None)).err().unwrap().to_string())
         .unwrap();
-    assert!(err.contains("enable that detector"), "{err}");
+    assert!(err.contains("turn that detector on"), "{err}");
     assert!(!err.contains("--"), "{err}");
 }

@@ -374,8 +374,8 @@ fn ssvep_net_card() -> anyhow::Result<neuroloop_decoders::ssvep::net::SsvepNetCo
 }
 
 /// The sleep paradigm on the bench's montages: both detectors on Cz (in every simulated
-/// montage; Fz is not in the 32-channel one), `detector` finding the spindles, stimulation
-/// as a dry run on the slow-oscillation triggers.
+/// montage; Fz is not in the 32-channel one), `detector` finding the spindles, no
+/// stimulation (the soak times that).
 fn sleep_spec(detector: SpindleDetectorKind) -> ParadigmSpec {
     ParadigmSpec::Sleep(SleepSpec {
         detector,

@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use neuroloop_runtime::spec::{MiSpec, SleepSpec, SsvepSpec};
+use neuroloop_runtime::FrontEnd;
+use neuroloop_runtime::spec::{MiSpec, ParadigmSpec, SleepSpec, SsvepMethod, SsvepSpec, StimOn};
 use neuroloop_runtime::wake_latency::WakeLatency;
 
 /// neuroloop: real-time brain-computer interfaces on Lab Streaming Layer.
@@ -124,9 +125,9 @@ pub enum ParadigmArg {
 /// The paradigm and its settings.
 #[derive(Debug, Clone, Args)]
 pub struct ParadigmArgs {
-    /// What runs on the samples [default: ssvep in the demo, monitor for run and replay]; a
-    /// paradigm's own flags (--ssvep-method, --ssvep-model, --mi-model, --spindles,
-    /// --so-triggers) choose it too.
+    /// What runs on the samples [default: ssvep in the demo, monitor for run and replay]; any
+    /// setting of a paradigm given below (--ssvep-model, --window-secs, --mi-model, --spindles,
+    /// --spindle-channel, ...) chooses it too.
     #[arg(long, value_enum)]
     pub paradigm: Option<ParadigmArg>,
     #[command(flatten)]
@@ -162,9 +163,8 @@ pub struct SsvepArgs {
     /// Harmonics in the references.
     #[arg(long, default_value_t = SsvepSpec::default().harmonics)]
     pub harmonics: usize,
-    /// Decoding method [default: fbcca]: fbcca (filter-bank CCA, Chen et al. 2015) or cca
-    /// (one band); implies --paradigm ssvep.
-    #[arg(long = "ssvep-method", value_enum)]
+    /// Decoding method (help text: `ssvep_method_help`).
+    #[arg(long = "ssvep-method", value_enum, help = ssvep_method_help())]
     pub ssvep_method: Option<OnlineSsvepMethod>,
     /// Sub-bands of FBCCA.
     #[arg(long, default_value_t = SsvepSpec::default().sub_bands)]
@@ -259,8 +259,8 @@ pub struct SleepSettingsArgs {
     /// Output latency the slow-oscillation trigger anticipates, ms.
     #[arg(long, default_value_t = SleepSpec::default().lookahead_ms)]
     pub lookahead_ms: f64,
-    /// What triggers a burst [default: so; with --spindles/--so-triggers: none].
-    #[arg(long, value_enum)]
+    /// What triggers a burst (help text: `stim_on_help`).
+    #[arg(long, value_enum, help = stim_on_help())]
     pub stim_on: Option<StimOnArg>,
     /// Burst amplitude (full scale 1.0).
     #[arg(long, default_value_t = SleepSpec::default().volume)]
@@ -287,11 +287,11 @@ pub struct SleepSettingsArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Front end")]
 pub struct FrontEndArgs {
-    /// Power-line frequency to notch (with harmonics); 0 disables [default: 50].
-    #[arg(long)]
+    /// Mains notch (help text: `notch_help`).
+    #[arg(long, help = notch_help())]
     pub notch_hz: Option<f64>,
-    /// High-pass cutoff; 0 disables [default: 1; sleep: 0.1, to keep slow oscillations].
-    #[arg(long)]
+    /// High-pass cutoff (help text: `highpass_help`).
+    #[arg(long, help = highpass_help())]
     pub highpass_hz: Option<f64>,
     /// Re-reference to the common average.
     #[arg(long)]
@@ -854,4 +854,44 @@ pub struct SimulateArgs {
     /// Amplitude of the simulated SSVEP fundamental at the occipital pole, in µV.
     #[arg(long, default_value_t = 3.0)]
     pub ssvep_uv: f64,
+}
+
+/// `--ssvep-method`'s help, with the spec's default.
+fn ssvep_method_help() -> String {
+    let default = match SsvepSpec::default().method {
+        SsvepMethod::Cca => "cca",
+        SsvepMethod::Fbcca => "fbcca",
+    };
+    format!(
+        "Decoding method: fbcca (filter-bank CCA, Chen et al. 2015) or cca (one band); implies --paradigm ssvep [default: {default}]"
+    )
+}
+
+/// `--notch-hz`'s help, with the paradigms' default.
+fn notch_help() -> String {
+    let hz = |fe: FrontEnd| fe.notch_hz.map_or("off".to_string(), |f| format!("{f}"));
+    format!(
+        "Power-line frequency to notch (with harmonics); 0 disables [default: {}]",
+        hz(ParadigmSpec::Monitor.front_end())
+    )
+}
+
+/// `--highpass-hz`'s help, with the paradigms' defaults.
+fn highpass_help() -> String {
+    let hz = |fe: FrontEnd| fe.highpass_hz.map_or("off".to_string(), |f| format!("{f}"));
+    format!(
+        "High-pass cutoff; 0 disables [default: {}; sleep: {}, to keep slow oscillations]",
+        hz(ParadigmSpec::Monitor.front_end()),
+        hz(ParadigmSpec::Sleep(SleepSpec::default()).front_end())
+    )
+}
+
+/// `--stim-on`'s help, with the spec's default.
+fn stim_on_help() -> String {
+    let default = match SleepSpec::default().stim_on {
+        StimOn::So => "so",
+        StimOn::Spindle => "spindle",
+        StimOn::None => "none",
+    };
+    format!("What triggers a burst [default: {default}]")
 }

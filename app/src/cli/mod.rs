@@ -14,34 +14,37 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use clap::Parser as _;
-use neuroloop_acquisition::sim::{SsvepScenario, SsvepTarget};
+use clap::{CommandFactory as _, FromArgMatches as _};
 use neuroloop_runtime::wake_latency::{HoldStatus, WakeLatencyHold};
 
 pub use crate::errors::error_text;
 pub use args::Cli;
 use args::{Command, EvalCommand, MiCommand, SsvepCommand, WakeArgs};
-pub use paradigm::paradigm_name;
+pub use paradigm::{Given, paradigm_name};
 
 /// Entry point of the `neuroloop` binary: parses the command line, runs it, prints errors
 /// with their causes and maps them to an exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(&cli.command) {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let given = matches
+        .subcommand()
+        .map_or_else(Given::default, |(_, m)| Given::of(m));
+    match run(&cli.command, &given) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("neuroloop: {}", error_text(&e));
+            eprintln!("neuroloop: {}", error_text(&in_flag_words(e)));
             ExitCode::FAILURE
         }
     }
 }
 
-/// Carries out one command.
-fn run(command: &Command) -> anyhow::Result<()> {
+/// Carries out one command; `given` are the arguments given on its command line.
+fn run(command: &Command, given: &Given) -> anyhow::Result<()> {
     match command {
-        Command::Demo(a) => session::demo(a),
-        Command::Run(a) => session::run(a),
-        Command::Replay(a) => session::replay(a),
+        Command::Demo(a) => session::demo(a, given),
+        Command::Run(a) => session::run(a, given),
+        Command::Replay(a) => session::replay(a, given),
         Command::Sleep(a) => session::sleep(a),
         Command::Speller(a) => windows::speller(a),
         Command::Mi(MiCommand::Session(a)) => windows::mi_session(a),
@@ -57,6 +60,53 @@ fn run(command: &Command) -> anyhow::Result<()> {
         Command::Streams { wait_secs } => tools::streams(*wait_secs),
         Command::Doctor { wake } => tools::doctor(wake.cpu_wake_latency),
     }
+}
+
+/// An error of the runtime whose fix is a flag, said with that flag (the runtime's own words
+/// fit a window too, so they name none).
+fn in_flag_words(e: anyhow::Error) -> anyhow::Error {
+    use neuroloop_acquisition::SourceError;
+    use neuroloop_runtime::session::StartError;
+    use neuroloop_runtime::spec::SpecError;
+    let text = if let Some(spec) = e.downcast_ref::<SpecError>() {
+        match spec {
+            SpecError::MissingMiModel => {
+                "motor-imagery decoding needs --mi-model: a model from `neuroloop mi fit` or a network card".to_string()
+            }
+            SpecError::TargetMismatch { fitted, shown } => format!(
+                "the SSVEP model was fitted for targets {fitted:?} Hz but the stimulus flickers {shown:?} Hz: pass the model's frequencies with --targets"
+            ),
+            SpecError::VolumeAboveCap { volume, cap } => format!(
+                "--volume {volume} must not exceed --volume-cap {cap}, which must be within 0..1 of full scale"
+            ),
+            SpecError::Model { .. } => format!(
+                "{spec} (`neuroloop ssvep fit` and `neuroloop mi fit` write models; a network's card is its .toml)"
+            ),
+            _ => return e,
+        }
+    } else if let Some(start) = e.downcast_ref::<StartError>() {
+        match start {
+            StartError::NoTriggerDecoder { trigger, class } => format!(
+                "stimulation on {trigger} needs a decoder that declares {class}: add {} or choose another --stim-on",
+                if *trigger == "spindle" {
+                    "--spindles"
+                } else {
+                    "--so-triggers"
+                }
+            ),
+            StartError::Recording { path, reason } => format!(
+                "creating the recording {}: {reason}; choose a writable --record path",
+                path.display()
+            ),
+            StartError::Source(SourceError::StreamNotFound { .. }) => format!(
+                "{start}; `neuroloop streams` lists the visible streams and `neuroloop simulate --lsl` publishes a simulated amplifier"
+            ),
+            _ => return e,
+        }
+    } else {
+        return e;
+    };
+    anyhow::anyhow!(text)
 }
 
 /// Holds the CPU wake-up latency `wake` asks for while the returned value lives (a session
@@ -79,19 +129,4 @@ fn install_interrupt(stop: &Arc<AtomicBool>) {
     let flag = Arc::clone(stop);
     // A second handler cannot be installed; the first one keeps working, so ignore that case.
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Release));
-}
-
-fn ssvep_scenario(targets: &[f64], amplitude_uv: f64) -> SsvepScenario {
-    SsvepScenario {
-        amplitude_uv,
-        targets: targets
-            .iter()
-            .enumerate()
-            .map(|(i, &f)| SsvepTarget {
-                freq_hz: f,
-                phase_rad: (i as f64 * std::f64::consts::FRAC_PI_2) % std::f64::consts::TAU,
-            })
-            .collect(),
-        ..SsvepScenario::default()
-    }
 }

@@ -12,34 +12,91 @@ use super::args::{
     SpindleDetectorArg, StimOnArg,
 };
 
+/// The settings of each paradigm by argument id: given on the command line, one implies its
+/// paradigm. `--targets` is left out: the demo's simulator flickers them whatever decodes.
+const SSVEP_SETTINGS: &[&str] = &[
+    "window_secs",
+    "step_secs",
+    "harmonics",
+    "ssvep_method",
+    "sub_bands",
+    "ssvep_model",
+    "trca_margin",
+    "decode_channels",
+];
+const MI_SETTINGS: &[&str] = &["mi_model", "mi_step_secs"];
+const SLEEP_SETTINGS: &[&str] = &[
+    "spindles",
+    "so_triggers",
+    "spindle_channel",
+    "spindle_detector",
+    "spindle_model",
+    "so_channel",
+    "so_target_deg",
+    "lookahead_ms",
+    "stim_on",
+    "volume",
+    "volume_cap",
+    "min_interval_secs",
+    "max_per_min",
+    "artifact_uv",
+    "burst_ms",
+];
+
+/// The ids of the arguments given on the command line (not left at their defaults).
+#[derive(Debug, Default, Clone)]
+pub struct Given(std::collections::BTreeSet<String>);
+
+impl Given {
+    /// The arguments of `matches` given on the command line.
+    pub fn of(matches: &clap::ArgMatches) -> Self {
+        Given(
+            matches
+                .ids()
+                .filter(|id| {
+                    matches.value_source(id.as_str())
+                        == Some(clap::parser::ValueSource::CommandLine)
+                })
+                .map(|id| id.as_str().to_string())
+                .collect(),
+        )
+    }
+
+    fn has(&self, id: &str) -> bool {
+        self.0.contains(id)
+    }
+}
+
+/// The command-line flag of an argument id (`window_secs` → `--window-secs`).
+fn flag(id: &str) -> String {
+    format!("--{}", id.replace('_', "-"))
+}
+
 impl ParadigmArgs {
-    /// The paradigm the flags choose: `--paradigm`, else the one a paradigm's own flag
-    /// implies, else `default`. Flags of different paradigms together are refused.
-    pub fn chosen(&self, default: ParadigmArg) -> anyhow::Result<ParadigmArg> {
-        let mut implied: Vec<(ParadigmArg, &str)> = Vec::new();
-        if self.ssvep.ssvep_method.is_some() {
-            implied.push((ParadigmArg::Ssvep, "--ssvep-method"));
-        }
-        if self.ssvep.ssvep_model.is_some() {
-            implied.push((ParadigmArg::Ssvep, "--ssvep-model"));
-        }
-        if self.mi.mi_model.is_some() {
-            implied.push((ParadigmArg::Mi, "--mi-model"));
-        }
-        if self.sleep.spindles {
-            implied.push((ParadigmArg::Sleep, "--spindles"));
-        }
-        if self.sleep.so_triggers {
-            implied.push((ParadigmArg::Sleep, "--so-triggers"));
-        }
-        if let Some((first, flag)) = implied.first()
+    /// The paradigm the flags choose: `--paradigm`, else the one whose settings were `given`,
+    /// else `default`. Settings of different paradigms together, or of another paradigm than
+    /// `--paradigm`, are refused rather than ignored.
+    pub fn chosen(&self, default: ParadigmArg, given: &Given) -> anyhow::Result<ParadigmArg> {
+        let implied: Vec<(ParadigmArg, String)> = [
+            (ParadigmArg::Ssvep, SSVEP_SETTINGS),
+            (ParadigmArg::Mi, MI_SETTINGS),
+            (ParadigmArg::Sleep, SLEEP_SETTINGS),
+        ]
+        .into_iter()
+        .flat_map(|(p, ids)| {
+            ids.iter()
+                .filter(|id| given.has(id))
+                .map(move |id| (p, flag(id)))
+        })
+        .collect();
+        if let Some((first, one)) = implied.first()
             && let Some((_, other)) = implied.iter().find(|(p, _)| p != first)
         {
-            bail!("{flag} and {other} choose different paradigms: give the flags of one");
+            bail!("{one} and {other} belong to different paradigms: give the settings of one");
         }
         match (self.paradigm, implied.first()) {
-            (Some(p), Some((q, flag))) if p != *q => bail!(
-                "{flag} belongs to --paradigm {}, not --paradigm {}: drop one of them",
+            (Some(p), Some((q, one))) if p != *q => bail!(
+                "{one} belongs to --paradigm {}, not --paradigm {}: drop one of them",
                 paradigm_name(*q),
                 paradigm_name(p)
             ),
@@ -50,8 +107,8 @@ impl ParadigmArgs {
     }
 
     /// The spec of the chosen paradigm (see [`ParadigmArgs::chosen`]).
-    pub fn spec(&self, default: ParadigmArg) -> anyhow::Result<ParadigmSpec> {
-        Ok(match self.chosen(default)? {
+    pub fn spec(&self, default: ParadigmArg, given: &Given) -> anyhow::Result<ParadigmSpec> {
+        Ok(match self.chosen(default, given)? {
             ParadigmArg::Monitor => ParadigmSpec::Monitor,
             ParadigmArg::Ssvep => ParadigmSpec::Ssvep(self.ssvep_spec()),
             ParadigmArg::Mi => ParadigmSpec::Mi(MiSpec {

@@ -12,11 +12,11 @@ use neuroloop_acquisition::Pacing;
 use neuroloop_acquisition::lsl_io::LslInletConfig;
 use neuroloop_acquisition::sim::{MiScenario, Scenario, SimConfig, SleepScenario};
 use neuroloop_runtime::report::SessionReport;
-use neuroloop_runtime::spec::{ParadigmSpec, SpecError};
+use neuroloop_runtime::spec::ParadigmSpec;
 use neuroloop_runtime::{Session, SessionConfig, SourceSpec};
 
 use super::args::{DemoArgs, ParadigmArg, ReplayArgs, RunArgs, ScenarioArg, SleepArgs, ViewArgs};
-use super::{display_available, hold_wake_latency, install_interrupt, ssvep_scenario};
+use super::{Given, display_available, hold_wake_latency, install_interrupt};
 use crate::session_window::SessionWindow;
 use crate::window::run_window;
 
@@ -51,13 +51,13 @@ pub(super) fn parse_speed(speed: &str) -> anyhow::Result<Pacing> {
 }
 
 /// `neuroloop demo`: the simulator, by default simulating what the paradigm decodes.
-pub(super) fn demo(args: &DemoArgs) -> anyhow::Result<()> {
+pub(super) fn demo(args: &DemoArgs, given: &Given) -> anyhow::Result<()> {
     let pacing = parse_speed(&args.speed)?;
     if args.channels == 0 {
         bail!("--channels must be at least 1");
     }
-    let paradigm = args.paradigm.chosen(ParadigmArg::Ssvep)?;
-    let spec = args.paradigm.spec(ParadigmArg::Ssvep)?;
+    let paradigm = args.paradigm.chosen(ParadigmArg::Ssvep, given)?;
+    let spec = args.paradigm.spec(ParadigmArg::Ssvep, given)?;
     let scenario_arg = args.scenario.unwrap_or(match paradigm {
         ParadigmArg::Mi => ScenarioArg::Mi,
         ParadigmArg::Sleep => ScenarioArg::Sleep,
@@ -66,7 +66,10 @@ pub(super) fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     let targets = &args.paradigm.ssvep.targets;
     let (scenario, what) = match scenario_arg {
         ScenarioArg::Ssvep => (
-            Scenario::Ssvep(ssvep_scenario(targets, args.ssvep_uv)),
+            Scenario::Ssvep(neuroloop_runtime::spec::ssvep_scenario(
+                targets,
+                args.ssvep_uv,
+            )),
             format!("SSVEP targets {targets:?} Hz"),
         ),
         ScenarioArg::Mi => (
@@ -103,14 +106,7 @@ pub(super) fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         },
         time_origin: None,
     };
-    let cfg = session_config(source, &spec, &args.front_end, &args.view, true).map_err(|e| {
-        match e.downcast_ref::<SpecError>() {
-            Some(SpecError::TargetMismatch { fitted, shown }) => anyhow::anyhow!(
-                "the SSVEP model was fitted for targets {fitted:?} Hz but the simulator flickers {shown:?} Hz: pass the model's frequencies with --targets"
-            ),
-            _ => e,
-        }
-    })?;
+    let cfg = session_config(source, &spec, &args.front_end, &args.view, true)?;
     let view = ViewArgs {
         seconds: None,
         ..args.view.clone()
@@ -120,7 +116,7 @@ pub(super) fn demo(args: &DemoArgs) -> anyhow::Result<()> {
 }
 
 /// `neuroloop run`: a live LSL stream.
-pub(super) fn run(args: &RunArgs) -> anyhow::Result<()> {
+pub(super) fn run(args: &RunArgs, given: &Given) -> anyhow::Result<()> {
     if args.paradigm.ssvep.ssvep_model.is_some() {
         bail!(
             "--ssvep-model decodes trials from flicker onsets, which a bare LSL stream does not carry: run the stimulus with `neuroloop speller --stream NAME --ssvep-model MODEL.json`, which reports each onset to the decoder"
@@ -137,7 +133,7 @@ pub(super) fn run(args: &RunArgs) -> anyhow::Result<()> {
         args.stream.as_deref().unwrap_or("(any)"),
         args.content_type
     );
-    let spec = args.paradigm.spec(ParadigmArg::Monitor)?;
+    let spec = args.paradigm.spec(ParadigmArg::Monitor, given)?;
     let cfg = session_config(
         SourceSpec::Lsl(inlet),
         &spec,
@@ -150,7 +146,7 @@ pub(super) fn run(args: &RunArgs) -> anyhow::Result<()> {
 }
 
 /// `neuroloop replay`: a recording through the live pipeline.
-pub(super) fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
+pub(super) fn replay(args: &ReplayArgs, given: &Given) -> anyhow::Result<()> {
     let pacing = parse_speed(&args.speed)?;
     let label = format!("{} (speed {})", args.file.display(), args.speed);
     let source = SourceSpec::File {
@@ -159,7 +155,7 @@ pub(super) fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
         pacing,
         lsl_outlet: args.lsl_outlet.clone(),
     };
-    let spec = args.paradigm.spec(ParadigmArg::Monitor)?;
+    let spec = args.paradigm.spec(ParadigmArg::Monitor, given)?;
     let cfg = session_config(source, &spec, &args.front_end, &args.view, true)?;
     let report = drive(cfg, &args.view, &label, None)?;
     print_report(&report, args.view.json)
@@ -170,12 +166,6 @@ pub(super) fn sleep(args: &SleepArgs) -> anyhow::Result<()> {
     let pacing = parse_speed(&args.speed)?;
     let headless = args.view.headless || !display_available();
     let (source, label) = sleep_source(args, pacing, headless);
-    let (volume, cap) = (args.settings.volume, args.settings.volume_cap);
-    if !(0.0..=1.0).contains(&cap) || !(0.0..=cap).contains(&volume) {
-        bail!(
-            "--volume {volume} must not exceed --volume-cap {cap}, which must be within 0..1 of full scale"
-        );
-    }
     let spec = ParadigmSpec::Sleep(args.settings.spec());
     let mut cfg = session_config(source, &spec, &args.front_end, &args.view, args.dry_run)?;
     if let Some(stim) = cfg.stimulation.as_mut() {
@@ -239,6 +229,14 @@ fn drive(
     let _hold = hold_wake_latency(&view.wake);
     let session = Session::start(cfg.with_window(!headless))?;
     if headless {
+        // Said at once: a channel found by name is worth checking before an overnight run.
+        for d in session
+            .decoders
+            .iter()
+            .filter(|d| (1..=8).contains(&d.channels.len()))
+        {
+            eprintln!("{} reads {}", d.name, d.channels.join(", "));
+        }
         let stop = Arc::new(AtomicBool::new(false));
         install_interrupt(&stop);
         let limit = view.seconds.or(default_secs);

@@ -11,7 +11,7 @@ use neuroloop_acquisition::sim::{MiScenario, Scenario, SimConfig, SleepScenario}
 use neuroloop_runtime::wake_latency::{WakeLatency, WakeLatencyHold};
 
 use super::args::{BenchArgs, ScenarioArg, SimulateArgs, StartArgs};
-use super::{display_available, error_text, hold_wake_latency, install_interrupt, ssvep_scenario};
+use super::{display_available, error_text, hold_wake_latency, install_interrupt};
 use crate::window::run_window;
 
 /// `neuroloop bench`: the latency and throughput table, or a soak run.
@@ -83,7 +83,10 @@ pub(super) fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
     }
     let scenario = match args.scenario {
         ScenarioArg::Rest => Scenario::Rest,
-        ScenarioArg::Ssvep => Scenario::Ssvep(ssvep_scenario(&args.targets, args.ssvep_uv)),
+        ScenarioArg::Ssvep => Scenario::Ssvep(neuroloop_runtime::spec::ssvep_scenario(
+            &args.targets,
+            args.ssvep_uv,
+        )),
         ScenarioArg::Mi => Scenario::MotorImagery(MiScenario::default()),
         ScenarioArg::Sleep => Scenario::Sleep(SleepScenario::default()),
     };

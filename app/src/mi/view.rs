@@ -402,7 +402,7 @@ impl ImageryView {
         let recording_failed = errors.iter().any(|e| e.contains("recording"));
         match paradigm.mode() {
             ImageryMode::Calibration if recording_failed => Stage::Failed(
-                "the calibration recording failed (see above), so the decoder is not fitted: free disk space or choose another --out folder and calibrate again"
+                "the calibration recording failed (see above), so the decoder is not fitted: free disk space or choose another folder (--out, or the start screen's recordings folder) and calibrate again"
                     .into(),
             ),
             ImageryMode::Calibration => {

@@ -754,16 +754,20 @@ impl SessionWindow {
             ui.separator();
             ui.label(format!("decisions {}", s.decisions.load(Ordering::Relaxed)));
             ui.separator();
-            if self.clocked {
+            if arr.count == 0 {
+                ui.label("latency: no decisions yet");
+            } else {
+                if self.clocked {
+                    ui.label(format!(
+                        "latency sample -> decision p50 {:.3} ms · p99 {:.3} ms",
+                        lat.p50_ms, lat.p99_ms
+                    ));
+                }
                 ui.label(format!(
-                    "latency sample -> decision p50 {:.3} ms · p99 {:.3} ms",
-                    lat.p50_ms, lat.p99_ms
+                    "arrival -> decision p50 {:.3} ms · p99 {:.3} ms",
+                    arr.p50_ms, arr.p99_ms
                 ));
             }
-            ui.label(format!(
-                "arrival -> decision p50 {:.3} ms · p99 {:.3} ms",
-                arr.p50_ms, arr.p99_ms
-            ));
         });
         ui.label(RichText::new(format!("front end: {}", session.front_end)).weak());
     }
@@ -802,6 +806,9 @@ impl SessionWindow {
         let last = log.recent.back();
         for (d, info) in session.decoders.iter().enumerate() {
             ui.heading(&info.name);
+            if (1..=8).contains(&info.channels.len()) {
+                ui.label(format!("reads {}", info.channels.join(", ")));
+            }
             let chosen = last
                 .filter(|l| usize::from(l.record.decoder) == d)
                 .map(|l| l.record.decision);

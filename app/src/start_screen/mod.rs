@@ -29,7 +29,7 @@ use neuroloop_runtime::report::SessionReport;
 mod profile;
 
 pub use profile::{
-    FrontEndProfile, PROFILE_VERSION, Paradigm, Profile, SimulatorProfile, SourceKind, TRCA_MARGIN,
+    FrontEndProfile, PROFILE_VERSION, Paradigm, Profile, SimulatorProfile, SourceKind,
 };
 
 /// How long Start looks for the chosen LSL stream before saying it is not there.

@@ -8,7 +8,9 @@ use anyhow::Context as _;
 use neuroloop_acquisition::Pacing;
 use neuroloop_acquisition::lsl_io::LslInletConfig;
 use neuroloop_acquisition::sim::{Scenario, SimConfig, SleepScenario, SsvepScenario};
-use neuroloop_runtime::spec::{FrontEndChoice, ParadigmSpec, SleepSpec, SsvepSpec};
+use neuroloop_runtime::spec::{
+    FrontEndChoice, MiSpec, ParadigmSpec, SleepSpec, SsvepSpec, ssvep_scenario,
+};
 use neuroloop_runtime::{SessionConfig, SourceSpec};
 use serde::{Deserialize, Serialize};
 
@@ -344,7 +346,7 @@ impl Profile {
             }
             SpellerDecoder::Model {
                 path,
-                margin: TRCA_MARGIN,
+                margin: SsvepSpec::default().model_margin,
             }
         };
         let phrase = self.speller_phrase.trim();
@@ -386,13 +388,7 @@ impl Profile {
         };
         let seed = 1;
         let out = neuroloop_runtime::record::unused_path(&self.recordings_folder(), "mi", "");
-        let cut = CalibrationCut {
-            channels: Vec::new(),
-            band_hz: (8.0, 30.0),
-            window_secs: 2.0,
-            cue_offset_secs: 0.5,
-            sub_bands: Vec::new(),
-        };
+        let cut = CalibrationCut::default();
         let plan = crate::mi::view::ImageryPlan {
             classes,
             timing: ImageryTiming::default(),
@@ -416,7 +412,7 @@ impl Profile {
             seed,
             markers: Some("neuroloop-markers".into()),
             out,
-            step_secs: 0.25,
+            step_secs: MiSpec::default().step_secs,
         };
         Ok((plan, source))
     }
@@ -459,9 +455,13 @@ impl Profile {
                         "the simulator needs at least 1 channel and 100 Hz: set them in the profile"
                     );
                 }
+                // The simulated user attends the targets the SSVEP settings decode.
                 let scenario = match spec {
                     ParadigmSpec::Sleep(_) => Scenario::Sleep(SleepScenario::default()),
-                    _ => Scenario::Ssvep(SsvepScenario::default()),
+                    _ => Scenario::Ssvep(ssvep_scenario(
+                        &self.ssvep.targets_hz,
+                        SsvepScenario::default().amplitude_uv,
+                    )),
                 };
                 let config = SimConfig {
                     sample_rate_hz: sim.rate_hz,
@@ -477,6 +477,11 @@ impl Profile {
             SourceKind::Lsl => {
                 if self.stream.trim().is_empty() {
                     anyhow::bail!("choose an LSL stream from the list (or type its name)");
+                }
+                if matches!(spec, ParadigmSpec::Ssvep(s) if s.model.is_some()) {
+                    anyhow::bail!(
+                        "an onset-locked SSVEP model decodes trials from flicker onsets, which a bare LSL stream does not carry: run the speller on the stream instead, which reports each onset"
+                    );
                 }
                 Ok((
                     SourceSpec::Lsl(self.monitor_inlet(self.stream.trim())),
@@ -505,10 +510,6 @@ pub const PROFILE_VERSION: u32 = 2;
 fn first_version() -> u32 {
     1
 }
-
-/// Relative margin of the best over the second TRCA score (or network probability) that stops
-/// a speller flicker early (as `neuroloop speller --trca-margin`).
-pub const TRCA_MARGIN: f64 = 0.2;
 
 #[cfg(test)]
 mod tests {
@@ -582,7 +583,7 @@ mod tests {
         assert!(label.starts_with("simulator"));
         assert_eq!(cfg.decoders.len(), 2);
         assert_eq!(cfg.front_end.highpass_hz, Some(0.1));
-        assert!(cfg.stimulation.is_some() && cfg.with_scope);
+        assert!(cfg.stimulation.is_some() && cfg.with_window);
     }
 
     #[test]

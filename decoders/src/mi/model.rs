@@ -450,7 +450,7 @@ impl MiModel {
             .map_err(|e| err(format!("cannot read it ({e}): check the path")))?;
         let model: MiModel = serde_json::from_str(&text).map_err(|e| {
             err(format!(
-                "is not a motor-imagery model ({e}): pass a file written by `neuroloop mi fit` or `neuroloop eval mi --save-model`"
+                "is not a motor-imagery model ({e}): give a model fitted from a motor-imagery calibration (the motor-imagery window's calibration, or its fit from recordings)"
             ))
         })?;
         model.validate()?;

@@ -176,6 +176,10 @@ impl Decoder for SpindleDecoder {
             .prepare(ctx.sample_rate_hz, ctx.max_block_frames)
     }
 
+    fn input_channels(&self) -> Vec<usize> {
+        self.input.picked()
+    }
+
     fn process(&mut self, block: &[f32], stamps: &[f64], out: &mut DecisionBuffer) {
         let engine = &mut self.engine;
         self.input.runs(block, stamps, |x, t| {
@@ -258,6 +262,10 @@ impl Decoder for SoDecoder {
         self.trigger.prepare(ctx.sample_rate_hz)
     }
 
+    fn input_channels(&self) -> Vec<usize> {
+        self.input.picked()
+    }
+
     fn process(&mut self, block: &[f32], stamps: &[f64], out: &mut DecisionBuffer) {
         let trigger = &mut self.trigger;
         self.input.runs(block, stamps, |x, t| {
@@ -305,6 +313,15 @@ impl OneChannel {
         self.channels = ctx.channel_labels.len();
         self.scratch = vec![0.0; ctx.max_block_frames.max(1)];
         Ok(())
+    }
+
+    /// The channel watched, once prepared.
+    fn picked(&self) -> Vec<usize> {
+        if self.channels == 0 {
+            Vec::new()
+        } else {
+            vec![self.pick]
+        }
     }
 
     /// Hands the channel of `block` to `f` piece by piece (as long as the scratch buffer),

@@ -178,6 +178,10 @@ impl SsvepCcaDecoder {
 }
 
 impl Decoder for SsvepCcaDecoder {
+    fn input_channels(&self) -> Vec<usize> {
+        self.picked_channels().to_vec()
+    }
+
     fn name(&self) -> &str {
         if self.cfg.sub_bands > 0 {
             "ssvep-fbcca"

@@ -244,7 +244,7 @@ impl SsvepTrcaModel {
         let bad = |reason: String| DecoderError::Model { reason };
         if self.format != SSVEP_MODEL_FORMAT || self.version != 1 {
             return Err(bad(format!(
-                "not an SSVEP TRCA model (format `{}` version {}): pass a file written by `neuroloop ssvep fit`",
+                "not an SSVEP TRCA model (format `{}` version {}): give a model fitted from an SSVEP calibration (the speller's calibration run, or its fit from a recording)",
                 self.format, self.version
             )));
         }
@@ -306,7 +306,7 @@ impl SsvepTrcaModel {
         let model: SsvepTrcaModel =
             serde_json::from_str(&text).map_err(|e| DecoderError::Model {
                 reason: format!(
-                    "{} is not an SSVEP model ({e}): pass a file written by `neuroloop ssvep fit`",
+                    "{} is not an SSVEP model ({e}): give a model fitted from an SSVEP calibration (the speller's calibration run, or its fit from a recording)",
                     path.display()
                 ),
             })?;

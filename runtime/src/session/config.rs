@@ -230,7 +230,7 @@ pub struct SessionConfig {
     /// Sample ring length in seconds of data.
     pub ring_secs: f64,
     /// Whether a window will read the display feeds (and may start recordings).
-    pub with_scope: bool,
+    pub with_window: bool,
     /// Closed-loop stimulation, if any.
     pub stimulation: Option<StimulationSpec>,
 }
@@ -245,7 +245,7 @@ impl SessionConfig {
             decoders: Vec::new(),
             outputs: OutputConfig::default(),
             ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
-            with_scope: false,
+            with_window: false,
             stimulation: None,
         }
     }
@@ -276,7 +276,7 @@ impl SessionConfig {
 
     /// Whether a window reads the display feeds (and may start and stop recordings).
     pub fn with_window(mut self, window: bool) -> Self {
-        self.with_scope = window;
+        self.with_window = window;
         self
     }
 

@@ -38,7 +38,7 @@ pub enum StartError {
     Pipeline(#[from] PipelineError),
     /// Stimulation was asked for on a trigger no decoder produces.
     #[error(
-        "stimulation on {trigger} needs a decoder that declares {class}: enable that detector in the sleep settings"
+        "stimulation on {trigger} needs a decoder that declares {class}: turn that detector on, or stimulate on another trigger"
     )]
     NoTriggerDecoder {
         /// The trigger's name.
@@ -49,13 +49,19 @@ pub enum StartError {
     /// The artefact channel of stimulation is not in the stream.
     #[error("the artefact channel of stimulation: {0}")]
     ArtifactChannel(neuroloop_decoders::DecoderError),
-    /// The recording could not be created (the message names the fix).
-    #[error("{0}")]
-    Recording(String),
+    /// The recording could not be created.
+    #[error("creating the recording {path}: {reason}; choose a writable recording path")]
+    Recording {
+        /// The file asked for.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// The operating system refused a thread.
     #[error("starting the {0} thread: {1}")]
     Thread(&'static str, std::io::Error),
     /// A failure made on purpose by a test (`fault::inject`, with the `fault-injection` feature).
+    #[cfg(any(test, feature = "fault-injection"))]
     #[error("start-up failure injected at {0:?}")]
     Injected(fault::StartStep),
 }
@@ -83,7 +89,7 @@ pub struct Session {
     /// Frames the source will deliver, when known (files).
     pub total_frames: Option<u64>,
     /// The session's threads; stopping it stops and joins them.
-    threads: start::StartGuard,
+    threads: start::SessionThreads,
     source_finished: Arc<AtomicBool>,
     acquisition_error: Arc<Mutex<Option<String>>>,
     started_at: f64,
@@ -197,6 +203,15 @@ impl Session {
             acquisition,
             acquisition_error,
             wall_secs: self.elapsed_secs(),
+        }
+    }
+}
+
+impl Drop for Session {
+    /// Joins the threads before the audio output (a field dropped after this) is silenced.
+    fn drop(&mut self) {
+        if self.threads.holds_threads() {
+            self.threads.stop_all();
         }
     }
 }

@@ -39,9 +39,9 @@ struct StartInfo {
 
 type AcquisitionHandle = JoinHandle<Result<AcquisitionSummary, SourceError>>;
 
-/// The threads of a session being started; dropping it stops and joins them all (see the
-/// [module documentation](self)). [`StartGuard::release`] hands them to the running session.
-pub(super) struct StartGuard {
+/// The threads of a session, from the first step of its start to its end: dropping it stops
+/// and joins them all (see the [module documentation](self)). A started session keeps it.
+pub(super) struct SessionThreads {
     pub(super) stop: Arc<AtomicBool>,
     pub(super) worker_stop: Arc<AtomicBool>,
     pub(super) outputs_done: Arc<AtomicBool>,
@@ -52,9 +52,9 @@ pub(super) struct StartGuard {
     writer_tx: Option<mpsc::Sender<SampleWriter>>,
 }
 
-impl StartGuard {
+impl SessionThreads {
     fn new() -> Self {
-        StartGuard {
+        SessionThreads {
             stop: Arc::new(AtomicBool::new(false)),
             worker_stop: Arc::new(AtomicBool::new(false)),
             outputs_done: Arc::new(AtomicBool::new(false)),
@@ -101,7 +101,7 @@ impl StartGuard {
     }
 }
 
-impl Drop for StartGuard {
+impl Drop for SessionThreads {
     fn drop(&mut self) {
         if self.holds_threads() {
             self.stop_all();
@@ -118,7 +118,7 @@ struct AcquisitionShared {
 /// Step 1: the acquisition thread, which opens the source and reports the stream (or the
 /// error), then waits for the ring's writing end before it reads.
 fn start_acquisition(
-    guard: &mut StartGuard,
+    guard: &mut SessionThreads,
     source: SourceSpec,
 ) -> Result<(StartInfo, AcquisitionShared), StartError> {
     let (info_tx, info_rx) = mpsc::channel::<Result<StartInfo, SourceError>>();
@@ -197,13 +197,13 @@ fn prepare_worker(
         Arc::clone(writer.stats()),
         cfg.decoders.len(),
     ));
-    let (scope_feed, scope) = if cfg.with_scope {
+    let (scope_feed, scope) = if cfg.with_window {
         let (f, r) = ScopeFeed::new(meta.channels(), meta.sample_rate_hz);
         (Some(f), Some(r))
     } else {
         (None, None)
     };
-    let (decoders, infos): (Vec<_>, Vec<_>) = std::mem::take(&mut cfg.decoders)
+    let (decoders, mut infos): (Vec<_>, Vec<_>) = std::mem::take(&mut cfg.decoders)
         .into_iter()
         .map(|d| (d.decoder, d.info))
         .unzip();
@@ -215,6 +215,14 @@ fn prepare_worker(
         Arc::clone(&stats),
         scope_feed,
     )?;
+    // Which channels each decoder found, so the user is told (a role found by name, or the
+    // first channel when the stream has none of its names).
+    for (info, picks) in infos.iter_mut().zip(worker.decoder_inputs()) {
+        info.channels = picks
+            .iter()
+            .filter_map(|&i| meta.channel_labels.get(i).cloned())
+            .collect();
+    }
     worker.set_lossless(cfg.source.is_consumer_paced());
     worker.set_annotation_texts(&info.annotation_texts);
     let (onset_tx, onset_rx) = ringbuf::HeapRb::<f64>::new(64).split();
@@ -308,15 +316,19 @@ fn make_recording(
     info: &StartInfo,
 ) -> Result<Recording, StartError> {
     let meta = &info.meta;
-    if cfg.outputs.record.is_none() && !cfg.with_scope {
+    if cfg.outputs.record.is_none() && !cfg.with_window {
         return Ok(Recording::none(meta.clone()));
     }
     fault::check(fault::StartStep::Recording)?;
     let (feed, rx) = record_feed(meta.channels(), meta.sample_rate_hz, cfg.source.speed());
-    let recording = if cfg.with_scope {
+    let recording = if cfg.with_window {
         let mut r = Recording::on_demand(meta.clone(), info.annotation_texts.clone(), rx);
         if let Some(path) = &cfg.outputs.record {
-            r.start_with_session(path).map_err(StartError::Recording)?;
+            r.start_with_session(path)
+                .map_err(|reason| StartError::Recording {
+                    path: path.clone(),
+                    reason,
+                })?;
         }
         r
     } else {
@@ -326,11 +338,9 @@ fn make_recording(
             .as_deref()
             .unwrap_or(std::path::Path::new(""));
         let recorder = SessionRecorder::create(path, meta, rx, info.annotation_texts.clone())
-            .map_err(|e| {
-                StartError::Recording(format!(
-                    "creating the recording {}: {e}; choose a writable recording path",
-                    path.display()
-                ))
+            .map_err(|e| StartError::Recording {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
             })?;
         Recording::fixed(recorder, meta.clone())
     };
@@ -352,7 +362,7 @@ struct OutputStart {
 /// Step 5: the output thread (markers, scoring, the recording); returns the window's event
 /// sender's ring end. From here on the guard's drop closes the recording with its footers.
 fn start_outputs(
-    guard: &mut StartGuard,
+    guard: &mut SessionThreads,
     start: OutputStart,
 ) -> Result<ringbuf::HeapProd<UiEvent>, StartError> {
     let (ui_tx, ui_rx) = ringbuf::HeapRb::<UiEvent>::new(UI_EVENT_CAPACITY).split();
@@ -383,7 +393,7 @@ fn start_outputs(
 }
 
 /// Step 6: the worker thread.
-fn start_worker(guard: &mut StartGuard, mut worker: Worker) -> Result<(), StartError> {
+fn start_worker(guard: &mut SessionThreads, mut worker: Worker) -> Result<(), StartError> {
     if let Some(outputs) = &guard.outputs {
         worker.set_output_thread(outputs.thread().clone());
     }
@@ -398,7 +408,7 @@ fn start_worker(guard: &mut StartGuard, mut worker: Worker) -> Result<(), StartE
 }
 
 /// Step 7: the acquisition thread gets the ring's writing end and starts reading.
-fn hand_over_ring(guard: &mut StartGuard, writer: SampleWriter) -> Result<(), StartError> {
+fn hand_over_ring(guard: &mut SessionThreads, writer: SampleWriter) -> Result<(), StartError> {
     if fault::check(fault::StartStep::AcquisitionStops).is_err() {
         // As if the source had died while the session was being prepared: the thread
         // returns without reading, so the hand-over below finds nobody to take the ring.
@@ -425,14 +435,18 @@ impl Session {
     /// with the error that prevented it, having stopped whatever it had started.
     pub fn start(mut cfg: SessionConfig) -> Result<Session, StartError> {
         let started_at = neuroloop_acquisition::clock::local_clock();
-        let mut guard = StartGuard::new();
+        // Declared before the threads' guard, so that on a failed start the audio output is
+        // dropped (silenced) only after the worker that commands it has been joined.
+        let mut audio = None;
+        let mut guard = SessionThreads::new();
         let (info, acquisition) = start_acquisition(&mut guard, cfg.source.clone())?;
         let (mut worker, parts) = prepare_worker(&mut cfg, &info)?;
         let mut startup_errors = Vec::new();
-        let mut audio = None;
+        let mut stim_dry_run = false;
         if let Some(spec) = &cfg.stimulation {
             let (controller, output) =
                 start_stimulation(spec, &parts.infos, &info.meta, &mut startup_errors)?;
+            stim_dry_run = controller.policy().dry_run;
             worker.set_stimulation(controller);
             audio = output;
         }
@@ -449,6 +463,7 @@ impl Session {
                 config: OutputConfig {
                     clocked: cfg.source.is_clocked(),
                     stim_trigger: cfg.stimulation.as_ref().map(|s| s.policy.trigger),
+                    stim_dry_run,
                     ..cfg.outputs.clone()
                 },
                 infos: parts.infos.clone(),
@@ -462,6 +477,7 @@ impl Session {
         let outputs_thread = guard.outputs.as_ref().map(|h| h.thread().clone());
         start_worker(&mut guard, worker)?;
         hand_over_ring(&mut guard, parts.writer)?;
+        fault::clear();
         let ui_events = outputs_thread.map(|outputs| UiEventSender {
             ring: ui_tx,
             outputs,
@@ -512,7 +528,8 @@ pub mod fault {
     #[cfg(any(test, feature = "fault-injection"))]
     static NEXT: std::sync::Mutex<Option<StartStep>> = std::sync::Mutex::new(None);
 
-    /// Makes the next session start fail at `step` (once).
+    /// Makes the next session start that reaches `step` fail there (once; a start that
+    /// succeeds without reaching it clears it).
     #[cfg(any(test, feature = "fault-injection"))]
     pub fn inject(step: StartStep) {
         *NEXT.lock().unwrap_or_else(|p| p.into_inner()) = Some(step);
@@ -528,6 +545,17 @@ pub mod fault {
         }
         Ok(())
     }
+
+    /// Forgets a failure injected for a step a successful start did not reach.
+    #[cfg(any(test, feature = "fault-injection"))]
+    pub(super) fn clear() {
+        *NEXT.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Nothing was injected.
+    #[cfg(not(any(test, feature = "fault-injection")))]
+    #[inline(always)]
+    pub(super) fn clear() {}
 
     /// Every step passes.
     #[cfg(not(any(test, feature = "fault-injection")))]
