@@ -1,4 +1,5 @@
-//! Recorded files as a source: XDF, EDF/BDF or NPY replayed through the live pipeline.
+//! Recorded files as a source: XDF, EDF/BDF, BrainVision, GDF, EEGLAB, FIF or NPY replayed
+//! through the live pipeline.
 //!
 //! The whole recording is decoded and converted to interleaved `f32` frames when the source is
 //! built (start-up); `read` then only copies slices, like an amplifier handing over chunks.
@@ -10,7 +11,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use neuroloop_formats::Recording;
+use neuroloop_formats::{ChannelKind, Recording};
 
 use crate::clock::local_clock;
 use crate::event::SourceEvent;
@@ -59,6 +60,7 @@ impl FileSource {
     }
 
     /// Prepares an in-memory recording for replay; `name` names the stream (the file name).
+    /// Voltages are delivered in microvolts whatever unit the file stores them in.
     pub fn from_recording(
         recording: &Recording,
         name: &str,
@@ -82,57 +84,15 @@ impl FileSource {
                 "the selected channels hold no samples; choose another file or stream".into(),
             ));
         }
-        let mut values = Vec::with_capacity(frames * selected.len());
-        for i in 0..frames {
-            values.extend(selected.iter().map(|&c| recording.data[c][i] as f32));
-        }
-        let times = match &recording.timestamps_s {
-            Some(ts) if ts.len() >= frames => {
-                let t0 = ts[0];
-                if ts[..frames].iter().any(|t| !t.is_finite())
-                    || ts[..frames].windows(2).any(|w| w[1] < w[0])
-                {
-                    return Err(unusable(
-                        "its timestamps go backwards or are not numbers; re-export the file \
-                         with monotonic timestamps (e.g. dejittered)"
-                            .into(),
-                    ));
-                }
-                ts[..frames].iter().map(|t| t - t0).collect()
-            }
-            _ => (0..frames).map(|i| i as f64 / fs).collect(),
-        };
+        let values = interleaved_microvolts(recording, &selected, frames);
+        let times = file_times(recording, frames, fs).map_err(unusable)?;
         let chunk_frames = if chunk_frames == 0 {
             ((fs * Self::DEFAULT_CHUNK_SECS).round() as usize).max(1)
         } else {
             chunk_frames
         };
-        let meta = StreamMeta {
-            name: name.to_string(),
-            content_type: "EEG".into(),
-            channel_labels: selected
-                .iter()
-                .map(|&c| recording.channels[c].label.trim().to_string())
-                .collect(),
-            sample_rate_hz: fs,
-            source_id: format!("file:{name}"),
-            hostname: String::new(),
-        };
-        let mut annotation_texts: Vec<String> = Vec::new();
-        let mut annotations: Vec<(f64, u32)> = Vec::new();
-        for a in &recording.annotations {
-            let index = match annotation_texts.iter().position(|t| *t == a.label) {
-                Some(i) => i,
-                None => {
-                    annotation_texts.push(a.label.clone());
-                    annotation_texts.len() - 1
-                }
-            };
-            if a.onset_s.is_finite() {
-                annotations.push((a.onset_s, u32::try_from(index).unwrap_or(u32::MAX)));
-            }
-        }
-        annotations.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let meta = stream_meta(recording, &selected, name, fs);
+        let (annotation_texts, annotations) = annotation_index(recording);
         Ok(FileSource {
             annotations,
             annotation_texts,
@@ -157,25 +117,38 @@ impl FileSource {
 }
 
 /// Picks the channels to replay: the named ones (which must share a rate), or all channels at
-/// the rate most channels have (EDF files often mix EEG with slower signals).
+/// the rate most EEG channels have (EDF files often mix EEG with slower signals: a PSG's
+/// respiration, EMG, temperature and event channels at 1 Hz outnumber its EEG at 100 Hz).
 fn select_channels(recording: &Recording, wanted: &[String]) -> Result<Vec<usize>, String> {
     if recording.channels.is_empty() {
-        return Err("it has no channels".into());
+        return Err(if recording.annotations.is_empty() {
+            "it holds no signal: choose a recording with channels".into()
+        } else {
+            format!(
+                "it holds only annotations ({} of them, e.g. a hypnogram or an events file), no signal to replay: replay the recording they belong to",
+                recording.annotations.len()
+            )
+        });
     }
     let selected: Vec<usize> = if wanted.is_empty() {
-        let mut rates: Vec<(f64, usize)> = Vec::new();
+        // (rate, EEG channels, channels) for each rate in the file.
+        let mut rates: Vec<(f64, usize, usize)> = Vec::new();
         for ch in &recording.channels {
-            match rates.iter_mut().find(|(r, _)| *r == ch.sample_rate_hz) {
-                Some((_, n)) => *n += 1,
-                None => rates.push((ch.sample_rate_hz, 1)),
+            let eeg = usize::from(ch.kind == ChannelKind::Eeg);
+            match rates.iter_mut().find(|(r, _, _)| *r == ch.sample_rate_hz) {
+                Some((_, e, n)) => {
+                    *e += eeg;
+                    *n += 1;
+                }
+                None => rates.push((ch.sample_rate_hz, eeg, 1)),
             }
         }
-        // Most channels first; among equals the higher rate (EEG rather than respiration).
-        let (rate, _) = rates
+        // Most EEG channels first, then most channels; among equals the higher rate.
+        let (rate, _, _) = rates
             .iter()
             .copied()
-            .max_by(|a, b| a.1.cmp(&b.1).then(a.0.total_cmp(&b.0)))
-            .unwrap_or((0.0, 0));
+            .max_by(|a, b| a.1.cmp(&b.1).then(a.2.cmp(&b.2)).then(a.0.total_cmp(&b.0)))
+            .unwrap_or((0.0, 0, 0));
         (0..recording.channels.len())
             .filter(|&c| recording.channels[c].sample_rate_hz == rate)
             .collect()
@@ -303,6 +276,156 @@ impl Source for FileSource {
     }
 }
 
+/// The selected channels' first `frames` samples, interleaved, as `f32`. The pipeline works
+/// in microvolts (filters' thresholds, quality, display): voltages stored in another unit are
+/// converted; other units pass as they are.
+fn interleaved_microvolts(recording: &Recording, selected: &[usize], frames: usize) -> Vec<f32> {
+    let scales: Vec<f64> = selected
+        .iter()
+        .map(|&c| microvolts_per_unit(&recording.channels[c].unit))
+        .collect();
+    let mut values = Vec::with_capacity(frames * selected.len());
+    for i in 0..frames {
+        values.extend(
+            selected
+                .iter()
+                .zip(&scales)
+                .map(|(&c, &scale)| (recording.data[c][i] * scale) as f32),
+        );
+    }
+    values
+}
+
+/// File time of each of the first `frames` samples: the stored stamps from the first one, or
+/// the sample index at `rate_hz`. Stamps that go backwards are refused with the fix.
+fn file_times(recording: &Recording, frames: usize, rate_hz: f64) -> Result<Vec<f64>, String> {
+    match &recording.timestamps_s {
+        Some(ts) if ts.len() >= frames => {
+            let t0 = ts[0];
+            if ts[..frames].iter().any(|t| !t.is_finite())
+                || ts[..frames].windows(2).any(|w| w[1] < w[0])
+            {
+                return Err(
+                    "its timestamps go backwards or are not numbers; re-export the file \
+                            with monotonic timestamps (e.g. dejittered)"
+                        .into(),
+                );
+            }
+            Ok(ts[..frames].iter().map(|t| t - t0).collect())
+        }
+        _ => Ok((0..frames).map(|i| i as f64 / rate_hz).collect()),
+    }
+}
+
+/// The stream the selected channels of a recording make: labels, kinds, rate, and the mains
+/// the recording declares or shows.
+fn stream_meta(recording: &Recording, selected: &[usize], name: &str, rate_hz: f64) -> StreamMeta {
+    StreamMeta {
+        name: name.to_string(),
+        content_type: "EEG".into(),
+        channel_labels: selected
+            .iter()
+            .map(|&c| recording.channels[c].label.trim().to_string())
+            .collect(),
+        sample_rate_hz: rate_hz,
+        source_id: format!("file:{name}"),
+        hostname: String::new(),
+        channel_kinds: selected
+            .iter()
+            .map(|&c| recording.channels[c].kind)
+            .collect(),
+        line_hz: recording
+            .line_freq_hz
+            .or_else(|| detect_line(recording, selected, rate_hz)),
+        line_source: if recording.line_freq_hz.is_some() {
+            "declared by the recording"
+        } else {
+            "detected in the recording's first 20 s"
+        },
+        set_aside: (0..recording.channels.len())
+            .filter(|c| !selected.contains(c))
+            .map(|c| {
+                let ch = &recording.channels[c];
+                format!("{} ({} Hz)", ch.label.trim(), ch.sample_rate_hz)
+            })
+            .collect(),
+    }
+}
+
+/// The recording's annotation texts (each once) and its annotations as (onset, text index),
+/// sorted by onset.
+fn annotation_index(recording: &Recording) -> (Vec<String>, Vec<(f64, u32)>) {
+    let mut texts: Vec<String> = Vec::new();
+    let mut annotations: Vec<(f64, u32)> = Vec::new();
+    for a in &recording.annotations {
+        let index = match texts.iter().position(|t| *t == a.label) {
+            Some(i) => i,
+            None => {
+                texts.push(a.label.clone());
+                texts.len() - 1
+            }
+        };
+        if a.onset_s.is_finite() {
+            annotations.push((a.onset_s, u32::try_from(index).unwrap_or(u32::MAX)));
+        }
+    }
+    annotations.sort_by(|a, b| a.0.total_cmp(&b.0));
+    (texts, annotations)
+}
+
+/// The mains frequency the selected EEG channels show in their first seconds.
+fn detect_line(recording: &Recording, selected: &[usize], rate_hz: f64) -> Option<f64> {
+    let eeg: Vec<&[f64]> = selected
+        .iter()
+        .filter(|&&c| recording.channels[c].kind == ChannelKind::Eeg)
+        .map(|&c| recording.data[c].as_slice())
+        .collect();
+    crate::mains::detect_mains(&eeg, rate_hz)
+}
+
+/// Microvolts in one `unit` of a voltage: `V`/`volts`, `mV`/`millivolts`, `uV`/`µV`/
+/// `microvolts`, `nV`/`nanovolts`, or a power of ten of volts as MNE writes it into LSL
+/// descriptions (`0` volts, `-6` microvolts); 1 for anything else (no unit, `%`, `bpm`),
+/// which passes unchanged.
+pub fn microvolts_per_unit(unit: &str) -> f64 {
+    let unit = unit.trim();
+    match unit.to_ascii_lowercase().as_str() {
+        "v" | "volt" | "volts" => 1e6,
+        "mv" | "millivolt" | "millivolts" => 1e3,
+        "nv" | "nanovolt" | "nanovolts" => 1e-3,
+        _ => match unit.parse::<i32>() {
+            Ok(exponent) if (-12..=3).contains(&exponent) => 10f64.powi(exponent + 6),
+            _ => 1.0,
+        },
+    }
+}
+
+#[cfg(test)]
+mod unit_tests {
+    use super::microvolts_per_unit;
+
+    #[test]
+    fn voltages_in_any_unit_become_microvolts() {
+        for (unit, scale) in [
+            ("V", 1e6),
+            ("volts", 1e6),
+            ("mV", 1e3),
+            ("uV", 1.0),
+            ("µV", 1.0),
+            ("microvolts", 1.0),
+            ("nV", 1e-3),
+            ("0", 1e6),
+            ("-6", 1.0),
+            ("-9", 1e-3),
+            ("", 1.0),
+            ("%", 1.0),
+            ("bpm", 1.0),
+        ] {
+            assert!((microvolts_per_unit(unit) - scale).abs() < 1e-12, "{unit}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,11 +436,7 @@ mod tests {
             channels: rates
                 .iter()
                 .enumerate()
-                .map(|(i, &r)| ChannelInfo {
-                    label: format!("C{i}"),
-                    unit: "uV".into(),
-                    sample_rate_hz: r,
-                })
+                .map(|(i, &r)| ChannelInfo::new(format!("C{i}"), "uV", r))
                 .collect(),
             data: rates
                 .iter()
@@ -417,6 +536,44 @@ mod tests {
             })
             .collect();
         assert_eq!(got, [(0.25, 1), (1.0, 0), (1.5, 0)]);
+    }
+
+    #[test]
+    fn a_psg_replays_its_eeg_rate_and_names_the_slower_signals() {
+        // A Sleep-EDF night's layout: two EEG and one EOG at 100 Hz, four slow signals at 1 Hz.
+        let mut rec = recording(&[100.0, 100.0, 100.0, 1.0, 1.0, 1.0, 1.0], 2.0);
+        for (ch, label) in rec.channels.iter_mut().zip([
+            "EEG Fpz-Cz",
+            "EEG Pz-Oz",
+            "EOG horizontal",
+            "Resp oro-nasal",
+            "EMG submental",
+            "Temp rectal",
+            "Event marker",
+        ]) {
+            *ch = ChannelInfo::new(label, "uV", ch.sample_rate_hz);
+        }
+        let src = FileSource::from_recording(&rec, "psg.edf", &[], Pacing::Max, 0).unwrap();
+        let meta = src.meta();
+        assert_eq!(meta.sample_rate_hz, 100.0);
+        assert_eq!(
+            meta.channel_labels,
+            ["EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal"]
+        );
+        assert_eq!(meta.eeg_mask(), [true, true, false]);
+        assert_eq!(
+            meta.set_aside,
+            [
+                "Resp oro-nasal (1 Hz)",
+                "EMG submental (1 Hz)",
+                "Temp rectal (1 Hz)",
+                "Event marker (1 Hz)"
+            ]
+        );
+        // Without kinds to tell them apart, the rate most channels have wins.
+        let plain = recording(&[100.0, 1.0, 1.0], 2.0);
+        let src = FileSource::from_recording(&plain, "x.edf", &[], Pacing::Max, 0).unwrap();
+        assert_eq!(src.meta().sample_rate_hz, 1.0);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use lsl::{ExPushable, Pullable};
 
+use crate::ChannelKind;
 use crate::clock::local_clock;
 use crate::event::{SourceEvent, TruthEvent, TruthKind};
 use crate::meta::StreamMeta;
@@ -56,14 +57,19 @@ impl Default for LslInletConfig {
 }
 
 impl LslInletConfig {
-    /// The LSL XPath predicate selecting the stream, e.g. `name='X' and type='EEG'`.
+    /// The LSL XPath predicate selecting the stream, e.g. `name='X' and type='EEG'`; the type
+    /// is compared without regard to case, since tools write `EEG`, `eeg` or `Eeg` (MNE-LSL's
+    /// player writes `eeg`).
     pub fn predicate(&self) -> String {
         let mut parts = Vec::new();
         if let Some(n) = &self.name {
             parts.push(format!("name='{}'", n.replace('\'', "")));
         }
         if let Some(t) = &self.content_type {
-            parts.push(format!("type='{}'", t.replace('\'', "")));
+            parts.push(format!(
+                "translate(type,'{LOWER}','{UPPER}')='{}'",
+                t.replace('\'', "").to_ascii_uppercase()
+            ));
         }
         if parts.is_empty() {
             // Any stream with a regular sampling rate.
@@ -73,6 +79,10 @@ impl LslInletConfig {
         }
     }
 }
+
+/// The alphabet, for XPath's `translate` to compare without regard to case.
+const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
+const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 fn lsl_err(action: &'static str) -> impl FnOnce(lsl::Error) -> SourceError {
     move |source| SourceError::Lsl { action, source }
@@ -145,34 +155,79 @@ fn resolve(cfg: &LslInletConfig, timeout_secs: f64) -> Result<lsl::StreamInfo, S
     let query = cfg.predicate();
     let found =
         lsl::resolve_bypred(&query, 1, timeout_secs).map_err(lsl_err("resolving the stream"))?;
-    found
-        .into_iter()
-        .next()
-        .ok_or_else(|| SourceError::StreamNotFound {
-            query: query.clone(),
-            timeout_secs,
-            visible: describe_visible_streams(0.5),
-        })
+    if let Some(info) = found.into_iter().next() {
+        return Ok(info);
+    }
+    // A stream of the asked name with another type is the usual mix-up: say so plainly.
+    if let (Some(name), Some(wanted)) = (&cfg.name, &cfg.content_type)
+        && let Ok(named) = lsl::resolve_byprop("name", name, 1, 0.5)
+        && let Some(other) = named.first()
+    {
+        return Err(SourceError::WrongType {
+            name: name.clone(),
+            wanted: wanted.clone(),
+            found: other.stream_type(),
+        });
+    }
+    Err(SourceError::StreamNotFound {
+        query: query.clone(),
+        timeout_secs,
+        // Long enough for every stream on the network to answer.
+        visible: describe_visible_streams(1.0),
+    })
 }
 
-/// Channel labels from a stream's `desc/channels/channel/label`, or `Ch1..ChN` when absent.
-fn channel_labels(info: &lsl::StreamInfo, channels: usize) -> Vec<String> {
+/// Channel labels and kinds from a stream's `desc/channels/channel/{label,type}`: labels
+/// `Ch1..ChN` when any is missing; a kind from the channel's `type` when it names one, else
+/// from its label.
+fn channel_descriptions(info: &lsl::StreamInfo, channels: usize) -> ChannelDescriptions {
     let mut labels = Vec::with_capacity(channels);
+    let mut types = Vec::with_capacity(channels);
+    let mut units = Vec::with_capacity(channels);
     let mut info = info.clone();
     let mut ch = info.desc().child("channels").child("channel");
     while ch.is_valid() && !ch.empty() && labels.len() < channels {
         labels.push(ch.child_value_named("label"));
+        types.push(ch.child_value_named("type"));
+        units.push(ch.child_value_named("unit"));
         ch = ch.next_sibling_named("channel");
     }
+    units.resize(channels, String::new());
+    // Voltages arrive in microvolts whatever the sender's unit (MNE-LSL sends volts).
+    let scales: Vec<f32> = units
+        .iter()
+        .map(|u| crate::file::microvolts_per_unit(u) as f32)
+        .collect();
     if labels.len() != channels || labels.iter().any(String::is_empty) {
-        return (1..=channels).map(|i| format!("Ch{i}")).collect();
+        labels = (1..=channels).map(|i| format!("Ch{i}")).collect();
     }
-    labels
+    types.resize(channels, String::new());
+    let kinds = labels
+        .iter()
+        .zip(&types)
+        .map(|(label, declared)| {
+            ChannelKind::from_type_name(declared).unwrap_or_else(|| ChannelKind::from_label(label))
+        })
+        .collect();
+    ChannelDescriptions {
+        labels,
+        kinds,
+        scales: scales.iter().any(|&s| s != 1.0).then_some(scales),
+    }
+}
+
+/// What a stream's description says of its channels.
+struct ChannelDescriptions {
+    labels: Vec<String>,
+    kinds: Vec<ChannelKind>,
+    /// Microvolts per sent unit, channel by channel; `None` when all are 1.
+    scales: Option<Vec<f32>>,
 }
 
 struct OpenInlet {
     inlet: lsl::StreamInlet,
     meta: StreamMeta,
+    scales: Option<Vec<f32>>,
 }
 
 fn open_inlet(cfg: &LslInletConfig, timeout_secs: f64) -> Result<OpenInlet, SourceError> {
@@ -215,15 +270,25 @@ fn open_inlet(cfg: &LslInletConfig, timeout_secs: f64) -> Result<OpenInlet, Sour
     let full = inlet
         .info(timeout_secs.max(1.0))
         .map_err(lsl_err("reading the stream description"))?;
+    let described = channel_descriptions(&full, channels);
     let meta = StreamMeta {
-        channel_labels: channel_labels(&full, channels),
+        channel_labels: described.labels,
+        channel_kinds: described.kinds,
+        // A stream does not say; the monitor reads it from the spectra once data flows.
+        line_hz: None,
+        line_source: "",
+        set_aside: Vec::new(),
         name,
         content_type: full.stream_type(),
         sample_rate_hz: rate,
         source_id: full.source_id(),
         hostname: full.hostname(),
     };
-    Ok(OpenInlet { inlet, meta })
+    Ok(OpenInlet {
+        inlet,
+        meta,
+        scales: described.scales,
+    })
 }
 
 /// An EEG stream read from LSL. See the module documentation.
@@ -232,6 +297,8 @@ pub struct LslSource {
     inlet: Option<lsl::StreamInlet>,
     meta: StreamMeta,
     frame: Vec<f32>,
+    /// Microvolts per sent unit, channel by channel (`None`: already microvolts).
+    scales: Option<Vec<f32>>,
     last_stamp: Option<f64>,
     last_data_clock: f64,
     lost: bool,
@@ -243,9 +310,14 @@ impl LslSource {
     /// Resolves and opens the stream, waiting up to `resolve_timeout_secs`.
     /// Call on the thread that will read from it.
     pub fn open(cfg: LslInletConfig) -> Result<Self, SourceError> {
-        let OpenInlet { inlet, meta } = open_inlet(&cfg, cfg.resolve_timeout_secs)?;
+        let OpenInlet {
+            inlet,
+            meta,
+            scales,
+        } = open_inlet(&cfg, cfg.resolve_timeout_secs)?;
         Ok(LslSource {
             frame: vec![0.0; meta.channels()],
+            scales,
             inlet: Some(inlet),
             meta,
             last_stamp: None,
@@ -329,7 +401,15 @@ impl Source for LslSource {
             match inlet.pull_sample_buf(&mut self.frame, timeout) {
                 Ok(0.0) => break,
                 Ok(ts) => {
-                    values[n * channels..(n + 1) * channels].copy_from_slice(&self.frame);
+                    let frame = &mut values[n * channels..(n + 1) * channels];
+                    match &self.scales {
+                        None => frame.copy_from_slice(&self.frame),
+                        Some(scales) => {
+                            for ((v, &x), &k) in frame.iter_mut().zip(&self.frame).zip(scales) {
+                                *v = x * k;
+                            }
+                        }
+                    }
                     stamps[n] = ts;
                     n += 1;
                     // After the first sample, take only what is already buffered.
@@ -451,11 +531,12 @@ impl SignalOutlet {
         )
         .map_err(lsl_err("describing the signal stream"))?;
         let mut chans = info.desc().append_child("channels");
-        for label in &meta.channel_labels {
+        for (c, label) in meta.channel_labels.iter().enumerate() {
             let mut ch = chans.append_child("channel");
             ch.append_child_value("label", label);
             ch.append_child_value("unit", "microvolts");
-            ch.append_child_value("type", "EEG");
+            let kind = meta.channel_kinds.get(c).copied().unwrap_or_default();
+            ch.append_child_value("type", &kind.name().to_ascii_uppercase());
         }
         let outlet = lsl::StreamOutlet::new(&info, i32::try_from(chunk_frames).unwrap_or(0), 360)
             .map_err(lsl_err("creating the signal outlet"))?;
@@ -656,9 +737,10 @@ mod tests {
     #[test]
     fn predicates() {
         let mut c = LslInletConfig::default();
-        assert_eq!(c.predicate(), "type='EEG'");
+        let eeg = format!("translate(type,'{LOWER}','{UPPER}')='EEG'");
+        assert_eq!(c.predicate(), eeg);
         c.name = Some("Amp'1".into());
-        assert_eq!(c.predicate(), "name='Amp1' and type='EEG'");
+        assert_eq!(c.predicate(), format!("name='Amp1' and {eeg}"));
         c.content_type = None;
         c.name = None;
         assert_eq!(c.predicate(), "nominal_srate>0");

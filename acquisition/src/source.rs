@@ -71,6 +71,18 @@ pub enum SourceError {
         /// Streams that were visible, for comparison.
         visible: String,
     },
+    /// A stream of the asked name exists, with another content type.
+    #[error(
+        "the LSL stream `{name}` has type `{found}`, not `{wanted}`: choose a stream type of `{found}` (or any type) to read it"
+    )]
+    WrongType {
+        /// The stream's name.
+        name: String,
+        /// The type asked for.
+        wanted: String,
+        /// The stream's type.
+        found: String,
+    },
     /// An LSL call failed.
     #[error("LSL failed while {action}: {source}")]
     Lsl {
@@ -79,8 +91,8 @@ pub enum SourceError {
         /// The library's error.
         source: lsl::Error,
     },
-    /// The stream cannot be used as EEG input.
-    #[error("LSL stream `{name}` cannot be used: {reason}")]
+    /// The stream or recording cannot be used as EEG input.
+    #[error("`{name}` cannot be used: {reason}")]
     Unusable {
         /// Stream name.
         name: String,

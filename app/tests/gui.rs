@@ -248,7 +248,7 @@ fn start_screen_starts_the_simulator_monitor_and_shows_errors_with_the_fix() {
         "Source",
         "Simulator",
         "LSL stream",
-        "Recording to replay (XDF, EDF, BDF)",
+        "Recording to replay (XDF, EDF/BDF, BrainVision, GDF, EEGLAB, FIF)",
         "Paradigm",
         "Monitor only",
         "SSVEP decoding (FBCCA)",
@@ -260,13 +260,13 @@ fn start_screen_starts_the_simulator_monitor_and_shows_errors_with_the_fix() {
     // A missing recording: the screen says so and what to give instead; nothing starts.
     harness.state_mut().profile_mut().file = "/nonexistent/night.edf".into();
     harness
-        .get_by_label("Recording to replay (XDF, EDF, BDF)")
+        .get_by_label("Recording to replay (XDF, EDF/BDF, BrainVision, GDF, EEGLAB, FIF)")
         .click();
     harness.run_steps(1);
     assert_eq!(harness.state().profile().source, SourceKind::File);
     harness.get_by_label("Start").click();
     harness.run_steps(2);
-    harness.get_by_label_contains("was not found: give the path of an XDF, EDF or BDF file");
+    harness.get_by_label_contains("was not found: give the path of a recording (XDF, EDF/BDF, BrainVision .vhdr, GDF, EEGLAB .set or FIF)");
     assert!(!harness.state().is_running());
     // The profile is saved where the screen says.
     harness.get_by_label("Save profile").click();
@@ -293,6 +293,62 @@ fn start_screen_starts_the_simulator_monitor_and_shows_errors_with_the_fix() {
     harness.run_steps(2);
     assert!(!harness.state().is_running());
     harness.get_by_label_contains("last session:");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Sleep on a PSG from the start screen: the spindle channel is found by name when the field
+/// is empty; a channel typed that the file lacks is refused with the file's channels named;
+/// the one typed is what the detector then reads.
+#[test]
+fn start_screen_sleep_takes_its_channels_from_the_file_or_the_field() {
+    use neuroloop::start_screen::{Paradigm, Profile, SourceKind, StartScreen};
+    let Some(dreams) = common::data_dir("spindles_dreams") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("neuroloop-start-sleep-{}", std::process::id()));
+    let profile = Profile {
+        source: SourceKind::File,
+        file: dreams.join("excerpt3.edf").to_string_lossy().into_owned(),
+        paradigm: Paradigm::Sleep,
+        ..Profile::default()
+    };
+    let mut harness = window(StartScreen::new(profile, dir.join("p.toml"), false), 860.0);
+    harness.run_steps(2);
+    let field = "spindle channel (empty: a central one by name, e.g. Cz, C3-A1)";
+    harness.get_by_label(field);
+    let start_and_read = |harness: &mut Harness<'static, StartScreen>, reads: &str| {
+        harness.get_by_label("Start").click();
+        harness.run_steps(3);
+        assert!(harness.state().is_running());
+        harness.get_by_label("spindle-a7");
+        assert!(
+            harness.query_all_by_label(reads).next().is_some(),
+            "no `{reads}` in the window"
+        );
+        harness
+            .get_by_label("Stop and return to the start screen")
+            .click();
+        harness.run_steps(2);
+        assert!(!harness.state().is_running());
+    };
+    // Empty field: the file's C3-A1 is found (the file has no Cz).
+    start_and_read(&mut harness, "reads C3-A1");
+    // A channel the file lacks: refused, naming what it has; nothing starts.
+    harness.get_by_label(field).focus();
+    harness.run_steps(1);
+    harness.get_by_label(field).type_text("Pz");
+    harness.run_steps(1);
+    assert_eq!(
+        harness.state().profile().sleep.spindle_channel.as_deref(),
+        Some("Pz")
+    );
+    harness.get_by_label("Start").click();
+    harness.run_steps(3);
+    assert!(!harness.state().is_running());
+    harness.get_by_label_contains("channel `Pz` is not in the stream (its channels: O1-A1");
+    // A channel it has, by 10-20 name: the detector reads it.
+    harness.state_mut().profile_mut().sleep.spindle_channel = Some("Fp1".into());
+    start_and_read(&mut harness, "reads FP1-A1");
     std::fs::remove_dir_all(&dir).ok();
 }
 

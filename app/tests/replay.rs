@@ -428,21 +428,40 @@ fn bad_samples_are_counted_and_do_not_poison_decisions() {
 }
 
 /// Every shared recording replays with no flag at all: replay monitors unless told to decode,
-/// so a file needs only to be readable (the XDF project's examples, real Muse recordings made
-/// with LabRecorder, a DREAMS PSG excerpt).
+/// so a file needs only to be readable — XDF (the XDF project's examples, Muse recordings made
+/// with LabRecorder), EDF/EDF+/BDF, BrainVision, GDF, EEGLAB and MNE FIF, from MNE's test
+/// files and real recordings, and a DREAMS PSG excerpt. The one annotation-only file (a
+/// hypnogram) is refused with a message that says so.
 #[test]
 fn every_shared_recording_replays_with_no_flag() {
+    let readable = ["xdf", "edf", "bdf", "vhdr", "gdf", "set", "fif"];
     let mut files = Vec::new();
-    if let Some(dir) = common::data_dir("xdf") {
-        for sub in ["xdf_example_files", "muse_lsl2_recordings"] {
-            let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
-                continue;
-            };
-            files.extend(
-                entries
-                    .map(|e| e.unwrap().path())
-                    .filter(|p| p.extension().is_some_and(|e| e == "xdf")),
-            );
+    for folder in [
+        "xdf/xdf_example_files",
+        "xdf/muse_lsl2_recordings",
+        "formats_mne_testing_data",
+        "formats_real_gdf_fif",
+        "sleepedf_SC4001_first5min",
+        "sleep_yasa_samples",
+    ] {
+        let Some(dir) = common::data_dir(folder) else {
+            continue;
+        };
+        let mut stack = vec![dir];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| readable.contains(&e.to_ascii_lowercase().as_str()))
+                    && !p.to_string_lossy().ends_with("-eve.fif")
+                {
+                    files.push(p);
+                }
+            }
         }
     }
     if let Some(dir) = common::data_dir("spindles_dreams") {
@@ -464,12 +483,14 @@ fn every_shared_recording_replays_with_no_flag() {
             ])
             .output()
             .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if file.to_string_lossy().contains("Hypnogram") {
+            assert!(!out.status.success());
+            assert!(stderr.contains("holds only annotations"), "{stderr}");
+            continue;
+        }
         if !out.status.success() {
-            failures.push(format!(
-                "{}: {}",
-                file.display(),
-                String::from_utf8_lossy(&out.stderr)
-            ));
+            failures.push(format!("{}: {stderr}", file.display()));
             continue;
         }
         let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -487,5 +508,96 @@ fn every_shared_recording_replays_with_no_flag() {
         );
     }
     println!("{} recordings replayed", files.len());
+    assert!(files.len() >= 20, "{files:?}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A sleep lab's PSG (Sleep-EDF: EEG and EOG at 100 Hz, respiration, EMG, temperature and
+/// events at 1 Hz) runs the sleep paradigm with no flag but the paradigm: the EEG rate is
+/// replayed, the detectors read an EEG derivation, the slow signals are named as not
+/// replayed, and no notch is claimed at the Nyquist frequency.
+#[test]
+fn a_psg_runs_the_sleep_paradigm_on_its_eeg() {
+    let Some(dir) = common::data_dir("sleepedf_SC4001_first5min") else {
+        return;
+    };
+    let out = neuroloop()
+        .arg("replay")
+        .arg(dir.join("short_psg.edf"))
+        .args([
+            "--paradigm",
+            "sleep",
+            "--headless",
+            "--json",
+            "--speed",
+            "max",
+        ])
+        .args(["--markers", "none"])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_str(&common::stdout_ok(&out, "replay")).unwrap();
+    assert_eq!(r["sample_rate_hz"], 100.0);
+    assert_eq!(r["channels"], 3);
+    let set_aside: Vec<&str> = r["set_aside"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(set_aside.len(), 4, "{set_aside:?}");
+    assert!(
+        set_aside.iter().all(|s| s.ends_with("(1 Hz)")),
+        "{set_aside:?}"
+    );
+    let mains = r["mains"].as_str().unwrap();
+    assert!(mains.starts_with("no notch"), "{mains}");
+    assert!(!r["front_end"].as_str().unwrap().contains("notch"), "{r}");
+    for d in r["decoders"].as_array().unwrap() {
+        let channels = d["channels"].as_array().unwrap();
+        assert!(
+            channels
+                .iter()
+                .all(|c| c.as_str().unwrap().starts_with("EEG ")),
+            "{d}"
+        );
+    }
+    assert!(r["decisions"].as_u64().unwrap() > 0, "{r}");
+}
+
+/// The notch follows the recording's mains: EEGMMIDB was recorded in the United States, and
+/// its 60 Hz line is found in the first seconds and notched; a frequency given still wins.
+#[test]
+fn the_notch_follows_the_mains_a_recording_shows() {
+    let Some(dir) = common::data_dir("mi_eegmmidb_S001") else {
+        return;
+    };
+    let file = dir.join("S001R04.edf");
+    let run = |extra: &[&str]| {
+        let out = neuroloop()
+            .arg("replay")
+            .arg(&file)
+            .args([
+                "--headless",
+                "--json",
+                "--markers",
+                "none",
+                "--speed",
+                "max",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        let r: serde_json::Value =
+            serde_json::from_str(&common::stdout_ok(&out, "replay")).unwrap();
+        (
+            r["front_end"].as_str().unwrap().to_string(),
+            r["mains"].as_str().unwrap().to_string(),
+        )
+    };
+    let (front_end, mains) = run(&[]);
+    assert!(front_end.contains("notch 60"), "{front_end}");
+    assert!(mains.contains("detected"), "{mains}");
+    let (front_end, mains) = run(&["--notch-hz", "50"]);
+    assert!(front_end.contains("notch 50"), "{front_end}");
+    assert!(mains.contains("as set"), "{mains}");
 }

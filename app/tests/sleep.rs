@@ -11,7 +11,7 @@ use neuroloop_offline::eval::spindles::{
 };
 
 mod common;
-use common::{decision_markers, marker_field, run_err, run_ok, temp_dir};
+use common::{decision_markers, marker_field, neuroloop, run_err, run_ok, temp_dir};
 
 fn dreams_dir() -> Option<PathBuf> {
     common::data_dir("spindles_dreams")
@@ -536,7 +536,7 @@ fn sleep_replay_in_dry_run_logs_every_stimulus() {
 fn sleep_with_alsa(tag: &str, asoundrc: &str, args: &[&str]) -> (PathBuf, std::process::Output) {
     let home = temp_dir(tag);
     std::fs::write(home.join(".asoundrc"), asoundrc).unwrap();
-    let out = common::neuroloop()
+    let out = neuroloop()
         .args(["sleep", "--headless", "--markers", "none"])
         .args(args)
         .env("HOME", &home)
@@ -665,7 +665,7 @@ fn a_volume_above_the_cap_is_refused() {
 #[test]
 fn live_sleep_session_over_lsl() {
     let name = format!("neuroloop-sleep-test-{}", std::process::id());
-    let mut amp = common::neuroloop()
+    let mut amp = neuroloop()
         .args([
             "simulate",
             "--lsl",
@@ -680,7 +680,7 @@ fn live_sleep_session_over_lsl() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let out = common::neuroloop()
+    let out = neuroloop()
         .args([
             "sleep",
             "--stream",
@@ -732,4 +732,33 @@ fn live_sleep_session_over_lsl() {
         r["latency_from_sample"]["count"].as_u64().unwrap() >= 1,
         "{r}"
     );
+}
+
+/// A PSG recording as a sleep lab has it: `neuroloop sleep` on DREAMS excerpt 3 with no channel
+/// flag finds its central and frontal channels by name among the EEG ones (C3-A1 here), says
+/// so before streaming, and keeps ECG, oximetry, respiration and position out of the EEG.
+#[test]
+fn sleep_on_a_psg_recording_finds_its_channels_and_keeps_the_others_apart() {
+    let Some(dir) = common::data_dir("spindles_dreams") else {
+        return;
+    };
+    let out = neuroloop()
+        .args(["sleep", "--replay"])
+        .arg(dir.join("excerpt3.edf"))
+        .args([
+            "--dry-run",
+            "--headless",
+            "--speed",
+            "max",
+            "--markers",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    let stdout = common::stdout_ok(&out, "sleep on excerpt 3");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("spindle-a7 reads C3-A1"), "{stderr}");
+    assert!(stderr.contains("so-phase reads C3-A1"), "{stderr}");
+    assert!(stdout.contains("spindle-a7  reads C3-A1"), "{stdout}");
+    assert!(stdout.contains("bursts commanded (dry run"), "{stdout}");
 }

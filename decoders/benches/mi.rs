@@ -163,6 +163,7 @@ fn bench_streaming(c: &mut Criterion) {
                 sample_rate_hz: RATE_HZ,
                 channel_labels: channels.clone(),
                 max_block_frames: BLOCK,
+                eeg: Vec::new(),
             })
             .expect("the stream matches the model");
         let mut state = 3;

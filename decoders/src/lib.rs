@@ -30,6 +30,16 @@ pub struct DecoderContext {
     pub channel_labels: Vec<String>,
     /// Largest block (in frames) one `process` call will receive.
     pub max_block_frames: usize,
+    /// Which channels carry EEG, one flag per channel; empty: all of them. A decoder choosing
+    /// channels by itself (a role found by name, the first channel) chooses among these.
+    pub eeg: Vec<bool>,
+}
+
+impl DecoderContext {
+    /// Whether channel `index` carries EEG.
+    pub fn is_eeg(&self, index: usize) -> bool {
+        self.eeg.get(index).is_none_or(|&e| e)
+    }
 }
 
 /// Errors raised while configuring or preparing a decoder; each says how to fix it.
@@ -42,7 +52,7 @@ pub enum DecoderError {
     NoChannels,
     /// A requested channel is not in the stream.
     #[error(
-        "channel `{label}` is not in the stream (channels: {available}); pick channels the amplifier provides"
+        "channel `{label}` is not in the stream (its channels: {available}); name one of those (a 10-20 name such as C3 also finds C3-A1 or EEG C3-M2)"
     )]
     MissingChannel {
         /// The missing label.

@@ -63,10 +63,22 @@ pub fn find_channel(labels: &[String], wanted: &str) -> Option<usize> {
 
 /// The first channel of `preferred` (10-20 names) that the stream has.
 pub fn find_role(labels: &[String], preferred: &[&str]) -> Option<usize> {
+    find_role_among(labels, &[], preferred)
+}
+
+/// [`find_role`] among the channels flagged in `eeg` (empty: all).
+pub fn find_role_among(labels: &[String], eeg: &[bool], preferred: &[&str]) -> Option<usize> {
+    let usable = |i: usize| eeg.get(i).is_none_or(|&e| e);
     preferred.iter().find_map(|name| {
         let site = name.to_ascii_uppercase();
-        labels.iter().position(|l| ten_twenty_name(l) == site)
+        (0..labels.len()).find(|&i| usable(i) && ten_twenty_name(&labels[i]) == site)
     })
+}
+
+/// The channel a role falls back to when the stream has none of its names: the first EEG
+/// channel (flagged in `eeg`, empty: all), else the first channel.
+pub fn first_eeg(eeg: &[bool]) -> usize {
+    eeg.iter().position(|&e| e).unwrap_or(0)
 }
 
 /// The labels of `labels` whose 10-20 name is one of `preferred`: the candidates an error

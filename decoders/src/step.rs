@@ -132,7 +132,7 @@ mod tests {
         let err = channel_indices(&["Cz".into()], &available).unwrap_err();
         assert!(
             err.to_string()
-                .contains("channel `Cz` is not in the stream (channels: Fz, C3.)")
+                .contains("channel `Cz` is not in the stream (its channels: Fz, C3.)")
         );
     }
 }

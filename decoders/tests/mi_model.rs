@@ -73,6 +73,7 @@ fn the_network_decodes_a_stream_at_every_step() {
         sample_rate_hz: fs,
         channel_labels: labels.clone(),
         max_block_frames: 16,
+        eeg: Vec::new(),
     };
     decoder.prepare(&ctx).unwrap();
     let mut out = DecisionBuffer::with_capacity(64);
@@ -120,6 +121,7 @@ fn the_network_decodes_a_stream_at_every_step() {
             sample_rate_hz: fs,
             channel_labels: vec!["O1".into(), "O2".into()],
             max_block_frames: 16,
+            eeg: Vec::new(),
         })
         .unwrap_err()
         .to_string();

@@ -105,6 +105,7 @@ fn the_network_decodes_each_flicker_from_its_onset() {
             sample_rate_hz: fs,
             channel_labels: labels.clone(),
             max_block_frames: 32,
+            eeg: Vec::new(),
         })
         .unwrap();
     // Trials every 8 s from 2 s: targets 1, 0, 2, 1.
@@ -223,6 +224,7 @@ fn a_card_or_stream_that_does_not_fit_the_network_is_refused_with_the_fix() {
                 sample_rate_hz: rate,
                 channel_labels: labels,
                 max_block_frames: 32,
+                eeg: Vec::new(),
             })
             .unwrap_err()
             .to_string();

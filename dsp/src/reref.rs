@@ -64,6 +64,33 @@ pub fn common_average_masked_interleaved(
     Ok(())
 }
 
+/// Common average of the channels flagged in `members`, subtracted from those channels only:
+/// EEG re-referenced among itself while other channels of the stream (ECG, EOG, oximetry)
+/// pass unchanged. With no member the block is left untouched; an `members` of the wrong
+/// width leaves it untouched too (nothing is re-referenced rather than the wrong channels).
+///
+/// Real-time safe: in place, does not allocate; called on the worker thread.
+pub fn common_average_among_interleaved(block: &mut [f32], members: &[bool]) {
+    let channels = members.len();
+    let used = members.iter().filter(|&&m| m).count();
+    if used == 0 || !block.len().is_multiple_of(channels) {
+        return;
+    }
+    let inv = 1.0 / used as f64;
+    for frame in block.chunks_exact_mut(channels) {
+        let mean = frame
+            .iter()
+            .zip(members)
+            .filter(|(_, m)| **m)
+            .map(|(&v, _)| f64::from(v))
+            .sum::<f64>()
+            * inv;
+        for (v, _) in frame.iter_mut().zip(members).filter(|(_, m)| **m) {
+            *v = (f64::from(*v) - mean) as f32;
+        }
+    }
+}
+
 /// Subtracts channel `reference` from every channel, frame by frame (the reference channel
 /// becomes zero).
 ///
@@ -346,5 +373,16 @@ mod tests {
             .apply_interleaved(&[1.0, 2.0, 10.0, 4.0], &mut out)
             .unwrap();
         assert_eq!(out, [-1.0, 6.0]);
+    }
+
+    #[test]
+    fn the_average_among_members_leaves_the_others_alone() {
+        // Two EEG channels and an ECG: the EEG is re-referenced to its own mean.
+        let mut block = vec![1.0f32, 3.0, 100.0, 5.0, 7.0, -50.0];
+        common_average_among_interleaved(&mut block, &[true, true, false]);
+        assert_eq!(block, vec![-1.0, 1.0, 100.0, -1.0, 1.0, -50.0]);
+        let mut untouched = vec![1.0f32, 2.0];
+        common_average_among_interleaved(&mut untouched, &[false, false]);
+        assert_eq!(untouched, vec![1.0, 2.0]);
     }
 }

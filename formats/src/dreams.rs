@@ -40,15 +40,12 @@ impl DreamsSignal {
     /// Converts to a one-channel [`Recording`] at `sample_rate_hz`.
     pub fn to_recording(&self, sample_rate_hz: f64) -> Recording {
         Recording {
-            channels: vec![ChannelInfo {
-                label: self.channel.clone(),
-                unit: "uV".to_owned(),
-                sample_rate_hz,
-            }],
+            channels: vec![ChannelInfo::new(self.channel.clone(), "uV", sample_rate_hz)],
             data: vec![self.values.clone()],
             timestamps_s: None,
             annotations: Vec::new(),
             start_time: None,
+            line_freq_hz: None,
         }
     }
 }

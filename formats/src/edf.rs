@@ -192,10 +192,12 @@ impl EdfFile {
             channels: self
                 .signals
                 .iter()
-                .map(|signal| ChannelInfo {
-                    label: signal.label.clone(),
-                    unit: signal.physical_dimension.clone(),
-                    sample_rate_hz: signal.sample_rate_hz,
+                .map(|signal| {
+                    ChannelInfo::new(
+                        signal.label.clone(),
+                        signal.physical_dimension.clone(),
+                        signal.sample_rate_hz,
+                    )
                 })
                 .collect(),
             data: self.signals.iter().map(EdfSignal::physical).collect(),
@@ -210,6 +212,7 @@ impl EdfFile {
                 })
                 .collect(),
             start_time: self.start_time,
+            line_freq_hz: None,
         }
     }
 }

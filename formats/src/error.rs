@@ -504,6 +504,18 @@ pub enum Error {
     /// An NPY read error.
     #[error(transparent)]
     Npy(#[from] NpyError),
+    /// A BrainVision read error.
+    #[error(transparent)]
+    BrainVision(#[from] crate::brainvision::BrainVisionError),
+    /// A GDF read error.
+    #[error(transparent)]
+    Gdf(#[from] crate::gdf::GdfError),
+    /// An EEGLAB read error.
+    #[error(transparent)]
+    Eeglab(#[from] crate::eeglab::EeglabError),
+    /// An MNE FIF read error.
+    #[error(transparent)]
+    Fif(#[from] crate::fif::FifError),
     /// A CSV or DREAMS text error.
     #[error(transparent)]
     Text(#[from] TextError),

@@ -8,9 +8,13 @@
 //! justifies.
 
 pub mod annotation_csv;
+pub mod brainvision;
 pub mod dreams;
 pub mod edf;
+pub mod eeglab;
 pub mod error;
+pub mod fif;
+pub mod gdf;
 pub mod muse;
 pub mod npy;
 pub mod recording;
@@ -22,15 +26,23 @@ pub use error::{
     EdfError, EdfProblem, Error, FileError, FormatProblem, IN_MEMORY, NpyError, NpyProblem,
     TextError, TextProblem, XdfError, XdfProblem, XdfWriteError,
 };
-pub use recording::{Annotation, ChannelInfo, Recording, StartTime};
+pub use recording::{Annotation, ChannelInfo, ChannelKind, Recording, StartTime};
 
 use std::path::Path;
 
+/// The extensions [`read_recording`] reads, as a user would type them.
+pub const EXTENSIONS: [&str; 8] = [
+    ".xdf", ".edf", ".bdf", ".vhdr", ".gdf", ".set", ".fif", ".npy",
+];
+
 /// Reads any supported file into a [`Recording`], choosing the reader by extension:
 /// `.xdf` (the EEG stream, else the largest numeric stream, with string streams as
-/// annotations), `.edf`/`.bdf` (all ordinary signals with annotations) and `.npy` (rows are
-/// samples, columns channels; the rate is unknown and set to 0). Layouts that need more
-/// context (DREAMS text, Muse CSV, event tables) have their own readers.
+/// annotations), `.edf`/`.bdf` (all ordinary signals with annotations), `.vhdr`
+/// (BrainVision, with its `.vmrk` markers), `.gdf` (with its event table), `.set` (EEGLAB,
+/// data inside or in the `.fdt` beside it), `.fif` (MNE raw, with a `-eve.fif` beside it as
+/// events) and `.npy` (rows are samples, columns channels; the rate is unknown and set to
+/// 0). Layouts that need more context (DREAMS text, Muse CSV, event tables) have their own
+/// readers.
 pub fn read_recording(path: impl AsRef<Path>) -> Result<Recording, Error> {
     let path = path.as_ref();
     let extension = path
@@ -46,10 +58,17 @@ pub fn read_recording(path: impl AsRef<Path>) -> Result<Recording, Error> {
                 problem: "the file has no numeric stream".to_owned(),
             }),
         "edf" | "bdf" => Ok(edf::read(path)?.to_recording()),
+        "vhdr" => Ok(brainvision::read_recording(path)?),
+        "gdf" => Ok(gdf::read_recording(path)?),
+        "set" => Ok(eeglab::read_recording(path)?),
+        "fif" => Ok(fif::read_recording(path)?),
         "npy" => Ok(npy::read(path)?.to_recording(0.0, &[], "")),
         other => Err(Error::Unsupported {
             file: error::file_name(path),
-            problem: format!("no reader for extension {other:?}"),
+            problem: format!(
+                "no reader for extension {other:?}; convert it to one of {}",
+                EXTENSIONS.join(", ")
+            ),
         }),
     }
 }

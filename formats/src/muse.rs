@@ -48,16 +48,13 @@ impl MuseCsv {
             channels: self
                 .channel_labels
                 .iter()
-                .map(|label| ChannelInfo {
-                    label: label.clone(),
-                    unit: "uV".to_owned(),
-                    sample_rate_hz,
-                })
+                .map(|label| ChannelInfo::new(label.clone(), "uV", sample_rate_hz))
                 .collect(),
             data: self.data.clone(),
             timestamps_s: Some(self.timestamps_s.clone()),
             annotations,
             start_time: None,
+            line_freq_hz: None,
         }
     }
 }

@@ -70,12 +70,11 @@ impl NpyArray {
         let columns = self.columns();
         Recording {
             channels: (0..columns)
-                .map(|index| ChannelInfo {
-                    label: labels
+                .map(|index| {
+                    let label = labels
                         .get(index)
-                        .map_or_else(|| format!("ch{index}"), |label| (*label).to_owned()),
-                    unit: unit.to_owned(),
-                    sample_rate_hz,
+                        .map_or_else(|| format!("ch{index}"), |label| (*label).to_owned());
+                    ChannelInfo::new(label, unit, sample_rate_hz)
                 })
                 .collect(),
             data: (0..columns)
@@ -84,6 +83,7 @@ impl NpyArray {
             timestamps_s: None,
             annotations: Vec::new(),
             start_time: None,
+            line_freq_hz: None,
         }
     }
 }

@@ -19,6 +19,11 @@ pub struct LatencyHistogram {
     total: AtomicU64,
     sum_ns: AtomicU64,
     max_ns: AtomicU64,
+    /// Durations below zero: the stamp is later than the moment it is compared with, which
+    /// on one clock means the source's clock runs ahead of this machine's (skew).
+    negative: AtomicU64,
+    /// The largest of them, as a positive number of nanoseconds.
+    most_negative_ns: AtomicU64,
 }
 
 impl Default for LatencyHistogram {
@@ -68,6 +73,10 @@ pub struct LatencySummary {
     pub p999_ms: f64,
     /// Largest value recorded.
     pub max_ms: f64,
+    /// Durations that came out negative (clock skew), left out of the figures above.
+    pub skewed: u64,
+    /// The most negative of them, as a positive number of milliseconds.
+    pub max_skew_ms: f64,
 }
 
 impl LatencyHistogram {
@@ -78,15 +87,24 @@ impl LatencyHistogram {
             total: AtomicU64::new(0),
             sum_ns: AtomicU64::new(0),
             max_ns: AtomicU64::new(0),
+            negative: AtomicU64::new(0),
+            most_negative_ns: AtomicU64::new(0),
         }
     }
 
-    /// Records one duration in seconds; negative durations (clock skew between a remote
-    /// sender and this machine) are recorded as zero.
+    /// Records one duration in seconds. A negative duration (a source whose clock runs ahead
+    /// of this machine's) is counted apart as skew ([`LatencySummary::skewed`]), not as zero;
+    /// a value that is not a number counts as zero.
     ///
     /// Real-time safe: a few relaxed atomic operations, no allocation.
     pub fn record_secs(&self, secs: f64) {
-        let ns = if secs.is_finite() && secs > 0.0 {
+        if secs < 0.0 {
+            self.negative.fetch_add(1, Ordering::Relaxed);
+            self.most_negative_ns
+                .fetch_max((-secs * 1e9) as u64, Ordering::Relaxed);
+            return;
+        }
+        let ns = if secs.is_finite() {
             (secs * 1e9) as u64
         } else {
             0
@@ -147,6 +165,8 @@ impl LatencyHistogram {
             p99_ms: self.quantile_ms(0.99),
             p999_ms: self.quantile_ms(0.999),
             max_ms: self.max_ns.load(Ordering::Relaxed) as f64 / 1e6,
+            skewed: self.negative.load(Ordering::Relaxed),
+            max_skew_ms: self.most_negative_ns.load(Ordering::Relaxed) as f64 / 1e6,
         }
     }
 }
@@ -184,11 +204,15 @@ mod tests {
     }
 
     #[test]
-    fn negative_and_nan_durations_count_as_zero() {
+    fn negative_durations_are_skew_and_nan_counts_as_zero() {
         let h = LatencyHistogram::new();
-        h.record_secs(-1.0);
+        h.record_secs(-0.002);
+        h.record_secs(-0.001);
         h.record_secs(f64::NAN);
-        assert_eq!(h.count(), 2);
-        assert!(h.quantile_ms(1.0) < 0.001);
+        h.record_secs(0.0005);
+        let s = h.summary();
+        assert_eq!((s.count, s.skewed), (2, 2));
+        assert!((s.max_skew_ms - 2.0).abs() < 1e-9, "{s:?}");
+        assert!(s.max_ms < 0.6, "the skew is not in the figures: {s:?}");
     }
 }

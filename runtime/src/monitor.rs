@@ -13,6 +13,7 @@
 //! ([`mains_from_spectra`]: 50 or 60 Hz, whichever stands out of its neighbourhood), so the
 //! line-noise check and the spectrum's marker follow the site's mains.
 
+use neuroloop_acquisition::ChannelKind;
 use neuroloop_dsp::quality::{ChannelQuality, QualityConfig, QualityMonitor};
 use neuroloop_dsp::spectrum::Welch;
 use neuroloop_dsp::window::RingWindow;
@@ -99,6 +100,10 @@ pub struct SignalMonitor {
     /// Another mains frequency the spectra showed, and in how many updates in a row.
     mains_candidate: Option<(f64, u32)>,
     quality: Vec<ChannelQuality>,
+    /// What each channel measures; only EEG is assessed as EEG.
+    kinds: Vec<ChannelKind>,
+    /// Whether each channel carries EEG.
+    eeg: Vec<bool>,
     /// Frames since the last update.
     since_update: usize,
     updates: u64,
@@ -132,6 +137,8 @@ impl SignalMonitor {
             detect_mains: false,
             mains_candidate: None,
             quality: vec![ChannelQuality::default(); channels],
+            kinds: vec![ChannelKind::Eeg; channels],
+            eeg: vec![true; channels],
             welch,
             labels,
             rate_hz,
@@ -146,6 +153,26 @@ impl SignalMonitor {
     pub fn detecting_mains(mut self) -> Self {
         self.detect_mains = true;
         self
+    }
+
+    /// What each channel measures (default: all EEG); only EEG channels feed the quality
+    /// verdicts, the spectra and the mains detection a window shows.
+    pub fn with_kinds(mut self, kinds: &[ChannelKind]) -> Self {
+        for (c, kind) in kinds.iter().enumerate().take(self.kinds.len()) {
+            self.kinds[c] = *kind;
+            self.eeg[c] = *kind == ChannelKind::Eeg;
+        }
+        self
+    }
+
+    /// What channel `c` measures.
+    pub fn kind(&self, c: usize) -> ChannelKind {
+        self.kinds.get(c).copied().unwrap_or_default()
+    }
+
+    /// Whether channel `c` carries EEG.
+    pub fn is_eeg(&self, c: usize) -> bool {
+        self.eeg.get(c).copied().unwrap_or(true)
     }
 
     /// The mains frequency the line-noise check uses (and the spectra mark).
@@ -197,8 +224,9 @@ impl SignalMonitor {
             self.psd.fill(f64::NAN);
         }
         if self.detect_mains {
-            let seen = mains_from_spectra(self.welch.frequencies_hz(), &self.psd, channels)
-                .filter(|&hz| hz != self.quality_config.line_hz);
+            let seen =
+                mains_from_spectra_of(self.welch.frequencies_hz(), &self.psd, channels, &self.eeg)
+                    .filter(|&hz| hz != self.quality_config.line_hz);
             self.mains_candidate = match (seen, self.mains_candidate) {
                 (Some(hz), Some((c, votes))) if c == hz => Some((hz, votes + 1)),
                 (Some(hz), _) => Some((hz, 1)),
@@ -278,6 +306,17 @@ impl SignalMonitor {
 /// (on the side below only, near Nyquist), when that ratio is at least 4; `None` when neither
 /// line is seen or the rate cannot show it.
 pub fn mains_from_spectra(freqs_hz: &[f64], psd: &[f64], channels: usize) -> Option<f64> {
+    mains_from_spectra_of(freqs_hz, psd, channels, &[])
+}
+
+/// [`mains_from_spectra`] over the channels flagged in `eeg` (empty: all): a pulse or position
+/// channel says nothing about the mains on the scalp.
+pub fn mains_from_spectra_of(
+    freqs_hz: &[f64],
+    psd: &[f64],
+    channels: usize,
+    eeg: &[bool],
+) -> Option<f64> {
     let bins = freqs_hz.len();
     if bins < 2 || channels == 0 || psd.len() != bins * channels {
         return None;
@@ -289,6 +328,7 @@ pub fn mains_from_spectra(freqs_hz: &[f64], psd: &[f64], channels: usize) -> Opt
             return None;
         }
         let mut ratios: Vec<f64> = (0..channels)
+            .filter(|&c| eeg.get(c).is_none_or(|&e| e))
             .filter_map(|c| {
                 let p = &psd[c * bins..(c + 1) * bins];
                 let mut around: Vec<f64> = freqs_hz

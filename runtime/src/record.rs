@@ -206,6 +206,10 @@ impl SessionRecorder {
             ChannelFormat::Float32,
         )
         .with_channel_labels(&meta.channel_labels);
+        // Each channel's kind goes with it, so a replay of the recording keeps ECG apart.
+        for (channel, kind) in eeg.channels.iter_mut().zip(&meta.channel_kinds) {
+            channel.channel_type = kind.name().to_ascii_uppercase();
+        }
         eeg.source_id.clone_from(&meta.source_id);
         eeg.hostname.clone_from(&meta.hostname);
         let eeg = writer.add_stream(&eeg)?;
@@ -700,6 +704,10 @@ mod tests {
 
     fn meta() -> StreamMeta {
         StreamMeta {
+            channel_kinds: Vec::new(),
+            line_hz: None,
+            line_source: "",
+            set_aside: Vec::new(),
             name: "test-eeg".into(),
             content_type: "EEG".into(),
             channel_labels: vec!["C3".into(), "C4".into()],

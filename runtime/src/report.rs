@@ -21,6 +21,11 @@ pub struct LatencyReport {
     pub p999_ms: f64,
     /// Maximum.
     pub max_ms: f64,
+    /// Decisions whose latency came out negative (the source's clock ahead of this one's),
+    /// left out of the figures above.
+    pub skewed: u64,
+    /// The most negative of them, as a positive number of milliseconds.
+    pub max_skew_ms: f64,
 }
 
 impl From<LatencySummary> for LatencyReport {
@@ -31,6 +36,8 @@ impl From<LatencySummary> for LatencyReport {
             p99_ms: s.p99_ms,
             p999_ms: s.p999_ms,
             max_ms: s.max_ms,
+            skewed: s.skewed,
+            max_skew_ms: s.max_skew_ms,
         }
     }
 }
@@ -63,6 +70,10 @@ pub struct SessionReport {
     pub sample_rate_hz: f64,
     /// Front-end filters applied.
     pub front_end: String,
+    /// How the notch's frequency was chosen.
+    pub mains: String,
+    /// Channels the source holds but did not deliver (another sampling rate).
+    pub set_aside: Vec<String>,
     /// Wall-clock duration.
     pub wall_secs: f64,
     /// Frames the acquisition thread read.
@@ -183,6 +194,8 @@ impl SessionReport {
             channels: session.meta.channels(),
             sample_rate_hz: session.meta.sample_rate_hz,
             front_end: session.front_end.clone(),
+            mains: session.mains.clone(),
+            set_aside: session.meta.set_aside.clone(),
             wall_secs: outcome.wall_secs,
             frames_read: outcome.acquisition.frames_read,
             frames_processed,
@@ -229,9 +242,16 @@ impl SessionReport {
         let _ = writeln!(t, "source        {}", self.source);
         let _ = writeln!(
             t,
-            "stream        {} channels at {} Hz; front end: {}",
-            self.channels, self.sample_rate_hz, self.front_end
+            "stream        {} channels at {} Hz; front end: {} ({})",
+            self.channels, self.sample_rate_hz, self.front_end, self.mains
         );
+        if !self.set_aside.is_empty() {
+            let _ = writeln!(
+                t,
+                "              not replayed (another sampling rate; `neuroloop replay FILE --channels` picks them): {}",
+                self.set_aside.join(", ")
+            );
+        }
         let _ = writeln!(
             t,
             "duration      {:.2} s wall clock, {:.1}x real time",
@@ -290,11 +310,19 @@ impl SessionReport {
     /// The latencies measured.
     fn latency_text(&self, t: &mut String) {
         let line = |name: &str, l: &LatencyReport| {
+            let skew = if l.skewed > 0 {
+                format!(
+                    "; {} more came out negative, by up to {:.3} ms: the source's clock runs ahead of this machine's (clock skew; check the stream's clock synchronisation)",
+                    l.skewed, l.max_skew_ms
+                )
+            } else {
+                String::new()
+            };
             if l.count == 0 {
-                return format!("{name}n/a (no decisions)");
+                return format!("{name}n/a (no decisions){skew}");
             }
             format!(
-                "{name}median {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms (n = {})",
+                "{name}median {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms (n = {}){skew}",
                 l.p50_ms, l.p99_ms, l.p999_ms, l.max_ms, l.count
             )
         };

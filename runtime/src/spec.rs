@@ -49,7 +49,8 @@ pub struct FrontEndChoice {
     /// High-pass cutoff, Hz (unset: the paradigm's, 1 Hz; 0.1 Hz for sleep, to keep slow
     /// oscillations).
     pub highpass_hz: Option<f64>,
-    /// Mains frequency notched with its harmonics, Hz (unset: 50; 60 in the Americas).
+    /// Mains frequency notched with its harmonics, Hz (unset: the source's mains, declared or
+    /// detected in a recording's first seconds, else the paradigm's 50 Hz).
     pub notch_hz: Option<f64>,
     /// Re-reference to the common average.
     pub common_average: bool,

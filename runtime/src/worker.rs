@@ -260,6 +260,8 @@ pub struct Worker {
     channels: usize,
     front_end: FilterChain,
     common_average: bool,
+    /// The channels the common average is taken over and subtracted from: the EEG ones.
+    eeg: Vec<bool>,
     decoders: Vec<Box<dyn Decoder>>,
     values: Vec<f32>,
     stamps: Vec<f64>,
@@ -331,6 +333,7 @@ impl Worker {
             sample_rate_hz: fs,
             channel_labels: meta.channel_labels.clone(),
             max_block_frames: shape.max_chunk_frames,
+            eeg: meta.eeg_mask(),
         };
         for d in &mut decoders {
             d.prepare(&ctx).map_err(|source| PipelineError::Decoder {
@@ -345,6 +348,7 @@ impl Worker {
                 channels,
                 front_end: chain,
                 common_average: front_end.common_average,
+                eeg: meta.eeg_mask(),
                 decoders,
                 values: vec![0.0; shape.max_chunk_frames * channels],
                 stamps: vec![0.0; shape.max_chunk_frames],
@@ -402,7 +406,14 @@ impl Worker {
     pub fn describe_front_end(&self) -> String {
         let mut s = self.front_end.describe();
         if self.common_average {
-            s.push_str(" + common average reference");
+            let eeg = self.eeg.iter().filter(|&&e| e).count();
+            if eeg == self.eeg.len() {
+                s.push_str(" + common average reference");
+            } else {
+                s.push_str(&format!(
+                    " + common average reference of the {eeg} EEG channels"
+                ));
+            }
         }
         s
     }
@@ -544,7 +555,7 @@ impl Worker {
                 .fetch_add(report.non_finite as u64, Ordering::Relaxed);
         }
         if self.common_average {
-            neuroloop_dsp::reref::common_average_interleaved(block, channels);
+            neuroloop_dsp::reref::common_average_among_interleaved(block, &self.eeg);
         }
         if let Some(stim) = &mut self.stim {
             stim.scan_block(block, &self.stamps[..n], channels);

@@ -11,6 +11,10 @@ use neuroloop_tests::{init_lsl, unique_name};
 
 fn meta(name: &str) -> StreamMeta {
     StreamMeta {
+        channel_kinds: Vec::new(),
+        line_hz: None,
+        line_source: "",
+        set_aside: Vec::new(),
         name: name.into(),
         content_type: "EEG".into(),
         channel_labels: vec!["Cz".into(), "Pz".into()],

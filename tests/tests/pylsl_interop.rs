@@ -20,6 +20,10 @@ fn pylsl_reads_neuroloop_outlets() {
     let eeg_name = unique_name("nl-py-eeg");
     let marker_name = unique_name("nl-py-markers");
     let meta = StreamMeta {
+        channel_kinds: Vec::new(),
+        line_hz: None,
+        line_source: "",
+        set_aside: Vec::new(),
         name: eeg_name.clone(),
         content_type: "EEG".into(),
         channel_labels: vec!["Fz".into(), "Cz".into(), "Oz".into()],

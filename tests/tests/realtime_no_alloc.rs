@@ -196,6 +196,7 @@ fn run_simulated_sleep(decoders: &mut [&mut dyn Decoder]) -> (u64, Vec<usize>) {
         sample_rate_hz: meta.sample_rate_hz,
         channel_labels: meta.channel_labels.clone(),
         max_block_frames: 25,
+        eeg: Vec::new(),
     };
     for d in decoders.iter_mut() {
         d.prepare(&ctx).unwrap();
@@ -378,6 +379,7 @@ fn network_minute_allocations(
             sample_rate_hz: fs,
             channel_labels: labels.to_vec(),
             max_block_frames: chunk,
+            eeg: Vec::new(),
         })
         .unwrap();
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
@@ -563,6 +565,7 @@ fn onset_locked_trca_decoder_allocates_nothing_and_ignores_chunking() {
                 sample_rate_hz: fs,
                 channel_labels: labels.clone(),
                 max_block_frames: 64,
+                eeg: Vec::new(),
             })
             .unwrap();
         let mut buffer = DecisionBuffer::with_capacity(64);

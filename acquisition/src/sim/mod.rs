@@ -747,6 +747,11 @@ impl Simulator {
             sample_rate_hz: self.cfg.sample_rate_hz,
             source_id: format!("neuroloop-sim-{}", self.cfg.seed),
             hostname: String::new(),
+            // The simulator's channels are all scalp EEG.
+            channel_kinds: vec![crate::ChannelKind::Eeg; self.cfg.channel_labels.len()],
+            line_hz: self.cfg.line_noise.map(|(hz, _)| hz),
+            line_source: "the simulator's line noise",
+            set_aside: Vec::new(),
         }
     }
 

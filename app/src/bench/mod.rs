@@ -256,6 +256,7 @@ fn decoded_channels(channels: usize, rate_hz: f64, which: BenchDecoder) -> anyho
                 sample_rate_hz: rate_hz,
                 channel_labels: SimConfig::labels_for(channels),
                 max_block_frames: 16,
+                eeg: Vec::new(),
             })?;
             Ok(probe.picked_channels().len())
         }

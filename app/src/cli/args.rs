@@ -34,8 +34,8 @@ pub enum Command {
     /// (--phrase) or free spelling, on the simulator (whose user looks where the cue says) or
     /// an LSL stream (--stream). Frames, cues and selections go to the markers and --record.
     Speller(SpellerArgs),
-    /// Replay a recorded file (XDF, EDF/BDF) through the same pipeline as live data: monitor
-    /// it (default) or decode it (--paradigm).
+    /// Replay a recorded file (XDF, EDF/BDF, BrainVision .vhdr, GDF, EEGLAB .set, FIF)
+    /// through the same pipeline as live data: monitor it (default) or decode it (--paradigm).
     Replay(ReplayArgs),
     /// Motor imagery: fit a decoder from calibration recordings, or run the cued paradigm.
     #[command(subcommand)]
@@ -288,8 +288,8 @@ pub struct SleepSettingsArgs {
 #[command(next_help_heading = "Front end")]
 pub struct FrontEndArgs {
     /// Mains notch (help text: `notch_help`).
-    #[arg(long, help = notch_help())]
-    pub notch_hz: Option<f64>,
+    #[arg(long, value_name = "auto|HZ", help = notch_help())]
+    pub notch_hz: Option<NotchArg>,
     /// High-pass cutoff (help text: `highpass_help`).
     #[arg(long, help = highpass_help())]
     pub highpass_hz: Option<f64>,
@@ -352,7 +352,7 @@ pub struct RunArgs {
 /// Options of `neuroloop replay`.
 #[derive(Debug, Clone, Args)]
 pub struct ReplayArgs {
-    /// The recording: .xdf (its EEG stream), .edf or .bdf.
+    /// The recording: .xdf (its EEG stream), .edf/.bdf, .vhdr, .gdf, .set or .fif.
     pub file: PathBuf,
     #[command(flatten)]
     pub(crate) view: ViewArgs,
@@ -360,7 +360,8 @@ pub struct ReplayArgs {
     /// (as fast as the pipeline goes, timestamps in file time; bit-reproducible).
     #[arg(long, default_value = "1")]
     pub speed: String,
-    /// Channels to replay, by label (default: every channel at the file's main sampling rate).
+    /// Channels to replay, by label (default: every channel at the rate most EEG channels
+    /// have; the others are named in the report).
     #[arg(long, value_delimiter = ',')]
     pub channels: Vec<String>,
     /// Also publish the replayed EEG as an LSL stream (default name `neuroloop-replay`), so
@@ -381,7 +382,7 @@ pub struct SleepArgs {
     /// Read this LSL EEG stream instead of the simulator.
     #[arg(long, conflicts_with = "replay")]
     pub stream: Option<String>,
-    /// Replay this recording (XDF, EDF/BDF) instead of the simulator.
+    /// Replay this recording (XDF, EDF/BDF, .vhdr, GDF, .set, FIF) instead of the simulator.
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
     /// Replay or simulation speed: 1 (real time), N, or max.
@@ -867,11 +868,36 @@ fn ssvep_method_help() -> String {
     )
 }
 
-/// `--notch-hz`'s help, with the paradigms' default.
+/// `--notch-hz`: the source's mains, or a frequency (0: no notch).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NotchArg {
+    /// The mains the source declares or shows.
+    Auto,
+    /// This frequency, Hz (0: none).
+    Hz(f64),
+}
+
+impl std::str::FromStr for NotchArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.trim().eq_ignore_ascii_case("auto") {
+            return Ok(NotchArg::Auto);
+        }
+        match s.trim().parse::<f64>() {
+            Ok(hz) if hz.is_finite() && hz >= 0.0 => Ok(NotchArg::Hz(hz)),
+            _ => Err(format!(
+                "`{s}` is not a mains frequency: give auto, a frequency such as 50 or 60, or 0 for none"
+            )),
+        }
+    }
+}
+
+/// `--notch-hz`'s help, with the paradigms' fallback.
 fn notch_help() -> String {
-    let hz = |fe: FrontEnd| fe.notch_hz.map_or("off".to_string(), |f| format!("{f}"));
+    let hz = |fe: FrontEnd| fe.notch_hz.map_or("off".to_string(), |f| format!("{f} Hz"));
     format!(
-        "Power-line frequency to notch (with harmonics); 0 disables [default: {}]",
+        "Power-line frequency to notch (with harmonics): auto follows the source's mains (declared, or detected in a recording's first seconds; else {}), a frequency sets it, 0 disables [default: auto]",
         hz(ParadigmSpec::Monitor.front_end())
     )
 }

@@ -98,6 +98,9 @@ fn in_flag_words(e: anyhow::Error) -> anyhow::Error {
                 "creating the recording {}: {reason}; choose a writable --record path",
                 path.display()
             ),
+            StartError::Source(SourceError::WrongType { found, .. }) => {
+                format!("{start}; give --type {found}")
+            }
             StartError::Source(SourceError::StreamNotFound { .. }) => format!(
                 "{start}; `neuroloop streams` lists the visible streams and `neuroloop simulate --lsl` publishes a simulated amplifier"
             ),

@@ -8,7 +8,7 @@ use neuroloop_runtime::spec::{
 };
 
 use super::args::{
-    FrontEndArgs, OnlineSsvepMethod, ParadigmArg, ParadigmArgs, SleepSettingsArgs,
+    FrontEndArgs, NotchArg, OnlineSsvepMethod, ParadigmArg, ParadigmArgs, SleepSettingsArgs,
     SpindleDetectorArg, StimOnArg,
 };
 
@@ -201,8 +201,16 @@ impl FrontEndArgs {
     pub fn choice(&self) -> FrontEndChoice {
         FrontEndChoice {
             highpass_hz: self.highpass_hz,
-            notch_hz: self.notch_hz,
+            notch_hz: match self.notch_hz {
+                Some(NotchArg::Hz(hz)) => Some(hz),
+                Some(NotchArg::Auto) | None => None,
+            },
             common_average: self.car,
         }
+    }
+
+    /// Whether the notch follows the source's mains (the default).
+    pub fn mains_auto(&self) -> bool {
+        !matches!(self.notch_hz, Some(NotchArg::Hz(_)))
     }
 }

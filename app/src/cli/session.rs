@@ -30,14 +30,15 @@ fn marker_stream(view: &ViewArgs) -> Option<String> {
 fn session_config(
     source: SourceSpec,
     spec: &ParadigmSpec,
-    front_end: &super::args::FrontEndArgs,
+    front_end_args: &super::args::FrontEndArgs,
     view: &ViewArgs,
     dry_run: bool,
 ) -> anyhow::Result<SessionConfig> {
-    let front_end = front_end.choice().over(&spec.front_end());
+    let front_end = front_end_args.choice().over(&spec.front_end());
     Ok(SessionConfig::new(source)
         .paradigm(spec, dry_run)?
         .front_end(front_end)
+        .mains_auto(front_end_args.mains_auto())
         .markers(marker_stream(view))
         .record(view.record.clone()))
 }

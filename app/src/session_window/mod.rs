@@ -40,6 +40,8 @@ pub const DECISIONS_SECS: f64 = 30.0;
 pub struct TraceHistory {
     /// Channel labels.
     pub labels: Vec<String>,
+    /// Which channels are drawn (all unless set).
+    pub visible: Vec<bool>,
     /// Samples per channel, oldest first.
     pub channels: Vec<VecDeque<f32>>,
     /// Display rate.
@@ -53,6 +55,7 @@ impl TraceHistory {
     pub fn new(labels: Vec<String>, rate_hz: f64) -> Self {
         let capacity = (TRACE_SECS * rate_hz).ceil() as usize;
         TraceHistory {
+            visible: vec![true; labels.len()],
             channels: (0..labels.len())
                 .map(|_| VecDeque::with_capacity(capacity))
                 .collect(),
@@ -274,8 +277,11 @@ pub fn traces_plot(
 ) {
     let spacing = trace_spacing_uv(traces, spacing_uv);
     let rate = traces.rate_hz;
-    let n = traces.labels.len();
-    let labels = traces.labels.clone();
+    let shown: Vec<usize> = (0..traces.labels.len())
+        .filter(|&c| traces.visible.get(c).copied().unwrap_or(true))
+        .collect();
+    let n = shown.len();
+    let labels: Vec<String> = shown.iter().map(|&c| traces.labels[c].clone()).collect();
     Plot::new("traces")
         .allow_scroll(false)
         .x_axis_label(format!("seconds · rows {spacing} µV apart"))
@@ -296,7 +302,8 @@ pub fn traces_plot(
             }
         })
         .show(ui, |plot| {
-            for (i, (label, ch)) in traces.labels.iter().zip(&traces.channels).enumerate() {
+            for (i, &c) in shown.iter().enumerate() {
+                let (label, ch) = (&traces.labels[c], &traces.channels[c]);
                 let offset = -(i as f64) * spacing;
                 let len = ch.len();
                 let points: PlotPoints<'_> = ch
@@ -412,6 +419,10 @@ pub struct SessionWindow {
     dismissed: HashSet<String>,
     /// The raw stream's last seconds (before the front end), for the raw view of the traces.
     raw_traces: TraceHistory,
+    /// Which channels carry EEG; the others are drawn only when `show_other` is set.
+    eeg: Vec<bool>,
+    /// Whether the traces also show the channels that are not EEG.
+    show_other: bool,
     /// Whether the traces show the raw stream instead of the front end's output.
     show_raw: bool,
     /// Spacing between trace rows in µV (`None`: automatic).
@@ -454,9 +465,11 @@ impl SessionWindow {
                 },
             )
             .ok()
-            // Without a notch to say it, the mains is read from the spectra.
+            .map(|m| m.with_kinds(&session.meta.channel_kinds))
+            // Without a notch to say it, or with one assumed, the mains is read from the
+            // spectra.
             .map(|m| {
-                if session.line_hz().is_none() {
+                if session.line_hz().is_none() || session.mains_assumed {
                     m.detecting_mains()
                 } else {
                     m
@@ -467,6 +480,11 @@ impl SessionWindow {
         let raw_rate = session.scope.as_ref().map_or(rate, |s| s.raw_rate_hz);
         let raw_traces = TraceHistory::new(session.meta.channel_labels.clone(), raw_rate);
         let channels = session.meta.channels();
+        let eeg = session.meta.eeg_mask();
+        let (mut traces, mut raw_traces) = (traces, raw_traces);
+        // Other channels (ECG, oximetry, position) are drawn only when asked for.
+        traces.visible.clone_from(&eeg);
+        raw_traces.visible.clone_from(&eeg);
         let session_filters = session.front_end_config.clone();
         SessionWindow {
             session: Some(session),
@@ -483,6 +501,8 @@ impl SessionWindow {
             recordings: Vec::new(),
             dismissed: HashSet::new(),
             raw_traces,
+            eeg,
+            show_other: false,
             show_raw: false,
             spacing_uv: None,
             shown_until: None,
@@ -550,8 +570,10 @@ impl SessionWindow {
             self.raw_traces.labels.len(),
         );
         self.view_filters = wanted;
+        let visible = std::mem::take(&mut self.raw_traces.visible);
         self.raw_traces =
             TraceHistory::new(self.raw_traces.labels.clone(), self.raw_traces.rate_hz);
+        self.raw_traces.visible = visible;
     }
 
     /// The raw view's display filters: (high-pass, notch, common average) on.
@@ -730,6 +752,17 @@ impl SessionWindow {
                 session.meta.channels(),
                 session.meta.sample_rate_hz
             ));
+            if !session.meta.set_aside.is_empty() {
+                ui.label(
+                    RichText::new(format!("+{} not replayed", session.meta.set_aside.len()))
+                        .weak(),
+                )
+                .on_hover_text(format!(
+                    "{}: another sampling rate than the replayed channels; \
+                     `neuroloop replay FILE --channels` picks them (one rate at a time)",
+                    session.meta.set_aside.join(", ")
+                ));
+            }
             ui.separator();
             ui.label(format!(
                 "frames {}",
@@ -773,7 +806,7 @@ impl SessionWindow {
     }
 
     /// Sigma-band RMS of every channel over the last half minute.
-    fn sigma_ui(ui: &mut egui::Ui, sigma: &SigmaHistory, labels: &[String]) {
+    fn sigma_ui(ui: &mut egui::Ui, sigma: &SigmaHistory, labels: &[String], eeg: &[bool]) {
         ui.label(format!(
             "sigma ({}-{} Hz) RMS, µV, last {SIGMA_SECS} s",
             SigmaHistory::BAND_HZ.0,
@@ -785,7 +818,8 @@ impl SessionWindow {
             .allow_scroll(false)
             .x_axis_label("seconds")
             .show(ui, |plot| {
-                for (label, ch) in labels.iter().zip(&sigma.channels) {
+                let channels = labels.iter().zip(&sigma.channels).enumerate();
+                for (_, (label, ch)) in channels.filter(|(c, _)| eeg.get(*c).is_none_or(|&e| e)) {
                     let len = ch.len();
                     let points: PlotPoints<'_> = ch
                         .iter()
@@ -1030,7 +1064,20 @@ impl SessionWindow {
         let Some(session) = self.session.as_ref() else {
             return false;
         };
-        let problems = session.problems();
+        let mut problems = session.problems();
+        if let (Some(m), Some(notch)) = (&self.monitor, session.line_hz())
+            && session.mains_assumed
+            && (m.line_hz() - notch).abs() > 1.0
+        {
+            problems.push(Problem {
+                severity: Severity::Warning,
+                text: format!(
+                    "the spectra show {} Hz mains but the notch removes {notch} Hz (assumed: the stream does not say): start the session again with a {} Hz notch",
+                    m.line_hz(),
+                    m.line_hz()
+                ),
+            });
+        }
         if problems.iter().any(|p| !self.dismissed.contains(&p.text)) {
             let dismissed = &mut self.dismissed;
             egui::Panel::top("problems").show(ui, |ui| {
@@ -1055,8 +1102,8 @@ impl SessionWindow {
         let mut filters = None;
         egui::CentralPanel::default().show(ui, |ui| {
             if let Some(sigma) = &self.sigma {
-                let labels = &self.traces.labels;
-                egui::Panel::bottom("sigma").show(ui, |ui| Self::sigma_ui(ui, sigma, labels));
+                let (labels, eeg) = (&self.traces.labels, &self.eeg);
+                egui::Panel::bottom("sigma").show(ui, |ui| Self::sigma_ui(ui, sigma, labels, eeg));
             }
             if let Some(m) = &self.monitor {
                 egui::Panel::bottom("monitor")
@@ -1084,6 +1131,18 @@ impl SessionWindow {
                             ui.selectable_value(&mut self.spacing_uv, s, text(s));
                         }
                     });
+                let others = self.eeg.iter().filter(|&&e| !e).count();
+                if others > 0
+                    && ui
+                        .checkbox(&mut self.show_other, format!("other channels ({others})"))
+                        .on_hover_text("channels that are not EEG (ECG, EOG, oximetry, position…): drawn on request, never re-referenced or decoded")
+                        .changed()
+                {
+                    let visible: Vec<bool> =
+                        self.eeg.iter().map(|&e| e || self.show_other).collect();
+                    self.traces.visible.clone_from(&visible);
+                    self.raw_traces.visible = visible;
+                }
             });
             let shown = if self.show_raw {
                 &self.raw_traces

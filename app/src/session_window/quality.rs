@@ -26,7 +26,7 @@ pub fn monitor_panel(ui: &mut egui::Ui, m: &SignalMonitor) {
     spectra_ui(ui, m, m.line_hz(), (m.rate_hz() / 2.0).min(100.0));
 }
 
-/// The spectra of every channel (log scale, µV²/Hz for EEG) up to `max_hz`, with the mains
+/// The spectra of every EEG channel (log scale, µV²/Hz) up to `max_hz`, with the mains
 /// frequency marked.
 pub fn spectra_ui(ui: &mut egui::Ui, m: &SignalMonitor, line_hz: f64, max_hz: f64) {
     use egui_plot::{Legend, Line, Plot, PlotPoints, VLine};
@@ -35,9 +35,9 @@ pub fn spectra_ui(ui: &mut egui::Ui, m: &SignalMonitor, line_hz: f64, max_hz: f6
         .legend(Legend::default())
         .allow_scroll(false)
         .x_axis_label("Hz")
-        .y_axis_label("log10 PSD (units²/Hz)")
+        .y_axis_label("log10 PSD (µV²/Hz)")
         .show(ui, |plot| {
-            for (c, label) in m.labels().iter().enumerate() {
+            for (c, label) in m.labels().iter().enumerate().filter(|(c, _)| m.is_eeg(*c)) {
                 let points: PlotPoints<'_> = f
                     .iter()
                     .zip(m.psd(c))
@@ -52,10 +52,15 @@ pub fn spectra_ui(ui: &mut egui::Ui, m: &SignalMonitor, line_hz: f64, max_hz: f6
         });
 }
 
-/// One coloured cell per channel with its verdict; hovering shows the measures and the fix.
+/// One coloured cell per EEG channel with its verdict (hovering shows the measures and the
+/// fix), then the channels that are not EEG, named with their kind.
 pub fn quality_ui(ui: &mut egui::Ui, m: &SignalMonitor) {
+    let others: Vec<String> = (0..m.labels().len())
+        .filter(|&c| !m.is_eeg(c))
+        .map(|c| format!("{} ({})", m.labels()[c], m.kind(c).name()))
+        .collect();
     ui.horizontal_wrapped(|ui| {
-        for (c, label) in m.labels().iter().enumerate() {
+        for (c, label) in m.labels().iter().enumerate().filter(|(c, _)| m.is_eeg(*c)) {
             let flag = m.flag(c);
             let q = m.quality()[c];
             let text = egui::RichText::new(format!("{label}: {}", flag.label()))
@@ -73,6 +78,15 @@ pub fn quality_ui(ui: &mut egui::Ui, m: &SignalMonitor) {
             ));
         }
     });
+    if !others.is_empty() {
+        ui.label(
+            egui::RichText::new(format!(
+                "not EEG, kept apart (no quality verdict, spectrum or re-referencing; recorded as received): {}",
+                others.join(", ")
+            ))
+            .weak(),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -617,7 +617,7 @@ impl StartScreen {
         ui.radio_value(
             &mut p.source,
             SourceKind::File,
-            "Recording to replay (XDF, EDF, BDF)",
+            "Recording to replay (XDF, EDF/BDF, BrainVision, GDF, EEGLAB, FIF)",
         );
         ui.indent("file", |ui| {
             ui.horizontal(|ui| {
@@ -676,6 +676,7 @@ impl StartScreen {
         match p.paradigm {
             Paradigm::Speller => speller_settings_ui(ui, p),
             Paradigm::MotorImagery => imagery_settings_ui(ui, p),
+            Paradigm::Sleep => sleep_settings_ui(ui, p),
             _ => {}
         }
     }
@@ -689,19 +690,26 @@ impl StartScreen {
             .map(|spec| spec.front_end())
             .unwrap_or_default();
         let fe = &mut self.profile.front_end;
+        let hz = |f: Option<f64>| f.map_or("off".to_string(), |f| format!("{f} Hz"));
+        let (highpass, notch) = (default_front_end.highpass_hz, default_front_end.notch_hz);
         ui.horizontal(|ui| {
             optional_hz_ui(
                 ui,
                 "high-pass",
                 &mut fe.highpass_hz,
-                default_front_end.highpass_hz,
+                format!("high-pass: paradigm's ({})", hz(highpass)),
+                highpass,
                 10.0,
             );
             optional_hz_ui(
                 ui,
                 "mains notch",
                 &mut fe.notch_hz,
-                default_front_end.notch_hz,
+                format!(
+                    "mains notch: the source's ({} if it does not say)",
+                    hz(notch)
+                ),
+                notch,
                 60.0,
             );
             ui.checkbox(&mut fe.common_average, "common average");
@@ -789,6 +797,37 @@ fn speller_settings_ui(ui: &mut egui::Ui, p: &mut Profile) {
             });
         });
     });
+}
+
+/// Sleep's channels: found by 10-20 name unless typed (a PSG's `C3-A1`, `EEG Fpz-Cz`).
+fn sleep_settings_ui(ui: &mut egui::Ui, p: &mut Profile) {
+    ui.indent("sleep", |ui| {
+        ui.horizontal(|ui| {
+            optional_text_ui(
+                ui,
+                "spindle channel (empty: a central one by name, e.g. Cz, C3-A1)",
+                &mut p.sleep.spindle_channel,
+            );
+            optional_text_ui(
+                ui,
+                "slow-oscillation channel (empty: a frontal one, e.g. Fz, F4-A1)",
+                &mut p.sleep.so_channel,
+            );
+        });
+    });
+}
+
+/// A labelled text field for an optional value: empty means `None` (the default).
+fn optional_text_ui(ui: &mut egui::Ui, name: &str, value: &mut Option<String>) {
+    let mut text = value.clone().unwrap_or_default();
+    let l = ui.label(name);
+    if ui
+        .add(egui::TextEdit::singleline(&mut text).desired_width(110.0))
+        .labelled_by(l.id)
+        .changed()
+    {
+        *value = (!text.trim().is_empty()).then_some(text);
+    }
 }
 
 /// Motor imagery's settings: classes, a fitted model, trials per class.
@@ -907,25 +946,22 @@ impl Drop for StartScreen {
     }
 }
 
-/// A filter frequency that is the paradigm's default (`paradigm_hz`, `None`: off) unless the
-/// user sets it: a checkbox for the default, and the value (0 = off, up to `max_hz`) when set.
+/// A filter frequency that is a default (described by `default_text`; `paradigm_hz` starts
+/// the user's own, `None`: off) unless the user sets it: a checkbox for the default, and the
+/// value (0 = off, up to `max_hz`) when set.
 fn optional_hz_ui(
     ui: &mut egui::Ui,
     name: &str,
     value: &mut Option<f64>,
+    default_text: String,
     paradigm_hz: Option<f64>,
     max_hz: f64,
 ) {
-    let shown = |hz: Option<f64>| hz.map_or("off".to_string(), |f| format!("{f} Hz"));
     let mut own = value.is_some();
-    let text = if own {
-        name.to_string()
-    } else {
-        format!("{name}: paradigm's ({})", shown(paradigm_hz))
-    };
+    let text = if own { name.to_string() } else { default_text };
     if ui
         .checkbox(&mut own, text)
-        .on_hover_text("unticked: the paradigm's default filter; ticked: your own (0 = off)")
+        .on_hover_text("unticked: the default; ticked: your own frequency (0 = off)")
         .changed()
     {
         *value = own.then(|| paradigm_hz.unwrap_or(0.0));

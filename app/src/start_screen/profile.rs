@@ -24,7 +24,7 @@ pub enum SourceKind {
     Simulator,
     /// An LSL stream, by name.
     Lsl,
-    /// A recording (XDF, EDF/BDF) replayed in real time.
+    /// A recording (XDF, EDF/BDF, BrainVision, GDF, EEGLAB, FIF) replayed in real time.
     File,
 }
 
@@ -439,6 +439,8 @@ impl Profile {
         let config = SessionConfig::new(source)
             .paradigm(&spec, true)?
             .front_end(front_end)
+            // An unset notch follows the source's mains.
+            .mains_auto(self.front_end.notch_hz.is_none())
             .record(self.recording_at_start()?)
             .with_window(true);
         Ok((config, label))
@@ -492,7 +494,7 @@ impl Profile {
                 let path = PathBuf::from(self.file.trim());
                 if !path.is_file() {
                     anyhow::bail!(
-                        "the recording `{}` was not found: give the path of an XDF, EDF or BDF file",
+                        "the recording `{}` was not found: give the path of a recording (XDF, EDF/BDF, BrainVision .vhdr, GDF, EEGLAB .set or FIF)",
                         path.display()
                     );
                 }
@@ -566,7 +568,7 @@ mod tests {
         };
         let err = missing.session_config().err().unwrap().to_string();
         assert!(
-            err.contains("was not found") && err.contains("XDF, EDF or BDF"),
+            err.contains("was not found") && err.contains("BrainVision .vhdr"),
             "{err}"
         );
         let unnamed = Profile {

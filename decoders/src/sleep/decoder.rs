@@ -4,7 +4,7 @@
 use super::slow_oscillation::{SoConfig, SoTrigger, SoTriggerEvent};
 use super::spindle::{SpindleConfig, SpindleDetector, SpindleEvent, SpindleEventKind, Verdict};
 use super::spindle_net::SpindleNet;
-use crate::roles::{SO_CHANNELS, SPINDLE_CHANNELS, find_role};
+use crate::roles::{SO_CHANNELS, SPINDLE_CHANNELS, find_role_among, first_eeg};
 use crate::step::channel_indices;
 use crate::{Decision, DecisionBuffer, Decoder, DecoderContext, DecoderError};
 
@@ -230,9 +230,10 @@ impl SoDecoder {
 }
 
 /// The channel a slow-oscillation decoder without a label watches (the artefact watch of
-/// stimulation follows it): the first of [`SO_CHANNELS`] in `labels`, else the first channel.
-pub fn so_channel_index(labels: &[String]) -> usize {
-    find_role(labels, SO_CHANNELS).unwrap_or(0)
+/// stimulation follows it): the first of [`SO_CHANNELS`] among the EEG channels (`eeg`, one
+/// flag per channel; empty: all), else the first EEG channel.
+pub fn so_channel_index(labels: &[String], eeg: &[bool]) -> usize {
+    find_role_among(labels, eeg, SO_CHANNELS).unwrap_or_else(|| first_eeg(eeg))
 }
 
 /// The decision for a trigger.
@@ -308,7 +309,8 @@ impl OneChannel {
         self.pick = match &self.label {
             Some(label) => channel_indices(std::slice::from_ref(label), &ctx.channel_labels)?[0],
             None if ctx.channel_labels.is_empty() => return Err(DecoderError::NoChannels),
-            None => find_role(&ctx.channel_labels, self.role).unwrap_or(0),
+            None => find_role_among(&ctx.channel_labels, &ctx.eeg, self.role)
+                .unwrap_or_else(|| first_eeg(&ctx.eeg)),
         };
         self.channels = ctx.channel_labels.len();
         self.scratch = vec![0.0; ctx.max_block_frames.max(1)];

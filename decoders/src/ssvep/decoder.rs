@@ -55,14 +55,29 @@ impl Default for SsvepCcaConfig {
 /// The channels an SSVEP decoder reads: `wanted` by label, or when empty the parietal and
 /// occipital channels (all channels when the montage has none).
 pub fn ssvep_channels(wanted: &[String], labels: &[String]) -> Result<Vec<usize>, DecoderError> {
+    ssvep_channels_among(wanted, labels, &[])
+}
+
+/// [`ssvep_channels`] choosing only among the channels flagged in `eeg` (empty: all) when
+/// none are `wanted` (a pulse or position channel is no posterior electrode).
+pub fn ssvep_channels_among(
+    wanted: &[String],
+    labels: &[String],
+    eeg: &[bool],
+) -> Result<Vec<usize>, DecoderError> {
     if !wanted.is_empty() {
         return channel_indices(wanted, labels);
     }
-    let posterior: Vec<usize> = (0..labels.len())
+    let usable: Vec<usize> = (0..labels.len())
+        .filter(|&i| eeg.get(i).is_none_or(|&e| e))
+        .collect();
+    let posterior: Vec<usize> = usable
+        .iter()
+        .copied()
         .filter(|&i| is_posterior(&labels[i]))
         .collect();
     Ok(if posterior.is_empty() {
-        (0..labels.len()).collect()
+        usable
     } else {
         posterior
     })
@@ -197,7 +212,7 @@ impl Decoder for SsvepCcaDecoder {
     fn prepare(&mut self, ctx: &DecoderContext) -> Result<(), DecoderError> {
         let fs = ctx.sample_rate_hz;
         let labels = &ctx.channel_labels;
-        let picks = ssvep_channels(&self.cfg.channels, labels)?;
+        let picks = ssvep_channels_among(&self.cfg.channels, labels, &ctx.eeg)?;
         if picks.is_empty() {
             return Err(DecoderError::NoChannels);
         }
@@ -334,6 +349,7 @@ mod tests {
             sample_rate_hz: fs,
             channel_labels: ["O1", "Oz", "O2"].map(String::from).to_vec(),
             max_block_frames: 32,
+            eeg: Vec::new(),
         }
     }
 

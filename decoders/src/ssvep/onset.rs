@@ -897,6 +897,7 @@ mod tests {
                 sample_rate_hz: fs,
                 channel_labels: labels.clone(),
                 max_block_frames: 7,
+                eeg: Vec::new(),
             })
             .unwrap();
         let mut out = DecisionBuffer::with_capacity(16);

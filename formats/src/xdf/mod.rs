@@ -16,7 +16,7 @@ pub use header::{ChannelFormat, StreamFooter, StreamHeader, XdfChannel};
 pub use writer::{StreamId, WriterOptions, XdfWriter, XdfWriterSamples, utc_datetime};
 
 use crate::error::{XdfError, file_name};
-use crate::recording::{Annotation, ChannelInfo, Recording};
+use crate::recording::{Annotation, ChannelInfo, ChannelKind, Recording};
 
 /// The 16-byte signature every Boundary chunk carries.
 pub const BOUNDARY_UUID: [u8; 16] = [
@@ -267,13 +267,17 @@ impl XdfFile {
                     .map(|channel| channel.label.clone())
                     .filter(|label| !label.is_empty())
                     .unwrap_or_else(|| format!("ch{index}"));
-                ChannelInfo {
-                    label,
-                    unit: described
-                        .map(|channel| channel.unit.clone())
-                        .unwrap_or_default(),
-                    sample_rate_hz: stream.header.nominal_srate_hz,
+                let unit = described
+                    .map(|channel| channel.unit.clone())
+                    .unwrap_or_default();
+                let mut info = ChannelInfo::new(label, unit, stream.header.nominal_srate_hz);
+                // The stream's own description of a channel's type outranks its label.
+                if let Some(kind) =
+                    described.and_then(|channel| ChannelKind::from_type_name(&channel.channel_type))
+                {
+                    info.kind = kind;
                 }
+                info
             })
             .collect();
         let data = (0..channel_count)
@@ -304,6 +308,7 @@ impl XdfFile {
             timestamps_s: Some(stream.timestamps_s.clone()),
             annotations,
             start_time: None,
+            line_freq_hz: None,
         })
     }
 

@@ -36,7 +36,7 @@ pub enum SourceSpec {
     Lsl(LslInletConfig),
     /// A recorded file, replayed.
     File {
-        /// The recording (XDF, EDF/BDF).
+        /// The recording (any format `neuroloop_formats::read_recording` reads).
         path: PathBuf,
         /// Channels to replay, by label (empty: all at the main rate).
         channels: Vec<String>,
@@ -233,6 +233,9 @@ pub struct SessionConfig {
     pub with_window: bool,
     /// Closed-loop stimulation, if any.
     pub stimulation: Option<StimulationSpec>,
+    /// Whether the notch follows the mains the source declares or shows (its frequency in
+    /// `front_end` is then the fallback), rather than the one `front_end` names.
+    pub mains_auto: bool,
 }
 
 impl SessionConfig {
@@ -247,6 +250,7 @@ impl SessionConfig {
             ring_secs: neuroloop_acquisition::ring::DEFAULT_RING_SECS,
             with_window: false,
             stimulation: None,
+            mains_auto: false,
         }
     }
 
@@ -277,6 +281,13 @@ impl SessionConfig {
     /// Whether a window reads the display feeds (and may start and stop recordings).
     pub fn with_window(mut self, window: bool) -> Self {
         self.with_window = window;
+        self
+    }
+
+    /// Whether the notch follows the source's mains (declared, or detected in a recording's
+    /// first seconds), the front end's frequency being the fallback.
+    pub fn mains_auto(mut self, auto: bool) -> Self {
+        self.mains_auto = auto;
         self
     }
 

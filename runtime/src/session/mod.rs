@@ -76,6 +76,11 @@ pub struct Session {
     pub front_end_config: FrontEnd,
     /// Mains frequency the front end notches (`None`: the notch is off).
     mains_hz: Option<f64>,
+    /// How the notch's frequency was chosen (as set, the source's mains, or assumed).
+    pub mains: String,
+    /// Whether the notch's frequency was assumed (the source did not say its mains): a
+    /// window then checks it against the spectra.
+    pub mains_assumed: bool,
     /// Shared counters.
     pub stats: Arc<PipelineStats>,
     /// Decision log (try-locked by the output thread; lock it briefly).

@@ -187,6 +187,7 @@ fn prepare_worker(
     info: &StartInfo,
 ) -> Result<(Worker, PreparedParts), StartError> {
     let meta = &info.meta;
+    let (mains, mains_assumed) = follow_mains(cfg, meta);
     let capacity_frames = ((cfg.ring_secs * meta.sample_rate_hz) as usize).max(4 * info.max_chunk);
     let (writer, reader): (SampleWriter, SampleReader) = ring::sample_ring(RingShape {
         channels: meta.channels(),
@@ -228,6 +229,8 @@ fn prepare_worker(
     let (onset_tx, onset_rx) = ringbuf::HeapRb::<f64>::new(64).split();
     worker.set_onset_ring(onset_rx);
     let parts = PreparedParts {
+        mains,
+        mains_assumed,
         writer,
         stats,
         scope,
@@ -238,8 +241,47 @@ fn prepare_worker(
     Ok((worker, parts))
 }
 
+/// Sets the notch to the source's mains when the session follows it; says how the notch's
+/// frequency was chosen, and whether it was assumed.
+fn follow_mains(cfg: &mut SessionConfig, meta: &StreamMeta) -> (String, bool) {
+    let Some(configured) = cfg.front_end.notch_hz else {
+        return ("no notch".into(), false);
+    };
+    let nyquist = meta.sample_rate_hz / 2.0;
+    let hz = match (cfg.mains_auto, meta.line_hz) {
+        (true, Some(hz)) => hz,
+        _ => configured,
+    };
+    if hz >= nyquist {
+        // The front end leaves such a notch out: say so rather than name a filter not run.
+        return (
+            format!("no notch: {hz} Hz mains is not below the {nyquist} Hz Nyquist frequency"),
+            false,
+        );
+    }
+    if !cfg.mains_auto {
+        return (format!("{configured} Hz notch, as set"), false);
+    }
+    match meta.line_hz {
+        Some(hz) => {
+            cfg.front_end.notch_hz = Some(hz);
+            (format!("{hz} Hz notch: mains {}", meta.line_source), false)
+        }
+        None => (
+            format!(
+                "{configured} Hz notch, assumed (the source does not say its mains; the monitor checks the spectra)"
+            ),
+            true,
+        ),
+    }
+}
+
 /// What [`prepare_worker`] made besides the worker.
 struct PreparedParts {
+    /// How the notch's frequency was chosen.
+    mains: String,
+    /// Whether it was assumed (the source did not say).
+    mains_assumed: bool,
     writer: SampleWriter,
     stats: Arc<PipelineStats>,
     scope: Option<ScopeReceiver>,
@@ -282,7 +324,10 @@ fn start_stimulation(
             &meta.channel_labels,
         )
         .map_err(StartError::ArtifactChannel)?[0],
-        None => neuroloop_decoders::sleep::decoder::so_channel_index(&meta.channel_labels),
+        None => neuroloop_decoders::sleep::decoder::so_channel_index(
+            &meta.channel_labels,
+            &meta.eeg_mask(),
+        ),
     };
     if spec.policy.dry_run {
         let controller = StimController::new(spec.policy, decoder, class, channel, None);
@@ -484,6 +529,8 @@ impl Session {
             onsets: parts.onset_tx,
         });
         Ok(Session {
+            mains: parts.mains,
+            mains_assumed: parts.mains_assumed,
             mains_hz: cfg.front_end.notch_hz,
             meta: info.meta,
             front_end,
