@@ -318,16 +318,12 @@ impl EeglabFile {
             .into_iter()
             .enumerate()
             .map(|(index, label)| {
-                let mut info = ChannelInfo::new(label, EEGLAB_UNIT, self.srate_hz);
                 let declared = self
                     .chanlocs
                     .get(index)
                     .and_then(|channel| channel.type_name.as_deref())
                     .and_then(ChannelKind::from_type_name);
-                if let Some(kind) = declared {
-                    info.kind = kind;
-                }
-                info
+                ChannelInfo::new(label, EEGLAB_UNIT, self.srate_hz).with_declared_kind(declared)
             })
             .collect()
     }

@@ -457,13 +457,12 @@ impl GdfFile {
                 .channels
                 .iter()
                 .map(|channel| {
-                    let mut info = ChannelInfo::new(
+                    ChannelInfo::new(
                         channel.label.clone(),
                         channel.physical_dimension.clone(),
                         channel.sample_rate_hz,
-                    );
-                    info.kind = channel.kind;
-                    info
+                    )
+                    .with_declared_kind(Some(channel.kind))
                 })
                 .collect(),
             data: self.channels.iter().map(GdfChannel::physical).collect(),

@@ -23,12 +23,53 @@ mod text;
 pub mod xdf;
 
 pub use error::{
-    EdfError, EdfProblem, Error, FileError, FormatProblem, IN_MEMORY, NpyError, NpyProblem,
-    TextError, TextProblem, XdfError, XdfProblem, XdfWriteError,
+    EdfError, EdfProblem, FileError, FormatProblem, IN_MEMORY, NpyError, NpyProblem, TextError,
+    TextProblem, XdfError, XdfProblem, XdfWriteError,
 };
 pub use recording::{Annotation, ChannelInfo, ChannelKind, Recording, StartTime};
 
 use std::path::Path;
+
+/// Any error from this crate, for callers that read several formats through one path.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An XDF read error.
+    #[error(transparent)]
+    Xdf(#[from] XdfError),
+    /// An XDF write error.
+    #[error(transparent)]
+    XdfWrite(#[from] XdfWriteError),
+    /// An EDF/BDF read error.
+    #[error(transparent)]
+    Edf(#[from] EdfError),
+    /// An NPY read error.
+    #[error(transparent)]
+    Npy(#[from] NpyError),
+    /// A BrainVision read error.
+    #[error(transparent)]
+    BrainVision(#[from] brainvision::BrainVisionError),
+    /// A GDF read error.
+    #[error(transparent)]
+    Gdf(#[from] gdf::GdfError),
+    /// An EEGLAB read error.
+    #[error(transparent)]
+    Eeglab(#[from] eeglab::EeglabError),
+    /// An MNE FIF read error.
+    #[error(transparent)]
+    Fif(#[from] fif::FifError),
+    /// A CSV or DREAMS text error.
+    #[error(transparent)]
+    Text(#[from] TextError),
+    /// The file cannot be turned into a [`Recording`] as asked.
+    #[error("{file}: {problem}")]
+    Unsupported {
+        /// The file name.
+        file: String,
+        /// What cannot be done.
+        problem: String,
+    },
+}
 
 /// The extensions [`read_recording`] reads, as a user would type them.
 pub const EXTENSIONS: [&str; 8] = [

@@ -137,6 +137,15 @@ impl ChannelInfo {
             sample_rate_hz,
         }
     }
+
+    /// The same channel with the kind its file or stream declares, which outranks the label's;
+    /// `None` keeps the label's.
+    pub fn with_declared_kind(mut self, declared: Option<ChannelKind>) -> Self {
+        if let Some(kind) = declared {
+            self.kind = kind;
+        }
+        self
+    }
 }
 
 /// A labelled time span (or instant, when `duration_s` is 0).

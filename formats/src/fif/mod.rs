@@ -479,13 +479,12 @@ impl FifFile {
                 .channels
                 .iter()
                 .map(|channel| {
-                    let mut info = ChannelInfo::new(
+                    ChannelInfo::new(
                         channel.name.clone(),
                         channel.unit.clone(),
                         self.sample_rate_hz,
-                    );
-                    info.kind = channel.kind;
-                    info
+                    )
+                    .with_declared_kind(Some(channel.kind))
                 })
                 .collect(),
             data: self.data.clone(),

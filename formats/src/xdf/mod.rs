@@ -270,14 +270,10 @@ impl XdfFile {
                 let unit = described
                     .map(|channel| channel.unit.clone())
                     .unwrap_or_default();
-                let mut info = ChannelInfo::new(label, unit, stream.header.nominal_srate_hz);
-                // The stream's own description of a channel's type outranks its label.
-                if let Some(kind) =
-                    described.and_then(|channel| ChannelKind::from_type_name(&channel.channel_type))
-                {
-                    info.kind = kind;
-                }
-                info
+                ChannelInfo::new(label, unit, stream.header.nominal_srate_hz).with_declared_kind(
+                    described
+                        .and_then(|channel| ChannelKind::from_type_name(&channel.channel_type)),
+                )
             })
             .collect();
         let data = (0..channel_count)
