@@ -277,3 +277,74 @@ const SSVEP_FBCCA_60S: (usize, u64) = (291, 0xc933_337c_e87e_5511);
 const SSVEP_CCA_60S: (usize, u64) = (291, 0x2660_efcc_53d4_4fe8);
 const SLEEP_600S: (usize, u64) = (124, 0x19af_0cda_cddf_5fdf);
 const SSVEP_NET_120S: (usize, u64) = (24, 0x5832_ca43_a4e1_8c4b);
+
+/// Ctrl-C in a session's window stops the session in order, as closing the window does: the
+/// report is printed, the exit code is 0 and the recording is closed with its footers.
+#[test]
+fn ctrl_c_in_a_window_stops_the_session_and_closes_its_recording() {
+    if !common::display_or_skip() {
+        return;
+    }
+    let dir = common::temp_dir("ctrl-c-window");
+    let rec = dir.join("session.xdf");
+    let mut child = neuroloop()
+        .args(["demo", "--markers", "none", "--record"])
+        .arg(&rec)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The window is up and recording once the file has grown past its header.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::metadata(&rec).map_or(0, |m| m.len()) < 20_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no recording after 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Long enough for the first 2-s windows to be decided.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().ok();
+            panic!("the window was still open 30 s after Ctrl-C");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = common::stdout_ok(&out, "demo stopped by Ctrl-C");
+    let frames: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("recording "))
+        .and_then(|l| l.split_once(" ("))
+        .and_then(|(_, l)| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no recording line:\n{text}"));
+    let xdf = neuroloop_formats::xdf::read(&rec).unwrap();
+    let eeg = xdf
+        .streams
+        .iter()
+        .find(|s| s.header.channel_count == 8)
+        .expect("the EEG stream");
+    assert!(
+        eeg.footer.is_some(),
+        "the recording was closed with footers"
+    );
+    assert_eq!(eeg.timestamps_s.len(), frames, "{text}");
+    assert!(frames >= 250, "{frames} frames recorded");
+    // The session's summary is saved beside its recording.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("session.summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["recordings"][0]["frames"], frames as u64);
+    assert_eq!(summary["frames_processed"], frames as u64);
+    assert!(summary["decisions"].as_u64().unwrap() > 0);
+    assert!(text.contains("session.summary.json"), "{text}");
+    std::fs::remove_dir_all(&dir).ok();
+}

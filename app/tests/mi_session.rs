@@ -9,7 +9,7 @@ use egui::epaint::Shape;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use neuroloop::mi::paradigm::{ImageryMode, ImageryPhase, ImageryTiming, class_direction};
-use neuroloop::mi::view::{ImageryPlan, ImageryView, SessionRole};
+use neuroloop::mi::view::{ImageryPlan, ImageryView, SessionFactory, SessionRole};
 use neuroloop_acquisition::sim::{Attention, MiScenario, Scenario, SimConfig};
 use neuroloop_acquisition::{MiClass, Pacing};
 use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiMethod};
@@ -60,6 +60,54 @@ fn arrow_segments(harness: &Harness<'_, ImageryView>) -> Vec<[egui::Pos2; 2]> {
     out
 }
 
+/// Each stage's session on the simulator, paced SPEED times real time on `clock`: the
+/// calibration recorded to DIR/calibration.xdf, feedback (counted in `feedback_started`) with
+/// the fitted model to DIR/feedback.xdf. With `intent` the simulated subject imagines what
+/// the cue says; without, it ignores the cues.
+fn simulated_sessions(
+    dir: &std::path::Path,
+    classes: &[MiClass],
+    intent: Option<Arc<Attention>>,
+    clock: impl Fn() -> f64 + 'static,
+    feedback_started: Option<Arc<std::sync::atomic::AtomicUsize>>,
+) -> SessionFactory {
+    let (dir, classes) = (dir.to_path_buf(), classes.to_vec());
+    let mut sessions = 0u64;
+    Box::new(move |role: SessionRole| {
+        sessions += 1;
+        let source = SourceSpec::Simulator {
+            config: SimConfig {
+                seed: 10 + sessions,
+                scenario: Scenario::MotorImagery(MiScenario {
+                    classes: classes.clone(),
+                    trial_secs: timing().imagery_secs,
+                    intent: intent.clone(),
+                    ..MiScenario::default()
+                }),
+                ..SimConfig::default()
+            },
+            pacing: Pacing::Speed(SPEED),
+            chunk_frames: 0,
+            duration_secs: None,
+            time_origin: Some(clock()),
+        };
+        let config = SessionConfig::new(source).markers(None);
+        let config = match role {
+            SessionRole::Calibration => config.record(Some(dir.join("calibration.xdf"))),
+            SessionRole::Feedback(model) => {
+                if let Some(n) = &feedback_started {
+                    n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                let decoder = MiDecoder::new(*model, MiDecoderConfig::default())?;
+                config
+                    .decoder(SessionDecoder::new(decoder, TruthMapping::MiClassName))
+                    .record(Some(dir.join("feedback.xdf")))
+            }
+        };
+        Ok(Session::start(config)?)
+    })
+}
+
 #[test]
 fn calibrate_fit_and_feedback_in_one_window_on_the_simulator() {
     let dir = common::temp_dir("mi-window");
@@ -68,40 +116,7 @@ fn calibrate_fit_and_feedback_in_one_window_on_the_simulator() {
     let wall0 = neuroloop_acquisition::clock::local_clock();
     let clock = move || wall0 + SPEED * (neuroloop_acquisition::clock::local_clock() - wall0);
     let intent = Arc::new(Attention::new());
-    let factory = {
-        let (dir, classes, intent) = (dir.clone(), classes.clone(), Arc::clone(&intent));
-        let mut sessions = 0u64;
-        Box::new(move |role: SessionRole| {
-            sessions += 1;
-            let source = SourceSpec::Simulator {
-                config: SimConfig {
-                    seed: 10 + sessions,
-                    scenario: Scenario::MotorImagery(MiScenario {
-                        classes: classes.clone(),
-                        trial_secs: timing().imagery_secs,
-                        intent: Some(Arc::clone(&intent)),
-                        ..MiScenario::default()
-                    }),
-                    ..SimConfig::default()
-                },
-                pacing: Pacing::Speed(SPEED),
-                chunk_frames: 0,
-                duration_secs: None,
-                time_origin: Some(clock()),
-            };
-            let config = SessionConfig::new(source).markers(None);
-            let config = match role {
-                SessionRole::Calibration => config.record(Some(dir.join("calibration.xdf"))),
-                SessionRole::Feedback(model) => {
-                    let decoder = MiDecoder::new(*model, MiDecoderConfig::default())?;
-                    config
-                        .decoder(SessionDecoder::new(decoder, TruthMapping::MiClassName))
-                        .record(Some(dir.join("feedback.xdf")))
-                }
-            };
-            Ok(Session::start(config)?)
-        })
-    };
+    let factory = simulated_sessions(&dir, &classes, Some(Arc::clone(&intent)), clock, None);
     let plan = ImageryPlan {
         classes: classes.clone(),
         timing: timing(),
@@ -192,6 +207,68 @@ fn calibrate_fit_and_feedback_in_one_window_on_the_simulator() {
         "cursor on the cued side in {leaning}/{} late frames",
         cursor_samples.len()
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A subject who ignores the cues calibrates a decoder at chance: the window says so with the
+/// accuracy's interval and starts no feedback until the user chooses; "Give feedback anyway"
+/// then starts it.
+#[test]
+fn a_chance_level_model_asks_before_feedback() {
+    let dir = common::temp_dir("mi-window-chance");
+    let classes = vec![MiClass::LeftHand, MiClass::RightHand];
+    let wall0 = neuroloop_acquisition::clock::local_clock();
+    let clock = move || wall0 + SPEED * (neuroloop_acquisition::clock::local_clock() - wall0);
+    let feedback = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let factory = simulated_sessions(&dir, &classes, None, clock, Some(Arc::clone(&feedback)));
+    let plan = ImageryPlan {
+        classes,
+        timing: timing(),
+        calibration_trials: 8,
+        feedback_trials: 2,
+        seed: 3,
+        cut: CalibrationCut::default(),
+        methods: vec![MiMethod::CspLda],
+        model_out: None,
+        model: None,
+        close_when_done: true,
+    };
+    let view = ImageryView::new(plan, factory, None, Box::new(clock));
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(900.0, 700.0))
+        .build_ui_state(|ui, view: &mut ImageryView| view.ui(ui), view);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    while harness.query_by_label("waiting for your choice").is_none() {
+        assert!(
+            std::time::Instant::now() < deadline && !harness.state().is_finished(),
+            "no question asked: {:?}",
+            harness.state().report()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(4));
+        harness.step();
+    }
+    harness.get_by_label_contains("not shown to work better than chance");
+    harness.get_by_label_contains("95 % CI");
+    // Nothing happens while the question stands.
+    for _ in 0..20 {
+        harness.step();
+    }
+    assert_eq!(feedback.load(std::sync::atomic::Ordering::SeqCst), 0);
+    harness.get_by_label("Give feedback anyway").click();
+    for _ in 0..5 {
+        harness.step();
+    }
+    assert_eq!(feedback.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(
+        harness
+            .state()
+            .report()
+            .iter()
+            .any(|l| l.starts_with("feedback confirmed with a model at")),
+        "{:?}",
+        harness.state().report()
+    );
+    harness.state_mut().finish();
     std::fs::remove_dir_all(&dir).ok();
 }
 

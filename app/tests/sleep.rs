@@ -528,6 +528,11 @@ fn sleep_replay_in_dry_run_logs_every_stimulus() {
         triggers >= commanded,
         "{triggers} triggers, {commanded} stimuli"
     );
+    // The summary beside the recording says what was delivered.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("night.summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["stimulation"]["commanded"], commanded as u64);
+    assert_eq!(summary["stimulation"]["dry_run"], true);
     std::fs::remove_dir_all(&out).ok();
 }
 
@@ -546,12 +551,47 @@ fn sleep_with_alsa(tag: &str, asoundrc: &str, args: &[&str]) -> (PathBuf, std::p
 }
 
 #[test]
-fn a_missing_audio_device_keeps_detection_going_as_a_dry_run() {
+fn a_missing_audio_device_fails_the_start_unless_allowed() {
     // The default ALSA device is a sound card that does not exist.
+    let missing = "pcm.!default {\n  type hw\n  card 37\n}\n";
+    let dir = temp_dir("no-audio-rec");
+    let rec = dir.join("night.xdf");
+    let (refused_home, out) = sleep_with_alsa(
+        "no-audio-refused",
+        missing,
+        &[
+            "--speed",
+            "max",
+            "--seconds",
+            "300",
+            "--record",
+            rec.to_str().unwrap(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "an overnight run without sound must not go ahead:\n{err}"
+    );
+    assert!(
+        err.contains("no usable output")
+            && err.contains("--dry-run")
+            && err.contains("--allow-no-audio"),
+        "{err}"
+    );
+    // Refused before streaming: no recording, no report.
+    assert!(!rec.exists(), "a recording was created");
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::remove_dir_all(&refused_home).ok();
+    std::fs::remove_dir_all(&dir).ok();
     let (home, out) = sleep_with_alsa(
         "no-audio",
-        "pcm.!default {\n  type hw\n  card 37\n}\n",
-        &["--speed", "max", "--seconds", "300"],
+        missing,
+        &["--speed", "max", "--seconds", "300", "--allow-no-audio"],
     );
     let text = common::stdout_ok(&out, "sleep without an audio device");
     assert!(

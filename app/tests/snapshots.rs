@@ -99,7 +99,7 @@ fn monitor_snapshot() {
         .build_ui(move |ui| {
             egui::Panel::bottom("monitor")
                 .exact_size(400.0)
-                .show(ui, |ui| monitor_panel(ui, &monitor));
+                .show(ui, |ui| monitor_panel(ui, &monitor, true));
             egui::CentralPanel::default().show(ui, |ui| traces_plot(ui, &traces, None, &[]));
         });
     harness.run_steps(2);

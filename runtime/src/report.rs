@@ -117,6 +117,9 @@ pub struct SessionReport {
     pub errors: Vec<String>,
     /// Stimulation counts, when stimulation ran.
     pub stimulation: Option<crate::stimulation::StimSummary>,
+    /// The files this report was saved to as JSON, one beside each recording
+    /// ([`SessionReport::save_beside_recordings`]).
+    pub summaries: Vec<String>,
 }
 
 /// What went into the session recording.
@@ -221,6 +224,44 @@ impl SessionReport {
             recordings,
             errors,
             stimulation: log.stim,
+            summaries: Vec::new(),
+        }
+    }
+
+    /// Where the summary of the recording `path` goes: beside it, `NAME.summary.json` for
+    /// `NAME.xdf`.
+    pub fn summary_path(path: &std::path::Path) -> std::path::PathBuf {
+        path.with_extension("summary.json")
+    }
+
+    /// Saves this report as JSON beside each of the session's recordings
+    /// ([`SessionReport::summary_path`]), so that a recording keeps what its session measured.
+    /// A file that cannot be written is named among the errors; the recordings are untouched.
+    pub fn save_beside_recordings(&mut self) {
+        let paths: Vec<std::path::PathBuf> = self
+            .recordings
+            .iter()
+            .map(|r| Self::summary_path(std::path::Path::new(&r.path)))
+            .collect();
+        self.summaries = paths.iter().map(|p| p.display().to_string()).collect();
+        let json = match serde_json::to_string_pretty(self) {
+            Ok(json) => json + "\n",
+            Err(e) => {
+                self.summaries.clear();
+                self.errors.push(format!(
+                    "the session summary could not be written as JSON: {e}"
+                ));
+                return;
+            }
+        };
+        for path in paths {
+            if let Err(e) = std::fs::write(&path, &json) {
+                let shown = path.display().to_string();
+                self.summaries.retain(|p| *p != shown);
+                self.errors.push(format!(
+                    "the session summary {shown} could not be written ({e}); the recording beside it is complete"
+                ));
+            }
         }
     }
 
@@ -365,6 +406,9 @@ impl SessionReport {
                 r.bytes as f64 / 1048576.0,
                 r.frames_dropped
             );
+        }
+        for path in &self.summaries {
+            let _ = writeln!(t, "summary       {path}");
         }
         if let Some(st) = &self.stimulation {
             let _ = writeln!(

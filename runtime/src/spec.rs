@@ -600,6 +600,7 @@ impl SleepSpec {
                 max_late_secs: 0.1,
                 ..Default::default()
             },
+            allow_no_audio: false,
         }))
     }
 }

@@ -228,6 +228,7 @@ pub fn open_default_output(
     queue: StimReceiver,
     clock: fn() -> f64,
 ) -> Result<AudioOutput, AudioError> {
+    let alsa = AlsaMessages::capture();
     let host = cpal::default_host();
     let device = host.default_output_device().ok_or(AudioError::NoDevice)?;
     let name = device
@@ -238,7 +239,7 @@ pub fn open_default_output(
         .default_output_config()
         .map_err(|e| AudioError::Config {
             device: name.clone(),
-            detail: e.to_string(),
+            detail: alsa.with(e),
         })?;
     let format = supported.sample_format();
     let stream_config = supported.config();
@@ -279,11 +280,11 @@ pub fn open_default_output(
     }
     .map_err(|e| AudioError::Stream {
         device: name.clone(),
-        detail: e.to_string(),
+        detail: alsa.with(e),
     })?;
     stream.play().map_err(|e| AudioError::Stream {
         device: name.clone(),
-        detail: e.to_string(),
+        detail: alsa.with(e),
     })?;
     Ok(AudioOutput {
         _stream: stream,
@@ -293,6 +294,37 @@ pub fn open_default_output(
         sample_format: format.to_string(),
         stats,
     })
+}
+
+/// What the sound library says while the output opens on this thread: kept for the error's
+/// detail instead of being printed on standard error between the program's own lines (ALSA
+/// writes a dozen lines there when the default device does not exist).
+struct AlsaMessages {
+    #[cfg(target_os = "linux")]
+    buffer: Option<std::rc::Rc<std::cell::RefCell<alsa::Output>>>,
+}
+
+impl AlsaMessages {
+    /// Starts capturing on this thread (it stays captured: later messages on it are not
+    /// printed either).
+    fn capture() -> Self {
+        AlsaMessages {
+            #[cfg(target_os = "linux")]
+            buffer: alsa::Output::local_error_handler().ok(),
+        }
+    }
+
+    /// `error`'s text, followed by the library's last message when there is one.
+    fn with(&self, error: impl std::fmt::Display) -> String {
+        #[cfg(target_os = "linux")]
+        if let Some(buffer) = &self.buffer {
+            let said = buffer.borrow().to_string();
+            if let Some(last) = said.lines().rev().find(|l| !l.trim().is_empty()) {
+                return format!("{error}; ALSA: {}", last.trim());
+            }
+        }
+        error.to_string()
+    }
 }
 
 /// An injected failure ([`AudioConfig::fail_after_secs`]): its time, and its message made

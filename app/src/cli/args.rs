@@ -92,7 +92,7 @@ pub struct ViewArgs {
     #[arg(long)]
     pub headless: bool,
     /// Stop after this many seconds (headless default: 10 for the demo, until Ctrl-C for live).
-    #[arg(long)]
+    #[arg(long, value_parser = positive_secs)]
     pub seconds: Option<f64>,
     /// Print the summary as JSON.
     #[arg(long)]
@@ -155,10 +155,10 @@ pub struct SsvepArgs {
     #[arg(long, value_delimiter = ',', default_values_t = SsvepSpec::default().targets_hz)]
     pub targets: Vec<f64>,
     /// Analysis window.
-    #[arg(long, default_value_t = SsvepSpec::default().window_secs)]
+    #[arg(long, value_parser = positive_secs, default_value_t = SsvepSpec::default().window_secs)]
     pub window_secs: f64,
     /// Time between decisions.
-    #[arg(long, default_value_t = SsvepSpec::default().step_secs)]
+    #[arg(long, value_parser = positive_secs, default_value_t = SsvepSpec::default().step_secs)]
     pub step_secs: f64,
     /// Harmonics in the references.
     #[arg(long, default_value_t = SsvepSpec::default().harmonics)]
@@ -194,7 +194,7 @@ pub struct MiArgs {
     #[arg(long, value_name = "MODEL.json")]
     pub mi_model: Option<PathBuf>,
     /// Time between motor-imagery decisions.
-    #[arg(long, default_value_t = MiSpec::default().step_secs)]
+    #[arg(long, value_parser = positive_secs, default_value_t = MiSpec::default().step_secs)]
     pub mi_step_secs: f64,
 }
 
@@ -269,7 +269,7 @@ pub struct SleepSettingsArgs {
     #[arg(long, default_value_t = SleepSpec::default().volume_cap)]
     pub volume_cap: f32,
     /// Least time between bursts, s.
-    #[arg(long, default_value_t = SleepSpec::default().min_interval_secs)]
+    #[arg(long, value_parser = non_negative_secs, default_value_t = SleepSpec::default().min_interval_secs)]
     pub min_interval_secs: f64,
     /// Most bursts in any minute.
     #[arg(long, default_value_t = SleepSpec::default().max_per_min)]
@@ -341,7 +341,7 @@ pub struct RunArgs {
     #[arg(long = "type", default_value = "EEG")]
     pub content_type: String,
     /// Seconds to wait for the stream at start-up.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, value_parser = positive_secs, default_value_t = 10.0)]
     pub resolve_timeout_secs: f64,
     #[command(flatten)]
     pub(crate) paradigm: ParadigmArgs,
@@ -396,6 +396,10 @@ pub struct SleepArgs {
     /// Log stimuli (markers, recording) without playing sound.
     #[arg(long)]
     pub dry_run: bool,
+    /// Go on as a dry run when the audio output cannot start (the report says so), instead of
+    /// refusing to start.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub allow_no_audio: bool,
     /// Fault injection for testing: the audio output fails this many seconds after it starts,
     /// as an unplugged device would.
     #[arg(long, hide = true)]
@@ -422,7 +426,7 @@ pub struct BenchArgs {
     /// Instead: a soak run of this many hours of simulated sleep at maximum speed (spindle
     /// detector, slow-oscillation trigger, stimulation in dry run, the session recorded to
     /// OUT/soak.xdf), printing memory as it goes; e.g. 8 for a night.
-    #[arg(long, value_name = "HOURS")]
+    #[arg(long, value_parser = positive_secs, value_name = "HOURS")]
     pub soak_hours: Option<f64>,
     #[command(flatten)]
     pub(crate) wake: WakeArgs,
@@ -448,10 +452,10 @@ pub struct SsvepFitArgs {
     #[arg(long, value_name = "MODEL.json")]
     pub out: PathBuf,
     /// Window lengths (checkpoints of dynamic stopping), seconds.
-    #[arg(long, value_delimiter = ',', default_values_t = [0.5, 0.75, 1.0, 1.25, 1.5, 2.0])]
+    #[arg(long, value_parser = positive_secs, value_delimiter = ',', default_values_t = [0.5, 0.75, 1.0, 1.25, 1.5, 2.0])]
     pub windows_secs: Vec<f64>,
     /// Visual latency: windows start this long after the flicker onset.
-    #[arg(long, default_value_t = 0.14)]
+    #[arg(long, value_parser = non_negative_secs, default_value_t = 0.14)]
     pub latency_secs: f64,
     /// Plain TRCA (one filter per target) instead of ensemble TRCA.
     #[arg(long)]
@@ -501,7 +505,7 @@ pub struct MiFitOptions {
     #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = [8.0, 30.0])]
     pub band_hz: Vec<f64>,
     /// Window length (also the online decision window).
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, value_parser = positive_secs, default_value_t = 2.0)]
     pub window_secs: f64,
     /// Window start after each cue.
     #[arg(long, default_value_t = 0.5)]
@@ -541,21 +545,21 @@ pub struct MiSessionArgs {
     #[arg(long, default_value = "out/mi-session")]
     pub out: PathBuf,
     /// Fixation cross before each cue.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, value_parser = positive_secs, default_value_t = 2.0)]
     pub fixation_secs: f64,
     /// How long the cue arrow shows.
-    #[arg(long, default_value_t = 1.25)]
+    #[arg(long, value_parser = positive_secs, default_value_t = 1.25)]
     pub cue_secs: f64,
     /// Imagery period from the cue.
-    #[arg(long, default_value_t = 4.0)]
+    #[arg(long, value_parser = positive_secs, default_value_t = 4.0)]
     pub imagery_secs: f64,
     /// Rest after imagery, drawn uniformly between these two lengths (`LOW,HIGH`).
-    #[arg(long, value_delimiter = ',', default_values_t = [1.5, 2.5])]
+    #[arg(long, value_parser = positive_secs, value_delimiter = ',', default_values_t = [1.5, 2.5])]
     pub rest_secs: Vec<f64>,
     #[command(flatten)]
     pub(crate) fit: MiFitOptions,
     /// Time between decisions during feedback.
-    #[arg(long, default_value_t = MiSpec::default().step_secs)]
+    #[arg(long, value_parser = positive_secs, default_value_t = MiSpec::default().step_secs)]
     pub mi_step_secs: f64,
     /// Read this LSL stream instead of the simulator.
     #[arg(long)]
@@ -601,13 +605,13 @@ pub struct SpellerArgs {
     #[arg(long)]
     pub calibrate: bool,
     /// Cue (gaze shift) before each flicker.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, value_parser = positive_secs, default_value_t = 1.0)]
     pub cue_secs: f64,
     /// Longest flicker; a confident decision stops it earlier.
-    #[arg(long, default_value_t = 4.0)]
+    #[arg(long, value_parser = positive_secs, default_value_t = 4.0)]
     pub stim_secs: f64,
     /// Decoder window (decisions use windows lying entirely inside the flicker).
-    #[arg(long, default_value_t = SsvepSpec::default().window_secs)]
+    #[arg(long, value_parser = positive_secs, default_value_t = SsvepSpec::default().window_secs)]
     pub window_secs: f64,
     /// Relative margin of the best over the second FBCCA score that counts as confident
     /// (dynamic stopping).
@@ -675,7 +679,7 @@ pub struct EvalSoPhaseArgs {
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub target_deg: f64,
     /// Stimulation-path latency the trigger anticipates, s.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, value_parser = non_negative_secs, default_value_t = 0.0)]
     pub lookahead_secs: f64,
     /// Print the results as JSON.
     #[arg(long)]
@@ -775,7 +779,7 @@ pub struct EvalSsvepArgs {
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [EvalSsvepMethod::Cca, EvalSsvepMethod::Fbcca, EvalSsvepMethod::Trca, EvalSsvepMethod::Etrca])]
     pub method: Vec<EvalSsvepMethod>,
     /// Window lengths in seconds.
-    #[arg(long, value_delimiter = ',', default_values_t = [1.0, 2.0, 3.0, 4.0])]
+    #[arg(long, value_parser = positive_secs, value_delimiter = ',', default_values_t = [1.0, 2.0, 3.0, 4.0])]
     pub window_secs: Vec<f64>,
     /// Card of the network `onnx` runs (default: the shipped assets/models/ssvep-net.toml).
     #[arg(long, value_name = "CARD.toml")]
@@ -819,7 +823,7 @@ pub struct StartArgs {
     #[arg(long)]
     pub screenshot: Option<PathBuf>,
     /// Seconds before the screenshot.
-    #[arg(long, default_value_t = 6.0)]
+    #[arg(long, value_parser = non_negative_secs, default_value_t = 6.0)]
     pub screenshot_after_secs: f64,
     #[command(flatten)]
     pub(crate) wake: WakeArgs,
@@ -847,7 +851,7 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Stop after this many seconds (default: until Ctrl-C).
-    #[arg(long)]
+    #[arg(long, value_parser = positive_secs)]
     pub seconds: Option<f64>,
     /// SSVEP target frequencies in Hz (ssvep scenario).
     #[arg(long, value_delimiter = ',', default_values_t = SsvepSpec::default().targets_hz)]
@@ -920,4 +924,24 @@ fn stim_on_help() -> String {
         StimOn::None => "none",
     };
     format!("What triggers a burst [default: {default}]")
+}
+
+/// A duration on the command line: a finite number of seconds above zero.
+fn positive_secs(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!(
+            "`{text}` is not a duration: give a number of seconds above zero, such as 10 or 0.5"
+        )),
+    }
+}
+
+/// A delay or gap on the command line: a finite number of seconds, zero or more.
+fn non_negative_secs(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!(
+            "`{text}` is not a delay: give a number of seconds, zero or more, such as 0 or 0.25"
+        )),
+    }
 }

@@ -11,8 +11,6 @@ mod tools;
 mod windows;
 
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{CommandFactory as _, FromArgMatches as _};
 use neuroloop_runtime::wake_latency::{HoldStatus, WakeLatencyHold};
@@ -94,6 +92,9 @@ fn in_flag_words(e: anyhow::Error) -> anyhow::Error {
                     "--so-triggers"
                 }
             ),
+            StartError::Audio(audio) => format!(
+                "{audio}\n(nothing was streamed or recorded; --dry-run logs stimuli without sound, --allow-no-audio goes on as a dry run whenever the output cannot start)"
+            ),
             StartError::Recording { path, reason } => format!(
                 "creating the recording {}: {reason}; choose a writable --record path",
                 path.display()
@@ -122,14 +123,8 @@ fn hold_wake_latency(wake: &WakeArgs) -> WakeLatencyHold {
     hold
 }
 
-/// Whether a window can be opened here.
+/// Whether a window can be opened here: a display server answers
+/// ([`crate::window::display_server`]).
 pub fn display_available() -> bool {
-    std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
-        || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
-}
-
-fn install_interrupt(stop: &Arc<AtomicBool>) {
-    let flag = Arc::clone(stop);
-    // A second handler cannot be installed; the first one keeps working, so ignore that case.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Release));
+    crate::window::display_server().is_ok()
 }

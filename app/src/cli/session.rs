@@ -3,7 +3,7 @@
 //! headless until it ends, then prints its report.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use neuroloop_runtime::spec::ParadigmSpec;
 use neuroloop_runtime::{Session, SessionConfig, SourceSpec};
 
 use super::args::{DemoArgs, ParadigmArg, ReplayArgs, RunArgs, ScenarioArg, SleepArgs, ViewArgs};
-use super::{Given, display_available, hold_wake_latency, install_interrupt};
+use super::{Given, display_available, hold_wake_latency};
 use crate::session_window::SessionWindow;
 use crate::window::run_window;
 
@@ -171,6 +171,7 @@ pub(super) fn sleep(args: &SleepArgs) -> anyhow::Result<()> {
     let mut cfg = session_config(source, &spec, &args.front_end, &args.view, args.dry_run)?;
     if let Some(stim) = cfg.stimulation.as_mut() {
         stim.audio.fail_after_secs = args.audio_fail_after_secs;
+        stim.allow_no_audio = args.allow_no_audio;
     }
     let simulated = args.replay.is_none() && args.stream.is_none();
     // The simulator's duration is counted in simulated time (set on the source).
@@ -238,8 +239,7 @@ fn drive(
         {
             eprintln!("{} reads {}", d.name, d.channels.join(", "));
         }
-        let stop = Arc::new(AtomicBool::new(false));
-        install_interrupt(&stop);
+        let stop = crate::window::interrupted();
         let limit = view.seconds.or(default_secs);
         let mut progress = Progress::new(session.total_frames, session.meta.sample_rate_hz);
         while !stop.load(Ordering::Acquire) && !session.source_finished() {
@@ -252,7 +252,9 @@ fn drive(
         progress.finish();
         let mut session = session;
         let outcome = session.stop_in_place();
-        return Ok(SessionReport::build(&session, &outcome, label, clocked));
+        let mut report = SessionReport::build(&session, &outcome, label, clocked);
+        report.save_beside_recordings();
+        return Ok(report);
     }
     let sink = Arc::new(Mutex::new(None));
     // Recordings started in the window go beside the --record file, if one was given.
@@ -380,9 +382,8 @@ pub(super) fn print_json_or_text<T: serde::Serialize>(
     to_text: impl FnOnce(&T) -> String,
 ) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(value)?);
+        super::tools::print_all(&(serde_json::to_string_pretty(value)? + "\n"))
     } else {
-        print!("{}", to_text(value));
+        super::tools::print_all(&to_text(value))
     }
-    Ok(())
 }

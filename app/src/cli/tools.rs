@@ -1,8 +1,6 @@
 //! The other commands: `bench`, `simulate`, `start`, `streams` and `doctor`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, bail};
 use neuroloop_acquisition::Pacing;
@@ -11,7 +9,7 @@ use neuroloop_acquisition::sim::{MiScenario, Scenario, SimConfig, SleepScenario}
 use neuroloop_runtime::wake_latency::{WakeLatency, WakeLatencyHold};
 
 use super::args::{BenchArgs, ScenarioArg, SimulateArgs, StartArgs};
-use super::{display_available, error_text, hold_wake_latency, install_interrupt};
+use super::{display_available, error_text, hold_wake_latency};
 use crate::window::run_window;
 
 /// `neuroloop bench`: the latency and throughput table, or a soak run.
@@ -103,13 +101,12 @@ pub(super) fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
         duration_secs: args.seconds,
         pacing: Pacing::REAL_TIME,
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    install_interrupt(&stop);
+    let stop = crate::window::interrupted();
     eprintln!(
         "publishing `{}` (type EEG, {} ch @ {} Hz) and `{}-truth` (Markers); Ctrl-C stops",
         args.name, args.channels, args.rate_hz, args.name
     );
-    let summary = run_virtual_amplifier(&amp, &stop, |_, _, _| {})?;
+    let summary = run_virtual_amplifier(&amp, stop, |_, _, _| {})?;
     println!(
         "published {} frames and {} ground-truth markers",
         summary.frames, summary.truth_markers
@@ -147,53 +144,91 @@ pub(super) fn start(args: &StartArgs, wake: WakeLatency) -> anyhow::Result<()> {
 /// `neuroloop streams`.
 pub(super) fn streams(wait_secs: f64) -> anyhow::Result<()> {
     let list = list_streams(wait_secs)?;
+    let mut text = String::new();
     if list.is_empty() {
-        println!("no LSL streams visible (waited {wait_secs} s)");
+        text = format!("no LSL streams visible (waited {wait_secs} s)\n");
     }
     for s in list {
-        println!(
-            "{:<28} type={:<10} {:>3} ch  {:>8} Hz  host={}  source_id={}",
+        text += &format!(
+            "{:<28} type={:<10} {:>3} ch  {:>8} Hz  host={}  source_id={}\n",
             s.name, s.content_type, s.channels, s.sample_rate_hz, s.hostname, s.source_id
         );
     }
-    Ok(())
+    print_all(&text)
 }
 
 /// `neuroloop doctor`.
 pub(super) fn doctor(wake: WakeLatency) -> anyhow::Result<()> {
-    println!(
-        "LSL            liblsl {} (protocol {})",
+    let mut text = format!(
+        "LSL            liblsl {} (protocol {})\n",
         lsl::library_version(),
         lsl::protocol_version()
     );
-    match std::env::var_os("LSLAPICFG") {
-        Some(p) => println!(
-            "               configuration {}",
+    text += &match std::env::var_os("LSLAPICFG") {
+        Some(p) => format!(
+            "               configuration {}\n",
             PathBuf::from(p).display()
         ),
-        None => {
-            println!("               configuration: liblsl defaults (set LSLAPICFG to use another)")
-        }
-    }
-    match neuroloop_decoders::onnx::init() {
-        Ok(info) => println!(
-            "ONNX Runtime   {} ({})",
+        None => "               configuration: liblsl defaults (set LSLAPICFG to use another)\n"
+            .to_string(),
+    };
+    text += &match neuroloop_decoders::onnx::init() {
+        Ok(info) => format!(
+            "ONNX Runtime   {} ({})\n",
             info.path.display(),
             info.build_info
         ),
-        Err(e) => println!("ONNX Runtime   NOT AVAILABLE: {e}"),
-    }
-    println!(
-        "display        {}",
-        if display_available() {
-            "available (the demo opens a window)"
-        } else {
-            "none (the demo runs headless; use Xvfb for a virtual display)"
-        }
-    );
-    println!(
-        "CPU wake-up    {}",
+        Err(e) => format!("ONNX Runtime   NOT AVAILABLE: {e}\n"),
+    };
+    text += &match crate::window::display_server() {
+        Ok(server) => format!("display        {server} answers (windows open on it)\n"),
+        Err(why) => format!(
+            "display        none: {why} (sessions run headless; `xvfb-run neuroloop ...` gives a virtual display)\n"
+        ),
+    };
+    text += &format!("audio output   {}\n", audio_check());
+    text += &format!(
+        "CPU wake-up    {}\n",
         WakeLatencyHold::request(wake).describe()
     );
-    Ok(())
+    print_all(&text)
+}
+
+/// Opens the default audio output as closed-loop stimulation would, lets it play silence for
+/// 0.3 s and says what the device did (or why it could not start).
+fn audio_check() -> String {
+    use neuroloop_stimuli::device::{AudioConfig, AudioHealth, open_default_output};
+    use std::sync::atomic::Ordering;
+    let clock = neuroloop_acquisition::clock::local_clock;
+    let (_tx, rx) = neuroloop_stimuli::audio::stim_queue(4);
+    let out = match open_default_output(AudioConfig::default(), rx, clock) {
+        Ok(out) => out,
+        Err(e) => return format!("NOT AVAILABLE: {e}"),
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let callbacks = out.stats.callbacks.load(Ordering::Relaxed);
+    let delay_ms = out.stats.output_delay_us.load(Ordering::Relaxed) as f64 * 1e-3;
+    match out.stats.health(clock()) {
+        AudioHealth::Playing if callbacks > 0 => format!(
+            "`{}` plays ({} Hz, {} ch; {callbacks} callbacks in 0.3 s, output delay {delay_ms:.1} ms)",
+            out.device, out.sample_rate_hz, out.channels
+        ),
+        _ => out.stats.problem(&out.device, clock()).unwrap_or_else(|| {
+            format!(
+                "`{}` opened but never called back in 0.3 s: stimulation would be silent; check the device with `aplay -l` or run sleep sessions with --dry-run",
+                out.device
+            )
+        }),
+    }
+}
+
+/// Writes `text` to standard output; a reader that has gone (`neuroloop doctor | head`) is not
+/// an error.
+pub(super) fn print_all(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }

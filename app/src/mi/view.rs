@@ -23,6 +23,7 @@ use super::paradigm::{
 };
 use crate::speller::FrameClock;
 use neuroloop_offline::calibration::imagery::{CalibrationCut, FitOutcome, fit_best};
+use neuroloop_offline::eval::chance::ChanceCheck;
 use neuroloop_runtime::outputs::{UiEvent, UiEventSender};
 use neuroloop_runtime::session::Session;
 
@@ -126,6 +127,9 @@ enum Stage {
     /// A model is ready; the feedback session starts on the next frame (after this one has
     /// said so on screen).
     Fitted(Box<MiModel>),
+    /// The model's cross-validated accuracy is not shown above chance: feedback from it would
+    /// mislead the participant, so the user chooses (feedback anyway, calibrate again, stop).
+    Doubtful(Box<MiModel>, ChanceCheck),
     Finished,
     Failed(String),
 }
@@ -285,7 +289,10 @@ impl ImageryView {
     fn step(&mut self, present: f64) {
         self.stage = match std::mem::replace(&mut self.stage, Stage::Starting) {
             Stage::Starting => match self.plan.model.take() {
-                Some(m) if self.plan.calibration_trials == 0 => Stage::Fitted(Box::new(m)),
+                Some(m) if self.plan.calibration_trials == 0 => {
+                    let check = model_check(&m);
+                    Self::checked(Box::new(m), check)
+                }
                 _ if self.plan.calibration_trials == 0 => Stage::Failed(
                     "nothing to run: give calibration trials, or a model for feedback".into(),
                 ),
@@ -308,6 +315,15 @@ impl ImageryView {
                             r.kappa
                         ));
                     }
+                    let check = outcome
+                        .evaluations
+                        .iter()
+                        .find(|e| e.method == outcome.model.method)
+                        .map(|e| {
+                            let n = e.predictions.len();
+                            let correct = (e.accuracy * n as f64).round() as usize;
+                            ChanceCheck::new(correct, n, outcome.model.class_names.len())
+                        });
                     let model = outcome.model;
                     self.report.push(format!(
                         "fitted {}{}",
@@ -320,7 +336,7 @@ impl ImageryView {
                     if self.plan.feedback_trials == 0 {
                         Stage::Finished
                     } else {
-                        Stage::Fitted(Box::new(model))
+                        Self::checked(Box::new(model), check)
                     }
                 }
                 Ok(Err(e)) => {
@@ -334,8 +350,56 @@ impl ImageryView {
             Stage::Fitted(model) => self
                 .start(SessionRole::Feedback(model))
                 .unwrap_or_else(|e| Stage::Failed(format!("{e:#}"))),
-            done @ (Stage::Finished | Stage::Failed(_)) => done,
+            done @ (Stage::Finished | Stage::Failed(_) | Stage::Doubtful(..)) => done,
         };
+    }
+
+    /// Feedback from `model` when `check` (its cross-validated accuracy) shows it above
+    /// chance, or when there is nothing to check; the user's choice otherwise.
+    fn checked(model: Box<MiModel>, check: Option<ChanceCheck>) -> Stage {
+        match check {
+            Some(c) if !c.above_chance() => Stage::Doubtful(model, c),
+            _ => Stage::Fitted(model),
+        }
+    }
+
+    /// The choice a doubtful model asks for: its accuracy against chance and three buttons.
+    fn doubt_ui(&mut self, ui: &mut egui::Ui) {
+        let Stage::Doubtful(_, check) = &self.stage else {
+            return;
+        };
+        let check = *check;
+        ui.add_space(40.0);
+        ui.vertical_centered(|ui| {
+            ui.heading(
+                egui::RichText::new("the decoder is not shown to work better than chance")
+                    .color(Color32::from_rgb(230, 160, 40)),
+            );
+            ui.label(format!("cross-validated accuracy {}", check.describe()));
+            ui.label(
+                "Feedback from it would move the cursor at random and teach the participant nothing. More calibration trials, a rested participant or better electrode contact usually help.",
+            );
+            ui.add_space(12.0);
+            ui.horizontal(|ui| {
+                if ui.button("Calibrate again").clicked() {
+                    self.plan.model = None;
+                    self.report.push("calibrating again".into());
+                    self.stage = Stage::Starting;
+                } else if ui.button("Give feedback anyway").clicked() {
+                    if let Stage::Doubtful(model, check) =
+                        std::mem::replace(&mut self.stage, Stage::Starting)
+                    {
+                        self.report.push(format!(
+                            "feedback confirmed with a model at {}",
+                            check.describe()
+                        ));
+                        self.stage = Stage::Fitted(model);
+                    }
+                } else if ui.button("Stop").clicked() {
+                    self.stage = Stage::Finished;
+                }
+            });
+        });
     }
 
     /// One frame of a running paradigm: decisions in, markers and intent out; at the end of
@@ -469,7 +533,11 @@ impl ImageryView {
             self.finished_at.get_or_insert(now);
         }
         egui::Panel::top("imagery-status").show(ui, |ui| self.status_ui(ui));
-        egui::CentralPanel::default().show(ui, |ui| self.stage_ui(ui, frame.present));
+        if matches!(self.stage, Stage::Doubtful(..)) {
+            egui::CentralPanel::default().show(ui, |ui| self.doubt_ui(ui));
+        } else {
+            egui::CentralPanel::default().show(ui, |ui| self.stage_ui(ui, frame.present));
+        }
         ui.ctx().request_repaint();
     }
 
@@ -488,6 +556,7 @@ impl ImageryView {
                 }
                 Stage::Fitting(_) => "fitting the decoder…".to_string(),
                 Stage::Fitted(_) => "starting feedback…".to_string(),
+                Stage::Doubtful(..) => "waiting for your choice".to_string(),
                 Stage::Finished => "done".to_string(),
                 Stage::Failed(_) => "stopped".to_string(),
             };
@@ -630,4 +699,14 @@ impl eframe::App for ImageryView {
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         self.finish();
     }
+}
+
+/// A loaded model's own cross-validated accuracy against chance, when it recorded one.
+fn model_check(model: &MiModel) -> Option<ChanceCheck> {
+    let accuracy = model.training.cross_validated_accuracy?;
+    let n: usize = model.training.trials_per_class.iter().sum();
+    (n > 0).then(|| {
+        let correct = (accuracy * n as f64).round() as usize;
+        ChanceCheck::new(correct, n, model.class_names.len())
+    })
 }

@@ -893,7 +893,7 @@ impl SessionWindow {
             }
         }
         if let Some(st) = &log.stim {
-            Self::stimulation_ui(ui, st, &log);
+            Self::stimulation_ui(ui, st, &log, session.audio_output());
         }
         ui.separator();
         ui.label(RichText::new("recent decisions").strong());
@@ -923,15 +923,15 @@ impl SessionWindow {
 
 impl SessionWindow {
     /// Closed-loop stimulation: counts, then the latest commands, suppressions and onsets.
-    fn stimulation_ui(ui: &mut egui::Ui, st: &StimSummary, log: &OutputLog) {
+    fn stimulation_ui(
+        ui: &mut egui::Ui,
+        st: &StimSummary,
+        log: &OutputLog,
+        audio: Option<&neuroloop_stimuli::device::AudioOutput>,
+    ) {
         ui.separator();
         ui.heading("stimulation");
-        let mode = if st.dry_run {
-            RichText::new("DRY RUN: no sound").color(Color32::from_rgb(200, 160, 40))
-        } else {
-            RichText::new("audio on").color(Color32::from_rgb(60, 170, 80))
-        };
-        ui.label(mode);
+        ui.label(Self::audio_status(st, audio));
         ui.label(format!(
             "{} bursts commanded; suppressed {} interval, {} rate, {} artifact",
             st.commanded, st.suppressed_interval, st.suppressed_rate, st.suppressed_artifact
@@ -947,6 +947,36 @@ impl SessionWindow {
         for e in log.stim_events.iter().rev().take(8) {
             e.marker(trigger, &mut text);
             ui.monospace(&text);
+        }
+    }
+
+    /// What the sound output is doing now, read from the device's own counters: a dry run
+    /// (asked for, or no output could start) says so; an open output is playing only while
+    /// its callbacks arrive.
+    fn audio_status(
+        st: &StimSummary,
+        audio: Option<&neuroloop_stimuli::device::AudioOutput>,
+    ) -> RichText {
+        use neuroloop_stimuli::device::AudioHealth;
+        let Some(out) = audio.filter(|_| !st.dry_run) else {
+            return RichText::new("DRY RUN: stimuli logged, no sound")
+                .color(Color32::from_rgb(200, 160, 40));
+        };
+        let now = neuroloop_acquisition::clock::local_clock();
+        match out.stats.health(now) {
+            AudioHealth::Playing => {
+                let delay_ms = out.stats.output_delay_us.load(Ordering::Relaxed) as f64 * 1e-3;
+                RichText::new(format!(
+                    "sound playing on `{}` (output delay {delay_ms:.1} ms)",
+                    out.device
+                ))
+                .color(Color32::from_rgb(60, 170, 80))
+            }
+            AudioHealth::Failed | AudioHealth::Stalled(_) => RichText::new(format!(
+                "sound LOST on `{}`: later stimuli are logged, not played",
+                out.device
+            ))
+            .color(Color32::from_rgb(220, 70, 60)),
         }
     }
 
@@ -1106,10 +1136,11 @@ impl SessionWindow {
                 egui::Panel::bottom("sigma").show(ui, |ui| Self::sigma_ui(ui, sigma, labels, eeg));
             }
             if let Some(m) = &self.monitor {
+                let live = !session.stats.stream_lost.load(Ordering::Relaxed);
                 egui::Panel::bottom("monitor")
                     .default_size(260.0)
                     .resizable(true)
-                    .show(ui, |ui| monitor_panel(ui, m));
+                    .show(ui, |ui| monitor_panel(ui, m, live));
             }
             ui.horizontal(|ui| {
                 ui.label("traces:");
@@ -1190,11 +1221,14 @@ impl SessionWindow {
         (hp, notch, car)
     }
 
-    /// Stops the session (if still running) and records its report for the caller.
+    /// Stops the session (if still running) and records its report for the caller, saved
+    /// beside each recording as JSON.
     pub fn finish(&mut self) {
         if let Some(mut session) = self.session.take() {
             let outcome = session.stop_in_place();
-            let report = SessionReport::build(&session, &outcome, &self.source_label, self.clocked);
+            let mut report =
+                SessionReport::build(&session, &outcome, &self.source_label, self.clocked);
+            report.save_beside_recordings();
             *self.report_sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(report.clone());
             self.stopped_report = Some(report);
         }

@@ -16,68 +16,76 @@ pub fn flag_color(flag: QualityFlag) -> egui::Color32 {
 }
 
 /// Signal quality and spectra of the raw stream (before the front end), the mains line
-/// ([`SignalMonitor::line_hz`]) marked.
-pub fn monitor_panel(ui: &mut egui::Ui, m: &SignalMonitor) {
+/// ([`SignalMonitor::line_hz`]) marked. `live`: data is arriving (a lost stream's verdicts
+/// are greyed out: they describe the last data, not the electrodes now).
+pub fn monitor_panel(ui: &mut egui::Ui, m: &SignalMonitor, live: bool) {
     ui.label(format!(
         "raw signal (before the front end), last {} s: quality and spectra (Welch, 1-s segments)",
         SignalMonitor::WINDOW_SECS
     ));
-    quality_ui(ui, m);
+    quality_ui(ui, m, live);
     spectra_ui(ui, m, m.line_hz(), (m.rate_hz() / 2.0).min(100.0));
 }
 
 /// The spectra of every EEG channel (log scale, µV²/Hz) up to `max_hz`, with the mains
-/// frequency marked.
+/// frequency marked. Past 16 channels the legend (one row per channel) would cover the plot,
+/// so channels are named on hover instead.
 pub fn spectra_ui(ui: &mut egui::Ui, m: &SignalMonitor, line_hz: f64, max_hz: f64) {
     use egui_plot::{Legend, Line, Plot, PlotPoints, VLine};
     let f = m.frequencies_hz();
-    Plot::new("spectra")
-        .legend(Legend::default())
+    let eeg = (0..m.labels().len()).filter(|&c| m.is_eeg(c)).count();
+    let mut plot = Plot::new("spectra")
         .allow_scroll(false)
-        .x_axis_label("Hz")
-        .y_axis_label("log10 PSD (µV²/Hz)")
-        .show(ui, |plot| {
-            for (c, label) in m.labels().iter().enumerate().filter(|(c, _)| m.is_eeg(*c)) {
-                let points: PlotPoints<'_> = f
-                    .iter()
-                    .zip(m.psd(c))
-                    .filter(|&(&hz, p)| hz > 0.0 && hz <= max_hz && *p > 0.0)
-                    .map(|(&hz, &p)| [hz, p.log10()])
-                    .collect();
-                plot.line(Line::new(label.clone(), points));
-            }
-            if line_hz < max_hz {
-                plot.vline(VLine::new(format!("mains {line_hz} Hz"), line_hz));
-            }
-        });
+        .x_axis_label("frequency (Hz)")
+        .y_axis_label("log10 PSD (µV²/Hz)");
+    if eeg <= LEGEND_CHANNELS {
+        plot = plot.legend(Legend::default());
+    }
+    plot.show(ui, |plot| {
+        for (c, label) in m.labels().iter().enumerate().filter(|(c, _)| m.is_eeg(*c)) {
+            let points: PlotPoints<'_> = f
+                .iter()
+                .zip(m.psd(c))
+                .filter(|&(&hz, p)| hz > 0.0 && hz <= max_hz && *p > 0.0)
+                .map(|(&hz, &p)| [hz, p.log10()])
+                .collect();
+            plot.line(Line::new(label.clone(), points));
+        }
+        if line_hz < max_hz {
+            plot.vline(VLine::new(format!("mains {line_hz} Hz"), line_hz));
+        }
+    });
 }
 
-/// One coloured cell per EEG channel with its verdict (hovering shows the measures and the
-/// fix), then the channels that are not EEG, named with their kind.
-pub fn quality_ui(ui: &mut egui::Ui, m: &SignalMonitor) {
+/// Most channels the spectra name in a legend.
+const LEGEND_CHANNELS: usize = 16;
+
+/// Width of one channel's quality cell, points: a 10-20 label (`FCz`, `AF7`) fits; longer
+/// labels are cut and shown whole on hover.
+const CELL_WIDTH: f32 = 44.0;
+
+/// The verdicts counted (`62 good, 1 flat, 1 line noise`), then one small cell per EEG
+/// channel in a grid, coloured by its verdict (hovering shows the verdict, the measures and
+/// the fix), then the channels that are not EEG, named with their kind. With `live` false
+/// (the stream is lost) every cell is grey and the line says the verdicts are stale.
+pub fn quality_ui(ui: &mut egui::Ui, m: &SignalMonitor, live: bool) {
+    let eeg: Vec<usize> = (0..m.labels().len()).filter(|&c| m.is_eeg(c)).collect();
+    ui.label(verdict_counts(eeg.iter().map(|&c| m.flag(c)), live));
+    let columns = ((ui.available_width() / (CELL_WIDTH + 4.0)) as usize).max(1);
+    egui::Grid::new("quality-cells")
+        .spacing([4.0, 4.0])
+        .show(ui, |ui| {
+            for (i, &c) in eeg.iter().enumerate() {
+                cell_ui(ui, m, c, live);
+                if (i + 1) % columns == 0 {
+                    ui.end_row();
+                }
+            }
+        });
     let others: Vec<String> = (0..m.labels().len())
         .filter(|&c| !m.is_eeg(c))
         .map(|c| format!("{} ({})", m.labels()[c], m.kind(c).name()))
         .collect();
-    ui.horizontal_wrapped(|ui| {
-        for (c, label) in m.labels().iter().enumerate().filter(|(c, _)| m.is_eeg(*c)) {
-            let flag = m.flag(c);
-            let q = m.quality()[c];
-            let text = egui::RichText::new(format!("{label}: {}", flag.label()))
-                .color(egui::Color32::BLACK)
-                .background_color(flag_color(flag));
-            ui.label(text).on_hover_text(format!(
-                "{}\nstd {:.1}, peak-to-peak {:.1}, longest flat run {:.2} s, clipped {:.1} %, line/EEG power {}",
-                flag.fix(),
-                q.std,
-                q.peak_to_peak,
-                q.longest_flat_secs,
-                100.0 * q.clipped_fraction,
-                q.line_noise_ratio
-                    .map_or("n/a".to_owned(), |r| format!("{r:.2}"))
-            ));
-        }
-    });
     if !others.is_empty() {
         ui.label(
             egui::RichText::new(format!(
@@ -87,6 +95,80 @@ pub fn quality_ui(ui: &mut egui::Ui, m: &SignalMonitor) {
             .weak(),
         );
     }
+}
+
+/// `n verdict` for each verdict present, most serious first; or why there is none now.
+pub fn verdict_counts(flags: impl Iterator<Item = QualityFlag>, live: bool) -> String {
+    if !live {
+        return "stream lost: no current verdict (the cells show none until data arrives again)"
+            .to_string();
+    }
+    let order = [
+        QualityFlag::NonFinite,
+        QualityFlag::Flat,
+        QualityFlag::Clipping,
+        QualityFlag::LineNoise,
+        QualityFlag::Waiting,
+        QualityFlag::Good,
+    ];
+    let mut counts = [0usize; 6];
+    for f in flags {
+        if let Some(i) = order.iter().position(|&o| o == f) {
+            counts[i] += 1;
+        }
+    }
+    let parts: Vec<String> = order
+        .iter()
+        .zip(counts)
+        .filter(|&(_, n)| n > 0)
+        .map(|(f, n)| format!("{n} {}", f.label()))
+        .collect();
+    if parts.is_empty() {
+        "no EEG channel".to_string()
+    } else {
+        format!("quality: {}", parts.join(", "))
+    }
+}
+
+/// One channel's cell: its label on its verdict's colour (grey when not `live`).
+fn cell_ui(ui: &mut egui::Ui, m: &SignalMonitor, c: usize, live: bool) {
+    let label = &m.labels()[c];
+    let flag = m.flag(c);
+    let fill = if live {
+        flag_color(flag)
+    } else {
+        egui::Color32::from_gray(90)
+    };
+    let (rect, response) =
+        ui.allocate_exact_size(egui::vec2(CELL_WIDTH, 18.0), egui::Sense::hover());
+    ui.painter().rect_filled(rect, 2.0, fill);
+    let short: String = label.chars().take(6).collect();
+    ui.painter().text(
+        rect.center(),
+        egui::Align2::CENTER_CENTER,
+        short,
+        egui::FontId::proportional(12.0),
+        egui::Color32::BLACK,
+    );
+    let said = if live { flag.label() } else { "stream lost" };
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(egui::Role::Label, true, format!("{label}: {said}"))
+    });
+    let q = m.quality()[c];
+    let verdict = if live {
+        format!("{}: {}\n{}", label, flag.label(), flag.fix())
+    } else {
+        format!("{label}: stream lost (last verdict: {})", flag.label())
+    };
+    response.on_hover_text(format!(
+        "{verdict}\nstd {:.1} µV, peak-to-peak {:.1} µV, longest flat run {:.2} s, clipped {:.1} %, line/EEG power {}",
+        q.std,
+        q.peak_to_peak,
+        q.longest_flat_secs,
+        100.0 * q.clipped_fraction,
+        q.line_noise_ratio
+            .map_or("n/a".to_owned(), |r| format!("{r:.2}"))
+    ));
 }
 
 #[cfg(test)]
@@ -103,5 +185,21 @@ mod tests {
         ] {
             assert_ne!(flag_color(flag), flag_color(QualityFlag::Good), "{flag:?}");
         }
+    }
+
+    #[test]
+    fn verdicts_are_counted_most_serious_first_and_a_lost_stream_has_none() {
+        let flags = [
+            QualityFlag::Good,
+            QualityFlag::Flat,
+            QualityFlag::Good,
+            QualityFlag::LineNoise,
+        ];
+        assert_eq!(
+            verdict_counts(flags.into_iter(), true),
+            "quality: 1 flat, 1 line noise, 2 good"
+        );
+        assert!(verdict_counts(flags.into_iter(), false).starts_with("stream lost"));
+        assert_eq!(verdict_counts([].into_iter(), true), "no EEG channel");
     }
 }

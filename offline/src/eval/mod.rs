@@ -6,6 +6,7 @@
 //! - [`spindles`]: `neuroloop eval spindles --dreams DIR`, causal sleep-spindle detection;
 //! - [`so_phase`]: `neuroloop eval so-phase --data DIR`, slow-oscillation phase targeting.
 
+pub mod chance;
 pub mod mi;
 pub mod so_phase;
 pub mod spindles;

@@ -199,6 +199,9 @@ pub struct StimulationSpec {
     pub artifact_channel: Option<String>,
     /// Audio output settings (ignored in dry run).
     pub audio: neuroloop_stimuli::device::AudioConfig,
+    /// Whether a session whose audio output cannot start goes on as a dry run (the error
+    /// among the session's problems) instead of failing to start.
+    pub allow_no_audio: bool,
 }
 
 impl StimulationSpec {
@@ -212,6 +215,7 @@ impl StimulationSpec {
             },
             artifact_channel,
             audio: Default::default(),
+            allow_no_audio: false,
         }
     }
 }

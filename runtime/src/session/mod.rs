@@ -49,6 +49,9 @@ pub enum StartError {
     /// The artefact channel of stimulation is not in the stream.
     #[error("the artefact channel of stimulation: {0}")]
     ArtifactChannel(neuroloop_decoders::DecoderError),
+    /// Stimulation with sound was asked for and the audio output cannot start.
+    #[error("{0}")]
+    Audio(neuroloop_stimuli::device::AudioError),
     /// The recording could not be created.
     #[error("creating the recording {path}: {reason}; choose a writable recording path")]
     Recording {

@@ -291,8 +291,9 @@ struct PreparedParts {
 }
 
 /// Step 3: the stimulation controller on the worker, and the audio output unless in dry run.
-/// A missing audio device is not fatal: the error goes to `errors` and stimulation continues
-/// as a dry run.
+/// An audio output that cannot start fails the start (before any sample is processed), unless
+/// the spec allows going on without sound: the error then goes to `errors` and stimulation
+/// continues as a dry run.
 fn start_stimulation(
     spec: &StimulationSpec,
     decoders: &[DecoderInfo],
@@ -342,6 +343,7 @@ fn start_stimulation(
                     .watch_audio(Arc::clone(&output.stats), clock);
             Ok((controller, Some(output)))
         }
+        Err(e) if !spec.allow_no_audio => Err(StartError::Audio(e)),
         Err(e) => {
             errors.push(format!(
                 "{e}. Detection goes on and stimuli are logged as a dry run."
