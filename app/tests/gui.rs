@@ -931,3 +931,42 @@ fn raw_traces_take_the_front_end_stages_as_display_filters() {
     // The session's own chain is untouched: the front end still reads as it started.
     harness.get_by_label_contains("front end: notch 50");
 }
+
+/// A 64-channel recording (EEGMMIDB S001R04) in the monitor: every channel listed, the
+/// traces a page at a time with each row named, quality counted for all 64, and the channel
+/// menu selecting a scalp region.
+#[test]
+fn a_64_channel_recording_is_monitored_a_page_at_a_time_with_regions_to_select() {
+    let Some(dir) = common::data_dir("mi_eegmmidb_S001") else {
+        return;
+    };
+    let source = SourceSpec::file(dir.join("S001R04.edf"), Pacing::Speed(4.0));
+    let s = Session::start(SessionConfig::new(source).markers(None).with_window(true)).unwrap();
+    assert_eq!(s.meta.channels(), 64);
+    let view = SessionWindow::new(s, "S001R04".into(), true, Arc::new(Mutex::new(None)));
+    let mut harness = window(view, 900.0);
+    assert!(
+        step_until(&mut harness, 30.0, |h| h
+            .query_by_label_contains("quality: 64 good")
+            .is_some()),
+        "no quality verdict for the 64 channels"
+    );
+    harness.get_by_label("channels (64 of 64)");
+    // The traces do not fit one page: the first page is named.
+    harness.get_by_label_contains("rows 1-");
+    harness.get_by_label_contains("of 64 (page 1 of");
+    harness.get_by_label("next >").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("(page 2 of");
+    // Only the occipital channels: PO7, PO3, POz, PO4, PO8, O1, Oz, O2, Iz.
+    harness.get_by_label("channels (64 of 64)").click();
+    harness.run_steps(2);
+    harness.get_by_label("none").click();
+    harness.run_steps(2);
+    harness.get_by_label("occipital (9)").click();
+    harness.run_steps(2);
+    harness.get_by_label("channels (9 of 64)");
+    // Nine rows fit one page.
+    assert!(harness.query_by_label_contains("(page 1 of").is_none());
+    harness.state_mut().finish();
+}

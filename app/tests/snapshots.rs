@@ -100,7 +100,9 @@ fn monitor_snapshot() {
             egui::Panel::bottom("monitor")
                 .exact_size(400.0)
                 .show(ui, |ui| monitor_panel(ui, &monitor, true));
-            egui::CentralPanel::default().show(ui, |ui| traces_plot(ui, &traces, None, &[]));
+            egui::CentralPanel::default().show(ui, |ui| {
+                traces_plot(ui, &traces, &[0, 1, 2, 3, 4, 5, 6, 7], None, &[])
+            });
         });
     harness.run_steps(2);
     harness.get_by_label_contains("raw signal (before the front end)");

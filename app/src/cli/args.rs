@@ -46,7 +46,8 @@ pub enum Command {
     /// Closed-loop sleep stimulation: live spindle detection and slow-oscillation phase
     /// tracking on the simulator (default), an LSL stream (--stream) or a file (--replay),
     /// with pink-noise bursts at the target phase (or spindle onsets) under safety limits;
-    /// --dry-run logs stimuli without sound.
+    /// --dry-run logs stimuli without sound; an audio output that cannot start stops the
+    /// command before any data flows (--allow-no-audio goes on as a dry run).
     Sleep(SleepArgs),
     /// Measure pipeline latency and throughput on this machine (figures printed and written
     /// as JSON and SVG; build with --release for representative numbers).
@@ -64,10 +65,11 @@ pub enum Command {
     /// List the LSL streams visible from this machine.
     Streams {
         /// Seconds to wait for streams to answer.
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, value_parser = positive_secs, default_value_t = 1.0)]
         wait_secs: f64,
     },
-    /// Check the installation: LSL, ONNX Runtime, display, CPU wake-up latency.
+    /// Check the installation: LSL, ONNX Runtime, the display (by connecting to it), the audio
+    /// output (by playing silence on it), CPU wake-up latency.
     Doctor {
         /// The wake-up latency to try holding.
         #[command(flatten)]

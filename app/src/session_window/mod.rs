@@ -5,8 +5,10 @@
 //! under a briefly held mutex that the output thread only `try_lock`s), so a slow frame never
 //! delays acquisition or decoding.
 
+mod channels;
 mod quality;
 
+pub use channels::{Region, Side, channels_menu, page_rows};
 pub use quality::{flag_color, monitor_panel, quality_ui, spectra_ui};
 
 use std::collections::{HashSet, VecDeque};
@@ -170,6 +172,8 @@ impl SigmaHistory {
     }
 }
 
+/// Height of one trace row, points: the least at which egui_plot names every row.
+const ROW_POINTS: f32 = 24.0;
 /// Spacings between traces offered by the window, in µV (`None`: automatic).
 pub const TRACE_SPACINGS_UV: [Option<f64>; 8] = [
     None,
@@ -267,19 +271,19 @@ pub fn trace_events(log: &OutputLog, latest: f64, secs: f64) -> Vec<TraceEvent> 
     out
 }
 
-/// The scrolling traces: one row per channel, named on the left, `spacing_uv` apart (`None`:
-/// automatic, [`trace_spacing_uv`]), the newest sample at 0 s, `events` as vertical lines.
+/// The scrolling traces: one row per channel of `rows` (indices into `traces`), named on the
+/// left, `spacing_uv` apart (`None`: automatic, [`trace_spacing_uv`]), the newest sample at
+/// 0 s, `events` as vertical lines.
 pub fn traces_plot(
     ui: &mut egui::Ui,
     traces: &TraceHistory,
+    rows: &[usize],
     spacing_uv: Option<f64>,
     events: &[TraceEvent],
 ) {
     let spacing = trace_spacing_uv(traces, spacing_uv);
     let rate = traces.rate_hz;
-    let shown: Vec<usize> = (0..traces.labels.len())
-        .filter(|&c| traces.visible.get(c).copied().unwrap_or(true))
-        .collect();
+    let shown = rows;
     let n = shown.len();
     let labels: Vec<String> = shown.iter().map(|&c| traces.labels[c].clone()).collect();
     Plot::new("traces")
@@ -419,10 +423,10 @@ pub struct SessionWindow {
     dismissed: HashSet<String>,
     /// The raw stream's last seconds (before the front end), for the raw view of the traces.
     raw_traces: TraceHistory,
-    /// Which channels carry EEG; the others are drawn only when `show_other` is set.
+    /// Which channels carry EEG; the others are drawn only when ticked in the channel menu.
     eeg: Vec<bool>,
-    /// Whether the traces also show the channels that are not EEG.
-    show_other: bool,
+    /// The page of traces shown when the channels ticked do not fit the window.
+    trace_page: usize,
     /// Whether the traces show the raw stream instead of the front end's output.
     show_raw: bool,
     /// Spacing between trace rows in µV (`None`: automatic).
@@ -502,7 +506,7 @@ impl SessionWindow {
             dismissed: HashSet::new(),
             raw_traces,
             eeg,
-            show_other: false,
+            trace_page: 0,
             show_raw: false,
             spacing_uv: None,
             shown_until: None,
@@ -1138,7 +1142,7 @@ impl SessionWindow {
             if let Some(m) = &self.monitor {
                 let live = !session.stats.stream_lost.load(Ordering::Relaxed);
                 egui::Panel::bottom("monitor")
-                    .default_size(260.0)
+                    .default_size(320.0)
                     .resizable(true)
                     .show(ui, |ui| monitor_panel(ui, m, live));
             }
@@ -1162,17 +1166,55 @@ impl SessionWindow {
                             ui.selectable_value(&mut self.spacing_uv, s, text(s));
                         }
                     });
+            });
+            // Rows of at least ROW_POINTS keep every channel's label on the axis.
+            let per_page = ((ui.available_height() - 60.0) / ROW_POINTS)
+                .floor()
+                .max(4.0) as usize;
+            let (rows, pages) = page_rows(&self.traces.visible, per_page, self.trace_page);
+            ui.horizontal(|ui| {
+                let shown = self.traces.visible.iter().filter(|&&v| v).count();
+                // The menu stays open while channels are ticked; a click outside closes it.
+                let config = egui::containers::menu::MenuConfig::new()
+                    .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside);
+                let changed = egui::containers::menu::MenuButton::new(format!(
+                    "channels ({shown} of {})",
+                    self.traces.labels.len()
+                ))
+                .config(config)
+                .ui(ui, |ui| {
+                    channels_menu(ui, &self.traces.labels, &self.eeg, &mut self.traces.visible)
+                })
+                .1
+                .is_some_and(|r| r.inner);
+                if changed {
+                    self.raw_traces.visible.clone_from(&self.traces.visible);
+                    self.trace_page = 0;
+                }
                 let others = self.eeg.iter().filter(|&&e| !e).count();
-                if others > 0
-                    && ui
-                        .checkbox(&mut self.show_other, format!("other channels ({others})"))
-                        .on_hover_text("channels that are not EEG (ECG, EOG, oximetry, position…): drawn on request, never re-referenced or decoded")
-                        .changed()
-                {
-                    let visible: Vec<bool> =
-                        self.eeg.iter().map(|&e| e || self.show_other).collect();
-                    self.traces.visible.clone_from(&visible);
-                    self.raw_traces.visible = visible;
+                if others > 0 {
+                    ui.label(
+                        RichText::new(format!(
+                            "{others} not EEG: drawn when ticked, never re-referenced or decoded"
+                        ))
+                        .weak(),
+                    );
+                }
+                if pages > 1 {
+                    ui.separator();
+                    self.trace_page = self.trace_page.min(pages - 1);
+                    if ui.button("< previous").clicked() {
+                        self.trace_page = self.trace_page.saturating_sub(1);
+                    }
+                    ui.label(format!(
+                        "rows {}-{} of {shown} (page {} of {pages})",
+                        self.trace_page * per_page + 1,
+                        self.trace_page * per_page + rows.len(),
+                        self.trace_page + 1
+                    ));
+                    if ui.button("next >").clicked() {
+                        self.trace_page = (self.trace_page + 1).min(pages - 1);
+                    }
                 }
             });
             let shown = if self.show_raw {
@@ -1187,7 +1229,7 @@ impl SessionWindow {
                     Some(trace_events(&log, latest, TRACE_SECS))
                 })
                 .unwrap_or_default();
-            traces_plot(ui, shown, self.spacing_uv, &events);
+            traces_plot(ui, shown, &rows, self.spacing_uv, &events);
         });
         filters
     }

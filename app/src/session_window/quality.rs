@@ -23,8 +23,13 @@ pub fn monitor_panel(ui: &mut egui::Ui, m: &SignalMonitor, live: bool) {
         "raw signal (before the front end), last {} s: quality and spectra (Welch, 1-s segments)",
         SignalMonitor::WINDOW_SECS
     ));
-    quality_ui(ui, m, live);
-    spectra_ui(ui, m, m.line_hz(), (m.rate_hz() / 2.0).min(100.0));
+    // Side by side, so that a large montage's cells do not squeeze the spectra.
+    ui.columns(2, |cols| {
+        egui::ScrollArea::vertical()
+            .id_salt("quality-scroll")
+            .show(&mut cols[0], |ui| quality_ui(ui, m, live));
+        spectra_ui(&mut cols[1], m, m.line_hz(), (m.rate_hz() / 2.0).min(100.0));
+    });
 }
 
 /// The spectra of every EEG channel (log scale, µV²/Hz) up to `max_hz`, with the mains
@@ -34,8 +39,25 @@ pub fn spectra_ui(ui: &mut egui::Ui, m: &SignalMonitor, line_hz: f64, max_hz: f6
     use egui_plot::{Legend, Line, Plot, PlotPoints, VLine};
     let f = m.frequencies_hz();
     let eeg = (0..m.labels().len()).filter(|&c| m.is_eeg(c)).count();
+    // Few enough marks to be labelled in a half-width plot (egui_plot names marks 60+
+    // points apart).
+    let step = if max_hz <= 30.0 {
+        5.0
+    } else if max_hz <= 60.0 {
+        10.0
+    } else {
+        20.0
+    };
     let mut plot = Plot::new("spectra")
         .allow_scroll(false)
+        .x_grid_spacer(move |_| {
+            (0..=((max_hz / step) as usize))
+                .map(|i| egui_plot::GridMark {
+                    value: i as f64 * step,
+                    step_size: step,
+                })
+                .collect()
+        })
         .x_axis_label("frequency (Hz)")
         .y_axis_label("log10 PSD (µV²/Hz)");
     if eeg <= LEGEND_CHANNELS {
@@ -62,7 +84,7 @@ const LEGEND_CHANNELS: usize = 16;
 
 /// Width of one channel's quality cell, points: a 10-20 label (`FCz`, `AF7`) fits; longer
 /// labels are cut and shown whole on hover.
-const CELL_WIDTH: f32 = 44.0;
+const CELL_WIDTH: f32 = 40.0;
 
 /// The verdicts counted (`62 good, 1 flat, 1 line noise`), then one small cell per EEG
 /// channel in a grid, coloured by its verdict (hovering shows the verdict, the measures and
@@ -140,14 +162,14 @@ fn cell_ui(ui: &mut egui::Ui, m: &SignalMonitor, c: usize, live: bool) {
         egui::Color32::from_gray(90)
     };
     let (rect, response) =
-        ui.allocate_exact_size(egui::vec2(CELL_WIDTH, 18.0), egui::Sense::hover());
+        ui.allocate_exact_size(egui::vec2(CELL_WIDTH, 16.0), egui::Sense::hover());
     ui.painter().rect_filled(rect, 2.0, fill);
     let short: String = label.chars().take(6).collect();
     ui.painter().text(
         rect.center(),
         egui::Align2::CENTER_CENTER,
         short,
-        egui::FontId::proportional(12.0),
+        egui::FontId::proportional(11.0),
         egui::Color32::BLACK,
     );
     let said = if live { flag.label() } else { "stream lost" };
