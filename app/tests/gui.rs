@@ -251,7 +251,7 @@ fn start_screen_starts_the_simulator_monitor_and_shows_errors_with_the_fix() {
         "Recording to replay (XDF, EDF/BDF, BrainVision, GDF, EEGLAB, FIF)",
         "Paradigm",
         "Monitor only",
-        "SSVEP decoding (FBCCA)",
+        "SSVEP decoding (FBCCA, CCA or a fitted model)",
         "Start",
         "Save profile",
     ] {
@@ -331,7 +331,14 @@ fn start_screen_sleep_takes_its_channels_from_the_file_or_the_field() {
         harness.run_steps(2);
         assert!(!harness.state().is_running());
     };
-    // Empty field: the file's C3-A1 is found (the file has no Cz).
+    // Empty field: the file's C3-A1 is found (the file has no Cz). Bursts are logged only.
+    harness.get_by_label("Start").click();
+    harness.run_steps(3);
+    harness.get_by_label("DRY RUN: stimuli logged, no sound");
+    harness
+        .get_by_label("Stop and return to the start screen")
+        .click();
+    harness.run_steps(2);
     start_and_read(&mut harness, "reads C3-A1");
     // A channel the file lacks: refused, naming what it has; nothing starts.
     harness.get_by_label(field).focus();
@@ -349,6 +356,25 @@ fn start_screen_sleep_takes_its_channels_from_the_file_or_the_field() {
     // A channel it has, by 10-20 name: the detector reads it.
     harness.state_mut().profile_mut().sleep.spindle_channel = Some("Fp1".into());
     start_and_read(&mut harness, "reads FP1-A1");
+    // With sound: the output is opened before anything starts. Where it cannot play, nothing
+    // starts and the box to untick is named; where it can, the window says it plays.
+    harness.state_mut().profile_mut().sleep.spindle_channel = None;
+    harness
+        .get_by_label("play the bursts (off: dry run, logged only)")
+        .click();
+    harness.run_steps(1);
+    assert!(harness.state().profile().sleep_sound);
+    harness.get_by_label("Start").click();
+    harness.run_steps(3);
+    if harness.state().is_running() {
+        harness.get_by_label_contains("sound playing on");
+        harness
+            .get_by_label("Stop and return to the start screen")
+            .click();
+        harness.run_steps(2);
+    } else {
+        harness.get_by_label_contains("untick \"play the bursts\"");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -23,12 +23,19 @@ pub fn monitor_panel(ui: &mut egui::Ui, m: &SignalMonitor, live: bool) {
         "raw signal (before the front end), last {} s: quality and spectra (Welch, 1-s segments)",
         SignalMonitor::WINDOW_SECS
     ));
+    let max_hz = (m.rate_hz() / 2.0).min(100.0);
+    let eeg = (0..m.labels().len()).filter(|&c| m.is_eeg(c)).count();
+    if eeg <= LEGEND_CHANNELS {
+        quality_ui(ui, m, live);
+        spectra_ui(ui, m, m.line_hz(), max_hz);
+        return;
+    }
     // Side by side, so that a large montage's cells do not squeeze the spectra.
     ui.columns(2, |cols| {
         egui::ScrollArea::vertical()
             .id_salt("quality-scroll")
             .show(&mut cols[0], |ui| quality_ui(ui, m, live));
-        spectra_ui(&mut cols[1], m, m.line_hz(), (m.rate_hz() / 2.0).min(100.0));
+        spectra_ui(&mut cols[1], m, m.line_hz(), max_hz);
     });
 }
 

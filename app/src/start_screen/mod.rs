@@ -19,6 +19,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use egui::{Color32, RichText};
+use neuroloop_runtime::spec::{SpindleDetectorKind, SsvepMethod, StimOn};
+
+use browse::{Browser, Choice, Field};
 use neuroloop_acquisition::lsl_io::{LslInletConfig, StreamListing, find_stream, list_streams};
 
 use crate::session_window::SessionWindow;
@@ -26,6 +29,7 @@ use crate::speller::view::SpellerView;
 use neuroloop_runtime::Session;
 use neuroloop_runtime::report::SessionReport;
 
+mod browse;
 mod profile;
 
 pub use profile::{
@@ -34,6 +38,9 @@ pub use profile::{
 
 /// How long Start looks for the chosen LSL stream before saying it is not there.
 pub const FIND_STREAM_SECS: f64 = 2.0;
+
+/// Height of the LSL stream list, points (it scrolls past five streams).
+const STREAM_LIST_HEIGHT: f32 = 100.0;
 
 /// A start opening its LSL stream on another thread.
 struct PendingStart {
@@ -167,6 +174,8 @@ pub struct StartScreen {
     /// A pending screenshot: path, seconds after the first frame.
     screenshot: Option<(PathBuf, f64)>,
     first_frame: Option<std::time::Instant>,
+    /// The file chooser, while open.
+    browser: Option<Browser>,
     /// The CPU wake-up latency to hold while a session runs, and the hold itself.
     wake: neuroloop_runtime::wake_latency::WakeLatency,
     wake_hold: Option<neuroloop_runtime::wake_latency::WakeLatencyHold>,
@@ -214,6 +223,7 @@ impl StartScreen {
             reports: Arc::new(Mutex::new(None)),
             screenshot: None,
             first_frame: None,
+            browser: None,
             wake: neuroloop_runtime::wake_latency::WakeLatency::Off,
             wake_hold: None,
         }
@@ -280,7 +290,7 @@ impl StartScreen {
         let Some(query) = self.profile.lsl_query() else {
             match open(&self.profile) {
                 Ok(opened) => self.show(opened),
-                Err(e) => self.message = Some((true, crate::errors::error_text(&e))),
+                Err(e) => self.message = Some((true, start_error_text(&e))),
             }
             return;
         };
@@ -292,7 +302,7 @@ impl StartScreen {
             .spawn(move || {
                 let result = find_stream(&looked_for, FIND_STREAM_SECS)
                     .map_err(|e| e.to_string())
-                    .and_then(|_| open(&profile).map_err(|e| crate::errors::error_text(&e)));
+                    .and_then(|_| open(&profile).map_err(|e| start_error_text(&e)));
                 let _ = tx.send(result);
             });
         match spawned {
@@ -589,26 +599,18 @@ impl StartScreen {
                     "no LSL streams found on this network (start the amplifier's LSL app)"
                 });
             }
-            egui::Grid::new("streams").striped(true).show(ui, |ui| {
-                if !scan.streams.is_empty() {
-                    for h in ["name", "type", "channels", "rate", "host"] {
-                        ui.label(RichText::new(h).strong());
-                    }
-                    ui.end_row();
-                }
-                for s in &scan.streams {
-                    let chosen = p.source == SourceKind::Lsl && p.stream == s.name;
-                    if ui.selectable_label(chosen, &s.name).clicked() {
-                        p.source = SourceKind::Lsl;
-                        p.stream = s.name.clone();
-                    }
-                    ui.label(&s.content_type);
-                    ui.label(s.channels.to_string());
-                    ui.label(format!("{} Hz", s.sample_rate_hz));
-                    ui.label(&s.hostname);
-                    ui.end_row();
-                }
-            });
+            // A fixed height, so that streams coming and going never move what is below.
+            let width = ui.available_width();
+            ui.allocate_ui_with_layout(
+                egui::vec2(width, STREAM_LIST_HEIGHT),
+                egui::Layout::top_down(egui::Align::Min),
+                |ui| {
+                    ui.set_min_height(STREAM_LIST_HEIGHT);
+                    egui::ScrollArea::vertical()
+                        .max_height(STREAM_LIST_HEIGHT)
+                        .show(ui, |ui| stream_list_ui(ui, &scan.streams, p));
+                },
+            );
             ui.horizontal(|ui| {
                 let l = ui.label("name");
                 ui.text_edit_singleline(&mut p.stream).labelled_by(l.id);
@@ -619,12 +621,65 @@ impl StartScreen {
             SourceKind::File,
             "Recording to replay (XDF, EDF/BDF, BrainVision, GDF, EEGLAB, FIF)",
         );
+        let mut browse = None;
         ui.indent("file", |ui| {
-            ui.horizontal(|ui| {
-                let l = ui.label("path");
-                ui.text_edit_singleline(&mut p.file).labelled_by(l.id);
-            });
+            browse = path_field_ui(ui, "path", &mut p.file, Field::Recording);
         });
+        if browse.is_some() {
+            p.source = SourceKind::File;
+        }
+        self.open_browser(browse);
+    }
+
+    /// Opens the file chooser for `field`, when one was asked for.
+    fn open_browser(&mut self, field: Option<Field>) {
+        if let Some(field) = field {
+            self.browser = Some(Browser::new(field, &self.field_text(field)));
+        }
+    }
+
+    /// The profile's text of a path field.
+    fn field_text(&self, field: Field) -> String {
+        let p = &self.profile;
+        let shown = |path: &Option<PathBuf>| path.as_ref().map(|p| p.display().to_string());
+        match field {
+            Field::Recording => p.file.clone(),
+            Field::SpellerModel => p.speller_model.clone(),
+            Field::MiModel => p.mi_model.clone(),
+            Field::SsvepModel => shown(&p.ssvep.model).unwrap_or_default(),
+            Field::SpindleCard => shown(&p.sleep.spindle_model).unwrap_or_default(),
+        }
+    }
+
+    /// Puts `path` in the profile's field (a spindle card also chooses the neural detector).
+    fn set_field(&mut self, field: Field, path: PathBuf) {
+        let p = &mut self.profile;
+        match field {
+            Field::Recording => p.file = path.display().to_string(),
+            Field::SpellerModel => p.speller_model = path.display().to_string(),
+            Field::MiModel => p.mi_model = path.display().to_string(),
+            Field::SsvepModel => p.ssvep.model = Some(path),
+            Field::SpindleCard => {
+                p.sleep.spindle_model = Some(path);
+                p.sleep.detector = SpindleDetectorKind::Net;
+            }
+        }
+    }
+
+    /// The open file chooser, if any: a chosen file fills its field.
+    fn browser_ui(&mut self, ctx: &egui::Context) {
+        let Some(browser) = self.browser.as_mut() else {
+            return;
+        };
+        match browser.ui(ctx) {
+            Choice::Open => {}
+            Choice::Cancelled => self.browser = None,
+            Choice::Chosen(path) => {
+                let field = browser.field;
+                self.browser = None;
+                self.set_field(field, path);
+            }
+        }
     }
 
     fn start_screen(&mut self, ui: &mut egui::Ui) {
@@ -660,25 +715,31 @@ impl StartScreen {
         }
     }
 
-    /// The paradigm and the speller's or motor imagery's own settings.
+    /// The paradigms, each chosen one's own settings under it.
     fn paradigm_ui(&mut self, ui: &mut egui::Ui) {
         ui.heading("Paradigm");
-        for p in [
+        let mut browse = None;
+        for paradigm in [
             Paradigm::Monitor,
             Paradigm::Ssvep,
             Paradigm::Sleep,
             Paradigm::Speller,
             Paradigm::MotorImagery,
         ] {
-            ui.radio_value(&mut self.profile.paradigm, p, p.label());
+            let p = &mut self.profile;
+            ui.radio_value(&mut p.paradigm, paradigm, paradigm.label());
+            if p.paradigm != paradigm {
+                continue;
+            }
+            browse = match paradigm {
+                Paradigm::Speller => speller_settings_ui(ui, p),
+                Paradigm::MotorImagery => imagery_settings_ui(ui, p),
+                Paradigm::Sleep => sleep_settings_ui(ui, p),
+                Paradigm::Ssvep => ssvep_settings_ui(ui, p),
+                Paradigm::Monitor => None,
+            };
         }
-        let p = &mut self.profile;
-        match p.paradigm {
-            Paradigm::Speller => speller_settings_ui(ui, p),
-            Paradigm::MotorImagery => imagery_settings_ui(ui, p),
-            Paradigm::Sleep => sleep_settings_ui(ui, p),
-            _ => {}
-        }
+        self.open_browser(browse);
     }
 
     /// Front end, recordings folder and the profile file.
@@ -769,8 +830,10 @@ impl StartScreen {
     }
 }
 
-/// The speller's settings: a calibration run and its blocks, or the phrase and the model.
-fn speller_settings_ui(ui: &mut egui::Ui, p: &mut Profile) {
+/// The speller's settings: a calibration run and its blocks, or the phrase and the model;
+/// the field whose file chooser was asked for.
+fn speller_settings_ui(ui: &mut egui::Ui, p: &mut Profile) -> Option<Field> {
+    let mut browse = None;
     ui.indent("speller", |ui| {
         ui.horizontal(|ui| {
             ui.checkbox(
@@ -790,31 +853,246 @@ fn speller_settings_ui(ui: &mut egui::Ui, p: &mut Profile) {
                 ui.text_edit_singleline(&mut p.speller_phrase)
                     .labelled_by(l.id);
             });
-            ui.horizontal(|ui| {
-                let l = ui.label("TRCA model or network card (empty: FBCCA)");
-                ui.text_edit_singleline(&mut p.speller_model)
-                    .labelled_by(l.id);
-            });
+            browse = path_field_ui(
+                ui,
+                "TRCA model or network card (empty: FBCCA)",
+                &mut p.speller_model,
+                Field::SpellerModel,
+            );
         });
     });
+    browse
 }
 
-/// Sleep's channels: found by 10-20 name unless typed (a PSG's `C3-A1`, `EEG Fpz-Cz`).
-fn sleep_settings_ui(ui: &mut egui::Ui, p: &mut Profile) {
+/// Sleep's settings (the spec `neuroloop sleep` takes): channels (found by 10-20 name unless
+/// typed, e.g. a PSG's `C3-A1`), detector and its card, what triggers a burst, the phase
+/// target, volume and limits, and whether bursts are played; the field whose file chooser
+/// was asked for.
+fn sleep_settings_ui(ui: &mut egui::Ui, p: &mut Profile) -> Option<Field> {
+    let mut browse = None;
+    let s = &mut p.sleep;
     ui.indent("sleep", |ui| {
         ui.horizontal(|ui| {
             optional_text_ui(
                 ui,
                 "spindle channel (empty: a central one by name, e.g. Cz, C3-A1)",
-                &mut p.sleep.spindle_channel,
+                &mut s.spindle_channel,
             );
             optional_text_ui(
                 ui,
                 "slow-oscillation channel (empty: a frontal one, e.g. Fz, F4-A1)",
-                &mut p.sleep.so_channel,
+                &mut s.so_channel,
             );
         });
+        ui.horizontal(|ui| {
+            ui.label("spindle detector");
+            ui.radio_value(&mut s.detector, SpindleDetectorKind::A7, "A7 (rules)");
+            ui.radio_value(&mut s.detector, SpindleDetectorKind::Net, "network");
+        });
+        if s.detector == SpindleDetectorKind::Net {
+            browse = optional_path_field_ui(
+                ui,
+                "network card (empty: the shipped spindle network)",
+                &mut s.spindle_model,
+                Field::SpindleCard,
+            );
+        }
+        ui.horizontal(|ui| {
+            ui.label("bursts on");
+            ui.radio_value(&mut s.stim_on, StimOn::So, "slow-oscillation phase");
+            ui.radio_value(&mut s.stim_on, StimOn::Spindle, "spindle onsets");
+            ui.radio_value(&mut s.stim_on, StimOn::None, "nothing (detection only)");
+        });
+        ui.add_enabled_ui(s.stim_on != StimOn::None, |ui| {
+            ui.horizontal(|ui| {
+                let l = ui.label("target phase (°, 0 = up-state peak)");
+                ui.add(
+                    egui::DragValue::new(&mut s.so_target_deg)
+                        .range(-180.0..=180.0)
+                        .speed(1.0),
+                )
+                .labelled_by(l.id);
+                let l = ui.label("volume");
+                ui.add(
+                    egui::DragValue::new(&mut s.volume)
+                        .range(0.0..=s.volume_cap)
+                        .speed(0.01),
+                )
+                .labelled_by(l.id);
+                let l = ui.label("cap");
+                ui.add(
+                    egui::DragValue::new(&mut s.volume_cap)
+                        .range(0.0..=1.0)
+                        .speed(0.01),
+                )
+                .labelled_by(l.id)
+                .on_hover_text("hard limit of the output, full scale 1.0");
+                s.volume = s.volume.min(s.volume_cap);
+            });
+            ui.horizontal(|ui| {
+                let l = ui.label("at least (s) between bursts");
+                ui.add(
+                    egui::DragValue::new(&mut s.min_interval_secs)
+                        .range(0.5..=60.0)
+                        .speed(0.1),
+                )
+                .labelled_by(l.id);
+                let l = ui.label("at most per minute");
+                ui.add(egui::DragValue::new(&mut s.max_per_min).range(1..=60))
+                    .labelled_by(l.id);
+                ui.checkbox(&mut p.sleep_sound, "play the bursts (off: dry run, logged only)")
+                    .on_hover_text("the audio output is checked when the session starts: one that cannot play is reported and nothing starts");
+            });
+        });
     });
+    browse
+}
+
+/// SSVEP decoding's settings: the targets, the method and its window, or a fitted model or
+/// network card; the field whose file chooser was asked for.
+fn ssvep_settings_ui(ui: &mut egui::Ui, p: &mut Profile) -> Option<Field> {
+    let s = &mut p.ssvep;
+    let mut browse = None;
+    ui.indent("ssvep", |ui| {
+        ui.horizontal(|ui| {
+            let l = ui.label("targets (Hz, comma-separated)");
+            let mut text = s
+                .targets_hz
+                .iter()
+                .map(f64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            if ui
+                .add(egui::TextEdit::singleline(&mut text).desired_width(220.0))
+                .labelled_by(l.id)
+                .changed()
+            {
+                let parsed: Vec<f64> = text
+                    .split(',')
+                    .filter_map(|t| t.trim().parse().ok())
+                    .filter(|f: &f64| f.is_finite() && *f > 0.0)
+                    .collect();
+                if !parsed.is_empty() {
+                    s.targets_hz = parsed;
+                }
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.label("method");
+            ui.radio_value(&mut s.method, SsvepMethod::Fbcca, "filter-bank CCA");
+            ui.radio_value(&mut s.method, SsvepMethod::Cca, "CCA");
+            let l = ui.label("window (s)");
+            ui.add(
+                egui::DragValue::new(&mut s.window_secs)
+                    .range(0.25..=8.0)
+                    .speed(0.05),
+            )
+            .labelled_by(l.id);
+            let l = ui.label("decision every (s)");
+            ui.add(
+                egui::DragValue::new(&mut s.step_secs)
+                    .range(0.05..=4.0)
+                    .speed(0.01),
+            )
+            .labelled_by(l.id);
+        });
+        browse = optional_path_field_ui(
+            ui,
+            "TRCA model or network card (empty: the method above)",
+            &mut s.model,
+            Field::SsvepModel,
+        );
+    });
+    browse
+}
+
+/// Why a start failed, in the start screen's words: an audio output that cannot play names
+/// the box that turns sound off.
+fn start_error_text(e: &anyhow::Error) -> String {
+    use neuroloop_runtime::session::StartError;
+    match e.downcast_ref::<StartError>() {
+        Some(StartError::Audio(audio)) => format!(
+            "{audio}. Nothing was started: untick \"play the bursts\" under Sleep for a dry run that logs every stimulus without sound."
+        ),
+        _ => crate::errors::error_text(e),
+    }
+}
+
+/// The visible LSL streams in a stable order: signal streams by name, then marker streams and
+/// this app's own outlets, greyed (they carry no EEG to monitor); a click on a signal stream
+/// chooses it.
+fn stream_list_ui(ui: &mut egui::Ui, streams: &[StreamListing], p: &mut Profile) {
+    if streams.is_empty() {
+        return;
+    }
+    let own = format!("-{}", std::process::id());
+    let mine = |s: &StreamListing| s.source_id.ends_with(&own);
+    let signal = |s: &StreamListing| s.sample_rate_hz > 0.0 && !mine(s);
+    let mut sorted: Vec<&StreamListing> = streams.iter().collect();
+    sorted.sort_by_key(|s| (!signal(s), s.name.to_lowercase(), s.source_id.clone()));
+    egui::Grid::new("streams").striped(true).show(ui, |ui| {
+        for h in ["name", "type", "channels", "rate", "host"] {
+            ui.label(RichText::new(h).strong());
+        }
+        ui.end_row();
+        for s in sorted {
+            if signal(s) {
+                let chosen = p.source == SourceKind::Lsl && p.stream == s.name;
+                if ui.selectable_label(chosen, &s.name).clicked() {
+                    p.source = SourceKind::Lsl;
+                    p.stream = s.name.clone();
+                }
+            } else {
+                let why = if mine(s) {
+                    "this app's output"
+                } else {
+                    "markers, no EEG"
+                };
+                ui.label(RichText::new(format!("{} ({why})", s.name)).weak());
+            }
+            ui.label(&s.content_type);
+            ui.label(s.channels.to_string());
+            ui.label(if s.sample_rate_hz > 0.0 {
+                format!("{} Hz", s.sample_rate_hz)
+            } else {
+                "irregular".to_string()
+            });
+            ui.label(&s.hostname);
+            ui.end_row();
+        }
+    });
+}
+
+/// A path field wide enough for a whole path, with a button opening the file chooser;
+/// `Some(field)` when that button was clicked.
+fn path_field_ui(ui: &mut egui::Ui, name: &str, value: &mut String, field: Field) -> Option<Field> {
+    let mut browse = None;
+    ui.horizontal(|ui| {
+        let l = ui.label(name);
+        ui.add(egui::TextEdit::singleline(value).desired_width(520.0))
+            .labelled_by(l.id)
+            .on_hover_text(value.as_str());
+        if ui.button("Browse…").clicked() {
+            browse = Some(field);
+        }
+    });
+    browse
+}
+
+/// [`path_field_ui`] for an optional path (empty: `None`).
+fn optional_path_field_ui(
+    ui: &mut egui::Ui,
+    name: &str,
+    value: &mut Option<PathBuf>,
+    field: Field,
+) -> Option<Field> {
+    let mut text = value
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let browse = path_field_ui(ui, name, &mut text, field);
+    *value = (!text.trim().is_empty()).then(|| PathBuf::from(text.trim()));
+    browse
 }
 
 /// A labelled text field for an optional value: empty means `None` (the default).
@@ -830,8 +1108,10 @@ fn optional_text_ui(ui: &mut egui::Ui, name: &str, value: &mut Option<String>) {
     }
 }
 
-/// Motor imagery's settings: classes, a fitted model, trials per class.
-fn imagery_settings_ui(ui: &mut egui::Ui, p: &mut Profile) {
+/// Motor imagery's settings: classes, a fitted model, trials per class; the field whose file
+/// chooser was asked for.
+fn imagery_settings_ui(ui: &mut egui::Ui, p: &mut Profile) -> Option<Field> {
+    let mut browse = None;
     ui.indent("imagery", |ui| {
         ui.horizontal(|ui| {
             ui.label("classes");
@@ -851,10 +1131,12 @@ fn imagery_settings_ui(ui: &mut egui::Ui, p: &mut Profile) {
                 }
             }
         });
-        ui.horizontal(|ui| {
-            let l = ui.label("fitted model (empty: calibrate first)");
-            ui.text_edit_singleline(&mut p.mi_model).labelled_by(l.id);
-        });
+        browse = path_field_ui(
+            ui,
+            "fitted model (empty: calibrate first)",
+            &mut p.mi_model,
+            Field::MiModel,
+        );
         ui.horizontal(|ui| {
             let l = ui.label("motor imagery trials per class: calibration");
             ui.add_enabled(
@@ -867,6 +1149,7 @@ fn imagery_settings_ui(ui: &mut egui::Ui, p: &mut Profile) {
                 .labelled_by(l.id);
         });
     });
+    browse
 }
 
 impl eframe::App for StartScreen {
@@ -904,6 +1187,7 @@ impl eframe::App for StartScreen {
             self.poll_pending();
             self.poll_fitting();
             self.start_screen(ui);
+            self.browser_ui(ui.ctx());
             // The stream list changes without input; so does a pending screenshot's time.
             ui.ctx().request_repaint_after(Duration::from_millis(
                 if self.pending.is_some() || self.fitting.is_some() {

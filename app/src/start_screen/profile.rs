@@ -36,7 +36,7 @@ pub enum Paradigm {
     Monitor,
     /// SSVEP decoding with filter-bank CCA (the simulator's four flickers).
     Ssvep,
-    /// Sleep: spindle detection, slow-oscillation phase triggers and stimulation in dry run.
+    /// Sleep: spindle detection, slow-oscillation phase triggers and closed-loop stimulation.
     Sleep,
     /// The SSVEP speller: the 40-target benchmark keyboard with dynamic stopping, decoded by
     /// FBCCA or the profile's `speller_model`; cued by its `speller_phrase` (free spelling
@@ -52,8 +52,8 @@ impl Paradigm {
     pub(super) fn label(self) -> &'static str {
         match self {
             Paradigm::Monitor => "Monitor only",
-            Paradigm::Ssvep => "SSVEP decoding (FBCCA)",
-            Paradigm::Sleep => "Sleep: spindles, slow oscillations, stimulation (dry run)",
+            Paradigm::Ssvep => "SSVEP decoding (FBCCA, CCA or a fitted model)",
+            Paradigm::Sleep => "Sleep: spindles, slow oscillations, closed-loop stimulation",
             Paradigm::Speller => {
                 "SSVEP speller (40 keys, dynamic stopping; FBCCA or a fitted TRCA model)"
             }
@@ -142,9 +142,11 @@ pub struct Profile {
     pub front_end: FrontEndProfile,
     /// SSVEP decoding (`[ssvep]`: the same settings and defaults as `--paradigm ssvep`).
     pub ssvep: SsvepSpec,
-    /// Sleep (`[sleep]`: the same settings and defaults as `neuroloop sleep`; stimuli are
-    /// logged as a dry run).
+    /// Sleep (`[sleep]`: the same settings and defaults as `neuroloop sleep`).
     pub sleep: SleepSpec,
+    /// Play sleep's bursts on the audio output (false: a dry run, every stimulus logged without
+    /// sound). An output that cannot play then stops the start with the reason.
+    pub sleep_sound: bool,
 }
 
 impl Default for Profile {
@@ -169,6 +171,7 @@ impl Default for Profile {
             front_end: FrontEndProfile::default(),
             ssvep: SsvepSpec::default(),
             sleep: SleepSpec::default(),
+            sleep_sound: false,
         }
     }
 }
@@ -431,13 +434,14 @@ impl Profile {
     }
 
     /// The session this profile describes, with its label: the paradigm spec's decoders and
-    /// front end (with the profile's filters), stimulation as a dry run, in a window.
+    /// front end (with the profile's filters), stimulation with sound only when
+    /// `sleep_sound` asks for it, in a window.
     pub fn session_config(&self) -> anyhow::Result<(SessionConfig, String)> {
         let spec = self.paradigm_spec()?;
         let (source, label) = self.source_spec(&spec)?;
         let front_end = self.front_end.over(&spec.front_end());
         let config = SessionConfig::new(source)
-            .paradigm(&spec, true)?
+            .paradigm(&spec, !self.sleep_sound)?
             .front_end(front_end)
             // An unset notch follows the source's mains.
             .mains_auto(self.front_end.notch_hz.is_none())
