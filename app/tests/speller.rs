@@ -138,8 +138,14 @@ fn targets_are_painted_with_the_sampled_flicker_at_each_frame() {
         *now.lock().unwrap() += period;
         harness.step();
     };
+    // The refresh is measured before the first cue.
     step(&mut harness);
+    harness.get_by_label("measuring the display's refresh before the first flicker…");
+    for _ in 0..neuroloop::speller::summary::REFRESH_FRAMES {
+        step(&mut harness);
+    }
     harness.get_by_label("look at H");
+    harness.get_by_label("letter 1 of 2");
     // During the cue every key is at full brightness.
     assert!(harness.state().drawn().iter().all(|&(l, _)| l == 1.0));
     for _ in 0..160 {
@@ -190,6 +196,55 @@ fn targets_are_painted_with_the_sampled_flicker_at_each_frame() {
     }
 }
 
+/// A display drawing 30 frames/s is too slow for the benchmark's codes (up to 15.8 Hz): before
+/// the first flicker the window says so and what to change, and a person's run waits for
+/// "Flicker anyway".
+#[test]
+fn a_slow_display_is_named_before_the_first_flicker_and_the_run_waits() {
+    use neuroloop::speller::summary::RefreshGate;
+    let now = Arc::new(Mutex::new(100.0f64));
+    let clock = {
+        let now = Arc::clone(&now);
+        Box::new(move || *now.lock().unwrap())
+    };
+    let speller =
+        Speller::cued(SpellerLayout::benchmark(), SpellerTiming::default(), "HI").unwrap();
+    let view = SpellerView::new(speller, None, None, clock);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1200.0, 700.0))
+        .build_ui_state(|ui, view: &mut SpellerView| view.ui(ui), view);
+    let mut step = |harness: &mut Harness<'_, SpellerView>| {
+        *now.lock().unwrap() += 1.0 / 30.0;
+        harness.step();
+    };
+    for _ in 0..150 {
+        step(&mut harness);
+    }
+    assert!(
+        matches!(harness.state().refresh_gate(), RefreshGate::Slow { hz, go_on: false } if (hz - 30.0).abs() < 0.5),
+        "{:?}",
+        harness.state().refresh_gate()
+    );
+    assert_eq!(harness.state().speller().phase(), Phase::Idle);
+    harness.get_by_label_contains(
+        "draws 30.0 frames/s, but the fastest code (15.8 Hz) needs at least 59",
+    );
+    harness.get_by_label("Flicker anyway").click();
+    step(&mut harness);
+    step(&mut harness);
+    harness.get_by_label("look at H");
+    // The warning stays while the run goes on.
+    harness.get_by_label_contains("draws 30.0 frames/s");
+    let summary = harness.state().summary();
+    assert!(
+        summary
+            .diagnosis
+            .iter()
+            .any(|d| d.contains("30.0 frames/s")),
+        "{summary:?}"
+    );
+}
+
 #[test]
 fn a_cued_phrase_is_spelled_on_the_simulator_and_recorded() {
     // Four targets with JFPM phases; the simulated user looks where the cue says.
@@ -226,7 +281,11 @@ fn a_cued_phrase_is_spelled_on_the_simulator_and_recorded() {
     let (correct, judged) = harness.state().speller().score();
     let typed = harness.state().speller().text().to_string();
     println!("typed {typed:?}, {correct}/{judged} correct");
-    harness.get_by_label(&typed);
+    // Shown (the cued phrase, the same letters when all is right, shows too).
+    assert!(harness.query_all_by_label(&typed).next().is_some());
+    let summary = harness.state().summary();
+    assert_eq!((summary.correct, summary.judged), (correct, judged));
+    assert!(summary.itr_bits_per_min.unwrap() > 0.0 || correct * 4 <= judged);
     assert_eq!(judged, 3);
     assert!(correct >= 2, "typed {typed:?}");
     let outcome = harness.state_mut().finish().unwrap();

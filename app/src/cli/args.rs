@@ -628,7 +628,7 @@ pub struct SpellerArgs {
     #[arg(long, default_value_t = SsvepSpec::default().model_margin)]
     pub trca_margin: f64,
     /// Amplitude of the simulated SSVEP fundamental at the occipital pole, in µV.
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = crate::speller::launch::SIMULATED_SSVEP_UV)]
     pub ssvep_uv: f64,
     /// Read this LSL stream instead of the simulator.
     #[arg(long)]

@@ -51,7 +51,8 @@ pub(super) fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
         ..SpellerSetup::new(layout)
     };
     let _hold = hold_wake_latency(&args.wake);
-    let mut view = setup.start()?;
+    let summary = Arc::new(Mutex::new(None));
+    let mut view = setup.start()?.with_summary_sink(Arc::clone(&summary));
     if let Some(path) = &args.screenshot {
         view = view.with_screenshot(path.clone(), args.screenshot_after);
     }
@@ -62,10 +63,16 @@ pub(super) fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
         view,
     )
     .map_err(|e| anyhow::anyhow!("the speller window failed: {e}"))?;
+    let summary = summary.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let mut text = summary.map(|s| s.to_text()).unwrap_or_default();
     if let Some(path) = &args.record {
-        println!("recorded to {}", path.display());
+        text += &format!("recording     {}\n", path.display());
+        text += &format!(
+            "summary       {}\n",
+            path.with_extension("summary.json").display()
+        );
     }
-    Ok(())
+    super::tools::print_all(&text)
 }
 
 /// `neuroloop mi session`.

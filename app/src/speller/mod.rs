@@ -8,6 +8,7 @@
 //! the flicker, the most confident in-window decision of the trial is taken.
 
 pub mod launch;
+pub mod summary;
 pub mod view;
 
 pub use neuroloop_stimuli::frame::{FrameClock, FrameTime};
@@ -365,6 +366,24 @@ impl Speller {
     /// How many trials the phrase cues (0: free spelling).
     pub fn cues(&self) -> usize {
         self.cues.len()
+    }
+
+    /// The cued phrase (`None`: free spelling).
+    pub fn phrase(&self) -> Option<String> {
+        (!self.cues.is_empty()).then(|| {
+            self.cues
+                .iter()
+                .map(|&k| match self.layout.targets[k].key {
+                    Key::Char(c) => c,
+                    Key::Backspace => '<',
+                })
+                .collect()
+        })
+    }
+
+    /// Cues begun so far (the current one included).
+    pub fn cues_begun(&self) -> usize {
+        (self.trial as usize).min(self.cues.len())
     }
 
     /// The cued target of the current trial (calibration).

@@ -1,11 +1,12 @@
 //! The speller window: the flickering keyboard, typed text, cue and decoder confidence, a
 //! photodiode square, and frame timing sent to the recording.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use egui::{Align2, Color32, FontId, Rect, Stroke, StrokeKind, vec2};
 use neuroloop_acquisition::sim::Attention;
 
+use super::summary::{REFRESH_FRAMES, RefreshGate, SpellerSummary, refresh_problem};
 use super::{FrameClock, FrameTime, Phase, Speller, SpellerEvent, format_event};
 use neuroloop_decoders::Decision;
 use neuroloop_runtime::outputs::{UiEvent, UiEventSender};
@@ -37,6 +38,17 @@ pub struct SpellerView {
     /// Save a PNG of the window to this path once this many seconds have passed.
     screenshot: Option<(std::path::PathBuf, f64)>,
     started: Option<f64>,
+    /// The display's refresh against the codes, judged before the first flicker.
+    gate: RefreshGate,
+    /// When the first cue showed and the last selection's feedback ends (the pace of the run).
+    first_cue_at: Option<f64>,
+    last_end_at: Option<f64>,
+    /// The session's recording, beside which the summary is saved.
+    recording: Option<std::path::PathBuf>,
+    /// The summary of the finished run, for whoever opened the window.
+    summary_sink: Option<Arc<Mutex<Option<SpellerSummary>>>>,
+    /// Whether [`SpellerView::finish`] has run.
+    finished: bool,
 }
 
 impl SpellerView {
@@ -66,7 +78,86 @@ impl SpellerView {
             dropped_events: 0,
             screenshot: None,
             started: None,
+            gate: RefreshGate::Measuring,
+            first_cue_at: None,
+            last_end_at: None,
+            recording: None,
+            summary_sink: None,
+            finished: false,
         }
+    }
+
+    /// The session records to `path`: the run's summary is saved beside it when it ends.
+    pub fn with_recording(mut self, path: Option<std::path::PathBuf>) -> Self {
+        self.recording = path;
+        self
+    }
+
+    /// Puts the run's summary in `sink` when the run ends (for a caller whose window owns the
+    /// view).
+    pub fn with_summary_sink(mut self, sink: Arc<Mutex<Option<SpellerSummary>>>) -> Self {
+        self.summary_sink = Some(sink);
+        self
+    }
+
+    /// The display's refresh as judged against the codes.
+    pub fn refresh_gate(&self) -> RefreshGate {
+        self.gate
+    }
+
+    /// The fastest code on the keyboard, Hz.
+    fn max_code_hz(&self) -> f64 {
+        self.speller
+            .layout()
+            .freqs_hz()
+            .into_iter()
+            .fold(0.0, f64::max)
+    }
+
+    /// Judges the refresh once [`REFRESH_FRAMES`] frames are measured. Too slow for the
+    /// codes: the run waits for the user's word, unless the source is the simulator, whose
+    /// simulated user does not look at the screen.
+    fn judge_refresh(&mut self) {
+        if self.gate != RefreshGate::Measuring || self.frames.counts().0 < REFRESH_FRAMES {
+            return;
+        }
+        let hz = 1.0 / self.frames.period();
+        self.gate = match refresh_problem(hz, self.max_code_hz()) {
+            None => RefreshGate::Fine,
+            Some(_) => RefreshGate::Slow {
+                hz,
+                go_on: self.gaze.is_some(),
+            },
+        };
+    }
+
+    /// What the run did so far (all of it once the speller is done).
+    pub fn summary(&self) -> SpellerSummary {
+        let (correct, judged) = self.speller.score();
+        let selections = self.speller.trials();
+        let refresh_hz = 1.0 / self.frames.period();
+        SpellerSummary {
+            phrase: self.speller.phrase(),
+            typed: self.speller.text().to_string(),
+            selections,
+            correct,
+            judged,
+            accuracy: None,
+            accuracy_check: None,
+            targets: self.speller.layout().targets.len(),
+            secs_per_selection: match (self.first_cue_at, self.last_end_at) {
+                (Some(a), Some(b)) if selections > 0 && b > a => {
+                    Some((b - a) / f64::from(selections))
+                }
+                _ => None,
+            },
+            itr_bits_per_min: None,
+            refresh_hz,
+            frames_missed: self.frames.counts().1,
+            decoder: self.decoder_name().to_string(),
+            diagnosis: Vec::new(),
+        }
+        .finish(refresh_problem(refresh_hz, self.max_code_hz()))
     }
 
     /// Saves a PNG of the window to `path` `after_secs` after the first frame (for
@@ -104,9 +195,30 @@ impl SpellerView {
         self.photodiode
     }
 
-    /// Stops the session (recording closed) and returns it.
+    /// Stops the session (recording closed) and returns how it ended; the run's summary goes
+    /// beside the recording (a file that cannot be written is named in the summary's problems)
+    /// and to the summary sink. Only the first call stops and saves.
     pub fn finish(&mut self) -> Option<neuroloop_runtime::session::SessionOutcome> {
-        self.session.as_mut().map(Session::stop_in_place)
+        if self.finished {
+            return None;
+        }
+        let outcome = self.session.as_mut().map(Session::stop_in_place);
+        self.finished = true;
+        if outcome.is_some() {
+            let mut summary = self.summary();
+            if let Some(path) = &self.recording
+                && let Err(e) = summary.save_beside(path)
+            {
+                summary.diagnosis.push(format!(
+                    "the summary could not be saved beside {} ({e}); the recording is complete",
+                    path.display()
+                ));
+            }
+            if let Some(sink) = &self.summary_sink {
+                *sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(summary);
+            }
+        }
+        outcome
     }
 
     /// New decisions of the first decoder since the last frame (never waits for the lock).
@@ -122,10 +234,29 @@ impl SpellerView {
         let now = (self.clock)();
         let frame = self.frames.frame(now);
         self.last_frame = Some(frame);
+        self.judge_refresh();
         self.collect_decisions();
         self.events.clear();
-        self.speller
-            .advance(frame.present, &self.decisions, &mut self.events);
+        // The first flicker waits for the refresh to be judged (and, too slow, for the user).
+        if matches!(
+            self.gate,
+            RefreshGate::Fine | RefreshGate::Slow { go_on: true, .. }
+        ) {
+            self.speller
+                .advance(frame.present, &self.decisions, &mut self.events);
+        }
+        let feedback = self.speller.timing().feedback_secs;
+        for e in &self.events {
+            match *e {
+                SpellerEvent::Cue { at, .. } => {
+                    self.first_cue_at.get_or_insert(at);
+                }
+                SpellerEvent::Selected { at, .. } | SpellerEvent::NoSelection { at, .. } => {
+                    self.last_end_at = Some(at + feedback);
+                }
+                SpellerEvent::StimOn { .. } => {}
+            }
+        }
         for e in &self.events {
             if let Some(gaze) = &self.gaze {
                 match *e {
@@ -167,11 +298,75 @@ impl SpellerView {
             self.dropped_events += 1;
         }
         egui::Panel::top("speller-status").show(ui, |ui| self.status_ui(ui, frame));
+        egui::Panel::top("speller-refresh").show(ui, |ui| self.refresh_ui(ui));
         egui::CentralPanel::default().show(ui, |ui| self.keyboard_ui(ui, frame.present));
         ui.ctx().request_repaint();
     }
 
+    /// The refresh verdict: measuring, or too slow with what to change (and, when the run
+    /// waits, a button to go on).
+    fn refresh_ui(&mut self, ui: &mut egui::Ui) {
+        match self.gate {
+            RefreshGate::Measuring => {
+                ui.label("measuring the display's refresh before the first flicker…");
+            }
+            RefreshGate::Fine => {}
+            RefreshGate::Slow { hz, go_on } => {
+                let problem = refresh_problem(hz, self.max_code_hz()).unwrap_or_default();
+                ui.colored_label(Color32::from_rgb(230, 160, 40), problem);
+                if !go_on && ui.button("Flicker anyway").clicked() {
+                    self.gate = RefreshGate::Slow { hz, go_on: true };
+                }
+            }
+        }
+    }
+
+    /// The cued phrase with the letters done, the current one and those to come.
+    fn phrase_ui(&self, ui: &mut egui::Ui) {
+        let Some(phrase) = self.speller.phrase() else {
+            return;
+        };
+        let at = self.speller.cues_begun();
+        let current = match self.speller.phase() {
+            Phase::Idle | Phase::Done => None,
+            _ => at.checked_sub(1),
+        };
+        let mut job = egui::text::LayoutJob::default();
+        let font = FontId::monospace(22.0);
+        for (i, c) in phrase.chars().enumerate() {
+            let format = if Some(i) == current {
+                egui::TextFormat {
+                    font_id: font.clone(),
+                    color: Color32::BLACK,
+                    background: Color32::from_rgb(240, 200, 60),
+                    ..Default::default()
+                }
+            } else {
+                egui::TextFormat {
+                    font_id: font.clone(),
+                    color: if i < at {
+                        Color32::GRAY
+                    } else {
+                        Color32::WHITE
+                    },
+                    ..Default::default()
+                }
+            };
+            job.append(&c.to_string(), 0.0, format);
+        }
+        ui.horizontal(|ui| {
+            ui.label("phrase:");
+            ui.label(job);
+            ui.label(format!(
+                "letter {} of {}",
+                current.map_or(at, |c| c + 1),
+                phrase.chars().count()
+            ));
+        });
+    }
+
     fn status_ui(&self, ui: &mut egui::Ui, frame: FrameTime) {
+        self.phrase_ui(ui);
         ui.horizontal(|ui| {
             ui.label("typed:");
             let shown = if self.speller.text().is_empty() {

@@ -408,20 +408,23 @@ impl StartScreen {
             view.finish();
             self.wake_hold = None;
             let sp = view.speller();
-            let (correct, scored) = sp.score();
-            self.message = Some((
-                false,
-                format!(
-                    "last speller session: typed \"{}\" in {} selections{}",
-                    sp.text(),
-                    sp.trials(),
-                    if scored > 0 {
-                        format!(", {correct}/{scored} as cued")
-                    } else {
-                        String::new()
-                    }
-                ),
-            ));
+            let summary = view.summary();
+            let mut text = format!(
+                "last speller session: typed \"{}\" in {} selections",
+                summary.typed, summary.selections
+            );
+            if let (Some(c), Some(itr)) = (&summary.accuracy_check, summary.itr_bits_per_min) {
+                text += &format!(
+                    ", {} of {} as cued, {}; ITR {itr:.1} bits/min",
+                    summary.correct,
+                    summary.judged,
+                    c.describe()
+                );
+            }
+            for d in &summary.diagnosis {
+                text += &format!(". Problem: {d}");
+            }
+            self.message = Some((!summary.diagnosis.is_empty(), text));
             if let Some(recording) = self.speller_calibration.take() {
                 if sp.phase() == crate::speller::Phase::Done {
                     self.fit_speller_model(recording);

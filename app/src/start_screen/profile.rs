@@ -80,7 +80,7 @@ impl Default for SimulatorProfile {
         SimulatorProfile {
             channels: 8,
             rate_hz: 250.0,
-            ssvep_uv: 3.0,
+            ssvep_uv: crate::speller::launch::SIMULATED_SSVEP_UV,
         }
     }
 }
