@@ -213,7 +213,7 @@ fn a_slow_display_is_named_before_the_first_flicker_and_the_run_waits() {
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1200.0, 700.0))
         .build_ui_state(|ui, view: &mut SpellerView| view.ui(ui), view);
-    let mut step = |harness: &mut Harness<'_, SpellerView>| {
+    let step = |harness: &mut Harness<'_, SpellerView>| {
         *now.lock().unwrap() += 1.0 / 30.0;
         harness.step();
     };
