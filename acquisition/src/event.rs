@@ -104,6 +104,16 @@ pub enum SourceEvent {
         /// LSL time of the first sample after the reconnection.
         at: f64,
     },
+    /// A replay was moved to another place in its file (the user's seek): the samples from the
+    /// one stamped `at` on continue from file time `to_secs`, not from `from_secs`.
+    Jump {
+        /// LSL time of the first sample at the new place.
+        at: f64,
+        /// File time the replay was at, s.
+        from_secs: f64,
+        /// File time it continues from, s.
+        to_secs: f64,
+    },
     /// Ground truth from the simulator.
     Truth(TruthEvent),
     /// An annotation or marker stored in a replayed file, at the sample stamped `at`. The text
@@ -121,6 +131,7 @@ impl SourceEvent {
     pub fn time(&self) -> f64 {
         match *self {
             SourceEvent::Gap { at, .. }
+            | SourceEvent::Jump { at, .. }
             | SourceEvent::StreamLost { at }
             | SourceEvent::Reconnected { at }
             | SourceEvent::Annotation { at, .. } => at,

@@ -9,6 +9,8 @@
 //! time since its first sample (or a given origin), so runs are bit-reproducible.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use neuroloop_formats::{ChannelKind, Recording};
@@ -35,6 +37,88 @@ pub struct FileSource {
     annotations: Vec<(f64, u32)>,
     annotation_texts: Vec<String>,
     next_annotation: usize,
+    /// Pause, speed and seek requests (paced replays).
+    control: Arc<ReplayControl>,
+    /// Where the clock and the file were last lined up: (LSL time, file time, speed). Set at
+    /// the first paced read and again after a pause, a speed change or a jump.
+    anchor: Option<(f64, f64, f64)>,
+    /// Whether the clock has been lined up once.
+    anchored: bool,
+    /// File time a jump left, reported with the first samples at the new place.
+    pending_jump: Option<f64>,
+}
+
+/// Controls of a replay against the clock, shared between the window and the acquisition
+/// thread (atomics only: the acquisition thread never waits for the window).
+#[derive(Debug)]
+pub struct ReplayControl {
+    paused: AtomicBool,
+    /// Speed factor (f64 bits).
+    speed: AtomicU64,
+    /// Frame to move to (`u64::MAX`: none asked).
+    seek: AtomicU64,
+    /// Frames delivered so far (the position).
+    position: AtomicU64,
+    /// Frames in the file.
+    total: u64,
+    /// The file's rate.
+    rate_hz: f64,
+}
+
+impl ReplayControl {
+    fn new(speed: f64, total: u64, rate_hz: f64) -> Self {
+        ReplayControl {
+            paused: AtomicBool::new(false),
+            speed: AtomicU64::new(speed.to_bits()),
+            seek: AtomicU64::new(u64::MAX),
+            position: AtomicU64::new(0),
+            total,
+            rate_hz,
+        }
+    }
+
+    /// Pauses (no data flows; the session waits) or resumes.
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Release);
+    }
+
+    /// Whether the replay is paused.
+    pub fn paused(&self) -> bool {
+        self.paused.load(Ordering::Acquire)
+    }
+
+    /// Replays `factor` times faster than real time from now on (finite and above zero;
+    /// other values are ignored).
+    pub fn set_speed(&self, factor: f64) {
+        if factor.is_finite() && factor > 0.0 {
+            self.speed.store(factor.to_bits(), Ordering::Release);
+        }
+    }
+
+    /// The speed factor.
+    pub fn speed(&self) -> f64 {
+        f64::from_bits(self.speed.load(Ordering::Acquire))
+    }
+
+    /// Moves the replay to `secs` of file time (clamped to the file).
+    pub fn seek_secs(&self, secs: f64) {
+        let frame = (secs.max(0.0) * self.rate_hz) as u64;
+        self.seek
+            .store(frame.min(self.total.saturating_sub(1)), Ordering::Release);
+    }
+
+    /// Seconds of file delivered so far, and the file's length in seconds.
+    pub fn position_secs(&self) -> (f64, f64) {
+        (
+            self.position.load(Ordering::Relaxed) as f64 / self.rate_hz,
+            self.total as f64 / self.rate_hz,
+        )
+    }
+
+    fn take_seek(&self) -> Option<usize> {
+        let frame = self.seek.swap(u64::MAX, Ordering::AcqRel);
+        (frame != u64::MAX).then_some(frame as usize)
+    }
 }
 
 impl FileSource {
@@ -93,10 +177,19 @@ impl FileSource {
         };
         let meta = stream_meta(recording, &selected, name, fs);
         let (annotation_texts, annotations) = annotation_index(recording);
+        let speed = match pacing {
+            Pacing::Speed(f) => f,
+            Pacing::Max => 1.0,
+        };
+        let control = Arc::new(ReplayControl::new(speed, times.len() as u64, fs));
         Ok(FileSource {
             annotations,
             annotation_texts,
             next_annotation: 0,
+            control,
+            anchor: None,
+            anchored: false,
+            pending_jump: None,
             meta,
             values,
             times,
@@ -113,6 +206,56 @@ impl FileSource {
     pub fn with_time_origin(mut self, origin: f64) -> Self {
         self.origin = Some(origin);
         self
+    }
+
+    /// The replay's controls (pause, speed, seek, position).
+    pub fn control(&self) -> Arc<ReplayControl> {
+        Arc::clone(&self.control)
+    }
+
+    /// Acts on the controls of a paced replay before a read: moves to a requested place
+    /// (reported by the next read that delivers), lines the clock up again after a pause, a
+    /// jump or a new speed. Returns whether the replay is paused (nothing to read now).
+    fn follow_controls(&mut self) -> bool {
+        if self.pacing == Pacing::Max {
+            return false;
+        }
+        if let Some(frame) = self.control.take_seek() {
+            let from = self.times.get(self.next).or(self.times.last()).copied();
+            self.next = frame.min(self.times.len().saturating_sub(1));
+            let to = self.times[self.next];
+            self.next_annotation = self.annotations.partition_point(|&(onset, _)| onset < to);
+            self.control
+                .position
+                .store(self.next as u64, Ordering::Relaxed);
+            self.anchor = None;
+            if self.pending_jump.is_none() {
+                self.pending_jump = from;
+            }
+        }
+        if self.control.paused() {
+            self.anchor = None;
+            return true;
+        }
+        if self
+            .anchor
+            .is_some_and(|(_, _, factor)| factor != self.control.speed())
+        {
+            self.anchor = None;
+        }
+        false
+    }
+
+    /// The clock and file lined up: file time 0 at the origin (given, or the clock at the
+    /// first read) until the first pause, jump or speed change; then the next frame at the
+    /// clock's present.
+    fn anchor(&mut self) -> (f64, f64, f64) {
+        let factor = self.control.speed();
+        *self.anchor.get_or_insert_with(|| match self.origin {
+            None => (*self.origin.insert(local_clock()), 0.0, factor),
+            Some(origin) if self.next == 0 && !self.anchored => (origin, 0.0, factor),
+            Some(_) => (local_clock(), self.times[self.next], factor),
+        })
     }
 }
 
@@ -209,43 +352,56 @@ impl Source for FileSource {
         max_wait: Duration,
     ) -> Result<ReadStatus, SourceError> {
         let total = self.times.len();
+        if self.follow_controls() {
+            std::thread::sleep(max_wait.min(Duration::from_millis(20)));
+            return Ok(ReadStatus::Idle);
+        }
         if self.next >= total {
             return Ok(ReadStatus::Ended);
         }
-        let origin = match (self.origin, self.pacing) {
-            (Some(o), _) => o,
-            (None, Pacing::Max) => *self.origin.insert(0.0),
-            (None, Pacing::Speed(_)) => *self.origin.insert(local_clock()),
+        // Stamps are `origin + (t - t0) * scale`: file time `t0` lined up with LSL time
+        // `origin`, at `1 / scale` times real time.
+        let (origin, t0, scale) = match self.pacing {
+            Pacing::Max => (*self.origin.get_or_insert(0.0), 0.0, 1.0),
+            Pacing::Speed(_) => {
+                // At a speed-up the stamps follow the clock, so latencies stay meaningful.
+                let (wall, t0, factor) = self.anchor();
+                self.anchored = true;
+                (wall, t0, 1.0 / factor)
+            }
         };
+        let stamp = |t: f64| origin + (t - t0) * scale;
         let start = self.next;
         let end = (start + self.chunk_frames).min(total);
-        if let Pacing::Speed(factor) = self.pacing {
+        if matches!(self.pacing, Pacing::Speed(_)) {
             // The chunk is released when its last sample would have been measured.
-            let due = origin + self.times[end - 1] / factor;
-            if !wait_until_due(due, max_wait) {
+            if !wait_until_due(stamp(self.times[end - 1]), max_wait) {
                 return Ok(ReadStatus::Idle);
             }
         }
         let channels = self.meta.channels();
         let n = end - start;
         values[..n * channels].copy_from_slice(&self.values[start * channels..end * channels]);
-        let scale = match self.pacing {
-            // At a speed-up the stamps follow the clock, so latencies stay meaningful.
-            Pacing::Speed(factor) => 1.0 / factor,
-            Pacing::Max => 1.0,
-        };
+        let jumped_from = self.pending_jump.take();
+        if let Some(from_secs) = jumped_from {
+            events(SourceEvent::Jump {
+                at: stamp(self.times[start]),
+                from_secs,
+                to_secs: self.times[start],
+            });
+        }
         for (i, s) in stamps[..n].iter_mut().enumerate() {
             let t = self.times[start + i];
-            if start + i > 0 {
+            if start + i > 0 && (i > 0 || jumped_from.is_none()) {
                 let prev = self.times[start + i - 1];
                 if t - prev > self.gap_threshold_secs {
                     events(SourceEvent::Gap {
-                        at: origin + t * scale,
+                        at: stamp(t),
                         missing_secs: t - prev - 1.0 / self.meta.sample_rate_hz,
                     });
                 }
             }
-            *s = origin + t * scale;
+            *s = stamp(t);
         }
         // Annotations whose onset falls before the end of this chunk, stamped at their onset.
         let chunk_end = self.times[end - 1];
@@ -254,12 +410,13 @@ impl Source for FileSource {
                 break;
             }
             events(SourceEvent::Annotation {
-                at: origin + onset * scale,
+                at: stamp(onset),
                 index,
             });
             self.next_annotation += 1;
         }
         self.next = end;
+        self.control.position.store(end as u64, Ordering::Relaxed);
         Ok(ReadStatus::Frames(n))
     }
 
@@ -269,6 +426,10 @@ impl Source for FileSource {
 
     fn total_frames(&self) -> Option<u64> {
         Some(self.times.len() as u64)
+    }
+
+    fn replay_control(&self) -> Option<Arc<ReplayControl>> {
+        matches!(self.pacing, Pacing::Speed(_)).then(|| self.control())
     }
 
     fn annotation_texts(&self) -> &[String] {
@@ -607,5 +768,70 @@ mod tests {
         // Stamps are the clock at the first read plus file time.
         assert!((stamps[99] - stamps[0] - 0.495).abs() < 1e-9);
         assert!(elapsed > 0.45 && elapsed < 2.0, "elapsed {elapsed}");
+    }
+
+    #[test]
+    fn a_replay_pauses_moves_and_changes_speed_while_it_runs() {
+        // 20 s at 200 Hz (values count samples), 10 ms chunks, replayed at 100x.
+        let rec = recording(&[200.0], 20.0);
+        let mut src =
+            FileSource::from_recording(&rec, "x.edf", &[], Pacing::Speed(100.0), 0).unwrap();
+        let control = src.replay_control().expect("a paced replay has controls");
+        let (mut v, mut s) = (vec![0.0f32; 2], vec![0.0f64; 2]);
+        let mut events = Vec::new();
+        macro_rules! read {
+            ($src:expr, $events:expr) => {
+                $src.read(
+                    &mut v,
+                    &mut s,
+                    &mut |e| $events.push(e),
+                    Duration::from_millis(50),
+                )
+                .unwrap()
+            };
+        }
+        assert_eq!(read!(src, events), ReadStatus::Frames(2));
+        // Paused: nothing flows.
+        control.set_paused(true);
+        assert!(control.paused());
+        for _ in 0..3 {
+            assert_eq!(read!(src, events), ReadStatus::Idle);
+        }
+        // Moved while paused: the position follows at once; the jump is reported with the
+        // first samples at the new place, which decoders then start afresh from.
+        control.seek_secs(10.0);
+        assert_eq!(read!(src, events), ReadStatus::Idle);
+        assert_eq!(control.position_secs(), (10.0, 20.0));
+        control.set_paused(false);
+        let before = local_clock();
+        assert_eq!(read!(src, events), ReadStatus::Frames(2));
+        assert_eq!(v[0], 2000.0, "sample 2000 is at 10 s");
+        let jump = events
+            .iter()
+            .find_map(|e| match *e {
+                SourceEvent::Jump {
+                    from_secs,
+                    to_secs,
+                    at,
+                } => Some((from_secs, to_secs, at)),
+                _ => None,
+            })
+            .expect("a jump event");
+        assert!((jump.0 - 0.01).abs() < 1e-12 && jump.1 == 10.0, "{jump:?}");
+        // Stamped at the clock's present, after the earlier samples.
+        assert!(jump.2 >= before - 1e-3 && s[0] > 0.0);
+        assert!(!events.iter().any(|e| matches!(e, SourceEvent::Gap { .. })));
+        // A new speed: samples 5 ms apart in file time are 5/2 ms apart at 2x.
+        control.set_speed(2.0);
+        assert_eq!(read!(src, events), ReadStatus::Frames(2));
+        assert!((s[1] - s[0] - 0.0025).abs() < 1e-9, "{:?}", s);
+        // Stamps never go back.
+        let last = s[1];
+        control.set_speed(100.0);
+        assert_eq!(read!(src, events), ReadStatus::Frames(2));
+        assert!(s[0] > last);
+        // Maximum-speed runs have nothing to control.
+        let max = FileSource::from_recording(&rec, "x.edf", &[], Pacing::Max, 0).unwrap();
+        assert!(max.replay_control().is_none());
     }
 }

@@ -728,6 +728,10 @@ impl Source for Republish {
     fn annotation_texts(&self) -> &[String] {
         self.inner.annotation_texts()
     }
+
+    fn replay_control(&self) -> Option<std::sync::Arc<crate::file::ReplayControl>> {
+        self.inner.replay_control()
+    }
 }
 
 #[cfg(test)]

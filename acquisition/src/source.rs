@@ -139,6 +139,12 @@ pub trait Source {
     fn annotation_texts(&self) -> &[String] {
         &[]
     }
+
+    /// The handle that pauses, speeds up and moves a replay while it runs (files replayed
+    /// against the clock); `None` for live streams and maximum-speed runs.
+    fn replay_control(&self) -> Option<std::sync::Arc<crate::file::ReplayControl>> {
+        None
+    }
 }
 
 /// Free event slots a consumer-paced source waits for before each read.

@@ -189,19 +189,35 @@ fn sleep_view_shows_the_stimulation_log() {
     let view = SessionWindow::new(s, "simulator".into(), false, Arc::clone(&sink));
     let mut harness = window(view, 800.0);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while harness.query_by_label_contains("stim/commanded").is_none() {
+    while harness
+        .query_by_label_contains("burst on so commanded, due")
+        .is_none()
+    {
         assert!(std::time::Instant::now() < deadline, "no stimulus shown");
         harness.run_steps(1);
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     harness.get_by_label("stimulation");
-    harness.get_by_label("DRY RUN: no sound");
+    harness.get_by_label("DRY RUN: stimuli logged, no sound");
+    // Times are seconds since the session's first sample, not LSL clock readings.
+    let line = harness
+        .query_by_label_contains("burst on so commanded, due")
+        .map(|n| {
+            use egui_kittest::kittest::NodeT as _;
+            let node = n.accesskit_node();
+            node.label().or_else(|| node.value()).unwrap_or_default()
+        })
+        .unwrap();
+    let secs: f64 = line.split_whitespace().next().unwrap().parse().unwrap();
+    assert!((0.0..=240.0).contains(&secs), "{line}");
+    assert!(line.ends_with("(dry run)"), "{line}");
     harness.get_by_label_contains("bursts commanded");
     harness.get_by_label("spindle-a7");
     // The spindle decoder brings the sigma-power plot.
     harness.get_by_label_contains("sigma (11-16 Hz) RMS");
     harness.get_by_label("so-phase");
-    harness.get_by_label("so-target");
+    // The class names the decoder panel and the decision table.
+    assert!(harness.query_all_by_label("so-target").next().is_some());
     while sink.lock().unwrap().is_none() && std::time::Instant::now() < deadline {
         harness.run_steps(1);
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -333,8 +349,12 @@ fn start_screen_sleep_takes_its_channels_from_the_file_or_the_field() {
     };
     // Empty field: the file's C3-A1 is found (the file has no Cz). Bursts are logged only.
     harness.get_by_label("Start").click();
-    harness.run_steps(3);
-    harness.get_by_label("DRY RUN: stimuli logged, no sound");
+    assert!(
+        step_until(&mut harness, 10.0, |h| h
+            .query_by_label("DRY RUN: stimuli logged, no sound")
+            .is_some()),
+        "the stimulation panel did not say dry run"
+    );
     harness
         .get_by_label("Stop and return to the start screen")
         .click();
@@ -367,7 +387,9 @@ fn start_screen_sleep_takes_its_channels_from_the_file_or_the_field() {
     harness.get_by_label("Start").click();
     harness.run_steps(3);
     if harness.state().is_running() {
-        harness.get_by_label_contains("sound playing on");
+        assert!(step_until(&mut harness, 10.0, |h| h
+            .query_by_label_contains("sound playing on")
+            .is_some()));
         harness
             .get_by_label("Stop and return to the start screen")
             .click();
@@ -994,5 +1016,13 @@ fn a_64_channel_recording_is_monitored_a_page_at_a_time_with_regions_to_select()
     harness.get_by_label("channels (9 of 64)");
     // Nine rows fit one page.
     assert!(harness.query_by_label_contains("(page 1 of").is_none());
+    // The replay's controls: its position in the file, pause and resume.
+    harness.get_by_label_contains("of 0:02:05");
+    harness.get_by_label("Pause").click();
+    harness.run_steps(2);
+    harness.get_by_label("paused");
+    harness.get_by_label("Resume").click();
+    harness.run_steps(2);
+    assert!(harness.query_by_label("paused").is_none());
     harness.state_mut().finish();
 }

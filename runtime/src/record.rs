@@ -327,6 +327,14 @@ impl SessionRecorder {
             }
             SourceEvent::StreamLost { .. } => self.text.push_str("stream-lost"),
             SourceEvent::Reconnected { .. } => self.text.push_str("reconnected"),
+            SourceEvent::Jump {
+                from_secs, to_secs, ..
+            } => {
+                let _ = write!(
+                    self.text,
+                    "replay jump from_s={from_secs:.3} to_s={to_secs:.3}"
+                );
+            }
             SourceEvent::Truth(t) => self.text.push_str(&truth_marker(&t)),
             SourceEvent::Annotation { index, .. } => {
                 let label = self.annotation_texts.get(index as usize);

@@ -437,6 +437,13 @@ impl Worker {
                 }
                 self.front_end.reset();
             }
+            SourceEvent::Jump { .. } => {
+                // The user moved the replay: as after a gap, but not a fault of the stream.
+                for d in &mut self.decoders {
+                    d.reset();
+                }
+                self.front_end.reset();
+            }
             SourceEvent::StreamLost { .. } => {
                 self.stats.stream_lost.store(true, Ordering::Relaxed);
             }

@@ -246,6 +246,11 @@ pub fn trace_events(log: &OutputLog, latest: f64, secs: f64) -> Vec<TraceEvent> 
             }
             SourceEvent::StreamLost { at } => add(at, "stream lost".into(), trouble),
             SourceEvent::Reconnected { at } => add(at, "reconnected".into(), trouble),
+            SourceEvent::Jump { at, to_secs, .. } => add(
+                at,
+                format!("jump to {to_secs:.1} s"),
+                Color32::from_rgb(120, 170, 230),
+            ),
             SourceEvent::Annotation { at, .. } => {
                 add(at, "annotation".into(), Color32::from_rgb(200, 200, 120));
             }
@@ -327,6 +332,104 @@ pub fn traces_plot(
         });
 }
 
+/// Speeds offered for a replay.
+const REPLAY_SPEEDS: [f64; 7] = [0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 100.0];
+
+/// A file replay's controls: pause (Space), position with a slider to move it (applied when
+/// let go, `drag` holds it meanwhile), speed.
+pub fn replay_ui(
+    ui: &mut egui::Ui,
+    control: &neuroloop_acquisition::file::ReplayControl,
+    drag: &mut Option<f64>,
+) {
+    let (at, total) = control.position_secs();
+    ui.horizontal(|ui| {
+        let paused = control.paused();
+        let space = ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Space));
+        if ui
+            .button(if paused { "Resume" } else { "Pause" })
+            .on_hover_text("Space")
+            .clicked()
+            || space
+        {
+            control.set_paused(!paused);
+        }
+        let mut shown = drag.unwrap_or(at);
+        let text = format!("{} of {}", clock_text(shown), clock_text(total));
+        ui.spacing_mut().slider_width = 360.0;
+        let slider = ui.add(
+            egui::Slider::new(&mut shown, 0.0..=total.max(0.1))
+                .show_value(false)
+                .text(text),
+        );
+        if slider.dragged() || slider.changed() {
+            *drag = Some(shown);
+        }
+        if (slider.drag_stopped() || (slider.changed() && !slider.dragged()))
+            && let Some(to) = drag.take()
+        {
+            control.seek_secs(to);
+        }
+        let speed = control.speed();
+        egui::ComboBox::from_label("speed")
+            .selected_text(format!("{speed}×"))
+            .show_ui(ui, |ui| {
+                for s in REPLAY_SPEEDS {
+                    if ui.selectable_label(s == speed, format!("{s}×")).clicked() {
+                        control.set_speed(s);
+                    }
+                }
+            });
+        if paused {
+            ui.label(RichText::new("paused").color(Color32::from_rgb(230, 160, 40)));
+        }
+    });
+}
+
+/// One stimulation event for the log on screen, its times in seconds since `origin`:
+/// `  12.34 s  burst on so commanded, due 12.39 s (dry run)`.
+pub fn stim_line(
+    e: &neuroloop_runtime::stimulation::StimEvent,
+    trigger: StimTrigger,
+    origin: f64,
+) -> String {
+    use neuroloop_runtime::stimulation::StimEventKind;
+    use neuroloop_stimuli::audio::Placement;
+    let at = |t: f64| t - origin;
+    match e.kind {
+        StimEventKind::Commanded { dry_run } => format!(
+            "{:8.2} s  burst on {} commanded, due {:.2} s{}",
+            at(e.time),
+            trigger.name(),
+            at(e.target_time),
+            if dry_run { " (dry run)" } else { "" }
+        ),
+        StimEventKind::Suppressed(why) => format!(
+            "{:8.2} s  {} trigger not acted on: {}",
+            at(e.time),
+            trigger.name(),
+            why.name()
+        ),
+        StimEventKind::Onset { placement, .. } => match placement {
+            Placement::Dropped => format!(
+                "{:8.2} s  burst dropped (due {:.2} s)",
+                at(e.target_time),
+                at(e.target_time)
+            ),
+            Placement::OnTime | Placement::Late => format!(
+                "{:8.2} s  burst played {}, {:+.1} ms from its target",
+                at(e.time),
+                if placement == Placement::Late {
+                    "late"
+                } else {
+                    "on time"
+                },
+                1e3 * (e.time - e.target_time)
+            ),
+        },
+    }
+}
+
 /// Decisions of the last `secs` seconds before `latest`, one row per class (0 at the bottom),
 /// each decision a point (large when confident), hits green and misses red when scored.
 pub fn decisions_plot(
@@ -351,6 +454,7 @@ pub fn decisions_plot(
         .include_y(-0.5)
         .include_y(n as f64 - 0.5)
         .show_axes([true, false])
+        .x_axis_label("s before the newest sample; one row per class")
         .show(ui, |plot| {
             for (hit, colour) in [
                 (Some(true), Color32::from_rgb(60, 180, 80)),
@@ -433,6 +537,11 @@ pub struct SessionWindow {
     spacing_uv: Option<f64>,
     /// Stamp of the newest frame drained for the traces (events are placed against it).
     shown_until: Option<f64>,
+    /// The stream's time when the window first drew data: times shown to the user are seconds
+    /// since then.
+    time_origin: Option<f64>,
+    /// A replay position being dragged on the slider (applied when it is let go).
+    seek_drag: Option<f64>,
     /// Display filters of the raw view (the session's stages, each switched on or off).
     view_filters: FrontEnd,
     /// The session's front end, whose stages the raw view offers.
@@ -510,6 +619,8 @@ impl SessionWindow {
             show_raw: false,
             spacing_uv: None,
             shown_until: None,
+            time_origin: None,
+            seek_drag: None,
             view_chain: Self::display_chain(&session_filters, raw_rate, channels),
             view_filters: session_filters.clone(),
             session_filters,
@@ -698,6 +809,9 @@ impl SessionWindow {
         // Read before draining: every frame up to this stamp is in the rings now, so after
         // the drain the newest frame on screen is at (or a chunk after) it.
         self.shown_until = scope.latest_stamp();
+        if self.time_origin.is_none() {
+            self.time_origin = self.shown_until;
+        }
         let n = scope.channels;
         while scope.consumer.occupied_len() >= n {
             let got = scope.consumer.pop_slice(&mut self.traces.frame);
@@ -835,7 +949,7 @@ impl SessionWindow {
             });
     }
 
-    fn decisions_ui(ui: &mut egui::Ui, session: &Session) {
+    fn decisions_ui(ui: &mut egui::Ui, session: &Session, origin: f64) {
         let log = session.log.lock().unwrap_or_else(|p| p.into_inner());
         let truth = log.events.iter().rev().find_map(|e| match e {
             SourceEvent::Truth(t) => Some(*t),
@@ -897,30 +1011,48 @@ impl SessionWindow {
             }
         }
         if let Some(st) = &log.stim {
-            Self::stimulation_ui(ui, st, &log, session.audio_output());
+            Self::stimulation_ui(ui, st, &log, session.audio_output(), origin);
         }
         ui.separator();
         ui.label(RichText::new("recent decisions").strong());
         egui::ScrollArea::vertical().show(ui, |ui| {
-            for l in log.recent.iter().rev().take(30) {
-                let r = &l.record;
-                let name = session
-                    .decoders
-                    .get(usize::from(r.decoder))
-                    .and_then(|i| i.class_names.get(usize::from(r.decision.class)))
-                    .map_or("?", String::as_str);
-                let mark = match l.correct {
-                    Some(true) => "hit ",
-                    Some(false) => "miss",
-                    None => "    ",
-                };
-                ui.monospace(format!(
-                    "{mark} {name:>10} score={:.3} confidence={:.2} {:.3} ms",
-                    r.decision.score,
-                    r.decision.confidence,
-                    (r.decided_at - r.decision.sample_time) * 1e3
-                ));
-            }
+            egui::Grid::new("recent-decisions")
+                .striped(true)
+                .show(ui, |ui| {
+                    for h in [
+                        "time (s)",
+                        "class",
+                        "score",
+                        "confidence",
+                        "latency (ms)",
+                        "truth",
+                    ] {
+                        ui.label(RichText::new(h).small().strong());
+                    }
+                    ui.end_row();
+                    for l in log.recent.iter().rev().take(30) {
+                        let r = &l.record;
+                        let name = session
+                            .decoders
+                            .get(usize::from(r.decoder))
+                            .and_then(|i| i.class_names.get(usize::from(r.decision.class)))
+                            .map_or("?", String::as_str);
+                        ui.monospace(format!("{:.2}", r.decision.sample_time - origin));
+                        ui.monospace(name);
+                        ui.monospace(format!("{:.3}", r.decision.score));
+                        ui.monospace(format!("{:.2}", r.decision.confidence));
+                        ui.monospace(format!(
+                            "{:.1}",
+                            (r.decided_at - r.decision.sample_time) * 1e3
+                        ));
+                        ui.monospace(match l.correct {
+                            Some(true) => "hit",
+                            Some(false) => "miss",
+                            None => "",
+                        });
+                        ui.end_row();
+                    }
+                });
         });
     }
 }
@@ -932,6 +1064,7 @@ impl SessionWindow {
         st: &StimSummary,
         log: &OutputLog,
         audio: Option<&neuroloop_stimuli::device::AudioOutput>,
+        origin: f64,
     ) {
         ui.separator();
         ui.heading("stimulation");
@@ -947,10 +1080,9 @@ impl SessionWindow {
             ));
         }
         let trigger = StimTrigger::from_name(st.trigger).unwrap_or(StimTrigger::SlowOscillation);
-        let mut text = String::new();
+        ui.label(RichText::new("latest (s since the session's first sample)").weak());
         for e in log.stim_events.iter().rev().take(8) {
-            e.marker(trigger, &mut text);
-            ui.monospace(&text);
+            ui.monospace(stim_line(e, trigger, origin));
         }
     }
 
@@ -1119,13 +1251,19 @@ impl SessionWindow {
             });
         }
         let mut toggle = false;
+        let mut drag = self.seek_drag.take();
         egui::Panel::top("status").show(ui, |ui| {
             self.status_ui(ui, session);
+            if let Some(control) = &session.replay {
+                replay_ui(ui, control, &mut drag);
+            }
             toggle = self.recording_ui(ui);
         });
+        self.seek_drag = drag;
+        let origin = self.time_origin.unwrap_or(0.0);
         egui::Panel::right("decoders")
             .default_size(320.0)
-            .show(ui, |ui| Self::decisions_ui(ui, session));
+            .show(ui, |ui| Self::decisions_ui(ui, session, origin));
         toggle
     }
 

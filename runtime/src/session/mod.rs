@@ -96,6 +96,8 @@ pub struct Session {
     pub record_path: Option<std::path::PathBuf>,
     /// Frames the source will deliver, when known (files).
     pub total_frames: Option<u64>,
+    /// Pause, speed and seek of a file replayed against the clock (`None` otherwise).
+    pub replay: Option<Arc<neuroloop_acquisition::file::ReplayControl>>,
     /// The session's threads; stopping it stops and joins them.
     threads: start::SessionThreads,
     source_finished: Arc<AtomicBool>,

@@ -35,6 +35,7 @@ struct StartInfo {
     max_chunk: usize,
     total_frames: Option<u64>,
     annotation_texts: Vec<String>,
+    replay: Option<Arc<neuroloop_acquisition::file::ReplayControl>>,
 }
 
 type AcquisitionHandle = JoinHandle<Result<AcquisitionSummary, SourceError>>;
@@ -171,6 +172,7 @@ fn acquire(
         meta: source.meta().clone(),
         max_chunk: source.max_chunk_frames(),
         total_frames: source.total_frames(),
+        replay: source.replay_control(),
         annotation_texts: source.annotation_texts().to_vec(),
     }));
     // The session sizes the ring for this stream; a closed channel means start-up failed.
@@ -543,6 +545,7 @@ impl Session {
             decoders: parts.infos,
             record_path: cfg.outputs.record,
             total_frames: info.total_frames,
+            replay: info.replay.clone(),
             threads: guard,
             source_finished: acquisition.finished,
             acquisition_error: acquisition.error,
