@@ -575,6 +575,10 @@ pub struct MiSessionArgs {
     /// Close the window once feedback is over (default: stay open showing the results).
     #[arg(long)]
     pub close_when_done: bool,
+    /// Give feedback from a fitted model even when its cross-validated accuracy is not shown
+    /// above chance (95 % interval), instead of asking in the window first.
+    #[arg(long)]
+    pub allow_chance_model: bool,
     /// Save a PNG of the window to this file (after --screenshot-after seconds).
     #[arg(long, value_name = "FILE.png")]
     pub screenshot: Option<PathBuf>,

@@ -104,6 +104,7 @@ pub(super) fn mi_session(args: &MiSessionArgs) -> anyhow::Result<()> {
         model_out: Some(args.out.join("model.json")),
         model,
         close_when_done: args.close_when_done,
+        ask_below_chance: !args.allow_chance_model,
     }
     .checked()?;
     if !display_available() {

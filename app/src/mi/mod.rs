@@ -4,4 +4,5 @@
 
 pub mod launch;
 pub mod paradigm;
+pub mod summary;
 pub mod view;

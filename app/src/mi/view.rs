@@ -24,6 +24,8 @@ use super::paradigm::{
 use crate::speller::FrameClock;
 use neuroloop_offline::calibration::imagery::{CalibrationCut, FitOutcome, fit_best};
 use neuroloop_offline::eval::chance::ChanceCheck;
+
+use super::summary::{MiSummary, confusion_ui};
 use neuroloop_runtime::outputs::{UiEvent, UiEventSender};
 use neuroloop_runtime::session::Session;
 
@@ -62,6 +64,9 @@ pub struct ImageryPlan {
     pub model: Option<MiModel>,
     /// Close the window when everything is done.
     pub close_when_done: bool,
+    /// Ask before feedback from a model whose cross-validated accuracy is not shown above
+    /// chance (false: go on, noting it in the report).
+    pub ask_below_chance: bool,
 }
 
 impl ImageryPlan {
@@ -160,6 +165,10 @@ pub struct ImageryView {
     finished_at: Option<f64>,
     /// Clock reading of the last frame.
     last_drawn: f64,
+    /// What the run did so far.
+    summary: MiSummary,
+    /// The model of the last feedback run (for another one).
+    last_model: Option<MiModel>,
 }
 
 impl ImageryView {
@@ -172,7 +181,6 @@ impl ImageryView {
         clock: Box<dyn FnMut() -> f64>,
     ) -> Self {
         ImageryView {
-            plan,
             factory,
             intent,
             clock,
@@ -190,6 +198,38 @@ impl ImageryView {
             started: None,
             finished_at: None,
             last_drawn: 0.0,
+            summary: MiSummary {
+                classes: plan.classes.iter().map(|c| c.name().to_string()).collect(),
+                ..MiSummary::default()
+            },
+            last_model: None,
+            plan,
+        }
+    }
+
+    /// What the run did so far (calibration, cross-validation, model, feedback).
+    pub fn summary(&self) -> &MiSummary {
+        &self.summary
+    }
+
+    /// The model this run fitted and saved, if it did.
+    pub fn fitted_model_path(&self) -> Option<&str> {
+        self.summary.model_path.as_deref()
+    }
+
+    /// Saves the summary beside `recording`; says where in the report (or why not).
+    fn save_summary(&mut self, recording: Option<&std::path::Path>) {
+        let Some(recording) = recording else {
+            return;
+        };
+        match self.summary.save_beside(recording) {
+            Ok(path) => self
+                .report
+                .push(format!("summary saved to {}", path.display())),
+            Err(e) => self.report.push(format!(
+                "warning: the summary could not be saved beside {} ({e})",
+                recording.display()
+            )),
         }
     }
 
@@ -270,6 +310,10 @@ impl ImageryView {
                 m.protocol.window_secs,
             )?,
         };
+        if let Some(m) = &decoder_model {
+            self.last_model = Some(m.clone());
+            self.summary.model_method = Some(m.method.name().to_string());
+        }
         let mut session = (self.factory)(role)?;
         if mode == ImageryMode::Calibration && session.record_path.is_none() {
             anyhow::bail!(
@@ -291,7 +335,8 @@ impl ImageryView {
             Stage::Starting => match self.plan.model.take() {
                 Some(m) if self.plan.calibration_trials == 0 => {
                     let check = model_check(&m);
-                    Self::checked(Box::new(m), check)
+                    self.summary.model_check = check;
+                    self.checked(Box::new(m), check)
                 }
                 _ if self.plan.calibration_trials == 0 => Stage::Failed(
                     "nothing to run: give calibration trials, or a model for feedback".into(),
@@ -314,6 +359,13 @@ impl ImageryView {
                             100.0 * r.accuracy,
                             r.kappa
                         ));
+                        self.summary
+                            .cross_validation
+                            .push(super::summary::MethodScore {
+                                method: r.method.name().to_string(),
+                                accuracy: r.accuracy,
+                                kappa: r.kappa,
+                            });
                     }
                     let check = outcome
                         .evaluations
@@ -325,6 +377,13 @@ impl ImageryView {
                             ChanceCheck::new(correct, n, outcome.model.class_names.len())
                         });
                     let model = outcome.model;
+                    self.summary.model_method = Some(model.method.name().to_string());
+                    self.summary.model_check = check;
+                    self.summary.model_path = self
+                        .plan
+                        .model_out
+                        .as_ref()
+                        .map(|p| p.display().to_string());
                     self.report.push(format!(
                         "fitted {}{}",
                         model.method.name(),
@@ -334,9 +393,11 @@ impl ImageryView {
                         }
                     ));
                     if self.plan.feedback_trials == 0 {
+                        let recording = self.summary.calibration_recording.clone();
+                        self.save_summary(recording.as_deref().map(std::path::Path::new));
                         Stage::Finished
                     } else {
-                        Self::checked(Box::new(model), check)
+                        self.checked(Box::new(model), check)
                     }
                 }
                 Ok(Err(e)) => {
@@ -354,11 +415,67 @@ impl ImageryView {
         };
     }
 
+    /// The end of the run: the feedback's accuracy against chance and its confusion matrix,
+    /// and buttons for another feedback run with the same model or a new calibration.
+    fn finished_ui(&mut self, ui: &mut egui::Ui) {
+        ui.heading("motor imagery: done");
+        if let Some(check) = self.summary.model_check {
+            ui.label(format!(
+                "decoder ({}): cross-validated accuracy {}",
+                self.summary.model_method.as_deref().unwrap_or("?"),
+                check.describe()
+            ));
+        }
+        if let Some(fb) = &self.summary.feedback {
+            ui.label(
+                egui::RichText::new(format!(
+                    "feedback: {} of {} trials decoded as cued, {}",
+                    fb.correct,
+                    fb.trials,
+                    fb.accuracy.describe()
+                ))
+                .size(18.0),
+            );
+            confusion_ui(ui, &self.plan.classes, fb);
+        }
+        ui.add_space(12.0);
+        ui.horizontal(|ui| {
+            if self.last_model.is_some() && self.plan.feedback_trials > 0 {
+                if ui.button("Feedback again").clicked()
+                    && let Some(model) = self.last_model.clone()
+                {
+                    self.restart(Stage::Fitted(Box::new(model)));
+                }
+            }
+            if self.plan.calibration_trials > 0 && ui.button("Calibrate again").clicked() {
+                self.plan.model = None;
+                self.restart(Stage::Starting);
+            }
+        });
+    }
+
+    /// Runs `stage` next, as a new run (a new summary; the report keeps the earlier lines).
+    fn restart(&mut self, stage: Stage) {
+        self.report.push("— again —".into());
+        self.summary.feedback = None;
+        self.final_score = None;
+        self.finished_at = None;
+        self.stage = stage;
+    }
+
     /// Feedback from `model` when `check` (its cross-validated accuracy) shows it above
     /// chance, or when there is nothing to check; the user's choice otherwise.
-    fn checked(model: Box<MiModel>, check: Option<ChanceCheck>) -> Stage {
+    fn checked(&mut self, model: Box<MiModel>, check: Option<ChanceCheck>) -> Stage {
         match check {
-            Some(c) if !c.above_chance() => Stage::Doubtful(model, c),
+            Some(c) if !c.above_chance() && self.plan.ask_below_chance => Stage::Doubtful(model, c),
+            Some(c) if !c.above_chance() => {
+                self.report.push(format!(
+                    "warning: feedback from a model not shown above chance ({})",
+                    c.describe()
+                ));
+                self.summary.confirmed_below_chance = true;
+                Stage::Fitted(model)
+            }
             _ => Stage::Fitted(model),
         }
     }
@@ -393,6 +510,7 @@ impl ImageryView {
                             "feedback confirmed with a model at {}",
                             check.describe()
                         ));
+                        self.summary.confirmed_below_chance = true;
                         self.stage = Stage::Fitted(model);
                     }
                 } else if ui.button("Stop").clicked() {
@@ -476,6 +594,8 @@ impl ImageryView {
                     paradigm.progress().1,
                     path.display()
                 ));
+                self.summary.calibration_trials = paradigm.progress().1;
+                self.summary.calibration_recording = Some(path.display().to_string());
                 Stage::Fitting(self.spawn_fit(path))
             }
             ImageryMode::Feedback => {
@@ -489,6 +609,13 @@ impl ImageryView {
                     self.report
                         .push(format!("feedback recorded to {}", p.display()));
                 }
+                self.summary.feedback = Some(MiSummary::score_feedback(
+                    paradigm.classes(),
+                    paradigm.results(),
+                    session.record_path.as_deref(),
+                ));
+                let recording = session.record_path.clone();
+                self.save_summary(recording.as_deref());
                 Stage::Finished
             }
         }
@@ -535,6 +662,8 @@ impl ImageryView {
         egui::Panel::top("imagery-status").show(ui, |ui| self.status_ui(ui));
         if matches!(self.stage, Stage::Doubtful(..)) {
             egui::CentralPanel::default().show(ui, |ui| self.doubt_ui(ui));
+        } else if matches!(self.stage, Stage::Finished) {
+            egui::CentralPanel::default().show(ui, |ui| self.finished_ui(ui));
         } else {
             egui::CentralPanel::default().show(ui, |ui| self.stage_ui(ui, frame.present));
         }

@@ -402,6 +402,16 @@ impl StartScreen {
             if let Some(e) = view.error() {
                 text.push_str(&format!(" error: {e}"));
             }
+            // The next run gives feedback with the model this one fitted (clear the field to
+            // calibrate again).
+            if let Some(model) = view.fitted_model_path()
+                && Path::new(model).is_file()
+            {
+                self.profile.mi_model = model.to_string();
+                text.push_str(&format!(
+                    " The fitted model {model} is now the motor-imagery model: the next run gives feedback with it (clear the field to calibrate again)."
+                ));
+            }
             self.message = Some((view.error().is_some(), text));
         }
         if let Some(mut view) = self.speller.take() {

@@ -408,6 +408,7 @@ impl Profile {
             model_out: Some(out.join("model.json")),
             model,
             close_when_done: false,
+            ask_below_chance: true,
         }
         .checked()?;
         let source = crate::mi::launch::ImagerySource {
