@@ -440,12 +440,12 @@ impl ImageryView {
         }
         ui.add_space(12.0);
         ui.horizontal(|ui| {
-            if self.last_model.is_some() && self.plan.feedback_trials > 0 {
-                if ui.button("Feedback again").clicked()
-                    && let Some(model) = self.last_model.clone()
-                {
-                    self.restart(Stage::Fitted(Box::new(model)));
-                }
+            if self.last_model.is_some()
+                && self.plan.feedback_trials > 0
+                && ui.button("Feedback again").clicked()
+                && let Some(model) = self.last_model.clone()
+            {
+                self.restart(Stage::Fitted(Box::new(model)));
             }
             if self.plan.calibration_trials > 0 && ui.button("Calibrate again").clicked() {
                 self.plan.model = None;
