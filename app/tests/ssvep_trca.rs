@@ -178,3 +178,29 @@ fn a_model_for_another_rate_or_a_damaged_file_is_refused_with_the_fix() {
     assert!(err.contains("missing.xdf"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A calibration whose simulated user shows no SSVEP fits a model at chance: `ssvep fit`
+/// refuses to save it, naming its accuracy's interval and the fix; `--force` saves it.
+#[test]
+fn a_model_at_chance_is_not_saved_unless_forced() {
+    let dir = temp_dir("ssvep-trca-chance");
+    let cal = dir.join("calibration.xdf");
+    let model = dir.join("model.json");
+    let p = |p: &Path| p.to_str().unwrap().to_string();
+    common::record_demo(
+        &cal,
+        &["--seconds", "120", "--targets", TARGETS, "--ssvep-uv", "0"],
+    );
+    let err = run_err(&["ssvep", "fit", &p(&cal), "--out", &p(&model)]);
+    assert!(
+        err.contains("not shown above chance")
+            && err.contains("95 % CI")
+            && err.contains("--force"),
+        "{err}"
+    );
+    assert!(!model.exists(), "a model at chance was saved");
+    let out = run_ok(&["ssvep", "fit", &p(&cal), "--out", &p(&model), "--force"]);
+    assert!(out.contains("saved because of --force"), "{out}");
+    assert!(model.exists());
+    std::fs::remove_dir_all(&dir).ok();
+}

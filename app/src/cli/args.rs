@@ -465,6 +465,9 @@ pub struct SsvepFitArgs {
     /// Channels to use, by label (default: parietal and occipital channels).
     #[arg(long = "decode-channels", value_delimiter = ',')]
     pub channels: Vec<String>,
+    /// Save the model even when its cross-validated accuracy is not shown above chance.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `neuroloop mi` subcommands.

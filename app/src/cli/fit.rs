@@ -1,6 +1,7 @@
 //! `neuroloop ssvep fit` and `neuroloop mi fit`: calibration models from recordings
 //! (`neuroloop_offline::calibration`).
 
+use anyhow::bail;
 use neuroloop_decoders::mi::MiMethod;
 use neuroloop_offline::calibration::imagery::{CalibrationCut, FitOutcome, fit_best, trial_counts};
 
@@ -69,6 +70,18 @@ pub(super) fn ssvep_fit(args: &SsvepFitArgs) -> anyhow::Result<()> {
                 |a| format!("{:.1} %", 100.0 * a)
             )
         );
+    }
+    match neuroloop_offline::calibration::ssvep::model_check(&model) {
+        Some((window, check)) if !check.above_chance() && !args.force => bail!(
+            "the model is not saved: at {window} s it decodes {}, not shown above chance, so a speller would type at random. Record more calibration blocks (every key cued more times), check the occipital electrodes, or pass --force to save it anyway",
+            check.describe()
+        ),
+        Some((window, check)) if !check.above_chance() => println!(
+            "warning: at {window} s the model decodes {}, not shown above chance (saved because of --force)",
+            check.describe()
+        ),
+        Some((window, check)) => println!("at {window} s: {}", check.describe()),
+        None => println!("accuracy not estimated: too few trials per target"),
     }
     model.save(&args.out)?;
     println!("saved {}", args.out.display());

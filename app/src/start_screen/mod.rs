@@ -117,6 +117,14 @@ fn fit_calibration(recording: &Path) -> anyhow::Result<(PathBuf, String)> {
         &TrcaFitConfig::default(),
     )?;
     let out = recording.with_extension("trca.json");
+    if let Some((window, check)) = neuroloop_offline::calibration::ssvep::model_check(&model)
+        && !check.above_chance()
+    {
+        anyhow::bail!(
+            "the fitted model decodes {} at {window} s, not shown above chance, so it is not saved or chosen (the speller would type at random): run a calibration with more blocks, check the occipital electrodes, or fit it yourself with `neuroloop ssvep fit --force`",
+            check.describe()
+        );
+    }
     model.save(&out)?;
     let accuracy = model
         .checkpoints

@@ -50,6 +50,23 @@ pub fn onset_trials(annotations: &[neuroloop_formats::Annotation]) -> Vec<(f64, 
         .collect()
 }
 
+/// The fitted model's cross-validated accuracy at its longest window that has one, over all
+/// its calibration trials, against chance (`None`: too few trials to estimate it).
+pub fn model_check(model: &SsvepTrcaModel) -> Option<(f64, crate::eval::chance::ChanceCheck)> {
+    let cp = model
+        .checkpoints
+        .iter()
+        .rev()
+        .find(|cp| cp.cv_accuracy.is_some())?;
+    let accuracy = cp.cv_accuracy?;
+    let trials: usize = model.trials_per_class.iter().sum();
+    let correct = (accuracy * trials as f64).round() as usize;
+    Some((
+        cp.window_secs,
+        crate::eval::chance::ChanceCheck::new(correct, trials, model.targets_hz.len()),
+    ))
+}
+
 /// Reads calibration recordings and fits an onset-locked TRCA model on `channels` (empty:
 /// parietal and occipital channels, or all when the montage has none).
 pub fn fit_recordings(
