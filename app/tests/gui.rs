@@ -980,19 +980,28 @@ fn raw_traces_take_the_front_end_stages_as_display_filters() {
     harness.get_by_label_contains("front end: notch 50");
 }
 
-/// A 64-channel recording (EEGMMIDB S001R04) in the monitor: every channel listed, the
+/// A 64-channel recording (EEGMMIDB S001R04) monitored from the start screen: every channel listed, the
 /// traces a page at a time with each row named, quality counted for all 64, and the channel
 /// menu selecting a scalp region.
 #[test]
 fn a_64_channel_recording_is_monitored_a_page_at_a_time_with_regions_to_select() {
+    use neuroloop::start_screen::{Paradigm, Profile, SourceKind, StartScreen};
     let Some(dir) = common::data_dir("mi_eegmmidb_S001") else {
         return;
     };
-    let source = SourceSpec::file(dir.join("S001R04.edf"), Pacing::Speed(4.0));
-    let s = Session::start(SessionConfig::new(source).markers(None).with_window(true)).unwrap();
-    assert_eq!(s.meta.channels(), 64);
-    let view = SessionWindow::new(s, "S001R04".into(), true, Arc::new(Mutex::new(None)));
-    let mut harness = window(view, 900.0);
+    // From the start screen, as a user opens it: the file, the monitor, Start.
+    let tmp = std::env::temp_dir().join(format!("neuroloop-start-64-{}", std::process::id()));
+    let profile = Profile {
+        source: SourceKind::File,
+        file: dir.join("S001R04.edf").to_string_lossy().into_owned(),
+        paradigm: Paradigm::Monitor,
+        ..Profile::default()
+    };
+    let mut harness = window(StartScreen::new(profile, tmp.join("p.toml"), false), 900.0);
+    harness.run_steps(2);
+    harness.get_by_label("Start").click();
+    harness.run_steps(2);
+    assert!(harness.state().is_running());
     assert!(
         step_until(&mut harness, 30.0, |h| h
             .query_by_label_contains("quality: 64 good")
@@ -1024,5 +1033,10 @@ fn a_64_channel_recording_is_monitored_a_page_at_a_time_with_regions_to_select()
     harness.get_by_label("Resume").click();
     harness.run_steps(2);
     assert!(harness.query_by_label("paused").is_none());
-    harness.state_mut().finish();
+    harness
+        .get_by_label("Stop and return to the start screen")
+        .click();
+    harness.run_steps(2);
+    assert!(!harness.state().is_running());
+    std::fs::remove_dir_all(&tmp).ok();
 }

@@ -109,3 +109,32 @@ fn monitor_snapshot() {
     harness.get_by_label_contains("Oz: good");
     harness.snapshot_options("monitor", &options());
 }
+
+/// The speller on a display too slow for its codes (30 frames/s for codes up to 15.8 Hz):
+/// before the first flicker it says so, what to change, and waits (the keys unlit).
+#[test]
+fn speller_on_a_slow_display_snapshot() {
+    use neuroloop::speller::{Speller, SpellerLayout, SpellerTiming, SpellerView};
+    use std::sync::{Arc, Mutex};
+    let now = Arc::new(Mutex::new(100.0f64));
+    let clock = {
+        let now = Arc::clone(&now);
+        Box::new(move || *now.lock().unwrap())
+    };
+    let speller = Speller::cued(
+        SpellerLayout::benchmark(),
+        SpellerTiming::default(),
+        "NEUROLOOP",
+    )
+    .unwrap();
+    let view = SpellerView::new(speller, None, None, clock);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1000.0, 620.0))
+        .build_ui_state(|ui, view: &mut SpellerView| view.ui(ui), view);
+    for _ in 0..80 {
+        *now.lock().unwrap() += 1.0 / 30.0;
+        harness.step();
+    }
+    harness.get_by_label("Flicker anyway");
+    harness.snapshot_options("speller_slow_display", &options());
+}

@@ -598,7 +598,11 @@ impl SessionWindow {
         // Other channels (ECG, oximetry, position) are drawn only when asked for.
         traces.visible.clone_from(&eeg);
         raw_traces.visible.clone_from(&eeg);
-        let session_filters = session.front_end_config.clone();
+        // The stages the session applies: a notch it left out (at or above Nyquist) is none.
+        let session_filters = FrontEnd {
+            notch_hz: session.line_hz(),
+            ..session.front_end_config.clone()
+        };
         SessionWindow {
             session: Some(session),
             source_label,

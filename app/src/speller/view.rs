@@ -357,11 +357,12 @@ impl SpellerView {
         ui.horizontal(|ui| {
             ui.label("phrase:");
             ui.label(job);
-            ui.label(format!(
-                "letter {} of {}",
-                current.map_or(at, |c| c + 1),
-                phrase.chars().count()
-            ));
+            let len = phrase.chars().count();
+            ui.label(match (self.speller.phase(), current) {
+                (Phase::Done, _) => format!("all {len} letters cued"),
+                (_, Some(c)) => format!("letter {} of {len}", c + 1),
+                _ => format!("letter {} of {len} next", (at + 1).min(len)),
+            });
         });
     }
 

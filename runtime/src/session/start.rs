@@ -255,7 +255,9 @@ fn follow_mains(cfg: &mut SessionConfig, meta: &StreamMeta) -> (String, bool) {
         _ => configured,
     };
     if hz >= nyquist {
-        // The front end leaves such a notch out: say so rather than name a filter not run.
+        // The front end leaves such a notch out: say so rather than name a filter not run,
+        // and let the session's settings say it too.
+        cfg.front_end.notch_hz = None;
         return (
             format!("no notch: {hz} Hz mains is not below the {nyquist} Hz Nyquist frequency"),
             false,
