@@ -55,12 +55,14 @@ pub struct SpellerSummary {
     /// What was typed.
     pub typed: String,
     /// Flickers run.
-    pub selections: u32,
-    /// Cued selections that picked the cued key.
+    pub flickers: u32,
+    /// Cued flickers whose selection was the cued key.
     pub correct: u32,
-    /// Cued selections judged.
-    pub judged: u32,
-    /// `correct / judged` (`None` without cues).
+    /// Cued flickers (a flicker that ended without a selection counts as a miss).
+    pub cued: u32,
+    /// Flickers that ended without a selection (no decision inside the flicker).
+    pub no_selection: u32,
+    /// `correct / cued` (`None` without cues).
     pub accuracy: Option<f64>,
     /// 95 % interval of the accuracy beside chance (`None` without cues).
     pub accuracy_check: Option<ChanceCheck>,
@@ -84,19 +86,24 @@ impl SpellerSummary {
     /// Completes the figures from the counts: accuracy and its interval, ITR, diagnosis.
     /// `refresh_problem` is [`refresh_problem`]'s verdict on this run's display.
     pub fn finish(mut self, refresh_problem: Option<String>) -> Self {
-        if self.judged > 0 {
-            let check = ChanceCheck::new(self.correct as usize, self.judged as usize, self.targets);
+        if self.cued > 0 {
+            let check = ChanceCheck::new(self.correct as usize, self.cued as usize, self.targets);
             self.accuracy = Some(check.accuracy);
             self.accuracy_check = Some(check);
             self.itr_bits_per_min = self
                 .secs_per_selection
                 .filter(|&s| s > 0.0)
                 .map(|s| wolpaw_itr(check.accuracy, self.targets, s));
-            if self.judged >= 3 && !check.above_chance() {
+            if self.no_selection == self.cued {
+                self.diagnosis.push(format!(
+                    "none of the {} flickers ended in a selection: the decoder made no decision inside them (its window may be longer than the flicker, or no signal reaches it)",
+                    self.cued
+                ));
+            } else if self.cued >= 3 && !check.above_chance() {
                 self.diagnosis.push(format!(
                     "the decoder did not follow the cues ({} of {} right, {}): with a person, check the occipital electrodes (O1, Oz, O2) and that they look at the outlined key; with the simulator, raise its SSVEP amplitude; a TRCA model fitted from a calibration run decodes better than FBCCA",
                     self.correct,
-                    self.judged,
+                    self.cued,
                     check.describe()
                 ));
             }
@@ -112,14 +119,14 @@ impl SpellerSummary {
             t += &format!("phrase        {p}\n");
         }
         t += &format!(
-            "typed         \"{}\" in {} selections ({})\n",
-            self.typed, self.selections, self.decoder
+            "typed         \"{}\" in {} flickers, {} without a selection ({})\n",
+            self.typed, self.flickers, self.no_selection, self.decoder
         );
         if let (Some(c), Some(s)) = (&self.accuracy_check, self.secs_per_selection) {
             t += &format!(
                 "accuracy      {} of {} as cued: {}\n",
                 self.correct,
-                self.judged,
+                self.cued,
                 c.describe()
             );
             t += &format!(
@@ -151,13 +158,14 @@ impl SpellerSummary {
 mod tests {
     use super::*;
 
-    fn summary(correct: u32, judged: u32) -> SpellerSummary {
+    fn summary(correct: u32, cued: u32) -> SpellerSummary {
         SpellerSummary {
             phrase: Some("NEUROLOOP".into()),
             typed: "NEUROLOOP".into(),
-            selections: judged,
+            flickers: cued,
             correct,
-            judged,
+            cued,
+            no_selection: 0,
             accuracy: None,
             accuracy_check: None,
             targets: 40,
@@ -185,6 +193,16 @@ mod tests {
             s.diagnosis
         );
         assert!(s.to_text().contains("accuracy      0 of 9 as cued"));
+        let s = SpellerSummary {
+            no_selection: 9,
+            ..summary(0, 9)
+        }
+        .finish(None);
+        assert!(
+            s.diagnosis[0].contains("none of the 9 flickers ended in a selection"),
+            "{:?}",
+            s.diagnosis
+        );
     }
 
     #[test]

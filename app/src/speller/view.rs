@@ -49,6 +49,8 @@ pub struct SpellerView {
     summary_sink: Option<Arc<Mutex<Option<SpellerSummary>>>>,
     /// Whether [`SpellerView::finish`] has run.
     finished: bool,
+    /// Flickers that ended without a selection.
+    no_selection: u32,
 }
 
 impl SpellerView {
@@ -84,6 +86,7 @@ impl SpellerView {
             recording: None,
             summary_sink: None,
             finished: false,
+            no_selection: 0,
         }
     }
 
@@ -134,21 +137,25 @@ impl SpellerView {
     /// What the run did so far (all of it once the speller is done).
     pub fn summary(&self) -> SpellerSummary {
         let (correct, judged) = self.speller.score();
-        let selections = self.speller.trials();
+        let flickers = self.speller.trials();
+        let cued = if self.speller.phrase().is_some() {
+            judged + self.no_selection
+        } else {
+            0
+        };
         let refresh_hz = 1.0 / self.frames.period();
         SpellerSummary {
             phrase: self.speller.phrase(),
             typed: self.speller.text().to_string(),
-            selections,
+            flickers,
             correct,
-            judged,
+            cued,
+            no_selection: self.no_selection,
             accuracy: None,
             accuracy_check: None,
             targets: self.speller.layout().targets.len(),
             secs_per_selection: match (self.first_cue_at, self.last_end_at) {
-                (Some(a), Some(b)) if selections > 0 && b > a => {
-                    Some((b - a) / f64::from(selections))
-                }
+                (Some(a), Some(b)) if flickers > 0 && b > a => Some((b - a) / f64::from(flickers)),
                 _ => None,
             },
             itr_bits_per_min: None,
@@ -251,8 +258,10 @@ impl SpellerView {
                 SpellerEvent::Cue { at, .. } => {
                     self.first_cue_at.get_or_insert(at);
                 }
-                SpellerEvent::Selected { at, .. } | SpellerEvent::NoSelection { at, .. } => {
+                SpellerEvent::Selected { at, .. } => self.last_end_at = Some(at + feedback),
+                SpellerEvent::NoSelection { at, .. } => {
                     self.last_end_at = Some(at + feedback);
+                    self.no_selection += 1;
                 }
                 SpellerEvent::StimOn { .. } => {}
             }

@@ -428,14 +428,14 @@ impl StartScreen {
             let sp = view.speller();
             let summary = view.summary();
             let mut text = format!(
-                "last speller session: typed \"{}\" in {} selections",
-                summary.typed, summary.selections
+                "last speller session: typed \"{}\" in {} flickers",
+                summary.typed, summary.flickers
             );
             if let (Some(c), Some(itr)) = (&summary.accuracy_check, summary.itr_bits_per_min) {
                 text += &format!(
                     ", {} of {} as cued, {}; ITR {itr:.1} bits/min",
                     summary.correct,
-                    summary.judged,
+                    summary.cued,
                     c.describe()
                 );
             }
@@ -856,6 +856,7 @@ impl StartScreen {
 fn speller_settings_ui(ui: &mut egui::Ui, p: &mut Profile) -> Option<Field> {
     let mut browse = None;
     ui.indent("speller", |ui| {
+        keyboard_ui(ui, p);
         ui.horizontal(|ui| {
             ui.checkbox(
                 &mut p.speller_calibrate,
@@ -883,6 +884,49 @@ fn speller_settings_ui(ui: &mut egui::Ui, p: &mut Profile) -> Option<Field> {
         });
     });
     browse
+}
+
+/// The speller's keyboard: the benchmark's 40 keys, or own targets (Hz) and keys.
+fn keyboard_ui(ui: &mut egui::Ui, p: &mut Profile) {
+    ui.horizontal(|ui| {
+        let mut own = !p.speller_targets.is_empty();
+        ui.label("keyboard");
+        if ui.radio(!own, "40 keys, 8.0-15.8 Hz (benchmark)").clicked() {
+            own = false;
+            p.speller_targets.clear();
+        }
+        if ui.radio(own, "own targets").clicked() && !own {
+            p.speller_targets = vec![7.0, 8.5, 12.0, 15.0];
+            p.speller_keys = "YES<".into();
+        }
+        if !p.speller_targets.is_empty() {
+            let l = ui.label("Hz");
+            let mut text = p
+                .speller_targets
+                .iter()
+                .map(f64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            if ui
+                .add(egui::TextEdit::singleline(&mut text).desired_width(200.0))
+                .labelled_by(l.id)
+                .changed()
+            {
+                let parsed: Vec<f64> = text
+                    .split(',')
+                    .filter_map(|t| t.trim().parse().ok())
+                    .filter(|f: &f64| f.is_finite() && *f > 0.0)
+                    .collect();
+                if !parsed.is_empty() {
+                    p.speller_targets = parsed;
+                }
+            }
+            let l = ui.label("keys");
+            ui.add(egui::TextEdit::singleline(&mut p.speller_keys).desired_width(120.0))
+                .labelled_by(l.id)
+                .on_hover_text("one character per target, in target order; < deletes");
+        }
+    });
 }
 
 /// Sleep's settings (the spec `neuroloop sleep` takes): channels (found by 10-20 name unless

@@ -116,6 +116,11 @@ pub struct Profile {
     pub record_at_start: Option<bool>,
     /// The phrase the speller cues (copy spelling); empty: free spelling.
     pub speller_phrase: String,
+    /// The speller's own keyboard: its target frequencies, Hz, with phases in 0.5 π steps
+    /// (empty: the 40-key benchmark keyboard, 8.0-15.8 Hz).
+    pub speller_targets: Vec<f64>,
+    /// The keys of that keyboard, one character per target in target order (`<` deletes).
+    pub speller_keys: String,
     /// Decode the speller with this onset-locked TRCA model (`neuroloop ssvep fit`, or the
     /// speller's calibration run here) or SSVEP network card; empty: FBCCA.
     pub speller_model: String,
@@ -160,6 +165,8 @@ impl Default for Profile {
             record_dir: String::new(),
             record_at_start: Some(false),
             speller_phrase: "NEUROLOOP".into(),
+            speller_targets: Vec::new(),
+            speller_keys: String::new(),
             speller_model: String::new(),
             speller_calibrate: false,
             speller_calibration_blocks: 2,
@@ -302,21 +309,39 @@ impl Profile {
         Ok(dir)
     }
 
-    /// The speller session this profile describes: the benchmark keyboard, cued by
+    /// The speller's keyboard: the benchmark's 40 keys, or the profile's own targets and keys.
+    pub fn speller_layout(&self) -> anyhow::Result<crate::speller::SpellerLayout> {
+        use crate::speller::SpellerLayout;
+        if self.speller_targets.is_empty() {
+            return Ok(SpellerLayout::benchmark());
+        }
+        SpellerLayout::custom(
+            &self.speller_targets,
+            0.5 * std::f64::consts::PI,
+            self.speller_keys.trim(),
+        )
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "the speller's own keyboard: {e}: give one key per target frequency, or clear the targets for the 40-key keyboard"
+            )
+        })
+    }
+
+    /// The speller session this profile describes: its keyboard, cued by
     /// `speller_phrase` (free spelling when empty), decoded by `speller_model` or FBCCA, or
     /// the calibration run of `speller_calibrate`; on the simulator or the LSL stream; files
     /// and other sources are refused with the reason.
     pub fn speller_setup(&self) -> anyhow::Result<crate::speller::launch::SpellerSetup> {
-        use crate::speller::SpellerLayout;
         use crate::speller::launch::{SpellerDecoder, SpellerSetup};
         let stream = self.live_stream(
             "the speller needs a live source (its flicker drives what the user sees): choose the simulator or an LSL stream, or replay a recorded speller session with `neuroloop replay`",
         )?;
-        let layout = SpellerLayout::benchmark();
+        let layout = self.speller_layout()?;
         let uv = self.simulator.ssvep_uv;
         if !(0.0..=100.0).contains(&uv) {
             anyhow::bail!(
-                "the simulated speller user's SSVEP amplitude must be 0 to 100 µV, not {uv}: set it in the profile (3 µV is typical)"
+                "the simulated speller user's SSVEP amplitude must be 0 to 100 µV, not {uv}: set it in the profile ({} µV by default)",
+                crate::speller::launch::SIMULATED_SSVEP_UV
             );
         }
         if self.speller_calibrate {
@@ -591,6 +616,31 @@ mod tests {
         assert_eq!(cfg.decoders.len(), 2);
         assert_eq!(cfg.front_end.highpass_hz, Some(0.1));
         assert!(cfg.stimulation.is_some() && cfg.with_window);
+        // Sleep's stimulation is a dry run unless the profile plays the bursts.
+        assert!(cfg.stimulation.unwrap().policy.dry_run);
+    }
+
+    #[test]
+    fn the_speller_keyboard_is_the_benchmark_or_the_profiles_own() {
+        assert_eq!(
+            Profile::default().speller_layout().unwrap().targets.len(),
+            40
+        );
+        let own = Profile {
+            speller_targets: vec![7.0, 8.5, 12.0, 15.0],
+            speller_keys: "YES<".into(),
+            ..Profile::default()
+        };
+        assert_eq!(
+            own.speller_layout().unwrap().freqs_hz(),
+            vec![7.0, 8.5, 12.0, 15.0]
+        );
+        let short = Profile {
+            speller_keys: "YE".into(),
+            ..own
+        };
+        let err = short.speller_layout().unwrap_err().to_string();
+        assert!(err.contains("one key per target frequency"), "{err}");
     }
 
     #[test]
