@@ -119,8 +119,9 @@ fn gaze_session(
     .unwrap()
 }
 
-#[test]
-fn targets_are_painted_with_the_sampled_flicker_at_each_frame() {
+/// The benchmark speller cueing "HI" with no session, headless, on a mocked clock (its time,
+/// moved by the test, starts at 100 s).
+fn mocked_speller() -> (Arc<Mutex<f64>>, Harness<'static, SpellerView>) {
     let now = Arc::new(Mutex::new(100.0f64));
     let clock = {
         let now = Arc::clone(&now);
@@ -129,9 +130,15 @@ fn targets_are_painted_with_the_sampled_flicker_at_each_frame() {
     let speller =
         Speller::cued(SpellerLayout::benchmark(), SpellerTiming::default(), "HI").unwrap();
     let view = SpellerView::new(speller, None, None, clock);
-    let mut harness = Harness::builder()
+    let harness = Harness::builder()
         .with_size(egui::vec2(1200.0, 700.0))
         .build_ui_state(|ui, view: &mut SpellerView| view.ui(ui), view);
+    (now, harness)
+}
+
+#[test]
+fn targets_are_painted_with_the_sampled_flicker_at_each_frame() {
+    let (now, mut harness) = mocked_speller();
     let period = 1.0 / 144.0;
     // A 144 Hz display: the clock learns the refresh from the frame intervals.
     let step = |harness: &mut Harness<'_, SpellerView>| {
@@ -202,17 +209,7 @@ fn targets_are_painted_with_the_sampled_flicker_at_each_frame() {
 #[test]
 fn a_slow_display_is_named_before_the_first_flicker_and_the_run_waits() {
     use neuroloop::speller::summary::RefreshGate;
-    let now = Arc::new(Mutex::new(100.0f64));
-    let clock = {
-        let now = Arc::clone(&now);
-        Box::new(move || *now.lock().unwrap())
-    };
-    let speller =
-        Speller::cued(SpellerLayout::benchmark(), SpellerTiming::default(), "HI").unwrap();
-    let view = SpellerView::new(speller, None, None, clock);
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1200.0, 700.0))
-        .build_ui_state(|ui, view: &mut SpellerView| view.ui(ui), view);
+    let (now, mut harness) = mocked_speller();
     let step = |harness: &mut Harness<'_, SpellerView>| {
         *now.lock().unwrap() += 1.0 / 30.0;
         harness.step();

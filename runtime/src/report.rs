@@ -234,29 +234,36 @@ impl SessionReport {
         path.with_extension("summary.json")
     }
 
+    /// Writes `summary` as pretty JSON to [`SessionReport::summary_path`] of `recording`;
+    /// returns that path. Every paradigm's summary (this report, the speller's, motor
+    /// imagery's) is saved this way.
+    pub fn save_json_beside(
+        recording: &std::path::Path,
+        summary: &impl Serialize,
+    ) -> std::io::Result<std::path::PathBuf> {
+        let path = Self::summary_path(recording);
+        let json = serde_json::to_string_pretty(summary).map_err(std::io::Error::other)?;
+        std::fs::write(&path, json + "\n")?;
+        Ok(path)
+    }
+
     /// Saves this report as JSON beside each of the session's recordings
     /// ([`SessionReport::summary_path`]), so that a recording keeps what its session measured.
     /// A file that cannot be written is named among the errors; the recordings are untouched.
     pub fn save_beside_recordings(&mut self) {
-        let paths: Vec<std::path::PathBuf> = self
+        let recordings: Vec<std::path::PathBuf> = self
             .recordings
             .iter()
-            .map(|r| Self::summary_path(std::path::Path::new(&r.path)))
+            .map(|r| std::path::PathBuf::from(&r.path))
             .collect();
-        self.summaries = paths.iter().map(|p| p.display().to_string()).collect();
-        let json = match serde_json::to_string_pretty(self) {
-            Ok(json) => json + "\n",
-            Err(e) => {
-                self.summaries.clear();
-                self.errors.push(format!(
-                    "the session summary could not be written as JSON: {e}"
-                ));
-                return;
-            }
-        };
-        for path in paths {
-            if let Err(e) = std::fs::write(&path, &json) {
-                let shown = path.display().to_string();
+        self.summaries = recordings
+            .iter()
+            .map(|r| Self::summary_path(r).display().to_string())
+            .collect();
+        let written = self.clone();
+        for recording in recordings {
+            if let Err(e) = Self::save_json_beside(&recording, &written) {
+                let shown = Self::summary_path(&recording).display().to_string();
                 self.summaries.retain(|p| *p != shown);
                 self.errors.push(format!(
                     "the session summary {shown} could not be written ({e}); the recording beside it is complete"

@@ -86,12 +86,9 @@ impl MiSummary {
         }
     }
 
-    /// Saves the summary as JSON beside `recording` (`NAME.summary.json`).
+    /// Saves the summary as JSON beside the recording (`NAME.summary.json`).
     pub fn save_beside(&self, recording: &Path) -> std::io::Result<PathBuf> {
-        let path = recording.with_extension("summary.json");
-        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(&path, json + "\n")?;
-        Ok(path)
+        neuroloop_runtime::report::SessionReport::save_json_beside(recording, self)
     }
 }
 

@@ -145,12 +145,9 @@ impl SpellerSummary {
         t
     }
 
-    /// Saves the summary as JSON beside the recording `path` (`NAME.summary.json`).
+    /// Saves the summary as JSON beside the recording (`NAME.summary.json`).
     pub fn save_beside(&self, recording: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
-        let path = recording.with_extension("summary.json");
-        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(&path, json + "\n")?;
-        Ok(path)
+        neuroloop_runtime::report::SessionReport::save_json_beside(recording, self)
     }
 }
 

@@ -900,27 +900,7 @@ fn keyboard_ui(ui: &mut egui::Ui, p: &mut Profile) {
             p.speller_keys = "YES<".into();
         }
         if !p.speller_targets.is_empty() {
-            let l = ui.label("Hz");
-            let mut text = p
-                .speller_targets
-                .iter()
-                .map(f64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
-            if ui
-                .add(egui::TextEdit::singleline(&mut text).desired_width(200.0))
-                .labelled_by(l.id)
-                .changed()
-            {
-                let parsed: Vec<f64> = text
-                    .split(',')
-                    .filter_map(|t| t.trim().parse().ok())
-                    .filter(|f: &f64| f.is_finite() && *f > 0.0)
-                    .collect();
-                if !parsed.is_empty() {
-                    p.speller_targets = parsed;
-                }
-            }
+            frequencies_ui(ui, "Hz", &mut p.speller_targets);
             let l = ui.label("keys");
             ui.add(egui::TextEdit::singleline(&mut p.speller_keys).desired_width(120.0))
                 .labelled_by(l.id)
@@ -1020,27 +1000,7 @@ fn ssvep_settings_ui(ui: &mut egui::Ui, p: &mut Profile) -> Option<Field> {
     let mut browse = None;
     ui.indent("ssvep", |ui| {
         ui.horizontal(|ui| {
-            let l = ui.label("targets (Hz, comma-separated)");
-            let mut text = s
-                .targets_hz
-                .iter()
-                .map(f64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
-            if ui
-                .add(egui::TextEdit::singleline(&mut text).desired_width(220.0))
-                .labelled_by(l.id)
-                .changed()
-            {
-                let parsed: Vec<f64> = text
-                    .split(',')
-                    .filter_map(|t| t.trim().parse().ok())
-                    .filter(|f: &f64| f.is_finite() && *f > 0.0)
-                    .collect();
-                if !parsed.is_empty() {
-                    s.targets_hz = parsed;
-                }
-            }
+            frequencies_ui(ui, "targets (Hz, comma-separated)", &mut s.targets_hz);
         });
         ui.horizontal(|ui| {
             ui.label("method");
@@ -1126,6 +1086,27 @@ fn stream_list_ui(ui: &mut egui::Ui, streams: &[StreamListing], p: &mut Profile)
             ui.end_row();
         }
     });
+}
+
+/// A labelled field of comma-separated frequencies (Hz); an edit that leaves none valid keeps
+/// the last ones.
+fn frequencies_ui(ui: &mut egui::Ui, name: &str, hz: &mut Vec<f64>) {
+    let l = ui.label(name);
+    let mut text = hz.iter().map(f64::to_string).collect::<Vec<_>>().join(", ");
+    if ui
+        .add(egui::TextEdit::singleline(&mut text).desired_width(220.0))
+        .labelled_by(l.id)
+        .changed()
+    {
+        let parsed: Vec<f64> = text
+            .split(',')
+            .filter_map(|t| t.trim().parse().ok())
+            .filter(|f: &f64| f.is_finite() && *f > 0.0)
+            .collect();
+        if !parsed.is_empty() {
+            *hz = parsed;
+        }
+    }
 }
 
 /// A path field wide enough for a whole path, with a button opening the file chooser;
