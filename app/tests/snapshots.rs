@@ -131,7 +131,7 @@ fn speller_on_a_slow_display_snapshot() {
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1000.0, 620.0))
         .build_ui_state(|ui, view: &mut SpellerView| view.ui(ui), view);
-    for _ in 0..80 {
+    for _ in 0..neuroloop::speller::summary::REFRESH_FRAMES + 10 {
         *now.lock().unwrap() += 1.0 / 30.0;
         harness.step();
     }

@@ -11,8 +11,10 @@ use neuroloop_offline::eval::wolpaw_itr;
 /// a 60-Hz display has 3.8; fewer distort the sampled sinusoid.
 pub const MIN_FRAMES_PER_CYCLE: f64 = 3.75;
 
-/// Frames measured before the first flicker to judge the refresh.
-pub const REFRESH_FRAMES: u64 = 60;
+/// Frames drawn before the first flicker to judge the refresh: the judgement reads the last 31
+/// intervals, so the window's first, slower frames (shaders compiled, fonts laid out) are left
+/// out.
+pub const REFRESH_FRAMES: u64 = 90;
 
 /// Whether the display is fast enough for the codes, judged before the first flicker.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -51,7 +51,12 @@ pub struct SpellerView {
     finished: bool,
     /// Flickers that ended without a selection.
     no_selection: u32,
+    /// When the cued phrase was done (the summary shows from then).
+    done_at: Option<f64>,
 }
+
+/// Seconds the summary of a finished phrase stays on screen before the window closes.
+const SUMMARY_SECS: f64 = 4.0;
 
 impl SpellerView {
     /// A speller fed by `session` (its first decoder, whose classes are the layout's targets).
@@ -87,6 +92,7 @@ impl SpellerView {
             summary_sink: None,
             finished: false,
             no_selection: 0,
+            done_at: None,
         }
     }
 
@@ -308,7 +314,12 @@ impl SpellerView {
         }
         egui::Panel::top("speller-status").show(ui, |ui| self.status_ui(ui, frame));
         egui::Panel::top("speller-refresh").show(ui, |ui| self.refresh_ui(ui));
-        egui::CentralPanel::default().show(ui, |ui| self.keyboard_ui(ui, frame.present));
+        if self.speller.phase() == Phase::Done {
+            self.done_at.get_or_insert(now);
+            egui::CentralPanel::default().show(ui, |ui| self.summary_ui(ui));
+        } else {
+            egui::CentralPanel::default().show(ui, |ui| self.keyboard_ui(ui, frame.present));
+        }
         ui.ctx().request_repaint();
     }
 
@@ -320,11 +331,18 @@ impl SpellerView {
                 ui.label("measuring the display's refresh before the first flicker…");
             }
             RefreshGate::Fine => {}
-            RefreshGate::Slow { hz, go_on } => {
+            RefreshGate::Slow { hz, go_on: false } => {
                 let problem = refresh_problem(hz, self.max_code_hz()).unwrap_or_default();
                 ui.colored_label(Color32::from_rgb(230, 160, 40), problem);
-                if !go_on && ui.button("Flicker anyway").clicked() {
+                if ui.button("Flicker anyway").clicked() {
                     self.gate = RefreshGate::Slow { hz, go_on: true };
+                }
+            }
+            // Going on: the display as it draws now (it may have caught up).
+            RefreshGate::Slow { go_on: true, .. } => {
+                let now_hz = 1.0 / self.frames.period();
+                if let Some(problem) = refresh_problem(now_hz, self.max_code_hz()) {
+                    ui.colored_label(Color32::from_rgb(230, 160, 40), problem);
                 }
             }
         }
@@ -402,7 +420,7 @@ impl SpellerView {
                     ),
                     None => "no selection".to_string(),
                 },
-                Phase::Done => "calibration done".to_string(),
+                Phase::Done => "phrase done".to_string(),
             };
             ui.label(phase);
             ui.separator();
@@ -442,6 +460,22 @@ impl SpellerView {
             }
             let _ = frame;
         });
+    }
+
+    /// The end of a cued run: its summary, large, until the window closes.
+    fn summary_ui(&self, ui: &mut egui::Ui) {
+        let summary = self.summary();
+        ui.add_space(24.0);
+        ui.heading("the phrase is done");
+        for line in summary.to_text().lines() {
+            let text = egui::RichText::new(line).monospace().size(18.0);
+            ui.label(if line.starts_with("problem") {
+                text.color(Color32::from_rgb(230, 160, 40))
+            } else {
+                text
+            });
+        }
+        ui.label(egui::RichText::new("Enter or Esc closes").weak());
     }
 
     fn keyboard_ui(&mut self, ui: &mut egui::Ui, present: f64) {
@@ -520,7 +554,10 @@ impl eframe::App for SpellerView {
         let now = self.last_frame.map_or(0.0, |f| f.drawn);
         let started = *self.started.get_or_insert(now);
         crate::window::screenshot_when_due(ui.ctx(), &mut self.screenshot, now - started);
-        if self.speller.phase() == Phase::Done {
+        // The summary stays on screen a moment (or until Enter or Esc) before the window
+        // closes.
+        let key = ui.input(|i| i.key_pressed(egui::Key::Enter) || i.key_pressed(egui::Key::Escape));
+        if self.done_at.is_some_and(|t| key || now - t > SUMMARY_SECS) {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
     }
