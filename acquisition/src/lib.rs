@@ -11,6 +11,7 @@ pub mod file;
 pub mod lsl_io;
 pub mod mains;
 pub mod meta;
+pub mod replay;
 pub mod ring;
 pub mod sim;
 pub mod source;

@@ -729,7 +729,7 @@ impl Source for Republish {
         self.inner.annotation_texts()
     }
 
-    fn replay_control(&self) -> Option<std::sync::Arc<crate::file::ReplayControl>> {
+    fn replay_control(&self) -> Option<std::sync::Arc<crate::replay::ReplayControl>> {
         self.inner.replay_control()
     }
 }

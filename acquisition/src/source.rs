@@ -142,7 +142,7 @@ pub trait Source {
 
     /// The handle that pauses, speeds up and moves a replay while it runs (files replayed
     /// against the clock); `None` for live streams and maximum-speed runs.
-    fn replay_control(&self) -> Option<std::sync::Arc<crate::file::ReplayControl>> {
+    fn replay_control(&self) -> Option<std::sync::Arc<crate::replay::ReplayControl>> {
         None
     }
 }

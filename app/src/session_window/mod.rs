@@ -339,7 +339,7 @@ const REPLAY_SPEEDS: [f64; 7] = [0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 100.0];
 /// let go, `drag` holds it meanwhile), speed.
 pub fn replay_ui(
     ui: &mut egui::Ui,
-    control: &neuroloop_acquisition::file::ReplayControl,
+    control: &neuroloop_acquisition::replay::ReplayControl,
     drag: &mut Option<f64>,
 ) {
     let (at, total) = control.position_secs();

@@ -97,7 +97,7 @@ pub struct Session {
     /// Frames the source will deliver, when known (files).
     pub total_frames: Option<u64>,
     /// Pause, speed and seek of a file replayed against the clock (`None` otherwise).
-    pub replay: Option<Arc<neuroloop_acquisition::file::ReplayControl>>,
+    pub replay: Option<Arc<neuroloop_acquisition::replay::ReplayControl>>,
     /// The session's threads; stopping it stops and joins them.
     threads: start::SessionThreads,
     source_finished: Arc<AtomicBool>,

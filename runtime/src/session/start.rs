@@ -35,7 +35,7 @@ struct StartInfo {
     max_chunk: usize,
     total_frames: Option<u64>,
     annotation_texts: Vec<String>,
-    replay: Option<Arc<neuroloop_acquisition::file::ReplayControl>>,
+    replay: Option<Arc<neuroloop_acquisition::replay::ReplayControl>>,
 }
 
 type AcquisitionHandle = JoinHandle<Result<AcquisitionSummary, SourceError>>;
