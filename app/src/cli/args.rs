@@ -244,11 +244,12 @@ pub struct SleepSettingsArgs {
     /// C3-A1, `EEG C3-A2`, else the first channel).
     #[arg(long, value_name = "LABEL")]
     pub spindle_channel: Option<String>,
-    /// Spindle detector: the A7-style rules or the neural model.
-    #[arg(long, value_enum, default_value_t = SpindleDetectorArg::A7)]
-    pub spindle_detector: SpindleDetectorArg,
+    /// Spindle detector: the A7-style rules or the neural model [default: a7; onnx when
+    /// --spindle-model is given].
+    #[arg(long, value_enum)]
+    pub spindle_detector: Option<SpindleDetectorArg>,
     /// Model card of the neural spindle detector (default: the shipped
-    /// assets/models/spindle-net.toml).
+    /// assets/models/spindle-net.toml); giving one chooses the neural detector.
     #[arg(long, value_name = "CARD.toml")]
     pub spindle_model: Option<PathBuf>,
     /// Channel for slow-oscillation tracking and the artefact watch (default: a frontal

@@ -170,9 +170,9 @@ impl SleepSettingsArgs {
     /// The sleep spec these settings describe (both detectors).
     pub fn spec(&self) -> SleepSpec {
         SleepSpec {
-            detector: match self.spindle_detector {
-                SpindleDetectorArg::A7 => SpindleDetectorKind::A7,
-                SpindleDetectorArg::Onnx => SpindleDetectorKind::Net,
+            detector: match (self.spindle_detector, &self.spindle_model) {
+                (Some(SpindleDetectorArg::A7), _) | (None, None) => SpindleDetectorKind::A7,
+                (Some(SpindleDetectorArg::Onnx), _) | (None, Some(_)) => SpindleDetectorKind::Net,
             },
             spindle_model: self.spindle_model.clone(),
             spindle_channel: self.spindle_channel.clone(),
