@@ -221,7 +221,7 @@ pub struct ModelCard {
     pub file: String,
     /// The single input.
     pub input: TensorSpec,
-    /// The first output (the one read).
+    /// The output read after each call (found in the graph by its name).
     pub output: TensorSpec,
     /// Settings of a spindle model (front end and decision rule).
     #[serde(default)]
