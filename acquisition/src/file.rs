@@ -10,7 +10,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use neuroloop_formats::{ChannelKind, Recording};
@@ -109,7 +108,10 @@ impl FileSource {
             Pacing::Speed(f) => f,
             Pacing::Max => 1.0,
         };
-        let control = Arc::new(ReplayControl::new(speed, times.len() as u64, fs));
+        let control = Arc::new(ReplayControl::new(
+            speed,
+            times.last().copied().unwrap_or(0.0),
+        ));
         Ok(FileSource {
             annotations,
             annotation_texts,
@@ -148,14 +150,16 @@ impl FileSource {
         if self.pacing == Pacing::Max {
             return false;
         }
-        if let Some(frame) = self.control.take_seek() {
+        if let Some(secs) = self.control.take_seek() {
             let from = self.times.get(self.next).or(self.times.last()).copied();
-            self.next = frame.min(self.times.len().saturating_sub(1));
+            // The first sample at or after that file time.
+            self.next = self
+                .times
+                .partition_point(|&t| t < secs)
+                .min(self.times.len().saturating_sub(1));
             let to = self.times[self.next];
             self.next_annotation = self.annotations.partition_point(|&(onset, _)| onset < to);
-            self.control
-                .position
-                .store(self.next as u64, Ordering::Relaxed);
+            self.control.set_position(to);
             self.anchor = None;
             if self.pending_jump.is_none() {
                 self.pending_jump = from;
@@ -344,7 +348,8 @@ impl Source for FileSource {
             self.next_annotation += 1;
         }
         self.next = end;
-        self.control.position.store(end as u64, Ordering::Relaxed);
+        self.control
+            .set_position(self.times.get(end).copied().unwrap_or(chunk_end));
         Ok(ReadStatus::Frames(n))
     }
 
@@ -729,7 +734,8 @@ mod tests {
         // first samples at the new place, which decoders then start afresh from.
         control.seek_secs(10.0);
         assert_eq!(read!(src, events), ReadStatus::Idle);
-        assert_eq!(control.position_secs(), (10.0, 20.0));
+        // The file's length is its last sample's time.
+        assert_eq!(control.position_secs(), (10.0, 19.995));
         control.set_paused(false);
         let before = local_clock();
         assert_eq!(read!(src, events), ReadStatus::Frames(2));
@@ -755,7 +761,10 @@ mod tests {
         assert!((s[1] - s[0] - 0.0025).abs() < 1e-9, "{:?}", s);
         // Stamps never go back.
         let last = s[1];
+        // Faster than the buffers were sized for: ignored.
         control.set_speed(100.0);
+        assert_eq!(control.speed(), 2.0);
+        control.set_speed(10.0);
         assert_eq!(read!(src, events), ReadStatus::Frames(2));
         assert!(s[0] > last);
         // Maximum-speed runs have nothing to control.

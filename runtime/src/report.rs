@@ -266,7 +266,7 @@ impl SessionReport {
                 let shown = Self::summary_path(&recording).display().to_string();
                 self.summaries.retain(|p| *p != shown);
                 self.errors.push(format!(
-                    "the session summary {shown} could not be written ({e}); the recording beside it is complete"
+                    "the session summary {shown} could not be written ({e}); the recording beside it is not affected"
                 ));
             }
         }

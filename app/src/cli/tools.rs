@@ -9,7 +9,7 @@ use neuroloop_acquisition::sim::{MiScenario, Scenario, SimConfig, SleepScenario}
 use neuroloop_runtime::wake_latency::{WakeLatency, WakeLatencyHold};
 
 use super::args::{BenchArgs, ScenarioArg, SimulateArgs, StartArgs};
-use super::{display_available, error_text, hold_wake_latency};
+use super::{error_text, hold_wake_latency};
 use crate::window::run_window;
 
 /// `neuroloop bench`: the latency and throughput table, or a soak run.
@@ -117,9 +117,9 @@ pub(super) fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
 /// `neuroloop start`.
 pub(super) fn start(args: &StartArgs, wake: WakeLatency) -> anyhow::Result<()> {
     use crate::start_screen::{Profile, StartScreen};
-    if !display_available() {
+    if let Err(why) = crate::window::display_server() {
         bail!(
-            "the start screen needs a display (DISPLAY or WAYLAND_DISPLAY): run it on a desktop, under `xvfb-run`, or use the headless commands (`neuroloop demo --headless`, `neuroloop run`, `neuroloop replay`)"
+            "the start screen needs a display, and {why}: run it on a desktop, under `xvfb-run`, or use the headless commands (`neuroloop demo --headless`, `neuroloop run`, `neuroloop replay`)"
         );
     }
     let path = args.profile.clone().unwrap_or_else(Profile::default_path);

@@ -6,15 +6,17 @@ use anyhow::bail;
 use neuroloop_decoders::mi::MiModel;
 
 use super::args::{MiSessionArgs, SpellerArgs};
-use super::{display_available, hold_wake_latency};
+use super::hold_wake_latency;
 use crate::window::run_window;
 
 /// `neuroloop speller`.
 pub(super) fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
     use crate::speller::SpellerLayout;
     use crate::speller::launch::{SpellerDecoder, SpellerSetup};
-    if !display_available() {
-        bail!("the speller needs a display (set DISPLAY, or run it under xvfb-run for a test)");
+    if let Err(why) = crate::window::display_server() {
+        bail!(
+            "the speller needs a display, and {why}: run it on a desktop, or under xvfb-run for a test"
+        );
     }
     let layout = if args.targets.is_empty() {
         SpellerLayout::benchmark()
@@ -64,13 +66,12 @@ pub(super) fn speller(args: &SpellerArgs) -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("the speller window failed: {e}"))?;
     let summary = summary.lock().unwrap_or_else(|p| p.into_inner()).take();
-    let mut text = summary.map(|s| s.to_text()).unwrap_or_default();
+    let mut text = summary.as_ref().map(|s| s.to_text()).unwrap_or_default();
     if let Some(path) = &args.record {
         text += &format!("recording     {}\n", path.display());
-        text += &format!(
-            "summary       {}\n",
-            path.with_extension("summary.json").display()
-        );
+    }
+    if let Some(saved) = summary.and_then(|s| s.saved_to) {
+        text += &format!("summary       {saved}\n");
     }
     super::tools::print_all(&text)
 }
@@ -107,9 +108,9 @@ pub(super) fn mi_session(args: &MiSessionArgs) -> anyhow::Result<()> {
         ask_below_chance: !args.allow_chance_model,
     }
     .checked()?;
-    if !display_available() {
+    if let Err(why) = crate::window::display_server() {
         bail!(
-            "the motor-imagery paradigm needs a display (set DISPLAY, or run it under xvfb-run for a test)"
+            "the motor-imagery paradigm needs a display, and {why}: run it on a desktop, or under xvfb-run for a test"
         );
     }
     let _hold = hold_wake_latency(&args.wake);

@@ -57,7 +57,9 @@ pub fn session_factory(
         };
         let config = SessionConfig::new(input).markers(source.markers.clone());
         let config = match role {
-            SessionRole::Calibration => config.record(Some(source.out.join("calibration.xdf"))),
+            SessionRole::Calibration => {
+                config.record(Some(free_path(&source.out, "calibration", "xdf")))
+            }
             SessionRole::Feedback(model) => {
                 let spec = MiSpec {
                     model: None,
@@ -65,11 +67,23 @@ pub fn session_factory(
                 };
                 config
                     .decoder(spec.decoder_for(*model)?)
-                    .record(Some(source.out.join("feedback.xdf")))
+                    .record(Some(free_path(&source.out, "feedback", "xdf")))
             }
         };
         Ok(Session::start(config)?)
     })
+}
+
+/// `dir/stem.ext`, or `dir/stem-2.ext`, `-3`… when taken: a run that calibrates or gives
+/// feedback again keeps the earlier files.
+pub fn free_path(dir: &std::path::Path, stem: &str, ext: &str) -> PathBuf {
+    let mut path = dir.join(format!("{stem}.{ext}"));
+    let mut n = 2;
+    while path.exists() {
+        path = dir.join(format!("{stem}-{n}.{ext}"));
+        n += 1;
+    }
+    path
 }
 
 /// The paradigm's window for `plan`, its sessions made as `source` says (the output folder

@@ -169,6 +169,8 @@ pub struct ImageryView {
     summary: MiSummary,
     /// The model of the last feedback run (for another one).
     last_model: Option<MiModel>,
+    /// Where the model being fitted is saved.
+    fit_path: Option<PathBuf>,
 }
 
 impl ImageryView {
@@ -203,6 +205,7 @@ impl ImageryView {
                 ..MiSummary::default()
             },
             last_model: None,
+            fit_path: None,
             plan,
         }
     }
@@ -212,9 +215,12 @@ impl ImageryView {
         &self.summary
     }
 
-    /// The model this run fitted and saved, if it did.
+    /// The model this run fitted and saved, if it did and it is fit to use: shown above
+    /// chance, or confirmed by the user for feedback.
     pub fn fitted_model_path(&self) -> Option<&str> {
-        self.summary.model_path.as_deref()
+        let usable = self.summary.confirmed_below_chance
+            || self.summary.model_check.is_none_or(|c| c.above_chance());
+        self.summary.model_path.as_deref().filter(|_| usable)
     }
 
     /// Saves the summary beside `recording`; says where in the report (or why not).
@@ -379,15 +385,12 @@ impl ImageryView {
                     let model = outcome.model;
                     self.summary.model_method = Some(model.method.name().to_string());
                     self.summary.model_check = check;
-                    self.summary.model_path = self
-                        .plan
-                        .model_out
-                        .as_ref()
-                        .map(|p| p.display().to_string());
+                    self.summary.model_path =
+                        self.fit_path.as_ref().map(|p| p.display().to_string());
                     self.report.push(format!(
                         "fitted {}{}",
                         model.method.name(),
-                        match &self.plan.model_out {
+                        match &self.fit_path {
                             Some(p) => format!(", saved to {}", p.display()),
                             None => String::new(),
                         }
@@ -457,6 +460,13 @@ impl ImageryView {
     /// Runs `stage` next, as a new run (a new summary; the report keeps the earlier lines).
     fn restart(&mut self, stage: Stage) {
         self.report.push("— again —".into());
+        if matches!(stage, Stage::Starting) {
+            // A new calibration: nothing of the earlier one describes this run.
+            self.summary = MiSummary {
+                classes: std::mem::take(&mut self.summary.classes),
+                ..MiSummary::default()
+            };
+        }
         self.summary.feedback = None;
         self.final_score = None;
         self.finished_at = None;
@@ -498,10 +508,9 @@ impl ImageryView {
             );
             ui.add_space(12.0);
             ui.horizontal(|ui| {
-                if ui.button("Calibrate again").clicked() {
+                if self.plan.calibration_trials > 0 && ui.button("Calibrate again").clicked() {
                     self.plan.model = None;
-                    self.report.push("calibrating again".into());
-                    self.stage = Stage::Starting;
+                    self.restart(Stage::Starting);
                 } else if ui.button("Give feedback anyway").clicked() {
                     if let Stage::Doubtful(model, check) =
                         std::mem::replace(&mut self.stage, Stage::Starting)
@@ -628,11 +637,18 @@ impl ImageryView {
     }
 
     /// Fits on `recording` in a background thread (the window keeps drawing meanwhile).
-    fn spawn_fit(&self, recording: PathBuf) -> Receiver<anyhow::Result<FitOutcome>> {
+    fn spawn_fit(&mut self, recording: PathBuf) -> Receiver<anyhow::Result<FitOutcome>> {
+        // A second calibration's model goes beside the first, not over it.
+        self.fit_path = self.plan.model_out.as_ref().map(|p| {
+            let dir = p.parent().unwrap_or(std::path::Path::new("."));
+            let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
+            let ext = p.extension().and_then(|s| s.to_str()).unwrap_or("json");
+            super::launch::free_path(dir, stem, ext)
+        });
         let (tx, rx) = std::sync::mpsc::channel();
         let cut = self.plan.cut.clone();
         let methods = self.plan.methods.clone();
-        let out = self.plan.model_out.clone();
+        let out = self.fit_path.clone();
         std::thread::Builder::new()
             .name("mi-fit".into())
             .spawn(move || {

@@ -332,8 +332,8 @@ pub fn traces_plot(
         });
 }
 
-/// Speeds offered for a replay.
-const REPLAY_SPEEDS: [f64; 7] = [0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 100.0];
+/// Speeds offered for a replay (up to [`neuroloop_acquisition::replay::MAX_REPLAY_SPEED`]).
+const REPLAY_SPEEDS: [f64; 5] = [0.5, 1.0, 2.0, 5.0, 10.0];
 
 /// A file replay's controls: pause (Space), position with a slider to move it (applied when
 /// let go, `drag` holds it meanwhile), speed.

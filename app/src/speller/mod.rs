@@ -381,6 +381,15 @@ impl Speller {
         })
     }
 
+    /// Flickers run to their end: the trials started, less the one under way unless it is in
+    /// its feedback.
+    pub fn completed_flickers(&self) -> u32 {
+        match self.phase {
+            Phase::Feedback { .. } | Phase::Done => self.trial,
+            _ => self.trial.saturating_sub(1),
+        }
+    }
+
     /// Cues begun so far (the current one included).
     pub fn cues_begun(&self) -> usize {
         (self.trial as usize).min(self.cues.len())

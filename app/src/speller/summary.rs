@@ -82,6 +82,9 @@ pub struct SpellerSummary {
     pub decoder: String,
     /// What went wrong and what to change, when the run did not work.
     pub diagnosis: Vec<String>,
+    /// Where this summary was saved (not part of the file).
+    #[serde(skip)]
+    pub saved_to: Option<String>,
 }
 
 impl SpellerSummary {
@@ -174,6 +177,7 @@ mod tests {
             frames_missed: 0,
             decoder: "ssvep-fbcca".into(),
             diagnosis: Vec::new(),
+            saved_to: None,
         }
     }
 

@@ -143,7 +143,7 @@ impl SpellerView {
     /// What the run did so far (all of it once the speller is done).
     pub fn summary(&self) -> SpellerSummary {
         let (correct, judged) = self.speller.score();
-        let flickers = self.speller.trials();
+        let flickers = self.speller.completed_flickers();
         let cued = if self.speller.phrase().is_some() {
             judged + self.no_selection
         } else {
@@ -169,6 +169,7 @@ impl SpellerView {
             frames_missed: self.frames.counts().1,
             decoder: self.decoder_name().to_string(),
             diagnosis: Vec::new(),
+            saved_to: None,
         }
         .finish(refresh_problem(refresh_hz, self.max_code_hz()))
     }
@@ -219,13 +220,14 @@ impl SpellerView {
         self.finished = true;
         if outcome.is_some() {
             let mut summary = self.summary();
-            if let Some(path) = &self.recording
-                && let Err(e) = summary.save_beside(path)
-            {
-                summary.diagnosis.push(format!(
-                    "the summary could not be saved beside {} ({e}); the recording is complete",
-                    path.display()
-                ));
+            if let Some(path) = &self.recording {
+                match summary.save_beside(path) {
+                    Ok(saved) => summary.saved_to = Some(saved.display().to_string()),
+                    Err(e) => summary.diagnosis.push(format!(
+                        "the summary could not be saved beside {} ({e}); the recording itself is not affected",
+                        path.display()
+                    )),
+                }
             }
             if let Some(sink) = &self.summary_sink {
                 *sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(summary);

@@ -98,15 +98,6 @@ fn open_imagery(profile: &Profile) -> anyhow::Result<(crate::mi::view::ImageryVi
     Ok((crate::mi::launch::start(plan, source)?, out))
 }
 
-/// Flickers the speller ran to their end: the trials started, less the one under way unless
-/// it is in its feedback.
-fn completed_flickers(sp: &crate::speller::Speller) -> u32 {
-    match sp.phase() {
-        crate::speller::Phase::Feedback { .. } | crate::speller::Phase::Done => sp.trials(),
-        _ => sp.trials().saturating_sub(1),
-    }
-}
-
 /// Fits the speller's ensemble-TRCA model from a calibration recording and saves it beside
 /// the recording (`X.xdf` → `X.trca.json`): the model's path and a one-line summary.
 fn fit_calibration(recording: &Path) -> anyhow::Result<(PathBuf, String)> {
@@ -451,7 +442,7 @@ impl StartScreen {
                         true,
                         format!(
                             "the calibration stopped after {} of its {} flickers, so no model was fitted; its recording {} is kept: run the calibration to its end, or fit several recordings together with `neuroloop ssvep fit`",
-                            completed_flickers(sp),
+                            sp.completed_flickers(),
                             sp.cues(),
                             recording.display()
                         ),
@@ -1088,16 +1079,18 @@ fn stream_list_ui(ui: &mut egui::Ui, streams: &[StreamListing], p: &mut Profile)
     });
 }
 
-/// A labelled field of comma-separated frequencies (Hz); an edit that leaves none valid keeps
-/// the last ones.
+/// A labelled field of comma-separated frequencies (Hz). While it has the focus the text is
+/// the user's as typed (a trailing comma or `12.` stays); each edit that parses to at least
+/// one frequency updates `hz`.
 fn frequencies_ui(ui: &mut egui::Ui, name: &str, hz: &mut Vec<f64>) {
     let l = ui.label(name);
-    let mut text = hz.iter().map(f64::to_string).collect::<Vec<_>>().join(", ");
-    if ui
+    let id = ui.make_persistent_id(("frequencies", name));
+    let shown = || hz.iter().map(f64::to_string).collect::<Vec<_>>().join(", ");
+    let mut text = ui.data(|d| d.get_temp::<String>(id)).unwrap_or_else(shown);
+    let response = ui
         .add(egui::TextEdit::singleline(&mut text).desired_width(220.0))
-        .labelled_by(l.id)
-        .changed()
-    {
+        .labelled_by(l.id);
+    if response.changed() {
         let parsed: Vec<f64> = text
             .split(',')
             .filter_map(|t| t.trim().parse().ok())
@@ -1106,6 +1099,11 @@ fn frequencies_ui(ui: &mut egui::Ui, name: &str, hz: &mut Vec<f64>) {
         if !parsed.is_empty() {
             *hz = parsed;
         }
+    }
+    if response.has_focus() {
+        ui.data_mut(|d| d.insert_temp(id, text));
+    } else {
+        ui.data_mut(|d| d.remove::<String>(id));
     }
 }
 

@@ -126,6 +126,19 @@ impl SourceSpec {
         }
     }
 
+    /// The fastest the source may deliver while it runs: its speed, or for a file replayed
+    /// against the clock the fastest its controls allow
+    /// ([`neuroloop_acquisition::replay::MAX_REPLAY_SPEED`]).
+    pub fn fastest_speed(&self) -> f64 {
+        match self {
+            SourceSpec::File {
+                pacing: Pacing::Speed(f),
+                ..
+            } => f.max(neuroloop_acquisition::replay::MAX_REPLAY_SPEED),
+            _ => self.speed(),
+        }
+    }
+
     /// Whether the source has no clock of its own (maximum speed), so the whole pipeline may
     /// wait for its consumers instead of dropping.
     pub fn is_consumer_paced(&self) -> bool {

@@ -371,7 +371,11 @@ fn make_recording(
         return Ok(Recording::none(meta.clone()));
     }
     fault::check(fault::StartStep::Recording)?;
-    let (feed, rx) = record_feed(meta.channels(), meta.sample_rate_hz, cfg.source.speed());
+    let (feed, rx) = record_feed(
+        meta.channels(),
+        meta.sample_rate_hz,
+        cfg.source.fastest_speed(),
+    );
     let recording = if cfg.with_window {
         let mut r = Recording::on_demand(meta.clone(), info.annotation_texts.clone(), rx);
         if let Some(path) = &cfg.outputs.record {
