@@ -414,6 +414,18 @@ pub fn recording_path(dir: &Path) -> PathBuf {
     unused_path(dir, "neuroloop", ".xdf")
 }
 
+/// `dir/stem.ext`, or `dir/stem-2.ext`, `-3`… when taken (a paradigm run repeated in one
+/// folder keeps the earlier files).
+pub fn free_path(dir: &Path, stem: &str, ext: &str) -> PathBuf {
+    let mut path = dir.join(format!("{stem}.{ext}"));
+    let mut n = 2;
+    while path.exists() {
+        path = dir.join(format!("{stem}-{n}.{ext}"));
+        n += 1;
+    }
+    path
+}
+
 /// A name in `dir` nothing has yet: `prefix-YYYYMMDD-HHMMSS` (UTC) then `suffix` (e.g.
 /// `.xdf`, or empty for a folder), with `-2`, `-3`… before the suffix when taken.
 pub fn unused_path(dir: &Path, prefix: &str, suffix: &str) -> PathBuf {
@@ -709,6 +721,24 @@ impl Drop for Recording {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repeated_run_gets_the_next_free_name() {
+        let dir = std::env::temp_dir().join(format!("neuroloop-free-path-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(free_path(&dir, "feedback", "xdf"), dir.join("feedback.xdf"));
+        std::fs::write(dir.join("feedback.xdf"), b"").unwrap();
+        assert_eq!(
+            free_path(&dir, "feedback", "xdf"),
+            dir.join("feedback-2.xdf")
+        );
+        std::fs::write(dir.join("feedback-2.xdf"), b"").unwrap();
+        assert_eq!(
+            free_path(&dir, "feedback", "xdf"),
+            dir.join("feedback-3.xdf")
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     fn meta() -> StreamMeta {
         StreamMeta {

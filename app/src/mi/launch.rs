@@ -56,34 +56,23 @@ pub fn session_factory(
             }),
         };
         let config = SessionConfig::new(input).markers(source.markers.clone());
-        let config = match role {
-            SessionRole::Calibration => {
-                config.record(Some(free_path(&source.out, "calibration", "xdf")))
-            }
-            SessionRole::Feedback(model) => {
-                let spec = MiSpec {
-                    model: None,
-                    step_secs: source.step_secs,
-                };
-                config
-                    .decoder(spec.decoder_for(*model)?)
-                    .record(Some(free_path(&source.out, "feedback", "xdf")))
-            }
-        };
+        let config =
+            match role {
+                SessionRole::Calibration => config.record(Some(
+                    neuroloop_runtime::record::free_path(&source.out, "calibration", "xdf"),
+                )),
+                SessionRole::Feedback(model) => {
+                    let spec = MiSpec {
+                        model: None,
+                        step_secs: source.step_secs,
+                    };
+                    config.decoder(spec.decoder_for(*model)?).record(Some(
+                        neuroloop_runtime::record::free_path(&source.out, "feedback", "xdf"),
+                    ))
+                }
+            };
         Ok(Session::start(config)?)
     })
-}
-
-/// `dir/stem.ext`, or `dir/stem-2.ext`, `-3`… when taken: a run that calibrates or gives
-/// feedback again keeps the earlier files.
-pub fn free_path(dir: &std::path::Path, stem: &str, ext: &str) -> PathBuf {
-    let mut path = dir.join(format!("{stem}.{ext}"));
-    let mut n = 2;
-    while path.exists() {
-        path = dir.join(format!("{stem}-{n}.{ext}"));
-        n += 1;
-    }
-    path
 }
 
 /// The paradigm's window for `plan`, its sessions made as `source` says (the output folder

@@ -643,7 +643,7 @@ impl ImageryView {
             let dir = p.parent().unwrap_or(std::path::Path::new("."));
             let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
             let ext = p.extension().and_then(|s| s.to_str()).unwrap_or("json");
-            super::launch::free_path(dir, stem, ext)
+            neuroloop_runtime::record::free_path(dir, stem, ext)
         });
         let (tx, rx) = std::sync::mpsc::channel();
         let cut = self.plan.cut.clone();
