@@ -378,9 +378,11 @@ impl ImageryView {
                         .iter()
                         .find(|e| e.method == outcome.model.method)
                         .map(|e| {
-                            let n = e.predictions.len();
-                            let correct = (e.accuracy * n as f64).round() as usize;
-                            ChanceCheck::new(correct, n, outcome.model.class_names.len())
+                            ChanceCheck::of_accuracy(
+                                e.accuracy,
+                                e.predictions.len(),
+                                outcome.model.class_names.len(),
+                            )
                         });
                     let model = outcome.model;
                     self.summary.model_method = Some(model.method.name().to_string());
@@ -850,8 +852,5 @@ impl eframe::App for ImageryView {
 fn model_check(model: &MiModel) -> Option<ChanceCheck> {
     let accuracy = model.training.cross_validated_accuracy?;
     let n: usize = model.training.trials_per_class.iter().sum();
-    (n > 0).then(|| {
-        let correct = (accuracy * n as f64).round() as usize;
-        ChanceCheck::new(correct, n, model.class_names.len())
-    })
+    (n > 0).then(|| ChanceCheck::of_accuracy(accuracy, n, model.class_names.len()))
 }

@@ -60,10 +60,9 @@ pub fn model_check(model: &SsvepTrcaModel) -> Option<(f64, crate::eval::chance::
         .find(|cp| cp.cv_accuracy.is_some())?;
     let accuracy = cp.cv_accuracy?;
     let trials: usize = model.trials_per_class.iter().sum();
-    let correct = (accuracy * trials as f64).round() as usize;
     Some((
         cp.window_secs,
-        crate::eval::chance::ChanceCheck::new(correct, trials, model.targets_hz.len()),
+        crate::eval::chance::ChanceCheck::of_accuracy(accuracy, trials, model.targets_hz.len()),
     ))
 }
 

@@ -50,6 +50,13 @@ impl ChanceCheck {
         }
     }
 
+    /// A fraction `accuracy` of `trials` (a cross-validated accuracy recorded without its
+    /// count of correct trials), with `classes` equally likely classes.
+    pub fn of_accuracy(accuracy: f64, trials: usize, classes: usize) -> ChanceCheck {
+        let correct = (accuracy * trials as f64).round() as usize;
+        ChanceCheck::new(correct, trials, classes)
+    }
+
     /// Whether the whole interval lies above chance.
     pub fn above_chance(&self) -> bool {
         self.ci_low > self.chance
