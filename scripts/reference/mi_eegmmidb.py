@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Reference motor-imagery accuracies on EEGMMIDB subject S001 (imagined left vs right fist),
+"""Reference motor-imagery accuracies on EEGMMIDB subjects S001, S002 and S003 (imagined left vs
+right fist, each subject cross-validated on its own trials),
 computed with MNE (file reading), scipy (filtering), pyRiemann and scikit-learn, on exactly the
 protocol of `neuroloop eval mi`:
 
@@ -22,7 +23,8 @@ protocol of `neuroloop eval mi`:
   LDA as for csp-lda;
 - metrics: accuracy over all held-out predictions and Cohen's kappa of the pooled confusion.
 
-Writes offline/reference/mi_eegmmidb_reference.json (small: per-fold counts and predictions).
+Writes offline/reference/mi_eegmmidb_reference.json (small: per subject, the labels and each
+method's per-fold counts and predictions).
 Usage: .venv/bin/python scripts/reference/mi_eegmmidb.py [DATA_DIR]
 (needs the packages in scripts/requirements-reference.txt)
 """
@@ -63,13 +65,17 @@ def norm(label):
 FBCSP_BANDS = [(lo, lo + 4.0) for lo in range(4, 40, 4)]
 
 
+SUBJECTS = ["S001", "S002", "S003"]
+
+
 def load(folder, band=BAND):
     """Epochs (trials x channels x samples) and labels, in file order."""
     sos = signal.butter(4, band, btype="bandpass", fs=FS, output="sos")
     start, stop = (int(round(w * FS)) for w in WINDOW)
     xs, ys = [], []
     for run in RUNS:
-        raw = mne.io.read_raw_edf(folder / f"S001{run}.edf", preload=True, verbose="error")
+        raw = mne.io.read_raw_edf(folder / f"{folder.name[-4:]}{run}.edf", preload=True,
+                                  verbose="error")
         assert raw.info["sfreq"] == FS
         names = [norm(c) for c in raw.ch_names]
         picks = [names.index(norm(c)) for c in CHANNELS]
@@ -148,11 +154,10 @@ def pipelines():
     }
 
 
-def main():
-    here = pathlib.Path(__file__).resolve().parents[2]
-    data = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else here.parent / "shared/data"
-    x, y = load(data / "mi_eegmmidb_S001")
-    bank = np.stack([load(data / "mi_eegmmidb_S001", band)[0] for band in FBCSP_BANDS], axis=1)
+def evaluate(folder):
+    """Every method cross-validated on one subject's trials."""
+    x, y = load(folder)
+    bank = np.stack([load(folder, band)[0] for band in FBCSP_BANDS], axis=1)
     fold = folds(y)
     results = {}
     runs = [(name, pipe, x) for name, pipe in pipelines().items()]
@@ -172,7 +177,14 @@ def main():
             "folds": per_fold,
             "predictions": pred.tolist(),
         }
-        print(f"{name:8} accuracy {100 * acc:.1f} %  kappa {kappa(y, pred):.3f}")
+        print(f"{folder.name[-4:]} {name:9} accuracy {100 * acc:.1f} %  kappa {kappa(y, pred):.3f}")
+    return {"trials": len(y), "labels": y.tolist(), "results": results}
+
+
+def main():
+    here = pathlib.Path(__file__).resolve().parents[2]
+    data = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else here.parent / "shared/data"
+    subjects = {s: evaluate(data / f"mi_eegmmidb_{s}") for s in SUBJECTS}
     out = here / "offline/reference/mi_eegmmidb_reference.json"
     out.write_text(json.dumps({
         "protocol": "see scripts/reference/mi_eegmmidb.py",
@@ -181,9 +193,7 @@ def main():
         "scikit-learn": sklearn.__version__,
         "scipy": __import__("scipy").__version__,
         "numpy": np.__version__,
-        "trials": len(y),
-        "labels": y.tolist(),
-        "results": results,
+        "subjects": subjects,
     }, indent=1) + "\n")
     print(f"wrote {out}")
 

@@ -733,6 +733,9 @@ pub enum EvalMiMethod {
     Mdm,
     /// Filter-bank CSP (4-40 Hz in 4-Hz bands) + feature selection + shrinkage LDA.
     FbcspLda,
+    /// The method an inner cross-validation of each outer fold's training trials picks
+    /// among the four above (nested: the choice never sees the held-out fold).
+    Auto,
     /// The ONNX network of a model card (trained on the executed runs, scored on the
     /// imagined ones).
     Onnx,
@@ -741,17 +744,19 @@ pub enum EvalMiMethod {
 /// Options of `neuroloop eval mi`.
 #[derive(Debug, Clone, Args)]
 pub struct EvalMiArgs {
-    /// One subject's folder of EEGMMIDB EDF files (S001R04.edf, S001R08.edf, S001R12.edf).
-    #[arg(long, value_name = "DIR")]
-    pub eegmmidb: PathBuf,
+    /// EEGMMIDB subjects: each DIR a subject's folder of EDF files (S001R04.edf, S001R08.edf,
+    /// S001R12.edf) or a folder of subjects' folders. With two subjects or more, the
+    /// calibration-light scores (leave one subject out) follow the table.
+    #[arg(long, value_name = "DIR", num_args = 1.., required = true)]
+    pub eegmmidb: Vec<PathBuf>,
     /// Methods to evaluate.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [EvalMiMethod::CspLda, EvalMiMethod::TsLr, EvalMiMethod::Mdm, EvalMiMethod::FbcspLda, EvalMiMethod::Onnx])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [EvalMiMethod::CspLda, EvalMiMethod::TsLr, EvalMiMethod::Mdm, EvalMiMethod::FbcspLda, EvalMiMethod::Auto, EvalMiMethod::Onnx])]
     pub method: Vec<EvalMiMethod>,
     /// Card of the network `--method onnx` scores (default: the shipped mi-net).
     #[arg(long, value_name = "CARD.toml")]
     pub model: Option<PathBuf>,
-    /// Also fit the best evaluated method on every trial and save it (a model file for
-    /// `--mi-model`).
+    /// Also fit the best evaluated method on every trial of the (one) subject and save it (a
+    /// model file for `--mi-model`).
     #[arg(long, value_name = "MODEL.json")]
     pub save_model: Option<PathBuf>,
     /// Instead of evaluating, write the network trainer's input to this folder (executed runs

@@ -4,6 +4,7 @@
 
 pub mod args;
 mod eval;
+mod eval_mi;
 mod fit;
 mod paradigm;
 mod session;
@@ -49,7 +50,7 @@ fn run(command: &Command, given: &Given) -> anyhow::Result<()> {
         Command::Mi(MiCommand::Fit(a)) => fit::mi_fit(a),
         Command::Ssvep(SsvepCommand::Fit(a)) => fit::ssvep_fit(a),
         Command::Eval(EvalCommand::Ssvep(a)) => eval::eval_ssvep(a),
-        Command::Eval(EvalCommand::Mi(a)) => eval::eval_mi(a),
+        Command::Eval(EvalCommand::Mi(a)) => eval_mi::eval_mi(a),
         Command::Eval(EvalCommand::Spindles(a)) => eval::eval_spindles(a),
         Command::Eval(EvalCommand::SoPhase(a)) => eval::eval_so_phase(a),
         Command::Bench(a) => tools::bench_command(a),

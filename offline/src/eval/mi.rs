@@ -441,54 +441,135 @@ pub fn evaluate_mi(data: &MiTrials, method: MiMethod) -> Result<MiEval> {
     let fold = stratified_folds(&data.labels, FOLDS);
     let mut predictions = vec![0usize; data.labels.len()];
     let mut folds = Vec::with_capacity(FOLDS);
-    let mut proba = vec![0.0; data.class_names.len()];
     for f in 0..FOLDS {
-        let train: Vec<usize> = (0..fold.len()).filter(|&i| fold[i] != f).collect();
-        let trials: Vec<Vec<f32>> = train.iter().map(|&i| data.trials[i].clone()).collect();
-        let labels: Vec<usize> = train.iter().map(|&i| data.labels[i]).collect();
-        let model = MiModel::fit(
-            method,
-            data.protocol.clone(),
-            data.class_names.clone(),
-            &trials,
-            &labels,
-            TrainingInfo::default(),
-        )
-        .map_err(|source| OfflineError::FitFold {
-            method,
-            fold: f,
-            source,
+        let (train, test) = split(&fold, f);
+        let predicted = fit_predict(data, method, &train, &test).map_err(|e| match e {
+            OfflineError::Mi(source) => OfflineError::FitFold {
+                method,
+                fold: f,
+                source,
+            },
+            e => e,
         })?;
-        let mut predictor = MiPredictor::new(model)?;
-        let mut score = FoldScore {
-            correct: 0,
-            trials: 0,
-        };
-        for i in (0..fold.len()).filter(|&i| fold[i] == f) {
-            if !predictor.predict(&data.trials[i], &mut proba) {
-                return Err(OfflineError::data(format!(
-                    "trial {i} could not be classified: it is flat or holds non-finite samples"
-                )));
-            }
-            let best = argmax(&proba);
-            predictions[i] = best;
-            score.correct += usize::from(best == data.labels[i]);
-            score.trials += 1;
-        }
-        folds.push(score);
+        folds.push(score_into(
+            &mut predictions,
+            &data.labels,
+            &test,
+            &predicted,
+        ));
     }
-    let correct = predictions
-        .iter()
-        .zip(&data.labels)
-        .filter(|(p, y)| p == y)
-        .count();
     Ok(MiEval {
         method,
-        accuracy: correct as f64 / data.labels.len().max(1) as f64,
+        accuracy: accuracy(&data.labels, &predictions),
         kappa: cohen_kappa(&data.labels, &predictions),
         folds,
         predictions,
     })
+}
+
+/// The trials outside fold `f` and those in it.
+pub(crate) fn split(fold: &[usize], f: usize) -> (Vec<usize>, Vec<usize>) {
+    (0..fold.len()).partition(|&i| fold[i] != f)
+}
+
+/// Writes `predicted` (for the trials `test`) into `predictions` and counts the hits.
+pub(crate) fn score_into(
+    predictions: &mut [usize],
+    labels: &[usize],
+    test: &[usize],
+    predicted: &[usize],
+) -> FoldScore {
+    let mut score = FoldScore {
+        correct: 0,
+        trials: test.len(),
+    };
+    for (&i, &p) in test.iter().zip(predicted) {
+        predictions[i] = p;
+        score.correct += usize::from(p == labels[i]);
+    }
+    score
+}
+
+/// Fraction of `predictions` equal to `labels`.
+pub(crate) fn accuracy(labels: &[usize], predictions: &[usize]) -> f64 {
+    let correct = predictions
+        .iter()
+        .zip(labels)
+        .filter(|(p, y)| p == y)
+        .count();
+    correct as f64 / labels.len().max(1) as f64
+}
+
+/// Fits `method` on the trials `train` of `data` and predicts the trials `test` with the
+/// same allocation-free predictor as online.
+pub fn fit_predict(
+    data: &MiTrials,
+    method: MiMethod,
+    train: &[usize],
+    test: &[usize],
+) -> Result<Vec<usize>> {
+    let trials: Vec<Vec<f32>> = train.iter().map(|&i| data.trials[i].clone()).collect();
+    let labels: Vec<usize> = train.iter().map(|&i| data.labels[i]).collect();
+    let model = MiModel::fit(
+        method,
+        data.protocol.clone(),
+        data.class_names.clone(),
+        &trials,
+        &labels,
+        TrainingInfo::default(),
+    )?;
+    predict_all(model, test.iter().map(|&i| (i, data.trials[i].as_slice())))
+}
+
+/// [`fit_predict`] with the class probabilities of every test trial.
+pub fn fit_probabilities(
+    data: &MiTrials,
+    method: MiMethod,
+    train: &[usize],
+    test: &[usize],
+) -> Result<Vec<Vec<f64>>> {
+    let trials: Vec<Vec<f32>> = train.iter().map(|&i| data.trials[i].clone()).collect();
+    let labels: Vec<usize> = train.iter().map(|&i| data.labels[i]).collect();
+    let model = MiModel::fit(
+        method,
+        data.protocol.clone(),
+        data.class_names.clone(),
+        &trials,
+        &labels,
+        TrainingInfo::default(),
+    )?;
+    probabilities(model, test.iter().map(|&i| (i, data.trials[i].as_slice())))
+}
+
+/// The most probable class of every `(index, window)` under `model`.
+pub(crate) fn predict_all<'a>(
+    model: MiModel,
+    windows: impl Iterator<Item = (usize, &'a [f32])>,
+) -> Result<Vec<usize>> {
+    Ok(probabilities(model, windows)?
+        .iter()
+        .map(|p| argmax(p))
+        .collect())
+}
+
+/// The class probabilities of every `(index, window)` under `model`.
+pub(crate) fn probabilities<'a>(
+    model: MiModel,
+    windows: impl Iterator<Item = (usize, &'a [f32])>,
+) -> Result<Vec<Vec<f64>>> {
+    let mut proba = vec![0.0; model.class_names.len()];
+    let mut predictor = MiPredictor::new(model)?;
+    windows
+        .map(|(i, w)| {
+            if predictor.predict(w, &mut proba) {
+                Ok(proba.clone())
+            } else {
+                Err(OfflineError::data(format!(
+                    "trial {i} could not be classified: it is flat or holds non-finite samples"
+                )))
+            }
+        })
+        .collect()
 }
 
 /// A motor-imagery network's score on the imagined runs: it was trained on the executed
@@ -574,8 +655,12 @@ pub struct MiReference {
     pub predictions: Vec<usize>,
 }
 
-/// The reference file's labels (trial order) and its result for `method`.
-pub fn reference(method: MiMethod) -> Option<(Vec<usize>, MiReference)> {
+/// The subjects of the reference file.
+pub const REFERENCE_SUBJECTS: [&str; 3] = ["S001", "S002", "S003"];
+
+/// The reference file's labels of `subject` (trial order, e.g. `S001`) and its result for
+/// `method` on them.
+pub fn reference(subject: &str, method: MiMethod) -> Option<(Vec<usize>, MiReference)> {
     static REFERENCE: std::sync::OnceLock<Option<serde_json::Value>> = std::sync::OnceLock::new();
     let v = REFERENCE
         .get_or_init(|| serde_json::from_str(EEGMMIDB_REFERENCE_JSON).ok())
@@ -586,9 +671,10 @@ pub fn reference(method: MiMethod) -> Option<(Vec<usize>, MiReference)> {
             .map(|x| x.as_u64().and_then(|x| usize::try_from(x).ok()))
             .collect()
     };
-    let r = &v["results"][method.name()];
+    let s = &v["subjects"][subject];
+    let r = &s["results"][method.name()];
     Some((
-        list(&v["labels"])?,
+        list(&s["labels"])?,
         MiReference {
             accuracy: r["accuracy"].as_f64()?,
             kappa: r["kappa"].as_f64()?,
@@ -636,11 +722,16 @@ mod tests {
     }
 
     #[test]
-    fn reference_file_has_every_method() {
-        for m in MiMethod::ALL {
-            let (labels, r) = reference(m).unwrap();
-            assert_eq!(labels.len(), r.predictions.len());
-            assert!((0.5..=1.0).contains(&r.accuracy), "{m:?}: {}", r.accuracy);
+    fn reference_file_has_every_subject_and_method() {
+        for subject in REFERENCE_SUBJECTS {
+            for m in MiMethod::ALL {
+                let (labels, r) = reference(subject, m).unwrap();
+                assert_eq!(labels.len(), r.predictions.len());
+                assert!((0.3..=1.0).contains(&r.accuracy), "{m:?}: {}", r.accuracy);
+            }
         }
+        // S001's CSP-LDA, as REFERENCES.md lists it.
+        let (_, r) = reference("S001", MiMethod::CspLda).unwrap();
+        assert!((r.accuracy - 34.0 / 45.0).abs() < 1e-12);
     }
 }

@@ -2,12 +2,15 @@
 //! reference implementations' numbers on the same protocol:
 //!
 //! - [`ssvep`]: `neuroloop eval ssvep --kalunga DIR`, training-free SSVEP (CCA, FBCCA);
-//! - [`mi`]: `neuroloop eval mi --eegmmidb DIR`, motor imagery (CSP-LDA, TS-LR, MDM);
+//! - [`mi`]: `neuroloop eval mi --eegmmidb DIR`, motor imagery (CSP-LDA, TS-LR, MDM, FBCSP);
+//! - [`mi_subjects`]: the same over several subjects, the nested-CV `auto` method and
+//!   calibration-light leave-one-subject-out scores;
 //! - [`spindles`]: `neuroloop eval spindles --dreams DIR`, causal sleep-spindle detection;
 //! - [`so_phase`]: `neuroloop eval so-phase --data DIR`, slow-oscillation phase targeting.
 
 pub mod chance;
 pub mod mi;
+pub mod mi_subjects;
 pub mod so_phase;
 pub mod spindles;
 pub mod ssvep;
