@@ -238,12 +238,61 @@ pub struct ModelCard {
     /// Held-out scores and the shipped model's own scores (free-form numbers and text).
     #[serde(default)]
     pub validation: toml::Table,
+    /// Which recordings shaped the model and which it was measured on; checked when the card
+    /// is read.
+    #[serde(default)]
+    pub provenance: Option<Provenance>,
     /// Outputs for formula-made inputs.
     #[serde(default)]
     pub golden: Option<Golden>,
     /// The card's own path (not in the file).
     #[serde(skip)]
     pub path: PathBuf,
+}
+
+/// Which recordings shaped a model and which it was measured on (a card's `[provenance]`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    /// Every recording that influenced any choice: the weights, and the architecture,
+    /// features, offsets, thresholds, regularisation and decision rule chosen for them, in
+    /// any fold of any search.
+    pub influenced: Vec<String>,
+    /// Recordings that influenced nothing. A number the card calls held out is measured on
+    /// these only; empty when the model has no such recordings.
+    pub held_out: Vec<String>,
+    /// How the choices were made.
+    #[serde(default)]
+    pub note: String,
+}
+
+impl Provenance {
+    /// Checks that no recording is both influencing and held out, that some recording
+    /// influenced the model, and that neither list names a recording twice; the error says
+    /// which recording and what to change.
+    pub fn check(&self) -> Result<(), String> {
+        if self.influenced.is_empty() {
+            return Err("[provenance] influenced is empty: list every recording the training or any choice of the model looked at".into());
+        }
+        for (list, name) in [
+            (&self.influenced, "influenced"),
+            (&self.held_out, "held_out"),
+        ] {
+            for (i, r) in list.iter().enumerate() {
+                if list[..i].contains(r) {
+                    return Err(format!(
+                        "[provenance] {name} lists \"{r}\" twice: list each recording once"
+                    ));
+                }
+            }
+        }
+        if let Some(r) = self.held_out.iter().find(|r| self.influenced.contains(r)) {
+            return Err(format!(
+                "[provenance] lists \"{r}\" both as influenced and as held_out: a recording that influenced any choice is not held out; remove it from held_out (and re-measure the held-out numbers without it)"
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Problems with a model or its card; each names the file and the fix.
@@ -305,6 +354,9 @@ impl ModelCard {
         };
         let text = std::fs::read_to_string(path).map_err(|e| card_err(e.to_string()))?;
         let mut card: ModelCard = toml::from_str(&text).map_err(|e| card_err(e.to_string()))?;
+        if let Some(p) = &card.provenance {
+            p.check().map_err(card_err)?;
+        }
         card.path = path.to_path_buf();
         Ok(card)
     }
@@ -578,6 +630,55 @@ pub fn load_spindle_net(card: &ModelCard) -> Result<crate::sleep::SpindleNet, Mo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every shipped card says which recordings shaped it and which it was measured on, the
+    /// two lists disjoint (checked when read), and names its training subjects as influencing.
+    #[test]
+    fn shipped_cards_keep_influencing_and_held_out_recordings_apart() {
+        for file in ["mi-net.toml", "spindle-net.toml", "ssvep-net.toml"] {
+            let card = ModelCard::shipped(file).unwrap();
+            let p = card
+                .provenance
+                .as_ref()
+                .unwrap_or_else(|| panic!("{file} has no [provenance]"));
+            p.check().unwrap();
+            assert!(!p.note.is_empty(), "{file}: say how the choices were made");
+            if let Some(subjects) = card.validation.get("training_subjects") {
+                for s in subjects.as_array().unwrap() {
+                    let s = s.as_str().unwrap();
+                    assert!(
+                        p.influenced.iter().any(|r| r.ends_with(&format!(" {s}"))),
+                        "{file}: training subject {s} is not listed as influencing"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_card_holding_out_an_influencing_recording_is_refused_by_name() {
+        let shipped = std::fs::read_to_string(shipped_models_dir().join("mi-net.toml")).unwrap();
+        let dir = std::env::temp_dir().join(format!("nl-provenance-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("card.toml");
+        let leaked = shipped.replace(
+            "held_out = [\"EEGMMIDB S002R04\"",
+            "held_out = [\"EEGMMIDB S001R04\"",
+        );
+        assert_ne!(leaked, shipped);
+        std::fs::write(&path, leaked).unwrap();
+        let err = ModelCard::read(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("\"EEGMMIDB S001R04\" both as influenced and as held_out")
+                && err.contains("remove it from held_out"),
+            "{err}"
+        );
+        let empty = shipped.replace("influenced = [", "influenced = [] # [");
+        std::fs::write(&path, empty).unwrap();
+        let err = ModelCard::read(&path).unwrap_err().to_string();
+        assert!(err.contains("[provenance] influenced is empty"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[test]
     fn a_named_file_that_does_not_exist_is_reported_with_its_variable() {

@@ -22,6 +22,15 @@ def fmt(v):
     raise TypeError(v)
 
 
+def provenance_lines(influenced, held_out, note):
+    """The card's `[provenance]` table: every recording that influenced any choice, the
+    recordings that influenced nothing (the card's held-out numbers are measured on them only),
+    and how the choices were made. The application refuses a card that lists a recording in
+    both."""
+    return ["", "[provenance]", f"influenced = {fmt(influenced)}", f"held_out = {fmt(held_out)}",
+            f"note = {fmt(note)}"]
+
+
 def ort_outputs(path, windows, input_name="window"):
     """The first output of the ONNX model at `path` for each window (batch 1 per call),
     stacked: (windows, outputs)."""

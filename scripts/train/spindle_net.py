@@ -29,7 +29,7 @@ import tempfile
 
 import numpy as np
 
-from cards import fmt, golden_inputs, ort_outputs
+from cards import fmt, golden_inputs, ort_outputs, provenance_lines
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SEED = 20261123
@@ -205,6 +205,15 @@ def export_onnx(params, path):
     onnx.save(model, str(path))
 
 
+PROVENANCE = (
+    [f"DREAMS excerpt{e}" for e in (1, 2, 3, 4, 7)],
+    [],
+    "leave one excerpt out: in each fold the weights, threshold and confirmation hops come from "
+    "the other four excerpts; the front end, architecture and candidate thresholds were designed "
+    "looking at all five, and the shipped model is trained on all five, so no excerpt is held out",
+)
+
+
 def write_card(path, front_end, decision, training, validation, golden):
     lines = [
         "# Model card of neuroloop's neural spindle detector. Written by",
@@ -234,6 +243,7 @@ def write_card(path, front_end, decision, training, validation, golden):
     for name, table in tables.items():
         lines += ["", f"[validation.{name}]"]
         lines += [f"{k} = {fmt(v)}" for k, v in table.items()]
+    lines += provenance_lines(*PROVENANCE)
     lines += ["", "[golden]", f"amplitude = {fmt(GOLDEN_AMPLITUDE)}", f"outputs = {fmt(golden)}", ""]
     path.write_text("\n".join(lines))
 

@@ -49,7 +49,7 @@ import tempfile
 
 import numpy as np
 
-from cards import fmt, golden_inputs, ort_outputs
+from cards import fmt, golden_inputs, ort_outputs, provenance_lines
 from scipy.optimize import minimize
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -273,6 +273,15 @@ def export_onnx(feat, w, b, path):
     onnx.save(model, str(path))
 
 
+PROVENANCE = (
+    [f"Kalunga s0{s}" for s in range(1, 9)],
+    [],
+    "weights and lambda from s01-s04 (lambda by leave one subject out within them); the window "
+    "tails and the feature form were chosen in an exploration scored leave one subject out over "
+    "all eight subjects, so s05-s08's numbers are not blind and no subject is held out",
+)
+
+
 def write_card(path, feat, ssvep, training, validation, golden):
     lines = [
         "# Model card of neuroloop's neural SSVEP decoder. Written by",
@@ -296,6 +305,7 @@ def write_card(path, feat, ssvep, training, validation, golden):
     lines += [f"{k} = {fmt(v)}" for k, v in training.items()]
     lines += ["", "[validation]"]
     lines += [f"{k} = {fmt(v)}" for k, v in validation.items()]
+    lines += provenance_lines(*PROVENANCE)
     lines += [
         "",
         "[golden]",
