@@ -424,6 +424,19 @@ pub struct OnnxModel {
     failures: u64,
 }
 
+fn outlets(list: &[ort::value::Outlet]) -> Vec<TensorSpec> {
+    list.iter()
+        .map(|o| TensorSpec {
+            name: o.name().to_string(),
+            shape: o
+                .dtype()
+                .tensor_shape()
+                .map(|s| s.iter().copied().collect())
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
 fn shape_text(shape: &[i64]) -> String {
     format!("{shape:?}")
 }
@@ -503,6 +516,16 @@ impl OnnxModel {
             output_name: c_name(&card.output.name)?,
             failures: 0,
         })
+    }
+
+    /// The graph's inputs as it declares them (name and shape; `-1` for a dynamic size).
+    pub fn graph_inputs(&self) -> Vec<TensorSpec> {
+        outlets(self.session.inputs())
+    }
+
+    /// The graph's outputs as it declares them.
+    pub fn graph_outputs(&self) -> Vec<TensorSpec> {
+        outlets(self.session.outputs())
     }
 
     /// Runs the model on `x` (as many values as the input holds) and returns the first

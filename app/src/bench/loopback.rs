@@ -223,7 +223,7 @@ fn latencies_ms(received: &[(f64, f64)], pushed: &[(f64, f64)]) -> Vec<f64> {
 
 /// A Python with pylsl: `NEUROLOOP_PYTHON`, else the project's `.venv` in a folder above the
 /// executable or in the source tree.
-fn python() -> Option<PathBuf> {
+pub(crate) fn python() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("NEUROLOOP_PYTHON") {
         return Some(PathBuf::from(p));
     }
@@ -240,7 +240,12 @@ fn python() -> Option<PathBuf> {
 
 /// The script that times one pylsl hop.
 fn pylsl_script() -> Option<PathBuf> {
-    let rel = Path::new("scripts/bench/pylsl_hop.py");
+    project_file(Path::new("scripts/bench/pylsl_hop.py"))
+}
+
+/// A file of the project (`rel` from the checkout's root) in a folder above the executable or
+/// in the source tree.
+pub(crate) fn project_file(rel: &Path) -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     exe.ancestors()
         .skip(1)

@@ -55,6 +55,9 @@ pub enum Command {
     /// Evaluate decoders offline on a recorded data set, beside reference numbers.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Model cards of ONNX networks: check one before a session.
+    #[command(subcommand)]
+    Model(ModelCommand),
     /// Publish the simulator as an LSL EEG stream (a virtual amplifier), with its ground truth
     /// on a `<name>-truth` marker stream.
     Simulate(SimulateArgs),
@@ -718,6 +721,39 @@ pub struct EvalSpindlesArgs {
     #[arg(long, value_name = "DIR")]
     pub dump_features: Option<PathBuf>,
     /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `neuroloop model` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ModelCommand {
+    /// Check a model card (docs/models.md): load its graph and compare it with the card, load
+    /// it as its paradigm does, run its golden inputs, time one inference beside the same
+    /// graph in onnxruntime's Python API, and with --file or --stream say whether those
+    /// channels and rate fit.
+    Check(ModelCheckArgs),
+}
+
+/// Options of `neuroloop model check`.
+#[derive(Debug, Clone, Args)]
+pub struct ModelCheckArgs {
+    /// The model card.
+    #[arg(value_name = "CARD.toml")]
+    pub card: PathBuf,
+    /// A recording (any readable format) whose channels and rate should fit the model.
+    #[arg(long, value_name = "REC", conflicts_with = "stream")]
+    pub file: Option<PathBuf>,
+    /// An LSL stream (by name) whose channels and rate should fit the model.
+    #[arg(long, value_name = "NAME")]
+    pub stream: Option<String>,
+    /// Inference calls timed.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(10..))]
+    pub calls: u32,
+    /// Do not time the graph in onnxruntime's Python API.
+    #[arg(long)]
+    pub no_python: bool,
+    /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -6,6 +6,7 @@ pub mod args;
 mod eval;
 mod eval_mi;
 mod fit;
+mod model;
 mod paradigm;
 mod session;
 mod tools;
@@ -18,7 +19,7 @@ use neuroloop_runtime::wake_latency::{HoldStatus, WakeLatencyHold};
 
 pub use crate::errors::error_text;
 pub use args::Cli;
-use args::{Command, EvalCommand, MiCommand, SsvepCommand, WakeArgs};
+use args::{Command, EvalCommand, MiCommand, ModelCommand, SsvepCommand, WakeArgs};
 pub use paradigm::{Given, paradigm_name};
 
 /// Entry point of the `neuroloop` binary: parses the command line, runs it, prints errors
@@ -53,6 +54,7 @@ fn run(command: &Command, given: &Given) -> anyhow::Result<()> {
         Command::Eval(EvalCommand::Mi(a)) => eval_mi::eval_mi(a),
         Command::Eval(EvalCommand::Spindles(a)) => eval::eval_spindles(a),
         Command::Eval(EvalCommand::SoPhase(a)) => eval::eval_so_phase(a),
+        Command::Model(ModelCommand::Check(a)) => model::check(a),
         Command::Bench(a) => tools::bench_command(a),
         Command::Simulate(a) => tools::simulate(a),
         Command::Start(a) => tools::start(a, a.wake.cpu_wake_latency),

@@ -228,13 +228,20 @@ impl Decoder for MiDecoder {
         self.classifier.class_names()
     }
 
+    fn input_channels(&self) -> Vec<usize> {
+        self.stepper
+            .as_ref()
+            .map_or_else(Vec::new, |s| s.picks().to_vec())
+    }
+
     fn prepare(&mut self, ctx: &DecoderContext) -> Result<(), DecoderError> {
         let protocol = self.classifier.protocol();
         if (ctx.sample_rate_hz - protocol.sample_rate_hz).abs() > 1e-6 * protocol.sample_rate_hz {
-            return Err(DecoderError::BadSetting {
-                name: "sample rate (Hz) of the stream for this motor-imagery model",
-                value: ctx.sample_rate_hz,
-                hint: "the model was fitted at another rate: calibrate and fit again at the amplifier's current rate",
+            return Err(DecoderError::Model {
+                reason: format!(
+                    "the stream runs at {} Hz but this motor-imagery model takes {} Hz: set the amplifier to {} Hz, or calibrate and fit again (a network: retrain) at the stream's rate",
+                    ctx.sample_rate_hz, protocol.sample_rate_hz, protocol.sample_rate_hz
+                ),
             });
         }
         if self.cfg.step_secs.is_nan() || self.cfg.step_secs <= 0.0 {

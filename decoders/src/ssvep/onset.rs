@@ -646,6 +646,10 @@ impl Decoder for SsvepOnsetDecoder {
         &self.class_names
     }
 
+    fn input_channels(&self) -> Vec<usize> {
+        self.picks.clone()
+    }
+
     fn prepare(&mut self, ctx: &DecoderContext) -> Result<(), DecoderError> {
         let p = &self.protocol;
         if (ctx.sample_rate_hz - p.sample_rate_hz).abs() > 1e-6 {
