@@ -200,6 +200,46 @@ fn eval_mi_prints_the_table_and_saves_a_loadable_model() {
     std::fs::remove_dir_all(&tmp).ok();
 }
 
+/// The network exported from PyTorch (braindecode's EEGNet trained on S002 and S003) scores on
+/// S001's imagined runs, which it never saw, what its card claims, through `neuroloop eval mi`.
+#[test]
+fn the_pytorch_example_network_scores_what_its_card_claims_on_a_held_out_subject() {
+    let Some(dir) = eegmmidb_dir() else { return };
+    if let Err(e) = neuroloop_decoders::onnx::init() {
+        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+        return;
+    }
+    let path = neuroloop_decoders::onnx::shipped_models_dir().join("../examples/eegnet-mi.toml");
+    let card = neuroloop_decoders::onnx::ModelCard::read(&path).unwrap();
+    let claimed = card.validation_number("accuracy_imagined").unwrap();
+    let held_out = &card.provenance.as_ref().unwrap().held_out;
+    assert!(
+        held_out.iter().any(|r| r == "EEGMMIDB S001R12"),
+        "{held_out:?}"
+    );
+    let out = common::neuroloop()
+        .args(["eval", "mi", "--method", "onnx", "--json", "--model"])
+        .arg(&path)
+        .arg("--eegmmidb")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = common::stdout_ok(&out, "eval mi --method onnx --model eegnet-mi");
+    let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let row = &r["scores"][0];
+    assert_eq!(row["model"], "eegnet-mi");
+    let accuracy = row["accuracy"].as_f64().unwrap();
+    println!(
+        "eegnet-mi on S001: {:.1} % (card {:.1} %)",
+        100.0 * accuracy,
+        100.0 * claimed
+    );
+    assert!(
+        (accuracy - claimed).abs() < 1e-9,
+        "{accuracy} vs card {claimed}"
+    );
+}
+
 /// The shipped motor-imagery network (trained on S001's executed runs) still scores on the
 /// imagined runs what its card claims, through `neuroloop eval mi --method onnx --json`.
 #[test]

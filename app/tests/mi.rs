@@ -189,6 +189,31 @@ fn replaying_a_run_with_the_network_reproduces_its_offline_decisions() {
     );
 }
 
+/// The same with a network trained in PyTorch elsewhere and exported with
+/// `torch.onnx.export` (braindecode's EEGNet, `assets/examples/eegnet-mi.toml`, written by
+/// `scripts/examples/braindecode_mi.sh`): offline = live for a graph neuroloop did not make.
+#[test]
+fn replaying_a_run_with_a_pytorch_network_reproduces_its_offline_decisions() {
+    let Some(data) = common::data_dir("mi_eegmmidb_S001") else {
+        return;
+    };
+    if let Err(e) = neuroloop_decoders::onnx::init() {
+        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+        return;
+    }
+    let path = neuroloop_decoders::onnx::shipped_models_dir().join("../examples/eegnet-mi.toml");
+    let card = neuroloop_decoders::onnx::ModelCard::read(&path).unwrap();
+    let mut net = neuroloop_decoders::mi::MiNet::load(&card).unwrap();
+    let protocol = net.protocol().clone();
+    replay_reproduces_offline(
+        "replay-torch",
+        &data.join("S001R12.edf"),
+        &path,
+        &protocol,
+        |w, p| net.predict(w, p),
+    );
+}
+
 #[test]
 fn unusable_models_are_refused_with_the_fix() {
     let dir = temp_dir("bad");

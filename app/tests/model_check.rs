@@ -20,6 +20,12 @@ fn shipped(card: &str) -> PathBuf {
     neuroloop_decoders::onnx::shipped_models_dir().join(card)
 }
 
+/// The small network exported from PyTorch (braindecode's EEGNet) that the repository keeps
+/// as a worked example of a card from elsewhere.
+fn example_card() -> PathBuf {
+    neuroloop_decoders::onnx::shipped_models_dir().join("../examples/eegnet-mi.toml")
+}
+
 /// A copy of a shipped card and its graph in `dir`, the card's text edited by `edit`.
 fn edited(dir: &Path, card: &str, edit: impl Fn(&str) -> String) -> PathBuf {
     let text = std::fs::read_to_string(shipped(card)).unwrap();
@@ -38,8 +44,14 @@ fn every_shipped_card_checks_out_and_is_timed_beside_python() {
         return;
     }
     let python = std::env::var_os("NEUROLOOP_PYTHON").is_some();
-    for card in ["mi-net.toml", "spindle-net.toml", "ssvep-net.toml"] {
-        let path = shipped(card);
+    let mut cards: Vec<PathBuf> = ["mi-net.toml", "spindle-net.toml", "ssvep-net.toml"]
+        .into_iter()
+        .map(shipped)
+        .collect();
+    // The network exported from PyTorch by scripts/examples/braindecode_mi.sh.
+    cards.push(example_card());
+    for path in cards {
+        let card = path.file_name().unwrap().to_string_lossy().into_owned();
         let out = common::neuroloop()
             .args(["model", "check", "--calls", "200", "--json"])
             .arg(&path)
@@ -55,6 +67,7 @@ fn every_shipped_card_checks_out_and_is_timed_beside_python() {
         let median = r["timing"]["median_ms"].as_f64().unwrap();
         assert!(median > 0.0 && median <= r["timing"]["p99_ms"].as_f64().unwrap());
         assert!(r["provenance"]["influenced"].as_array().unwrap().len() >= 5);
+        assert!(!r["provenance"]["note"].as_str().unwrap().is_empty());
         if python {
             // CI runs with the project's Python, where setup installs onnxruntime.
             assert_eq!(r["python"]["calls"], 200, "{card}: {}", r["python_skipped"]);

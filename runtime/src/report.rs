@@ -335,7 +335,7 @@ impl SessionReport {
             if d.scored > 0 {
                 let _ = writeln!(
                     t,
-                    "  {:<12}{} decisions; {}/{} = {:.1} % correct vs ground truth (windows inside a trial)",
+                    "  {:<12} {} decisions; {}/{} = {:.1} % correct vs ground truth (windows inside a trial)",
                     d.name,
                     d.decisions,
                     d.correct,
@@ -343,7 +343,7 @@ impl SessionReport {
                     100.0 * d.correct as f64 / d.scored as f64
                 );
             } else {
-                let _ = writeln!(t, "  {:<12}{} decisions", d.name, d.decisions);
+                let _ = writeln!(t, "  {:<12} {} decisions", d.name, d.decisions);
             }
             if d.failures > 0 {
                 let _ = writeln!(

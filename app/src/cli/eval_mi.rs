@@ -218,7 +218,7 @@ fn print_report(report: &MiReport) {
             format!("chosen in the outer folds: {}", chosen.join(", "))
         } else if let Some(model) = &r.model {
             format!(
-                "{model}, trained on S001's executed runs (R03, R07, R11); card {}; CSP-LDA fitted the same way: {}",
+                "network {model} (its card: {}); CSP-LDA fitted on this subject's executed runs R03/R07/R11: {}",
                 r.card_accuracy.map_or("-".into(), percent),
                 r.csp_lda_transfer_accuracy.map_or("-".into(), percent)
             )
