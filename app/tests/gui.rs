@@ -874,7 +874,9 @@ fn start_screen_runs_motor_imagery_calibration() {
     let mut harness = window(launcher, 860.0);
     harness.run_steps(2);
     harness
-        .get_by_label("Motor imagery: calibration, fit, feedback")
+        .get_by_label(
+            "Motor imagery: calibration, fit, feedback (a recording: decoded with a model)",
+        )
         .click();
     harness.run_steps(1);
     harness.get_by_label("Start").click();
@@ -951,6 +953,54 @@ fn start_screen_runs_motor_imagery_calibration() {
     );
     assert!(!feedback_dir.join("calibration.xdf").exists());
     harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    assert!(!harness.state().is_running());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A recording with motor imagery from the start screen: without a model it asks for one; with
+/// a network's card exported from PyTorch (`assets/examples/eegnet-mi.toml`) the recording is
+/// replayed and decoded, and the decisions show in the session window.
+#[test]
+fn start_screen_decodes_a_recording_with_a_pytorch_network() {
+    use neuroloop::start_screen::{Paradigm, Profile, SourceKind, StartScreen};
+    let Some(data) = common::data_dir("mi_eegmmidb_S001") else {
+        return;
+    };
+    if let Err(e) = neuroloop_decoders::onnx::init() {
+        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("neuroloop-start-mi-file-{}", std::process::id()));
+    let profile = Profile {
+        source: SourceKind::File,
+        file: data.join("S001R12.edf").display().to_string(),
+        paradigm: Paradigm::MotorImagery,
+        ..Profile::default()
+    };
+    let mut harness = window(StartScreen::new(profile, dir.join("p.toml"), false), 860.0);
+    harness.run_steps(2);
+    harness.get_by_label_contains("A recording has no cues to follow");
+    harness.get_by_label("Start").click();
+    harness.run_steps(2);
+    assert!(!harness.state().is_running());
+    harness.get_by_label_contains("a recording is decoded with a model: choose a fitted model (.json) or a network's card (.toml)");
+    let card = neuroloop_decoders::onnx::shipped_models_dir().join("../examples/eegnet-mi.toml");
+    harness.state_mut().profile_mut().mi_model = card.display().to_string();
+    harness.get_by_label("Start").click();
+    harness.run_steps(3);
+    assert!(harness.state().is_running());
+    harness.get_by_label("mi-eegnet-mi");
+    // The first decision needs a full 2-s window of the replay (real time).
+    assert!(
+        step_until(&mut harness, 15.0, |h| h
+            .query_by_label_contains("(mean of the last 8 decisions)")
+            .is_some()),
+        "no motor-imagery decision shown"
+    );
+    harness
+        .get_by_label("Stop and return to the start screen")
+        .click();
     harness.run_steps(2);
     assert!(!harness.state().is_running());
     std::fs::remove_dir_all(&dir).ok();

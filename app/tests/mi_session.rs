@@ -8,14 +8,14 @@ use std::sync::Arc;
 use egui::epaint::Shape;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use neuroloop::mi::model::FeedbackModel;
 use neuroloop::mi::paradigm::{ImageryMode, ImageryPhase, ImageryTiming, class_direction};
 use neuroloop::mi::view::{ImageryPlan, ImageryView, SessionFactory, SessionRole};
 use neuroloop_acquisition::sim::{Attention, MiScenario, Scenario, SimConfig};
 use neuroloop_acquisition::{MiClass, Pacing};
-use neuroloop_decoders::mi::{MiDecoder, MiDecoderConfig, MiMethod};
+use neuroloop_decoders::mi::{MiDecoderConfig, MiMethod};
 use neuroloop_offline::calibration::imagery::CalibrationCut;
-use neuroloop_runtime::outputs::TruthMapping;
-use neuroloop_runtime::{Session, SessionConfig, SessionDecoder, SourceSpec};
+use neuroloop_runtime::{Session, SessionConfig, SourceSpec};
 
 mod common;
 
@@ -70,11 +70,16 @@ fn simulated_sessions(
     intent: Option<Arc<Attention>>,
     clock: impl Fn() -> f64 + 'static,
     feedback_started: Option<Arc<std::sync::atomic::AtomicUsize>>,
+    layout: Option<(f64, Vec<String>)>,
 ) -> SessionFactory {
     let (dir, classes) = (dir.to_path_buf(), classes.to_vec());
     let mut sessions = 0u64;
     Box::new(move |role: SessionRole| {
         sessions += 1;
+        let defaults = SimConfig::default();
+        let (sample_rate_hz, channel_labels) = layout
+            .clone()
+            .unwrap_or((defaults.sample_rate_hz, defaults.channel_labels.clone()));
         let source = SourceSpec::Simulator {
             config: SimConfig {
                 seed: 10 + sessions,
@@ -84,7 +89,9 @@ fn simulated_sessions(
                     intent: intent.clone(),
                     ..MiScenario::default()
                 }),
-                ..SimConfig::default()
+                sample_rate_hz,
+                channel_labels,
+                ..defaults
             },
             pacing: Pacing::Speed(SPEED),
             chunk_frames: 0,
@@ -98,9 +105,8 @@ fn simulated_sessions(
                 if let Some(n) = &feedback_started {
                     n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 }
-                let decoder = MiDecoder::new(*model, MiDecoderConfig::default())?;
                 config
-                    .decoder(SessionDecoder::new(decoder, TruthMapping::MiClassName))
+                    .decoder(model.decoder(MiDecoderConfig::default().step_secs)?)
                     .record(Some(dir.join("feedback.xdf")))
             }
         };
@@ -116,7 +122,7 @@ fn calibrate_fit_and_feedback_in_one_window_on_the_simulator() {
     let wall0 = neuroloop_acquisition::clock::local_clock();
     let clock = move || wall0 + SPEED * (neuroloop_acquisition::clock::local_clock() - wall0);
     let intent = Arc::new(Attention::new());
-    let factory = simulated_sessions(&dir, &classes, Some(Arc::clone(&intent)), clock, None);
+    let factory = simulated_sessions(&dir, &classes, Some(Arc::clone(&intent)), clock, None, None);
     let plan = ImageryPlan {
         classes: classes.clone(),
         timing: timing(),
@@ -238,7 +244,14 @@ fn a_chance_level_model_asks_before_feedback() {
     let wall0 = neuroloop_acquisition::clock::local_clock();
     let clock = move || wall0 + SPEED * (neuroloop_acquisition::clock::local_clock() - wall0);
     let feedback = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let factory = simulated_sessions(&dir, &classes, None, clock, Some(Arc::clone(&feedback)));
+    let factory = simulated_sessions(
+        &dir,
+        &classes,
+        None,
+        clock,
+        Some(Arc::clone(&feedback)),
+        None,
+    );
     let plan = ImageryPlan {
         classes,
         timing: timing(),
@@ -288,6 +301,83 @@ fn a_chance_level_model_asks_before_feedback() {
         harness.state().report()
     );
     harness.state_mut().finish();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A network's card (the PyTorch example, `assets/examples/eegnet-mi.toml`) gives feedback
+/// without calibration: the simulator takes the card's rate and channels, the card's held-out
+/// accuracy is checked against chance (here it is not above it, and the scripted run goes on
+/// with a warning), and every feedback trial is scored.
+#[test]
+fn a_network_card_gives_feedback_without_calibration() {
+    if let Err(e) = neuroloop_decoders::onnx::init() {
+        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+        return;
+    }
+    let dir = common::temp_dir("mi-window-card");
+    let card = neuroloop_decoders::onnx::shipped_models_dir().join("../examples/eegnet-mi.toml");
+    let model = FeedbackModel::load(&card).unwrap();
+    assert_eq!(model.describe(), "network eegnet-mi");
+    let check = model.check().expect("the card states a held-out accuracy");
+    assert!(!check.above_chance(), "{}", check.describe());
+    let FeedbackModel::Network { config, .. } = &model else {
+        panic!("a card loads as a network");
+    };
+    let layout = Some((config.sample_rate_hz, config.channels.clone()));
+    let classes = vec![MiClass::LeftHand, MiClass::RightHand];
+    let wall0 = neuroloop_acquisition::clock::local_clock();
+    let clock = move || wall0 + SPEED * (neuroloop_acquisition::clock::local_clock() - wall0);
+    let intent = Arc::new(Attention::new());
+    let factory = simulated_sessions(
+        &dir,
+        &classes,
+        Some(Arc::clone(&intent)),
+        clock,
+        None,
+        layout,
+    );
+    let plan = ImageryPlan {
+        classes,
+        timing: timing(),
+        calibration_trials: 8,
+        feedback_trials: 2,
+        seed: 3,
+        cut: CalibrationCut::default(),
+        methods: vec![MiMethod::CspLda],
+        model_out: None,
+        model: Some(model),
+        close_when_done: true,
+        ask_below_chance: false,
+    }
+    .checked()
+    .unwrap();
+    assert_eq!(plan.calibration_trials, 0, "a model skips calibration");
+    let view = ImageryView::new(plan, factory, Some(intent), Box::new(clock));
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(900.0, 700.0))
+        .build_ui_state(|ui, view: &mut ImageryView| view.ui(ui), view);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !harness.state().is_finished() {
+        assert!(std::time::Instant::now() < deadline, "the run did not end");
+        std::thread::sleep(std::time::Duration::from_millis(4));
+        harness.step();
+    }
+    let view = harness.state();
+    assert_eq!(view.error(), None, "{:?}", view.report());
+    let (_, scored) = view.final_score().expect("feedback scored");
+    assert_eq!(scored, 4, "{:?}", view.report());
+    assert_eq!(
+        view.summary().model_method.as_deref(),
+        Some("network eegnet-mi")
+    );
+    assert!(
+        view.report()
+            .iter()
+            .any(|l| l.starts_with("warning: feedback from a model not shown above chance")),
+        "{:?}",
+        view.report()
+    );
+    assert!(dir.join("feedback.xdf").is_file());
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -196,7 +196,7 @@ pub struct MiArgs {
     /// Decode motor imagery with this fitted model (written by `neuroloop mi fit` or
     /// `neuroloop eval mi --save-model`), or with the network of this model card (`.toml`,
     /// e.g. assets/models/mi-net.toml). Implies --paradigm mi.
-    #[arg(long, value_name = "MODEL.json")]
+    #[arg(long, value_name = "MODEL.json|CARD.toml")]
     pub mi_model: Option<PathBuf>,
     /// Time between motor-imagery decisions.
     #[arg(long, value_parser = positive_secs, default_value_t = MiSpec::default().step_secs)]
@@ -547,8 +547,8 @@ pub struct MiSessionArgs {
     #[arg(long, default_value_t = 10)]
     pub feedback_trials: usize,
     /// Skip calibration and give feedback with this fitted model (`neuroloop mi fit` or an
-    /// earlier session's model.json).
-    #[arg(long, value_name = "MODEL.json")]
+    /// earlier session's model.json) or the network of this model card (`.toml`).
+    #[arg(long, value_name = "MODEL.json|CARD.toml")]
     pub mi_model: Option<PathBuf>,
     /// Folder for calibration.xdf, model.json and feedback.xdf.
     #[arg(long, default_value = "out/mi-session")]

@@ -3,7 +3,6 @@
 use std::sync::{Arc, Mutex};
 
 use anyhow::bail;
-use neuroloop_decoders::mi::MiModel;
 
 use super::args::{MiSessionArgs, SpellerArgs};
 use super::hold_wake_latency;
@@ -83,7 +82,7 @@ pub(super) fn mi_session(args: &MiSessionArgs) -> anyhow::Result<()> {
     // Everything that can be checked is checked before the window opens.
     let classes = parse_classes(&args.classes).map_err(anyhow::Error::msg)?;
     let model = match &args.mi_model {
-        Some(path) => Some(MiModel::load(path)?),
+        Some(path) => Some(crate::mi::model::FeedbackModel::load(path)?),
         None => None,
     };
     let [rest_low, rest_high] = args.rest_secs[..] else {

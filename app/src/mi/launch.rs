@@ -8,8 +8,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use neuroloop_acquisition::MiClass;
 use neuroloop_acquisition::sim::{Attention, MiScenario, Scenario, SimConfig};
-use neuroloop_runtime::spec::MiSpec;
 
+use super::model::FeedbackModel;
 use super::paradigm::ImageryTiming;
 use super::view::{ImageryPlan, ImageryView, SessionFactory, SessionRole};
 use neuroloop_runtime::{Session, SessionConfig, SourceSpec};
@@ -31,29 +31,39 @@ pub struct ImagerySource {
 
 /// The factory that starts each stage's session: calibration recorded to
 /// `out/calibration.xdf` without decoders, feedback with the fitted model recorded to
-/// `out/feedback.xdf`. `intent` is the simulated subject's (none for a stream).
+/// `out/feedback.xdf`. `intent` is the simulated subject's (none for a stream); `layout`, when
+/// given, is the simulator's rate and channels (a network's), else the simulator's own.
 pub fn session_factory(
     source: ImagerySource,
     classes: Vec<MiClass>,
     timing: ImageryTiming,
     intent: Option<Arc<Attention>>,
+    layout: Option<(f64, Vec<String>)>,
 ) -> SessionFactory {
     let mut sessions = 0u64;
     Box::new(move |role: SessionRole| {
         sessions += 1;
         let input = match &source.stream {
             Some(name) => SourceSpec::lsl_named(name),
-            None => SourceSpec::simulator(SimConfig {
-                // Another noise realisation for each run.
-                seed: source.seed.wrapping_add(sessions),
-                scenario: Scenario::MotorImagery(MiScenario {
-                    classes: classes.clone(),
-                    trial_secs: timing.imagery_secs,
-                    intent: intent.clone(),
-                    ..MiScenario::default()
-                }),
-                ..SimConfig::default()
-            }),
+            None => {
+                let defaults = SimConfig::default();
+                let (sample_rate_hz, channel_labels) = layout
+                    .clone()
+                    .unwrap_or((defaults.sample_rate_hz, defaults.channel_labels.clone()));
+                SourceSpec::simulator(SimConfig {
+                    // Another noise realisation for each run.
+                    seed: source.seed.wrapping_add(sessions),
+                    scenario: Scenario::MotorImagery(MiScenario {
+                        classes: classes.clone(),
+                        trial_secs: timing.imagery_secs,
+                        intent: intent.clone(),
+                        ..MiScenario::default()
+                    }),
+                    sample_rate_hz,
+                    channel_labels,
+                    ..defaults
+                })
+            }
         };
         let config = SessionConfig::new(input).markers(source.markers.clone());
         let config =
@@ -61,27 +71,38 @@ pub fn session_factory(
                 SessionRole::Calibration => config.record(Some(
                     neuroloop_runtime::record::free_path(&source.out, "calibration", "xdf"),
                 )),
-                SessionRole::Feedback(model) => {
-                    let spec = MiSpec {
-                        model: None,
-                        step_secs: source.step_secs,
-                    };
-                    config.decoder(spec.decoder_for(*model)?).record(Some(
-                        neuroloop_runtime::record::free_path(&source.out, "feedback", "xdf"),
-                    ))
-                }
+                SessionRole::Feedback(model) => config
+                    .decoder(model.decoder(source.step_secs)?)
+                    .record(Some(neuroloop_runtime::record::free_path(
+                        &source.out,
+                        "feedback",
+                        "xdf",
+                    ))),
             };
         Ok(Session::start(config)?)
     })
 }
 
 /// The paradigm's window for `plan`, its sessions made as `source` says (the output folder
-/// created first).
+/// created first). With a network card, the simulator takes the card's rate and channels, so
+/// that the simulated subject fits the network.
 pub fn start(plan: ImageryPlan, source: ImagerySource) -> anyhow::Result<ImageryView> {
     std::fs::create_dir_all(&source.out)
         .with_context(|| format!("cannot create the output folder {}", source.out.display()))?;
     let intent = source.stream.is_none().then(|| Arc::new(Attention::new()));
-    let factory = session_factory(source, plan.classes.clone(), plan.timing, intent.clone());
+    let layout = match &plan.model {
+        Some(FeedbackModel::Network { config, .. }) => {
+            Some((config.sample_rate_hz, config.channels.clone()))
+        }
+        _ => None,
+    };
+    let factory = session_factory(
+        source,
+        plan.classes.clone(),
+        plan.timing,
+        intent.clone(),
+        layout,
+    );
     Ok(ImageryView::new(
         plan,
         factory,

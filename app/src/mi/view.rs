@@ -16,7 +16,9 @@ use egui::{Align2, Color32, FontId, Pos2, Stroke, vec2};
 use neuroloop_acquisition::MiClass;
 use neuroloop_acquisition::sim::Attention;
 use neuroloop_decoders::Decision;
-use neuroloop_decoders::mi::{MiMethod, MiModel};
+use neuroloop_decoders::mi::MiMethod;
+
+use super::model::FeedbackModel;
 
 use super::paradigm::{
     ImageryEvent, ImageryMode, ImageryParadigm, ImageryPhase, ImageryTiming, class_direction,
@@ -35,7 +37,7 @@ pub enum SessionRole {
     /// needed.
     Calibration,
     /// Feedback with this model as the session's first decoder.
-    Feedback(Box<MiModel>),
+    Feedback(Box<FeedbackModel>),
 }
 
 /// Starts the session a stage needs.
@@ -60,8 +62,8 @@ pub struct ImageryPlan {
     pub methods: Vec<MiMethod>,
     /// Where the fitted model is saved.
     pub model_out: Option<PathBuf>,
-    /// A model to use instead of calibrating.
-    pub model: Option<MiModel>,
+    /// A fitted model or network card to use instead of calibrating.
+    pub model: Option<FeedbackModel>,
     /// Close the window when everything is done.
     pub close_when_done: bool,
     /// Ask before feedback from a model whose cross-validated accuracy is not shown above
@@ -90,9 +92,9 @@ impl ImageryPlan {
         ImageryParadigm::calibration(&self.classes, 1, self.timing, self.seed)?;
         let (names, offset, window) = match &self.model {
             Some(m) => (
-                m.class_names.clone(),
-                m.training.cue_offset_secs,
-                m.protocol.window_secs,
+                m.class_names().to_vec(),
+                m.cue_offset_secs(),
+                m.window_secs(),
             ),
             None => (
                 self.classes.iter().map(|c| c.name().to_string()).collect(),
@@ -131,10 +133,10 @@ enum Stage {
     Fitting(Receiver<anyhow::Result<FitOutcome>>),
     /// A model is ready; the feedback session starts on the next frame (after this one has
     /// said so on screen).
-    Fitted(Box<MiModel>),
+    Fitted(Box<FeedbackModel>),
     /// The model's cross-validated accuracy is not shown above chance: feedback from it would
     /// mislead the participant, so the user chooses (feedback anyway, calibrate again, stop).
-    Doubtful(Box<MiModel>, ChanceCheck),
+    Doubtful(Box<FeedbackModel>, ChanceCheck),
     Finished,
     Failed(String),
 }
@@ -168,7 +170,7 @@ pub struct ImageryView {
     /// What the run did so far.
     summary: MiSummary,
     /// The model of the last feedback run (for another one).
-    last_model: Option<MiModel>,
+    last_model: Option<FeedbackModel>,
     /// Where the model being fitted is saved.
     fit_path: Option<PathBuf>,
 }
@@ -311,14 +313,14 @@ impl ImageryView {
                 trials,
                 self.plan.timing,
                 self.plan.seed.wrapping_add(1),
-                &m.class_names,
-                m.training.cue_offset_secs,
-                m.protocol.window_secs,
+                m.class_names(),
+                m.cue_offset_secs(),
+                m.window_secs(),
             )?,
         };
         if let Some(m) = &decoder_model {
             self.last_model = Some(m.clone());
-            self.summary.model_method = Some(m.method.name().to_string());
+            self.summary.model_method = Some(m.describe());
         }
         let mut session = (self.factory)(role)?;
         if mode == ImageryMode::Calibration && session.record_path.is_none() {
@@ -340,7 +342,7 @@ impl ImageryView {
         self.stage = match std::mem::replace(&mut self.stage, Stage::Starting) {
             Stage::Starting => match self.plan.model.take() {
                 Some(m) if self.plan.calibration_trials == 0 => {
-                    let check = model_check(&m);
+                    let check = m.check();
                     self.summary.model_check = check;
                     self.checked(Box::new(m), check)
                 }
@@ -402,7 +404,7 @@ impl ImageryView {
                         self.save_summary(recording.as_deref().map(std::path::Path::new));
                         Stage::Finished
                     } else {
-                        self.checked(Box::new(model), check)
+                        self.checked(Box::new(FeedbackModel::Fitted(model)), check)
                     }
                 }
                 Ok(Err(e)) => {
@@ -426,8 +428,11 @@ impl ImageryView {
         ui.heading("motor imagery: done");
         if let Some(check) = self.summary.model_check {
             ui.label(format!(
-                "decoder ({}): cross-validated accuracy {}",
+                "decoder ({}): {} {}",
                 self.summary.model_method.as_deref().unwrap_or("?"),
+                self.last_model
+                    .as_ref()
+                    .map_or("cross-validated accuracy", FeedbackModel::accuracy_kind),
                 check.describe()
             ));
         }
@@ -477,7 +482,7 @@ impl ImageryView {
 
     /// Feedback from `model` when `check` (its cross-validated accuracy) shows it above
     /// chance, or when there is nothing to check; the user's choice otherwise.
-    fn checked(&mut self, model: Box<MiModel>, check: Option<ChanceCheck>) -> Stage {
+    fn checked(&mut self, model: Box<FeedbackModel>, check: Option<ChanceCheck>) -> Stage {
         match check {
             Some(c) if !c.above_chance() && self.plan.ask_below_chance => Stage::Doubtful(model, c),
             Some(c) if !c.above_chance() => {
@@ -494,17 +499,17 @@ impl ImageryView {
 
     /// The choice a doubtful model asks for: its accuracy against chance and three buttons.
     fn doubt_ui(&mut self, ui: &mut egui::Ui) {
-        let Stage::Doubtful(_, check) = &self.stage else {
+        let Stage::Doubtful(model, check) = &self.stage else {
             return;
         };
-        let check = *check;
+        let (check, kind) = (*check, model.accuracy_kind());
         ui.add_space(40.0);
         ui.vertical_centered(|ui| {
             ui.heading(
                 egui::RichText::new("the decoder is not shown to work better than chance")
                     .color(Color32::from_rgb(230, 160, 40)),
             );
-            ui.label(format!("cross-validated accuracy {}", check.describe()));
+            ui.label(format!("{kind} {}", check.describe()));
             ui.label(
                 "Feedback from it would move the cursor at random and teach the participant nothing. More calibration trials, a rested participant or better electrode contact usually help.",
             );
@@ -846,11 +851,4 @@ impl eframe::App for ImageryView {
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         self.finish();
     }
-}
-
-/// A loaded model's own cross-validated accuracy against chance, when it recorded one.
-fn model_check(model: &MiModel) -> Option<ChanceCheck> {
-    let accuracy = model.training.cross_validated_accuracy?;
-    let n: usize = model.training.trials_per_class.iter().sum();
-    (n > 0).then(|| ChanceCheck::of_accuracy(accuracy, n, model.class_names.len()))
 }

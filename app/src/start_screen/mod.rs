@@ -69,8 +69,8 @@ enum Opened {
 /// work that may wait, done on a thread of its own for an LSL source.
 fn open(profile: &Profile) -> anyhow::Result<Opened> {
     match profile.paradigm {
-        // Set up and started by the window ([`open_imagery`]).
-        Paradigm::MotorImagery => Ok(Opened::Seen),
+        // Set up and started by the window ([`open_imagery`]), unless a recording is decoded.
+        Paradigm::MotorImagery if profile.source != SourceKind::File => Ok(Opened::Seen),
         Paradigm::Speller => {
             let setup = profile.speller_setup()?;
             let view = setup.start()?;
@@ -79,7 +79,7 @@ fn open(profile: &Profile) -> anyhow::Result<Opened> {
                 setup.calibrate.then_some(setup.record).flatten(),
             ))
         }
-        Paradigm::Monitor | Paradigm::Ssvep | Paradigm::Sleep => {
+        Paradigm::Monitor | Paradigm::Ssvep | Paradigm::Sleep | Paradigm::MotorImagery => {
             let (config, label) = profile.session_config()?;
             Ok(Opened::Live {
                 session: Box::new(Session::start(config)?),
@@ -1175,12 +1175,23 @@ fn imagery_settings_ui(ui: &mut egui::Ui, p: &mut Profile) -> Option<Field> {
                 }
             }
         });
+        let replay = p.source == SourceKind::File;
         browse = path_field_ui(
             ui,
-            "fitted model (empty: calibrate first)",
+            if replay {
+                "fitted model or network card (decodes the recording)"
+            } else {
+                "fitted model or network card (empty: calibrate first)"
+            },
             &mut p.mi_model,
             Field::MiModel,
         );
+        if replay {
+            ui.label(
+                "A recording has no cues to follow: it is replayed and decoded with the model, and the decisions are shown.",
+            );
+            return;
+        }
         ui.horizontal(|ui| {
             let l = ui.label("motor imagery trials per class: calibration");
             ui.add_enabled(

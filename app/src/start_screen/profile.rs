@@ -57,7 +57,9 @@ impl Paradigm {
             Paradigm::Speller => {
                 "SSVEP speller (40 keys, dynamic stopping; FBCCA or a fitted TRCA model)"
             }
-            Paradigm::MotorImagery => "Motor imagery: calibration, fit, feedback",
+            Paradigm::MotorImagery => {
+                "Motor imagery: calibration, fit, feedback (a recording: decoded with a model)"
+            }
         }
     }
 }
@@ -400,7 +402,7 @@ impl Profile {
         crate::mi::launch::ImagerySource,
     )> {
         use crate::mi::paradigm::{ImageryTiming, parse_classes};
-        use neuroloop_decoders::mi::{MiMethod, MiModel};
+        use neuroloop_decoders::mi::MiMethod;
         use neuroloop_offline::calibration::imagery::CalibrationCut;
         let stream = self.live_stream(
             "motor imagery needs a live source (the cues drive what the subject does): choose the simulator or an LSL stream, or fit a recorded calibration with `neuroloop mi fit`",
@@ -408,11 +410,13 @@ impl Profile {
         let classes = parse_classes(&self.mi_classes).map_err(anyhow::Error::msg)?;
         let model = match self.mi_model.trim() {
             "" => None,
-            path => Some(MiModel::load(Path::new(path)).with_context(|| {
-                format!(
-                    "the motor-imagery model `{path}` cannot be used: give a model from `neuroloop mi fit` or an earlier run's model.json, or leave it empty to calibrate"
-                )
-            })?),
+            path => Some(
+                crate::mi::model::FeedbackModel::load(Path::new(path)).with_context(|| {
+                    format!(
+                        "the motor-imagery model `{path}` cannot be used: give a model from `neuroloop mi fit`, an earlier run's model.json or a network's model card (.toml), or leave it empty to calibrate"
+                    )
+                })?,
+            ),
         };
         let seed = 1;
         let out = neuroloop_runtime::record::unused_path(&self.recordings_folder(), "mi", "");
@@ -446,13 +450,25 @@ impl Profile {
         Ok((plan, source))
     }
 
-    /// The paradigm spec of a monitor, SSVEP or sleep session (the speller and motor imagery
-    /// run windows of their own).
+    /// The paradigm spec of a monitor, SSVEP or sleep session, or of a recording decoded with a
+    /// motor-imagery model (the speller and cued motor imagery run windows of their own).
     pub fn paradigm_spec(&self) -> anyhow::Result<ParadigmSpec> {
         Ok(match self.paradigm {
             Paradigm::Monitor => ParadigmSpec::Monitor,
             Paradigm::Ssvep => ParadigmSpec::Ssvep(self.ssvep.clone()),
             Paradigm::Sleep => ParadigmSpec::Sleep(self.sleep.clone()),
+            // A recording has no cues to follow: it is decoded with the model.
+            Paradigm::MotorImagery if self.source == SourceKind::File => {
+                match self.mi_model.trim() {
+                    "" => anyhow::bail!(
+                        "a recording is decoded with a model: choose a fitted model (.json) or a network's card (.toml) in the motor-imagery model field, or choose the simulator or an LSL stream to calibrate"
+                    ),
+                    path => ParadigmSpec::Mi(MiSpec {
+                        model: Some(PathBuf::from(path)),
+                        ..MiSpec::default()
+                    }),
+                }
+            }
             Paradigm::Speller | Paradigm::MotorImagery => anyhow::bail!(
                 "the speller and motor imagery run their own views: start them from the start screen, `neuroloop speller` or `neuroloop mi session`"
             ),
