@@ -839,6 +839,15 @@ pub struct EvalSsvepArgs {
     /// 1 Hz high-pass), which the network was not trained behind.
     #[arg(long)]
     pub front_end: bool,
+    /// Move every trial's marker by this many seconds (positive: later) before scoring, to
+    /// measure how a method copes with another marker-to-response delay.
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        allow_negative_numbers = true,
+        value_name = "SECS"
+    )]
+    pub marker_shift_secs: f64,
     /// Write the network trainer's input (every trial's sub-band windows, `index.json`) to
     /// this folder instead of evaluating.
     #[arg(long, value_name = "DIR")]

@@ -40,7 +40,21 @@ pub(super) fn eval_ssvep(args: &EvalSsvepArgs) -> anyhow::Result<()> {
     if (args.model.is_some() || args.front_end) && !methods.contains(&SsvepMethod::Onnx) {
         bail!("--model and --front-end are for the network: add onnx to --method");
     }
-    let sessions = load_kalunga(&args.kalunga)?;
+    let mut sessions = load_kalunga(&args.kalunga)?;
+    if args.marker_shift_secs != 0.0 {
+        if args.dump_features.is_some() {
+            bail!("--marker-shift-secs is for scoring: leave it out with --dump-features");
+        }
+        let dropped = neuroloop_offline::eval::ssvep::shift_markers(
+            &mut sessions,
+            args.marker_shift_secs,
+            neuroloop_offline::eval::ssvep::KALUNGA_RATE_HZ,
+        );
+        eprintln!(
+            "markers moved by {:+} s ({dropped} trials fell before the recording and were dropped)",
+            args.marker_shift_secs
+        );
+    }
     if let Some(out) = &args.dump_features {
         let dump = dump_net_features(&sessions, out)?;
         println!(
@@ -82,6 +96,9 @@ pub(super) fn eval_ssvep(args: &EvalSsvepArgs) -> anyhow::Result<()> {
                 100.0 * fbcca,
                 subjects.join(" ")
             )
+        } else if args.marker_shift_secs != 0.0 {
+            // The reference was computed at the data set's own markers.
+            "- (markers moved)".to_string()
         } else {
             reference_mean_accuracy(r.method, r.window_secs)
                 .map_or_else(|| "-".to_string(), |a| format!("{:.1} %", 100.0 * a))

@@ -71,6 +71,29 @@ pub struct SsvepSession {
     pub trials: Vec<(usize, usize)>,
 }
 
+/// Moves every trial's marker by `secs` (positive: later), as an amplifier, a marker stream or
+/// a display with another delay would place it; trials whose shifted onset falls before the
+/// first sample are dropped. Returns how many were dropped. The data are untouched: only where
+/// each method believes the response starts moves.
+pub fn shift_markers(sessions: &mut [SsvepSession], secs: f64, sample_rate_hz: f64) -> usize {
+    let shift = (secs * sample_rate_hz).round() as i64;
+    let mut dropped = 0;
+    for s in sessions {
+        let before = s.trials.len();
+        s.trials = s
+            .trials
+            .iter()
+            .filter_map(|&(onset, label)| {
+                usize::try_from(onset as i64 + shift)
+                    .ok()
+                    .map(|o| (o, label))
+            })
+            .collect();
+        dropped += before - s.trials.len();
+    }
+    dropped
+}
+
 /// SSVEP methods: training-free (CCA, FBCCA) and fitted from calibration trials (TRCA,
 /// ensemble TRCA).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -657,6 +680,19 @@ pub fn reference_subject(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn markers_move_by_whole_samples_and_those_before_the_start_are_dropped() {
+        let mut sessions = vec![SsvepSession {
+            name: "s".into(),
+            subject: "s01".into(),
+            data: Vec::new(),
+            trials: vec![(10, 0), (100, 1), (300, 2)],
+        }];
+        assert_eq!(shift_markers(&mut sessions, 0.25, 256.0), 0);
+        assert_eq!(sessions[0].trials, [(74, 0), (164, 1), (364, 2)]);
+        assert_eq!(shift_markers(&mut sessions, -0.5, 256.0), 1);
+        assert_eq!(sessions[0].trials, [(36, 1), (236, 2)]);
+    }
     use super::*;
 
     #[test]
