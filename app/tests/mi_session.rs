@@ -21,6 +21,24 @@ mod common;
 
 const SPEED: f64 = 4.0;
 
+/// Two classes, 8 calibration and 2 feedback trials per class, CSP-LDA, no model saved, the
+/// window closing when done: the plan the shorter tests start from.
+fn short_plan(classes: Vec<MiClass>) -> ImageryPlan {
+    ImageryPlan {
+        classes,
+        timing: timing(),
+        calibration_trials: 8,
+        feedback_trials: 2,
+        seed: 3,
+        cut: CalibrationCut::default(),
+        methods: vec![MiMethod::CspLda],
+        model_out: None,
+        model: None,
+        close_when_done: true,
+        ask_below_chance: true,
+    }
+}
+
 fn timing() -> ImageryTiming {
     ImageryTiming {
         fixation_secs: 0.5,
@@ -252,19 +270,7 @@ fn a_chance_level_model_asks_before_feedback() {
         Some(Arc::clone(&feedback)),
         None,
     );
-    let plan = ImageryPlan {
-        classes,
-        timing: timing(),
-        calibration_trials: 8,
-        feedback_trials: 2,
-        seed: 3,
-        cut: CalibrationCut::default(),
-        methods: vec![MiMethod::CspLda],
-        model_out: None,
-        model: None,
-        close_when_done: true,
-        ask_below_chance: true,
-    };
+    let plan = short_plan(classes);
     let view = ImageryView::new(plan, factory, None, Box::new(clock));
     let mut harness = Harness::builder()
         .with_size(egui::vec2(900.0, 700.0))
@@ -337,17 +343,9 @@ fn a_network_card_gives_feedback_without_calibration() {
         layout,
     );
     let plan = ImageryPlan {
-        classes,
-        timing: timing(),
-        calibration_trials: 8,
-        feedback_trials: 2,
-        seed: 3,
-        cut: CalibrationCut::default(),
-        methods: vec![MiMethod::CspLda],
-        model_out: None,
         model: Some(model),
-        close_when_done: true,
         ask_below_chance: false,
+        ..short_plan(classes)
     }
     .checked()
     .unwrap();

@@ -508,17 +508,10 @@ pub fn fit_predict(
     train: &[usize],
     test: &[usize],
 ) -> Result<Vec<usize>> {
-    let trials: Vec<Vec<f32>> = train.iter().map(|&i| data.trials[i].clone()).collect();
-    let labels: Vec<usize> = train.iter().map(|&i| data.labels[i]).collect();
-    let model = MiModel::fit(
-        method,
-        data.protocol.clone(),
-        data.class_names.clone(),
-        &trials,
-        &labels,
-        TrainingInfo::default(),
-    )?;
-    predict_all(model, test.iter().map(|&i| (i, data.trials[i].as_slice())))
+    Ok(fit_probabilities(data, method, train, test)?
+        .iter()
+        .map(|p| argmax(p))
+        .collect())
 }
 
 /// [`fit_predict`] with the class probabilities of every test trial.
