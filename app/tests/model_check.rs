@@ -232,3 +232,40 @@ fn a_recording_is_said_to_fit_or_not_with_what_to_change() {
         "{text}"
     );
 }
+
+/// `neuroloop speller --ssvep-model CARD` on the simulator: the simulated user takes the card's
+/// rate and channels (256 Hz, the occipital eight), so the shipped network runs there (the
+/// simulator's own 250 Hz would be refused) and every flicker is decided. (Here, not beside
+/// the speller's timing-sensitive tests: its real window takes a core for a few seconds.)
+#[test]
+fn the_speller_command_runs_a_network_card_on_the_simulator() {
+    if !common::display_or_skip() {
+        return;
+    }
+    if let Err(e) = neuroloop_decoders::onnx::init() {
+        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+        return;
+    }
+    let card = neuroloop_decoders::onnx::shipped_models_dir().join("ssvep-net.toml");
+    let out = common::run_ok(&[
+        "speller",
+        "--targets",
+        "13,17,21",
+        "--keys",
+        "ABC",
+        "--phrase",
+        "CA",
+        "--cue-secs",
+        "0.5",
+        "--stim-secs",
+        "2.5",
+        "--markers",
+        "none",
+        "--ssvep-model",
+        card.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains("in 2 flickers, 0 without a selection (ssvep-net)"),
+        "{out}"
+    );
+}

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use neuroloop_acquisition::sim::{Attention, Scenario, SimConfig, SsvepScenario, SsvepTarget};
+use neuroloop_decoders::onnx::ModelCard;
 use neuroloop_runtime::spec::SsvepSpec;
+use neuroloop_runtime::spec::is_card;
 
 use super::view::SpellerView;
 use super::{Speller, SpellerLayout, SpellerTiming};
@@ -119,6 +121,17 @@ impl SpellerSetup {
         };
         let decoder = self.decoder_spec().decoder(Some(&layout.freqs_hz()))?;
         let gaze = self.stream.is_none().then(|| Arc::new(Attention::new()));
+        // A network's card fixes the rate and channels: the simulated user has them.
+        let defaults = SimConfig::default();
+        let (sample_rate_hz, channel_labels) = match &self.decoder {
+            SpellerDecoder::Model { path, .. } if is_card(path) => {
+                match ModelCard::read(path)?.ssvep {
+                    Some(c) => (c.sample_rate_hz, c.channels),
+                    None => (defaults.sample_rate_hz, defaults.channel_labels.clone()),
+                }
+            }
+            _ => (defaults.sample_rate_hz, defaults.channel_labels.clone()),
+        };
         let source = match &self.stream {
             Some(name) => SourceSpec::lsl_named(name),
             None => SourceSpec::simulator(SimConfig {
@@ -136,7 +149,9 @@ impl SpellerSetup {
                     amplitude_uv: self.ssvep_uv,
                     ..SsvepScenario::default()
                 }),
-                ..SimConfig::default()
+                sample_rate_hz,
+                channel_labels,
+                ..defaults
             }),
         };
         let session = Session::start(
