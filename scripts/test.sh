@@ -14,7 +14,13 @@ export LSLAPICFG="$ROOT/config/lsl_api.cfg"
 export NEUROLOOP_PYTHON="$ROOT/.venv/bin/python"
 export NEUROLOOP_DATA_DIR="${NEUROLOOP_DATA_DIR:-$ROOT/../shared/data}"
 
+# One clean build: incremental caches would only cost disk (several GB) and time.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
 step() { printf '\n== %s\n' "$*"; }
+
+step "disk"
+df -h "$ROOT" | tail -n 1
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -38,5 +44,8 @@ fi
 
 step "neuroloop bench --quick (figures printed, nothing asserted)"
 cargo run --quiet --locked -p neuroloop -- bench --quick --out target/bench
+
+step "disk used by the build"
+du -sh "$ROOT/target" 2>/dev/null || true
 
 step "all checks passed"
