@@ -12,6 +12,9 @@ and scipy alone, on exactly the protocol of `neuroloop eval ssvep`:
   argmax of the largest canonical correlation;
 - fbcca: sub-bands [8k, 88] Hz for k = 1..5 (Butterworth order 4), references at 3 harmonics,
   score = sum_k (k^-1.25 + 0.25) rho_k^2 (Chen et al. 2015);
+- fbcca-starts: fbcca's score summed over the window and its tails [onset + d, onset + W) for
+  d = 0, 64, 128, ... samples (every 0.25 s) while d <= W / 2, each tail against references of
+  its own length;
 - trca / etrca (Nakanishi et al. 2018): the fbcca sub-bands; leave one trial out within each
   session: on the other trials, per class and band, trials centred per channel,
   S = sum_{i != j} X_i X_j^T, Q = sum_i X_i X_i^T (+ 1e-9 * mean diagonal), filter = leading
@@ -21,7 +24,8 @@ and scipy alone, on exactly the protocol of `neuroloop eval ssvep`:
 - ITR (Wolpaw) with N = 3 and T = W + 0.5 s (gaze shift).
 
 Writes offline/reference/ssvep_kalunga_reference.json (small: per subject accuracies).
-Usage: .venv/bin/python scripts/reference/ssvep_kalunga.py [DATA_DIR]
+Usage: .venv/bin/python scripts/reference/ssvep_kalunga.py [DATA_DIR] [--methods m1,m2]
+(--methods recomputes only those methods and keeps the others from the committed file).
 """
 import json
 import math
@@ -127,14 +131,24 @@ def itr(p, n, t):
 
 def main():
     here = pathlib.Path(__file__).resolve().parents[2]
-    data = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else here.parent / "shared/data"
+    args = sys.argv[1:]
+    only = None
+    if "--methods" in args:
+        i = args.index("--methods")
+        only = args[i + 1].split(",")
+        del args[i:i + 2]
+    data = pathlib.Path(args[0]) if args else here.parent / "shared/data"
+    out = here / "offline/reference/ssvep_kalunga_reference.json"
     folder = data / "ssvep_exoskeleton_kalunga2016/npy"
     sessions = sorted(p.stem for p in folder.glob("*.npy") if p.stem not in EXCLUDED)
     cca_sos = signal.butter(4, [5, 45], btype="bandpass", fs=FS, output="sos")
     bank = [signal.butter(4, [8 * k, 88], btype="bandpass", fs=FS, output="sos") for k in range(1, 6)]
     weights = np.array([k ** -1.25 + 0.25 for k in range(1, 6)])
-    results = {}
-    for method in ["cca", "fbcca", "trca", "etrca"]:
+    methods = ["cca", "fbcca", "fbcca-starts", "trca", "etrca"]
+    results = json.loads(out.read_text())["results"] if only else {}
+    for method in methods:
+        if only and method not in only:
+            continue
         per_window = {}
         for w in WINDOWS:
             n = int(round(w * FS))
@@ -165,13 +179,20 @@ def main():
                 for onset, label in trials(ev):
                     if onset + n > x.shape[0]:
                         continue
-                    scores = []
-                    for y in refs:
-                        rhos = [cca_rho(b[onset:onset + n].T, y) for b in bands]
-                        if method == "cca":
-                            scores.append(rhos[0])
-                        else:
-                            scores.append(float(np.dot(weights, np.square(rhos))))
+                    if method == "fbcca-starts":
+                        scores = np.zeros(len(refs))
+                        for d in range(0, n // 2 + 1, int(round(0.25 * FS))):
+                            for k, y in enumerate(references(n - d, 3)):
+                                rhos = [cca_rho(b[onset + d:onset + n].T, y) for b in bands]
+                                scores[k] += float(np.dot(weights, np.square(rhos)))
+                    else:
+                        scores = []
+                        for y in refs:
+                            rhos = [cca_rho(b[onset:onset + n].T, y) for b in bands]
+                            if method == "cca":
+                                scores.append(rhos[0])
+                            else:
+                                scores.append(float(np.dot(weights, np.square(rhos))))
                     c += int(int(np.argmax(scores)) == label)
                     t += 1
                 subjects[subject] = (c, t)
@@ -184,7 +205,7 @@ def main():
             }
             print(f"{method:6} {w:g} s: mean accuracy {100 * mean:.1f} %")
         results[method] = per_window
-    out = here / "offline/reference/ssvep_kalunga_reference.json"
+    results = {m: results[m] for m in methods if m in results}
     out.write_text(json.dumps({
         "protocol": "see scripts/reference/ssvep_kalunga.py",
         "numpy": np.__version__,

@@ -811,6 +811,9 @@ pub enum EvalSsvepMethod {
     Cca,
     /// Filter-bank CCA (Chen et al. 2015).
     Fbcca,
+    /// FBCCA's evidence summed over the window and its tails starting every 0.25 s up to half
+    /// the window: no response latency assumed.
+    FbccaStarts,
     /// Filter-bank task-related component analysis, leave one trial out within each session.
     Trca,
     /// Filter-bank ensemble TRCA, cross-validated as TRCA.
@@ -827,7 +830,7 @@ pub struct EvalSsvepArgs {
     #[arg(long, value_name = "DIR")]
     pub kalunga: PathBuf,
     /// Methods to evaluate (`onnx`: the network of `--model`, at its card's window).
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [EvalSsvepMethod::Cca, EvalSsvepMethod::Fbcca, EvalSsvepMethod::Trca, EvalSsvepMethod::Etrca])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [EvalSsvepMethod::Cca, EvalSsvepMethod::Fbcca, EvalSsvepMethod::FbccaStarts, EvalSsvepMethod::Trca, EvalSsvepMethod::Etrca])]
     pub method: Vec<EvalSsvepMethod>,
     /// Window lengths in seconds.
     #[arg(long, value_parser = positive_secs, value_delimiter = ',', default_values_t = [1.0, 2.0, 3.0, 4.0])]

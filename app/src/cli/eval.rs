@@ -18,6 +18,7 @@ impl From<EvalSsvepMethod> for SsvepMethod {
         match m {
             EvalSsvepMethod::Cca => SsvepMethod::Cca,
             EvalSsvepMethod::Fbcca => SsvepMethod::Fbcca,
+            EvalSsvepMethod::FbccaStarts => SsvepMethod::FbccaStarts,
             EvalSsvepMethod::Trca => SsvepMethod::Trca,
             EvalSsvepMethod::Etrca => SsvepMethod::Etrca,
             EvalSsvepMethod::Onnx => SsvepMethod::Onnx,
@@ -87,7 +88,9 @@ pub(super) fn eval_ssvep(args: &EvalSsvepArgs) -> anyhow::Result<()> {
         "Kalunga SSVEP: {} sessions, {trials} trials (13/17/21 Hz, chance 33.3 %); ITR: Wolpaw, T = W + 0.5 s",
         sessions.len()
     );
-    println!("method  window   accuracy   ITR (bits/min)   reference (numpy/scipy; onnx: FBCCA)");
+    println!(
+        "method       window   accuracy   ITR (bits/min)   reference (numpy/scipy; onnx: FBCCA)"
+    );
     for r in &results {
         let reference = if let Some(fbcca) = r.fbcca_same_subjects {
             let subjects: Vec<&str> = r.subjects.keys().map(String::as_str).collect();
@@ -104,14 +107,48 @@ pub(super) fn eval_ssvep(args: &EvalSsvepArgs) -> anyhow::Result<()> {
                 .map_or_else(|| "-".to_string(), |a| format!("{:.1} %", 100.0 * a))
         };
         println!(
-            "{:<7} {:>4.1} s   {:>6.1} %   {:>10.2}       {reference}",
+            "{:<12} {:>4.1} s   {:>6.1} %   {:>10.2}       {reference}",
             r.method.name(),
             r.window_secs,
             100.0 * r.mean_accuracy,
             r.mean_itr_bits_per_min
         );
     }
+    print_ssvep_subjects(&results);
     Ok(())
+}
+
+/// Per subject: accuracy and Wolpaw ITR of every method and window.
+fn print_ssvep_subjects(results: &[neuroloop_offline::eval::SsvepEval]) {
+    use neuroloop_offline::eval::wolpaw_itr;
+    let mut subjects: Vec<&String> = results.iter().flat_map(|r| r.subjects.keys()).collect();
+    subjects.sort();
+    subjects.dedup();
+    if subjects.is_empty() {
+        return;
+    }
+    print!(
+        "\nper subject: accuracy % (ITR bits/min)\n{:<12} window",
+        "method"
+    );
+    for s in &subjects {
+        print!(" {s:>13}");
+    }
+    println!();
+    for r in results {
+        print!("{:<12} {:>4.1} s", r.method.name(), r.window_secs);
+        for s in &subjects {
+            match r.subjects.get(*s) {
+                Some(score) => {
+                    let a = score.correct as f64 / score.trials.max(1) as f64;
+                    let itr = wolpaw_itr(a, 3, r.window_secs + 0.5);
+                    print!(" {:>6.1} ({:>4.1})", 100.0 * a, itr);
+                }
+                None => print!(" {:>13}", "-"),
+            }
+        }
+        println!();
+    }
 }
 
 /// `neuroloop eval spindles`.

@@ -103,6 +103,10 @@ pub enum SsvepMethod {
     Cca,
     /// Filter-bank CCA (Chen et al. 2015).
     Fbcca,
+    /// FBCCA's evidence summed over the window and its tails from every start
+    /// [`STARTS_STEP_SECS`] apart up to half the window: no response latency is assumed.
+    #[serde(rename = "fbcca-starts")]
+    FbccaStarts,
     /// Filter-bank task-related component analysis (Nakanishi et al. 2018), one spatial filter
     /// per class; cross-validated leave one trial out within each session.
     Trca,
@@ -120,6 +124,7 @@ impl SsvepMethod {
         match self {
             SsvepMethod::Cca => "cca",
             SsvepMethod::Fbcca => "fbcca",
+            SsvepMethod::FbccaStarts => "fbcca-starts",
             SsvepMethod::Trca => "trca",
             SsvepMethod::Etrca => "etrca",
             SsvepMethod::Onnx => "onnx",
@@ -129,11 +134,25 @@ impl SsvepMethod {
     /// The TRCA variant, for the methods fitted from calibration trials.
     fn trca_kind(self) -> Option<TrcaKind> {
         match self {
-            SsvepMethod::Cca | SsvepMethod::Fbcca | SsvepMethod::Onnx => None,
+            SsvepMethod::Cca
+            | SsvepMethod::Fbcca
+            | SsvepMethod::FbccaStarts
+            | SsvepMethod::Onnx => None,
             SsvepMethod::Trca => Some(TrcaKind::Plain),
             SsvepMethod::Etrca => Some(TrcaKind::Ensemble),
         }
     }
+}
+
+/// Spacing of the window starts `fbcca-starts` sums over, s.
+pub const STARTS_STEP_SECS: f64 = 0.25;
+
+/// Offsets (samples from the window's start) of the tails `fbcca-starts` scores in a window of
+/// `n` samples at `fs`: every [`STARTS_STEP_SECS`] from 0 while the tail keeps at least half
+/// the window.
+pub fn tail_offsets(n: usize, fs: f64) -> Vec<usize> {
+    let step = (STARTS_STEP_SECS * fs).round().max(1.0) as usize;
+    (0..=n / 2).step_by(step).collect()
 }
 
 /// Result of one subject.
@@ -293,21 +312,33 @@ fn evaluate_ssvep_refs(
         _ => 3,
     };
     let weights = fbcca_weights(5, 1.25, 0.25);
-    /// Scorer, window buffer and tallies of one window length.
+    /// Scorers and window buffers (one per tail scored: the whole window, or its tails for
+    /// `fbcca-starts`) and tallies of one window length.
     struct Tally {
         n: usize,
-        scorer: CcaScorer,
-        window: Vec<f32>,
+        tails: Vec<(usize, CcaScorer, Vec<f32>)>,
         subjects: BTreeMap<String, SubjectScore>,
     }
     let mut tallies = windows_secs
         .iter()
         .map(|&secs| {
             let n = (secs * KALUNGA_RATE_HZ).round() as usize;
+            let offsets = match method {
+                SsvepMethod::FbccaStarts => tail_offsets(n, KALUNGA_RATE_HZ),
+                _ => vec![0],
+            };
+            let tails = offsets
+                .into_iter()
+                .map(|d| {
+                    let len = n - d;
+                    let scorer =
+                        CcaScorer::new(ch, len, KALUNGA_RATE_HZ, &KALUNGA_FREQS_HZ, harmonics)?;
+                    Ok((d, scorer, vec![0.0f32; ch * len]))
+                })
+                .collect::<Result<Vec<_>>>()?;
             Ok(Tally {
                 n,
-                scorer: CcaScorer::new(ch, n, KALUNGA_RATE_HZ, &KALUNGA_FREQS_HZ, harmonics)?,
-                window: vec![0.0f32; ch * n],
+                tails,
                 subjects: BTreeMap::new(),
             })
         })
@@ -331,17 +362,20 @@ fn evaluate_ssvep_refs(
                 }
                 let mut total = [0.0f64; 3];
                 for (b, band) in bands.iter().enumerate() {
-                    for c in 0..ch {
-                        for i in 0..n {
-                            tally.window[c * n + i] = band[(onset + i) * ch + c];
+                    for (d, scorer, window) in &mut tally.tails {
+                        let len = n - *d;
+                        for c in 0..ch {
+                            for i in 0..len {
+                                window[c * len + i] = band[(onset + *d + i) * ch + c];
+                            }
                         }
-                    }
-                    tally.scorer.score(&tally.window, &mut rho);
-                    for (t, r) in total.iter_mut().zip(&rho) {
-                        *t += match method {
-                            SsvepMethod::Cca => *r,
-                            _ => weights[b] * r * r,
-                        };
+                        scorer.score(window, &mut rho);
+                        for (t, r) in total.iter_mut().zip(&rho) {
+                            *t += match method {
+                                SsvepMethod::Cca => *r,
+                                _ => weights[b] * r * r,
+                            };
+                        }
                     }
                 }
                 let best = (0..3)
@@ -709,6 +743,7 @@ mod tests {
         for m in [
             SsvepMethod::Cca,
             SsvepMethod::Fbcca,
+            SsvepMethod::FbccaStarts,
             SsvepMethod::Trca,
             SsvepMethod::Etrca,
         ] {
