@@ -76,6 +76,9 @@ fn seed(seed: u64) -> SimConfig {
     }
 }
 
+/// Transport delay of the simulated amplifier in the gaze-following sessions, s.
+const AMPLIFIER_DELAY_SECS: f64 = 0.3;
+
 fn gaze_session(
     layout: &SpellerLayout,
     gaze: &Arc<Attention>,
@@ -105,7 +108,11 @@ fn gaze_session(
         pacing: Pacing::Speed(1.0),
         chunk_frames: 0,
         duration_secs: Some(60.0),
-        time_origin: None,
+        // Samples arrive AMPLIFIER_DELAY_SECS after they are stamped, as through a real
+        // amplifier's transport: the simulated user's gaze, set when the window draws a
+        // flicker's first frame, is then seen by every sample from that frame on even when a
+        // loaded machine draws late (with no delay, samples already out missed the response).
+        time_origin: Some(neuroloop_acquisition::clock::local_clock() - AMPLIFIER_DELAY_SECS),
     };
     Session::start(
         SessionConfig::new(source)
