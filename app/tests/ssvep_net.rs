@@ -1,5 +1,5 @@
-//! The SSVEP network through the live pipeline: a Kalunga session of a subject the network was
-//! not trained on, written as an XDF recording with its stimulation onsets as markers and
+//! The SSVEP network through the live pipeline: a Kalunga session (subject s05), written as an
+//! XDF recording with its stimulation onsets as markers and
 //! replayed with `--ssvep-model` given the network's card, gets at every onset the decision
 //! `neuroloop eval ssvep --method onnx` computes offline for that trial, with and without the
 //! pipeline's default front end; on the simulator the network decides each cued trial, and
@@ -16,7 +16,7 @@ mod common;
 use common::{decision_markers, marker_field, run_err, run_ok, temp_dir};
 
 #[test]
-fn replaying_a_held_out_session_reproduces_the_offline_decisions() {
+fn replaying_a_session_reproduces_the_offline_decisions() {
     let Some(dir) = common::data_dir("ssvep_exoskeleton_kalunga2016/npy") else {
         return;
     };

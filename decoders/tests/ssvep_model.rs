@@ -39,9 +39,10 @@ fn the_shipped_card_describes_its_network() {
     );
     assert_eq!(card.output.shape, [1, 3]);
     for key in [
-        "accuracy_held_out",
-        "accuracy_held_out_fbcca",
-        "trials_held_out",
+        "accuracy_nested_loso",
+        "accuracy_in_sample",
+        "accuracy_in_sample_fbcca",
+        "trials",
     ] {
         assert!(card.validation_number(key).is_some(), "card lacks {key}");
     }

@@ -11,7 +11,10 @@ if [ ! -f "$kalunga/s01_2012.07.06-19.02.16.npy" ]; then
     echo "no Kalunga recordings in $kalunga: put them there or set NEUROLOOP_DATA_DIR" >&2
     exit 1
 fi
-./target/release/neuroloop eval ssvep --kalunga "$kalunga" --dump-features "$work/features"
+for shift in -0.25 0 +0.25; do
+    ./target/release/neuroloop eval ssvep --kalunga "$kalunga" \
+        --marker-shift-secs="$shift" --dump-features "$work/features/shift$shift"
+done
 .venv/bin/python scripts/train/ssvep_net.py \
     --features "$work/features" --kalunga "$kalunga" \
     --neuroloop ./target/release/neuroloop "$@"

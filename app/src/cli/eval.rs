@@ -43,9 +43,6 @@ pub(super) fn eval_ssvep(args: &EvalSsvepArgs) -> anyhow::Result<()> {
     }
     let mut sessions = load_kalunga(&args.kalunga)?;
     if args.marker_shift_secs != 0.0 {
-        if args.dump_features.is_some() {
-            bail!("--marker-shift-secs is for scoring: leave it out with --dump-features");
-        }
         let dropped = neuroloop_offline::eval::ssvep::shift_markers(
             &mut sessions,
             args.marker_shift_secs,
@@ -94,8 +91,13 @@ pub(super) fn eval_ssvep(args: &EvalSsvepArgs) -> anyhow::Result<()> {
     for r in &results {
         let reference = if let Some(fbcca) = r.fbcca_same_subjects {
             let subjects: Vec<&str> = r.subjects.keys().map(String::as_str).collect();
+            let which = if r.in_sample {
+                "on the same subjects, which the network was trained on (in-sample; its card gives the leave-one-subject-out figures)"
+            } else {
+                "on the same held-out subjects"
+            };
             format!(
-                "FBCCA {:.1} % on the same held-out subjects ({}); the card's window, --window-secs does not apply",
+                "FBCCA {:.1} % {which} ({}); the card's window, --window-secs does not apply",
                 100.0 * fbcca,
                 subjects.join(" ")
             )

@@ -19,9 +19,10 @@
 //! - accuracy per subject (sessions pooled), mean over subjects, and Wolpaw ITR with
 //!   `T = W + 0.5 s` for the gaze shift.
 //! - `onnx`: a network given its card (the shipped `assets/models/ssvep-net.toml` by default)
-//!   on the card's sub-band windows from each onset; it was trained on some subjects (the
-//!   card's `held_out_subjects` are the others), so its mean is over the held-out subjects,
-//!   printed beside FBCCA's on the same subjects and window.
+//!   on the card's sub-band windows from each onset; its mean is over the subjects it was not
+//!   trained on (the card's `training_subjects` are left out of it), printed beside FBCCA's on
+//!   the same subjects and window. A network trained on every subject present is scored on all
+//!   of them, in-sample, and says so (`in_sample`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -183,6 +184,9 @@ pub struct SsvepEval {
     /// A network: FBCCA's mean accuracy on the same subjects and window.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fbcca_same_subjects: Option<f64>,
+    /// A network trained on every subject scored: the mean is in-sample.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub in_sample: bool,
 }
 
 /// Loads every usable session of the Kalunga data set's `npy` folder.
@@ -416,6 +420,7 @@ pub fn summarise(
         subjects,
         training_subjects: None,
         fbcca_same_subjects: None,
+        in_sample: false,
     }
 }
 
@@ -668,19 +673,20 @@ pub fn evaluate_ssvep_net(
             score.trials += 1;
         }
     }
-    if tested.is_empty() {
-        return Err(OfflineError::data(format!(
-            "every subject in the recordings is one the network was trained on ({trained_on:?}): there is nothing held out to score"
-        )));
+    // Trained on every subject present: score them all, in-sample, and say so.
+    let in_sample = tested.is_empty();
+    if in_sample {
+        std::mem::swap(&mut tested, &mut trained);
     }
     let held_sessions: Vec<&SsvepSession> = sessions
         .iter()
-        .filter(|s| is_held_out(&s.subject))
+        .filter(|s| in_sample || is_held_out(&s.subject))
         .collect();
     let fbcca = evaluate_ssvep_refs(&held_sessions, SsvepMethod::Fbcca, &[config.window_secs])?;
     let mut eval = summarise(SsvepMethod::Onnx, config.window_secs, tested);
     eval.training_subjects = (!trained.is_empty()).then_some(trained);
     eval.fbcca_same_subjects = fbcca.first().map(|e| e.mean_accuracy);
+    eval.in_sample = in_sample;
     Ok(eval)
 }
 
