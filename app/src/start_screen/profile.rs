@@ -9,7 +9,7 @@ use neuroloop_acquisition::Pacing;
 use neuroloop_acquisition::lsl_io::LslInletConfig;
 use neuroloop_acquisition::sim::{Scenario, SimConfig, SleepScenario, SsvepScenario};
 use neuroloop_runtime::spec::{
-    FrontEndChoice, MiSpec, ParadigmSpec, SleepSpec, SsvepSpec, ssvep_scenario,
+    FrontEndChoice, MiSpec, ParadigmSpec, SleepSpec, SsvepSpec, is_card, ssvep_scenario,
 };
 use neuroloop_runtime::{SessionConfig, SourceSpec};
 use serde::{Deserialize, Serialize};
@@ -511,16 +511,30 @@ impl Profile {
                         SsvepScenario::default().amplitude_uv,
                     )),
                 };
+                // A network's card fixes the rate and channels: the simulator has them.
+                let card = match spec {
+                    ParadigmSpec::Ssvep(s) => s.model.as_deref().filter(|p| is_card(p)),
+                    _ => None,
+                };
+                let card = match card {
+                    Some(path) => neuroloop_decoders::onnx::ModelCard::read(path)?.ssvep,
+                    None => None,
+                };
+                let (rate_hz, channel_labels, whose) = match card {
+                    Some(c) => (c.sample_rate_hz, c.channels, ", the network card's"),
+                    None => (sim.rate_hz, SimConfig::labels_for(sim.channels), ""),
+                };
+                let label = format!(
+                    "simulator ({} ch @ {rate_hz} Hz{whose})",
+                    channel_labels.len()
+                );
                 let config = SimConfig {
-                    sample_rate_hz: sim.rate_hz,
-                    channel_labels: SimConfig::labels_for(sim.channels),
+                    sample_rate_hz: rate_hz,
+                    channel_labels,
                     scenario,
                     ..SimConfig::default()
                 };
-                Ok((
-                    SourceSpec::simulator(config),
-                    format!("simulator ({} ch @ {} Hz)", sim.channels, sim.rate_hz),
-                ))
+                Ok((SourceSpec::simulator(config), label))
             }
             SourceKind::Lsl => {
                 if self.stream.trim().is_empty() {
@@ -634,6 +648,42 @@ mod tests {
         assert!(cfg.stimulation.is_some() && cfg.with_window);
         // Sleep's stimulation is a dry run unless the profile plays the bursts.
         assert!(cfg.stimulation.unwrap().policy.dry_run);
+    }
+
+    #[test]
+    fn the_simulator_takes_an_ssvep_network_cards_rate_and_channels() {
+        let card = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../assets/models/ssvep-net.toml"
+        ));
+        let profile = Profile {
+            paradigm: Paradigm::Ssvep,
+            ssvep: SsvepSpec {
+                model: Some(card),
+                targets_hz: vec![13.0, 17.0, 21.0],
+                ..SsvepSpec::default()
+            },
+            ..Profile::default()
+        };
+        let spec = profile.paradigm_spec().unwrap();
+        let (source, label) = profile.source_spec(&spec).unwrap();
+        let SourceSpec::Simulator { config, .. } = source else {
+            panic!("{source:?}")
+        };
+        assert_eq!(config.sample_rate_hz, 256.0);
+        assert_eq!(config.channel_labels.len(), 8);
+        assert_eq!(config.channel_labels[0], "Oz");
+        assert!(label.contains("256 Hz, the network card's"), "{label}");
+        // Without a card, the profile's own simulator settings.
+        let plain = Profile {
+            paradigm: Paradigm::Ssvep,
+            ..Profile::default()
+        };
+        let (source, _) = plain.source_spec(&plain.paradigm_spec().unwrap()).unwrap();
+        let SourceSpec::Simulator { config, .. } = source else {
+            panic!("{source:?}")
+        };
+        assert_eq!(config.sample_rate_hz, plain.simulator.rate_hz);
     }
 
     #[test]
