@@ -149,6 +149,23 @@ fn eval_spindles_prints_the_table_and_json() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["pooled"].as_array().unwrap().len(), 2);
     assert_eq!(v["excerpts"][0]["excerpt"], 1);
+    // The trigger trade-off: A7 waiting for 1..8 confirming hops. The first is A7's own
+    // trigger; waiting longer makes fewer, more precise and later triggers.
+    assert!(text.contains("trigger trade-off of a7"), "{text}");
+    let curve = &v["curve"];
+    let points = curve["points"].as_array().unwrap();
+    assert_eq!(points.len(), 8);
+    let score = |i: usize, key: &str| points[i]["score"][key].as_f64().unwrap();
+    let own = v["pooled"][0]["trigger_precision"].as_f64().unwrap();
+    assert!((score(0, "trigger_precision") - own).abs() < 1e-12);
+    for i in 1..points.len() {
+        assert!(score(i, "triggers") < score(i - 1, "triggers"));
+        assert!(score(i, "trigger_precision") > score(i - 1, "trigger_precision"));
+        assert!(score(i, "median_delay_secs") >= score(i - 1, "median_delay_secs"));
+    }
+    // Every choice is made without the excerpt it is scored on.
+    assert_eq!(curve["held_out_choices"].as_array().unwrap().len(), 5);
+    assert_eq!(curve["max_delay_secs"], 0.3);
 }
 
 #[test]

@@ -444,6 +444,10 @@ pub struct SleepSpec {
     /// Channel the spindle detector watches (empty: found by name, a central channel such as
     /// Cz, C3 or C4 in the usual spellings, else the first channel).
     pub spindle_channel: Option<String>,
+    /// A7 detector: hops (50 ms each) at which a run must meet all four thresholds before its
+    /// onset, the spindle trigger, is declared (1: at the first, as A7). More trade delay for
+    /// trigger precision; `neuroloop eval spindles` prints the trade-off on real EEG.
+    pub spindle_confirm_hops: usize,
     /// Track slow oscillations and fire phase-locked triggers.
     pub slow_oscillations: bool,
     /// Channel of slow-oscillation tracking and the artefact watch (empty: found by name, a
@@ -480,6 +484,7 @@ impl Default for SleepSpec {
             detector: SpindleDetectorKind::A7,
             spindle_model: None,
             spindle_channel: None,
+            spindle_confirm_hops: 1,
             slow_oscillations: true,
             so_channel: None,
             so_target_deg: 0.0,
@@ -540,7 +545,10 @@ impl SleepSpec {
         Ok(match self.detector {
             SpindleDetectorKind::A7 => SpindleDecoder::new(SpindleDecoderConfig {
                 channel,
-                ..SpindleDecoderConfig::default()
+                detector: neuroloop_decoders::sleep::SpindleConfig {
+                    confirm_hops: self.spindle_confirm_hops.max(1),
+                    ..Default::default()
+                },
             }),
             SpindleDetectorKind::Net => {
                 let card = self.spindle_card()?;

@@ -255,6 +255,11 @@ pub struct SleepSettingsArgs {
     /// assets/models/spindle-net.toml); giving one chooses the neural detector.
     #[arg(long, value_name = "CARD.toml")]
     pub spindle_model: Option<PathBuf>,
+    /// A7 detector: hops (50 ms each) at which a run must meet all four thresholds before its
+    /// onset (the spindle trigger) is declared; more trade delay for trigger precision (see
+    /// `neuroloop eval spindles`' trade-off curve). The network's come from its card.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=40), value_name = "N")]
+    pub spindle_confirm_hops: u16,
     /// Channel for slow-oscillation tracking and the artefact watch (default: a frontal
     /// channel found by name, e.g. Fz, else a central one, else the first channel).
     #[arg(long, value_name = "LABEL")]
@@ -723,6 +728,10 @@ pub struct EvalSpindlesArgs {
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Leave out the trigger trade-off curve (each setting of the detector's trigger re-run over
+    /// every excerpt: about 9 runs for a7, 17 for a network).
+    #[arg(long)]
+    pub no_curve: bool,
 }
 
 /// `neuroloop model` subcommands.

@@ -178,7 +178,26 @@ pub(super) fn eval_spindles(args: &EvalSpindlesArgs) -> anyhow::Result<()> {
     }
     let only = (!args.excerpts.is_empty()).then_some(args.excerpts.as_slice());
     let report = evaluate_dreams_with(&dir, &detector, only)?;
-    print_json_or_text(&report, args.json, format_report)
+    // The curve's operating point is chosen leave one excerpt out: it needs every excerpt.
+    let curve = if args.no_curve || only.is_some() {
+        None
+    } else {
+        Some(neuroloop_offline::eval::spindle_curve::trigger_curve(
+            &dir, &detector,
+        )?)
+    };
+    if args.json {
+        let mut value = serde_json::to_value(&report)?;
+        if let Some(c) = &curve {
+            value["curve"] = serde_json::to_value(c)?;
+        }
+        return super::tools::print_all(&(serde_json::to_string_pretty(&value)? + "\n"));
+    }
+    let mut text = format_report(&report);
+    if let Some(c) = &curve {
+        text += &neuroloop_offline::eval::spindle_curve::format_curve(c);
+    }
+    super::tools::print_all(&text)
 }
 
 /// `neuroloop eval so-phase`.

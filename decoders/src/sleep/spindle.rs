@@ -82,6 +82,10 @@ pub struct SpindleConfig {
     pub min_duration_secs: f64,
     /// Longest spindle accepted, s.
     pub max_duration_secs: f64,
+    /// Hops at which a run must meet all four thresholds before its onset is declared (the
+    /// closed loop's trigger): 1 declares at the first such hop, as A7; more trade delay for
+    /// fewer triggers on runs too short to be spindles.
+    pub confirm_hops: usize,
 }
 
 impl Default for SpindleConfig {
@@ -101,6 +105,7 @@ impl Default for SpindleConfig {
             correlation: 0.69,
             min_duration_secs: 0.5,
             max_duration_secs: 2.5,
+            confirm_hops: 1,
         }
     }
 }
@@ -248,7 +253,8 @@ impl Baseline {
 #[derive(Debug, Clone, Copy, Default)]
 struct Run {
     active: bool,
-    confirmed: bool,
+    /// Hops of the run that met all four thresholds.
+    confirmed: usize,
     declared: bool,
     start_time: f64,
     end_time: f64,
@@ -584,8 +590,8 @@ impl SpindleDetector {
         }
         self.run.end_time = centre + half_hop;
         self.run.features = features;
-        self.run.confirmed |= confirming;
-        if self.run.confirmed && !self.run.declared {
+        self.run.confirmed += usize::from(confirming);
+        if self.run.confirmed >= self.config.confirm_hops.max(1) && !self.run.declared {
             self.run.declared = true;
             emit(SpindleEvent {
                 kind: SpindleEventKind::Onset,
@@ -623,6 +629,40 @@ mod tests {
             d.process(xs, ts, &mut |e| events.push(e));
         }
         events
+    }
+
+    #[test]
+    fn confirming_hops_delay_the_trigger_and_skip_short_runs() {
+        let onsets: Vec<f64> = (0..12).map(|k| 40.0 + 15.0 * k as f64).collect();
+        let x = signal(240.0, &onsets, 7);
+        let onsets_of = |k: usize| -> Vec<f64> {
+            run(
+                &x,
+                20,
+                SpindleConfig {
+                    confirm_hops: k,
+                    ..SpindleConfig::default()
+                },
+            )
+            .iter()
+            .filter(|e| e.kind == SpindleEventKind::Onset)
+            .map(|e| e.declared_time)
+            .collect()
+        };
+        let (first, third) = (onsets_of(1), onsets_of(3));
+        assert!(!third.is_empty() && third.len() <= first.len());
+        // Each spindle declared at the third confirming hop is declared at least two hops
+        // (0.1 s) after its first.
+        for t in &third {
+            let earlier = first
+                .iter()
+                .copied()
+                .filter(|f| f <= t && t - f < 1.0)
+                .fold(f64::NAN, f64::max);
+            assert!(t - earlier >= 0.1 - 1e-9, "{t} vs {earlier}");
+        }
+        // 0 means 1: the first confirming hop.
+        assert_eq!(onsets_of(0), first);
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod chance;
 pub mod mi;
 pub mod mi_subjects;
 pub mod so_phase;
+pub mod spindle_curve;
 pub mod spindles;
 pub mod ssvep;
 
