@@ -633,7 +633,8 @@ pub fn training_subjects(card: &ModelCard) -> Result<Vec<String>> {
 /// behind): the mean is over the subjects it was not trained on, those it was trained on are
 /// reported apart (scored in-sample), and FBCCA is scored on the same held-out subjects for
 /// comparison (its window from the onset, without the front end: the same window when the
-/// card's latency is 0, as the shipped one's).
+/// card's latency is 0, as the shipped one's). A network trained on every subject present is
+/// scored on all of them, in-sample, with `in_sample` set.
 pub fn evaluate_ssvep_net(
     sessions: &[SsvepSession],
     card: &ModelCard,
