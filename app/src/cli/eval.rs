@@ -183,7 +183,9 @@ pub(super) fn eval_spindles(args: &EvalSpindlesArgs) -> anyhow::Result<()> {
         None
     } else {
         Some(neuroloop_offline::eval::spindle_curve::trigger_curve(
-            &dir, &detector,
+            &dir,
+            &detector,
+            &report.excerpts,
         )?)
     };
     if args.json {

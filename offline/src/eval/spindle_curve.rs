@@ -18,7 +18,7 @@ use std::path::Path;
 use neuroloop_decoders::sleep::SpindleConfig;
 use serde::Serialize;
 
-use super::spindles::{Detector, ExcerptResult, evaluate_dreams_with};
+use super::spindles::{Detector, EventScore, ExcerptResult, evaluate_dreams_with, median_sorted};
 use crate::error::{OfflineError, Result};
 
 /// The longest median trigger delay a stimulation operating point may have, s.
@@ -50,30 +50,30 @@ pub struct TriggerScore {
 impl TriggerScore {
     /// Pools `excerpts` (those scorer 1 scored).
     fn of<'a>(excerpts: impl IntoIterator<Item = &'a ExcerptResult>) -> Self {
-        let mut s = TriggerScore::default();
-        let mut delays = Vec::new();
+        let (mut triggers, mut delays, mut scores) = (0, Vec::new(), Vec::new());
         for e in excerpts {
             let Some(r) = e.scorers.iter().find(|r| r.scorer == SCORER) else {
                 continue;
             };
-            s.triggers += e.triggers;
-            s.matched += r.detector.matched;
-            s.detected += r.detector.detected;
-            s.expert += r.detector.expert;
+            triggers += e.triggers;
+            scores.push(r.detector);
             delays.extend_from_slice(&r.delays_secs);
         }
-        s.trigger_precision = ratio(s.matched, s.triggers);
-        s.f1 = ratio(2 * s.matched, s.detected + s.expert);
+        let pooled = EventScore::pooled(&scores);
         delays.sort_by(f64::total_cmp);
-        s.median_delay_secs = (!delays.is_empty()).then(|| {
-            let n = delays.len();
-            if n % 2 == 1 {
-                delays[n / 2]
+        TriggerScore {
+            triggers,
+            matched: pooled.matched,
+            detected: pooled.detected,
+            expert: pooled.expert,
+            trigger_precision: if triggers == 0 {
+                0.0
             } else {
-                0.5 * (delays[n / 2 - 1] + delays[n / 2])
-            }
-        });
-        s
+                pooled.matched as f64 / triggers as f64
+            },
+            median_delay_secs: median_sorted(&delays),
+            f1: pooled.f1,
+        }
     }
 
     /// Whether the median delay is within [`MAX_DELAY_SECS`].
@@ -81,10 +81,6 @@ impl TriggerScore {
         self.median_delay_secs
             .is_some_and(|d| d <= MAX_DELAY_SECS + 1e-9)
     }
-}
-
-fn ratio(a: usize, b: usize) -> f64 {
-    if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
 /// One point of the curve: a setting and its pooled score.
@@ -128,34 +124,27 @@ pub struct TriggerCurve {
     pub note: Option<String>,
 }
 
-/// The settings a curve sweeps for `detector`, each as a detector and its label; the first is
-/// the detector's own (the curve's points are the others).
+/// The settings a curve sweeps for `detector`, each as a detector and its label.
 pub fn curve_settings(detector: &Detector) -> Result<Vec<(String, Detector)>> {
     match detector {
-        Detector::A7(c) => {
-            let own = (
-                format!("confirm_hops {} (the detector's)", c.confirm_hops),
-                Detector::A7(*c),
-            );
-            Ok(std::iter::once(own)
-                .chain((1..=8).map(|k| {
-                    (
-                        format!("confirm_hops {k}"),
-                        Detector::A7(SpindleConfig {
-                            confirm_hops: k,
-                            ..*c
-                        }),
-                    )
-                }))
-                .collect())
-        }
+        Detector::A7(c) => Ok((1..=8)
+            .map(|k| {
+                (
+                    format!("confirm_hops {k}"),
+                    Detector::A7(SpindleConfig {
+                        confirm_hops: k,
+                        ..*c
+                    }),
+                )
+            })
+            .collect()),
         Detector::Net(card) => {
-            let own = card.spindle.ok_or_else(|| {
-                OfflineError::request(format!(
+            if card.spindle.is_none() {
+                return Err(OfflineError::request(format!(
                     "the card {} has no [spindle] table: it is not a spindle model",
                     card.path.display()
-                ))
-            })?;
+                )));
+            }
             let mut out = Vec::new();
             for threshold in [0.3, 0.5, 0.7, 0.9] {
                 for hops in [1, 2, 4, 6] {
@@ -170,20 +159,17 @@ pub fn curve_settings(detector: &Detector) -> Result<Vec<(String, Detector)>> {
                     ));
                 }
             }
-            let mut c = card.clone();
-            c.spindle = Some(own);
-            out.insert(
-                0,
-                (
-                    format!(
-                        "threshold {}, confirm_hops {} (the card's)",
-                        own.threshold, own.confirm_hops
-                    ),
-                    Detector::Net(c),
-                ),
-            );
             Ok(out)
         }
+    }
+}
+
+/// Whether `a` and `b` declare the same triggers (the same detector and settings).
+fn same_trigger(a: &Detector, b: &Detector) -> bool {
+    match (a, b) {
+        (Detector::A7(x), Detector::A7(y)) => x == y,
+        (Detector::Net(x), Detector::Net(y)) => x.path == y.path && x.spindle == y.spindle,
+        _ => false,
     }
 }
 
@@ -201,26 +187,38 @@ fn best(runs: &[(String, Vec<ExcerptResult>)], keep: impl Fn(u32) -> bool) -> Op
 }
 
 /// Runs every setting of `detector` over the excerpts in `dir`: the curve and its
-/// leave-one-excerpt-out operating point.
-pub fn trigger_curve(dir: &Path, detector: &Detector) -> Result<TriggerCurve> {
+/// leave-one-excerpt-out operating point. `own` holds the detector's own run over every excerpt
+/// (as [`evaluate_dreams_with`] gives it); a setting equal to the detector's own reuses it.
+pub fn trigger_curve(
+    dir: &Path,
+    detector: &Detector,
+    own: &[ExcerptResult],
+) -> Result<TriggerCurve> {
     let settings = curve_settings(detector)?;
-    let mut runs = Vec::with_capacity(settings.len());
-    for (label, d) in &settings {
-        let report = evaluate_dreams_with(dir, d, None)?;
-        runs.push((label.clone(), report.excerpts));
+    let own_in_sweep = settings.iter().any(|(_, d)| same_trigger(d, detector));
+    let mut runs = Vec::new();
+    for (label, d) in settings {
+        let excerpts = if same_trigger(&d, detector) {
+            own.to_vec()
+        } else {
+            evaluate_dreams_with(dir, &d, None)?.excerpts
+        };
+        runs.push((label, excerpts));
     }
     let points = runs
         .iter()
-        .skip(1)
         .map(|(label, excerpts)| CurvePoint {
             setting: label.clone(),
             score: TriggerScore::of(excerpts),
         })
         .collect();
-    let numbers: Vec<u32> = runs[0].1.iter().map(|e| e.excerpt).collect();
+    // The detector's own setting is a candidate too when the sweep does not hold it.
+    if !own_in_sweep {
+        runs.push(("the detector's own setting".to_owned(), own.to_vec()));
+    }
     let mut held_out_choices = Vec::new();
     let mut held: Vec<&ExcerptResult> = Vec::new();
-    for &n in &numbers {
+    for n in own.iter().map(|e| e.excerpt) {
         let choice = best(&runs, |e| e != n);
         if let Some(i) = choice {
             held.extend(runs[i].1.iter().filter(|e| e.excerpt == n));
@@ -237,7 +235,7 @@ pub fn trigger_curve(dir: &Path, detector: &Detector) -> Result<TriggerCurve> {
         best_in_sample: best(&runs, |_| true).map(|i| runs[i].0.clone()),
         held_out_choices,
         held_out: TriggerScore::of(held),
-        default: TriggerScore::of(&runs[0].1),
+        default: TriggerScore::of(own),
         note: in_sample_note(detector),
     })
 }

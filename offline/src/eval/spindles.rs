@@ -640,7 +640,7 @@ fn pool_scorer(excerpts: &[ExcerptResult], k: u32) -> Option<PooledResult> {
     })
 }
 
-fn median_sorted(v: &[f64]) -> Option<f64> {
+pub(crate) fn median_sorted(v: &[f64]) -> Option<f64> {
     match v.len() {
         0 => None,
         n if n % 2 == 1 => Some(v[n / 2]),
