@@ -334,6 +334,19 @@ pub fn is_card(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
 }
 
+/// The sampling rate and channels an SSVEP network's card fixes, when `model` is a card with an
+/// `[ssvep]` table (a fitted model fixes neither): what a simulated stream needs to feed it.
+pub fn ssvep_card_stream(
+    model: &Path,
+) -> Result<Option<(f64, Vec<String>)>, neuroloop_decoders::onnx::ModelError> {
+    if !is_card(model) {
+        return Ok(None);
+    }
+    Ok(ModelCard::read(model)?
+        .ssvep
+        .map(|c| (c.sample_rate_hz, c.channels)))
+}
+
 fn model_error(path: &Path, e: impl std::fmt::Display) -> SpecError {
     SpecError::Model {
         path: path.to_path_buf(),

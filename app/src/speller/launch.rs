@@ -8,9 +8,7 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use neuroloop_acquisition::sim::{Attention, Scenario, SimConfig, SsvepScenario, SsvepTarget};
-use neuroloop_decoders::onnx::ModelCard;
-use neuroloop_runtime::spec::SsvepSpec;
-use neuroloop_runtime::spec::is_card;
+use neuroloop_runtime::spec::{SsvepSpec, ssvep_card_stream};
 
 use super::view::SpellerView;
 use super::{Speller, SpellerLayout, SpellerTiming};
@@ -123,15 +121,12 @@ impl SpellerSetup {
         let gaze = self.stream.is_none().then(|| Arc::new(Attention::new()));
         // A network's card fixes the rate and channels: the simulated user has them.
         let defaults = SimConfig::default();
-        let (sample_rate_hz, channel_labels) = match &self.decoder {
-            SpellerDecoder::Model { path, .. } if is_card(path) => {
-                match ModelCard::read(path)?.ssvep {
-                    Some(c) => (c.sample_rate_hz, c.channels),
-                    None => (defaults.sample_rate_hz, defaults.channel_labels.clone()),
-                }
-            }
-            _ => (defaults.sample_rate_hz, defaults.channel_labels.clone()),
+        let card = match &self.decoder {
+            SpellerDecoder::Model { path, .. } => ssvep_card_stream(path)?,
+            _ => None,
         };
+        let (sample_rate_hz, channel_labels) =
+            card.unwrap_or_else(|| (defaults.sample_rate_hz, defaults.channel_labels.clone()));
         let source = match &self.stream {
             Some(name) => SourceSpec::lsl_named(name),
             None => SourceSpec::simulator(SimConfig {

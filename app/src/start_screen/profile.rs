@@ -9,7 +9,7 @@ use neuroloop_acquisition::Pacing;
 use neuroloop_acquisition::lsl_io::LslInletConfig;
 use neuroloop_acquisition::sim::{Scenario, SimConfig, SleepScenario, SsvepScenario};
 use neuroloop_runtime::spec::{
-    FrontEndChoice, MiSpec, ParadigmSpec, SleepSpec, SsvepSpec, is_card, ssvep_scenario,
+    FrontEndChoice, MiSpec, ParadigmSpec, SleepSpec, SsvepSpec, ssvep_card_stream, ssvep_scenario,
 };
 use neuroloop_runtime::{SessionConfig, SourceSpec};
 use serde::{Deserialize, Serialize};
@@ -513,15 +513,13 @@ impl Profile {
                 };
                 // A network's card fixes the rate and channels: the simulator has them.
                 let card = match spec {
-                    ParadigmSpec::Ssvep(s) => s.model.as_deref().filter(|p| is_card(p)),
+                    ParadigmSpec::Ssvep(SsvepSpec {
+                        model: Some(path), ..
+                    }) => ssvep_card_stream(path)?,
                     _ => None,
                 };
-                let card = match card {
-                    Some(path) => neuroloop_decoders::onnx::ModelCard::read(path)?.ssvep,
-                    None => None,
-                };
                 let (rate_hz, channel_labels, whose) = match card {
-                    Some(c) => (c.sample_rate_hz, c.channels, ", the network card's"),
+                    Some((rate_hz, channels)) => (rate_hz, channels, ", the network card's"),
                     None => (sim.rate_hz, SimConfig::labels_for(sim.channels), ""),
                 };
                 let label = format!(
