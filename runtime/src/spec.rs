@@ -559,7 +559,7 @@ impl SleepSpec {
             SpindleDetectorKind::A7 => SpindleDecoder::new(SpindleDecoderConfig {
                 channel,
                 detector: neuroloop_decoders::sleep::SpindleConfig {
-                    confirm_hops: self.spindle_confirm_hops.max(1),
+                    confirm_hops: self.spindle_confirm_hops,
                     ..Default::default()
                 },
             }),
