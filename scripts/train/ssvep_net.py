@@ -422,10 +422,11 @@ def main():
 
     dumps = {}
     for shift in SHIFTS:
-        index, x, y, subjects = read_dump(args.features / f"shift{shift}")
-        dumps[shift] = (x, y, subjects)
-    index, x, y, subjects = read_dump(args.features / "shift0")
-    cfg = index["config"]
+        index, *trials = read_dump(args.features / f"shift{shift}")
+        dumps[shift] = tuple(trials)
+        if shift == "0":
+            cfg = index["config"]
+    x, y, subjects = dumps["0"]
     feat = Features(cfg)
     missing = [s for s in SUBJECTS if s not in set(subjects)]
     if missing:
