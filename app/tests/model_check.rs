@@ -160,8 +160,8 @@ fn broken_cards_are_named_with_the_fix() {
         ),
         (
             "mi-net.toml",
-            "held_out = [\"EEGMMIDB S002R04\"",
-            "held_out = [\"EEGMMIDB S001R03\"",
+            "held_out = []",
+            "held_out = [\"EEGMMIDB S001R03\"]",
             "\"EEGMMIDB S001R03\" both as influenced and as held_out",
         ),
     ];

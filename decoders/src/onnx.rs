@@ -670,7 +670,7 @@ mod tests {
                 for s in subjects.as_array().unwrap() {
                     let s = s.as_str().unwrap();
                     assert!(
-                        p.influenced.iter().any(|r| r.ends_with(&format!(" {s}"))),
+                        p.influenced.iter().any(|r| r.contains(&format!(" {s}"))),
                         "{file}: training subject {s} is not listed as influencing"
                     );
                 }
@@ -684,10 +684,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("nl-provenance-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("card.toml");
-        let leaked = shipped.replace(
-            "held_out = [\"EEGMMIDB S002R04\"",
-            "held_out = [\"EEGMMIDB S001R04\"",
-        );
+        let leaked = shipped.replace("held_out = []", "held_out = [\"EEGMMIDB S001R04\"]");
         assert_ne!(leaked, shipped);
         std::fs::write(&path, leaked).unwrap();
         let err = ModelCard::read(&path).unwrap_err().to_string();

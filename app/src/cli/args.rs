@@ -781,8 +781,8 @@ pub enum EvalMiMethod {
     /// The method an inner cross-validation of each outer fold's training trials picks
     /// among the four above (nested: the choice never sees the held-out fold).
     Auto,
-    /// The ONNX network of a model card (trained on the executed runs, scored on the
-    /// imagined ones).
+    /// The ONNX network of a model card, scored on the imagined runs (in-sample on a subject
+    /// its card lists as influencing it).
     Onnx,
 }
 
@@ -804,8 +804,9 @@ pub struct EvalMiArgs {
     /// model file for `--mi-model`).
     #[arg(long, value_name = "MODEL.json")]
     pub save_model: Option<PathBuf>,
-    /// Instead of evaluating, write the network trainer's input to this folder (executed runs
-    /// for training, imagined runs as the app sees them; `scripts/train/mi_net.sh`).
+    /// Instead of evaluating, write the network trainer's input to this folder (executed and
+    /// imagined runs for training, imagined runs as the app sees them for scoring;
+    /// `scripts/train/mi_net.sh`).
     #[arg(long, value_name = "OUT")]
     pub dump_features: Option<PathBuf>,
     /// Print the results as JSON.

@@ -107,9 +107,19 @@ pub(super) fn eval_mi(args: &EvalMiArgs) -> anyhow::Result<()> {
             save_best_mi(&trials, &rows, path, args.json)?;
         }
         report.scores.extend(rows);
-        if let Some((n, claimed)) = net.as_mut() {
+        if let Some(CardNet {
+            net: n,
+            claimed,
+            influenced,
+        }) = net.as_mut()
+        {
             match neuroloop_offline::eval::mi::evaluate_mi_net(&subject.dir, n, *claimed) {
-                Ok(r) => report.scores.push(MiScoreRow::of_network(&subject.name, r)),
+                Ok(r) => {
+                    let mut row = MiScoreRow::of_network(&subject.name, r);
+                    let runs = format!("EEGMMIDB {}R", subject.name);
+                    row.influenced = Some(influenced.iter().any(|r| r.starts_with(&runs)));
+                    report.scores.push(row);
+                }
                 Err(e) if args.method.len() > 1 => eprintln!(
                     "onnx skipped on {}: {}",
                     subject.name,
@@ -157,16 +167,31 @@ fn protocol_text(data: &MiTrials) -> String {
     )
 }
 
-/// The network of `--model` (default: the shipped mi-net) and the accuracy its card claims.
-fn load_net(args: &EvalMiArgs) -> anyhow::Result<(neuroloop_decoders::mi::MiNet, Option<f64>)> {
+/// The network of `--model` (default: the shipped mi-net) with what its card says.
+struct CardNet {
+    net: neuroloop_decoders::mi::MiNet,
+    /// The held-out accuracy its card claims.
+    claimed: Option<f64>,
+    /// The recordings its card lists as influencing it.
+    influenced: Vec<String>,
+}
+
+fn load_net(args: &EvalMiArgs) -> anyhow::Result<CardNet> {
     use neuroloop_decoders::mi::MiNet;
     use neuroloop_decoders::onnx::ModelCard;
     let card = match &args.model {
         Some(p) => ModelCard::read(p)?,
         None => ModelCard::shipped(neuroloop_decoders::mi::net::MI_NET_CARD)?,
     };
-    let claimed = card.validation_number("accuracy_imagined");
-    Ok((MiNet::load(&card)?, claimed))
+    Ok(CardNet {
+        claimed: card.validation_number("accuracy_imagined"),
+        influenced: card
+            .provenance
+            .as_ref()
+            .map(|p| p.influenced.clone())
+            .unwrap_or_default(),
+        net: MiNet::load(&card)?,
+    })
 }
 
 /// Writes the network trainer's input (`--dump-features`).
@@ -217,8 +242,13 @@ fn print_report(report: &MiReport) {
             let chosen: Vec<&str> = r.chosen.iter().map(|m| m.name()).collect();
             format!("chosen in the outer folds: {}", chosen.join(", "))
         } else if let Some(model) = &r.model {
+            let seen = if r.influenced == Some(true) {
+                "which this subject's runs shaped (in-sample)"
+            } else {
+                "which never saw this subject"
+            };
             format!(
-                "network {model} (its card: {}); CSP-LDA fitted on this subject's executed runs R03/R07/R11: {}",
+                "network {model}, {seen}; its card's held-out estimate {}; CSP-LDA fitted on this subject's executed runs R03/R07/R11: {}",
                 r.card_accuracy.map_or("-".into(), percent),
                 r.csp_lda_transfer_accuracy.map_or("-".into(), percent)
             )
@@ -235,13 +265,24 @@ fn print_report(report: &MiReport) {
     }
     if report.subjects.len() > 1 {
         for m in &report.means {
+            let seen = report
+                .scores
+                .iter()
+                .filter(|r| r.method == m.method && r.influenced == Some(true))
+                .count();
+            let right = match m.reference_accuracy {
+                Some(a) => percent(a),
+                None if seen > 0 => format!(
+                    "in-sample on {seen} of these subjects; the card's held-out estimate is the figure for a new user"
+                ),
+                None => "-".into(),
+            };
             println!(
-                "{:<8} {:<9} {:>8}   {:>6.3}  | {}",
+                "{:<8} {:<9} {:>8}   {:>6.3}  | {right}",
                 "mean",
                 m.method,
                 percent(m.accuracy),
                 m.kappa,
-                m.reference_accuracy.map_or("-".into(), percent)
             );
         }
     }

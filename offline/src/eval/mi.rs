@@ -247,7 +247,7 @@ pub const NET_TRAIN_SECS: f64 = 4.0;
 /// One set of trials in a feature dump.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct DumpedSet {
-    /// `train` or `test`.
+    /// `train`, `train_imagined` or `test`.
     pub name: String,
     /// The runs cut.
     pub runs: Vec<String>,
@@ -272,13 +272,15 @@ pub struct MiFeatureDump {
     pub class_names: Vec<String>,
     /// Layout of the files.
     pub layout: String,
-    /// Training (executed runs, long windows) and test (imagined runs, the model's windows).
+    /// Training (executed runs, long windows), training from imagery (imagined runs, long
+    /// windows) and test (imagined runs, the model's windows).
     pub sets: Vec<DumpedSet>,
 }
 
-/// Writes what the neural motor-imagery decoder's trainer needs to `out`: the executed runs'
-/// trials from the cue for [`NET_TRAIN_SECS`] (`train.f32`) and the imagined runs' trials
-/// exactly as evaluation and the online decoder see them (`test.f32`), both cut from the
+/// Writes what the neural motor-imagery decoder's trainer needs to `out`: the executed and the
+/// imagined runs' trials from the cue for [`NET_TRAIN_SECS`] (`train.f32`,
+/// `train_imagined.f32`) and the imagined runs' trials exactly as evaluation and the online
+/// decoder see them (`test.f32`), all cut from the
 /// continuous runs band-passed causally to [`NET_BAND_HZ`] with the decoder's own filter,
 /// with `index.json`.
 pub fn dump_net_features(dir: &Path, out: &Path) -> Result<MiFeatureDump> {
@@ -290,6 +292,7 @@ pub fn dump_net_features(dir: &Path, out: &Path) -> Result<MiFeatureDump> {
     let mut sets = Vec::new();
     for (name, runs, offset, secs) in [
         ("train", &EEGMMIDB_EXECUTED_RUNS, 0.0, NET_TRAIN_SECS),
+        ("train_imagined", &EEGMMIDB_RUNS, 0.0, NET_TRAIN_SECS),
         (
             "test",
             &EEGMMIDB_RUNS,

@@ -217,9 +217,13 @@ pub struct MiScoreRow {
     /// A network: its card's name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    /// A network: the accuracy its card claims (on the subject it was validated on).
+    /// A network: the held-out accuracy its card claims.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub card_accuracy: Option<f64>,
+    /// A network: whether this subject's runs are among the recordings its card lists as
+    /// influencing it (then this row is in-sample, not an estimate for a new user).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub influenced: Option<bool>,
     /// A network: CSP-LDA fitted the same way (executed runs), on the same trials.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub csp_lda_transfer_accuracy: Option<f64>,
@@ -238,6 +242,7 @@ impl MiScoreRow {
             reference: None,
             model: None,
             card_accuracy: None,
+            influenced: None,
             csp_lda_transfer_accuracy: None,
         }
     }
@@ -255,6 +260,7 @@ impl MiScoreRow {
             reference: None,
             model: Some(net.model),
             card_accuracy: net.card_accuracy,
+            influenced: None,
             csp_lda_transfer_accuracy: Some(net.csp_lda_transfer_accuracy),
         }
     }
