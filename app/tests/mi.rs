@@ -326,3 +326,63 @@ fn unusable_models_are_refused_with_the_fix() {
     assert!(err.contains("at least two"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Runs recorded elsewhere (EEGMMIDB's BCI2000 EDF+ files, cues `T1`/`T2`) calibrate once
+/// `--cue` names their cue labels: without it the error lists the labels and shows the option;
+/// with it, `mi fit` cross-validates every method exactly as pyRiemann + scikit-learn do on the
+/// same trials (the committed reference of `neuroloop eval mi`).
+#[test]
+fn runs_recorded_elsewhere_calibrate_once_their_cue_labels_are_named() {
+    use neuroloop_decoders::mi::MiMethod;
+    use neuroloop_offline::eval::mi::{SENSORIMOTOR_CHANNELS, reference};
+    let Some(data) = common::data_dir("mi_eegmmidb_S002") else {
+        return;
+    };
+    let dir = temp_dir("cues");
+    let model = dir.join("s002.json");
+    let runs: Vec<String> = ["R04", "R08", "R12"]
+        .iter()
+        .map(|r| data.join(format!("S002{r}.edf")).display().to_string())
+        .collect();
+    let mut args = vec!["mi", "fit"];
+    args.extend(runs.iter().map(String::as_str));
+    args.extend(["--out", model.to_str().unwrap()]);
+    let err = run_err(&args);
+    assert!(
+        err.contains("\"T0\" x45, \"T1\" x23, \"T2\" x22")
+            && err.contains("--cue T1=left_hand --cue T2=right_hand"),
+        "{err}"
+    );
+    let channels = SENSORIMOTOR_CHANNELS.join(",");
+    args.extend([
+        "--cue",
+        "T1=left_hand",
+        "--cue",
+        " T2 = right_hand",
+        "--decode-channels",
+        &channels,
+    ]);
+    let out = run_ok(&args);
+    assert!(
+        out.contains("45 trials (23 left_hand, 22 right_hand)"),
+        "{out}"
+    );
+    for method in MiMethod::ALL {
+        let (_, rf) = reference("S002", method).unwrap();
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("{:<9} cross-validated", method.name())))
+            .unwrap_or_else(|| panic!("no {} line in {out}", method.name()));
+        assert!(
+            line.contains(&format!("{:.1} %", 100.0 * rf.accuracy)),
+            "{line} vs the reference's {:.1} %",
+            100.0 * rf.accuracy
+        );
+    }
+    let m = MiModel::load(&model).unwrap();
+    assert_eq!(m.class_names, ["left_hand", "right_hand"]);
+    assert_eq!(m.training.trials_per_class, vec![23, 22]);
+    let err = run_err(&["mi", "fit", &runs[0], "--cue", "T1", "--out", "x.json"]);
+    assert!(err.contains("`T1` is not LABEL=CLASS"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

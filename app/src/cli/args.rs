@@ -482,9 +482,9 @@ pub struct SsvepFitArgs {
 /// `neuroloop mi` subcommands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum MiCommand {
-    /// Fit a motor-imagery decoder from calibration recordings (XDF/EDF with
-    /// `<prefix>/mi class=NAME` cue markers, e.g. a `--record`ed simulator session), report
-    /// its cross-validated accuracy and save it.
+    /// Fit a motor-imagery decoder from calibration recordings (with `<prefix>/mi class=NAME`
+    /// cue markers, e.g. a `--record`ed simulator session, or any file whose cue labels
+    /// `--cue` names), report its cross-validated accuracy and save it.
     Fit(MiFitArgs),
     /// The motor-imagery paradigm in a window: a cued calibration run (fixation, cue arrow,
     /// imagery, randomised rest) recorded with markers, the decoder fitted from it, then online
@@ -535,8 +535,25 @@ pub struct MiFitArgs {
     /// Where to save the model.
     #[arg(long, value_name = "MODEL.json")]
     pub out: PathBuf,
+    /// An annotation label that is a cue, and the class it cues, for recordings made without
+    /// this application's cue markers (repeat it per class): e.g. EEGMMIDB's imagery runs
+    /// `--cue T1=left_hand --cue T2=right_hand`, a GDF file's event codes `--cue 769=left_hand`.
+    #[arg(long = "cue", value_name = "LABEL=CLASS", value_parser = cue_mapping)]
+    pub cues: Vec<(String, String)>,
     #[command(flatten)]
     pub(crate) fit: MiFitOptions,
+}
+
+/// `LABEL=CLASS` of `--cue`.
+fn cue_mapping(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((label, class)) if !label.trim().is_empty() && !class.trim().is_empty() => {
+            Ok((label.trim().to_string(), class.trim().to_string()))
+        }
+        _ => Err(format!(
+            "`{s}` is not LABEL=CLASS: write the annotation label, `=`, then the class it cues (e.g. T1=left_hand)"
+        )),
+    }
 }
 
 /// Options of `neuroloop mi session`.

@@ -15,6 +15,7 @@ impl MiFitOptions {
             window_secs: self.window_secs,
             cue_offset_secs: self.cue_offset_secs,
             sub_bands: Vec::new(),
+            cues: Vec::new(),
         }
     }
 
@@ -90,7 +91,10 @@ pub(super) fn ssvep_fit(args: &SsvepFitArgs) -> anyhow::Result<()> {
 
 /// `neuroloop mi fit`.
 pub(super) fn mi_fit(args: &MiFitArgs) -> anyhow::Result<()> {
-    let cut = args.fit.cut();
+    let cut = CalibrationCut {
+        cues: args.cues.clone(),
+        ..args.fit.cut()
+    };
     let FitOutcome {
         model,
         evaluations,

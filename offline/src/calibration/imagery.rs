@@ -6,6 +6,10 @@
 //! truth (`truth/mi class=left_hand duration_s=4`, recorded by `--record`) and the cue markers
 //! of the paradigm (`cue/mi class=left_hand ...`). A recording holding paradigm cues is cut at
 //! those only (the simulator's truth of the same trials would count each trial twice).
+//! Recordings made elsewhere mark their cues with their own labels (EEGMMIDB's `T1`/`T2`, a GDF
+//! file's event codes, a BrainVision marker's description): [`CalibrationCut::cues`] names the
+//! class of such a label, so that they calibrate too, alone or beside recordings with paradigm
+//! cues (earlier users' runs beside a new user's short calibration).
 //! Classes are ordered as the simulator orders them (left_hand, right_hand, feet, rest), other
 //! names after them alphabetically.
 
@@ -40,13 +44,53 @@ fn has_paradigm_cues(recording: &neuroloop_formats::Recording) -> bool {
         .any(|a| a.label.starts_with(PARADIGM_CUE))
 }
 
-/// The class of a trial-defining annotation: any cue, or only the paradigm's when
-/// `only_paradigm`.
-fn trial_cue(text: &str, only_paradigm: bool) -> Option<&str> {
-    if only_paradigm && !text.starts_with(PARADIGM_CUE) {
-        return None;
+/// The class of a trial-defining annotation: only the paradigm's cues when `only_paradigm`;
+/// otherwise a label `cues` names (matched whole, surrounding spaces ignored), or any cue.
+fn trial_cue<'a>(
+    text: &'a str,
+    only_paradigm: bool,
+    cues: &'a [(String, String)],
+) -> Option<&'a str> {
+    if only_paradigm {
+        return text
+            .starts_with(PARADIGM_CUE)
+            .then(|| cue_class_name(text))
+            .flatten();
+    }
+    let label = text.trim();
+    if let Some((_, class)) = cues.iter().find(|(l, _)| l == label) {
+        return Some(class);
     }
     cue_class_name(text)
+}
+
+/// The distinct annotation labels of `recordings` with how often each occurs, most frequent
+/// first (at most `max`), for a message that asks which of them are cues.
+fn annotation_labels(recordings: &[neuroloop_formats::Recording], max: usize) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for a in recordings.iter().flat_map(|r| &r.annotations) {
+        let label = a.label.trim();
+        match counts.iter_mut().find(|(l, _)| l == label) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((label.to_string(), 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let shown: Vec<String> = counts
+        .iter()
+        .take(max)
+        .map(|(l, n)| format!("\"{l}\" x{n}"))
+        .collect();
+    let more = counts.len().saturating_sub(max);
+    format!(
+        "{}{}",
+        shown.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    )
 }
 
 /// How calibration trials are cut.
@@ -63,6 +107,9 @@ pub struct CalibrationCut {
     /// Sub-bands of a filter bank (empty: the single `band_hz`; see
     /// [`MiProtocol::sub_bands`]).
     pub sub_bands: Vec<(f64, f64)>,
+    /// Annotation labels that are cues, with the class each names (`("T1", "left_hand")`), for
+    /// recordings without the paradigm's cue markers.
+    pub cues: Vec<(String, String)>,
 }
 
 impl Default for CalibrationCut {
@@ -73,6 +120,7 @@ impl Default for CalibrationCut {
             window_secs: 2.0,
             cue_offset_secs: 0.5,
             sub_bands: Vec::new(),
+            cues: Vec::new(),
         }
     }
 }
@@ -119,9 +167,9 @@ pub fn cut_calibration(
         .iter()
         .flat_map(|r| {
             let only_paradigm = has_paradigm_cues(r);
-            r.annotations
-                .iter()
-                .filter_map(move |a| trial_cue(&a.label, only_paradigm).map(str::to_string))
+            r.annotations.iter().filter_map(move |a| {
+                trial_cue(&a.label, only_paradigm, &cut.cues).map(str::to_string)
+            })
         })
         .collect();
     let rank = |n: &str| {
@@ -133,8 +181,16 @@ pub fn cut_calibration(
     names.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
     names.dedup();
     if names.len() < 2 {
+        let labels = annotation_labels(recordings, 8);
+        let found = if labels.is_empty() {
+            "they hold no annotation at all".to_string()
+        } else {
+            format!(
+                "their annotations are {labels}; if some of them are cues, name their classes with --cue LABEL=CLASS (e.g. --cue T1=left_hand --cue T2=right_hand)"
+            )
+        };
         return Err(OfflineError::data(format!(
-            "the recordings hold cues of {} class(es) ({}); a decoder needs at least two: record a calibration with `<prefix>/mi class=NAME` cue markers of two classes or more (the motor-imagery paradigm's calibration run writes them, and so does a recorded simulated motor-imagery session)",
+            "the recordings hold cues of {} class(es) ({}); a decoder needs at least two: record a calibration with `<prefix>/mi class=NAME` cue markers of two classes or more (the motor-imagery paradigm's calibration run writes them, and so does a recorded simulated motor-imagery session); {found}",
             names.len(),
             names.join(", ")
         )));
@@ -159,7 +215,7 @@ pub fn cut_calibration(
     for (r, f) in recordings.iter().zip(files) {
         let only_paradigm = has_paradigm_cues(r);
         let classify = |text: &str| {
-            let name = trial_cue(text, only_paradigm)?;
+            let name = trial_cue(text, only_paradigm, &cut.cues)?;
             names.iter().position(|n| n == name)
         };
         let protocol = out.protocol.clone();
