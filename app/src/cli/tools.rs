@@ -123,15 +123,15 @@ pub(super) fn start(args: &StartArgs, wake: WakeLatency) -> anyhow::Result<()> {
         );
     }
     let path = args.profile.clone().unwrap_or_else(Profile::default_path);
-    let (profile, problem) = match Profile::load(&path) {
-        Ok(p) => (p, None),
-        Err(e) => (Profile::default(), Some(error_text(&e))),
-    };
+    let (profile, problem, start_now) = start_plan(Profile::load_checked(&path), args.now);
+    if let (Some(problem), true) = (&problem, args.now) {
+        eprintln!("neuroloop: {problem}");
+    }
     let mut launcher = StartScreen::new(profile, path, true).with_wake_latency(wake);
     if let Some(problem) = problem {
         launcher.show_error(problem);
     }
-    if args.now {
+    if start_now {
         launcher.start();
     }
     if let Some(shot) = &args.screenshot {
@@ -139,6 +139,34 @@ pub(super) fn start(args: &StartArgs, wake: WakeLatency) -> anyhow::Result<()> {
     }
     run_window("neuroloop", "neuroloop", [1280.0, 860.0], launcher)
         .map_err(|e| anyhow::anyhow!("the window could not open: {e}"))
+}
+
+/// What the start screen opens with: the profile read (the defaults when it does not parse),
+/// the problem to show (a parse error, or settings it does not know), and whether `--now`
+/// starts its session. A profile with a problem starts nothing: the defaults it falls back to,
+/// or the session without a misspelt setting, are not the session the user asked for.
+fn start_plan(
+    loaded: anyhow::Result<(crate::start_screen::Profile, Option<String>)>,
+    now: bool,
+) -> (crate::start_screen::Profile, Option<String>, bool) {
+    let (profile, problem) = match loaded {
+        Ok((p, warning)) => (p, warning),
+        Err(e) => (
+            crate::start_screen::Profile::default(),
+            Some(error_text(&e)),
+        ),
+    };
+    match problem {
+        None => (profile, None, now),
+        Some(mut text) => {
+            if now {
+                text.push_str(
+                    "\nNothing was started (--now runs the profile's session): fix the profile, or set up the session here and press Start",
+                );
+            }
+            (profile, Some(text), false)
+        }
+    }
 }
 
 /// `neuroloop streams`.
@@ -230,5 +258,26 @@ pub(super) fn print_all(text: &str) -> anyhow::Result<()> {
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_profile_with_a_problem_starts_nothing_even_with_now() {
+        use crate::start_screen::Profile;
+        let (_, problem, start) = start_plan(Err(anyhow::anyhow!("bad paradigm")), true);
+        let problem = problem.unwrap();
+        assert!(!start);
+        assert!(problem.contains("bad paradigm") && problem.contains("Nothing was started"));
+        let (_, problem, start) = start_plan(Err(anyhow::anyhow!("bad paradigm")), false);
+        assert!(!start && !problem.unwrap().contains("Nothing was started"));
+        let typo = Some("settings this version does not know: mi_modle".to_string());
+        let (_, problem, start) = start_plan(Ok((Profile::default(), typo)), true);
+        assert!(!start && problem.unwrap().contains("mi_modle"));
+        let (_, problem, start) = start_plan(Ok((Profile::default(), None)), true);
+        assert!(start && problem.is_none());
     }
 }

@@ -562,13 +562,16 @@ impl StartScreen {
     }
 
     fn load_profile(&mut self) {
-        match Profile::load(&self.profile_path) {
-            Ok(p) => {
+        match Profile::load_checked(&self.profile_path) {
+            Ok((p, warning)) => {
                 self.profile = p;
-                self.message = Some((
-                    false,
-                    format!("profile loaded from {}", self.profile_path.display()),
-                ));
+                self.message = Some(match warning {
+                    Some(w) => (true, w),
+                    None => (
+                        false,
+                        format!("profile loaded from {}", self.profile_path.display()),
+                    ),
+                });
             }
             Err(e) => self.message = Some((true, crate::errors::error_text(&e))),
         }

@@ -64,6 +64,41 @@ impl Paradigm {
     }
 }
 
+/// Keys of a profile's TOML `text` that no profile field reads (`table.key` for nested ones).
+fn unknown_keys(text: &str) -> Vec<String> {
+    let Ok(file) = text.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    // Every field appears when serialised, except options that are unset: parse the file
+    // itself, so its own options are set, and add the defaults' fields.
+    let known = |p: &Profile| toml::Table::try_from(p).unwrap_or_default();
+    let parsed: Profile = toml::from_str(text).unwrap_or_default();
+    let (a, b) = (known(&parsed), known(&Profile::default()));
+    let mut out = Vec::new();
+    collect_unknown(&file, &[&a, &b], "", &mut out);
+    out
+}
+
+fn collect_unknown(
+    file: &toml::Table,
+    known: &[&toml::Table],
+    prefix: &str,
+    out: &mut Vec<String>,
+) {
+    for (key, value) in file {
+        let inner: Vec<&toml::Table> = known
+            .iter()
+            .filter_map(|k| k.get(key))
+            .filter_map(toml::Value::as_table)
+            .collect();
+        if known.iter().all(|k| !k.contains_key(key)) {
+            out.push(format!("{prefix}{key}"));
+        } else if let (Some(table), false) = (value.as_table(), inner.is_empty()) {
+            collect_unknown(table, &inner, &format!("{prefix}{key}."), out);
+        }
+    }
+}
+
 /// Simulator settings of a profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -219,6 +254,25 @@ impl Profile {
             profile.version = PROFILE_VERSION;
         }
         Ok(profile)
+    }
+
+    /// [`Profile::load`], and a warning naming the file's settings this version does not know
+    /// (a misspelt key would otherwise be dropped without a word, and the session run without
+    /// it).
+    pub fn load_checked(path: &Path) -> anyhow::Result<(Profile, Option<String>)> {
+        let profile = Profile::load(path)?;
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return Ok((profile, None));
+        };
+        let unknown = unknown_keys(&text);
+        let warning = (!unknown.is_empty()).then(|| {
+            format!(
+                "the profile {} has settings this version does not know, so they are ignored: {} (check their spelling against a profile saved here)",
+                path.display(),
+                unknown.join(", ")
+            )
+        });
+        Ok((profile, warning))
     }
 
     /// Writes the profile (creating its folder).
@@ -705,6 +759,32 @@ mod tests {
         };
         let err = short.speller_layout().unwrap_err().to_string();
         assert!(err.contains("one key per target frequency"), "{err}");
+    }
+
+    #[test]
+    fn settings_this_version_does_not_know_are_named() {
+        let dir = std::env::temp_dir().join(format!("nl-profile-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("p.toml");
+        let saved = Profile {
+            mi_model: "m.json".into(),
+            ..Profile::default()
+        };
+        saved.save(&path).unwrap();
+        assert_eq!(Profile::load_checked(&path).unwrap(), (saved.clone(), None));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("[simulator]\n"), "{text}");
+        let typos = format!("mi_modle = \"x.toml\"\n{text}")
+            .replace("[simulator]\n", "[simulator]\nchanels = 16\n");
+        std::fs::write(&path, typos).unwrap();
+        let (loaded, warning) = Profile::load_checked(&path).unwrap();
+        assert_eq!(loaded, saved);
+        let warning = warning.unwrap();
+        assert!(
+            warning.ends_with("so they are ignored: mi_modle, simulator.chanels (check their spelling against a profile saved here)"),
+            "{warning}"
+        );
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
