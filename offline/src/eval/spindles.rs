@@ -727,8 +727,8 @@ pub fn format_report(report: &SpindleReport) -> String {
     if let Some(i) = &report.inter_scorer {
         let _ = writeln!(
             s,
-            "inter-scorer agreement: scorer 2 against scorer 1 on the excerpts both scored, F1 {:.3} ({} vs {} spindles, {} matched)",
-            i.f1, i.detected, i.expert, i.matched
+            "inter-scorer agreement: scorer 2 against scorer 1 on the excerpts both scored, F1 {:.3} ({} vs {} spindles, {} matched); scorer 2's spindles taken as triggers would have a trigger precision of {:.3} against scorer 1",
+            i.f1, i.detected, i.expert, i.matched, i.precision
         );
     }
     let _ = writeln!(
