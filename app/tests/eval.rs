@@ -222,7 +222,7 @@ fn motor_imagery_over_subjects_matches_the_reference_and_auto_keeps_up() {
     }
     let light_means = report["calibration_light_means"].as_array().unwrap();
     assert_eq!(light_means.len(), 3 * 8);
-    shipped_mi_network_keeps_its_card(&nets, light_means);
+    shipped_mi_network_keeps_its_card(&nets, light_means, &report["network_calibration_light"]);
 }
 
 /// The shipped motor-imagery network (chosen and fitted on S001-S003) scores in-sample what its
@@ -232,6 +232,7 @@ fn motor_imagery_over_subjects_matches_the_reference_and_auto_keeps_up() {
 fn shipped_mi_network_keeps_its_card(
     nets: &[&serde_json::Value],
     light_means: &[serde_json::Value],
+    network_row: &serde_json::Value,
 ) {
     if let Err(e) = neuroloop_decoders::onnx::init() {
         eprintln!(
@@ -275,6 +276,14 @@ fn shipped_mi_network_keeps_its_card(
     let claimed = card.validation_number("accuracy_imagined").unwrap();
     assert!((mean - claimed).abs() < 1e-9, "{mean} vs {claimed}");
     let later = list("accuracy_nested_loso_after_alignment_trials");
+    // The calibration-light table shows the same figures as the network's row.
+    let shown: Vec<f64> = network_row["accuracies"]
+        .as_array()
+        .expect("a network row in the calibration-light table")
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(shown, later);
     let later = later.iter().sum::<f64>() / later.len() as f64;
     let classical = light_means
         .iter()

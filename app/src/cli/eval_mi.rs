@@ -44,6 +44,45 @@ struct MiReport {
     calibration_light: Vec<TransferScore>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     calibration_light_means: Vec<TransferMean>,
+    /// The network's own leave-one-subject-out figures on the calibration-light trials, as
+    /// its card states them (its trainer measured them; they are not recomputed here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network_calibration_light: Option<NetworkLoso>,
+}
+
+/// A network card's nested leave-one-subject-out accuracies on each subject's trials after the
+/// first [`ALIGNMENT_TRIALS`] (`[validation] accuracy_nested_loso_after_alignment_trials`,
+/// in the order of `training_subjects`).
+#[derive(Serialize, Clone)]
+struct NetworkLoso {
+    model: String,
+    subjects: Vec<String>,
+    accuracies: Vec<f64>,
+}
+
+impl NetworkLoso {
+    fn of(card: &neuroloop_decoders::onnx::ModelCard) -> Option<NetworkLoso> {
+        let list = |key: &str| card.validation.get(key)?.as_array().cloned();
+        let subjects: Vec<String> = list("training_subjects")?
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<_>>()?;
+        let accuracies: Vec<f64> = list("accuracy_nested_loso_after_alignment_trials")?
+            .iter()
+            .map(toml::Value::as_float)
+            .collect::<Option<_>>()?;
+        (subjects.len() == accuracies.len()).then(|| NetworkLoso {
+            model: card.name.clone(),
+            subjects,
+            accuracies,
+        })
+    }
+
+    /// Its accuracy on `subject`.
+    fn on(&self, subject: &str) -> Option<f64> {
+        let i = self.subjects.iter().position(|s| s == subject)?;
+        Some(self.accuracies[i])
+    }
 }
 
 #[derive(Serialize)]
@@ -98,6 +137,7 @@ pub(super) fn eval_mi(args: &EvalMiArgs) -> anyhow::Result<()> {
         means: Vec::new(),
         calibration_light: Vec::new(),
         calibration_light_means: Vec::new(),
+        network_calibration_light: None,
     };
     let mut singles: Vec<(String, MiTrials)> = Vec::new();
     for subject in &subjects {
@@ -111,6 +151,7 @@ pub(super) fn eval_mi(args: &EvalMiArgs) -> anyhow::Result<()> {
             net: n,
             claimed,
             influenced,
+            ..
         }) = net.as_mut()
         {
             match neuroloop_offline::eval::mi::evaluate_mi_net(&subject.dir, n, *claimed) {
@@ -138,6 +179,11 @@ pub(super) fn eval_mi(args: &EvalMiArgs) -> anyhow::Result<()> {
     if singles.len() >= 2 && (auto || !fitted.is_empty()) {
         report.calibration_light = calibration_light(&singles)?;
         report.calibration_light_means = transfer_means(&report.calibration_light);
+        // The network's row, when its card measured every subject here.
+        report.network_calibration_light = net
+            .as_ref()
+            .and_then(|n| n.loso.clone())
+            .filter(|l| singles.iter().all(|(name, _)| l.on(name).is_some()));
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -174,6 +220,8 @@ struct CardNet {
     claimed: Option<f64>,
     /// The recordings its card lists as influencing it.
     influenced: Vec<String>,
+    /// Its card's leave-one-subject-out figures, when it has them.
+    loso: Option<NetworkLoso>,
 }
 
 fn load_net(args: &EvalMiArgs) -> anyhow::Result<CardNet> {
@@ -190,6 +238,7 @@ fn load_net(args: &EvalMiArgs) -> anyhow::Result<CardNet> {
             .as_ref()
             .map(|p| p.influenced.clone())
             .unwrap_or_default(),
+        loso: NetworkLoso::of(&card),
         net: MiNet::load(&card)?,
     })
 }
@@ -328,6 +377,20 @@ fn print_calibration_light(report: &MiReport) {
             line.push_str(&format!(" {:>8}", a.map_or("-".into(), percent)));
         }
         println!("{line} {:>8}", m.accuracy.map_or("-".into(), percent));
+    }
+    if let Some(l) = &report.network_calibration_light {
+        let mut line = format!("{:<9} {:<24} {:>3}", l.model, "other subjects (card)", 0);
+        let mut sum = 0.0;
+        for n in &names {
+            let a = l.on(n).unwrap_or(f64::NAN);
+            sum += a;
+            line.push_str(&format!(" {:>8}", percent(a)));
+        }
+        println!("{line} {:>8}", percent(sum / names.len() as f64));
+        println!(
+            "{} row: the network's nested leave-one-subject-out figures on the same trials, from its card (measured by its trainer, not recomputed here)",
+            l.model
+        );
     }
 }
 
