@@ -68,7 +68,7 @@ pub fn protocol_signal(recording: &Recording, protocol: &MiProtocol) -> Result<V
     let fs = recording.channels[picks[0]].sample_rate_hz;
     if (fs - protocol.sample_rate_hz).abs() > 1e-6 * fs {
         return Err(OfflineError::data(format!(
-            "the recording is sampled at {fs} Hz but the protocol expects {} Hz",
+            "the recording is sampled at {fs} Hz but the trials are cut at {} Hz (the first recording's rate, or the model's): give recordings of that one rate (resample this one, or leave it out)",
             protocol.sample_rate_hz
         )));
     }
