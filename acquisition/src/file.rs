@@ -15,7 +15,7 @@ use std::time::Duration;
 use neuroloop_formats::{ChannelKind, Recording};
 
 use crate::clock::local_clock;
-use crate::event::SourceEvent;
+use crate::event::{MiClass, SourceEvent, TruthEvent, TruthKind};
 use crate::meta::StreamMeta;
 use crate::replay::ReplayControl;
 use crate::source::{Pacing, ReadStatus, Source, SourceError, wait_until_due};
@@ -35,7 +35,12 @@ pub struct FileSource {
     gap_threshold_secs: f64,
     /// Annotation onsets in file time (sorted) with their text index.
     annotations: Vec<(f64, u32)>,
+    /// Duration of each annotation of `annotations`, s (0 when the file gives none).
+    annotation_secs: Vec<f64>,
     annotation_texts: Vec<String>,
+    /// Per annotation text, the motor-imagery class it cues (see [`FileSource::with_cues`]) and
+    /// the trial length its text states.
+    cue_classes: Vec<Option<(MiClass, Option<f64>)>>,
     next_annotation: usize,
     /// Pause, speed and seek requests (paced replays).
     control: Arc<ReplayControl>,
@@ -103,7 +108,7 @@ impl FileSource {
             chunk_frames
         };
         let meta = stream_meta(recording, &selected, name, fs);
-        let (annotation_texts, annotations) = annotation_index(recording);
+        let (annotation_texts, annotations, annotation_secs) = annotation_index(recording);
         let speed = match pacing {
             Pacing::Speed(f) => f,
             Pacing::Max => 1.0,
@@ -114,6 +119,8 @@ impl FileSource {
         ));
         Ok(FileSource {
             annotations,
+            annotation_secs,
+            cue_classes: vec![None; annotation_texts.len()],
             annotation_texts,
             next_annotation: 0,
             control,
@@ -129,6 +136,38 @@ impl FileSource {
             origin: None,
             gap_threshold_secs: (5.0 / fs).max(0.05),
         })
+    }
+
+    /// Makes the file's motor-imagery cues ground truth: each annotation that cues a class is
+    /// also delivered as a [`SourceEvent::Truth`] trial, so decisions are scored against it as
+    /// against the simulator's. A cue is an annotation of this application's own
+    /// (`cue/mi class=NAME … duration_s=D`, or the simulator's recorded `truth/mi …`), or one
+    /// whose whole label `cues` names (`("T1", LeftHand)`). The trial lasts the text's
+    /// `duration_s`, else the annotation's duration, else [`DEFAULT_CUE_SECS`].
+    pub fn with_cues(mut self, cues: &[(String, MiClass)]) -> Self {
+        let paradigm = self
+            .annotation_texts
+            .iter()
+            .any(|t| t.starts_with("cue/mi "));
+        self.cue_classes = self
+            .annotation_texts
+            .iter()
+            .map(|text| {
+                let label = text.trim();
+                if let Some(&(_, class)) = cues.iter().find(|(l, _)| l == label) {
+                    return Some((class, None));
+                }
+                let own = if paradigm { "cue/mi " } else { "truth/mi " };
+                let rest = text.strip_prefix(own)?;
+                let field = |key: &str| rest.split_whitespace().find_map(|kv| kv.strip_prefix(key));
+                let class = MiClass::ALL
+                    .into_iter()
+                    .find(|c| field("class=") == Some(c.name()))?;
+                let secs = field("duration_s=").and_then(|v| v.parse::<f64>().ok());
+                Some((class, secs.filter(|s| s.is_finite() && *s > 0.0)))
+            })
+            .collect();
+        self
     }
 
     /// Stamps file time 0 as `origin` (LSL time) instead of the clock at the first read (real
@@ -345,6 +384,17 @@ impl Source for FileSource {
                 at: stamp(onset),
                 index,
             });
+            if let Some(&Some((class, secs))) = self.cue_classes.get(index as usize) {
+                let stated = self.annotation_secs[self.next_annotation];
+                let secs = secs
+                    .or((stated > 0.0).then_some(stated))
+                    .unwrap_or(DEFAULT_CUE_SECS);
+                events(SourceEvent::Truth(TruthEvent {
+                    onset: stamp(onset),
+                    duration_secs: secs * scale,
+                    kind: TruthKind::MotorImagery { class },
+                }));
+            }
             self.next_annotation += 1;
         }
         self.next = end;
@@ -448,9 +498,9 @@ fn stream_meta(recording: &Recording, selected: &[usize], name: &str, rate_hz: f
 
 /// The recording's annotation texts (each once) and its annotations as (onset, text index),
 /// sorted by onset.
-fn annotation_index(recording: &Recording) -> (Vec<String>, Vec<(f64, u32)>) {
+fn annotation_index(recording: &Recording) -> (Vec<String>, Vec<(f64, u32)>, Vec<f64>) {
     let mut texts: Vec<String> = Vec::new();
-    let mut annotations: Vec<(f64, u32)> = Vec::new();
+    let mut annotations: Vec<(f64, u32, f64)> = Vec::new();
     for a in &recording.annotations {
         let index = match texts.iter().position(|t| *t == a.label) {
             Some(i) => i,
@@ -460,12 +510,26 @@ fn annotation_index(recording: &Recording) -> (Vec<String>, Vec<(f64, u32)>) {
             }
         };
         if a.onset_s.is_finite() {
-            annotations.push((a.onset_s, u32::try_from(index).unwrap_or(u32::MAX)));
+            let secs = if a.duration_s.is_finite() {
+                a.duration_s.max(0.0)
+            } else {
+                0.0
+            };
+            annotations.push((a.onset_s, u32::try_from(index).unwrap_or(u32::MAX), secs));
         }
     }
     annotations.sort_by(|a, b| a.0.total_cmp(&b.0));
-    (texts, annotations)
+    let secs = annotations.iter().map(|a| a.2).collect();
+    (
+        texts,
+        annotations.into_iter().map(|(t, i, _)| (t, i)).collect(),
+        secs,
+    )
 }
+
+/// How long a cued motor-imagery trial lasts when neither its text nor its annotation says, s
+/// (the paradigm's default imagery period).
+pub const DEFAULT_CUE_SECS: f64 = 4.0;
 
 /// The mains frequency the selected EEG channels show in their first seconds.
 fn detect_line(recording: &Recording, selected: &[usize], rate_hz: f64) -> Option<f64> {
@@ -630,6 +694,72 @@ mod tests {
             })
             .collect();
         assert_eq!(got, [(0.25, 1), (1.0, 0), (1.5, 0)]);
+    }
+
+    #[test]
+    fn motor_imagery_cues_become_ground_truth_trials() {
+        let truths = |labels: &[(f64, f64, &str)], cues: &[(String, MiClass)]| {
+            let mut rec = recording(&[100.0], 10.0);
+            for &(onset, secs, label) in labels {
+                rec.annotations.push(neuroloop_formats::Annotation {
+                    onset_s: onset,
+                    duration_s: secs,
+                    label: label.into(),
+                });
+            }
+            let mut src = FileSource::from_recording(&rec, "x.edf", &[], Pacing::Max, 10)
+                .unwrap()
+                .with_cues(cues);
+            let (_, _, events) = drain(&mut src);
+            events
+                .into_iter()
+                .filter_map(|e| match e {
+                    SourceEvent::Truth(t) => Some(t),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let t = |onset: f64, duration_secs: f64, class: MiClass| TruthEvent {
+            onset,
+            duration_secs,
+            kind: TruthKind::MotorImagery { class },
+        };
+        // A file's own labels, named: the annotation's duration, else the default.
+        let cues = [
+            ("T1".to_string(), MiClass::LeftHand),
+            ("T2".to_string(), MiClass::RightHand),
+        ];
+        let got = truths(
+            &[(1.0, 4.1, "T1"), (6.0, 0.0, " T2 "), (8.0, 4.1, "T0")],
+            &cues,
+        );
+        assert_eq!(
+            got,
+            [
+                t(1.0, 4.1, MiClass::LeftHand),
+                t(6.0, DEFAULT_CUE_SECS, MiClass::RightHand)
+            ]
+        );
+        // The paradigm's cues without naming, their text's duration first; the simulator's
+        // truth beside them is not counted twice.
+        let got = truths(
+            &[
+                (1.0, 0.0, "cue/mi class=feet trial=1 duration_s=3"),
+                (1.0, 0.0, "truth/mi class=feet duration_s=3"),
+                (5.0, 2.0, "cue/mi class=rest trial=2"),
+                (7.0, 0.0, "cue/mi class=tongue trial=3 duration_s=3"),
+            ],
+            &[],
+        );
+        assert_eq!(
+            got,
+            [t(1.0, 3.0, MiClass::Feet), t(5.0, 2.0, MiClass::Rest)]
+        );
+        // A recorded simulator session: its truth markers.
+        let got = truths(&[(2.0, 0.0, "truth/mi class=left_hand duration_s=4")], &[]);
+        assert_eq!(got, [t(2.0, 4.0, MiClass::LeftHand)]);
+        // Nothing that is not a cue.
+        assert!(truths(&[(2.0, 1.0, "T1")], &[]).is_empty());
     }
 
     #[test]

@@ -70,7 +70,7 @@ fn replay_reproduces_offline(
 ) {
     let dir = temp_dir(tag);
     let rec = dir.join("replayed.xdf");
-    run_ok(&[
+    let report = run_ok(&[
         "replay",
         run.to_str().unwrap(),
         "--headless",
@@ -86,6 +86,10 @@ fn replay_reproduces_offline(
         model_arg.to_str().unwrap(),
         "--record",
         rec.to_str().unwrap(),
+        "--cue",
+        "T1=left_hand",
+        "--cue",
+        "T2=right_hand",
     ]);
     // Offline: the same channels, converted to f32 and band-passed from the first sample.
     let recording = neuroloop_formats::read_recording(run).unwrap();
@@ -97,6 +101,17 @@ fn replay_reproduces_offline(
     // 125 s at a decision every 0.25 s once the first 2-s window is full.
     assert!(decisions.len() > 480, "{}", decisions.len());
     let mut window = vec![0.0f32; n * len];
+    // The run's cues (`--cue T1=left_hand --cue T2=right_hand`) as trials: onset, end, class.
+    let trials: Vec<(f64, f64, usize)> = recording
+        .annotations
+        .iter()
+        .filter_map(|a| {
+            let class = ["T1", "T2"].iter().position(|l| a.label.trim() == *l)?;
+            Some((a.onset_s, a.onset_s + a.duration_s, class))
+        })
+        .collect();
+    assert_eq!(trials.len(), 15, "{trials:?}");
+    let (mut scored, mut correct) = (0, 0);
     for (i, (stamp, text)) in decisions.iter().enumerate() {
         let class: usize = marker_field(text, "index").parse().unwrap();
         let score: f64 = marker_field(text, "score").parse().unwrap();
@@ -111,7 +126,22 @@ fn replay_reproduces_offline(
         let offline = if proba[1] > proba[0] { 1 } else { 0 };
         assert_eq!(class, offline, "decision {i} ({text})");
         assert!((score - proba[class]).abs() < 1e-4, "{text} vs {proba:?}");
+        // Scored when the whole window lies inside a cued trial (first sample to last).
+        let (start, end) = (first as f64 / protocol.sample_rate_hz, *stamp);
+        let half = 0.5 / protocol.sample_rate_hz;
+        if let Some(&(_, _, truth)) = trials
+            .iter()
+            .find(|&&(on, off, _)| start >= on - half - 1e-9 && end <= off + 1e-9)
+        {
+            scored += 1;
+            correct += usize::from(class == truth);
+        }
     }
+    assert!(scored > 100, "{scored} windows inside the trials");
+    assert!(
+        report.contains(&format!("decisions; {correct}/{scored} = ")),
+        "offline {correct}/{scored}; the replay says:\n{report}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

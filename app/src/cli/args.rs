@@ -379,6 +379,12 @@ pub struct ReplayArgs {
     /// other LSL tools see the file as a live amplifier; use with a paced --speed.
     #[arg(long, num_args = 0..=1, default_missing_value = "neuroloop-replay", value_name = "NAME")]
     pub lsl_outlet: Option<String>,
+    /// An annotation label that cues a motor-imagery class (left_hand, right_hand, feet,
+    /// rest), so that motor-imagery decisions inside its trials are scored (repeat it per
+    /// class; e.g. EEGMMIDB's imagery runs `--cue T1=left_hand --cue T2=right_hand`). The
+    /// application's own cue markers are scored without it.
+    #[arg(long = "cue", value_name = "LABEL=CLASS", value_parser = cue_mapping)]
+    pub cues: Vec<(String, String)>,
     #[command(flatten)]
     pub(crate) paradigm: ParadigmArgs,
     #[command(flatten)]

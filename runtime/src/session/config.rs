@@ -44,6 +44,9 @@ pub enum SourceSpec {
         pacing: Pacing,
         /// Also publish the replayed samples on an LSL outlet of this name.
         lsl_outlet: Option<String>,
+        /// Annotation labels that cue a motor-imagery class, scored as ground truth besides
+        /// the application's own cue markers ([`FileSource::with_cues`]).
+        cues: Vec<(String, neuroloop_acquisition::MiClass)>,
     },
 }
 
@@ -74,6 +77,7 @@ impl SourceSpec {
             channels: Vec::new(),
             pacing,
             lsl_outlet: None,
+            cues: Vec::new(),
         }
     }
 
@@ -102,8 +106,9 @@ impl SourceSpec {
                 channels,
                 pacing,
                 lsl_outlet,
+                cues,
             } => {
-                let file = Box::new(FileSource::open(path, channels, *pacing, 0)?);
+                let file = Box::new(FileSource::open(path, channels, *pacing, 0)?.with_cues(cues));
                 match lsl_outlet {
                     Some(name) => Ok(Box::new(Republish::new(file, name)?)),
                     None => Ok(file),
