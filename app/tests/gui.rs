@@ -958,9 +958,10 @@ fn start_screen_runs_motor_imagery_calibration() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// A recording with motor imagery from the start screen: without a model it asks for one; with
-/// a network's card exported from PyTorch (`assets/examples/eegnet-mi.toml`) the recording is
-/// replayed and decoded, and the decisions show in the session window.
+/// A recording with motor imagery from the start screen: without a model it asks for one, and a
+/// cue that is not LABEL=CLASS is refused with the fix; with a network's card exported from
+/// PyTorch (`assets/examples/eegnet-mi.toml`) and the run's cues named, the recording is
+/// replayed and decoded, and the decisions show in the session window, scored on its trials.
 #[test]
 fn start_screen_decodes_a_recording_with_a_pytorch_network() {
     use neuroloop::start_screen::{Paradigm, Profile, SourceKind, StartScreen};
@@ -980,24 +981,32 @@ fn start_screen_decodes_a_recording_with_a_pytorch_network() {
     };
     let mut harness = window(StartScreen::new(profile, dir.join("p.toml"), false), 860.0);
     harness.run_steps(2);
-    harness.get_by_label_contains("A recording has no cues to follow");
+    harness.get_by_label_contains("decisions inside its cued trials");
     harness.get_by_label("Start").click();
     harness.run_steps(2);
     assert!(!harness.state().is_running());
     harness.get_by_label_contains("a recording is decoded with a model: choose a fitted model (.json) or a network's card (.toml)");
     let card = neuroloop_decoders::onnx::shipped_models_dir().join("../examples/eegnet-mi.toml");
     harness.state_mut().profile_mut().mi_model = card.display().to_string();
+    harness.state_mut().profile_mut().mi_file_cues = "T1=left".into();
+    harness.get_by_label("Start").click();
+    harness.run_steps(2);
+    assert!(!harness.state().is_running());
+    harness.get_by_label_contains("`left` is not a motor-imagery class a replay scores; name one of left_hand, right_hand, feet, rest");
+    harness.state_mut().profile_mut().mi_file_cues = "T1=left_hand, T2=right_hand".into();
     harness.get_by_label("Start").click();
     harness.run_steps(3);
     assert!(harness.state().is_running());
     harness.get_by_label("mi-eegnet-mi");
-    // The first decision needs a full 2-s window of the replay (real time).
+    // The first decision needs a full 2-s window of the replay (real time); the first scored
+    // one, a window inside the first cued trial (from 4.2 s).
     assert!(
-        step_until(&mut harness, 15.0, |h| h
-            .query_by_label_contains("(mean of the last 8 decisions)")
+        step_until(&mut harness, 20.0, |h| h
+            .query_by_label_contains("accuracy vs ground truth: ")
             .is_some()),
-        "no motor-imagery decision shown"
+        "no motor-imagery decision scored"
     );
+    harness.get_by_label_contains("(mean of the last 8 decisions)");
     harness
         .get_by_label("Stop and return to the start screen")
         .click();

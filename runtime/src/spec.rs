@@ -334,6 +334,44 @@ pub fn is_card(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
 }
 
+/// One motor-imagery cue of a recording, `LABEL=CLASS` (e.g. `T1=left_hand`): the annotation
+/// label (surrounding spaces ignored) and the class it cues, for scoring a replay
+/// ([`crate::SourceSpec::File`]'s `cues`). The error names the problem and the fix.
+pub fn parse_mi_cue(text: &str) -> Result<(String, neuroloop_acquisition::MiClass), String> {
+    use neuroloop_acquisition::MiClass;
+    let classes = || MiClass::ALL.map(|c| c.name()).join(", ");
+    let Some((label, class)) = text.split_once('=') else {
+        return Err(format!(
+            "`{}` is not LABEL=CLASS: write the annotation label, `=`, then the class it cues (e.g. T1=left_hand; classes: {})",
+            text.trim(),
+            classes()
+        ));
+    };
+    let (label, class) = (label.trim(), class.trim());
+    if label.is_empty() {
+        return Err(format!(
+            "`{}` names no label: write the annotation label before `=` (e.g. T1=left_hand)",
+            text.trim()
+        ));
+    }
+    match MiClass::from_name(class) {
+        Some(c) => Ok((label.to_string(), c)),
+        None => Err(format!(
+            "`{}`: `{class}` is not a motor-imagery class a replay scores; name one of {}",
+            text.trim(),
+            classes()
+        )),
+    }
+}
+
+/// The cues of a comma-separated list of `LABEL=CLASS` ([`parse_mi_cue`]); empty text: none.
+pub fn parse_mi_cues(text: &str) -> Result<Vec<(String, neuroloop_acquisition::MiClass)>, String> {
+    text.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(parse_mi_cue)
+        .collect()
+}
+
 /// The sampling rate and channels an SSVEP network's card fixes, when `model` is a card with an
 /// `[ssvep]` table (a fitted model fixes neither): what a simulated stream needs to feed it.
 pub fn ssvep_card_stream(
@@ -628,6 +666,28 @@ impl SleepSpec {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn motor_imagery_cues_are_parsed_or_refused_with_the_fix() {
+        use neuroloop_acquisition::MiClass;
+        assert_eq!(
+            parse_mi_cues(" T1=left_hand, T2 = right_hand ,").unwrap(),
+            [
+                ("T1".to_string(), MiClass::LeftHand),
+                ("T2".to_string(), MiClass::RightHand)
+            ]
+        );
+        assert!(parse_mi_cues("  ").unwrap().is_empty());
+        let e = parse_mi_cues("T1=left_hand, T2").unwrap_err();
+        assert!(e.starts_with("`T2` is not LABEL=CLASS"), "{e}");
+        let e = parse_mi_cue("=feet").unwrap_err();
+        assert!(e.contains("names no label"), "{e}");
+        let e = parse_mi_cue("769=tongue").unwrap_err();
+        assert!(
+            e.contains("name one of left_hand, right_hand, feet, rest"),
+            "{e}"
+        );
+    }
     use super::*;
     use neuroloop_acquisition::sim::{Scenario, SimConfig, SsvepScenario};
 

@@ -383,8 +383,8 @@ pub struct ReplayArgs {
     /// rest), so that motor-imagery decisions inside its trials are scored (repeat it per
     /// class; e.g. EEGMMIDB's imagery runs `--cue T1=left_hand --cue T2=right_hand`). The
     /// application's own cue markers are scored without it.
-    #[arg(long = "cue", value_name = "LABEL=CLASS", value_parser = cue_mapping)]
-    pub cues: Vec<(String, String)>,
+    #[arg(long = "cue", value_name = "LABEL=CLASS", value_parser = neuroloop_runtime::spec::parse_mi_cue)]
+    pub cues: Vec<(String, neuroloop_acquisition::MiClass)>,
     #[command(flatten)]
     pub(crate) paradigm: ParadigmArgs,
     #[command(flatten)]

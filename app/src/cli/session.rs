@@ -150,26 +150,12 @@ pub(super) fn run(args: &RunArgs, given: &Given) -> anyhow::Result<()> {
 pub(super) fn replay(args: &ReplayArgs, given: &Given) -> anyhow::Result<()> {
     let pacing = parse_speed(&args.speed)?;
     let label = format!("{} (speed {})", args.file.display(), args.speed);
-    let cues = args
-        .cues
-        .iter()
-        .map(|(label, class)| {
-            let known = neuroloop_acquisition::MiClass::ALL;
-            match known.into_iter().find(|c| c.name() == class) {
-                Some(c) => Ok((label.clone(), c)),
-                None => anyhow::bail!(
-                    "--cue {label}={class}: a replay scores the motor-imagery classes {}; name one of them",
-                    known.map(|c| c.name()).join(", ")
-                ),
-            }
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
     let source = SourceSpec::File {
         path: args.file.clone(),
         channels: args.channels.clone(),
         pacing,
         lsl_outlet: args.lsl_outlet.clone(),
-        cues,
+        cues: args.cues.clone(),
     };
     let spec = args.paradigm.spec(ParadigmArg::Monitor, given)?;
     let cfg = session_config(source, &spec, &args.front_end, &args.view, true)?;

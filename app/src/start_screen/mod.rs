@@ -1190,8 +1190,17 @@ fn imagery_settings_ui(ui: &mut egui::Ui, p: &mut Profile) -> Option<Field> {
             Field::MiModel,
         );
         if replay {
+            ui.horizontal(|ui| {
+                let l = ui.label("cues in the recording, scored (LABEL=CLASS, …)");
+                ui.add(
+                    egui::TextEdit::singleline(&mut p.mi_file_cues)
+                        .hint_text("e.g. T1=left_hand, T2=right_hand")
+                        .desired_width(320.0),
+                )
+                .labelled_by(l.id);
+            });
             ui.label(
-                "A recording has no cues to follow: it is replayed and decoded with the model, and the decisions are shown.",
+                "The recording is replayed and decoded with the model; decisions inside its cued trials (this application's cue markers, or the labels named here) are scored.",
             );
             return;
         }

@@ -9,7 +9,8 @@ use neuroloop_acquisition::Pacing;
 use neuroloop_acquisition::lsl_io::LslInletConfig;
 use neuroloop_acquisition::sim::{Scenario, SimConfig, SleepScenario, SsvepScenario};
 use neuroloop_runtime::spec::{
-    FrontEndChoice, MiSpec, ParadigmSpec, SleepSpec, SsvepSpec, ssvep_card_stream, ssvep_scenario,
+    FrontEndChoice, MiSpec, ParadigmSpec, SleepSpec, SsvepSpec, parse_mi_cues, ssvep_card_stream,
+    ssvep_scenario,
 };
 use neuroloop_runtime::{SessionConfig, SourceSpec};
 use serde::{Deserialize, Serialize};
@@ -174,6 +175,10 @@ pub struct Profile {
     /// A fitted motor-imagery model (`neuroloop mi fit`, or an earlier run's `model.json`):
     /// feedback only, no calibration; empty: calibrate first.
     pub mi_model: String,
+    /// A recording decoded with `mi_model`: the annotation labels that cue a class, scored as
+    /// its trials (`T1=left_hand, T2=right_hand`; the application's own cue markers are
+    /// scored without them).
+    pub mi_file_cues: String,
     /// Motor-imagery calibration trials per class.
     pub mi_calibration_trials: usize,
     /// Motor-imagery feedback trials per class.
@@ -209,6 +214,7 @@ impl Default for Profile {
             speller_calibration_blocks: 2,
             mi_classes: vec!["left_hand".into(), "right_hand".into()],
             mi_model: String::new(),
+            mi_file_cues: String::new(),
             mi_calibration_trials: 20,
             mi_feedback_trials: 10,
             simulator: SimulatorProfile::default(),
@@ -611,7 +617,15 @@ impl Profile {
                     );
                 }
                 let label = format!("replay of {}", path.display());
-                Ok((SourceSpec::file(path, Pacing::REAL_TIME), label))
+                let mut spec = SourceSpec::file(path, Pacing::REAL_TIME);
+                if self.paradigm == Paradigm::MotorImagery
+                    && let SourceSpec::File { cues, .. } = &mut spec
+                {
+                    *cues = parse_mi_cues(&self.mi_file_cues).map_err(|e| {
+                        anyhow::anyhow!("the motor-imagery cues of the recording: {e}")
+                    })?;
+                }
+                Ok((spec, label))
             }
         }
     }
