@@ -42,6 +42,18 @@ impl MiClass {
     }
 }
 
+/// The value of `key` in a motor-imagery marker, `<prefix>/mi key=value …` (the paradigm's
+/// `cue/mi class=left_hand trial=3 duration_s=4`, the simulator's `truth/mi class=feet
+/// duration_s=4`); `None` when the text is no such marker or has no `key`.
+pub fn mi_marker_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let (head, rest) = text.split_once(' ')?;
+    if !head.ends_with("/mi") {
+        return None;
+    }
+    rest.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+}
+
 /// What happened, according to the simulator (the ground truth decoders are scored against).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TruthKind {

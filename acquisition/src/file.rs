@@ -15,7 +15,7 @@ use std::time::Duration;
 use neuroloop_formats::{ChannelKind, Recording};
 
 use crate::clock::local_clock;
-use crate::event::{MiClass, SourceEvent, TruthEvent, TruthKind};
+use crate::event::{MiClass, SourceEvent, TruthEvent, TruthKind, mi_marker_field};
 use crate::meta::StreamMeta;
 use crate::replay::ReplayControl;
 use crate::source::{Pacing, ReadStatus, Source, SourceError, wait_until_due};
@@ -158,12 +158,11 @@ impl FileSource {
                     return Some((class, None));
                 }
                 let own = if paradigm { "cue/mi " } else { "truth/mi " };
-                let rest = text.strip_prefix(own)?;
-                let field = |key: &str| rest.split_whitespace().find_map(|kv| kv.strip_prefix(key));
-                let class = MiClass::ALL
-                    .into_iter()
-                    .find(|c| field("class=") == Some(c.name()))?;
-                let secs = field("duration_s=").and_then(|v| v.parse::<f64>().ok());
+                if !text.starts_with(own) {
+                    return None;
+                }
+                let class = MiClass::from_name(mi_marker_field(text, "class")?)?;
+                let secs = mi_marker_field(text, "duration_s").and_then(|v| v.parse::<f64>().ok());
                 Some((class, secs.filter(|s| s.is_finite() && *s > 0.0)))
             })
             .collect();

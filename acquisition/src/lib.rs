@@ -16,7 +16,7 @@ pub mod ring;
 pub mod sim;
 pub mod source;
 
-pub use event::{MiClass, SourceEvent, TruthEvent, TruthKind};
+pub use event::{MiClass, SourceEvent, TruthEvent, TruthKind, mi_marker_field};
 pub use file::FileSource;
 pub use meta::StreamMeta;
 pub use neuroloop_formats::ChannelKind;

@@ -334,28 +334,32 @@ pub fn is_card(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
 }
 
-/// One motor-imagery cue of a recording, `LABEL=CLASS` (e.g. `T1=left_hand`): the annotation
-/// label (surrounding spaces ignored) and the class it cues, for scoring a replay
-/// ([`crate::SourceSpec::File`]'s `cues`). The error names the problem and the fix.
+/// A cue of a recording, `LABEL=CLASS` (e.g. `T1=left_hand`): the annotation label and the
+/// class name it cues, surrounding spaces ignored. The error names the problem and the fix.
+pub fn parse_cue(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((label, _)) if label.trim().is_empty() => Err(format!(
+            "`{}` names no label: write the annotation label before `=` (e.g. T1=left_hand)",
+            text.trim()
+        )),
+        Some((label, class)) if !class.trim().is_empty() => {
+            Ok((label.trim().to_string(), class.trim().to_string()))
+        }
+        _ => Err(format!(
+            "`{}` is not LABEL=CLASS: write the annotation label, `=`, then the class it cues (e.g. T1=left_hand)",
+            text.trim()
+        )),
+    }
+}
+
+/// One motor-imagery cue of a recording ([`parse_cue`]) whose class is one a replay scores
+/// ([`neuroloop_acquisition::MiClass`]), for [`crate::SourceSpec::File`]'s `cues`.
 pub fn parse_mi_cue(text: &str) -> Result<(String, neuroloop_acquisition::MiClass), String> {
     use neuroloop_acquisition::MiClass;
     let classes = || MiClass::ALL.map(|c| c.name()).join(", ");
-    let Some((label, class)) = text.split_once('=') else {
-        return Err(format!(
-            "`{}` is not LABEL=CLASS: write the annotation label, `=`, then the class it cues (e.g. T1=left_hand; classes: {})",
-            text.trim(),
-            classes()
-        ));
-    };
-    let (label, class) = (label.trim(), class.trim());
-    if label.is_empty() {
-        return Err(format!(
-            "`{}` names no label: write the annotation label before `=` (e.g. T1=left_hand)",
-            text.trim()
-        ));
-    }
-    match MiClass::from_name(class) {
-        Some(c) => Ok((label.to_string(), c)),
+    let (label, class) = parse_cue(text).map_err(|e| format!("{e}; classes: {}", classes()))?;
+    match MiClass::from_name(&class) {
+        Some(c) => Ok((label, c)),
         None => Err(format!(
             "`{}`: `{class}` is not a motor-imagery class a replay scores; name one of {}",
             text.trim(),
@@ -666,6 +670,8 @@ impl SleepSpec {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use neuroloop_acquisition::sim::{Scenario, SimConfig, SsvepScenario};
 
     #[test]
     fn motor_imagery_cues_are_parsed_or_refused_with_the_fix() {
@@ -688,8 +694,6 @@ mod tests {
             "{e}"
         );
     }
-    use super::*;
-    use neuroloop_acquisition::sim::{Scenario, SimConfig, SsvepScenario};
 
     #[test]
     fn every_paradigm_builds_its_decoders_from_its_defaults() {

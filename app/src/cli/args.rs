@@ -544,22 +544,10 @@ pub struct MiFitArgs {
     /// An annotation label that is a cue, and the class it cues, for recordings made without
     /// this application's cue markers (repeat it per class): e.g. EEGMMIDB's imagery runs
     /// `--cue T1=left_hand --cue T2=right_hand`, a GDF file's event codes `--cue 769=left_hand`.
-    #[arg(long = "cue", value_name = "LABEL=CLASS", value_parser = cue_mapping)]
+    #[arg(long = "cue", value_name = "LABEL=CLASS", value_parser = neuroloop_runtime::spec::parse_cue)]
     pub cues: Vec<(String, String)>,
     #[command(flatten)]
     pub(crate) fit: MiFitOptions,
-}
-
-/// `LABEL=CLASS` of `--cue`.
-fn cue_mapping(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((label, class)) if !label.trim().is_empty() && !class.trim().is_empty() => {
-            Ok((label.trim().to_string(), class.trim().to_string()))
-        }
-        _ => Err(format!(
-            "`{s}` is not LABEL=CLASS: write the annotation label, `=`, then the class it cues (e.g. T1=left_hand)"
-        )),
-    }
 }
 
 /// Options of `neuroloop mi session`.

@@ -65,18 +65,23 @@ impl Paradigm {
     }
 }
 
-/// Keys of a profile's TOML `text` that no profile field reads (`table.key` for nested ones).
-fn unknown_keys(text: &str) -> Vec<String> {
-    let Ok(file) = text.parse::<toml::Table>() else {
-        return Vec::new();
-    };
-    // Every field appears when serialised, except options that are unset: parse the file
-    // itself, so its own options are set, and add the defaults' fields.
+/// The error context of a profile file that does not parse.
+fn not_parsed(path: &Path) -> String {
+    format!(
+        "the profile {} does not parse: fix the field named above or delete the file to start from the defaults",
+        path.display()
+    )
+}
+
+/// Keys of a profile `file` that no profile field reads (`table.key` for nested ones);
+/// `parsed` is the profile read from it.
+fn unknown_keys(file: &toml::Table, parsed: &Profile) -> Vec<String> {
+    // Every field appears when serialised, except options that are unset: the file's own
+    // options are set in `parsed`; add the defaults' fields.
     let known = |p: &Profile| toml::Table::try_from(p).unwrap_or_default();
-    let parsed: Profile = toml::from_str(text).unwrap_or_default();
-    let (a, b) = (known(&parsed), known(&Profile::default()));
+    let (a, b) = (known(parsed), known(&Profile::default()));
     let mut out = Vec::new();
-    collect_unknown(&file, &[&a, &b], "", &mut out);
+    collect_unknown(file, &[&a, &b], "", &mut out);
     out
 }
 
@@ -242,35 +247,32 @@ impl Profile {
     /// overrode with 0.1 Hz: those two values are read as "the paradigm's default", so such a
     /// file keeps doing what it did.
     pub fn load(path: &Path) -> anyhow::Result<Profile> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Profile::default()),
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-        };
-        let mut profile: Profile = toml::from_str(&text).with_context(|| {
-            format!(
-                "the profile {} does not parse: fix the field named above or delete the file to start from the defaults",
-                path.display()
-            )
-        })?;
-        if profile.version < PROFILE_VERSION {
-            let fe = &mut profile.front_end;
-            fe.highpass_hz = fe.highpass_hz.filter(|&hz| hz != 1.0);
-            fe.notch_hz = fe.notch_hz.filter(|&hz| hz != 50.0);
-            profile.version = PROFILE_VERSION;
-        }
-        Ok(profile)
+        Profile::load_checked(path).map(|(profile, _)| profile)
     }
 
     /// [`Profile::load`], and a warning naming the file's settings this version does not know
     /// (a misspelt key would otherwise be dropped without a word, and the session run without
     /// it).
     pub fn load_checked(path: &Path) -> anyhow::Result<(Profile, Option<String>)> {
-        let profile = Profile::load(path)?;
-        let Ok(text) = std::fs::read_to_string(path) else {
-            return Ok((profile, None));
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((Profile::default(), None));
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
-        let unknown = unknown_keys(&text);
+        // Parsed from the text (not from a table) so that an error shows its line and column.
+        let mut profile: Profile = toml::from_str(&text).with_context(|| not_parsed(path))?;
+        let unknown = text
+            .parse::<toml::Table>()
+            .map(|file| unknown_keys(&file, &profile))
+            .unwrap_or_default();
+        if profile.version < PROFILE_VERSION {
+            let fe = &mut profile.front_end;
+            fe.highpass_hz = fe.highpass_hz.filter(|&hz| hz != 1.0);
+            fe.notch_hz = fe.notch_hz.filter(|&hz| hz != 50.0);
+            profile.version = PROFILE_VERSION;
+        }
         let warning = (!unknown.is_empty()).then(|| {
             format!(
                 "the profile {} has settings this version does not know, so they are ignored: {} (check their spelling against a profile saved here)",

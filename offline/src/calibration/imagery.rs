@@ -24,13 +24,7 @@ use crate::eval::mi::{FOLDS, MethodTrials, MiEval, MiTrials, cut_trials, evaluat
 
 /// The class named by a cue annotation, if it is one.
 pub fn cue_class_name(text: &str) -> Option<&str> {
-    let (head, rest) = text.split_once(' ')?;
-    if !head.ends_with("/mi") {
-        return None;
-    }
-    rest.split_whitespace()
-        .find_map(|kv| kv.strip_prefix("class="))
-        .filter(|c| !c.is_empty())
+    neuroloop_acquisition::mi_marker_field(text, "class").filter(|c| !c.is_empty())
 }
 
 /// Prefix of the paradigm's cue markers.
