@@ -46,12 +46,29 @@ impl MiClass {
 /// `cue/mi class=left_hand trial=3 duration_s=4`, the simulator's `truth/mi class=feet
 /// duration_s=4`); `None` when the text is no such marker or has no `key`.
 pub fn mi_marker_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    marker_field(text, "/mi", key)
+}
+
+/// The value of `key` in an SSVEP marker, `<prefix>/ssvep key=value …` (the simulator's
+/// `truth/ssvep target=0 freq_hz=13 duration_s=5`); `None` when the text is no such marker or
+/// has no `key`.
+pub fn ssvep_marker_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    marker_field(text, "/ssvep", key)
+}
+
+fn marker_field<'a>(text: &'a str, paradigm: &str, key: &str) -> Option<&'a str> {
     let (head, rest) = text.split_once(' ')?;
-    if !head.ends_with("/mi") {
+    if !head.ends_with(paradigm) {
         return None;
     }
     rest.split_whitespace()
         .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// Whether a marker text reports a stimulus onset: the speller's `speller stim-on` or the
+/// simulator's SSVEP ground truth (`…truth/ssvep …`).
+pub fn is_onset_marker(text: &str) -> bool {
+    text.starts_with("speller stim-on") || text.contains("truth/ssvep ")
 }
 
 /// What happened, according to the simulator (the ground truth decoders are scored against).
@@ -59,7 +76,8 @@ pub fn mi_marker_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 pub enum TruthKind {
     /// An SSVEP trial: the user attends target `index` flickering at `freq_hz`.
     SsvepTarget {
-        /// Index of the target in the scenario's target list.
+        /// Index of the target in the scenario's target list
+        /// ([`TruthKind::NO_TARGET_INDEX`] when a recording names only the frequency).
         index: u16,
         /// Flicker frequency of the attended target.
         freq_hz: f32,
@@ -83,6 +101,12 @@ pub enum TruthKind {
         /// LSL time of the up-state peak (phase 0 of the cosine convention).
         up_state_peak: f64,
     },
+}
+
+impl TruthKind {
+    /// The [`TruthKind::SsvepTarget::index`] of a trial a recording cues by frequency alone
+    /// (its position in a decoder's target list is not known to the source).
+    pub const NO_TARGET_INDEX: u16 = u16::MAX;
 }
 
 /// A ground-truth interval: `kind` was present from `onset` for `duration_secs`.

@@ -15,7 +15,10 @@ use std::time::Duration;
 use neuroloop_formats::{ChannelKind, Recording};
 
 use crate::clock::local_clock;
-use crate::event::{MiClass, SourceEvent, TruthEvent, TruthKind, mi_marker_field};
+use crate::event::{
+    MiClass, SourceEvent, TruthEvent, TruthKind, is_onset_marker, mi_marker_field,
+    ssvep_marker_field,
+};
 use crate::meta::StreamMeta;
 use crate::replay::ReplayControl;
 use crate::source::{Pacing, ReadStatus, Source, SourceError, wait_until_due};
@@ -41,6 +44,11 @@ pub struct FileSource {
     /// Per annotation text, the motor-imagery class it cues (see [`FileSource::with_cues`]) and
     /// the trial length its text states.
     cue_classes: Vec<Option<(MiClass, Option<f64>)>>,
+    /// Per annotation text, whether it marks a stimulus onset (see [`FileSource::with_cues`]).
+    onset_texts: Vec<bool>,
+    /// Per annotation of `annotations`, the SSVEP trial starting there: the attended target's
+    /// frequency and the trial's length, s.
+    ssvep_trials: Vec<Option<(f32, f64)>>,
     next_annotation: usize,
     /// Pause, speed and seek requests (paced replays).
     control: Arc<ReplayControl>,
@@ -118,9 +126,14 @@ impl FileSource {
             times.last().copied().unwrap_or(0.0),
         ));
         Ok(FileSource {
+            cue_classes: vec![None; annotation_texts.len()],
+            onset_texts: annotation_texts
+                .iter()
+                .map(|t| is_onset_marker(t))
+                .collect(),
+            ssvep_trials: vec![None; annotations.len()],
             annotations,
             annotation_secs,
-            cue_classes: vec![None; annotation_texts.len()],
             annotation_texts,
             next_annotation: 0,
             control,
@@ -138,13 +151,25 @@ impl FileSource {
         })
     }
 
-    /// Makes the file's motor-imagery cues ground truth: each annotation that cues a class is
-    /// also delivered as a [`SourceEvent::Truth`] trial, so decisions are scored against it as
-    /// against the simulator's. A cue is an annotation of this application's own
-    /// (`cue/mi class=NAME … duration_s=D`, or the simulator's recorded `truth/mi …`), or one
-    /// whose whole label `cues` names (`("T1", LeftHand)`). The trial lasts the text's
-    /// `duration_s`, else the annotation's duration, else [`DEFAULT_CUE_SECS`].
-    pub fn with_cues(mut self, cues: &[(String, MiClass)]) -> Self {
+    /// Makes the file's cues ground truth and its stimulus onsets onsets, so decisions are
+    /// scored against the recording as against the simulator and onset-locked decoders start
+    /// their trials where the recording's did.
+    ///
+    /// A motor-imagery cue is an annotation of this application's own (`cue/mi class=NAME …
+    /// duration_s=D`, or the simulator's recorded `truth/mi …`), or one whose whole label
+    /// `cues.mi` names (`("T1", LeftHand)`); each is delivered as a [`SourceEvent::Truth`]
+    /// trial lasting the text's `duration_s`, else the annotation's duration, else
+    /// [`DEFAULT_CUE_SECS`].
+    ///
+    /// Stimulus onsets are the speller's and simulator's markers ([`is_onset_marker`]) and the
+    /// labels `cues.onsets` names; when it names none, each labelled SSVEP cue is its own
+    /// onset. An onset is an SSVEP trial when a cue says which target it shows: the simulator's
+    /// recorded `truth/ssvep … freq_hz=F`, or a label `cues.ssvep` names (`("33025", 13.0)`):
+    /// the latest since the previous onset, else the annotation right after the onset.
+    /// The trial lasts the text's `duration_s`, else the annotation's duration when it is at
+    /// least [`MIN_TRIAL_SECS`] (a one-sample event states none), else until the recording's
+    /// next annotation, else [`DEFAULT_CUE_SECS`].
+    pub fn with_cues(mut self, cues: &FileCues) -> Self {
         let paradigm = self
             .annotation_texts
             .iter()
@@ -154,7 +179,7 @@ impl FileSource {
             .iter()
             .map(|text| {
                 let label = text.trim();
-                if let Some(&(_, class)) = cues.iter().find(|(l, _)| l == label) {
+                if let Some(&(_, class)) = cues.mi.iter().find(|(l, _)| l == label) {
                     return Some((class, None));
                 }
                 let own = if paradigm { "cue/mi " } else { "truth/mi " };
@@ -166,6 +191,71 @@ impl FileSource {
                 Some((class, secs.filter(|s| s.is_finite() && *s > 0.0)))
             })
             .collect();
+        // Per text: the SSVEP target it cues (and the trial length its text states).
+        let targets: Vec<Option<(f32, Option<f64>)>> = self
+            .annotation_texts
+            .iter()
+            .map(|text| {
+                let label = text.trim();
+                if let Some(&(_, hz)) = cues.ssvep.iter().find(|(l, _)| l == label) {
+                    return Some((hz as f32, None));
+                }
+                if !text.contains("truth/ssvep ") {
+                    return None;
+                }
+                let hz = ssvep_marker_field(text, "freq_hz")?.parse::<f32>().ok()?;
+                let secs =
+                    ssvep_marker_field(text, "duration_s").and_then(|v| v.parse::<f64>().ok());
+                Some((hz, secs.filter(|s| s.is_finite() && *s > 0.0)))
+            })
+            .collect();
+        self.onset_texts = self
+            .annotation_texts
+            .iter()
+            .zip(&targets)
+            .map(|(text, target)| {
+                is_onset_marker(text)
+                    || cues.onsets.iter().any(|l| l == text.trim())
+                    || (cues.onsets.is_empty() && target.is_some())
+            })
+            .collect();
+        let onsets: Vec<usize> = (0..self.annotations.len())
+            .filter(|&k| self.onset_texts[self.annotations[k].1 as usize])
+            .collect();
+        let time = |k: usize| self.annotations[k].0;
+        let target_at = |k: usize| targets[self.annotations[k].1 as usize];
+        let mut trials = vec![None; self.annotations.len()];
+        // Cues already given to a trial.
+        let mut taken = vec![false; self.annotations.len()];
+        for (n, &k) in onsets.iter().enumerate() {
+            let previous = if n == 0 { 0 } else { onsets[n - 1] + 1 };
+            let next = onsets.get(n + 1).copied().unwrap_or(self.annotations.len());
+            // Its own cue, else the latest cue since the previous onset, else a cue right
+            // after it (before any other annotation: the next trial's cue may come before
+            // its onset).
+            let cue = |j: usize| target_at(j).is_some().then_some(j);
+            let Some(at) = cue(k)
+                .or_else(|| (previous..k).rev().filter(|&j| !taken[j]).find_map(cue))
+                .or_else(|| (k + 1..next).next().and_then(cue))
+            else {
+                continue;
+            };
+            taken[at] = true;
+            let Some((hz, stated)) = target_at(at) else {
+                continue;
+            };
+            let given = self.annotation_secs[k];
+            let until_next = (k + 1..self.annotations.len())
+                .map(time)
+                .find(|&t| t > time(k))
+                .map(|t| t - time(k));
+            let secs = stated
+                .or((given >= MIN_TRIAL_SECS).then_some(given))
+                .or(until_next)
+                .unwrap_or(DEFAULT_CUE_SECS);
+            trials[k] = Some((hz, secs));
+        }
+        self.ssvep_trials = trials;
         self
     }
 
@@ -383,6 +473,16 @@ impl Source for FileSource {
                 at: stamp(onset),
                 index,
             });
+            if let Some(&Some((freq_hz, secs))) = self.ssvep_trials.get(self.next_annotation) {
+                events(SourceEvent::Truth(TruthEvent {
+                    onset: stamp(onset),
+                    duration_secs: secs * scale,
+                    kind: TruthKind::SsvepTarget {
+                        index: TruthKind::NO_TARGET_INDEX,
+                        freq_hz,
+                    },
+                }));
+            }
             if let Some(&Some((class, secs))) = self.cue_classes.get(index as usize) {
                 let stated = self.annotation_secs[self.next_annotation];
                 let secs = secs
@@ -416,6 +516,18 @@ impl Source for FileSource {
 
     fn annotation_texts(&self) -> &[String] {
         &self.annotation_texts
+    }
+
+    fn onset_annotations(&self) -> Vec<bool> {
+        self.onset_texts.clone()
+    }
+
+    fn annotation_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.annotation_texts.len()];
+        for &(_, index) in &self.annotations {
+            counts[index as usize] += 1;
+        }
+        counts
     }
 }
 
@@ -526,9 +638,26 @@ fn annotation_index(recording: &Recording) -> (Vec<String>, Vec<(f64, u32)>, Vec
     )
 }
 
-/// How long a cued motor-imagery trial lasts when neither its text nor its annotation says, s
-/// (the paradigm's default imagery period).
+/// How long a cued trial lasts when neither its text nor its annotation says, s (the
+/// motor-imagery paradigm's default imagery period).
 pub const DEFAULT_CUE_SECS: f64 = 4.0;
+
+/// The shortest annotation duration taken as an SSVEP trial's length, s: formats that store an
+/// event's duration as one sample state none.
+pub const MIN_TRIAL_SECS: f64 = 0.5;
+
+/// Which of a recording's annotations are cued trials and stimulus onsets, named by their
+/// labels ([`FileSource::with_cues`]); the application's own markers need no naming.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FileCues {
+    /// Labels that cue a motor-imagery class (EEGMMIDB's `T1` = left hand).
+    pub mi: Vec<(String, MiClass)>,
+    /// Labels that cue an SSVEP target, by its frequency in Hz (OpenViBE's `33025` = 13 Hz).
+    pub ssvep: Vec<(String, f64)>,
+    /// Labels that mark a stimulus onset (OpenViBE's `32779`, start of trial); when empty,
+    /// each SSVEP cue marks its own.
+    pub onsets: Vec<String>,
+}
 
 /// The mains frequency the selected EEG channels show in their first seconds.
 fn detect_line(recording: &Recording, selected: &[usize], rate_hz: f64) -> Option<f64> {
@@ -695,28 +824,40 @@ mod tests {
         assert_eq!(got, [(0.25, 1), (1.0, 0), (1.5, 0)]);
     }
 
+    /// A 30-s recording with these annotations (onset, duration, label), its cues named.
+    fn cued(labels: &[(f64, f64, &str)], cues: &FileCues) -> FileSource {
+        let mut rec = recording(&[100.0], 30.0);
+        for &(onset, secs, label) in labels {
+            rec.annotations.push(neuroloop_formats::Annotation {
+                onset_s: onset,
+                duration_s: secs,
+                label: label.into(),
+            });
+        }
+        FileSource::from_recording(&rec, "x.gdf", &[], Pacing::Max, 10)
+            .unwrap()
+            .with_cues(cues)
+    }
+
+    fn truths_of(mut src: FileSource) -> Vec<TruthEvent> {
+        let (_, _, events) = drain(&mut src);
+        events
+            .into_iter()
+            .filter_map(|e| match e {
+                SourceEvent::Truth(t) => Some(t),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn motor_imagery_cues_become_ground_truth_trials() {
         let truths = |labels: &[(f64, f64, &str)], cues: &[(String, MiClass)]| {
-            let mut rec = recording(&[100.0], 10.0);
-            for &(onset, secs, label) in labels {
-                rec.annotations.push(neuroloop_formats::Annotation {
-                    onset_s: onset,
-                    duration_s: secs,
-                    label: label.into(),
-                });
-            }
-            let mut src = FileSource::from_recording(&rec, "x.edf", &[], Pacing::Max, 10)
-                .unwrap()
-                .with_cues(cues);
-            let (_, _, events) = drain(&mut src);
-            events
-                .into_iter()
-                .filter_map(|e| match e {
-                    SourceEvent::Truth(t) => Some(t),
-                    _ => None,
-                })
-                .collect::<Vec<_>>()
+            let cues = FileCues {
+                mi: cues.to_vec(),
+                ..FileCues::default()
+            };
+            truths_of(cued(labels, &cues))
         };
         let t = |onset: f64, duration_secs: f64, class: MiClass| TruthEvent {
             onset,
@@ -759,6 +900,80 @@ mod tests {
         assert_eq!(got, [t(2.0, 4.0, MiClass::LeftHand)]);
         // Nothing that is not a cue.
         assert!(truths(&[(2.0, 1.0, "T1")], &[]).is_empty());
+    }
+
+    #[test]
+    fn ssvep_cues_and_onsets_become_trials_at_the_onsets() {
+        let t = |onset: f64, duration_secs: f64, freq_hz: f32| TruthEvent {
+            onset,
+            duration_secs,
+            kind: TruthKind::SsvepTarget {
+                index: TruthKind::NO_TARGET_INDEX,
+                freq_hz,
+            },
+        };
+        let named = |ssvep: &[(&str, f64)], onsets: &[&str]| FileCues {
+            ssvep: ssvep.iter().map(|&(l, f)| (l.to_string(), f)).collect(),
+            onsets: onsets.iter().map(|l| l.to_string()).collect(),
+            ..FileCues::default()
+        };
+        // An OpenViBE session: class code, start of trial half a second later, end of trial;
+        // events one sample long. A rest trial (33024, not named) is an onset without a trial.
+        let sample = 1.0 / 256.0;
+        let kalunga = [
+            (1.0, sample, "33025"),
+            (1.5, sample, "32779"),
+            (6.5, sample, "32780"),
+            (7.5, sample, "33024"),
+            (8.0, sample, "32779"),
+            (13.0, sample, "32780"),
+            (14.0, sample, "33026"),
+            (14.5, sample, "32779"),
+        ];
+        let cues = named(&[("33025", 13.0), ("33026", 21.0)], &["32779"]);
+        let src = cued(&kalunga, &cues);
+        let onsets: Vec<&str> = src
+            .annotation_texts()
+            .iter()
+            .zip(src.onset_annotations())
+            .filter(|(_, o)| *o)
+            .map(|(t, _)| t.as_str())
+            .collect();
+        assert_eq!(onsets, ["32779"]);
+        assert_eq!(src.annotation_counts(), [1, 3, 2, 1, 1]);
+        // Each trial lasts until the next annotation (the end of trial; the last, with none
+        // after it, the default).
+        assert_eq!(
+            truths_of(src),
+            [t(1.5, 5.0, 13.0), t(14.5, DEFAULT_CUE_SECS, 21.0)]
+        );
+        // The class code after the onset, in the same trial, and a stated duration.
+        let got = truths_of(cued(
+            &[(2.0, 3.0, "onset"), (2.1, 0.0, "A"), (9.0, 3.0, "onset")],
+            &named(&[("A", 8.5)], &["onset"]),
+        ));
+        assert_eq!(got, [t(2.0, 3.0, 8.5)]);
+        // Without onset labels, each cue is its own onset.
+        let src = cued(
+            &[(1.0, 0.0, "A"), (4.0, 0.0, "B")],
+            &named(&[("A", 8.0), ("B", 10.0)], &[]),
+        );
+        assert_eq!(src.onset_annotations(), [true, true]);
+        assert_eq!(
+            truths_of(src),
+            [t(1.0, 3.0, 8.0), t(4.0, DEFAULT_CUE_SECS, 10.0)]
+        );
+        // A recorded simulator session: its truth markers are onsets and trials, unnamed.
+        let src = cued(
+            &[(2.0, 0.0, "truth/ssvep target=1 freq_hz=12 duration_s=4")],
+            &FileCues::default(),
+        );
+        assert_eq!(src.onset_annotations(), [true]);
+        assert_eq!(truths_of(src), [t(2.0, 4.0, 12.0)]);
+        // Nothing named, nothing cued.
+        let src = cued(&kalunga, &FileCues::default());
+        assert!(!src.onset_annotations().contains(&true));
+        assert!(truths_of(src).is_empty());
     }
 
     #[test]

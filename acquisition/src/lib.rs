@@ -16,8 +16,11 @@ pub mod ring;
 pub mod sim;
 pub mod source;
 
-pub use event::{MiClass, SourceEvent, TruthEvent, TruthKind, mi_marker_field};
-pub use file::FileSource;
+pub use event::{
+    MiClass, SourceEvent, TruthEvent, TruthKind, is_onset_marker, mi_marker_field,
+    ssvep_marker_field,
+};
+pub use file::{FileCues, FileSource};
 pub use meta::StreamMeta;
 pub use neuroloop_formats::ChannelKind;
 pub use source::{Pacing, ReadStatus, Source, SourceError};

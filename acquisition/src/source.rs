@@ -140,6 +140,22 @@ pub trait Source {
         &[]
     }
 
+    /// Per text of [`Source::annotation_texts`], whether it marks a stimulus onset (the
+    /// speller's and the simulator's markers, [`crate::is_onset_marker`], unless the source
+    /// was told more). Asked once at start-up.
+    fn onset_annotations(&self) -> Vec<bool> {
+        self.annotation_texts()
+            .iter()
+            .map(|t| crate::is_onset_marker(t))
+            .collect()
+    }
+
+    /// Per text of [`Source::annotation_texts`], how many annotations carry it (empty when
+    /// the source cannot say in advance). Asked once at start-up.
+    fn annotation_counts(&self) -> Vec<usize> {
+        Vec::new()
+    }
+
     /// The handle that pauses, speeds up and moves a replay while it runs (files replayed
     /// against the clock); `None` for live streams and maximum-speed runs.
     fn replay_control(&self) -> Option<std::sync::Arc<crate::replay::ReplayControl>> {

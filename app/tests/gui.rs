@@ -1015,6 +1015,62 @@ fn start_screen_decodes_a_recording_with_a_pytorch_network() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// An OpenViBE recording decoded from the start screen with the SSVEP network: refused in the
+/// start screen's words while no onset label is named (its labels listed), and a cue at a
+/// frequency the network lacks too; with the onset and cues written in the SSVEP fields, it
+/// runs.
+#[test]
+fn start_screen_names_the_onsets_an_ssvep_model_needs_in_a_recording() {
+    use neuroloop::start_screen::{Paradigm, Profile, SourceKind, StartScreen};
+    let Some(data) = common::data_dir("formats_real_gdf_fif") else {
+        return;
+    };
+    if let Err(e) = neuroloop_decoders::onnx::init() {
+        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+        return;
+    }
+    let dir =
+        std::env::temp_dir().join(format!("neuroloop-start-ssvep-file-{}", std::process::id()));
+    let card = neuroloop_decoders::onnx::shipped_models_dir().join("ssvep-net.toml");
+    let mut profile = Profile {
+        source: SourceKind::File,
+        file: data
+            .join("s01_2012.07.06-19.02.16.gdf")
+            .display()
+            .to_string(),
+        paradigm: Paradigm::Ssvep,
+        ..Profile::default()
+    };
+    profile.ssvep.model = Some(card);
+    let mut harness = window(StartScreen::new(profile, dir.join("p.toml"), false), 900.0);
+    harness.run_steps(2);
+    harness.get_by_label_contains("A model decides at each onset");
+    harness.get_by_label("Start").click();
+    harness.run_steps(2);
+    assert!(!harness.state().is_running());
+    harness.get_by_label_contains("\"32779\" x32");
+    harness.get_by_label_contains(
+        "write the label that marks each onset in \"stimulus onsets in the recording\" under SSVEP",
+    );
+    harness.state_mut().profile_mut().ssvep_file_onsets = "32779".into();
+    harness.state_mut().profile_mut().ssvep_file_cues = "33025=12Hz".into();
+    harness.get_by_label("Start").click();
+    harness.run_steps(2);
+    assert!(!harness.state().is_running());
+    harness.get_by_label_contains("names no target of ssvep-net (13Hz, 17Hz, 21Hz)");
+    harness.state_mut().profile_mut().ssvep_file_cues = "33025=13Hz, 33027=17Hz, 33026=21Hz".into();
+    harness.get_by_label("Start").click();
+    harness.run_steps(3);
+    assert!(harness.state().is_running());
+    harness.get_by_label("ssvep-net");
+    harness
+        .get_by_label("Stop and return to the start screen")
+        .click();
+    harness.run_steps(2);
+    assert!(!harness.state().is_running());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// The raw view's display filters: the session's stages offered as switches, all on at first
 /// (the same chain as the decoders get), each switched off and on from the window.
 #[test]

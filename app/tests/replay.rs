@@ -601,3 +601,40 @@ fn the_notch_follows_the_mains_a_recording_shows() {
     assert!(front_end.contains("notch 50"), "{front_end}");
     assert!(mains.contains("as set"), "{mains}");
 }
+
+/// A simulated SSVEP session recorded with its ground truth replays to the same decisions and
+/// the same score: the recorded `truth/ssvep` markers are the replay's trials.
+#[test]
+fn a_recorded_ssvep_session_is_scored_again_when_replayed() {
+    let dir = temp_dir("rescored");
+    let file = dir.join("demo.xdf");
+    let out = neuroloop()
+        .args([
+            "demo",
+            "--headless",
+            "--speed",
+            "max",
+            "--seconds",
+            "40",
+            "--markers",
+            "none",
+            "--json",
+            "--record",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let live: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let replayed = replay_json(&file, &["--speed", "max"]);
+    let (live, replayed) = (&live["decoders"][0], &replayed["decoders"][0]);
+    assert!(live["scored"].as_u64().unwrap() >= 40, "{live}");
+    for key in ["decisions", "scored", "correct"] {
+        assert_eq!(live[key], replayed[key], "{key}: {live} vs {replayed}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

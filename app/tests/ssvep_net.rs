@@ -221,3 +221,117 @@ fn the_network_decodes_the_simulator_and_refuses_what_it_was_not_made_for() {
         assert!(err.contains(want), "{extra:?}: {err}");
     }
 }
+
+/// An OpenViBE recording (the Kalunga data set's own GDF file of s01's first session) replayed
+/// with the network: refused with its annotation labels until the onset label is named; then
+/// it decides at every start of trial, and the trials its class codes cue are scored exactly
+/// as offline on the same session's samples (the NPY copy `eval ssvep` reads).
+#[test]
+fn an_openvibe_recording_is_decoded_at_its_onsets_and_scored_by_its_class_codes() {
+    const STEM: &str = "s01_2012.07.06-19.02.16";
+    let (Some(gdf_dir), Some(npy_dir)) = (
+        common::data_dir("formats_real_gdf_fif"),
+        common::data_dir("ssvep_exoskeleton_kalunga2016/npy"),
+    ) else {
+        return;
+    };
+    if let Err(e) = neuroloop_decoders::onnx::init() {
+        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+        return;
+    }
+    let gdf = gdf_dir.join(format!("{STEM}.gdf"));
+    let gdf = gdf.to_str().unwrap();
+    let mut net = SsvepNet::shipped().unwrap();
+    let config = net.config().clone();
+    let card = net.card_path().to_str().unwrap().to_string();
+    let mut session = load_kalunga(&npy_dir)
+        .unwrap()
+        .into_iter()
+        .find(|s| s.name == STEM)
+        .expect("the session's NPY copy");
+    // The NPY copy's events keep the GDF event table's positions, which the GDF format counts
+    // from 1: the onsets are one sample earlier.
+    for trial in &mut session.trials {
+        trial.0 -= 1;
+    }
+    let mut proba = vec![0.0; config.targets_hz.len()];
+    let offline: Vec<(usize, usize, usize)> = net_windows(&session, &config, None)
+        .unwrap()
+        .into_iter()
+        .zip(&session.trials)
+        .map(|((onset, window, _), &(_, label))| {
+            assert!(net.predict(&window, &mut proba));
+            let best = (0..proba.len())
+                .max_by(|&a, &b| proba[a].total_cmp(&proba[b]))
+                .unwrap();
+            (onset, best, label)
+        })
+        .collect();
+    assert_eq!(offline.len(), 24);
+
+    let base = [
+        "replay",
+        gdf,
+        "--headless",
+        "--speed",
+        "max",
+        "--markers",
+        "none",
+        "--ssvep-model",
+        &card,
+        "--notch-hz",
+        "0",
+        "--highpass-hz",
+        "0",
+    ];
+    // Nothing marks an onset that the application knows: refused, the labels listed.
+    let err = run_err(&base);
+    assert!(
+        err.contains("\"32779\" x32") && err.contains("--onset LABEL"),
+        "{err}"
+    );
+    // A cue at a frequency the network has no target at.
+    let mut args = base.to_vec();
+    args.extend(["--onset", "32779", "--cue", "33025=12Hz"]);
+    let err = run_err(&args);
+    assert!(err.contains("13Hz, 17Hz, 21Hz"), "{err}");
+
+    let tmp = temp_dir("ssvep-net-gdf");
+    let rec = tmp.join("replayed.xdf");
+    let mut args = base.to_vec();
+    args.extend([
+        "--onset",
+        "32779",
+        "--cue",
+        "33025=13Hz",
+        "--cue",
+        "33027=17",
+        "--cue",
+        "33026=21 Hz",
+        "--record",
+        rec.to_str().unwrap(),
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&run_ok(&args)).unwrap();
+    let d = &report["decoders"][0];
+    // Every start of trial is decided, the 8 rest trials too; the 24 cued ones are scored.
+    assert_eq!(d["decisions"], 32, "{d}");
+    assert_eq!(d["scored"], 24, "{d}");
+    let correct = offline
+        .iter()
+        .filter(|(_, best, label)| best == label)
+        .count();
+    assert_eq!(d["correct"], correct, "{d}");
+    // The cued trials' decisions are the offline ones, at the same samples.
+    let online = decision_markers(&rec);
+    for &(onset, best, _) in &offline {
+        let last = onset + config.window_frames() - 1;
+        let (_, text) = online
+            .iter()
+            .find(|(t, _)| (t * KALUNGA_RATE_HZ).round() as usize == last)
+            .unwrap_or_else(|| panic!("no decision at frame {last}: {online:?}"));
+        assert_eq!(marker_field(text, "index").parse::<usize>().unwrap(), best);
+    }
+    println!("{STEM}.gdf: {correct}/24 correct, as offline");
+    std::fs::remove_dir_all(&tmp).ok();
+}

@@ -125,6 +125,12 @@ pub trait Decoder: Send {
     /// decoders start a trial there, the others ignore it. Real-time safe.
     fn stimulus_onset(&mut self, _onset: f64) {}
 
+    /// Whether it decides only at stimulus onsets ([`Decoder::stimulus_onset`]): without
+    /// them it says nothing.
+    fn decides_at_onsets(&self) -> bool {
+        false
+    }
+
     /// Model calls that failed since start-up (an ONNX Runtime error, or an output that is
     /// not a probability distribution), each leaving its window without a decision. Faults
     /// of the data (non-finite windows) are not counted here. Real-time safe.

@@ -38,6 +38,9 @@ pub struct DecoderInfo {
     /// The stream's channels it reads, by label, once the session started (empty: all, or
     /// not said).
     pub channels: Vec<String>,
+    /// Whether it decides only at stimulus onsets
+    /// ([`neuroloop_decoders::Decoder::decides_at_onsets`]).
+    pub decides_at_onsets: bool,
 }
 
 impl DecoderInfo {
@@ -48,8 +51,42 @@ impl DecoderInfo {
             class_names: decoder.class_names().to_vec(),
             truth,
             channels: Vec::new(),
+            decides_at_onsets: decoder.decides_at_onsets(),
         }
     }
+
+    /// Whether class `class` is what the ground truth `kind` asks for: the SSVEP target of
+    /// that frequency (a class named `<f>Hz`; else the target's index), the motor-imagery
+    /// class of that name. `None` when this decoder is not scored against `kind`.
+    pub fn is_truth_class(&self, class: usize, kind: &TruthKind) -> Option<bool> {
+        match (self.truth, *kind) {
+            (TruthMapping::SsvepTargetIndex, TruthKind::SsvepTarget { index, freq_hz }) => {
+                let name = self.class_names.get(class)?;
+                Some(match ssvep_class_hz(name) {
+                    Some(hz) => (hz - f64::from(freq_hz)).abs() < 1e-3,
+                    None => usize::from(index) == class,
+                })
+            }
+            (TruthMapping::MiClassName, TruthKind::MotorImagery { class: cued }) => {
+                Some(self.class_names.get(class)? == cued.name())
+            }
+            _ => None,
+        }
+    }
+
+    /// The frequencies of its classes when they are SSVEP targets named `<f>Hz`.
+    pub fn targets_hz(&self) -> Option<Vec<f64>> {
+        self.class_names
+            .iter()
+            .map(|n| ssvep_class_hz(n))
+            .collect::<Option<Vec<f64>>>()
+            .filter(|v| self.truth == TruthMapping::SsvepTargetIndex && !v.is_empty())
+    }
+}
+
+/// The frequency of an SSVEP decoder's class name (`13Hz`, as the SSVEP decoders name them).
+fn ssvep_class_hz(name: &str) -> Option<f64> {
+    name.strip_suffix("Hz")?.trim().parse().ok()
 }
 
 /// How decisions are compared with ground truth.
@@ -188,18 +225,10 @@ impl Scorer {
         self.truths.iter().rev().find_map(|t| {
             let inside =
                 r.decision.starts_at_or_after(t.onset) && end <= t.onset + t.duration_secs + 1e-9;
-            match (mapping, t.kind) {
-                (TruthMapping::SsvepTargetIndex, TruthKind::SsvepTarget { index, .. })
-                    if inside =>
-                {
-                    Some(index == r.decision.class)
-                }
-                (TruthMapping::MiClassName, TruthKind::MotorImagery { class }) if inside => {
-                    let decided = info.class_names.get(usize::from(r.decision.class))?;
-                    Some(decided == class.name())
-                }
-                _ => None,
+            if !inside {
+                return None;
             }
+            info.is_truth_class(usize::from(r.decision.class), &t.kind)
         })
     }
 }
@@ -559,6 +588,7 @@ mod tests {
             class_names: vec!["8Hz".into(), "12Hz".into()],
             truth: TruthMapping::SsvepTargetIndex,
             channels: Vec::new(),
+            decides_at_onsets: false,
         };
         let mut s = String::new();
         format_decision(&mut s, &info, &record(1, 10.0), true);
@@ -586,6 +616,7 @@ mod tests {
             class_names: vec!["8Hz".into(), "12Hz".into()],
             truth: TruthMapping::SsvepTargetIndex,
             channels: Vec::new(),
+            decides_at_onsets: false,
         };
         assert_eq!(scorer.judge(&m, &record(1, 12.0)), Some(true));
         assert_eq!(scorer.judge(&m, &record(0, 13.5)), Some(false));
@@ -593,6 +624,18 @@ mod tests {
         assert_eq!(scorer.judge(&m, &record(1, 11.0)), None);
         // Window ends after it.
         assert_eq!(scorer.judge(&m, &record(1, 14.5)), None);
+        // A recording's cue names the target by its frequency alone.
+        scorer.truths.push_back(TruthEvent {
+            onset: 20.0,
+            duration_secs: 4.0,
+            kind: TruthKind::SsvepTarget {
+                index: TruthKind::NO_TARGET_INDEX,
+                freq_hz: 8.0,
+            },
+        });
+        assert_eq!(scorer.judge(&m, &record(0, 22.0)), Some(true));
+        assert_eq!(scorer.judge(&m, &record(1, 22.0)), Some(false));
+        assert_eq!(m.targets_hz(), Some(vec![8.0, 12.0]));
         m.truth = TruthMapping::None;
         assert_eq!(scorer.judge(&m, &record(1, 12.0)), None);
     }
@@ -614,6 +657,7 @@ mod tests {
             class_names: vec!["left_hand".into(), "right_hand".into()],
             truth: TruthMapping::MiClassName,
             channels: Vec::new(),
+            decides_at_onsets: false,
         };
         assert_eq!(scorer.judge(&m, &record(1, 12.0)), Some(true));
         assert_eq!(scorer.judge(&m, &record(0, 12.0)), Some(false));

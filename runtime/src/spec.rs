@@ -368,6 +368,88 @@ pub fn parse_mi_cue(text: &str) -> Result<(String, neuroloop_acquisition::MiClas
     }
 }
 
+/// One SSVEP cue of a recording, `LABEL=HZ` (e.g. `33025=13Hz` or `33025=13`): the annotation
+/// label and the frequency of the target it cues.
+pub fn parse_ssvep_cue(text: &str) -> Result<(String, f64), String> {
+    let (label, class) = parse_cue(text)
+        .map_err(|e| format!("{e}; for SSVEP the class is a frequency (33025=13Hz)"))?;
+    match target_hz(&class) {
+        Some(hz) => Ok((label, hz)),
+        None => Err(format!(
+            "`{}`: `{class}` is not a target frequency; write it in Hz (e.g. {label}=13Hz)",
+            text.trim()
+        )),
+    }
+}
+
+/// The SSVEP cues of a comma-separated list of `LABEL=HZ` ([`parse_ssvep_cue`]); empty text:
+/// none.
+pub fn parse_ssvep_cues(text: &str) -> Result<Vec<(String, f64)>, String> {
+    text.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(parse_ssvep_cue)
+        .collect()
+}
+
+/// A positive frequency written `13`, `13Hz` or `13 Hz`.
+fn target_hz(text: &str) -> Option<f64> {
+    let number = text.trim();
+    let number = number
+        .strip_suffix("Hz")
+        .or_else(|| number.strip_suffix("hz"))
+        .unwrap_or(number);
+    number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite() && *f > 0.0)
+}
+
+/// A cue of a recording for a replay: a motor-imagery class or an SSVEP target.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordingCue {
+    /// The label cues this motor-imagery class.
+    Mi(String, neuroloop_acquisition::MiClass),
+    /// The label cues the SSVEP target at this frequency, Hz.
+    Ssvep(String, f64),
+}
+
+/// One cue of a recording, `LABEL=CLASS`: a motor-imagery class (`T1=left_hand`) or an SSVEP
+/// target's frequency (`33025=13Hz`).
+pub fn parse_recording_cue(text: &str) -> Result<RecordingCue, String> {
+    use neuroloop_acquisition::MiClass;
+    let classes = || MiClass::ALL.map(|c| c.name()).join(", ");
+    let (label, class) = parse_cue(text)
+        .map_err(|e| format!("{e}; a class is one of {} or a frequency (13Hz)", classes()))?;
+    if let Some(c) = MiClass::from_name(&class) {
+        return Ok(RecordingCue::Mi(label, c));
+    }
+    match target_hz(&class) {
+        Some(hz) => Ok(RecordingCue::Ssvep(label, hz)),
+        None => Err(format!(
+            "`{}`: `{class}` is neither a motor-imagery class a replay scores ({}) nor an SSVEP target's frequency (e.g. 13Hz)",
+            text.trim(),
+            classes()
+        )),
+    }
+}
+
+/// What a replay is told about a recording's trials: its `cues` and the labels that mark
+/// stimulus onsets.
+pub fn file_cues(cues: &[RecordingCue], onsets: &[String]) -> neuroloop_acquisition::FileCues {
+    let mut out = neuroloop_acquisition::FileCues {
+        onsets: onsets.iter().map(|l| l.trim().to_string()).collect(),
+        ..Default::default()
+    };
+    for cue in cues {
+        match cue {
+            RecordingCue::Mi(label, class) => out.mi.push((label.clone(), *class)),
+            RecordingCue::Ssvep(label, hz) => out.ssvep.push((label.clone(), *hz)),
+        }
+    }
+    out
+}
+
 /// The cues of a comma-separated list of `LABEL=CLASS` ([`parse_mi_cue`]); empty text: none.
 pub fn parse_mi_cues(text: &str) -> Result<Vec<(String, neuroloop_acquisition::MiClass)>, String> {
     text.split(',')
@@ -693,6 +775,40 @@ mod tests {
             e.contains("name one of left_hand, right_hand, feet, rest"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn recording_cues_name_a_class_or_a_frequency() {
+        use neuroloop_acquisition::MiClass;
+        assert_eq!(
+            parse_recording_cue("T1=left_hand").unwrap(),
+            RecordingCue::Mi("T1".into(), MiClass::LeftHand)
+        );
+        for text in ["33025=13", "33025=13Hz", " 33025 = 13 Hz "] {
+            assert_eq!(
+                parse_recording_cue(text).unwrap(),
+                RecordingCue::Ssvep("33025".into(), 13.0)
+            );
+        }
+        let e = parse_recording_cue("769=tongue").unwrap_err();
+        assert!(e.contains("left_hand") && e.contains("13Hz"), "{e}");
+        assert!(parse_recording_cue("A=-3Hz").is_err());
+        assert_eq!(
+            parse_ssvep_cues("33025=13, 33026=21Hz,").unwrap(),
+            [("33025".to_string(), 13.0), ("33026".to_string(), 21.0)]
+        );
+        let e = parse_ssvep_cues("33025=left_hand").unwrap_err();
+        assert!(e.contains("33025=13Hz"), "{e}");
+        let cues = file_cues(
+            &[
+                RecordingCue::Ssvep("33025".into(), 13.0),
+                RecordingCue::Mi("T1".into(), MiClass::LeftHand),
+            ],
+            &[" 32779 ".into()],
+        );
+        assert_eq!(cues.onsets, ["32779"]);
+        assert_eq!(cues.ssvep, [("33025".to_string(), 13.0)]);
+        assert_eq!(cues.mi, [("T1".to_string(), MiClass::LeftHand)]);
     }
 
     #[test]

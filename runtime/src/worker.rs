@@ -280,12 +280,6 @@ pub struct Worker {
     onset_annotations: Vec<bool>,
 }
 
-/// Whether a marker text reports a stimulus onset: the speller's `speller stim-on` or the
-/// simulator's SSVEP ground truth (`…truth/ssvep …`).
-pub fn is_onset_marker(text: &str) -> bool {
-    text.starts_with("speller stim-on") || text.contains("truth/ssvep ")
-}
-
 /// Which counter a lost output event goes to.
 #[derive(Clone, Copy)]
 enum EventKind {
@@ -391,10 +385,12 @@ impl Worker {
         self.onsets = Some(onsets);
     }
 
-    /// The source's annotation texts: those that mark a stimulus onset (see
-    /// [`is_onset_marker`]) reach every decoder as onsets when replayed.
-    pub fn set_annotation_texts(&mut self, texts: &[String]) {
-        self.onset_annotations = texts.iter().map(|t| is_onset_marker(t)).collect();
+    /// Which of the source's annotation texts mark a stimulus onset
+    /// ([`neuroloop_acquisition::Source::onset_annotations`]): those annotations reach every
+    /// decoder as onsets. A source whose annotations mark onsets sets them alone; otherwise
+    /// its SSVEP ground truth does (the simulator's attended targets).
+    pub fn set_onset_annotations(&mut self, onsets: Vec<bool>) {
+        self.onset_annotations = onsets;
     }
 
     /// Registers the thread consuming the output ring, to be unparked when events are pushed.
@@ -451,7 +447,9 @@ impl Worker {
                 self.stats.stream_lost.store(false, Ordering::Relaxed);
             }
             SourceEvent::Truth(t) => {
-                if let neuroloop_acquisition::TruthKind::SsvepTarget { .. } = t.kind {
+                if let neuroloop_acquisition::TruthKind::SsvepTarget { .. } = t.kind
+                    && !self.onset_annotations.contains(&true)
+                {
                     self.stimulus_onset(t.onset);
                 }
             }

@@ -379,12 +379,19 @@ pub struct ReplayArgs {
     /// other LSL tools see the file as a live amplifier; use with a paced --speed.
     #[arg(long, num_args = 0..=1, default_missing_value = "neuroloop-replay", value_name = "NAME")]
     pub lsl_outlet: Option<String>,
-    /// An annotation label that cues a motor-imagery class (left_hand, right_hand, feet,
-    /// rest), so that motor-imagery decisions inside its trials are scored (repeat it per
-    /// class; e.g. EEGMMIDB's imagery runs `--cue T1=left_hand --cue T2=right_hand`). The
+    /// An annotation label that cues a class, so that decisions inside its trials are scored
+    /// (repeat it per class): a motor-imagery class (left_hand, right_hand, feet, rest; e.g.
+    /// EEGMMIDB's imagery runs `--cue T1=left_hand --cue T2=right_hand`) or an SSVEP target's
+    /// frequency (OpenViBE's `--cue 33025=13Hz --cue 33027=17Hz --cue 33026=21Hz`). The
     /// application's own cue markers are scored without it.
-    #[arg(long = "cue", value_name = "LABEL=CLASS", value_parser = neuroloop_runtime::spec::parse_mi_cue)]
-    pub cues: Vec<(String, neuroloop_acquisition::MiClass)>,
+    #[arg(long = "cue", value_name = "LABEL=CLASS", value_parser = neuroloop_runtime::spec::parse_recording_cue)]
+    pub cues: Vec<neuroloop_runtime::spec::RecordingCue>,
+    /// An annotation label that marks a stimulus onset, where an onset-locked decoder
+    /// (--ssvep-model) starts a trial (e.g. OpenViBE's start of trial, `--onset 32779`).
+    /// Without it, each SSVEP cue marks its own onset; the speller's and simulator's markers
+    /// need no naming.
+    #[arg(long = "onset", value_name = "LABEL")]
+    pub onsets: Vec<String>,
     #[command(flatten)]
     pub(crate) paradigm: ParadigmArgs,
     #[command(flatten)]

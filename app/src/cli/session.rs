@@ -155,7 +155,7 @@ pub(super) fn replay(args: &ReplayArgs, given: &Given) -> anyhow::Result<()> {
         channels: args.channels.clone(),
         pacing,
         lsl_outlet: args.lsl_outlet.clone(),
-        cues: args.cues.clone(),
+        cues: neuroloop_runtime::spec::file_cues(&args.cues, &args.onsets),
     };
     let spec = args.paradigm.spec(ParadigmArg::Monitor, given)?;
     let cfg = session_config(source, &spec, &args.front_end, &args.view, true)?;

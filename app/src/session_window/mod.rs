@@ -971,11 +971,8 @@ impl SessionWindow {
             ui.horizontal_wrapped(|ui| {
                 for (c, name) in info.class_names.iter().enumerate() {
                     let is_chosen = chosen.is_some_and(|x| usize::from(x.class) == c);
-                    let is_truth = truth.is_some_and(|t| match t.kind {
-                        TruthKind::SsvepTarget { index, .. } => usize::from(index) == c,
-                        TruthKind::MotorImagery { class } => class.name() == name,
-                        _ => false,
-                    });
+                    let is_truth =
+                        truth.is_some_and(|t| info.is_truth_class(c, &t.kind) == Some(true));
                     let mut text = RichText::new(name).size(20.0);
                     if is_chosen {
                         let confident = chosen.is_some_and(|x| x.confident);

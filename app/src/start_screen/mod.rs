@@ -993,27 +993,31 @@ fn ssvep_settings_ui(ui: &mut egui::Ui, p: &mut Profile) -> Option<Field> {
     let s = &mut p.ssvep;
     let mut browse = None;
     ui.indent("ssvep", |ui| {
-        ui.horizontal(|ui| {
-            frequencies_ui(ui, "targets (Hz, comma-separated)", &mut s.targets_hz);
-        });
-        ui.horizontal(|ui| {
-            ui.label("method");
-            ui.radio_value(&mut s.method, SsvepMethod::Fbcca, "filter-bank CCA");
-            ui.radio_value(&mut s.method, SsvepMethod::Cca, "CCA");
-            let l = ui.label("window (s)");
-            ui.add(
-                egui::DragValue::new(&mut s.window_secs)
-                    .range(0.25..=8.0)
-                    .speed(0.05),
-            )
-            .labelled_by(l.id);
-            let l = ui.label("decision every (s)");
-            ui.add(
-                egui::DragValue::new(&mut s.step_secs)
-                    .range(0.05..=4.0)
-                    .speed(0.01),
-            )
-            .labelled_by(l.id);
+        // A model brings its own targets, window and method: the fields it ignores are greyed.
+        let by_model = s.model.is_some();
+        ui.add_enabled_ui(!by_model, |ui| {
+            ui.horizontal(|ui| {
+                frequencies_ui(ui, "targets (Hz, comma-separated)", &mut s.targets_hz);
+            });
+            ui.horizontal(|ui| {
+                ui.label("method");
+                ui.radio_value(&mut s.method, SsvepMethod::Fbcca, "filter-bank CCA");
+                ui.radio_value(&mut s.method, SsvepMethod::Cca, "CCA");
+                let l = ui.label("window (s)");
+                ui.add(
+                    egui::DragValue::new(&mut s.window_secs)
+                        .range(0.25..=8.0)
+                        .speed(0.05),
+                )
+                .labelled_by(l.id);
+                let l = ui.label("decision every (s)");
+                ui.add(
+                    egui::DragValue::new(&mut s.step_secs)
+                        .range(0.05..=4.0)
+                        .speed(0.01),
+                )
+                .labelled_by(l.id);
+            });
         });
         browse = optional_path_field_ui(
             ui,
@@ -1021,7 +1025,37 @@ fn ssvep_settings_ui(ui: &mut egui::Ui, p: &mut Profile) -> Option<Field> {
             &mut s.model,
             Field::SsvepModel,
         );
+        if s.model.is_some() {
+            ui.label(
+                "The model decides with its own targets and window, from each stimulus onset.",
+            );
+        }
     });
+    if p.source == SourceKind::File {
+        ui.indent("ssvep-file", |ui| {
+            ui.horizontal(|ui| {
+                let l = ui.label("stimulus onsets in the recording (labels, …)");
+                ui.add(
+                    egui::TextEdit::singleline(&mut p.ssvep_file_onsets)
+                        .hint_text("e.g. 32779")
+                        .desired_width(160.0),
+                )
+                .labelled_by(l.id);
+            });
+            ui.horizontal(|ui| {
+                let l = ui.label("cues in the recording, scored (LABEL=HZ, …)");
+                ui.add(
+                    egui::TextEdit::singleline(&mut p.ssvep_file_cues)
+                        .hint_text("e.g. 33025=13Hz, 33027=17Hz, 33026=21Hz")
+                        .desired_width(320.0),
+                )
+                .labelled_by(l.id);
+            });
+            ui.label(
+                "A model decides at each onset (this application's own onset markers need no naming); decisions inside the cued trials are scored.",
+            );
+        });
+    }
     browse
 }
 
@@ -1032,6 +1066,20 @@ fn start_error_text(e: &anyhow::Error) -> String {
     match e.downcast_ref::<StartError>() {
         Some(StartError::Audio(audio)) => format!(
             "{audio}. Nothing was started: untick \"play the bursts\" under Sleep for a dry run that logs every stimulus without sound."
+        ),
+        Some(StartError::NoOnsets {
+            decoders,
+            annotations,
+        }) => format!(
+            "{decoders} decides at stimulus onsets, and no annotation of the recording is known to mark one ({annotations}). Nothing was started: write the label that marks each onset in \"stimulus onsets in the recording\" under SSVEP (and the targets in \"cues in the recording\" to score it), or empty the model field to decode with the method above."
+        ),
+        Some(StartError::CueTarget {
+            label,
+            hz,
+            decoder,
+            targets,
+        }) => format!(
+            "The cue {label}={hz} Hz names no target of {decoder} ({targets}). Nothing was started: correct \"cues in the recording\" under SSVEP."
         ),
         _ => crate::errors::error_text(e),
     }

@@ -9,8 +9,8 @@ use neuroloop_acquisition::Pacing;
 use neuroloop_acquisition::lsl_io::LslInletConfig;
 use neuroloop_acquisition::sim::{Scenario, SimConfig, SleepScenario, SsvepScenario};
 use neuroloop_runtime::spec::{
-    FrontEndChoice, MiSpec, ParadigmSpec, SleepSpec, SsvepSpec, parse_mi_cues, ssvep_card_stream,
-    ssvep_scenario,
+    FrontEndChoice, MiSpec, ParadigmSpec, SleepSpec, SsvepSpec, parse_mi_cues, parse_ssvep_cues,
+    ssvep_card_stream, ssvep_scenario,
 };
 use neuroloop_runtime::{SessionConfig, SourceSpec};
 use serde::{Deserialize, Serialize};
@@ -184,6 +184,12 @@ pub struct Profile {
     /// its trials (`T1=left_hand, T2=right_hand`; the application's own cue markers are
     /// scored without them).
     pub mi_file_cues: String,
+    /// A recording decoded with an onset-locked SSVEP model: the annotation labels that mark a
+    /// stimulus onset (`32779`; comma-separated; empty: each SSVEP cue marks its own).
+    pub ssvep_file_onsets: String,
+    /// A recording decoded for SSVEP: the annotation labels that cue a target, by its
+    /// frequency (`33025=13Hz, 33027=17Hz`), scored as its trials.
+    pub ssvep_file_cues: String,
     /// Motor-imagery calibration trials per class.
     pub mi_calibration_trials: usize,
     /// Motor-imagery feedback trials per class.
@@ -220,6 +226,8 @@ impl Default for Profile {
             mi_classes: vec!["left_hand".into(), "right_hand".into()],
             mi_model: String::new(),
             mi_file_cues: String::new(),
+            ssvep_file_onsets: String::new(),
+            ssvep_file_cues: String::new(),
             mi_calibration_trials: 20,
             mi_feedback_trials: 10,
             simulator: SimulatorProfile::default(),
@@ -620,12 +628,27 @@ impl Profile {
                 }
                 let label = format!("replay of {}", path.display());
                 let mut spec = SourceSpec::file(path, Pacing::REAL_TIME);
-                if self.paradigm == Paradigm::MotorImagery
-                    && let SourceSpec::File { cues, .. } = &mut spec
-                {
-                    *cues = parse_mi_cues(&self.mi_file_cues).map_err(|e| {
-                        anyhow::anyhow!("the motor-imagery cues of the recording: {e}")
-                    })?;
+                if let SourceSpec::File { cues, .. } = &mut spec {
+                    match self.paradigm {
+                        Paradigm::MotorImagery => {
+                            cues.mi = parse_mi_cues(&self.mi_file_cues).map_err(|e| {
+                                anyhow::anyhow!("the motor-imagery cues of the recording: {e}")
+                            })?;
+                        }
+                        Paradigm::Ssvep => {
+                            cues.ssvep = parse_ssvep_cues(&self.ssvep_file_cues).map_err(|e| {
+                                anyhow::anyhow!("the SSVEP cues of the recording: {e}")
+                            })?;
+                            cues.onsets = self
+                                .ssvep_file_onsets
+                                .split(',')
+                                .map(str::trim)
+                                .filter(|l| !l.is_empty())
+                                .map(String::from)
+                                .collect();
+                        }
+                        _ => {}
+                    }
                 }
                 Ok((spec, label))
             }

@@ -631,6 +631,10 @@ impl SsvepOnsetDecoder {
 }
 
 impl Decoder for SsvepOnsetDecoder {
+    fn decides_at_onsets(&self) -> bool {
+        true
+    }
+
     fn failures(&self) -> u64 {
         match &self.scorer {
             OnsetScorer::Net(net) => net.failures(),

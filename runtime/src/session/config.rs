@@ -44,9 +44,9 @@ pub enum SourceSpec {
         pacing: Pacing,
         /// Also publish the replayed samples on an LSL outlet of this name.
         lsl_outlet: Option<String>,
-        /// Annotation labels that cue a motor-imagery class, scored as ground truth besides
-        /// the application's own cue markers ([`FileSource::with_cues`]).
-        cues: Vec<(String, neuroloop_acquisition::MiClass)>,
+        /// Annotation labels that cue a class or mark a stimulus onset, besides the
+        /// application's own markers ([`FileSource::with_cues`]).
+        cues: neuroloop_acquisition::FileCues,
     },
 }
 
@@ -77,7 +77,7 @@ impl SourceSpec {
             channels: Vec::new(),
             pacing,
             lsl_outlet: None,
-            cues: Vec::new(),
+            cues: neuroloop_acquisition::FileCues::default(),
         }
     }
 

@@ -60,6 +60,30 @@ pub enum StartError {
         /// What went wrong.
         reason: String,
     },
+    /// A decoder that decides at stimulus onsets runs on a recording that marks none.
+    #[error(
+        "{decoders} decides at stimulus onsets, and no annotation of the recording is known to mark one ({annotations}): name the label that marks each onset with --onset LABEL (and the targets with --cue LABEL=HZ to score it), or decode with the sliding-window method (no --ssvep-model)"
+    )]
+    NoOnsets {
+        /// The onset-locked decoders, by name.
+        decoders: String,
+        /// The recording's annotation labels with their counts, or that it has none.
+        annotations: String,
+    },
+    /// A recording's SSVEP cue names a frequency the decoder has no target at.
+    #[error(
+        "the cue {label}={hz} Hz names no target of {decoder} ({targets}): name one of its targets"
+    )]
+    CueTarget {
+        /// The annotation label.
+        label: String,
+        /// The frequency it was given.
+        hz: f64,
+        /// The decoder's name.
+        decoder: String,
+        /// Its targets.
+        targets: String,
+    },
     /// The operating system refused a thread.
     #[error("starting the {0} thread: {1}")]
     Thread(&'static str, std::io::Error),

@@ -35,6 +35,10 @@ struct StartInfo {
     max_chunk: usize,
     total_frames: Option<u64>,
     annotation_texts: Vec<String>,
+    /// Per annotation text: whether it marks a stimulus onset, and how many annotations carry
+    /// it (empty when the source cannot say).
+    onset_annotations: Vec<bool>,
+    annotation_counts: Vec<usize>,
     replay: Option<Arc<neuroloop_acquisition::replay::ReplayControl>>,
 }
 
@@ -174,6 +178,8 @@ fn acquire(
         total_frames: source.total_frames(),
         replay: source.replay_control(),
         annotation_texts: source.annotation_texts().to_vec(),
+        onset_annotations: source.onset_annotations(),
+        annotation_counts: source.annotation_counts(),
     }));
     // The session sizes the ring for this stream; a closed channel means start-up failed.
     let Ok(mut writer) = writer_rx.recv() else {
@@ -188,6 +194,7 @@ fn prepare_worker(
     cfg: &mut SessionConfig,
     info: &StartInfo,
 ) -> Result<(Worker, PreparedParts), StartError> {
+    check_recording_trials(cfg, info)?;
     let meta = &info.meta;
     let (mains, mains_assumed) = follow_mains(cfg, meta);
     let capacity_frames = ((cfg.ring_secs * meta.sample_rate_hz) as usize).max(4 * info.max_chunk);
@@ -227,7 +234,7 @@ fn prepare_worker(
             .collect();
     }
     worker.set_lossless(cfg.source.is_consumer_paced());
-    worker.set_annotation_texts(&info.annotation_texts);
+    worker.set_onset_annotations(info.onset_annotations.clone());
     let (onset_tx, onset_rx) = ringbuf::HeapRb::<f64>::new(64).split();
     worker.set_onset_ring(onset_rx);
     let parts = PreparedParts {
@@ -241,6 +248,66 @@ fn prepare_worker(
         onset_tx,
     };
     Ok((worker, parts))
+}
+
+/// Refuses a replay that cannot decode or score what it was asked to: a decoder that decides
+/// at stimulus onsets on a recording none of whose annotations marks one, or an SSVEP cue at a
+/// frequency the SSVEP decoders have no target at.
+fn check_recording_trials(cfg: &SessionConfig, info: &StartInfo) -> Result<(), StartError> {
+    let SourceSpec::File { cues, .. } = &cfg.source else {
+        return Ok(());
+    };
+    let infos: Vec<_> = cfg.decoders.iter().map(|d| &d.info).collect();
+    for (label, hz) in &cues.ssvep {
+        for d in &infos {
+            if let Some(targets) = d.targets_hz()
+                && !targets.iter().any(|t| (t - hz).abs() < 1e-3)
+            {
+                return Err(StartError::CueTarget {
+                    label: label.clone(),
+                    hz: *hz,
+                    decoder: d.name.clone(),
+                    targets: d.class_names.join(", "),
+                });
+            }
+        }
+    }
+    let onset_locked: Vec<&str> = infos
+        .iter()
+        .filter(|d| d.decides_at_onsets)
+        .map(|d| d.name.as_str())
+        .collect();
+    if onset_locked.is_empty() || info.onset_annotations.contains(&true) {
+        return Ok(());
+    }
+    Err(StartError::NoOnsets {
+        decoders: onset_locked.join(", "),
+        annotations: annotation_listing(&info.annotation_texts, &info.annotation_counts),
+    })
+}
+
+/// A recording's annotation labels with their counts, most frequent first (`"32779" x32,
+/// "33025" x8`), the first 12.
+pub(crate) fn annotation_listing(texts: &[String], counts: &[usize]) -> String {
+    if texts.is_empty() {
+        return "it has no annotations".into();
+    }
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(counts.get(i).copied().unwrap_or(0)));
+    let shown: Vec<String> = order
+        .iter()
+        .take(12)
+        .map(|&i| match counts.get(i) {
+            Some(n) => format!("\"{}\" x{n}", texts[i]),
+            None => format!("\"{}\"", texts[i]),
+        })
+        .collect();
+    let more = texts.len().saturating_sub(12);
+    if more > 0 {
+        format!("its annotations: {} and {more} more", shown.join(", "))
+    } else {
+        format!("its annotations: {}", shown.join(", "))
+    }
 }
 
 /// Sets the notch to the source's mains when the session follows it; says how the notch's
