@@ -729,6 +729,14 @@ impl Source for Republish {
         self.inner.annotation_texts()
     }
 
+    fn onset_annotations(&self) -> Vec<bool> {
+        self.inner.onset_annotations()
+    }
+
+    fn annotation_counts(&self) -> Vec<usize> {
+        self.inner.annotation_counts()
+    }
+
     fn replay_control(&self) -> Option<std::sync::Arc<crate::replay::ReplayControl>> {
         self.inner.replay_control()
     }

@@ -1078,8 +1078,14 @@ fn start_error_text(e: &anyhow::Error) -> String {
             hz,
             decoder,
             targets,
+            by_model,
         }) => format!(
-            "The cue {label}={hz} Hz names no target of {decoder} ({targets}). Nothing was started: correct \"cues in the recording\" under SSVEP."
+            "The cue {label}={hz} Hz names no target of {decoder} ({targets}). Nothing was started: {}",
+            if *by_model {
+                "a model decodes its own targets only; correct \"cues in the recording\" under SSVEP."
+            } else {
+                "write the recording's frequencies in the targets under SSVEP, or correct \"cues in the recording\"."
+            }
         ),
         _ => crate::errors::error_text(e),
     }

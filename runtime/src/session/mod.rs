@@ -72,7 +72,12 @@ pub enum StartError {
     },
     /// A recording's SSVEP cue names a frequency the decoder has no target at.
     #[error(
-        "the cue {label}={hz} Hz names no target of {decoder} ({targets}): name one of its targets"
+        "the cue {label}={hz} Hz names no target of {decoder} ({targets}): {}",
+        if *by_model {
+            "a model decodes its own targets only; correct the cue"
+        } else {
+            "give the decoder the recording's frequencies with --targets, or correct the cue"
+        }
     )]
     CueTarget {
         /// The annotation label.
@@ -83,6 +88,8 @@ pub enum StartError {
         decoder: String,
         /// Its targets.
         targets: String,
+        /// Whether the decoder is a model (whose targets are its own).
+        by_model: bool,
     },
     /// The operating system refused a thread.
     #[error("starting the {0} thread: {1}")]

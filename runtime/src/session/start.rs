@@ -268,6 +268,7 @@ fn check_recording_trials(cfg: &SessionConfig, info: &StartInfo) -> Result<(), S
                     hz: *hz,
                     decoder: d.name.clone(),
                     targets: d.class_names.join(", "),
+                    by_model: d.decides_at_onsets,
                 });
             }
         }
