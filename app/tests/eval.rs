@@ -234,10 +234,7 @@ fn shipped_mi_network_keeps_its_card(
     light_means: &[serde_json::Value],
     network_row: &serde_json::Value,
 ) {
-    if let Err(e) = neuroloop_decoders::onnx::init() {
-        eprintln!(
-            "SKIPPED (mi-net): ONNX Runtime is not installed here ({e}); run scripts/setup.sh"
-        );
+    if !common::onnx_runtime() {
         return;
     }
     let card = neuroloop_decoders::onnx::ModelCard::shipped("mi-net.toml").unwrap();
@@ -326,8 +323,7 @@ fn eval_mi_prints_the_table_and_saves_a_loadable_model() {
 #[test]
 fn the_pytorch_example_network_scores_what_its_card_claims_on_a_held_out_subject() {
     let Some(dir) = eegmmidb_dir() else { return };
-    if let Err(e) = neuroloop_decoders::onnx::init() {
-        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+    if !common::onnx_runtime() {
         return;
     }
     let path = neuroloop_decoders::onnx::shipped_models_dir().join("../examples/eegnet-mi.toml");
@@ -368,8 +364,7 @@ fn the_pytorch_example_network_scores_what_its_card_claims_on_a_held_out_subject
 #[test]
 fn the_shipped_ssvep_network_scores_what_its_card_claims() {
     let Some(dir) = kalunga_dir() else { return };
-    if let Err(e) = neuroloop_decoders::onnx::init() {
-        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+    if !common::onnx_runtime() {
         return;
     }
     let card = neuroloop_decoders::onnx::ModelCard::shipped("ssvep-net.toml").unwrap();

@@ -920,10 +920,10 @@ fn start_screen_runs_motor_imagery_calibration() {
     );
     // A model that is not there: the screen says what to give instead.
     harness.state_mut().profile_mut().mi_model = dir.join("nothing.json").display().to_string();
-    harness.get_by_label("Start").click();
-    harness.run_steps(2);
-    assert!(!harness.state().is_running());
-    harness.get_by_label_contains("cannot be used: give a model from `neuroloop mi fit`");
+    start_is_refused_with(
+        &mut harness,
+        "cannot be used: give a model from `neuroloop mi fit`",
+    );
     // A fitted model: feedback straight away, no calibration.
     let cal = dir.join("calibration.xdf");
     let model = dir.join("model.json");
@@ -968,8 +968,7 @@ fn start_screen_decodes_a_recording_with_a_pytorch_network() {
     let Some(data) = common::data_dir("mi_eegmmidb_S001") else {
         return;
     };
-    if let Err(e) = neuroloop_decoders::onnx::init() {
-        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+    if !common::onnx_runtime() {
         return;
     }
     let dir = std::env::temp_dir().join(format!("neuroloop-start-mi-file-{}", std::process::id()));
@@ -982,22 +981,19 @@ fn start_screen_decodes_a_recording_with_a_pytorch_network() {
     let mut harness = window(StartScreen::new(profile, dir.join("p.toml"), false), 860.0);
     harness.run_steps(2);
     harness.get_by_label_contains("decisions inside its cued trials");
-    harness.get_by_label("Start").click();
-    harness.run_steps(2);
-    assert!(!harness.state().is_running());
-    harness.get_by_label_contains("a recording is decoded with a model: choose a fitted model (.json) or a network's card (.toml)");
+    start_is_refused_with(
+        &mut harness,
+        "a recording is decoded with a model: choose a fitted model (.json) or a network's card (.toml)",
+    );
     let card = neuroloop_decoders::onnx::shipped_models_dir().join("../examples/eegnet-mi.toml");
     harness.state_mut().profile_mut().mi_model = card.display().to_string();
     harness.state_mut().profile_mut().mi_file_cues = "T1=left".into();
-    harness.get_by_label("Start").click();
-    harness.run_steps(2);
-    assert!(!harness.state().is_running());
-    harness.get_by_label_contains("`left` is not a motor-imagery class a replay scores; name one of left_hand, right_hand, feet, rest");
+    start_is_refused_with(
+        &mut harness,
+        "`left` is not a motor-imagery class a replay scores; name one of left_hand, right_hand, feet, rest",
+    );
     harness.state_mut().profile_mut().mi_file_cues = "T1=left_hand, T2=right_hand".into();
-    harness.get_by_label("Start").click();
-    harness.run_steps(3);
-    assert!(harness.state().is_running());
-    harness.get_by_label("mi-eegnet-mi");
+    start_runs(&mut harness, "mi-eegnet-mi");
     // The first decision needs a full 2-s window of the replay (real time); the first scored
     // one, a window inside the first cued trial (from 4.2 s).
     assert!(
@@ -1015,6 +1011,25 @@ fn start_screen_decodes_a_recording_with_a_pytorch_network() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Clicks Start and checks that nothing started and that the start screen says `text`.
+fn start_is_refused_with(
+    harness: &mut Harness<'static, neuroloop::start_screen::StartScreen>,
+    text: &str,
+) {
+    harness.get_by_label("Start").click();
+    harness.run_steps(2);
+    assert!(!harness.state().is_running());
+    harness.get_by_label_contains(text);
+}
+
+/// Clicks Start and checks that the session runs, with the decoder `decoder` shown.
+fn start_runs(harness: &mut Harness<'static, neuroloop::start_screen::StartScreen>, decoder: &str) {
+    harness.get_by_label("Start").click();
+    harness.run_steps(3);
+    assert!(harness.state().is_running());
+    harness.get_by_label(decoder);
+}
+
 /// An OpenViBE recording decoded from the start screen with the SSVEP network: refused in the
 /// start screen's words while no onset label is named (its labels listed), and a cue at a
 /// frequency the network lacks too; with the onset and cues written in the SSVEP fields, it
@@ -1025,8 +1040,7 @@ fn start_screen_names_the_onsets_an_ssvep_model_needs_in_a_recording() {
     let Some(data) = common::data_dir("formats_real_gdf_fif") else {
         return;
     };
-    if let Err(e) = neuroloop_decoders::onnx::init() {
-        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+    if !common::onnx_runtime() {
         return;
     }
     let dir =
@@ -1045,24 +1059,19 @@ fn start_screen_names_the_onsets_an_ssvep_model_needs_in_a_recording() {
     let mut harness = window(StartScreen::new(profile, dir.join("p.toml"), false), 900.0);
     harness.run_steps(2);
     harness.get_by_label_contains("A model decides at each onset");
-    harness.get_by_label("Start").click();
-    harness.run_steps(2);
-    assert!(!harness.state().is_running());
-    harness.get_by_label_contains("\"32779\" x32");
-    harness.get_by_label_contains(
+    start_is_refused_with(
+        &mut harness,
         "write the label that marks each onset in \"stimulus onsets in the recording\" under SSVEP",
     );
+    harness.get_by_label_contains("\"32779\" x32");
     harness.state_mut().profile_mut().ssvep_file_onsets = "32779".into();
     harness.state_mut().profile_mut().ssvep_file_cues = "33025=12Hz".into();
-    harness.get_by_label("Start").click();
-    harness.run_steps(2);
-    assert!(!harness.state().is_running());
-    harness.get_by_label_contains("names no target of ssvep-net (13Hz, 17Hz, 21Hz)");
+    start_is_refused_with(
+        &mut harness,
+        "names no target of ssvep-net (13Hz, 17Hz, 21Hz)",
+    );
     harness.state_mut().profile_mut().ssvep_file_cues = "33025=13Hz, 33027=17Hz, 33026=21Hz".into();
-    harness.get_by_label("Start").click();
-    harness.run_steps(3);
-    assert!(harness.state().is_running());
-    harness.get_by_label("ssvep-net");
+    start_runs(&mut harness, "ssvep-net");
     harness
         .get_by_label("Stop and return to the start screen")
         .click();

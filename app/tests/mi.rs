@@ -203,8 +203,7 @@ fn replaying_a_run_with_the_network_reproduces_its_offline_decisions() {
     let Some(data) = common::data_dir("mi_eegmmidb_S001") else {
         return;
     };
-    if let Err(e) = neuroloop_decoders::onnx::init() {
-        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+    if !common::onnx_runtime() {
         return;
     }
     let mut net = neuroloop_decoders::mi::MiNet::shipped().unwrap();
@@ -227,8 +226,7 @@ fn replaying_a_run_with_a_pytorch_network_reproduces_its_offline_decisions() {
     let Some(data) = common::data_dir("mi_eegmmidb_S001") else {
         return;
     };
-    if let Err(e) = neuroloop_decoders::onnx::init() {
-        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+    if !common::onnx_runtime() {
         return;
     }
     let path = neuroloop_decoders::onnx::shipped_models_dir().join("../examples/eegnet-mi.toml");

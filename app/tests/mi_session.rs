@@ -316,8 +316,7 @@ fn a_chance_level_model_asks_before_feedback() {
 /// with a warning), and every feedback trial is scored.
 #[test]
 fn a_network_card_gives_feedback_without_calibration() {
-    if let Err(e) = neuroloop_decoders::onnx::init() {
-        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+    if !common::onnx_runtime() {
         return;
     }
     let dir = common::temp_dir("mi-window-card");

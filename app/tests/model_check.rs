@@ -6,16 +6,6 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-fn runtime_or_skip() -> bool {
-    match neuroloop_decoders::onnx::init() {
-        Ok(_) => true,
-        Err(e) => {
-            eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
-            false
-        }
-    }
-}
-
 fn shipped(card: &str) -> PathBuf {
     neuroloop_decoders::onnx::shipped_models_dir().join(card)
 }
@@ -40,7 +30,7 @@ fn edited(dir: &Path, card: &str, edit: impl Fn(&str) -> String) -> PathBuf {
 
 #[test]
 fn every_shipped_card_checks_out_and_is_timed_beside_python() {
-    if !runtime_or_skip() {
+    if !common::onnx_runtime() {
         return;
     }
     let python = std::env::var_os("NEUROLOOP_PYTHON").is_some();
@@ -103,7 +93,7 @@ fn every_shipped_card_checks_out_and_is_timed_beside_python() {
 
 #[test]
 fn broken_cards_are_named_with_the_fix() {
-    if !runtime_or_skip() {
+    if !common::onnx_runtime() {
         return;
     }
     let dir = common::temp_dir("model-check");
@@ -180,7 +170,7 @@ fn broken_cards_are_named_with_the_fix() {
 
 #[test]
 fn a_recording_is_said_to_fit_or_not_with_what_to_change() {
-    if !runtime_or_skip() {
+    if !common::onnx_runtime() {
         return;
     }
     let (Some(mi), Some(dreams)) = (
@@ -242,8 +232,7 @@ fn the_speller_command_runs_a_network_card_on_the_simulator() {
     if !common::display_or_skip() {
         return;
     }
-    if let Err(e) = neuroloop_decoders::onnx::init() {
-        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+    if !common::onnx_runtime() {
         return;
     }
     let card = neuroloop_decoders::onnx::shipped_models_dir().join("ssvep-net.toml");

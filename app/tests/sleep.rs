@@ -88,7 +88,7 @@ fn a7_beats_yasa_on_dreams_for_both_scorers() {
 
 #[test]
 fn the_shipped_neural_detector_scores_what_its_card_claims() {
-    if !ort_or_skip() {
+    if !common::onnx_runtime() {
         return;
     }
     let card = shipped_spindle_card();
@@ -197,7 +197,7 @@ fn eval_spindles_runs_the_neural_detector_on_chosen_excerpts_and_dumps_its_input
         assert!(bytes.abs_diff(180_000 * 16) <= 32, "{e}: {bytes} bytes");
     }
     std::fs::remove_dir_all(&out).ok();
-    if !ort_or_skip() {
+    if !common::onnx_runtime() {
         return;
     }
     let json = run_ok(&[
@@ -262,7 +262,7 @@ fn replaying_an_excerpt_declares_what_the_evaluation_counts() {
 
 #[test]
 fn replaying_an_excerpt_through_the_neural_detector_declares_what_the_evaluation_counts() {
-    if !ort_or_skip() {
+    if !common::onnx_runtime() {
         return;
     }
     replay_matches_evaluation(
@@ -270,16 +270,6 @@ fn replaying_an_excerpt_through_the_neural_detector_declares_what_the_evaluation
         &Detector::Net(Box::new(shipped_spindle_card())),
         10,
     );
-}
-
-fn ort_or_skip() -> bool {
-    match neuroloop_decoders::onnx::init() {
-        Ok(_) => true,
-        Err(e) => {
-            eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
-            false
-        }
-    }
 }
 
 fn shipped_spindle_card() -> neuroloop_decoders::onnx::ModelCard {

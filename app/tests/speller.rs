@@ -371,8 +371,7 @@ fn the_forty_target_speller_spells_with_a_fitted_trca_model() {
 /// keys are typed.
 #[test]
 fn the_speller_spells_with_the_shipped_ssvep_network() {
-    if let Err(e) = neuroloop_decoders::onnx::init() {
-        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+    if !common::onnx_runtime() {
         return;
     }
     let net = neuroloop_decoders::ssvep::SsvepNet::shipped().unwrap();

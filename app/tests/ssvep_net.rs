@@ -20,8 +20,7 @@ fn replaying_a_session_reproduces_the_offline_decisions() {
     let Some(dir) = common::data_dir("ssvep_exoskeleton_kalunga2016/npy") else {
         return;
     };
-    if let Err(e) = neuroloop_decoders::onnx::init() {
-        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+    if !common::onnx_runtime() {
         return;
     }
     let mut net = SsvepNet::shipped().unwrap();
@@ -140,8 +139,7 @@ fn replaying_a_session_reproduces_the_offline_decisions() {
 /// simulator's truth; a stream or targets the network was not made for are refused with the fix.
 #[test]
 fn the_network_decodes_the_simulator_and_refuses_what_it_was_not_made_for() {
-    if let Err(e) = neuroloop_decoders::onnx::init() {
-        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+    if !common::onnx_runtime() {
         return;
     }
     let card = SsvepNet::shipped()
@@ -235,8 +233,7 @@ fn an_openvibe_recording_is_decoded_at_its_onsets_and_scored_by_its_class_codes(
     ) else {
         return;
     };
-    if let Err(e) = neuroloop_decoders::onnx::init() {
-        eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+    if !common::onnx_runtime() {
         return;
     }
     let gdf = gdf_dir.join(format!("{STEM}.gdf"));

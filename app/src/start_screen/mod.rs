@@ -1033,30 +1033,39 @@ fn ssvep_settings_ui(ui: &mut egui::Ui, p: &mut Profile) -> Option<Field> {
     });
     if p.source == SourceKind::File {
         ui.indent("ssvep-file", |ui| {
-            ui.horizontal(|ui| {
-                let l = ui.label("stimulus onsets in the recording (labels, …)");
-                ui.add(
-                    egui::TextEdit::singleline(&mut p.ssvep_file_onsets)
-                        .hint_text("e.g. 32779")
-                        .desired_width(160.0),
-                )
-                .labelled_by(l.id);
-            });
-            ui.horizontal(|ui| {
-                let l = ui.label("cues in the recording, scored (LABEL=HZ, …)");
-                ui.add(
-                    egui::TextEdit::singleline(&mut p.ssvep_file_cues)
-                        .hint_text("e.g. 33025=13Hz, 33027=17Hz, 33026=21Hz")
-                        .desired_width(320.0),
-                )
-                .labelled_by(l.id);
-            });
+            hinted_field_ui(
+                ui,
+                "stimulus onsets in the recording (labels, …)",
+                &mut p.ssvep_file_onsets,
+                "e.g. 32779",
+                160.0,
+            );
+            hinted_field_ui(
+                ui,
+                "cues in the recording, scored (LABEL=HZ, …)",
+                &mut p.ssvep_file_cues,
+                "e.g. 33025=13Hz, 33027=17Hz, 33026=21Hz",
+                320.0,
+            );
             ui.label(
                 "A model decides at each onset (this application's own onset markers need no naming); decisions inside the cued trials are scored.",
             );
         });
     }
     browse
+}
+
+/// A labelled one-line text field showing `hint` while empty.
+fn hinted_field_ui(ui: &mut egui::Ui, label: &str, value: &mut String, hint: &str, width: f32) {
+    ui.horizontal(|ui| {
+        let l = ui.label(label);
+        ui.add(
+            egui::TextEdit::singleline(value)
+                .hint_text(hint)
+                .desired_width(width),
+        )
+        .labelled_by(l.id);
+    });
 }
 
 /// Why a start failed, in the start screen's words: an audio output that cannot play names
@@ -1244,15 +1253,13 @@ fn imagery_settings_ui(ui: &mut egui::Ui, p: &mut Profile) -> Option<Field> {
             Field::MiModel,
         );
         if replay {
-            ui.horizontal(|ui| {
-                let l = ui.label("cues in the recording, scored (LABEL=CLASS, …)");
-                ui.add(
-                    egui::TextEdit::singleline(&mut p.mi_file_cues)
-                        .hint_text("e.g. T1=left_hand, T2=right_hand")
-                        .desired_width(320.0),
-                )
-                .labelled_by(l.id);
-            });
+            hinted_field_ui(
+                ui,
+                "cues in the recording, scored (LABEL=CLASS, …)",
+                &mut p.mi_file_cues,
+                "e.g. T1=left_hand, T2=right_hand",
+                320.0,
+            );
             ui.label(
                 "The recording is replayed and decoded with the model; decisions inside its cued trials (this application's cue markers, or the labels named here) are scored.",
             );

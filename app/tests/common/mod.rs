@@ -152,3 +152,15 @@ pub fn display_or_skip() -> bool {
         true
     }
 }
+
+/// Whether ONNX Runtime loads here; says loudly that the test is skipped when it does not.
+#[allow(dead_code)] // not every test binary runs a network
+pub fn onnx_runtime() -> bool {
+    match neuroloop_decoders::onnx::init() {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!("SKIPPED: ONNX Runtime is not installed here ({e}); run scripts/setup.sh");
+            false
+        }
+    }
+}
