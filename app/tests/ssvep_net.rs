@@ -221,7 +221,8 @@ fn the_network_decodes_the_simulator_and_refuses_what_it_was_not_made_for() {
 }
 
 /// An OpenViBE recording (the Kalunga data set's own GDF file of s01's first session) replayed
-/// with the network: refused with its annotation labels until the onset label is named; then
+/// with the network: refused with its annotation labels until the onset label is named (and
+/// when a named label or a cue's frequency does not fit); then
 /// it decides at every start of trial, and the trials its class codes cue are scored exactly
 /// as offline on the same session's samples (the NPY copy `eval ssvep` reads).
 #[test]
@@ -285,6 +286,14 @@ fn an_openvibe_recording_is_decoded_at_its_onsets_and_scored_by_its_class_codes(
     let err = run_err(&base);
     assert!(
         err.contains("\"32779\" x32") && err.contains("--onset LABEL"),
+        "{err}"
+    );
+    // A label the recording does not have (a typo would score nothing).
+    let mut args = base.to_vec();
+    args.extend(["--onset", "32778"]);
+    let err = run_err(&args);
+    assert!(
+        err.contains("the label 32778 (given as the recording's onset) is not in the recording"),
         "{err}"
     );
     // A cue at a frequency the network has no target at.

@@ -1082,6 +1082,18 @@ fn start_error_text(e: &anyhow::Error) -> String {
         }) => format!(
             "{decoders} decides at stimulus onsets, and no annotation of the recording is known to mark one ({annotations}). Nothing was started: write the label that marks each onset in \"stimulus onsets in the recording\" under SSVEP (and the targets in \"cues in the recording\" to score it), or empty the model field to decode with the method above."
         ),
+        Some(StartError::UnknownLabel {
+            label,
+            role,
+            annotations,
+        }) => format!(
+            "The label {label} is not in the recording ({annotations}). Nothing was started: correct it in \"{}\" (labels match whole and exactly).",
+            if *role == "onset" {
+                "stimulus onsets in the recording"
+            } else {
+                "cues in the recording"
+            }
+        ),
         Some(StartError::CueTarget {
             label,
             hz,

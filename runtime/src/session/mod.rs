@@ -70,6 +70,18 @@ pub enum StartError {
         /// The recording's annotation labels with their counts, or that it has none.
         annotations: String,
     },
+    /// A cue or onset label named for a recording is none of its annotations' labels.
+    #[error(
+        "the label {label} (given as the recording's {role}) is not in the recording ({annotations}): correct it (labels match whole and exactly)"
+    )]
+    UnknownLabel {
+        /// The label given.
+        label: String,
+        /// What it was given as: `cue` or `onset`.
+        role: &'static str,
+        /// The recording's annotation labels with their counts.
+        annotations: String,
+    },
     /// A recording's SSVEP cue names a frequency the decoder has no target at.
     #[error(
         "the cue {label}={hz} Hz names no target of {decoder} ({targets}): {}",

@@ -250,13 +250,30 @@ fn prepare_worker(
     Ok((worker, parts))
 }
 
-/// Refuses a replay that cannot decode or score what it was asked to: a decoder that decides
-/// at stimulus onsets on a recording none of whose annotations marks one, or an SSVEP cue at a
-/// frequency the SSVEP decoders have no target at.
+/// Refuses a replay that cannot decode or score what it was asked to: a cue or onset label the
+/// recording does not have (a typo would score nothing), an SSVEP cue at a frequency the SSVEP
+/// decoders have no target at, or a decoder that decides at stimulus onsets on a recording none
+/// of whose annotations marks one.
 fn check_recording_trials(cfg: &SessionConfig, info: &StartInfo) -> Result<(), StartError> {
     let SourceSpec::File { cues, .. } = &cfg.source else {
         return Ok(());
     };
+    let listing = || annotation_listing(&info.annotation_texts, &info.annotation_counts);
+    let named = cues
+        .mi
+        .iter()
+        .map(|(l, _)| (l, "cue"))
+        .chain(cues.ssvep.iter().map(|(l, _)| (l, "cue")))
+        .chain(cues.onsets.iter().map(|l| (l, "onset")));
+    for (label, role) in named {
+        if !info.annotation_texts.iter().any(|t| t.trim() == label) {
+            return Err(StartError::UnknownLabel {
+                label: label.clone(),
+                role,
+                annotations: listing(),
+            });
+        }
+    }
     let infos: Vec<_> = cfg.decoders.iter().map(|d| &d.info).collect();
     for (label, hz) in &cues.ssvep {
         for d in &infos {
@@ -283,7 +300,7 @@ fn check_recording_trials(cfg: &SessionConfig, info: &StartInfo) -> Result<(), S
     }
     Err(StartError::NoOnsets {
         decoders: onset_locked.join(", "),
-        annotations: annotation_listing(&info.annotation_texts, &info.annotation_counts),
+        annotations: listing(),
     })
 }
 
