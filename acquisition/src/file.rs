@@ -15,10 +15,8 @@ use std::time::Duration;
 use neuroloop_formats::{ChannelKind, Recording};
 
 use crate::clock::local_clock;
-use crate::event::{
-    MiClass, SourceEvent, TruthEvent, TruthKind, is_onset_marker, mi_marker_field,
-    ssvep_marker_field,
-};
+use crate::cues::{DEFAULT_CUE_SECS, FileCues};
+use crate::event::{MiClass, SourceEvent, TruthEvent, TruthKind, is_onset_marker, mi_marker_field};
 use crate::meta::StreamMeta;
 use crate::replay::ReplayControl;
 use crate::source::{Pacing, ReadStatus, Source, SourceError, wait_until_due};
@@ -161,14 +159,8 @@ impl FileSource {
     /// trial lasting the text's `duration_s`, else the annotation's duration, else
     /// [`DEFAULT_CUE_SECS`].
     ///
-    /// Stimulus onsets are the speller's and simulator's markers ([`is_onset_marker`]) and the
-    /// labels `cues.onsets` names; when it names none, each labelled SSVEP cue is its own
-    /// onset. An onset is an SSVEP trial when a cue says which target it shows: the simulator's
-    /// recorded `truth/ssvep … freq_hz=F`, or a label `cues.ssvep` names (`("33025", 13.0)`):
-    /// the latest since the previous onset, else the annotation right after the onset.
-    /// The trial lasts the text's `duration_s`, else the annotation's duration when it is at
-    /// least [`MIN_TRIAL_SECS`] (a one-sample event states none), else until the recording's
-    /// next annotation, else [`DEFAULT_CUE_SECS`].
+    /// Stimulus onsets are those of [`FileCues::is_onset`]; each SSVEP trial
+    /// ([`FileCues::ssvep_trials`]) is delivered as a [`SourceEvent::Truth`] at its onset.
     pub fn with_cues(mut self, cues: &FileCues) -> Self {
         let paradigm = self
             .annotation_texts
@@ -191,70 +183,24 @@ impl FileSource {
                 Some((class, secs.filter(|s| s.is_finite() && *s > 0.0)))
             })
             .collect();
-        // Per text: the SSVEP target it cues (and the trial length its text states).
-        let targets: Vec<Option<(f32, Option<f64>)>> = self
-            .annotation_texts
-            .iter()
-            .map(|text| {
-                let label = text.trim();
-                if let Some(&(_, hz)) = cues.ssvep.iter().find(|(l, _)| l == label) {
-                    return Some((hz as f32, None));
-                }
-                if !text.contains("truth/ssvep ") {
-                    return None;
-                }
-                let hz = ssvep_marker_field(text, "freq_hz")?.parse::<f32>().ok()?;
-                let secs =
-                    ssvep_marker_field(text, "duration_s").and_then(|v| v.parse::<f64>().ok());
-                Some((hz, secs.filter(|s| s.is_finite() && *s > 0.0)))
-            })
-            .collect();
         self.onset_texts = self
             .annotation_texts
             .iter()
-            .zip(&targets)
-            .map(|(text, target)| {
-                is_onset_marker(text)
-                    || cues.onsets.iter().any(|l| l == text.trim())
-                    || (cues.onsets.is_empty() && target.is_some())
+            .map(|text| cues.is_onset(text))
+            .collect();
+        let annotations: Vec<(f64, f64, &str)> = self
+            .annotations
+            .iter()
+            .zip(&self.annotation_secs)
+            .map(|(&(onset, index), &secs)| {
+                (onset, secs, self.annotation_texts[index as usize].as_str())
             })
             .collect();
-        let onsets: Vec<usize> = (0..self.annotations.len())
-            .filter(|&k| self.onset_texts[self.annotations[k].1 as usize])
+        let trials = cues
+            .ssvep_trials(&annotations)
+            .into_iter()
+            .map(|t| t.map(|t| (t.freq_hz as f32, t.secs)))
             .collect();
-        let time = |k: usize| self.annotations[k].0;
-        let target_at = |k: usize| targets[self.annotations[k].1 as usize];
-        let mut trials = vec![None; self.annotations.len()];
-        // Cues already given to a trial.
-        let mut taken = vec![false; self.annotations.len()];
-        for (n, &k) in onsets.iter().enumerate() {
-            let previous = if n == 0 { 0 } else { onsets[n - 1] + 1 };
-            let next = onsets.get(n + 1).copied().unwrap_or(self.annotations.len());
-            // Its own cue, else the latest cue since the previous onset, else a cue right
-            // after it (before any other annotation: the next trial's cue may come before
-            // its onset).
-            let cue = |j: usize| target_at(j).is_some().then_some(j);
-            let Some(at) = cue(k)
-                .or_else(|| (previous..k).rev().filter(|&j| !taken[j]).find_map(cue))
-                .or_else(|| (k + 1..next).next().and_then(cue))
-            else {
-                continue;
-            };
-            taken[at] = true;
-            let Some((hz, stated)) = target_at(at) else {
-                continue;
-            };
-            let given = self.annotation_secs[k];
-            let until_next = (k + 1..self.annotations.len())
-                .map(time)
-                .find(|&t| t > time(k))
-                .map(|t| t - time(k));
-            let secs = stated
-                .or((given >= MIN_TRIAL_SECS).then_some(given))
-                .or(until_next)
-                .unwrap_or(DEFAULT_CUE_SECS);
-            trials[k] = Some((hz, secs));
-        }
         self.ssvep_trials = trials;
         self
     }
@@ -636,27 +582,6 @@ fn annotation_index(recording: &Recording) -> (Vec<String>, Vec<(f64, u32)>, Vec
         annotations.into_iter().map(|(t, i, _)| (t, i)).collect(),
         secs,
     )
-}
-
-/// How long a cued trial lasts when neither its text nor its annotation says, s (the
-/// motor-imagery paradigm's default imagery period).
-pub const DEFAULT_CUE_SECS: f64 = 4.0;
-
-/// The shortest annotation duration taken as an SSVEP trial's length, s: formats that store an
-/// event's duration as one sample state none.
-pub const MIN_TRIAL_SECS: f64 = 0.5;
-
-/// Which of a recording's annotations are cued trials and stimulus onsets, named by their
-/// labels ([`FileSource::with_cues`]); the application's own markers need no naming.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct FileCues {
-    /// Labels that cue a motor-imagery class (EEGMMIDB's `T1` = left hand).
-    pub mi: Vec<(String, MiClass)>,
-    /// Labels that cue an SSVEP target, by its frequency in Hz (OpenViBE's `33025` = 13 Hz).
-    pub ssvep: Vec<(String, f64)>,
-    /// Labels that mark a stimulus onset (OpenViBE's `32779`, start of trial); when empty,
-    /// each SSVEP cue marks its own.
-    pub onsets: Vec<String>,
 }
 
 /// The mains frequency the selected EEG channels show in their first seconds.

@@ -6,6 +6,7 @@
 //! [`ring::sample_ring`]. Nothing in this crate's hot paths allocates after start-up.
 
 pub mod clock;
+pub mod cues;
 pub mod event;
 pub mod file;
 pub mod lsl_io;
@@ -16,11 +17,12 @@ pub mod ring;
 pub mod sim;
 pub mod source;
 
+pub use cues::FileCues;
 pub use event::{
     MiClass, SourceEvent, TruthEvent, TruthKind, is_onset_marker, mi_marker_field,
     ssvep_marker_field,
 };
-pub use file::{FileCues, FileSource};
+pub use file::FileSource;
 pub use meta::StreamMeta;
 pub use neuroloop_formats::ChannelKind;
 pub use source::{Pacing, ReadStatus, Source, SourceError};

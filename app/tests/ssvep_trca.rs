@@ -54,6 +54,39 @@ fn calibrate_fit_decode_online_and_replay_on_the_simulator() {
     // Measured: 93.8 % at 0.5 s, 97.9 % at 1 s, 100 % at 2 s (chance 12.5 %).
     assert!(cv(1.0) > 0.75 && cv(2.0) >= cv(0.5), "{fit}");
 
+    // The same session as a recording made elsewhere (class codes half a second before a
+    // start-of-trial label, an end-of-trial label): refused with its labels listed until they
+    // are named, then the same model.
+    let foreign = dir.join("foreign.xdf");
+    foreign_copy(&cal, &foreign);
+    let err = run_err(&[
+        "ssvep",
+        "fit",
+        &p(&foreign),
+        "--out",
+        &p(&dir.join("x.json")),
+    ]);
+    assert!(
+        err.contains("\"trial start\" x") && err.contains("--onset LABEL"),
+        "{err}"
+    );
+    let again = dir.join("foreign.json");
+    let mut args: Vec<String> = ["ssvep", "fit", &p(&foreign), "--out", &p(&again)]
+        .map(String::from)
+        .to_vec();
+    args.extend(["--onset".into(), "trial start".into()]);
+    for (k, f) in TARGETS.split(',').enumerate() {
+        args.extend(["--cue".into(), format!("class {k}={f}Hz")]);
+    }
+    run_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let m2 = SsvepTrcaModel::load(&again).unwrap();
+    assert_eq!(m2.targets_hz, m.targets_hz);
+    assert_eq!(m2.trials_per_class, m.trials_per_class);
+    let cvs = |m: &SsvepTrcaModel| -> Vec<Option<f64>> {
+        m.checkpoints.iter().map(|c| c.cv_accuracy).collect()
+    };
+    assert_eq!(cvs(&m2), cvs(&m));
+
     // Online on another seed, every decision scored against the simulator's truth.
     let report = demo(&[
         "--seed",
@@ -115,6 +148,66 @@ fn calibrate_fit_decode_online_and_replay_on_the_simulator() {
         }
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `cal` rewritten as a recording made elsewhere: its EEG, and for each simulated trial
+/// (`truth/ssvep target=K freq_hz=F duration_s=D`) the labels `class K` 0.5 s before its onset,
+/// `trial start` at it and `trial end` D seconds later.
+fn foreign_copy(cal: &Path, out: &Path) {
+    use neuroloop_formats::xdf::{ChannelFormat, StreamHeader, XdfWriter};
+    let r = neuroloop_formats::read_recording(cal).unwrap();
+    let rate = r.channels[0].sample_rate_hz;
+    let labels: Vec<String> = r.channels.iter().map(|c| c.label.clone()).collect();
+    let frames = r.data[0].len();
+    let stamps: Vec<f64> = match &r.timestamps_s {
+        Some(ts) => ts[..frames].to_vec(),
+        None => (0..frames).map(|i| i as f64 / rate).collect(),
+    };
+    let t0 = stamps[0];
+    let values: Vec<f32> = (0..frames)
+        .flat_map(|i| r.data.iter().map(move |ch| ch[i] as f32))
+        .collect();
+    let mut w = XdfWriter::create(out).unwrap();
+    let eeg = w
+        .add_stream(
+            &StreamHeader::new(
+                "amp",
+                "EEG",
+                labels.len() as u32,
+                rate,
+                ChannelFormat::Float32,
+            )
+            .with_channel_labels(&labels),
+        )
+        .unwrap();
+    let markers = w
+        .add_stream(&StreamHeader::new(
+            "stim",
+            "Markers",
+            1,
+            0.0,
+            ChannelFormat::String,
+        ))
+        .unwrap();
+    w.write_samples(eeg, &values[..], &stamps).unwrap();
+    let mut events: Vec<(f64, String)> = Vec::new();
+    for a in r
+        .annotations
+        .iter()
+        .filter(|a| a.label.contains("truth/ssvep "))
+    {
+        let field = |key: &str| marker_field(&a.label, key).to_string();
+        let at = t0 + a.onset_s;
+        let secs: f64 = field("duration_s").parse().unwrap();
+        events.push((at - 0.5, format!("class {}", field("target"))));
+        events.push((at, "trial start".into()));
+        events.push((at + secs, "trial end".into()));
+    }
+    for (at, text) in events {
+        w.write_samples(markers, &[text.as_str()][..], &[at])
+            .unwrap();
+    }
+    w.finish().unwrap();
 }
 
 #[test]

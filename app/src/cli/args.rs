@@ -490,6 +490,16 @@ pub struct SsvepFitArgs {
     /// Save the model even when its cross-validated accuracy is not shown above chance.
     #[arg(long)]
     pub force: bool,
+    /// For recordings made elsewhere: an annotation label that cues a target, by its
+    /// frequency (repeat per target, in the order the model should list them; OpenViBE:
+    /// `--cue 33025=13Hz --cue 33027=17Hz --cue 33026=21Hz`). The speller's and simulator's
+    /// markers need no naming.
+    #[arg(long = "cue", value_name = "LABEL=HZ", value_parser = neuroloop_runtime::spec::parse_ssvep_cue)]
+    pub cues: Vec<(String, f64)>,
+    /// For recordings made elsewhere: the annotation label that marks each flicker onset
+    /// (OpenViBE: `--onset 32779`); without it, each cue is its own onset.
+    #[arg(long = "onset", value_name = "LABEL")]
+    pub onsets: Vec<String>,
 }
 
 /// `neuroloop mi` subcommands.

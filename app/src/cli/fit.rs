@@ -44,9 +44,15 @@ pub(super) fn ssvep_fit(args: &SsvepFitArgs) -> anyhow::Result<()> {
         ensemble: !args.plain,
         ..TrcaFitConfig::default()
     };
+    let cues = neuroloop_acquisition::FileCues {
+        ssvep: args.cues.clone(),
+        onsets: args.onsets.clone(),
+        ..Default::default()
+    };
     let model = neuroloop_offline::calibration::ssvep::fit_recordings(
         &args.recordings,
         &args.channels,
+        &cues,
         &cfg,
     )?;
     println!(

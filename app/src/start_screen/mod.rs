@@ -105,6 +105,7 @@ fn fit_calibration(recording: &Path) -> anyhow::Result<(PathBuf, String)> {
     let model = neuroloop_offline::calibration::ssvep::fit_recordings(
         &[recording.to_path_buf()],
         &[],
+        &neuroloop_acquisition::FileCues::default(),
         &TrcaFitConfig::default(),
     )?;
     let out = recording.with_extension("trca.json");

@@ -62,29 +62,10 @@ fn trial_cue<'a>(
 /// first (at most `max`), for a message that asks which of them are cues.
 fn annotation_labels(recordings: &[neuroloop_formats::Recording], max: usize) -> String {
     let mut counts: Vec<(String, usize)> = Vec::new();
-    for a in recordings.iter().flat_map(|r| &r.annotations) {
-        let label = a.label.trim();
-        match counts.iter_mut().find(|(l, _)| l == label) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((label.to_string(), 1)),
-        }
+    for r in recordings {
+        super::count_labels(&mut counts, &r.annotations);
     }
-    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let shown: Vec<String> = counts
-        .iter()
-        .take(max)
-        .map(|(l, n)| format!("\"{l}\" x{n}"))
-        .collect();
-    let more = counts.len().saturating_sub(max);
-    format!(
-        "{}{}",
-        shown.join(", "),
-        if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        }
-    )
+    neuroloop_acquisition::cues::label_listing(counts, max)
 }
 
 /// How calibration trials are cut.

@@ -304,28 +304,21 @@ fn check_recording_trials(cfg: &SessionConfig, info: &StartInfo) -> Result<(), S
     })
 }
 
-/// A recording's annotation labels with their counts, most frequent first (`"32779" x32,
-/// "33025" x8`), the first 12.
-pub(crate) fn annotation_listing(texts: &[String], counts: &[usize]) -> String {
+/// A recording's annotation labels with their counts, most frequent first (`its annotations:
+/// "32779" x32, "33025" x8`), the first 12.
+fn annotation_listing(texts: &[String], counts: &[usize]) -> String {
     if texts.is_empty() {
         return "it has no annotations".into();
     }
-    let mut order: Vec<usize> = (0..texts.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(counts.get(i).copied().unwrap_or(0)));
-    let shown: Vec<String> = order
+    let counted = texts
         .iter()
-        .take(12)
-        .map(|&i| match counts.get(i) {
-            Some(n) => format!("\"{}\" x{n}", texts[i]),
-            None => format!("\"{}\"", texts[i]),
-        })
+        .enumerate()
+        .map(|(i, t)| (t.trim().to_string(), counts.get(i).copied().unwrap_or(0)))
         .collect();
-    let more = texts.len().saturating_sub(12);
-    if more > 0 {
-        format!("its annotations: {} and {more} more", shown.join(", "))
-    } else {
-        format!("its annotations: {}", shown.join(", "))
-    }
+    format!(
+        "its annotations: {}",
+        neuroloop_acquisition::cues::label_listing(counted, 12)
+    )
 }
 
 /// Sets the notch to the source's mains when the session follows it; says how the notch's
