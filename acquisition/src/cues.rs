@@ -2,7 +2,9 @@
 //! markers, and the labels a user names for recordings made elsewhere ([`FileCues`]). The
 //! replay ([`crate::FileSource::with_cues`]) and SSVEP calibration read trials the same way.
 
-use crate::event::{MiClass, is_onset_marker, ssvep_marker_field};
+use crate::event::{
+    MiClass, TruthEvent, TruthKind, is_onset_marker, mi_marker_field, ssvep_marker_field,
+};
 
 /// How long a cued trial lasts when neither its text nor its annotation says, s (the
 /// motor-imagery paradigm's default imagery period).
@@ -148,6 +150,80 @@ impl FileCues {
     }
 }
 
+impl FileCues {
+    /// The motor-imagery class `text` cues, with the trial length its text states: a label
+    /// [`FileCues::mi`] names, or a marker of this application's (`cue/mi class=NAME …
+    /// duration_s=D` when `own` is `"cue/mi "`, the simulator's `truth/mi …` when it is
+    /// `"truth/mi "`).
+    pub fn mi_cue(&self, text: &str, own: &str) -> Option<(MiClass, Option<f64>)> {
+        let label = text.trim();
+        if let Some(&(_, class)) = self.mi.iter().find(|(l, _)| l == label) {
+            return Some((class, None));
+        }
+        if !text.starts_with(own) {
+            return None;
+        }
+        let class = MiClass::from_name(mi_marker_field(text, "class")?)?;
+        let secs = mi_marker_field(text, "duration_s").and_then(|v| v.parse::<f64>().ok());
+        Some((class, secs.filter(|s| s.is_finite() && *s > 0.0)))
+    }
+}
+
+/// The trials of a live marker stream, read one marker at a time: a motor-imagery cue starts
+/// its trial at once; an SSVEP cue waits for the next onset (a live stream cannot look ahead,
+/// so a cue must come at or before its onset).
+#[derive(Debug, Clone)]
+pub struct LiveTrials {
+    cues: FileCues,
+    pending: Option<SsvepCue>,
+}
+
+impl LiveTrials {
+    /// Reads trials as `cues` names them.
+    pub fn new(cues: FileCues) -> Self {
+        LiveTrials {
+            cues,
+            pending: None,
+        }
+    }
+
+    /// The ground-truth trial that the marker `text`, stamped `at` (LSL time), starts, if it
+    /// starts one. A trial lasts its text's `duration_s`, else [`DEFAULT_CUE_SECS`].
+    pub fn on_marker(&mut self, text: &str, at: f64) -> Option<TruthEvent> {
+        let trial = |kind, secs: Option<f64>| TruthEvent {
+            onset: at,
+            duration_secs: secs.unwrap_or(DEFAULT_CUE_SECS),
+            kind,
+        };
+        let mi = self
+            .cues
+            .mi_cue(text, "cue/mi ")
+            .or_else(|| self.cues.mi_cue(text, "truth/mi "));
+        if let Some((class, secs)) = mi {
+            return Some(trial(TruthKind::MotorImagery { class }, secs));
+        }
+        let cue = self.cues.ssvep_cue(text);
+        if !self.cues.is_onset(text) {
+            if cue.is_some() {
+                self.pending = cue;
+            }
+            return None;
+        }
+        let cue = cue.or(self.pending.take())?;
+        let index = cue
+            .target
+            .and_then(|k| u16::try_from(k).ok())
+            .unwrap_or(TruthKind::NO_TARGET_INDEX);
+        Some(trial(
+            TruthKind::SsvepTarget {
+                index,
+                freq_hz: cue.freq_hz as f32,
+            },
+            cue.secs,
+        ))
+    }
+}
+
 /// Annotation labels with how often each occurs, most frequent first (then by label), at most
 /// `max` of them (`"32779" x32, "33025" x8 and 3 more`): for a message that asks which of them
 /// are cues or onsets.
@@ -174,6 +250,59 @@ fn speller_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_live_stream_s_cues_start_trials_at_their_onsets() {
+        let cues = FileCues {
+            mi: vec![("769".into(), MiClass::LeftHand)],
+            ssvep: vec![("33025".into(), 13.0), ("33026".into(), 21.0)],
+            onsets: vec!["32779".into()],
+        };
+        let mut live = LiveTrials::new(cues);
+        let ssvep = |onset: f64, freq_hz: f32, index: u16, secs: f64| TruthEvent {
+            onset,
+            duration_secs: secs,
+            kind: TruthKind::SsvepTarget { index, freq_hz },
+        };
+        let none = TruthKind::NO_TARGET_INDEX;
+        // OpenViBE: the class code, then the start of trial; a rest trial's onset without a
+        // cue starts none; other markers start none.
+        assert_eq!(live.on_marker("33025", 1.0), None);
+        assert_eq!(
+            live.on_marker("32779", 1.5),
+            Some(ssvep(1.5, 13.0, none, DEFAULT_CUE_SECS))
+        );
+        assert_eq!(live.on_marker("32780", 6.5), None);
+        assert_eq!(live.on_marker("33024", 7.5), None);
+        assert_eq!(live.on_marker("32779", 8.0), None);
+        assert_eq!(live.on_marker("33026", 14.0), None);
+        assert_eq!(
+            live.on_marker(" 32779 ", 14.5),
+            Some(ssvep(14.5, 21.0, none, DEFAULT_CUE_SECS))
+        );
+        // The simulator's truth stream: each marker is its own trial.
+        assert_eq!(
+            live.on_marker("truth/ssvep target=2 freq_hz=21 duration_s=4", 20.0),
+            Some(ssvep(20.0, 21.0, 2, 4.0))
+        );
+        assert_eq!(
+            live.on_marker("769", 30.0),
+            Some(TruthEvent {
+                onset: 30.0,
+                duration_secs: DEFAULT_CUE_SECS,
+                kind: TruthKind::MotorImagery {
+                    class: MiClass::LeftHand
+                }
+            })
+        );
+        assert_eq!(
+            live.on_marker("truth/mi class=feet duration_s=3", 40.0)
+                .map(|t| t.kind),
+            Some(TruthKind::MotorImagery {
+                class: MiClass::Feet
+            })
+        );
+    }
 
     #[test]
     fn a_speller_session_s_trials_are_its_onsets_cued_by_its_cues() {

@@ -16,7 +16,7 @@ use neuroloop_formats::{ChannelKind, Recording};
 
 use crate::clock::local_clock;
 use crate::cues::{DEFAULT_CUE_SECS, FileCues};
-use crate::event::{MiClass, SourceEvent, TruthEvent, TruthKind, is_onset_marker, mi_marker_field};
+use crate::event::{MiClass, SourceEvent, TruthEvent, TruthKind, is_onset_marker};
 use crate::meta::StreamMeta;
 use crate::replay::ReplayControl;
 use crate::source::{Pacing, ReadStatus, Source, SourceError, wait_until_due};
@@ -166,22 +166,11 @@ impl FileSource {
             .annotation_texts
             .iter()
             .any(|t| t.starts_with("cue/mi "));
+        let own = if paradigm { "cue/mi " } else { "truth/mi " };
         self.cue_classes = self
             .annotation_texts
             .iter()
-            .map(|text| {
-                let label = text.trim();
-                if let Some(&(_, class)) = cues.mi.iter().find(|(l, _)| l == label) {
-                    return Some((class, None));
-                }
-                let own = if paradigm { "cue/mi " } else { "truth/mi " };
-                if !text.starts_with(own) {
-                    return None;
-                }
-                let class = MiClass::from_name(mi_marker_field(text, "class")?)?;
-                let secs = mi_marker_field(text, "duration_s").and_then(|v| v.parse::<f64>().ok());
-                Some((class, secs.filter(|s| s.is_finite() && *s > 0.0)))
-            })
+            .map(|text| cues.mi_cue(text, own))
             .collect();
         self.onset_texts = self
             .annotation_texts

@@ -40,6 +40,18 @@ pub struct LslInletConfig {
     pub max_chunk_frames: usize,
     /// Smooth timestamps with liblsl's dejitter filter (off: raw corrected stamps).
     pub dejitter: bool,
+    /// A marker stream read beside the EEG, whose markers start ground-truth trials (and so
+    /// an onset-locked decoder's trials): a stimulus program's, or the simulator's truth.
+    pub markers: Option<MarkerInput>,
+}
+
+/// A marker stream read beside an EEG stream ([`LslInletConfig::markers`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarkerInput {
+    /// The marker stream's name.
+    pub name: String,
+    /// Which of its markers are onsets and cues ([`crate::cues::LiveTrials`]).
+    pub cues: crate::cues::FileCues,
 }
 
 impl Default for LslInletConfig {
@@ -52,6 +64,7 @@ impl Default for LslInletConfig {
             max_buffer_secs: 10,
             max_chunk_frames: 256,
             dejitter: false,
+            markers: None,
         }
     }
 }
@@ -291,10 +304,42 @@ fn open_inlet(cfg: &LslInletConfig, timeout_secs: f64) -> Result<OpenInlet, Sour
     })
 }
 
+/// Resolves the string marker stream `name` and opens an inlet on it whose stamps are on this
+/// machine's clock.
+fn open_marker_inlet(name: &str, timeout_secs: f64) -> Result<lsl::StreamInlet, SourceError> {
+    let query = format!("name='{}'", name.replace('\'', ""));
+    let found = lsl::resolve_bypred(&query, 1, timeout_secs)
+        .map_err(lsl_err("resolving the marker stream"))?;
+    let Some(info) = found.into_iter().next() else {
+        return Err(SourceError::StreamNotFound {
+            query,
+            timeout_secs,
+            visible: describe_visible_streams(1.0),
+        });
+    };
+    if info.channel_format() != lsl::ChannelFormat::String {
+        return Err(SourceError::Unusable {
+            name: name.to_string(),
+            reason: "it carries numbers, not text markers; name the stimulus program's marker stream (type Markers)".into(),
+        });
+    }
+    let inlet =
+        lsl::StreamInlet::new(&info, 360, 0, true).map_err(lsl_err("creating the marker inlet"))?;
+    inlet
+        .set_postprocessing(&[lsl::ProcessingOption::ClockSync])
+        .map_err(lsl_err("enabling clock synchronisation"))?;
+    inlet
+        .open_stream(timeout_secs.max(1.0))
+        .map_err(lsl_err("opening the marker stream"))?;
+    Ok(inlet)
+}
+
 /// An EEG stream read from LSL. See the module documentation.
 pub struct LslSource {
     cfg: LslInletConfig,
     inlet: Option<lsl::StreamInlet>,
+    /// The marker stream read beside it, the trials its markers start, and the marker buffer.
+    markers: Option<(lsl::StreamInlet, crate::cues::LiveTrials, Vec<String>)>,
     meta: StreamMeta,
     frame: Vec<f32>,
     /// Microvolts per sent unit, channel by channel (`None`: already microvolts).
@@ -315,7 +360,16 @@ impl LslSource {
             meta,
             scales,
         } = open_inlet(&cfg, cfg.resolve_timeout_secs)?;
+        let markers = match &cfg.markers {
+            Some(m) => Some((
+                open_marker_inlet(&m.name, cfg.resolve_timeout_secs)?,
+                crate::cues::LiveTrials::new(m.cues.clone()),
+                vec![String::new()],
+            )),
+            None => None,
+        };
         Ok(LslSource {
+            markers,
             frame: vec![0.0; meta.channels()],
             scales,
             inlet: Some(inlet),
@@ -327,6 +381,25 @@ impl LslSource {
             losses: 0,
             cfg,
         })
+    }
+
+    /// Hands the trials that the markers received since the last call start to `events`.
+    /// Pulls only what is already there (no wait); a marker's string is allocated by liblsl's
+    /// binding, a few per trial at most.
+    fn read_markers(&mut self, events: &mut dyn FnMut(SourceEvent)) {
+        let Some((inlet, trials, buf)) = self.markers.as_mut() else {
+            return;
+        };
+        while inlet.samples_available() > 0 {
+            match inlet.pull_sample_buf(buf, 0.0) {
+                Ok(ts) if ts != 0.0 => {
+                    if let Some(trial) = buf.first().and_then(|text| trials.on_marker(text, ts)) {
+                        events(SourceEvent::Truth(trial));
+                    }
+                }
+                _ => break,
+            }
+        }
     }
 
     /// Gaps marked so far.
@@ -389,6 +462,7 @@ impl Source for LslSource {
         events: &mut dyn FnMut(SourceEvent),
         max_wait: Duration,
     ) -> Result<ReadStatus, SourceError> {
+        self.read_markers(events);
         let channels = self.meta.channels();
         let Some(inlet) = self.inlet.as_ref() else {
             self.try_reopen(max_wait)?;

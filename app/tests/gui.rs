@@ -402,7 +402,8 @@ fn start_screen_sleep_takes_its_channels_from_the_file_or_the_field() {
 
 /// Start on an LSL stream looks for it on another thread: the window keeps drawing (a spinner,
 /// what it looks for), says when the stream is not there with the fix, and starts the session
-/// once the stream is on the network.
+/// once the stream is on the network; the list shows the amplifier's marker stream, which a
+/// click makes (and a second click no longer makes) the marker stream read beside it.
 #[test]
 fn start_screen_looks_for_the_lsl_stream_without_holding_the_window() {
     use neuroloop::start_screen::{Profile, SourceKind, StartScreen};
@@ -415,7 +416,8 @@ fn start_screen_looks_for_the_lsl_stream_without_holding_the_window() {
         stream: name.clone(),
         ..Profile::default()
     };
-    let launcher = StartScreen::new(profile, dir.join("profile.toml"), false);
+    // Listing the network's streams as the start screen does.
+    let launcher = StartScreen::new(profile, dir.join("profile.toml"), true);
     let mut harness = window(launcher, 860.0);
     harness.run_steps(2);
     harness.get_by_label("Start").click();
@@ -470,6 +472,22 @@ fn start_screen_looks_for_the_lsl_stream_without_holding_the_window() {
         .click();
     harness.run_steps(2);
     assert!(!harness.state().is_running());
+    // Its ground truth is listed as a marker stream; a click reads it beside the EEG, a
+    // second click no longer.
+    let truth = format!("{name}-truth (markers, no EEG)");
+    assert!(
+        step_until(&mut harness, 15.0, |h| h.query_by_label(&truth).is_some()),
+        "the marker stream was never listed"
+    );
+    harness.get_by_label(&truth).click();
+    harness.run_steps(1);
+    assert_eq!(
+        harness.state().profile().marker_stream,
+        format!("{name}-truth")
+    );
+    harness.get_by_label(&truth).click();
+    harness.run_steps(1);
+    assert_eq!(harness.state().profile().marker_stream, "");
     // The window closing while a recorded session is being opened: the session is closed
     // with it, its recording finished (footers written), not killed with the process.
     let recordings = dir.join("recordings");
@@ -1061,16 +1079,16 @@ fn start_screen_names_the_onsets_an_ssvep_model_needs_in_a_recording() {
     harness.get_by_label_contains("A model decides at each onset");
     start_is_refused_with(
         &mut harness,
-        "write the label that marks each onset in \"stimulus onsets in the recording\" under SSVEP",
+        "write the label that marks each onset in \"stimulus onsets in the recording or marker stream\" under SSVEP",
     );
     harness.get_by_label_contains("\"32779\" x32");
-    harness.state_mut().profile_mut().ssvep_file_onsets = "32779".into();
-    harness.state_mut().profile_mut().ssvep_file_cues = "33025=12Hz".into();
+    harness.state_mut().profile_mut().ssvep_onsets = "32779".into();
+    harness.state_mut().profile_mut().ssvep_cues = "33025=12Hz".into();
     start_is_refused_with(
         &mut harness,
         "names no target of ssvep-net (13Hz, 17Hz, 21Hz)",
     );
-    harness.state_mut().profile_mut().ssvep_file_cues = "33025=13Hz, 33027=17Hz, 33026=21Hz".into();
+    harness.state_mut().profile_mut().ssvep_cues = "33025=13Hz, 33027=17Hz, 33026=21Hz".into();
     start_runs(&mut harness, "ssvep-net");
     harness
         .get_by_label("Stop and return to the start screen")

@@ -105,3 +105,95 @@ fn mne_lsl_player_is_found_by_name_and_decoded_with_no_type_given() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A stimulus program's marker stream read beside a live EEG stream (here the simulator's, with
+/// its ground truth on `NAME-truth`): the network decides at each onset it marks and every
+/// decision is scored against it; without the marker stream, or with one that is not there,
+/// the session is refused with the fix.
+#[test]
+fn an_onset_locked_network_decodes_a_live_stream_at_its_marker_stream_s_onsets() {
+    if !common::onnx_runtime() {
+        return;
+    }
+    let card = neuroloop_decoders::onnx::shipped_models_dir().join("ssvep-net.toml");
+    let card = card.to_str().unwrap();
+    let name = format!("sim-markers-{}", std::process::id());
+    let err = common::run_err(&[
+        "run",
+        "--stream",
+        &name,
+        "--headless",
+        "--ssvep-model",
+        card,
+    ]);
+    assert!(err.contains("--marker-stream NAME"), "{err}");
+    let mut sim = neuroloop()
+        .args([
+            "simulate",
+            "--lsl",
+            "--name",
+            &name,
+            "--channels",
+            "64",
+            "--rate-hz",
+            "256",
+            "--targets",
+            "13,17,21",
+            "--seconds",
+            "40",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the simulator starts");
+    let err = common::run_err(&[
+        "run",
+        "--stream",
+        &name,
+        "--headless",
+        "--resolve-timeout-secs",
+        "2",
+        "--ssvep-model",
+        card,
+        "--marker-stream",
+        "no-such-markers",
+    ]);
+    assert!(err.contains("no-such-markers"), "{err}");
+    let out = neuroloop()
+        .args([
+            "run",
+            "--stream",
+            &name,
+            "--headless",
+            "--seconds",
+            "16",
+            "--json",
+            "--markers",
+            "none",
+            "--ssvep-model",
+            card,
+            "--marker-stream",
+        ])
+        .arg(format!("{name}-truth"))
+        .output()
+        .unwrap();
+    let _ = sim.kill();
+    let _ = sim.wait();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = &r["decoders"][0];
+    let (decisions, scored, correct) = (
+        d["decisions"].as_u64().unwrap(),
+        d["scored"].as_u64().unwrap(),
+        d["correct"].as_u64().unwrap(),
+    );
+    println!("live with a marker stream: {correct}/{scored} of {decisions} decisions");
+    // 5-s trials, one decision 2 s after each onset.
+    assert!(decisions >= 2, "{d}");
+    assert_eq!(scored, decisions, "{d}");
+    assert!(correct * 5 >= scored * 4, "{d}");
+}

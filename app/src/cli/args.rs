@@ -354,6 +354,20 @@ pub struct RunArgs {
     /// Seconds to wait for the stream at start-up.
     #[arg(long, value_parser = positive_secs, default_value_t = 10.0)]
     pub resolve_timeout_secs: f64,
+    /// An LSL marker stream read beside the EEG (a stimulus program's, e.g. OpenViBE's or
+    /// PsychoPy's, or the simulator's `NAME-truth`): its onsets start the trials of an
+    /// onset-locked model (--ssvep-model), and its cues score the decisions. The application's
+    /// own markers need no naming; others are named with --onset and --cue.
+    #[arg(long, value_name = "NAME")]
+    pub marker_stream: Option<String>,
+    /// A marker that cues a class (repeat per class): a motor-imagery class (`769=left_hand`)
+    /// or an SSVEP target's frequency (`33025=13Hz`). Needs --marker-stream.
+    #[arg(long = "cue", value_name = "LABEL=CLASS", value_parser = neuroloop_runtime::spec::parse_recording_cue, requires = "marker_stream")]
+    pub cues: Vec<neuroloop_runtime::spec::RecordingCue>,
+    /// A marker that marks a stimulus onset (OpenViBE: `32779`); without it, each SSVEP cue
+    /// is its own onset. Needs --marker-stream.
+    #[arg(long = "onset", value_name = "LABEL", requires = "marker_stream")]
+    pub onsets: Vec<String>,
     #[command(flatten)]
     pub(crate) paradigm: ParadigmArgs,
     #[command(flatten)]

@@ -118,15 +118,21 @@ pub(super) fn demo(args: &DemoArgs, given: &Given) -> anyhow::Result<()> {
 
 /// `neuroloop run`: a live LSL stream.
 pub(super) fn run(args: &RunArgs, given: &Given) -> anyhow::Result<()> {
-    if args.paradigm.ssvep.ssvep_model.is_some() {
+    if args.paradigm.ssvep.ssvep_model.is_some() && args.marker_stream.is_none() {
         bail!(
-            "--ssvep-model decodes trials from flicker onsets, which a bare LSL stream does not carry: run the stimulus with `neuroloop speller --stream NAME --ssvep-model MODEL.json`, which reports each onset to the decoder"
+            "--ssvep-model decodes trials from flicker onsets, which a bare LSL stream does not carry: read the stimulus program's marker stream beside it with --marker-stream NAME (naming its onset with --onset LABEL), or run the stimulus with `neuroloop speller --stream NAME --ssvep-model MODEL.json`, which reports each onset to the decoder"
         );
     }
     let inlet = LslInletConfig {
         name: args.stream.clone(),
         content_type: Some(args.content_type.clone()),
         resolve_timeout_secs: args.resolve_timeout_secs,
+        markers: args.marker_stream.as_ref().map(|name| {
+            neuroloop_acquisition::lsl_io::MarkerInput {
+                name: name.clone(),
+                cues: neuroloop_runtime::spec::file_cues(&args.cues, &args.onsets),
+            }
+        }),
         ..LslInletConfig::default()
     };
     let label = format!(

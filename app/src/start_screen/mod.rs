@@ -631,6 +631,13 @@ impl StartScreen {
                 let l = ui.label("name");
                 ui.text_edit_singleline(&mut p.stream).labelled_by(l.id);
             });
+            hinted_field_ui(
+                ui,
+                "marker stream (a stimulus program's onsets and cues; optional)",
+                &mut p.marker_stream,
+                "e.g. openvibeMarkers",
+                220.0,
+            );
         });
         ui.radio_value(
             &mut p.source,
@@ -1032,19 +1039,19 @@ fn ssvep_settings_ui(ui: &mut egui::Ui, p: &mut Profile) -> Option<Field> {
             );
         }
     });
-    if p.source == SourceKind::File {
+    if p.source == SourceKind::File || p.source == SourceKind::Lsl {
         ui.indent("ssvep-file", |ui| {
             hinted_field_ui(
                 ui,
-                "stimulus onsets in the recording (labels, …)",
-                &mut p.ssvep_file_onsets,
+                "stimulus onsets in the recording or marker stream (labels, …)",
+                &mut p.ssvep_onsets,
                 "e.g. 32779",
                 160.0,
             );
             hinted_field_ui(
                 ui,
-                "cues in the recording, scored (LABEL=HZ, …)",
-                &mut p.ssvep_file_cues,
+                "cues in the recording or marker stream, scored (LABEL=HZ, …)",
+                &mut p.ssvep_cues,
                 "e.g. 33025=13Hz, 33027=17Hz, 33026=21Hz",
                 320.0,
             );
@@ -1081,7 +1088,7 @@ fn start_error_text(e: &anyhow::Error) -> String {
             decoders,
             annotations,
         }) => format!(
-            "{decoders} decides at stimulus onsets, and no annotation of the recording is known to mark one ({annotations}). Nothing was started: write the label that marks each onset in \"stimulus onsets in the recording\" under SSVEP (and the targets in \"cues in the recording\" to score it), or empty the model field to decode with the method above."
+            "{decoders} decides at stimulus onsets, and no annotation of the recording is known to mark one ({annotations}). Nothing was started: write the label that marks each onset in \"stimulus onsets in the recording or marker stream\" under SSVEP (and the targets in \"cues in the recording or marker stream\" to score it), or empty the model field to decode with the method above."
         ),
         Some(StartError::UnknownLabel {
             label,
@@ -1090,9 +1097,9 @@ fn start_error_text(e: &anyhow::Error) -> String {
         }) => format!(
             "The label {label} is not in the recording ({annotations}). Nothing was started: correct it in \"{}\" (labels match whole and exactly).",
             if *role == "onset" {
-                "stimulus onsets in the recording"
+                "stimulus onsets in the recording or marker stream"
             } else {
-                "cues in the recording"
+                "cues in the recording…"
             }
         ),
         Some(StartError::CueTarget {
@@ -1104,9 +1111,9 @@ fn start_error_text(e: &anyhow::Error) -> String {
         }) => format!(
             "The cue {label}={hz} Hz names no target of {decoder} ({targets}). Nothing was started: {}",
             if *by_model {
-                "a model decodes its own targets only; correct \"cues in the recording\" under SSVEP."
+                "a model decodes its own targets only; correct \"cues in the recording or marker stream\" under SSVEP."
             } else {
-                "write the recording's frequencies in the targets under SSVEP, or correct \"cues in the recording\"."
+                "write the recording's frequencies in the targets under SSVEP, or correct \"cues in the recording or marker stream\"."
             }
         ),
         _ => crate::errors::error_text(e),
@@ -1115,7 +1122,7 @@ fn start_error_text(e: &anyhow::Error) -> String {
 
 /// The visible LSL streams in a stable order: signal streams by name, then marker streams and
 /// this app's own outlets, greyed (they carry no EEG to monitor); a click on a signal stream
-/// chooses it.
+/// chooses it, on a marker stream makes it (or no longer) the marker stream read beside it.
 fn stream_list_ui(ui: &mut egui::Ui, streams: &[StreamListing], p: &mut Profile) {
     if streams.is_empty() {
         return;
@@ -1137,13 +1144,23 @@ fn stream_list_ui(ui: &mut egui::Ui, streams: &[StreamListing], p: &mut Profile)
                     p.source = SourceKind::Lsl;
                     p.stream = s.name.clone();
                 }
+            } else if mine(s) {
+                ui.label(RichText::new(format!("{} (this app's output)", s.name)).weak());
             } else {
-                let why = if mine(s) {
-                    "this app's output"
-                } else {
-                    "markers, no EEG"
-                };
-                ui.label(RichText::new(format!("{} ({why})", s.name)).weak());
+                // A stimulus program's markers: a click reads them beside the EEG.
+                let chosen = p.marker_stream == s.name;
+                let text = RichText::new(format!("{} (markers, no EEG)", s.name)).weak();
+                if ui
+                    .selectable_label(chosen, text)
+                    .on_hover_text("read beside the EEG as the marker stream")
+                    .clicked()
+                {
+                    p.marker_stream = if chosen {
+                        String::new()
+                    } else {
+                        s.name.clone()
+                    };
+                }
             }
             ui.label(&s.content_type);
             ui.label(s.channels.to_string());

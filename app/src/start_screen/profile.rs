@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use neuroloop_acquisition::Pacing;
-use neuroloop_acquisition::lsl_io::LslInletConfig;
+use neuroloop_acquisition::lsl_io::{LslInletConfig, MarkerInput};
 use neuroloop_acquisition::sim::{Scenario, SimConfig, SleepScenario, SsvepScenario};
+use neuroloop_acquisition::{FileCues, Pacing};
 use neuroloop_runtime::spec::{
     FrontEndChoice, MiSpec, ParadigmSpec, SleepSpec, SsvepSpec, parse_mi_cues, parse_ssvep_cues,
     ssvep_card_stream, ssvep_scenario,
@@ -145,6 +145,9 @@ pub struct Profile {
     pub source: SourceKind,
     /// LSL stream name (for `lsl`).
     pub stream: String,
+    /// A marker stream read beside the LSL stream (a stimulus program's): its onsets start an
+    /// onset-locked SSVEP model's trials, its cues score the decisions (empty: none).
+    pub marker_stream: String,
     /// Recording to replay (for `file`).
     pub file: String,
     /// Paradigm (`monitor`, `ssvep`, `sleep`, `speller`, `motor-imagery`).
@@ -184,12 +187,13 @@ pub struct Profile {
     /// its trials (`T1=left_hand, T2=right_hand`; the application's own cue markers are
     /// scored without them).
     pub mi_file_cues: String,
-    /// A recording decoded with an onset-locked SSVEP model: the annotation labels that mark a
-    /// stimulus onset (`32779`; comma-separated; empty: each SSVEP cue marks its own).
-    pub ssvep_file_onsets: String,
-    /// A recording decoded for SSVEP: the annotation labels that cue a target, by its
+    /// A recording or marker stream decoded with an onset-locked SSVEP model: the labels that
+    /// mark a stimulus onset (`32779`; comma-separated; empty: each SSVEP cue marks its own;
+    /// this application's markers need no naming).
+    pub ssvep_onsets: String,
+    /// A recording or marker stream decoded for SSVEP: the labels that cue a target, by its
     /// frequency (`33025=13Hz, 33027=17Hz`), scored as its trials.
-    pub ssvep_file_cues: String,
+    pub ssvep_cues: String,
     /// Motor-imagery calibration trials per class.
     pub mi_calibration_trials: usize,
     /// Motor-imagery feedback trials per class.
@@ -226,8 +230,9 @@ impl Default for Profile {
             mi_classes: vec!["left_hand".into(), "right_hand".into()],
             mi_model: String::new(),
             mi_file_cues: String::new(),
-            ssvep_file_onsets: String::new(),
-            ssvep_file_cues: String::new(),
+            marker_stream: String::new(),
+            ssvep_onsets: String::new(),
+            ssvep_cues: String::new(),
             mi_calibration_trials: 20,
             mi_feedback_trials: 10,
             simulator: SimulatorProfile::default(),
@@ -333,6 +338,23 @@ impl Profile {
     }
 
     /// The inlet of the monitor, SSVEP and sleep sessions: the stream by name, any type.
+    /// The SSVEP onsets and cues of a recording or marker stream, as the SSVEP fields name
+    /// them.
+    fn ssvep_file_cues(&self) -> anyhow::Result<FileCues> {
+        Ok(FileCues {
+            ssvep: parse_ssvep_cues(&self.ssvep_cues)
+                .map_err(|e| anyhow::anyhow!("the SSVEP cues: {e}"))?,
+            onsets: self
+                .ssvep_onsets
+                .split(',')
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect(),
+            ..FileCues::default()
+        })
+    }
+
     fn monitor_inlet(&self, name: &str) -> LslInletConfig {
         LslInletConfig {
             name: Some(name.to_string()),
@@ -608,13 +630,22 @@ impl Profile {
                 if self.stream.trim().is_empty() {
                     anyhow::bail!("choose an LSL stream from the list (or type its name)");
                 }
-                if matches!(spec, ParadigmSpec::Ssvep(s) if s.model.is_some()) {
+                let markers = self.marker_stream.trim();
+                if markers.is_empty() && matches!(spec, ParadigmSpec::Ssvep(s) if s.model.is_some())
+                {
                     anyhow::bail!(
-                        "an onset-locked SSVEP model decodes trials from flicker onsets, which a bare LSL stream does not carry: run the speller on the stream instead, which reports each onset"
+                        "an onset-locked SSVEP model decodes trials from flicker onsets, which a bare LSL stream does not carry: write the stimulus program's marker stream in \"marker stream\" under LSL stream (and its onset label under SSVEP), or run the speller on the stream instead, which reports each onset"
                     );
                 }
+                let mut inlet = self.monitor_inlet(self.stream.trim());
+                if !markers.is_empty() {
+                    inlet.markers = Some(MarkerInput {
+                        name: markers.to_string(),
+                        cues: self.ssvep_file_cues()?,
+                    });
+                }
                 Ok((
-                    SourceSpec::Lsl(self.monitor_inlet(self.stream.trim())),
+                    SourceSpec::Lsl(inlet),
                     format!("LSL stream {}", self.stream.trim()),
                 ))
             }
@@ -635,18 +666,7 @@ impl Profile {
                                 anyhow::anyhow!("the motor-imagery cues of the recording: {e}")
                             })?;
                         }
-                        Paradigm::Ssvep => {
-                            cues.ssvep = parse_ssvep_cues(&self.ssvep_file_cues).map_err(|e| {
-                                anyhow::anyhow!("the SSVEP cues of the recording: {e}")
-                            })?;
-                            cues.onsets = self
-                                .ssvep_file_onsets
-                                .split(',')
-                                .map(str::trim)
-                                .filter(|l| !l.is_empty())
-                                .map(String::from)
-                                .collect();
-                        }
+                        Paradigm::Ssvep => *cues = self.ssvep_file_cues()?,
                         _ => {}
                     }
                 }
