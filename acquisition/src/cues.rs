@@ -187,6 +187,11 @@ impl LiveTrials {
         }
     }
 
+    /// Whether the marker `text` marks a stimulus onset ([`FileCues::is_onset`]).
+    pub fn is_onset(&self, text: &str) -> bool {
+        self.cues.is_onset(text)
+    }
+
     /// The ground-truth trial that the marker `text`, stamped `at` (LSL time), starts, if it
     /// starts one. A trial lasts its text's `duration_s`, else [`DEFAULT_CUE_SECS`].
     pub fn on_marker(&mut self, text: &str, at: f64) -> Option<TruthEvent> {
@@ -274,6 +279,8 @@ mod tests {
         );
         assert_eq!(live.on_marker("32780", 6.5), None);
         assert_eq!(live.on_marker("33024", 7.5), None);
+        // (An onset is still an onset: the source hands it on by itself.)
+        assert!(live.is_onset("32779") && !live.is_onset("33024"));
         assert_eq!(live.on_marker("32779", 8.0), None);
         assert_eq!(live.on_marker("33026", 14.0), None);
         assert_eq!(

@@ -150,8 +150,14 @@ pub enum SourceEvent {
         /// File time it continues from, s.
         to_secs: f64,
     },
-    /// Ground truth from the simulator.
+    /// Ground truth: the simulator's, or a trial a recording or marker stream cues.
     Truth(TruthEvent),
+    /// A stimulus started at `at`: an onset marker of a live marker stream (onset-locked
+    /// decoders start a trial there).
+    Onset {
+        /// LSL time of the onset.
+        at: f64,
+    },
     /// An annotation or marker stored in a replayed file, at the sample stamped `at`. The text
     /// is entry `index` of the source's [`crate::Source::annotation_texts`].
     Annotation {
@@ -170,6 +176,7 @@ impl SourceEvent {
             | SourceEvent::Jump { at, .. }
             | SourceEvent::StreamLost { at }
             | SourceEvent::Reconnected { at }
+            | SourceEvent::Onset { at }
             | SourceEvent::Annotation { at, .. } => at,
             SourceEvent::Truth(t) => t.onset,
         }

@@ -393,7 +393,11 @@ impl LslSource {
         while inlet.samples_available() > 0 {
             match inlet.pull_sample_buf(buf, 0.0) {
                 Ok(ts) if ts != 0.0 => {
-                    if let Some(trial) = buf.first().and_then(|text| trials.on_marker(text, ts)) {
+                    let Some(text) = buf.first() else { break };
+                    if trials.is_onset(text) {
+                        events(SourceEvent::Onset { at: ts });
+                    }
+                    if let Some(trial) = trials.on_marker(text, ts) {
                         events(SourceEvent::Truth(trial));
                     }
                 }
@@ -449,6 +453,10 @@ impl LslSource {
 impl Source for LslSource {
     fn meta(&self) -> &StreamMeta {
         &self.meta
+    }
+
+    fn marks_onsets(&self) -> bool {
+        self.markers.is_some()
     }
 
     fn max_chunk_frames(&self) -> usize {
@@ -805,6 +813,10 @@ impl Source for Republish {
 
     fn onset_annotations(&self) -> Vec<bool> {
         self.inner.onset_annotations()
+    }
+
+    fn marks_onsets(&self) -> bool {
+        self.inner.marks_onsets()
     }
 
     fn annotation_counts(&self) -> Vec<usize> {

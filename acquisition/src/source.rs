@@ -150,6 +150,13 @@ pub trait Source {
             .collect()
     }
 
+    /// Whether the source marks stimulus onsets itself (annotations that are onsets, or
+    /// [`crate::SourceEvent::Onset`]); otherwise its SSVEP ground truth marks them (the
+    /// simulator). Asked once at start-up.
+    fn marks_onsets(&self) -> bool {
+        self.onset_annotations().contains(&true)
+    }
+
     /// Per text of [`Source::annotation_texts`], how many annotations carry it (empty when
     /// the source cannot say in advance). Asked once at start-up.
     fn annotation_counts(&self) -> Vec<usize> {

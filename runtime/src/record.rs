@@ -336,6 +336,7 @@ impl SessionRecorder {
                 );
             }
             SourceEvent::Truth(t) => self.text.push_str(&truth_marker(&t)),
+            SourceEvent::Onset { .. } => self.text.push_str("stimulus onset"),
             SourceEvent::Annotation { index, .. } => {
                 let label = self.annotation_texts.get(index as usize);
                 self.text

@@ -278,6 +278,8 @@ pub struct Worker {
     onsets: Option<HeapCons<f64>>,
     /// Which of the source's annotations mark a stimulus onset (replayed speller sessions).
     onset_annotations: Vec<bool>,
+    /// Whether SSVEP ground truth marks the onsets (the simulator).
+    truth_onsets: bool,
 }
 
 /// Which counter a lost output event goes to.
@@ -357,6 +359,7 @@ impl Worker {
                 stim: None,
                 onsets: None,
                 onset_annotations: Vec::new(),
+                truth_onsets: true,
             },
             output_rx,
         ))
@@ -387,10 +390,12 @@ impl Worker {
 
     /// Which of the source's annotation texts mark a stimulus onset
     /// ([`neuroloop_acquisition::Source::onset_annotations`]): those annotations reach every
-    /// decoder as onsets. A source whose annotations mark onsets sets them alone; otherwise
-    /// its SSVEP ground truth does (the simulator's attended targets).
-    pub fn set_onset_annotations(&mut self, onsets: Vec<bool>) {
-        self.onset_annotations = onsets;
+    /// decoder as onsets. `truth_onsets`: whether the source's SSVEP ground truth sets them
+    /// instead (the simulator's attended targets; false for a source that marks its onsets
+    /// itself, by annotations or [`SourceEvent::Onset`]).
+    pub fn set_onsets(&mut self, annotations: Vec<bool>, truth_onsets: bool) {
+        self.onset_annotations = annotations;
+        self.truth_onsets = truth_onsets;
     }
 
     /// Registers the thread consuming the output ring, to be unparked when events are pushed.
@@ -448,11 +453,12 @@ impl Worker {
             }
             SourceEvent::Truth(t) => {
                 if let neuroloop_acquisition::TruthKind::SsvepTarget { .. } = t.kind
-                    && !self.onset_annotations.contains(&true)
+                    && self.truth_onsets
                 {
                     self.stimulus_onset(t.onset);
                 }
             }
+            SourceEvent::Onset { at } => self.stimulus_onset(at),
             SourceEvent::Annotation { at, index } => {
                 if self.onset_annotations.get(index as usize) == Some(&true) {
                     self.stimulus_onset(at);

@@ -254,6 +254,13 @@ pub fn trace_events(log: &OutputLog, latest: f64, secs: f64) -> Vec<TraceEvent> 
             SourceEvent::Annotation { at, .. } => {
                 add(at, "annotation".into(), Color32::from_rgb(200, 200, 120));
             }
+            SourceEvent::Onset { at } => {
+                add(
+                    at,
+                    "stimulus onset".into(),
+                    Color32::from_rgb(200, 200, 120),
+                );
+            }
         }
     }
     for e in &log.stim_events {

@@ -39,6 +39,8 @@ struct StartInfo {
     /// it (empty when the source cannot say).
     onset_annotations: Vec<bool>,
     annotation_counts: Vec<usize>,
+    /// Whether the source marks stimulus onsets itself.
+    marks_onsets: bool,
     replay: Option<Arc<neuroloop_acquisition::replay::ReplayControl>>,
 }
 
@@ -180,6 +182,7 @@ fn acquire(
         annotation_texts: source.annotation_texts().to_vec(),
         onset_annotations: source.onset_annotations(),
         annotation_counts: source.annotation_counts(),
+        marks_onsets: source.marks_onsets(),
     }));
     // The session sizes the ring for this stream; a closed channel means start-up failed.
     let Ok(mut writer) = writer_rx.recv() else {
@@ -234,7 +237,7 @@ fn prepare_worker(
             .collect();
     }
     worker.set_lossless(cfg.source.is_consumer_paced());
-    worker.set_onset_annotations(info.onset_annotations.clone());
+    worker.set_onsets(info.onset_annotations.clone(), !info.marks_onsets);
     let (onset_tx, onset_rx) = ringbuf::HeapRb::<f64>::new(64).split();
     worker.set_onset_ring(onset_rx);
     let parts = PreparedParts {
