@@ -6,7 +6,6 @@
 //! streams or targets it was not made for are refused.
 
 use neuroloop_decoders::ssvep::SsvepNet;
-use neuroloop_formats::xdf::{ChannelFormat, StreamHeader, XdfWriter};
 use neuroloop_offline::eval::ssvep::{
     KALUNGA_CHANNEL_LABELS, KALUNGA_RATE_HZ, load_kalunga, net_windows,
 };
@@ -34,45 +33,26 @@ fn replaying_a_session_reproduces_the_offline_decisions() {
     let tmp = temp_dir("ssvep-net-replay");
     let file = tmp.join("kalunga.xdf");
     let stamp = |frame: usize| 500.0 + frame as f64 / KALUNGA_RATE_HZ;
-    let mut w = XdfWriter::create(&file).unwrap();
     let ch = KALUNGA_CHANNEL_LABELS.len();
-    let eeg = w
-        .add_stream(
-            &StreamHeader::new(
-                "kalunga",
-                "EEG",
-                ch as u32,
-                KALUNGA_RATE_HZ,
-                ChannelFormat::Float32,
-            )
-            .with_channel_labels(&KALUNGA_CHANNEL_LABELS),
-        )
-        .unwrap();
-    let markers = w
-        .add_stream(&StreamHeader::new(
-            "kalunga-markers",
-            "Markers",
-            1,
-            0.0,
-            ChannelFormat::String,
-        ))
-        .unwrap();
-    let frames = session.data.len() / ch;
-    for start in (0..frames).step_by(64) {
-        let end = (start + 64).min(frames);
-        let stamps: Vec<f64> = (start..end).map(stamp).collect();
-        w.write_samples(eeg, &session.data[start * ch..end * ch], &stamps)
-            .unwrap();
-    }
-    for &(onset, label) in &session.trials {
-        let text = format!(
-            "truth/ssvep target={label} freq_hz={} duration_s=5",
-            config.targets_hz[label]
-        );
-        w.write_samples(markers, &[text.as_str()][..], &[stamp(onset)])
-            .unwrap();
-    }
-    w.finish().unwrap();
+    let stamps: Vec<f64> = (0..session.data.len() / ch).map(stamp).collect();
+    let markers: Vec<(f64, String)> = session
+        .trials
+        .iter()
+        .map(|&(onset, label)| {
+            let freq = config.targets_hz[label];
+            let text = format!("truth/ssvep target={label} freq_hz={freq} duration_s=5");
+            (stamp(onset), text)
+        })
+        .collect();
+    let labels = KALUNGA_CHANNEL_LABELS.map(String::from);
+    common::write_eeg_xdf(
+        &file,
+        &labels,
+        KALUNGA_RATE_HZ,
+        &session.data,
+        &stamps,
+        &markers,
+    );
 
     // Without a front end (the samples the network was trained on) and behind the live
     // pipeline's default one (50 Hz notch, 1 Hz high-pass): online = offline at every onset.

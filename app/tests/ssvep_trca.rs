@@ -154,7 +154,6 @@ fn calibrate_fit_decode_online_and_replay_on_the_simulator() {
 /// (`truth/ssvep target=K freq_hz=F duration_s=D`) the labels `class K` 0.5 s before its onset,
 /// `trial start` at it and `trial end` D seconds later.
 fn foreign_copy(cal: &Path, out: &Path) {
-    use neuroloop_formats::xdf::{ChannelFormat, StreamHeader, XdfWriter};
     let r = neuroloop_formats::read_recording(cal).unwrap();
     let rate = r.channels[0].sample_rate_hz;
     let labels: Vec<String> = r.channels.iter().map(|c| c.label.clone()).collect();
@@ -167,30 +166,7 @@ fn foreign_copy(cal: &Path, out: &Path) {
     let values: Vec<f32> = (0..frames)
         .flat_map(|i| r.data.iter().map(move |ch| ch[i] as f32))
         .collect();
-    let mut w = XdfWriter::create(out).unwrap();
-    let eeg = w
-        .add_stream(
-            &StreamHeader::new(
-                "amp",
-                "EEG",
-                labels.len() as u32,
-                rate,
-                ChannelFormat::Float32,
-            )
-            .with_channel_labels(&labels),
-        )
-        .unwrap();
-    let markers = w
-        .add_stream(&StreamHeader::new(
-            "stim",
-            "Markers",
-            1,
-            0.0,
-            ChannelFormat::String,
-        ))
-        .unwrap();
-    w.write_samples(eeg, &values[..], &stamps).unwrap();
-    let mut events: Vec<(f64, String)> = Vec::new();
+    let mut markers: Vec<(f64, String)> = Vec::new();
     for a in r
         .annotations
         .iter()
@@ -199,15 +175,11 @@ fn foreign_copy(cal: &Path, out: &Path) {
         let field = |key: &str| marker_field(&a.label, key).to_string();
         let at = t0 + a.onset_s;
         let secs: f64 = field("duration_s").parse().unwrap();
-        events.push((at - 0.5, format!("class {}", field("target"))));
-        events.push((at, "trial start".into()));
-        events.push((at + secs, "trial end".into()));
+        markers.push((at - 0.5, format!("class {}", field("target"))));
+        markers.push((at, "trial start".into()));
+        markers.push((at + secs, "trial end".into()));
     }
-    for (at, text) in events {
-        w.write_samples(markers, &[text.as_str()][..], &[at])
-            .unwrap();
-    }
-    w.finish().unwrap();
+    common::write_eeg_xdf(out, &labels, rate, &values, &stamps, &markers);
 }
 
 #[test]

@@ -164,3 +164,45 @@ pub fn onnx_runtime() -> bool {
         }
     }
 }
+
+/// Writes an XDF recording: one EEG stream (`labels` at `rate_hz`, interleaved `values`, one
+/// stamp per frame, written in chunks of 64 frames as a recorder would) and one marker stream
+/// of (stamp, text).
+#[allow(dead_code)] // not every test binary writes recordings
+pub fn write_eeg_xdf(
+    path: &Path,
+    labels: &[String],
+    rate_hz: f64,
+    values: &[f32],
+    stamps: &[f64],
+    markers: &[(f64, String)],
+) {
+    use neuroloop_formats::xdf::{ChannelFormat, StreamHeader, XdfWriter};
+    let ch = labels.len();
+    let mut w = XdfWriter::create(path).unwrap();
+    let eeg = w
+        .add_stream(
+            &StreamHeader::new("amp", "EEG", ch as u32, rate_hz, ChannelFormat::Float32)
+                .with_channel_labels(labels),
+        )
+        .unwrap();
+    let stream = w
+        .add_stream(&StreamHeader::new(
+            "stim",
+            "Markers",
+            1,
+            0.0,
+            ChannelFormat::String,
+        ))
+        .unwrap();
+    for start in (0..stamps.len()).step_by(64) {
+        let end = (start + 64).min(stamps.len());
+        w.write_samples(eeg, &values[start * ch..end * ch], &stamps[start..end])
+            .unwrap();
+    }
+    for (at, text) in markers {
+        w.write_samples(stream, &[text.as_str()][..], &[*at])
+            .unwrap();
+    }
+    w.finish().unwrap();
+}
