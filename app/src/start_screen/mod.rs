@@ -631,13 +631,15 @@ impl StartScreen {
                 let l = ui.label("name");
                 ui.text_edit_singleline(&mut p.stream).labelled_by(l.id);
             });
-            hinted_field_ui(
-                ui,
-                "marker stream (a stimulus program's onsets and cues; optional)",
-                &mut p.marker_stream,
-                "e.g. openvibeMarkers",
-                220.0,
-            );
+            if p.source == SourceKind::Lsl {
+                hinted_field_ui(
+                    ui,
+                    "marker stream (a stimulus program's onsets and cues; optional)",
+                    &mut p.marker_stream,
+                    "e.g. openvibeMarkers",
+                    220.0,
+                );
+            }
         });
         ui.radio_value(
             &mut p.source,
