@@ -148,9 +148,7 @@ impl FileCues {
         }
         trials
     }
-}
 
-impl FileCues {
     /// The motor-imagery class `text` cues, with the trial length its text states: a label
     /// [`FileCues::mi`] names, or a marker of this application's (`cue/mi class=NAME …
     /// duration_s=D` when `own` is `"cue/mi "`, the simulator's `truth/mi …` when it is
@@ -247,9 +245,7 @@ pub fn label_listing(mut counts: Vec<(String, usize)>, max: usize) -> String {
 
 /// `key=value` of a speller marker (`speller cue trial=3 target=K key=X freq_hz=F`).
 fn speller_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    text.strip_prefix("speller ")?
-        .split_whitespace()
-        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+    crate::event::field_value(text.strip_prefix("speller ")?, key)
 }
 
 #[cfg(test)]

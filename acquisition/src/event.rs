@@ -61,7 +61,13 @@ fn marker_field<'a>(text: &'a str, paradigm: &str, key: &str) -> Option<&'a str>
     if !head.ends_with(paradigm) {
         return None;
     }
-    rest.split_whitespace()
+    field_value(rest, key)
+}
+
+/// The value of `key` among the whitespace-separated `key=value` fields of `fields`.
+pub(crate) fn field_value<'a>(fields: &'a str, key: &str) -> Option<&'a str> {
+    fields
+        .split_whitespace()
         .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
 }
 

@@ -16,7 +16,7 @@ use neuroloop_formats::{ChannelKind, Recording};
 
 use crate::clock::local_clock;
 use crate::cues::{DEFAULT_CUE_SECS, FileCues};
-use crate::event::{MiClass, SourceEvent, TruthEvent, TruthKind, is_onset_marker};
+use crate::event::{SourceEvent, TruthEvent, TruthKind, is_onset_marker};
 use crate::meta::StreamMeta;
 use crate::replay::ReplayControl;
 use crate::source::{Pacing, ReadStatus, Source, SourceError, wait_until_due};
@@ -39,14 +39,11 @@ pub struct FileSource {
     /// Duration of each annotation of `annotations`, s (0 when the file gives none).
     annotation_secs: Vec<f64>,
     annotation_texts: Vec<String>,
-    /// Per annotation text, the motor-imagery class it cues (see [`FileSource::with_cues`]) and
-    /// the trial length its text states.
-    cue_classes: Vec<Option<(MiClass, Option<f64>)>>,
     /// Per annotation text, whether it marks a stimulus onset (see [`FileSource::with_cues`]).
     onset_texts: Vec<bool>,
-    /// Per annotation of `annotations`, the SSVEP trial starting there: the attended target's
-    /// frequency and the trial's length, s.
-    ssvep_trials: Vec<Option<(f32, f64)>>,
+    /// Per annotation of `annotations`, the SSVEP trial and the motor-imagery trial starting
+    /// there (see [`FileSource::with_cues`]): what it holds and its length in file seconds.
+    trials: [Vec<Option<(TruthKind, f64)>>; 2],
     next_annotation: usize,
     /// Pause, speed and seek requests (paced replays).
     control: Arc<ReplayControl>,
@@ -124,12 +121,11 @@ impl FileSource {
             times.last().copied().unwrap_or(0.0),
         ));
         Ok(FileSource {
-            cue_classes: vec![None; annotation_texts.len()],
             onset_texts: annotation_texts
                 .iter()
                 .map(|t| is_onset_marker(t))
                 .collect(),
-            ssvep_trials: vec![None; annotations.len()],
+            trials: [vec![None; annotations.len()], vec![None; annotations.len()]],
             annotations,
             annotation_secs,
             annotation_texts,
@@ -167,11 +163,6 @@ impl FileSource {
             .iter()
             .any(|t| t.starts_with("cue/mi "));
         let own = if paradigm { "cue/mi " } else { "truth/mi " };
-        self.cue_classes = self
-            .annotation_texts
-            .iter()
-            .map(|text| cues.mi_cue(text, own))
-            .collect();
         self.onset_texts = self
             .annotation_texts
             .iter()
@@ -185,12 +176,29 @@ impl FileSource {
                 (onset, secs, self.annotation_texts[index as usize].as_str())
             })
             .collect();
-        let trials = cues
+        let ssvep = cues
             .ssvep_trials(&annotations)
             .into_iter()
-            .map(|t| t.map(|t| (t.freq_hz as f32, t.secs)))
+            .map(|t| {
+                let t = t?;
+                let kind = TruthKind::SsvepTarget {
+                    index: TruthKind::NO_TARGET_INDEX,
+                    freq_hz: t.freq_hz as f32,
+                };
+                Some((kind, t.secs))
+            })
             .collect();
-        self.ssvep_trials = trials;
+        let mi = annotations
+            .iter()
+            .map(|&(_, stated, text)| {
+                let (class, secs) = cues.mi_cue(text, own)?;
+                let secs = secs
+                    .or((stated > 0.0).then_some(stated))
+                    .unwrap_or(DEFAULT_CUE_SECS);
+                Some((TruthKind::MotorImagery { class }, secs))
+            })
+            .collect();
+        self.trials = [ssvep, mi];
         self
     }
 
@@ -408,26 +416,14 @@ impl Source for FileSource {
                 at: stamp(onset),
                 index,
             });
-            if let Some(&Some((freq_hz, secs))) = self.ssvep_trials.get(self.next_annotation) {
-                events(SourceEvent::Truth(TruthEvent {
-                    onset: stamp(onset),
-                    duration_secs: secs * scale,
-                    kind: TruthKind::SsvepTarget {
-                        index: TruthKind::NO_TARGET_INDEX,
-                        freq_hz,
-                    },
-                }));
-            }
-            if let Some(&Some((class, secs))) = self.cue_classes.get(index as usize) {
-                let stated = self.annotation_secs[self.next_annotation];
-                let secs = secs
-                    .or((stated > 0.0).then_some(stated))
-                    .unwrap_or(DEFAULT_CUE_SECS);
-                events(SourceEvent::Truth(TruthEvent {
-                    onset: stamp(onset),
-                    duration_secs: secs * scale,
-                    kind: TruthKind::MotorImagery { class },
-                }));
+            for trials in &self.trials {
+                if let Some(&Some((kind, secs))) = trials.get(self.next_annotation) {
+                    events(SourceEvent::Truth(TruthEvent {
+                        onset: stamp(onset),
+                        duration_secs: secs * scale,
+                        kind,
+                    }));
+                }
             }
             self.next_annotation += 1;
         }
@@ -629,6 +625,7 @@ mod unit_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::MiClass;
     use neuroloop_formats::ChannelInfo;
 
     fn recording(rates: &[f64], seconds: f64) -> Recording {

@@ -385,9 +385,23 @@ pub fn parse_ssvep_cue(text: &str) -> Result<(String, f64), String> {
 /// The SSVEP cues of a comma-separated list of `LABEL=HZ` ([`parse_ssvep_cue`]); empty text:
 /// none.
 pub fn parse_ssvep_cues(text: &str) -> Result<Vec<(String, f64)>, String> {
+    comma_list(text, parse_ssvep_cue)
+}
+
+/// The labels of a comma-separated list (`32779, 32780`), trimmed; empty text: none.
+pub fn parse_labels(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Each non-empty entry of a comma-separated list, parsed.
+fn comma_list<T, E>(text: &str, parse: impl Fn(&str) -> Result<T, E>) -> Result<Vec<T>, E> {
     text.split(',')
         .filter(|s| !s.trim().is_empty())
-        .map(parse_ssvep_cue)
+        .map(parse)
         .collect()
 }
 
@@ -452,10 +466,7 @@ pub fn file_cues(cues: &[RecordingCue], onsets: &[String]) -> neuroloop_acquisit
 
 /// The cues of a comma-separated list of `LABEL=CLASS` ([`parse_mi_cue`]); empty text: none.
 pub fn parse_mi_cues(text: &str) -> Result<Vec<(String, neuroloop_acquisition::MiClass)>, String> {
-    text.split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(parse_mi_cue)
-        .collect()
+    comma_list(text, parse_mi_cue)
 }
 
 /// The sampling rate and channels an SSVEP network's card fixes, when `model` is a card with an

@@ -9,8 +9,8 @@ use neuroloop_acquisition::lsl_io::{LslInletConfig, MarkerInput};
 use neuroloop_acquisition::sim::{Scenario, SimConfig, SleepScenario, SsvepScenario};
 use neuroloop_acquisition::{FileCues, Pacing};
 use neuroloop_runtime::spec::{
-    FrontEndChoice, MiSpec, ParadigmSpec, SleepSpec, SsvepSpec, parse_mi_cues, parse_ssvep_cues,
-    ssvep_card_stream, ssvep_scenario,
+    FrontEndChoice, MiSpec, ParadigmSpec, SleepSpec, SsvepSpec, parse_labels, parse_mi_cues,
+    parse_ssvep_cues, ssvep_card_stream, ssvep_scenario,
 };
 use neuroloop_runtime::{SessionConfig, SourceSpec};
 use serde::{Deserialize, Serialize};
@@ -344,13 +344,7 @@ impl Profile {
         Ok(FileCues {
             ssvep: parse_ssvep_cues(&self.ssvep_cues)
                 .map_err(|e| anyhow::anyhow!("the SSVEP cues: {e}"))?,
-            onsets: self
-                .ssvep_onsets
-                .split(',')
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(String::from)
-                .collect(),
+            onsets: parse_labels(&self.ssvep_onsets),
             ..FileCues::default()
         })
     }
