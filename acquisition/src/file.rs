@@ -181,11 +181,12 @@ impl FileSource {
             .into_iter()
             .map(|t| {
                 let t = t?;
-                let kind = TruthKind::SsvepTarget {
-                    index: TruthKind::NO_TARGET_INDEX,
-                    freq_hz: t.freq_hz as f32,
-                };
-                Some((kind, t.secs))
+                let index = t
+                    .target
+                    .and_then(|k| u16::try_from(k).ok())
+                    .unwrap_or(TruthKind::NO_TARGET_INDEX);
+                let freq_hz = t.freq_hz as f32;
+                Some((TruthKind::SsvepTarget { index, freq_hz }, t.secs))
             })
             .collect();
         let mi = annotations
@@ -880,7 +881,17 @@ mod tests {
             &FileCues::default(),
         );
         assert_eq!(src.onset_annotations(), [true]);
-        assert_eq!(truths_of(src), [t(2.0, 4.0, 12.0)]);
+        assert_eq!(
+            truths_of(src),
+            [TruthEvent {
+                onset: 2.0,
+                duration_secs: 4.0,
+                kind: TruthKind::SsvepTarget {
+                    index: 1,
+                    freq_hz: 12.0
+                }
+            }]
+        );
         // Nothing named, nothing cued.
         let src = cued(&kalunga, &FileCues::default());
         assert!(!src.onset_annotations().contains(&true));

@@ -649,6 +649,13 @@ impl SignalOutlet {
 /// Text form of a ground-truth event, as published on the simulator's truth marker stream.
 pub fn truth_marker(t: &TruthEvent) -> String {
     match t.kind {
+        // A trial a recording cued by frequency alone has no target index to state.
+        TruthKind::SsvepTarget { index, freq_hz } if index == TruthKind::NO_TARGET_INDEX => {
+            format!(
+                "truth/ssvep freq_hz={freq_hz} duration_s={}",
+                t.duration_secs
+            )
+        }
         TruthKind::SsvepTarget { index, freq_hz } => format!(
             "truth/ssvep target={index} freq_hz={freq_hz} duration_s={}",
             t.duration_secs
@@ -858,5 +865,15 @@ mod tests {
             truth_marker(&t),
             "truth/ssvep target=2 freq_hz=12 duration_s=4"
         );
+        // A recording's cue names no target index: none is written, so reading the
+        // recording back (`ssvep fit`, a replay) takes the frequency alone.
+        let cued = TruthEvent {
+            kind: TruthKind::SsvepTarget {
+                index: TruthKind::NO_TARGET_INDEX,
+                freq_hz: 13.0,
+            },
+            ..t
+        };
+        assert_eq!(truth_marker(&cued), "truth/ssvep freq_hz=13 duration_s=4");
     }
 }
