@@ -298,7 +298,7 @@ fn check_recording_trials(cfg: &SessionConfig, info: &StartInfo) -> Result<(), S
         .filter(|d| d.decides_at_onsets)
         .map(|d| d.name.as_str())
         .collect();
-    if onset_locked.is_empty() || info.onset_annotations.contains(&true) {
+    if onset_locked.is_empty() || info.marks_onsets {
         return Ok(());
     }
     Err(StartError::NoOnsets {
